@@ -1,0 +1,11 @@
+//! The generator: reads Mattermost's Go plugin API into one IR (`parse`), and emits every target
+//! from it.
+
+pub mod diff;
+pub mod externals;
+pub mod ir;
+pub mod parse;
+pub mod projection;
+pub mod source;
+
+pub use ir::Ir;

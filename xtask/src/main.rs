@@ -1,0 +1,361 @@
+//! `cargo xtask <command>`: the project's pipeline and checks.
+//!
+//! - `regen`: Go source → `spec/ir.json` → every generated file, with a summary of what changed;
+//! - `check`: re-derives every generated file in memory and fails on drift; with Go available it
+//!   also re-parses the pinned module and compares it with `spec/`;
+//! - `test`: every test in the repository;
+//! - `bench`: the benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use codegen::Ir;
+use codegen::ir::{ServiceKind, SourceInfo};
+use codegen::source::{self, SourceSet};
+
+/// The Mattermost `server/public` version used when `spec/` pins none yet.
+const DEFAULT_VERSION: &str = "v0.4.4";
+const SPEC_IR: &str = "spec/ir.json";
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Re-run the whole pipeline: parse Mattermost's source, write spec/ and everything generated.
+    Regen {
+        /// A `server/public` module version (e.g. v0.4.4) or a path to a local checkout of
+        /// server/public. Defaults to the version pinned in spec/ir.json.
+        #[arg(long)]
+        mattermost: Option<String>,
+    },
+    /// Fail when any generated or spec file differs from what the pipeline derives.
+    Check,
+    /// Run every test in the repository.
+    Test,
+    /// Run the benchmarks.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Regen { mattermost } => regen(mattermost.as_deref()),
+        Cmd::Check => check(),
+        Cmd::Test => test(),
+        Cmd::Bench => bench(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // xtask/ sits directly under the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Every file the pipeline derives from the IR, as (path relative to the root, contents).
+/// Emitters for proto, Rust and Python add their files here.
+fn derived_files(ir: &Ir) -> Vec<(String, String)> {
+    vec![(SPEC_IR.to_string(), ir.to_json())]
+}
+
+fn read_spec(root: &Path) -> Result<Option<(String, Ir)>> {
+    let path = root.join(SPEC_IR);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let ir = Ir::from_json(&text)
+        .with_context(|| format!("{SPEC_IR} is not a valid IR (edited by hand?)"))?;
+    Ok(Some((text, ir)))
+}
+
+/// Parses the given source (a version or a local path) into the IR.
+fn parse_source(spec: &str) -> Result<Ir> {
+    let resolved = source::resolve(spec)?;
+    let set = SourceSet::from_dir(&resolved.dir)?;
+    let info = SourceInfo {
+        module: source::MODULE_PATH.to_string(),
+        version: resolved.version,
+    };
+    codegen::parse::parse(&set, info)
+        .map_err(|e| anyhow::anyhow!("cannot read the plugin API from {spec}:\n{e}"))
+}
+
+fn summary(ir: &Ir) -> String {
+    let api = ir.service(ServiceKind::Api).map_or(0, |s| s.methods.len());
+    let hooks = ir
+        .service(ServiceKind::Hooks)
+        .map_or(0, |s| s.methods.iter().filter(|m| !m.protocol).count());
+    format!(
+        "{}@{}: {api} API methods, {hooks} hooks (+ Implemented), {} model types, {} external types",
+        ir.source.module,
+        ir.source.version,
+        ir.types.len(),
+        ir.externals.len()
+    )
+}
+
+fn regen(mattermost: Option<&str>) -> Result<()> {
+    let previous = match read_spec(&root()) {
+        Ok(p) => p.map(|(_, ir)| ir),
+        Err(e) => {
+            eprintln!("warning: {e:#}; regenerating from scratch");
+            None
+        }
+    };
+    let pinned = previous
+        .as_ref()
+        .map(|ir| ir.source.version.clone())
+        .filter(|v| v != "local");
+    let spec = mattermost
+        .map(str::to_string)
+        .or(pinned)
+        .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+    let ir = parse_source(&spec)?;
+
+    let mut written = 0;
+    let files = derived_files(&ir);
+    for (rel, contents) in &files {
+        let path = root().join(rel);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(contents.as_str()) {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        written += 1;
+    }
+
+    println!("{}", summary(&ir));
+    match &previous {
+        None => println!("no previous spec: everything is new"),
+        Some(old) => {
+            let changes = codegen::diff::changes(old, &ir);
+            if changes.is_empty() {
+                println!("no API changes against the previous spec");
+            } else {
+                println!("{} change(s) against the previous spec:", changes.len());
+                for c in changes {
+                    println!("  {c}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} generated file(s): {written} written, {} unchanged",
+        files.len(),
+        files.len() - written
+    );
+    Ok(())
+}
+
+fn check() -> Result<()> {
+    check_at(&root())
+}
+
+/// The drift check against the tree at `root`.
+fn check_at(root: &Path) -> Result<()> {
+    let Some((text, ir)) = read_spec(root)? else {
+        bail!("{SPEC_IR} is missing; run `cargo xtask regen`");
+    };
+    let mut problems = Vec::new();
+    for (rel, expected) in derived_files(&ir) {
+        let path = root.join(&rel);
+        let actual = if rel == SPEC_IR {
+            Some(text.clone())
+        } else {
+            std::fs::read_to_string(&path).ok()
+        };
+        match actual {
+            None => problems.push(format!("{rel}: missing")),
+            Some(actual) if actual != expected => problems.push(format!(
+                "{rel}: differs from what the generator derives\n{}",
+                short_diff(&expected, &actual)
+            )),
+            Some(_) => {}
+        }
+    }
+
+    if ir.source.version == "local" {
+        println!(
+            "note: {SPEC_IR} was generated from a local checkout; not comparing it with a module version"
+        );
+    } else if Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let fresh = parse_source(&ir.source.version)?;
+        let changes = codegen::diff::changes(&fresh, &ir);
+        if !changes.is_empty() {
+            problems.push(format!(
+                "{SPEC_IR} does not match {}@{} ({} difference(s), listed as pinned module → spec):\n  {}",
+                ir.source.module,
+                ir.source.version,
+                changes.len(),
+                changes.join("\n  ")
+            ));
+        } else if fresh != ir {
+            problems.push(format!("{SPEC_IR} does not match the pinned module"));
+        }
+    } else {
+        println!("note: Go not found; {SPEC_IR} was not compared with the pinned module");
+    }
+
+    if problems.is_empty() {
+        println!(
+            "check: generated files and spec are up to date ({})",
+            summary(&ir)
+        );
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("drift: {p}");
+        }
+        bail!(
+            "{} drift problem(s); run `cargo xtask regen` and commit the result",
+            problems.len()
+        )
+    }
+}
+
+/// The first differing lines of two texts, as a unified diff excerpt.
+fn short_diff(expected: &str, actual: &str) -> String {
+    let diff = similar::TextDiff::from_lines(expected, actual);
+    let text = diff
+        .unified_diff()
+        .context_radius(1)
+        .header("generated", "on disk")
+        .to_string();
+    let mut lines: Vec<&str> = text.lines().take(40).collect();
+    if text.lines().count() > 40 {
+        lines.push("  …");
+    }
+    lines
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<()> {
+    println!("==> {what}");
+    let status = cmd.status().with_context(|| format!("starting {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    println!("==> cargo xtask check");
+    check()?;
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--all-targets"]);
+    run(cmd, "cargo test --workspace")?;
+    let mut cmd = Command::new("go");
+    cmd.args(["vet", "."])
+        .current_dir(root().join("codegen/tests/go-reference"));
+    run(cmd, "go vet (differential reference)")?;
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "bench",
+        "-p",
+        "mattermost-plugin-codegen",
+        "--bench",
+        "parse",
+    ]);
+    run(cmd, "cargo bench (parse)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the committed spec in a scratch tree, edited by `edit`.
+    fn scratch_with(edit: impl FnOnce(String) -> String) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-check-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(dir.join("spec")).unwrap();
+        let spec = std::fs::read_to_string(root().join(SPEC_IR)).unwrap();
+        std::fs::write(dir.join(SPEC_IR), edit(spec)).unwrap();
+        dir
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    }
+
+    fn check_error(edit: impl FnOnce(String) -> String) -> String {
+        let dir = scratch_with(edit);
+        let result = check_at(&dir);
+        std::fs::remove_dir_all(&dir).ok();
+        match result {
+            Ok(()) => "passed".into(),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn committed_spec_passes() {
+        assert_eq!(check_error(|s| s), "passed");
+    }
+
+    #[test]
+    fn reformatted_spec_is_drift() {
+        let err = check_error(|s| s.replacen("  \"source\"", "    \"source\"", 1));
+        assert!(err.contains("drift problem"), "{err}");
+    }
+
+    #[test]
+    fn edited_fact_is_drift() {
+        let err = check_error(|s| {
+            s.replacen(
+                "\"min_server_version\": \"5.2\"",
+                "\"min_server_version\": \"5.3\"",
+                1,
+            )
+        });
+        assert!(err.contains("drift problem"), "{err}");
+    }
+
+    #[test]
+    fn invalid_spec_names_the_file() {
+        let err = check_error(|s| s.replacen("\"services\"", "\"servicez\"", 1));
+        assert!(err.contains("spec/ir.json is not a valid IR"), "{err}");
+    }
+}
