@@ -121,5 +121,17 @@ pub fn signature(m: &Method) -> String {
     if let Some(v) = &m.min_server_version {
         s.push_str(&format!(" [min {v}]"));
     }
+    if !m.tags.is_empty() {
+        s.push_str(&format!(" [tags {}]", m.tags.join(",")));
+    }
+    if let Some(id) = m.hook_id {
+        s.push_str(&format!(" [id {id}]"));
+    }
+    if let Some(case) = m.special {
+        s.push_str(&format!(" [{case:?}]"));
+    }
+    if let Some(default) = m.hook_default {
+        s.push_str(&format!(" [default {default:?}]"));
+    }
     s
 }

@@ -83,6 +83,12 @@ pub struct Method {
     /// True for go-plugin's own `Implemented`, which is part of the protocol, not a hook.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protocol: bool,
+    /// How the method is carried when it is not a plain unary call (see `codegen::special`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special: Option<crate::special::Special>,
+    /// Hooks only: what the server does when the plugin does not implement the hook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_default: Option<crate::special::HookDefault>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

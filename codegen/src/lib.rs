@@ -7,5 +7,6 @@ pub mod ir;
 pub mod parse;
 pub mod projection;
 pub mod source;
+pub mod special;
 
 pub use ir::Ir;

@@ -3,7 +3,9 @@
 
 mod common;
 
+use codegen::ir::ServiceKind;
 use codegen::source::SourceSet;
+use codegen::special::{HookDefault, Special, SpecialCases, row};
 use common::*;
 
 fn snapshot_settings() -> insta::Settings {
@@ -15,21 +17,21 @@ fn snapshot_settings() -> insta::Settings {
 
 #[test]
 fn shapes_fixture_ir() {
-    let ir = parse_dir(&fixture_dir("shapes"), "fixture");
+    let ir = parse_fixture("shapes");
     snapshot_settings().bind(|| insta::assert_snapshot!("front_end__shapes_ir", ir.to_json()));
 }
 
 #[test]
 fn shapes_fixture_agrees_with_go() {
     let dir = fixture_dir("shapes");
-    let ours = codegen::projection::project(&parse_dir(&dir, "fixture"));
+    let ours = codegen::projection::project(&parse_fixture("shapes"));
     assert_same_projection(&ours, &go_reference(&dir));
 }
 
 #[test]
 fn shapes_fixture_facts() {
     use codegen::ir::*;
-    let ir = parse_dir(&fixture_dir("shapes"), "fixture");
+    let ir = parse_fixture("shapes");
     let api = ir.service(ServiceKind::Api).unwrap();
     let add = &api.methods[0];
     assert_eq!(add.name, "AddMember");
@@ -110,6 +112,35 @@ fn shapes_fixture_facts() {
         ]
     );
 
+    let special: Vec<_> = api
+        .methods
+        .iter()
+        .chain(&hooks.methods)
+        .filter_map(|m| m.special.map(|s| (m.name.as_str(), s)))
+        .collect();
+    assert_eq!(
+        special,
+        [
+            ("LogThing", Special::LogKeyValues),
+            ("Upload", Special::ReaderUpload),
+            ("Forward", Special::PluginHttp),
+            ("ServeHTTP", Special::HttpStream),
+            ("MemberWillJoin", Special::ReplaceOrReject),
+            ("FileWillBeStored", Special::FileUploadStream),
+        ]
+    );
+    let defaults: Vec<_> = hooks.methods.iter().map(|m| m.hook_default).collect();
+    assert_eq!(
+        defaults,
+        [
+            Some(HookDefault::Zero),
+            None,
+            Some(HookDefault::NotFound),
+            Some(HookDefault::Zero),
+            Some(HookDefault::ReturnParam(1)),
+        ]
+    );
+
     assert!(
         ir.find_type("model", "Tree.Meta.Owner").is_some(),
         "nested inline structs are lifted"
@@ -127,9 +158,9 @@ const API_HEAD: &str =
 const HOOKS_OK: &str = "package plugin\n\nconst (\n\tOnStartID = 0\n)\n\ntype Hooks interface {\n\tOnStart() error\n}\n";
 const MODEL_OK: &str = "package model\n\ntype AppError struct {\n\tId string `json:\"id\"`\n}\n";
 
-fn error_of(files: &[(&str, &str)]) -> String {
+fn error_of(files: &[(&str, &str)], special: SpecialCases) -> String {
     let set = SourceSet::from_memory(files.iter().map(|(p, t)| (*p, *t)));
-    match codegen::parse::parse(&set, info("fixture")) {
+    match codegen::parse::parse_with(&set, info("fixture"), special) {
         Ok(_) => "no error".into(),
         Err(e) => e.to_string(),
     }
@@ -141,6 +172,59 @@ fn api(body: &str) -> String {
 
 #[test]
 fn malformed_inputs_give_located_errors() {
+    const STALE: SpecialCases = SpecialCases {
+        rows: &[row(ServiceKind::Api, "Gone", Special::ReaderUpload)],
+        hook_defaults: &[],
+    };
+    const WRONG_SHAPE: SpecialCases = SpecialCases {
+        rows: &[row(ServiceKind::Api, "Ping", Special::ReaderUpload)],
+        hook_defaults: &[],
+    };
+    let special_cases: Vec<(&str, Vec<(&str, String)>, SpecialCases)> = vec![
+        (
+            "a stream parameter without a special-case row",
+            vec![
+                (
+                    "plugin/api.go",
+                    api("\tRead(r io.Reader) error")
+                        .replace("import \"", "import \"io\"\nimport \""),
+                ),
+                ("plugin/hooks.go", HOOKS_OK.into()),
+                ("model/types.go", MODEL_OK.into()),
+            ],
+            NO_SPECIAL,
+        ),
+        (
+            "an out-parameter and a variadic without rows",
+            vec![
+                (
+                    "plugin/api.go",
+                    api("\tLoad(dest any) error\n\tLog(msg string, kv ...string)"),
+                ),
+                ("plugin/hooks.go", HOOKS_OK.into()),
+                ("model/types.go", MODEL_OK.into()),
+            ],
+            NO_SPECIAL,
+        ),
+        (
+            "a special-case row for a method that does not exist",
+            vec![
+                ("plugin/api.go", api("\tPing()")),
+                ("plugin/hooks.go", HOOKS_OK.into()),
+                ("model/types.go", MODEL_OK.into()),
+            ],
+            STALE,
+        ),
+        (
+            "a special-case row that does not fit the method",
+            vec![
+                ("plugin/api.go", api("\tPing(name string) error")),
+                ("plugin/hooks.go", HOOKS_OK.into()),
+                ("model/types.go", MODEL_OK.into()),
+            ],
+            WRONG_SHAPE,
+        ),
+    ];
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         (
             "syntax error inside a reached struct",
@@ -275,9 +359,13 @@ fn malformed_inputs_give_located_errors() {
         ),
     ];
     let mut report = String::new();
-    for (name, files) in &cases {
+    let all = cases
+        .into_iter()
+        .map(|(n, f)| (n, f, NO_SPECIAL))
+        .chain(special_cases);
+    for (name, files, special) in all {
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
-        let error = error_of(&files);
+        let error = error_of(&files, special);
         assert_ne!(error, "no error", "case `{name}` must fail");
         report.push_str(&format!("## {name}\n{error}\n\n"));
     }
@@ -297,7 +385,9 @@ fn truncated_input_never_panics() {
             }
             let mut set = full.clone();
             set.files[i].text.truncate(cut);
-            let result = std::panic::catch_unwind(|| codegen::parse::parse(&set, info("fixture")));
+            let result = std::panic::catch_unwind(|| {
+                codegen::parse::parse_with(&set, info("fixture"), FIXTURE_SPECIAL)
+            });
             assert!(
                 result.is_ok(),
                 "panic parsing {} cut at byte {cut}",

@@ -21,12 +21,23 @@ pub use diag::{Diagnostic, ParseError};
 use crate::externals;
 use crate::ir::*;
 use crate::source::{MODULE_PATH, SourceSet};
+use crate::special;
 
-/// Parses a source set into the IR.
+/// Parses a source set of Mattermost's plugin API into the IR.
 pub fn parse(set: &SourceSet, source: SourceInfo) -> Result<Ir, ParseError> {
+    parse_with(set, source, special::MATTERMOST)
+}
+
+/// Parses with a given special-case table (fixtures bring their own).
+pub fn parse_with(
+    set: &SourceSet,
+    source: SourceInfo,
+    special: special::SpecialCases,
+) -> Result<Ir, ParseError> {
     let mut diags = Vec::new();
     let files = parse_files(set, &mut diags);
-    let ctx = Ctx::new(&files, &mut diags);
+    let mut ctx = Ctx::new(&files, &mut diags);
+    ctx.special = special;
     let ir = ctx.lower(source, &mut diags);
     if diags.is_empty() {
         Ok(ir)
@@ -201,6 +212,7 @@ struct Ctx<'t, 's> {
     inline: RefCell<HashMap<TypeKey, InlineSite<'t>>>,
     /// External types met while lowering: (path, name) → local package name.
     externals: RefCell<BTreeMap<(String, String), String>>,
+    special: special::SpecialCases,
 }
 
 /// What a type expression is lowered against.
@@ -266,6 +278,7 @@ impl<'t, 's> Ctx<'t, 's> {
             enums,
             inline: RefCell::default(),
             externals: RefCell::default(),
+            special: special::MATTERMOST,
         }
     }
 
@@ -428,7 +441,106 @@ impl<'t, 's> Ctx<'t, 's> {
         if kind == ServiceKind::Hooks {
             self.assign_hook_ids(site.file, &method_nodes, &mut service, diags);
         }
+        self.apply_special_cases(site.file, site.node, &method_nodes, &mut service, diags);
         service
+    }
+
+    /// Applies `codegen::special`: rows must name existing methods of the right shape, and a
+    /// method that needs a special case must have a row.
+    fn apply_special_cases(
+        &self,
+        file: usize,
+        iface: Node,
+        method_nodes: &[Node],
+        service: &mut Service,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let path = self.files[file].path;
+        for row in self
+            .special
+            .rows
+            .iter()
+            .filter(|r| r.service == service.name)
+        {
+            if !service.methods.iter().any(|m| m.name == row.method) {
+                diags.push(Diagnostic::at(
+                    path,
+                    iface,
+                    format!(
+                        "the special-case table (codegen/src/special.rs) names `{}.{}`, which does not exist; remove or update the row",
+                        service.name.go_name(),
+                        row.method
+                    ),
+                ));
+            }
+        }
+        for (m, node) in service.methods.iter_mut().zip(method_nodes) {
+            let case = self.special.lookup(service.name, &m.name).or_else(|| {
+                (service.name == ServiceKind::Hooks && special::is_replace_or_reject(m))
+                    .then_some(special::Special::ReplaceOrReject)
+            });
+            match case {
+                Some(case) => {
+                    if let Err(why) = special::check_shape(case, m) {
+                        diags.push(Diagnostic::at(
+                            path,
+                            *node,
+                            format!(
+                                "method {}: special case {case:?} does not fit: {why}",
+                                m.name
+                            ),
+                        ));
+                    }
+                }
+                None => {
+                    let params = m.params.iter().map(|p| {
+                        (
+                            p.name.clone().unwrap_or_else(|| p.wire_name.clone()),
+                            &p.ty,
+                            p.variadic,
+                        )
+                    });
+                    let results = m.results.iter().map(|r| {
+                        (
+                            r.name
+                                .clone()
+                                .unwrap_or_else(|| format!("result {}", r.position)),
+                            &r.ty,
+                            false,
+                        )
+                    });
+                    for (name, ty, variadic) in params.chain(results) {
+                        if let Some(what) = special::needs_special_case(ty, variadic) {
+                            diags.push(Diagnostic::at(
+                                path,
+                                *node,
+                                format!(
+                                    "method {}: `{name}` is {what}, which needs a row in the special-case table in codegen/src/special.rs",
+                                    m.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            m.special = case;
+            if service.name == ServiceKind::Hooks && !m.protocol {
+                let default = self.special.hook_default(&m.name);
+                if let special::HookDefault::ReturnParam(p) = default {
+                    if p >= m.params.len() {
+                        diags.push(Diagnostic::at(
+                            path,
+                            *node,
+                            format!(
+                                "hook {}: default returns parameter {p}, which does not exist",
+                                m.name
+                            ),
+                        ));
+                    }
+                }
+                m.hook_default = Some(default);
+            }
+        }
     }
 
     fn lower_method(
@@ -514,6 +626,8 @@ impl<'t, 's> Ctx<'t, 's> {
             min_server_version,
             tags,
             hook_id: None,
+            special: None,
+            hook_default: None,
         })
     }
 

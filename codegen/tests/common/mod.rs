@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use codegen::Ir;
-use codegen::ir::SourceInfo;
+use codegen::ir::{ServiceKind, SourceInfo};
 use codegen::source::{MODULE_PATH, SourceSet};
+use codegen::special::{HookDefault, Special, SpecialCases, row};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,9 +29,43 @@ pub fn info(version: &str) -> SourceInfo {
     }
 }
 
+/// The special-case table of the `shapes` fixture's tiny API.
+pub const FIXTURE_SPECIAL: SpecialCases = SpecialCases {
+    rows: &[
+        row(ServiceKind::Api, "Forward", Special::PluginHttp),
+        row(ServiceKind::Api, "LogThing", Special::LogKeyValues),
+        row(ServiceKind::Api, "Upload", Special::ReaderUpload),
+        row(
+            ServiceKind::Hooks,
+            "FileWillBeStored",
+            Special::FileUploadStream,
+        ),
+        row(ServiceKind::Hooks, "ServeHTTP", Special::HttpStream),
+    ],
+    hook_defaults: &[
+        ("FileWillBeStored", HookDefault::ReturnParam(1)),
+        ("ServeHTTP", HookDefault::NotFound),
+    ],
+};
+
+/// No special cases at all.
+pub const NO_SPECIAL: SpecialCases = SpecialCases {
+    rows: &[],
+    hook_defaults: &[],
+};
+
+/// Parses the pinned Mattermost module (its own special-case table).
 pub fn parse_dir(dir: &Path, version: &str) -> Ir {
+    parse_dir_with(dir, version, codegen::special::MATTERMOST)
+}
+
+pub fn parse_fixture(name: &str) -> Ir {
+    parse_dir_with(&fixture_dir(name), "fixture", FIXTURE_SPECIAL)
+}
+
+pub fn parse_dir_with(dir: &Path, version: &str, special: SpecialCases) -> Ir {
     let set = SourceSet::from_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-    codegen::parse::parse(&set, info(version))
+    codegen::parse::parse_with(&set, info(version), special)
         .unwrap_or_else(|e| panic!("parsing {}:\n{e}", dir.display()))
 }
 

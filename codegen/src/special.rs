@@ -1,0 +1,233 @@
+//! The one table of methods whose Go signature does not map one-to-one onto a unary call.
+//!
+//! Each row is data: which method, and which case. The front-end applies the table while lowering
+//! (so the IR records the case), checks every row against the method's actual shape, and refuses a
+//! method whose signature needs a case but has no row — an upgrade that adds such a method stops
+//! with a message pointing here rather than being emitted wrongly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::externals::ExternalMapping;
+use crate::ir::{ErrorKind, Method, ServiceKind, TypeRef};
+
+/// How a method that is not a plain unary call is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Special {
+    /// `(c *Context, w http.ResponseWriter, r *http.Request)`: a bidirectional stream of request
+    /// head + body chunks in, response head + body chunks out.
+    HttpStream,
+    /// `(request *http.Request) *http.Response`: plugin-to-plugin HTTP through the host, in the
+    /// same framing as `HttpStream`.
+    PluginHttp,
+    /// `(c, info, file io.Reader, output io.Writer) (*FileInfo, string)`: the file streams in, a
+    /// replacement streams out, then the replacement info and rejection reason.
+    FileUploadStream,
+    /// One `io.Reader` parameter: a client stream whose first message carries the other
+    /// arguments and whose later messages carry chunks of the reader.
+    ReaderUpload,
+    /// `(msg string, keyValuePairs ...any)`: a message and key/value pairs as loosely typed values.
+    LogKeyValues,
+    /// `(dest any) error`: Go unmarshals into `dest`; on the wire the configuration travels as
+    /// JSON bytes and each language decodes it into its own type.
+    ConfigurationAsJson,
+    /// A hook returning `(*T, string)`: an optional replacement and a rejection reason; absent
+    /// replacement and empty reason mean "let it through unchanged". Recognised by shape.
+    ReplaceOrReject,
+}
+
+/// What the server does for a hook the plugin does not implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookDefault {
+    /// Go's zero values for every result (for `ReplaceOrReject`: no replacement, no rejection).
+    Zero,
+    /// Answer the HTTP request with 404 Not Found.
+    NotFound,
+    /// Return the parameter at this position unchanged (with zero values for the other results).
+    ReturnParam(usize),
+}
+
+pub struct Row {
+    pub service: ServiceKind,
+    pub method: &'static str,
+    pub case: Special,
+}
+
+pub const fn row(service: ServiceKind, method: &'static str, case: Special) -> Row {
+    Row {
+        service,
+        method,
+        case,
+    }
+}
+
+/// The special-case settings a parse runs with: Mattermost's own by default, or a fixture's.
+#[derive(Clone, Copy)]
+pub struct SpecialCases {
+    pub rows: &'static [Row],
+    pub hook_defaults: &'static [(&'static str, HookDefault)],
+}
+
+/// The table for Mattermost's plugin API.
+pub const MATTERMOST: SpecialCases = SpecialCases {
+    rows: TABLE,
+    hook_defaults: HOOK_DEFAULTS,
+};
+
+impl SpecialCases {
+    /// The row for a method, if any.
+    pub fn lookup(&self, service: ServiceKind, method: &str) -> Option<Special> {
+        self.rows
+            .iter()
+            .find(|r| r.service == service && r.method == method)
+            .map(|r| r.case)
+    }
+
+    pub fn hook_default(&self, method: &str) -> HookDefault {
+        self.hook_defaults
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map_or(HookDefault::Zero, |(_, d)| *d)
+    }
+}
+
+use ServiceKind::{Api, Hooks};
+
+/// Methods with a special case, by name. `ReplaceOrReject` is found by shape and needs no row.
+pub const TABLE: &[Row] = &[
+    row(Api, "InstallPlugin", Special::ReaderUpload),
+    row(Api, "LoadPluginConfiguration", Special::ConfigurationAsJson),
+    row(Api, "LogDebug", Special::LogKeyValues),
+    row(Api, "LogError", Special::LogKeyValues),
+    row(Api, "LogInfo", Special::LogKeyValues),
+    row(Api, "LogWarn", Special::LogKeyValues),
+    row(Api, "PluginHTTP", Special::PluginHttp),
+    row(
+        Api,
+        "ReceiveSharedChannelAttachmentSyncMsg",
+        Special::ReaderUpload,
+    ),
+    row(Api, "UploadData", Special::ReaderUpload),
+    row(Hooks, "FileWillBeUploaded", Special::FileUploadStream),
+    row(Hooks, "ServeHTTP", Special::HttpStream),
+    row(Hooks, "ServeMetrics", Special::HttpStream),
+];
+
+/// Hooks whose not-implemented behaviour is not Go's zero values.
+pub const HOOK_DEFAULTS: &[(&str, HookDefault)] = &[
+    ("FileWillBeUploaded", HookDefault::ReturnParam(1)),
+    ("ServeHTTP", HookDefault::NotFound),
+    ("ServeMetrics", HookDefault::NotFound),
+];
+
+/// The external mapping of a type, if it is (a pointer to) an external type.
+pub fn external_mapping(ty: &TypeRef) -> Option<ExternalMapping> {
+    match ty {
+        TypeRef::Pointer(inner) => external_mapping(inner),
+        TypeRef::External { path, name, .. } => crate::externals::mapping(path, name),
+        _ => None,
+    }
+}
+
+/// Whether a type can only be carried by a special case (streams, HTTP, `any` out-params).
+pub fn needs_special_case(ty: &TypeRef, variadic: bool) -> Option<&'static str> {
+    if variadic {
+        return Some("a variadic parameter");
+    }
+    if matches!(ty, TypeRef::Builtin(b) if b == "any") {
+        return Some("an untyped `any` (usually an out-parameter)");
+    }
+    match external_mapping(ty) {
+        Some(ExternalMapping::ReadStream | ExternalMapping::WriteStream) => {
+            return Some("a byte stream");
+        }
+        Some(
+            ExternalMapping::HttpRequest
+            | ExternalMapping::HttpResponse
+            | ExternalMapping::HttpResponseWriter,
+        ) => {
+            return Some("an HTTP exchange");
+        }
+        _ => {}
+    }
+    None
+}
+
+/// A hook returning exactly `(*T, string)` with no error: replacement and rejection reason.
+pub fn is_replace_or_reject(m: &Method) -> bool {
+    m.error == ErrorKind::None
+        && matches!(m.results.as_slice(), [a, b]
+            if matches!(&a.ty, TypeRef::Pointer(inner) if matches!(**inner, TypeRef::Named { .. }))
+                && b.ty == TypeRef::Builtin("string".into()))
+}
+
+/// Checks that a method has the shape its special case assumes.
+pub fn check_shape(case: Special, m: &Method) -> Result<(), String> {
+    let mapping = |ty: &TypeRef| external_mapping(ty);
+    let params: Vec<Option<ExternalMapping>> = m.params.iter().map(|p| mapping(&p.ty)).collect();
+    let count = |want: ExternalMapping| params.iter().filter(|p| **p == Some(want)).count();
+    let ok = match case {
+        Special::HttpStream => {
+            m.results.is_empty()
+                && count(ExternalMapping::HttpResponseWriter) == 1
+                && count(ExternalMapping::HttpRequest) == 1
+        }
+        Special::PluginHttp => {
+            params == [Some(ExternalMapping::HttpRequest)]
+                && m.results.len() == 1
+                && mapping(&m.results[0].ty) == Some(ExternalMapping::HttpResponse)
+        }
+        Special::FileUploadStream => {
+            count(ExternalMapping::ReadStream) == 1
+                && count(ExternalMapping::WriteStream) == 1
+                && is_replace_or_reject(m)
+        }
+        Special::ReaderUpload => {
+            count(ExternalMapping::ReadStream) == 1 && params.iter().flatten().count() == 1
+        }
+        Special::LogKeyValues => {
+            m.params.last().is_some_and(|p| {
+                p.variadic && p.ty == TypeRef::Slice(Box::new(TypeRef::Builtin("any".into())))
+            }) && m.params.iter().filter(|p| p.variadic).count() == 1
+        }
+        Special::ConfigurationAsJson => {
+            m.params.len() == 1
+                && m.params[0].ty == TypeRef::Builtin("any".into())
+                && m.results.is_empty()
+        }
+        Special::ReplaceOrReject => is_replace_or_reject(m),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("signature is {}", crate::diff::signature(m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows_are_unique_and_sorted() {
+        let keys: Vec<_> = TABLE.iter().map(|r| (r.service, r.method)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(MATTERMOST.hook_default("ServeHTTP"), HookDefault::NotFound);
+        assert_eq!(
+            MATTERMOST.hook_default("FileWillBeUploaded"),
+            HookDefault::ReturnParam(1)
+        );
+        assert_eq!(
+            MATTERMOST.hook_default("MessageWillBePosted"),
+            HookDefault::Zero
+        );
+    }
+}
