@@ -2,6 +2,7 @@
 //! from it.
 
 pub mod diff;
+pub mod emit;
 pub mod externals;
 pub mod ir;
 pub mod parse;

@@ -166,6 +166,9 @@ fn error_of(files: &[(&str, &str)], special: SpecialCases) -> String {
     }
 }
 
+/// In-memory Go files: (path, text).
+type Files = Vec<(&'static str, String)>;
+
 fn api(body: &str) -> String {
     format!("{API_HEAD}type API interface {{\n{body}\n}}\n")
 }
@@ -180,7 +183,7 @@ fn malformed_inputs_give_located_errors() {
         rows: &[row(ServiceKind::Api, "Ping", Special::ReaderUpload)],
         hook_defaults: &[],
     };
-    let special_cases: Vec<(&str, Vec<(&str, String)>, SpecialCases)> = vec![
+    let special_cases: Vec<(&str, Files, SpecialCases)> = vec![
         (
             "a stream parameter without a special-case row",
             vec![
@@ -225,7 +228,7 @@ fn malformed_inputs_give_located_errors() {
             WRONG_SHAPE,
         ),
     ];
-    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+    let cases: Vec<(&str, Files)> = vec![
         (
             "syntax error inside a reached struct",
             vec![

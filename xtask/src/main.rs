@@ -6,18 +6,22 @@
 //! - `test`: every test in the repository;
 //! - `bench`: the benchmarks.
 
+mod proto_checks;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use codegen::Ir;
+use codegen::emit::proto::FieldLock;
 use codegen::ir::{ServiceKind, SourceInfo};
 use codegen::source::{self, SourceSet};
 
 /// The Mattermost `server/public` version used when `spec/` pins none yet.
 const DEFAULT_VERSION: &str = "v0.4.4";
 const SPEC_IR: &str = "spec/ir.json";
+const SPEC_LOCK: &str = "spec/proto-lock.json";
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -68,10 +72,51 @@ fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Every file the pipeline derives from the IR, as (path relative to the root, contents).
-/// Emitters for proto, Rust and Python add their files here.
-fn derived_files(ir: &Ir) -> Vec<(String, String)> {
-    vec![(SPEC_IR.to_string(), ir.to_json())]
+/// Every file the pipeline derives from the IR and the field-number lock, as (path relative to
+/// the root, contents). The lock itself is derived too: allocating numbers may extend it.
+fn derived_files(ir: &Ir, lock: &FieldLock) -> Result<Vec<(String, String)>> {
+    let (proto, lock) =
+        codegen::emit::proto::emit(ir, lock).map_err(|e| anyhow::anyhow!("proto emitter:\n{e}"))?;
+    let mut files = vec![
+        (SPEC_IR.to_string(), ir.to_json()),
+        (SPEC_LOCK.to_string(), lock.to_json()),
+    ];
+    files.extend(proto.into_iter().map(|f| (f.path, f.contents)));
+    Ok(files)
+}
+
+/// Directories whose every file must come from the generator.
+const GENERATED_DIRS: &[&str] = &["generated/proto/mattermost"];
+
+fn read_lock(root: &Path) -> Result<FieldLock> {
+    let path = root.join(SPEC_LOCK);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => FieldLock::from_json(&text)
+            .with_context(|| format!("{SPEC_LOCK} is not a valid field-number lock")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FieldLock::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Files under the generated directories, relative to `root`.
+fn files_under(root: &Path, dir: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(dir)];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn read_spec(root: &Path) -> Result<Option<(String, Ir)>> {
@@ -130,8 +175,20 @@ fn regen(mattermost: Option<&str>) -> Result<()> {
         .unwrap_or_else(|| DEFAULT_VERSION.to_string());
     let ir = parse_source(&spec)?;
 
+    let lock = read_lock(&root())?;
     let mut written = 0;
-    let files = derived_files(&ir);
+    let files = derived_files(&ir, &lock)?;
+    let expected: std::collections::BTreeSet<&str> =
+        files.iter().map(|(p, _)| p.as_str()).collect();
+    for dir in GENERATED_DIRS {
+        for stale in files_under(&root(), dir) {
+            if !expected.contains(stale.as_str()) {
+                std::fs::remove_file(root().join(&stale))
+                    .with_context(|| format!("removing stale {stale}"))?;
+                println!("removed stale {stale}");
+            }
+        }
+    }
     for (rel, contents) in &files {
         let path = root().join(rel);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(contents.as_str()) {
@@ -176,8 +233,21 @@ fn check_at(root: &Path) -> Result<()> {
     let Some((text, ir)) = read_spec(root)? else {
         bail!("{SPEC_IR} is missing; run `cargo xtask regen`");
     };
+    let lock = read_lock(root)?;
     let mut problems = Vec::new();
-    for (rel, expected) in derived_files(&ir) {
+    let files = derived_files(&ir, &lock)?;
+    let expected: std::collections::BTreeSet<&str> =
+        files.iter().map(|(p, _)| p.as_str()).collect();
+    for dir in GENERATED_DIRS {
+        for stray in files_under(root, dir) {
+            if !expected.contains(stray.as_str()) {
+                problems.push(format!(
+                    "{stray}: not produced by the generator (hand-added or stale)"
+                ));
+            }
+        }
+    }
+    for (rel, expected) in files {
         let path = root.join(&rel);
         let actual = if rel == SPEC_IR {
             Some(text.clone())
@@ -220,6 +290,9 @@ fn check_at(root: &Path) -> Result<()> {
         println!("note: Go not found; {SPEC_IR} was not compared with the pinned module");
     }
 
+    if problems.is_empty() {
+        problems.extend(proto_checks::validate(root)?);
+    }
     if problems.is_empty() {
         println!(
             "check: generated files and spec are up to date ({})",
@@ -300,14 +373,22 @@ fn bench() -> Result<()> {
 mod tests {
     use super::*;
 
-    /// A copy of the committed spec in a scratch tree, edited by `edit`.
+    /// A copy of the spec, the generated tree and buf.yaml, with the spec's IR edited by `edit`.
     fn scratch_with(edit: impl FnOnce(String) -> String) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "xtask-check-{}-{}",
             std::process::id(),
             rand_suffix()
         ));
-        std::fs::create_dir_all(dir.join("spec")).unwrap();
+        for rel in files_under(&root(), "spec")
+            .into_iter()
+            .chain(files_under(&root(), "generated"))
+            .chain(["buf.yaml".to_string()])
+        {
+            let to = dir.join(&rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(root().join(&rel), &to).unwrap();
+        }
         let spec = std::fs::read_to_string(root().join(SPEC_IR)).unwrap();
         std::fs::write(dir.join(SPEC_IR), edit(spec)).unwrap();
         dir
@@ -351,6 +432,28 @@ mod tests {
             )
         });
         assert!(err.contains("drift problem"), "{err}");
+    }
+
+    #[test]
+    fn hand_edited_proto_is_drift() {
+        let dir = scratch_with(|s| s);
+        let api = dir.join("generated/proto/mattermost/plugin/v1/api.proto");
+        let text = std::fs::read_to_string(&api).unwrap().replacen(
+            "string user_id = 1;",
+            "string user_id = 7;",
+            1,
+        );
+        std::fs::write(&api, text).unwrap();
+        std::fs::write(
+            dir.join("generated/proto/mattermost/plugin/v1/extra.proto"),
+            "syntax = \"proto3\";\n",
+        )
+        .unwrap();
+        let err = check_at(&dir)
+            .map(|_| String::new())
+            .unwrap_or_else(|e| format!("{e:#}"));
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(err.contains("2 drift problem"), "{err}");
     }
 
     #[test]

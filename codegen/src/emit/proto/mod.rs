@@ -1,0 +1,1026 @@
+//! The gRPC contract: `generated/proto/mattermost/plugin/v1/*.proto`, from the IR.
+//!
+//! Building happens in two steps: the IR is lowered to a small proto schema (messages, fields with
+//! numbers from the lock, services), then each file is rendered with the askama template in
+//! `templates/proto/`. Every non-obvious choice lives in a table: types in `mapping`, methods in
+//! `crate::special`, message placement and names in `OVERRIDES` below.
+
+pub mod lock;
+pub mod mapping;
+mod render;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use heck::ToSnakeCase;
+
+use crate::emit::{EmitError, GeneratedFile};
+use crate::ir::*;
+use crate::special::{HookDefault, Special};
+pub use lock::FieldLock;
+use mapping::{Mapper, Wire, field_shape};
+
+pub const PACKAGE: &str = "mattermost.plugin.v1";
+/// Where the proto tree lives, relative to the repository root.
+pub const ROOT: &str = "generated/proto";
+pub const DIR: &str = "mattermost/plugin/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    Common,
+    Model,
+    Api,
+    Hooks,
+}
+
+impl FileKind {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Common => "common.proto",
+            FileKind::Model => "model.proto",
+            FileKind::Api => "api.proto",
+            FileKind::Hooks => "hooks.proto",
+        }
+    }
+}
+
+/// Model types that get a fixed name, a place in `common.proto`, or extra fields.
+struct Override {
+    go: &'static str,
+    message: &'static str,
+    file: FileKind,
+    /// Extra fields: (lock key, name, type, comment).
+    extra: &'static [(&'static str, &'static str, &'static str, &'static str)],
+}
+
+const OVERRIDES: &[Override] = &[
+    Override {
+        go: "model.AppError",
+        message: "AppError",
+        file: FileKind::Common,
+        // Unexported in Go, yet needed to render the message in another language.
+        extra: &[(
+            "$params",
+            "params",
+            mapping::STRUCT,
+            "Go: params map[string]any (unexported; translation parameters)",
+        )],
+    },
+    Override {
+        go: "plugin.Context",
+        message: "PluginContext",
+        file: FileKind::Common,
+        extra: &[],
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct ProtoField {
+    pub name: String,
+    pub ty: String,
+    pub number: u32,
+    pub comments: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtoMessage {
+    pub name: String,
+    pub comments: Vec<String>,
+    pub fields: Vec<ProtoField>,
+    pub reserved_numbers: Vec<u32>,
+    pub reserved_names: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtoRpc {
+    pub name: String,
+    pub request: String,
+    pub response: String,
+    pub client_streaming: bool,
+    pub server_streaming: bool,
+    pub comments: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtoService {
+    pub name: String,
+    pub comments: Vec<String>,
+    pub rpcs: Vec<ProtoRpc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtoFile {
+    pub kind: FileKind,
+    pub imports: Vec<String>,
+    pub messages: Vec<ProtoMessage>,
+    pub services: Vec<ProtoService>,
+}
+
+/// A field before numbering.
+struct Draft {
+    key: String,
+    name: String,
+    wire: Wire,
+    comments: Vec<String>,
+}
+
+struct DraftMessage {
+    name: String,
+    file: FileKind,
+    comments: Vec<String>,
+    fields: Vec<Draft>,
+    /// Fields whose type text is fixed (extras, wrappers, framing): (key, name, type, comments).
+    fixed: Vec<(String, String, String, Vec<String>)>,
+}
+
+/// The proto files for an IR, and the lock after allocating any new field numbers.
+pub fn emit(ir: &Ir, lock: &FieldLock) -> Result<(Vec<GeneratedFile>, FieldLock), EmitError> {
+    let (files, lock) = build(ir, lock)?;
+    let header = format!("{}@{}", ir.source.module, ir.source.version);
+    let mut out = Vec::new();
+    for file in &files {
+        out.push(GeneratedFile {
+            path: format!("{ROOT}/{DIR}/{}", file.kind.file_name()),
+            contents: render::render(file, &header)?,
+        });
+    }
+    Ok((out, lock))
+}
+
+/// Lowers the IR to proto files (unrendered).
+pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), EmitError> {
+    let mut errors = Vec::new();
+    let message_names = message_names(ir);
+    let mapper = Mapper {
+        ir,
+        message_names: &message_names,
+    };
+    let mut drafts: Vec<DraftMessage> = static_messages();
+
+    for decl in &ir.types {
+        if let TypeKind::Struct { .. } = decl.kind {
+            match model_message(ir, &mapper, decl, &message_names) {
+                Ok(m) => drafts.push(m),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let mut services = Vec::new();
+    for service in &ir.services {
+        let (rpcs, messages) = service_messages(ir, &mapper, service, &mut errors);
+        drafts.extend(messages);
+        services.push(rpcs);
+    }
+    if !errors.is_empty() {
+        return Err(EmitError { messages: errors });
+    }
+
+    // Names must be unique across the package.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in drafts.iter().enumerate() {
+        if let Some(prev) = seen.insert(&d.name, i) {
+            errors.push(format!(
+                "proto message `{}` would be generated twice ({}; {}); add an entry to OVERRIDES in codegen/src/emit/proto/mod.rs",
+                d.name,
+                drafts[prev].comments.first().map(String::as_str).unwrap_or("?"),
+                d.comments.first().map(String::as_str).unwrap_or("?")
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(EmitError { messages: errors });
+    }
+
+    // Fit every field; nested lists and maps ask for wrapper messages.
+    let mut lock = lock.clone();
+    let mut wrappers: BTreeMap<String, String> = BTreeMap::new();
+    let mut messages: Vec<(FileKind, ProtoMessage)> = Vec::new();
+    for d in drafts {
+        let mut fields: Vec<(String, String, String, Vec<String>)> = Vec::new();
+        for f in d.fields {
+            if f.wire == Wire::Omitted {
+                continue;
+            }
+            let shape = field_shape(&f.wire);
+            for (name, ty) in shape.wrappers {
+                wrappers.insert(name, ty);
+            }
+            fields.push((f.key, f.name, shape.text, f.comments));
+        }
+        fields.extend(d.fixed);
+        messages.push((d.file, number(&mut lock, d.name, d.comments, fields)));
+    }
+    for (name, ty) in wrappers {
+        let comments = vec![format!("A wrapper: proto cannot nest `{ty}` directly.")];
+        let key = if ty.starts_with("map<") {
+            "entries"
+        } else {
+            "values"
+        };
+        let field = (format!("${key}"), key.to_string(), ty, Vec::new());
+        messages.push((
+            FileKind::Model,
+            number(&mut lock, name, comments, vec![field]),
+        ));
+    }
+
+    let mut files: BTreeMap<FileKind, ProtoFile> = BTreeMap::new();
+    for kind in [
+        FileKind::Common,
+        FileKind::Model,
+        FileKind::Api,
+        FileKind::Hooks,
+    ] {
+        files.insert(
+            kind,
+            ProtoFile {
+                kind,
+                imports: Vec::new(),
+                messages: Vec::new(),
+                services: Vec::new(),
+            },
+        );
+    }
+    for (kind, m) in messages {
+        if let Some(f) = files.get_mut(&kind) {
+            f.messages.push(m);
+        }
+    }
+    if let Some(f) = files.get_mut(&FileKind::Model) {
+        f.messages.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    for (kind, service) in services {
+        if let Some(f) = files.get_mut(&kind) {
+            f.services.push(service);
+        }
+    }
+    let files: Vec<ProtoFile> = files.into_values().map(with_imports).collect();
+    Ok((files, lock))
+}
+
+fn number(
+    lock: &mut FieldLock,
+    name: String,
+    comments: Vec<String>,
+    fields: Vec<(String, String, String, Vec<String>)>,
+) -> ProtoMessage {
+    let requests: Vec<lock::Request> = fields
+        .iter()
+        .map(|(key, fname, ty, _)| lock::Request {
+            key,
+            name: fname,
+            wire: ty,
+        })
+        .collect();
+    let numbers = lock.allocate(&name, &requests);
+    let reserved = lock.reserved(&name);
+    let fields = fields
+        .into_iter()
+        .zip(numbers)
+        .map(|((_, fname, ty, comments), number)| ProtoField {
+            name: fname,
+            ty,
+            number,
+            comments,
+        })
+        .collect();
+    ProtoMessage {
+        reserved_numbers: reserved.iter().map(|r| r.number).collect(),
+        reserved_names: reserved
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|n| !n.is_empty())
+            .collect(),
+        name,
+        comments,
+        fields,
+    }
+}
+
+/// Imports follow from the types each file's fields use.
+fn with_imports(mut file: ProtoFile) -> ProtoFile {
+    let mut imports = BTreeSet::new();
+    for m in &file.messages {
+        for f in &m.fields {
+            if f.ty.contains("google.protobuf.Struct") || f.ty.contains("google.protobuf.Value") {
+                imports.insert("google/protobuf/struct.proto".to_string());
+            }
+            if f.ty.contains("google.protobuf.Timestamp") {
+                imports.insert("google/protobuf/timestamp.proto".to_string());
+            }
+        }
+    }
+    match file.kind {
+        FileKind::Common => {}
+        FileKind::Model => {
+            imports.insert(format!("{DIR}/common.proto"));
+        }
+        FileKind::Api | FileKind::Hooks => {
+            imports.insert(format!("{DIR}/common.proto"));
+            imports.insert(format!("{DIR}/model.proto"));
+        }
+    }
+    file.imports = imports.into_iter().collect();
+    file
+}
+
+/// Proto message names of the structs in the closure.
+fn message_names(ir: &Ir) -> HashMap<String, String> {
+    ir.types
+        .iter()
+        .filter(|t| matches!(t.kind, TypeKind::Struct { .. }))
+        .map(|t| {
+            let q = t.qualified_name();
+            let name = match OVERRIDES.iter().find(|o| o.go == q) {
+                Some(o) => o.message.to_string(),
+                // Lifted inline structs (`Owner.Field`) become `OwnerField`.
+                None if t.package == "model" => t.name.replace('.', ""),
+                None => format!(
+                    "{}{}",
+                    heck::AsUpperCamelCase(&t.package),
+                    t.name.replace('.', "")
+                ),
+            };
+            (q, name)
+        })
+        .collect()
+}
+
+/// The proto field name for a JSON or Go name: lower snake case, only `[a-z0-9_]`; empty when
+/// the name has no letters or digits at all.
+pub fn field_name(name: &str) -> String {
+    let snake = name.to_snake_case();
+    let clean: String = snake
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_matches('_').to_string();
+    match clean.chars().next() {
+        None => String::new(),
+        Some(c) if c.is_ascii_digit() => format!("f_{clean}"),
+        Some(_) => clean,
+    }
+}
+
+/// A struct field after JSON's embedding rules, with where it came from.
+struct Flat<'a> {
+    field: &'a Field,
+    depth: usize,
+    /// Go path, `Base.Id` for a field promoted from an embedded `Base`.
+    path: String,
+}
+
+/// Flattens embedded structs the way encoding/json does: promoted fields join the outer struct; a
+/// shallower field hides deeper ones of the same JSON name; at equal depth a tagged field wins,
+/// and otherwise all of them drop out.
+fn flatten<'a>(ir: &'a Ir, decl: &'a TypeDecl) -> Vec<Flat<'a>> {
+    let mut raw: Vec<Flat<'a>> = Vec::new();
+    collect_flat(ir, decl, 0, "", &mut raw, &mut Vec::new());
+    let key = |f: &Flat| {
+        f.field
+            .json_name
+            .clone()
+            .filter(|_| !f.field.json_skip)
+            .unwrap_or_else(|| format!("go:{}", f.field.name))
+    };
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, f) in raw.iter().enumerate() {
+        by_key.entry(key(f)).or_default().push(i);
+    }
+    let mut keep = vec![false; raw.len()];
+    for indices in by_key.values() {
+        let min = indices.iter().map(|&i| raw[i].depth).min().unwrap_or(0);
+        let shallow: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|&i| raw[i].depth == min)
+            .collect();
+        if shallow.len() == 1 {
+            keep[shallow[0]] = true;
+        } else {
+            let tagged: Vec<usize> = shallow
+                .iter()
+                .copied()
+                .filter(|&i| raw[i].field.json_name.as_deref() != Some(&raw[i].field.name))
+                .collect();
+            if tagged.len() == 1 {
+                keep[tagged[0]] = true;
+            }
+        }
+    }
+    raw.into_iter()
+        .zip(keep)
+        .filter_map(|(f, k)| k.then_some(f))
+        .collect()
+}
+
+fn collect_flat<'a>(
+    ir: &'a Ir,
+    decl: &'a TypeDecl,
+    depth: usize,
+    prefix: &str,
+    out: &mut Vec<Flat<'a>>,
+    stack: &mut Vec<String>,
+) {
+    let TypeKind::Struct { fields, .. } = &decl.kind else {
+        return;
+    };
+    stack.push(decl.qualified_name());
+    for f in fields {
+        let path = format!("{prefix}{}", f.name);
+        if f.embedded && f.json_name.is_none() && !f.json_skip {
+            let target = match &f.ty {
+                TypeRef::Pointer(inner) => &**inner,
+                t => t,
+            };
+            if let TypeRef::Named { package, name, .. } = target {
+                if let Some(inner) = ir.find_type(package, name) {
+                    if matches!(inner.kind, TypeKind::Struct { .. })
+                        && !stack.contains(&inner.qualified_name())
+                    {
+                        collect_flat(ir, inner, depth + 1, &format!("{path}."), out, stack);
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(Flat {
+            field: f,
+            depth,
+            path,
+        });
+    }
+    stack.pop();
+}
+
+/// Known values of a string enum reached through a field type, for the field comment.
+fn enum_note(ir: &Ir, ty: &TypeRef) -> Option<String> {
+    let mut note = None;
+    ty.walk(&mut |t| {
+        if note.is_some() {
+            return;
+        }
+        if let TypeRef::Named { package, name, .. } = t {
+            if let Some(TypeDecl {
+                kind: TypeKind::Named { enum_values, .. },
+                ..
+            }) = ir.find_type(package, name)
+            {
+                if !enum_values.is_empty() {
+                    let mut values: Vec<String> = Vec::new();
+                    for v in enum_values {
+                        let quoted = format!("{:?}", v.value);
+                        if !values.contains(&quoted) {
+                            values.push(quoted);
+                        }
+                    }
+                    note = Some(format!(
+                        "Known values ({package}.{name}, open set): {}",
+                        values.join(", ")
+                    ));
+                }
+            }
+        }
+    });
+    note
+}
+
+fn model_message(
+    ir: &Ir,
+    mapper: &Mapper,
+    decl: &TypeDecl,
+    names: &HashMap<String, String>,
+) -> Result<DraftMessage, String> {
+    let q = decl.qualified_name();
+    let over = OVERRIDES.iter().find(|o| o.go == q);
+    let flat = flatten(ir, decl);
+    let go_names: Vec<&str> = flat.iter().map(|f| f.field.name.as_str()).collect();
+    let mut fields = Vec::new();
+    let mut used_names: HashMap<String, String> = HashMap::new();
+    for f in &flat {
+        let wire = mapper
+            .map(&f.field.ty)
+            .map_err(|e| format!("{q}.{}: {e}", f.path))?;
+        let json = f
+            .field
+            .json_name
+            .clone()
+            .filter(|_| !f.field.json_skip)
+            .unwrap_or_else(|| f.field.name.clone());
+        // A JSON name with no letters (`json:"-,"` names the key `-`) falls back to the Go name.
+        let name = Some(field_name(&json))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| field_name(&f.field.name));
+        if let Some(other) = used_names.insert(name.clone(), f.path.clone()) {
+            return Err(format!(
+                "{q}: fields `{other}` and `{}` both become proto field `{name}`",
+                f.path
+            ));
+        }
+        // The lock key is the Go field name, or its path when a promoted field shares the name.
+        let key = if go_names.iter().filter(|n| **n == f.field.name).count() > 1 {
+            f.path.clone()
+        } else {
+            f.field.name.clone()
+        };
+        let mut comments = vec![format!(
+            "Go: {} {}{}",
+            f.path,
+            f.field.ty.go_string(),
+            if f.field.json_skip {
+                " (json:\"-\")"
+            } else {
+                ""
+            }
+        )];
+        comments.extend(enum_note(ir, &f.field.ty));
+        fields.push(Draft {
+            key,
+            name,
+            wire,
+            comments,
+        });
+    }
+    let fixed = over
+        .map(|o| {
+            o.extra
+                .iter()
+                .map(|(k, n, t, c)| {
+                    (
+                        k.to_string(),
+                        n.to_string(),
+                        t.to_string(),
+                        vec![c.to_string()],
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(DraftMessage {
+        name: names.get(&q).cloned().unwrap_or_else(|| decl.name.clone()),
+        file: over.map_or(FileKind::Model, |o| o.file),
+        comments: vec![format!("Go: {q} ({})", decl.file)],
+        fields,
+        fixed,
+    })
+}
+
+fn fixed(key: &str, ty: &str, comment: &str) -> (String, String, String, Vec<String>) {
+    let comments = if comment.is_empty() {
+        Vec::new()
+    } else {
+        vec![comment.to_string()]
+    };
+    (key.to_string(), key.to_string(), ty.to_string(), comments)
+}
+
+/// Messages that do not come from Go types: the plain-error shape and HTTP framing.
+fn static_messages() -> Vec<DraftMessage> {
+    let msg = |name: &str,
+               comments: &[&str],
+               fields: Vec<(String, String, String, Vec<String>)>| DraftMessage {
+        name: name.into(),
+        file: FileKind::Common,
+        comments: comments.iter().map(|c| c.to_string()).collect(),
+        fields: Vec::new(),
+        fixed: fields,
+    };
+    vec![
+        msg(
+            "Error",
+            &["A plain Go `error` from a method or hook."],
+            vec![
+                fixed(
+                    "code",
+                    "uint32",
+                    "0 any error, 1 io.EOF, 2 sql.ErrNoRows, 3 sql.ErrConnDone, 4 sql.ErrTxDone, 5 driver.ErrSkip, 6 driver.ErrBadConn, 7 driver.ErrRemoveArgument (the codes of Mattermost's net/rpc transport)",
+                ),
+                fixed("message", "string", "err.Error()"),
+            ],
+        ),
+        msg(
+            "HttpHeader",
+            &["One HTTP header with all its values, in order."],
+            vec![
+                fixed("name", "string", ""),
+                fixed("values", "repeated string", ""),
+            ],
+        ),
+        msg(
+            "HttpRequestHead",
+            &["The head of an HTTP request; the body follows in chunks of at most 64 KiB."],
+            vec![
+                fixed("method", "string", ""),
+                fixed(
+                    "url",
+                    "string",
+                    "The request URL as received (path and query).",
+                ),
+                fixed("proto", "string", "HTTP/1.1, HTTP/2.0, …"),
+                fixed("headers", "repeated HttpHeader", ""),
+                fixed("host", "string", ""),
+                fixed("remote_addr", "string", ""),
+                fixed("request_uri", "string", ""),
+                fixed("content_length", "int64", "-1 when unknown."),
+            ],
+        ),
+        msg(
+            "HttpResponseHead",
+            &["The head of an HTTP response; the body follows in chunks of at most 64 KiB."],
+            vec![
+                fixed(
+                    "status_code",
+                    "int32",
+                    "A status outside 100–999 is answered as 500.",
+                ),
+                fixed("headers", "repeated HttpHeader", ""),
+            ],
+        ),
+    ]
+}
+
+fn go_signature(m: &Method) -> String {
+    let mut sig = crate::diff::signature(m);
+    // `signature` appends bracketed facts; the rpc comment lists them on their own lines.
+    if let Some(i) = sig.find(" [") {
+        sig.truncate(i);
+    }
+    sig
+}
+
+fn method_comments(service: ServiceKind, m: &Method) -> Vec<String> {
+    let mut c = vec![format!("Go: {}", go_signature(m))];
+    if let Some(v) = &m.min_server_version {
+        c.push(format!("Minimum server version: {v}"));
+    }
+    if !m.tags.is_empty() {
+        c.push(format!("Tags: {}", m.tags.join(", ")));
+    }
+    if let Some(id) = m.hook_id {
+        c.push(format!("Hook ID: {id}"));
+    }
+    if service == ServiceKind::Hooks {
+        match m.hook_default {
+            Some(HookDefault::Zero) => c.push("When not implemented: Go zero values.".into()),
+            Some(HookDefault::NotFound) => c.push("When not implemented: 404 Not Found.".into()),
+            Some(HookDefault::ReturnParam(p)) => c.push(format!(
+                "When not implemented: returns `{}` unchanged.",
+                m.params
+                    .get(p)
+                    .and_then(|p| p.name.clone())
+                    .unwrap_or_else(|| p.to_string())
+            )),
+            None => {}
+        }
+    }
+    if let Some(s) = m.special {
+        c.push(match s {
+            Special::HttpStream => {
+                "Streams: request head, then body chunks in; response head, then body chunks out."
+                    .into()
+            }
+            Special::PluginHttp => {
+                "Streams: plugin-to-plugin HTTP through the host, framed like ServeHTTP.".into()
+            }
+            Special::FileUploadStream => {
+                "Streams: file chunks in; replacement chunks out, then info and rejection reason."
+                    .into()
+            }
+            Special::ReaderUpload => {
+                "Streams: the first message carries the other arguments, later ones carry chunks."
+                    .into()
+            }
+            Special::LogKeyValues => "Key/value pairs travel as loosely typed values.".into(),
+            Special::ConfigurationAsJson => "The configuration travels as JSON bytes.".into(),
+            Special::ReplaceOrReject => {
+                "An absent replacement and an empty reason let the value through unchanged.".into()
+            }
+        });
+    }
+    c
+}
+
+fn is_plugin_context(ty: &TypeRef) -> bool {
+    matches!(ty, TypeRef::Pointer(inner) if matches!(&**inner, TypeRef::Named { package, name, .. } if package == "plugin" && name == "Context"))
+}
+
+fn param_field(ir: &Ir, mapper: &Mapper, m: &Method, p: &Param) -> Result<Draft, String> {
+    let wire = mapper.map(&p.ty).map_err(|e| {
+        format!(
+            "{}: parameter `{}`: {e}",
+            m.name,
+            p.name.as_deref().unwrap_or(&p.wire_name)
+        )
+    })?;
+    // Hooks name their context `c`; on the wire it is always `context`.
+    let name = if is_plugin_context(&p.ty) {
+        "context".to_string()
+    } else {
+        p.name
+            .as_deref()
+            .map(field_name)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("arg_{}", p.position))
+    };
+    let mut comments = vec![format!(
+        "Go: {} {}",
+        p.name.as_deref().unwrap_or("_"),
+        p.ty.go_string()
+    )];
+    comments.extend(enum_note(ir, &p.ty));
+    Ok(Draft {
+        key: p.name.clone().unwrap_or_else(|| p.wire_name.clone()),
+        name,
+        wire,
+        comments,
+    })
+}
+
+fn result_fields(ir: &Ir, mapper: &Mapper, m: &Method) -> Result<Vec<Draft>, String> {
+    let mut out = Vec::new();
+    let replace = m.special == Some(Special::ReplaceOrReject);
+    for r in &m.results {
+        let wire = mapper
+            .map(&r.ty)
+            .map_err(|e| format!("{}: result {}: {e}", m.name, r.position))?;
+        let name = match (&r.name, replace, r.position) {
+            (_, true, 0) => "replacement".to_string(),
+            (_, true, _) => "rejection_reason".to_string(),
+            (Some(n), _, _) if !field_name(n).is_empty() => field_name(n),
+            // Unnamed (or named only `_`): by position.
+            _ if m.results.len() == 1 => "result".to_string(),
+            (_, _, p) => format!("result_{p}"),
+        };
+        let mut comments = vec![format!("Go: result {} {}", r.position, r.ty.go_string())];
+        comments.extend(enum_note(ir, &r.ty));
+        out.push(Draft {
+            key: r.name.clone().unwrap_or_else(|| r.wire_name.clone()),
+            name,
+            wire,
+            comments,
+        });
+    }
+    Ok(out)
+}
+
+fn error_field(m: &Method) -> Option<(String, String, String, Vec<String>)> {
+    match m.error {
+        ErrorKind::None => None,
+        ErrorKind::AppError => Some((
+            "$error".into(),
+            "app_error".into(),
+            "AppError".into(),
+            vec!["Set when the call failed.".into()],
+        )),
+        ErrorKind::Error => Some((
+            "$error".into(),
+            "error".into(),
+            "Error".into(),
+            vec!["Set when the call failed.".into()],
+        )),
+    }
+}
+
+fn service_messages(
+    ir: &Ir,
+    mapper: &Mapper,
+    service: &Service,
+    errors: &mut Vec<String>,
+) -> ((FileKind, ProtoService), Vec<DraftMessage>) {
+    let (kind, name, comments) = match service.name {
+        ServiceKind::Api => (
+            FileKind::Api,
+            "PluginAPI",
+            vec!["The server's API, called by the plugin (Go: plugin.API).".to_string()],
+        ),
+        ServiceKind::Hooks => (
+            FileKind::Hooks,
+            "PluginHooks",
+            vec!["The plugin's hooks, called by the server (Go: plugin.Hooks).".to_string()],
+        ),
+    };
+    let mut rpcs = Vec::new();
+    let mut messages = Vec::new();
+    for m in &service.methods {
+        match method_messages(ir, mapper, service.name, m, kind) {
+            Ok((rpc, req, resp)) => {
+                rpcs.push(rpc);
+                messages.push(req);
+                messages.push(resp);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (
+        (
+            kind,
+            ProtoService {
+                name: name.into(),
+                comments,
+                rpcs,
+            },
+        ),
+        messages,
+    )
+}
+
+fn method_messages(
+    ir: &Ir,
+    mapper: &Mapper,
+    service: ServiceKind,
+    m: &Method,
+    file: FileKind,
+) -> Result<(ProtoRpc, DraftMessage, DraftMessage), String> {
+    let req_name = format!("{}Request", m.name);
+    let resp_name = format!("{}Response", m.name);
+    let mut req = DraftMessage {
+        name: req_name.clone(),
+        file,
+        comments: vec![format!("Arguments of {}.", m.name)],
+        fields: Vec::new(),
+        fixed: Vec::new(),
+    };
+    let mut resp = DraftMessage {
+        name: resp_name.clone(),
+        file,
+        comments: vec![format!("Results of {}.", m.name)],
+        fields: Vec::new(),
+        fixed: Vec::new(),
+    };
+    let (mut client_streaming, mut server_streaming) = (false, false);
+    let is_stream_param = |p: &Param| crate::special::needs_special_case(&p.ty, false).is_some();
+
+    match m.special {
+        Some(Special::HttpStream) => {
+            client_streaming = true;
+            server_streaming = true;
+            req.comments = vec![format!(
+                "One frame of the {} request: the first carries context and head.",
+                m.name
+            )];
+            for p in m.params.iter().filter(|p| is_plugin_context(&p.ty)) {
+                req.fields.push(param_field(ir, mapper, m, p)?);
+            }
+            req.fixed.extend([
+                fixed("head", "HttpRequestHead", "First frame only."),
+                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                fixed(
+                    "body_complete",
+                    "bool",
+                    "Set on the frame that ends the body.",
+                ),
+            ]);
+            resp.comments = vec![format!(
+                "One frame of the {} response: the first carries the head.",
+                m.name
+            )];
+            resp.fixed.extend([
+                fixed("head", "HttpResponseHead", "First frame only."),
+                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                fixed(
+                    "flush",
+                    "bool",
+                    "Flush what has been written so far to the client.",
+                ),
+                fixed(
+                    "body_complete",
+                    "bool",
+                    "Set on the frame that ends the body.",
+                ),
+            ]);
+        }
+        Some(Special::PluginHttp) => {
+            client_streaming = true;
+            server_streaming = true;
+            req.comments = vec![format!(
+                "One frame of the {} request: the first carries the head.",
+                m.name
+            )];
+            req.fixed.extend([
+                fixed("head", "HttpRequestHead", "First frame only."),
+                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                fixed(
+                    "body_complete",
+                    "bool",
+                    "Set on the frame that ends the body.",
+                ),
+            ]);
+            resp.comments = vec![format!(
+                "One frame of the {} response: the first carries the head.",
+                m.name
+            )];
+            resp.fixed.extend([
+                fixed("head", "HttpResponseHead", "First frame only."),
+                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                fixed(
+                    "body_complete",
+                    "bool",
+                    "Set on the frame that ends the body.",
+                ),
+            ]);
+        }
+        Some(Special::FileUploadStream) => {
+            client_streaming = true;
+            server_streaming = true;
+            req.comments = vec![format!(
+                "One frame of {}: the first carries the arguments, later ones the file.",
+                m.name
+            )];
+            for p in m.params.iter().filter(|p| !is_stream_param(p)) {
+                req.fields.push(param_field(ir, mapper, m, p)?);
+            }
+            req.fixed.extend([
+                fixed(
+                    "file_chunk",
+                    "bytes",
+                    "At most 64 KiB of the uploaded file.",
+                ),
+                fixed(
+                    "file_complete",
+                    "bool",
+                    "Set on the frame that ends the file.",
+                ),
+            ]);
+            resp.comments = vec![format!(
+                "One frame of {}: replacement chunks, then the outcome.",
+                m.name
+            )];
+            resp.fixed.push(fixed(
+                "output_chunk",
+                "bytes",
+                "At most 64 KiB of the replacement file, when the plugin writes one.",
+            ));
+            resp.fields.extend(result_fields(
+                ir,
+                mapper,
+                &Method {
+                    special: Some(Special::ReplaceOrReject),
+                    ..m.clone()
+                },
+            )?);
+            resp.fixed.push(fixed(
+                "complete",
+                "bool",
+                "Set on the last frame, which carries replacement and rejection_reason.",
+            ));
+        }
+        Some(Special::ReaderUpload) => {
+            client_streaming = true;
+            req.comments = vec![format!(
+                "One frame of {}: the first carries the arguments, later ones the data.",
+                m.name
+            )];
+            for p in &m.params {
+                if is_stream_param(p) {
+                    let base = p
+                        .name
+                        .as_deref()
+                        .map(field_name)
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "data".into());
+                    req.fixed.push((
+                        p.name.clone().unwrap_or_else(|| p.wire_name.clone()),
+                        format!("{base}_chunk"),
+                        "bytes".into(),
+                        vec![format!(
+                            "Go: {} {} — at most 64 KiB per frame; the stream's end ends the data.",
+                            p.name.as_deref().unwrap_or("_"),
+                            p.ty.go_string()
+                        )],
+                    ));
+                } else {
+                    req.fields.push(param_field(ir, mapper, m, p)?);
+                }
+            }
+            resp.fields.extend(result_fields(ir, mapper, m)?);
+        }
+        Some(Special::ConfigurationAsJson) => {
+            resp.fixed.push(fixed(
+                "configuration_json",
+                "bytes",
+                "The plugin's configuration as a JSON object.",
+            ));
+        }
+        Some(Special::LogKeyValues) | Some(Special::ReplaceOrReject) | None => {
+            for p in &m.params {
+                req.fields.push(param_field(ir, mapper, m, p)?);
+            }
+            resp.fields.extend(result_fields(ir, mapper, m)?);
+        }
+    }
+    resp.fixed.extend(error_field(m));
+    let rpc = ProtoRpc {
+        name: m.name.clone(),
+        request: req_name,
+        response: resp_name,
+        client_streaming,
+        server_streaming,
+        comments: method_comments(service, m),
+    };
+    Ok((rpc, req, resp))
+}
