@@ -304,7 +304,7 @@ fn check_at(root: &Path) -> Result<()> {
             eprintln!("drift: {p}");
         }
         bail!(
-            "{} drift problem(s); run `cargo xtask regen` and commit the result",
+            "{} problem(s); run `cargo xtask regen` and commit the result (a buf breaking failure needs a generator or lock fix instead)",
             problems.len()
         )
     }
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn reformatted_spec_is_drift() {
         let err = check_error(|s| s.replacen("  \"source\"", "    \"source\"", 1));
-        assert!(err.contains("drift problem"), "{err}");
+        assert!(err.contains("problem(s)"), "{err}");
     }
 
     #[test]
@@ -431,7 +431,7 @@ mod tests {
                 1,
             )
         });
-        assert!(err.contains("drift problem"), "{err}");
+        assert!(err.contains("problem(s)"), "{err}");
     }
 
     #[test]
@@ -453,7 +453,38 @@ mod tests {
             .map(|_| String::new())
             .unwrap_or_else(|e| format!("{e:#}"));
         std::fs::remove_dir_all(&dir).ok();
-        assert!(err.contains("2 drift problem"), "{err}");
+        assert!(err.contains("2 problem(s)"), "{err}");
+    }
+
+    /// `buf breaking` compares with the previous commit that touched the proto.
+    #[test]
+    fn breaking_change_against_the_previous_proto_commit_is_reported() {
+        let dir = scratch_with(|s| s);
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", "base"]);
+        let common = dir.join("generated/proto/mattermost/plugin/v1/common.proto");
+        let text = std::fs::read_to_string(&common)
+            .unwrap()
+            .replacen("  string id = 1;\n", "", 1);
+        std::fs::write(&common, text).unwrap();
+        let problems = proto_checks::validate(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("buf breaking") && p.contains("\"id\"")),
+            "{problems:?}"
+        );
     }
 
     #[test]

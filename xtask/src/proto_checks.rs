@@ -37,10 +37,10 @@ pub fn validate(root: &Path) -> Result<Vec<String>> {
     match previous_proto_commit(root) {
         None => println!("proto: no earlier committed proto to compare with; buf breaking skipped"),
         Some(base) => {
-            let against = format!(".git#ref={base},subdir={ROOT}");
+            // The workspace input reads buf.yaml (module path, WIRE_JSON rules) on both sides.
+            let against = format!(".git#ref={base}");
             let out = Command::new(&buf)
-                .args(["breaking", ROOT, "--against", &against, "--config"])
-                .arg(r#"{"version":"v2","breaking":{"use":["WIRE_JSON"]}}"#)
+                .args(["breaking", "--against", &against])
                 .current_dir(root)
                 .output()
                 .context("running buf breaking")?;
