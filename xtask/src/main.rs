@@ -75,18 +75,18 @@ fn root() -> PathBuf {
 /// Every file the pipeline derives from the IR and the field-number lock, as (path relative to
 /// the root, contents). The lock itself is derived too: allocating numbers may extend it.
 fn derived_files(ir: &Ir, lock: &FieldLock) -> Result<Vec<(String, String)>> {
-    let (proto, lock) =
-        codegen::emit::proto::emit(ir, lock).map_err(|e| anyhow::anyhow!("proto emitter:\n{e}"))?;
+    let (generated, lock) =
+        codegen::emit::all(ir, lock).map_err(|e| anyhow::anyhow!("emitters:\n{e}"))?;
     let mut files = vec![
         (SPEC_IR.to_string(), ir.to_json()),
         (SPEC_LOCK.to_string(), lock.to_json()),
     ];
-    files.extend(proto.into_iter().map(|f| (f.path, f.contents)));
+    files.extend(generated.into_iter().map(|f| (f.path, f.contents)));
     Ok(files)
 }
 
 /// Directories whose every file must come from the generator.
-const GENERATED_DIRS: &[&str] = &["generated/proto/mattermost"];
+const GENERATED_DIRS: &[&str] = &["generated/proto/mattermost", "generated/rust"];
 
 fn read_lock(root: &Path) -> Result<FieldLock> {
     let path = root.join(SPEC_LOCK);

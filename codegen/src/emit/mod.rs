@@ -1,8 +1,21 @@
 //! Emitters: each turns the IR into the files of one target.
 
 pub mod proto;
+pub mod rust;
 
 use std::fmt;
+
+/// Every generated file for an IR, and the field-number lock after allocation.
+pub fn all(
+    ir: &crate::Ir,
+    lock: &proto::FieldLock,
+) -> Result<(Vec<GeneratedFile>, proto::FieldLock), EmitError> {
+    let (schema, lock) = proto::build(ir, lock)?;
+    let mut files = proto::render_all(ir, &schema)?;
+    let crate_files = rust::emit(ir, &schema, &files)?;
+    files.extend(crate_files);
+    Ok((files, lock))
+}
 
 /// One generated file, by path relative to the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]

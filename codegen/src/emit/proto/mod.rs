@@ -135,15 +135,20 @@ struct DraftMessage {
 /// The proto files for an IR, and the lock after allocating any new field numbers.
 pub fn emit(ir: &Ir, lock: &FieldLock) -> Result<(Vec<GeneratedFile>, FieldLock), EmitError> {
     let (files, lock) = build(ir, lock)?;
+    Ok((render_all(ir, &files)?, lock))
+}
+
+/// Renders built proto files.
+pub fn render_all(ir: &Ir, files: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitError> {
     let header = format!("{}@{}", ir.source.module, ir.source.version);
     let mut out = Vec::new();
-    for file in &files {
+    for file in files {
         out.push(GeneratedFile {
             path: format!("{ROOT}/{DIR}/{}", file.kind.file_name()),
             contents: render::render(file, &header)?,
         });
     }
-    Ok((out, lock))
+    Ok(out)
 }
 
 /// Lowers the IR to proto files (unrendered).
