@@ -8,8 +8,8 @@ use crate::support::{ApiError, CallContext};
 /// One method per `plugin.API` method. Every method has a default that answers 501 Not
 /// Implemented naming the method, so an implementation provides what it supports.
 pub trait PluginApi: Send + Sync + 'static {
-    ///Go: `LoadPluginConfiguration(dest any) error`
-    ///Minimum server version: 5.2.
+    /// Go: `LoadPluginConfiguration(dest any) error`
+    /// Minimum server version: 5.2.
     fn load_plugin_configuration(
         &self,
         ctx: &CallContext,
@@ -19,8 +19,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("LoadPluginConfiguration")))
     }
-    ///Go: `RegisterCommand(command *model.Command) error`
-    ///Minimum server version: 5.2.
+    /// Go: `RegisterCommand(command *model.Command) error`
+    /// Minimum server version: 5.2.
     fn register_command(
         &self,
         ctx: &CallContext,
@@ -29,8 +29,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, command);
         std::future::ready(Err(ApiError::not_implemented("RegisterCommand")))
     }
-    ///Go: `UnregisterCommand(teamID string, trigger string) error`
-    ///Minimum server version: 5.2.
+    /// Go: `UnregisterCommand(teamID string, trigger string) error`
+    /// Minimum server version: 5.2.
     fn unregister_command(
         &self,
         ctx: &CallContext,
@@ -40,8 +40,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, trigger);
         std::future::ready(Err(ApiError::not_implemented("UnregisterCommand")))
     }
-    ///Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
-    ///Minimum server version: 5.26.
+    /// Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
+    /// Minimum server version: 5.26.
     fn execute_slash_command(
         &self,
         ctx: &CallContext,
@@ -52,8 +52,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, command_args);
         std::future::ready(Err(ApiError::not_implemented("ExecuteSlashCommand")))
     }
-    ///Go: `GetConfig() *model.Config`
-    ///Minimum server version: 5.2.
+    /// Go: `GetConfig() *model.Config`
+    /// Minimum server version: 5.2.
     fn get_config(
         &self,
         ctx: &CallContext,
@@ -63,8 +63,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetConfig")))
     }
-    ///Go: `GetUnsanitizedConfig() *model.Config`
-    ///Minimum server version: 5.16.
+    /// Go: `GetUnsanitizedConfig() *model.Config`
+    /// Minimum server version: 5.16.
     fn get_unsanitized_config(
         &self,
         ctx: &CallContext,
@@ -74,8 +74,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetUnsanitizedConfig")))
     }
-    ///Go: `SaveConfig(config *model.Config) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `SaveConfig(config *model.Config) *model.AppError`
+    /// Minimum server version: 5.2.
     fn save_config(
         &self,
         ctx: &CallContext,
@@ -84,8 +84,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, config);
         std::future::ready(Err(ApiError::not_implemented("SaveConfig")))
     }
-    ///Go: `GetPluginConfig() map[string]any`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginConfig() map[string]any`
+    /// Minimum server version: 5.6.
     fn get_plugin_config(
         &self,
         ctx: &CallContext,
@@ -95,8 +95,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetPluginConfig")))
     }
-    ///Go: `SavePluginConfig(config map[string]any) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `SavePluginConfig(config map[string]any) *model.AppError`
+    /// Minimum server version: 5.6.
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
@@ -105,8 +105,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, config);
         std::future::ready(Err(ApiError::not_implemented("SavePluginConfig")))
     }
-    ///Go: `GetBundlePath() (string, error)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBundlePath() (string, error)`
+    /// Minimum server version: 5.10.
     fn get_bundle_path(
         &self,
         ctx: &CallContext,
@@ -116,8 +116,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetBundlePath")))
     }
-    ///Go: `GetLicense() *model.License`
-    ///Minimum server version: 5.10.
+    /// Go: `GetLicense() *model.License`
+    /// Minimum server version: 5.10.
     fn get_license(
         &self,
         ctx: &CallContext,
@@ -127,8 +127,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetLicense")))
     }
-    ///Go: `IsEnterpriseReady() bool`
-    ///Minimum server version: 5.10.
+    /// Go: `IsEnterpriseReady() bool`
+    /// Minimum server version: 5.10.
     fn is_enterprise_ready(
         &self,
         ctx: &CallContext,
@@ -136,8 +136,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("IsEnterpriseReady")))
     }
-    ///Go: `GetServerVersion() string`
-    ///Minimum server version: 5.4.
+    /// Go: `GetServerVersion() string`
+    /// Minimum server version: 5.4.
     fn get_server_version(
         &self,
         ctx: &CallContext,
@@ -147,8 +147,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetServerVersion")))
     }
-    ///Go: `GetSystemInstallDate() (int64, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetSystemInstallDate() (int64, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_system_install_date(
         &self,
         ctx: &CallContext,
@@ -156,8 +156,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetSystemInstallDate")))
     }
-    ///Go: `GetDiagnosticId() string`
-    ///Minimum server version: 5.10.
+    /// Go: `GetDiagnosticId() string`
+    /// Minimum server version: 5.10.
     fn get_diagnostic_id(
         &self,
         ctx: &CallContext,
@@ -167,8 +167,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetDiagnosticId")))
     }
-    ///Go: `GetTelemetryId() string`
-    ///Minimum server version: 5.28.
+    /// Go: `GetTelemetryId() string`
+    /// Minimum server version: 5.28.
     fn get_telemetry_id(
         &self,
         ctx: &CallContext,
@@ -178,8 +178,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetTelemetryId")))
     }
-    ///Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_user(
         &self,
         ctx: &CallContext,
@@ -190,8 +190,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user);
         std::future::ready(Err(ApiError::not_implemented("CreateUser")))
     }
-    ///Go: `DeleteUser(userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteUser(userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_user(
         &self,
         ctx: &CallContext,
@@ -200,8 +200,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteUser")))
     }
-    ///Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_users(
         &self,
         ctx: &CallContext,
@@ -212,8 +212,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, options);
         std::future::ready(Err(ApiError::not_implemented("GetUsers")))
     }
-    ///Go: `GetUsersByIds(userIDs`
-    ///Minimum server version: 9.8.
+    /// Go: `GetUsersByIds(userIDs`
+    /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
@@ -224,8 +224,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_i_ds);
         std::future::ready(Err(ApiError::not_implemented("GetUsersByIds")))
     }
-    ///Go: `GetUser(userID string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUser(userID string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user(
         &self,
         ctx: &CallContext,
@@ -236,8 +236,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetUser")))
     }
-    ///Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_email(
         &self,
         ctx: &CallContext,
@@ -248,8 +248,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, email);
         std::future::ready(Err(ApiError::not_implemented("GetUserByEmail")))
     }
-    ///Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_username(
         &self,
         ctx: &CallContext,
@@ -260,8 +260,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetUserByUsername")))
     }
-    ///Go: `GetUsersByUsernames(usernames`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersByUsernames(usernames`
+    /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
         ctx: &CallContext,
@@ -272,8 +272,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, usernames);
         std::future::ready(Err(ApiError::not_implemented("GetUsersByUsernames")))
     }
-    ///Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_team(
         &self,
         ctx: &CallContext,
@@ -286,8 +286,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetUsersInTeam")))
     }
-    ///Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
-    ///Minimum server version: 9.5.
+    /// Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
+    /// Minimum server version: 9.5.
     fn get_preference_for_user(
         &self,
         ctx: &CallContext,
@@ -300,8 +300,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, category, name);
         std::future::ready(Err(ApiError::not_implemented("GetPreferenceForUser")))
     }
-    ///Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn get_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -312,8 +312,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetPreferencesForUser")))
     }
-    ///Go: `UpdatePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -323,8 +323,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, preferences);
         std::future::ready(Err(ApiError::not_implemented("UpdatePreferencesForUser")))
     }
-    ///Go: `DeletePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -334,8 +334,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, preferences);
         std::future::ready(Err(ApiError::not_implemented("DeletePreferencesForUser")))
     }
-    ///Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_session(
         &self,
         ctx: &CallContext,
@@ -346,8 +346,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, session_id);
         std::future::ready(Err(ApiError::not_implemented("GetSession")))
     }
-    ///Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
-    ///Minimum server version: 6.2.
+    /// Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
+    /// Minimum server version: 6.2.
     fn create_session(
         &self,
         ctx: &CallContext,
@@ -358,8 +358,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, session);
         std::future::ready(Err(ApiError::not_implemented("CreateSession")))
     }
-    ///Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
+    /// Minimum server version: 6.2.
     fn extend_session_expiry(
         &self,
         ctx: &CallContext,
@@ -369,8 +369,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, session_id, new_expiry);
         std::future::ready(Err(ApiError::not_implemented("ExtendSessionExpiry")))
     }
-    ///Go: `RevokeSession(sessionID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RevokeSession(sessionID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn revoke_session(
         &self,
         ctx: &CallContext,
@@ -379,8 +379,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, session_id);
         std::future::ready(Err(ApiError::not_implemented("RevokeSession")))
     }
-    ///Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_user_access_token(
         &self,
         ctx: &CallContext,
@@ -391,8 +391,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, token);
         std::future::ready(Err(ApiError::not_implemented("CreateUserAccessToken")))
     }
-    ///Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn revoke_user_access_token(
         &self,
         ctx: &CallContext,
@@ -401,8 +401,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, token_id);
         std::future::ready(Err(ApiError::not_implemented("RevokeUserAccessToken")))
     }
-    ///Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_team_icon(
         &self,
         ctx: &CallContext,
@@ -413,8 +413,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamIcon")))
     }
-    ///Go: `SetTeamIcon(teamID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetTeamIcon(teamID string, data`
+    /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
         ctx: &CallContext,
@@ -424,8 +424,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, data);
         std::future::ready(Err(ApiError::not_implemented("SetTeamIcon")))
     }
-    ///Go: `RemoveTeamIcon(teamID string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemoveTeamIcon(teamID string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_team_icon(
         &self,
         ctx: &CallContext,
@@ -434,8 +434,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("RemoveTeamIcon")))
     }
-    ///Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user(
         &self,
         ctx: &CallContext,
@@ -446,8 +446,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user);
         std::future::ready(Err(ApiError::not_implemented("UpdateUser")))
     }
-    ///Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_status(
         &self,
         ctx: &CallContext,
@@ -458,8 +458,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetUserStatus")))
     }
-    ///Go: `GetUserStatusesByIds(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatusesByIds(userIds`
+    /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
         ctx: &CallContext,
@@ -470,8 +470,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_ids);
         std::future::ready(Err(ApiError::not_implemented("GetUserStatusesByIds")))
     }
-    ///Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user_status(
         &self,
         ctx: &CallContext,
@@ -483,8 +483,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, status);
         std::future::ready(Err(ApiError::not_implemented("UpdateUserStatus")))
     }
-    ///Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn set_user_status_timed_dnd(
         &self,
         ctx: &CallContext,
@@ -496,8 +496,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, endtime);
         std::future::ready(Err(ApiError::not_implemented("SetUserStatusTimedDND")))
     }
-    ///Go: `UpdateUserActive(userID string, active bool) *model.AppError`
-    ///Minimum server version: 5.8.
+    /// Go: `UpdateUserActive(userID string, active bool) *model.AppError`
+    /// Minimum server version: 5.8.
     fn update_user_active(
         &self,
         ctx: &CallContext,
@@ -507,8 +507,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, active);
         std::future::ready(Err(ApiError::not_implemented("UpdateUserActive")))
     }
-    ///Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
+    /// Minimum server version: 6.2.
     fn update_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -518,8 +518,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, custom_status);
         std::future::ready(Err(ApiError::not_implemented("UpdateUserCustomStatus")))
     }
-    ///Go: `RemoveUserCustomStatus(userID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RemoveUserCustomStatus(userID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn remove_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -528,8 +528,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("RemoveUserCustomStatus")))
     }
-    ///Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_channel(
         &self,
         ctx: &CallContext,
@@ -543,8 +543,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, sort_by, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetUsersInChannel")))
     }
-    ///Go: `GetLDAPUserAttributes(userID string, attributes`
-    ///Minimum server version: 5.3.
+    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
         ctx: &CallContext,
@@ -562,8 +562,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, attributes);
         std::future::ready(Err(ApiError::not_implemented("GetLDAPUserAttributes")))
     }
-    ///Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team(
         &self,
         ctx: &CallContext,
@@ -574,8 +574,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team);
         std::future::ready(Err(ApiError::not_implemented("CreateTeam")))
     }
-    ///Go: `DeleteTeam(teamID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeam(teamID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team(
         &self,
         ctx: &CallContext,
@@ -584,8 +584,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteTeam")))
     }
-    ///Go: `GetTeams() ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeams() ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_teams(
         &self,
         ctx: &CallContext,
@@ -595,8 +595,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetTeams")))
     }
-    ///Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team(
         &self,
         ctx: &CallContext,
@@ -607,8 +607,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeam")))
     }
-    ///Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_by_name(
         &self,
         ctx: &CallContext,
@@ -619,8 +619,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetTeamByName")))
     }
-    ///Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_unread_for_user(
         &self,
         ctx: &CallContext,
@@ -631,8 +631,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamsUnreadForUser")))
     }
-    ///Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team(
         &self,
         ctx: &CallContext,
@@ -643,8 +643,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team);
         std::future::ready(Err(ApiError::not_implemented("UpdateTeam")))
     }
-    ///Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn search_teams(
         &self,
         ctx: &CallContext,
@@ -655,8 +655,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, term);
         std::future::ready(Err(ApiError::not_implemented("SearchTeams")))
     }
-    ///Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_for_user(
         &self,
         ctx: &CallContext,
@@ -667,8 +667,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamsForUser")))
     }
-    ///Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team_member(
         &self,
         ctx: &CallContext,
@@ -680,8 +680,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("CreateTeamMember")))
     }
-    ///Go: `CreateTeamMembers(teamID string, userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
         ctx: &CallContext,
@@ -694,8 +694,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_ids, requestor_id);
         std::future::ready(Err(ApiError::not_implemented("CreateTeamMembers")))
     }
-    ///Go: `CreateTeamMembersGracefully(teamID string, userIds`
-    ///Minimum server version: 5.20.
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
         ctx: &CallContext,
@@ -708,8 +708,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_ids, requestor_id);
         std::future::ready(Err(ApiError::not_implemented("CreateTeamMembersGracefully")))
     }
-    ///Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team_member(
         &self,
         ctx: &CallContext,
@@ -720,8 +720,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id, requestor_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteTeamMember")))
     }
-    ///Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_members(
         &self,
         ctx: &CallContext,
@@ -734,8 +734,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetTeamMembers")))
     }
-    ///Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_member(
         &self,
         ctx: &CallContext,
@@ -747,8 +747,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamMember")))
     }
-    ///Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_team_members_for_user(
         &self,
         ctx: &CallContext,
@@ -761,8 +761,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetTeamMembersForUser")))
     }
-    ///Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team_member_roles(
         &self,
         ctx: &CallContext,
@@ -775,8 +775,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id, new_roles);
         std::future::ready(Err(ApiError::not_implemented("UpdateTeamMemberRoles")))
     }
-    ///Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_channel(
         &self,
         ctx: &CallContext,
@@ -787,8 +787,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel);
         std::future::ready(Err(ApiError::not_implemented("CreateChannel")))
     }
-    ///Go: `DeleteChannel(channelId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannel(channelId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel(
         &self,
         ctx: &CallContext,
@@ -797,8 +797,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteChannel")))
     }
-    ///Go: `RestoreChannel(channelId string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `RestoreChannel(channelId string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn restore_channel(
         &self,
         ctx: &CallContext,
@@ -807,8 +807,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("RestoreChannel")))
     }
-    ///Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_channel_of_type(
         &self,
         ctx: &CallContext,
@@ -820,8 +820,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, channel_type);
         std::future::ready(Err(ApiError::not_implemented("GetChannelOfType")))
     }
-    ///Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_public_channels_for_team(
         &self,
         ctx: &CallContext,
@@ -834,8 +834,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetPublicChannelsForTeam")))
     }
-    ///Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel(
         &self,
         ctx: &CallContext,
@@ -846,8 +846,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("GetChannel")))
     }
-    ///Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name(
         &self,
         ctx: &CallContext,
@@ -860,8 +860,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, name, include_deleted);
         std::future::ready(Err(ApiError::not_implemented("GetChannelByName")))
     }
-    ///Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name_for_team_name(
         &self,
         ctx: &CallContext,
@@ -874,8 +874,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_name, channel_name, include_deleted);
         std::future::ready(Err(ApiError::not_implemented("GetChannelByNameForTeamName")))
     }
-    ///Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channels_for_team_for_user(
         &self,
         ctx: &CallContext,
@@ -888,8 +888,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id, include_deleted);
         std::future::ready(Err(ApiError::not_implemented("GetChannelsForTeamForUser")))
     }
-    ///Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_stats(
         &self,
         ctx: &CallContext,
@@ -900,8 +900,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("GetChannelStats")))
     }
-    ///Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_direct_channel(
         &self,
         ctx: &CallContext,
@@ -913,8 +913,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id1, user_id2);
         std::future::ready(Err(ApiError::not_implemented("GetDirectChannel")))
     }
-    ///Go: `GetGroupChannel(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetGroupChannel(userIds`
+    /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
         ctx: &CallContext,
@@ -925,8 +925,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_ids);
         std::future::ready(Err(ApiError::not_implemented("GetGroupChannel")))
     }
-    ///Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel(
         &self,
         ctx: &CallContext,
@@ -937,8 +937,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel);
         std::future::ready(Err(ApiError::not_implemented("UpdateChannel")))
     }
-    ///Go: `RegisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `RegisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn register_channel_guard(
         &self,
         ctx: &CallContext,
@@ -947,8 +947,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("RegisterChannelGuard")))
     }
-    ///Go: `UnregisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `UnregisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn unregister_channel_guard(
         &self,
         ctx: &CallContext,
@@ -957,8 +957,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("UnregisterChannelGuard")))
     }
-    ///Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_channels(
         &self,
         ctx: &CallContext,
@@ -970,8 +970,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, term);
         std::future::ready(Err(ApiError::not_implemented("SearchChannels")))
     }
-    ///Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_channel_sidebar_category(
         &self,
         ctx: &CallContext,
@@ -989,8 +989,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("CreateChannelSidebarCategory")),
         )
     }
-    ///Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -1005,8 +1005,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetChannelSidebarCategories")))
     }
-    ///Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -1024,8 +1024,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UpdateChannelSidebarCategories")),
         )
     }
-    ///Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_users(
         &self,
         ctx: &CallContext,
@@ -1036,8 +1036,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, search);
         std::future::ready(Err(ApiError::not_implemented("SearchUsers")))
     }
-    ///Go: `SearchPostsInTeam(teamID string, paramsList`
-    ///Minimum server version: 5.10.
+    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
         ctx: &CallContext,
@@ -1049,8 +1049,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, params_list);
         std::future::ready(Err(ApiError::not_implemented("SearchPostsInTeam")))
     }
-    ///Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn search_posts_in_team_for_user(
         &self,
         ctx: &CallContext,
@@ -1063,8 +1063,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id, search_params);
         std::future::ready(Err(ApiError::not_implemented("SearchPostsInTeamForUser")))
     }
-    ///Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn add_channel_member(
         &self,
         ctx: &CallContext,
@@ -1076,8 +1076,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("AddChannelMember")))
     }
-    ///Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn add_user_to_channel(
         &self,
         ctx: &CallContext,
@@ -1090,8 +1090,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_id, as_user_id);
         std::future::ready(Err(ApiError::not_implemented("AddUserToChannel")))
     }
-    ///Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_member(
         &self,
         ctx: &CallContext,
@@ -1103,8 +1103,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetChannelMember")))
     }
-    ///Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_members(
         &self,
         ctx: &CallContext,
@@ -1117,8 +1117,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetChannelMembers")))
     }
-    ///Go: `GetChannelMembersByIds(channelId string, userIds`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
         ctx: &CallContext,
@@ -1130,8 +1130,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_ids);
         std::future::ready(Err(ApiError::not_implemented("GetChannelMembersByIds")))
     }
-    ///Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_channel_members_for_user(
         &self,
         ctx: &CallContext,
@@ -1145,8 +1145,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetChannelMembersForUser")))
     }
-    ///Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_roles(
         &self,
         ctx: &CallContext,
@@ -1159,8 +1159,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_id, new_roles);
         std::future::ready(Err(ApiError::not_implemented("UpdateChannelMemberRoles")))
     }
-    ///Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_notifications(
         &self,
         ctx: &CallContext,
@@ -1178,8 +1178,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UpdateChannelMemberNotifications")),
         )
     }
-    ///Go: `PatchChannelMembersNotifications(members`
-    ///Minimum server version: 9.5.
+    /// Go: `PatchChannelMembersNotifications(members`
+    /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
         ctx: &CallContext,
@@ -1194,8 +1194,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("PatchChannelMembersNotifications")),
         )
     }
-    ///Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group(
         &self,
         ctx: &CallContext,
@@ -1206,8 +1206,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id);
         std::future::ready(Err(ApiError::not_implemented("GetGroup")))
     }
-    ///Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group_by_name(
         &self,
         ctx: &CallContext,
@@ -1218,8 +1218,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetGroupByName")))
     }
-    ///Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_group_member_users(
         &self,
         ctx: &CallContext,
@@ -1232,8 +1232,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetGroupMemberUsers")))
     }
-    ///Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_groups_by_source(
         &self,
         ctx: &CallContext,
@@ -1244,8 +1244,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_source);
         std::future::ready(Err(ApiError::not_implemented("GetGroupsBySource")))
     }
-    ///Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_groups_for_user(
         &self,
         ctx: &CallContext,
@@ -1256,8 +1256,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetGroupsForUser")))
     }
-    ///Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel_member(
         &self,
         ctx: &CallContext,
@@ -1267,8 +1267,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteChannelMember")))
     }
-    ///Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_post(
         &self,
         ctx: &CallContext,
@@ -1279,8 +1279,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post);
         std::future::ready(Err(ApiError::not_implemented("CreatePost")))
     }
-    ///Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn add_reaction(
         &self,
         ctx: &CallContext,
@@ -1291,8 +1291,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, reaction);
         std::future::ready(Err(ApiError::not_implemented("AddReaction")))
     }
-    ///Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
-    ///Minimum server version: 5.3.
+    /// Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
+    /// Minimum server version: 5.3.
     fn remove_reaction(
         &self,
         ctx: &CallContext,
@@ -1301,8 +1301,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, reaction);
         std::future::ready(Err(ApiError::not_implemented("RemoveReaction")))
     }
-    ///Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_reactions(
         &self,
         ctx: &CallContext,
@@ -1313,8 +1313,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post_id);
         std::future::ready(Err(ApiError::not_implemented("GetReactions")))
     }
-    ///Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn send_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -1326,8 +1326,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, post);
         std::future::ready(Err(ApiError::not_implemented("SendEphemeralPost")))
     }
-    ///Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn update_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -1339,8 +1339,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, post);
         std::future::ready(Err(ApiError::not_implemented("UpdateEphemeralPost")))
     }
-    ///Go: `DeleteEphemeralPost(userID string, postId string)`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteEphemeralPost(userID string, postId string)`
+    /// Minimum server version: 5.2.
     fn delete_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -1350,8 +1350,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, post_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteEphemeralPost")))
     }
-    ///Go: `DeletePost(postId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeletePost(postId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_post(
         &self,
         ctx: &CallContext,
@@ -1360,8 +1360,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post_id);
         std::future::ready(Err(ApiError::not_implemented("DeletePost")))
     }
-    ///Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_post_thread(
         &self,
         ctx: &CallContext,
@@ -1372,8 +1372,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post_id);
         std::future::ready(Err(ApiError::not_implemented("GetPostThread")))
     }
-    ///Go: `GetPost(postId string) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPost(postId string) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -1384,8 +1384,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post_id);
         std::future::ready(Err(ApiError::not_implemented("GetPost")))
     }
-    ///Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_since(
         &self,
         ctx: &CallContext,
@@ -1397,8 +1397,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, time);
         std::future::ready(Err(ApiError::not_implemented("GetPostsSince")))
     }
-    ///Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_after(
         &self,
         ctx: &CallContext,
@@ -1412,8 +1412,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, post_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetPostsAfter")))
     }
-    ///Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_before(
         &self,
         ctx: &CallContext,
@@ -1427,8 +1427,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, post_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetPostsBefore")))
     }
-    ///Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_for_channel(
         &self,
         ctx: &CallContext,
@@ -1441,8 +1441,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetPostsForChannel")))
     }
-    ///Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_team_stats(
         &self,
         ctx: &CallContext,
@@ -1453,8 +1453,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamStats")))
     }
-    ///Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_post(
         &self,
         ctx: &CallContext,
@@ -1465,8 +1465,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, post);
         std::future::ready(Err(ApiError::not_implemented("UpdatePost")))
     }
-    ///Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_profile_image(
         &self,
         ctx: &CallContext,
@@ -1477,8 +1477,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetProfileImage")))
     }
-    ///Go: `SetProfileImage(userID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetProfileImage(userID string, data`
+    /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
         ctx: &CallContext,
@@ -1488,8 +1488,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, data);
         std::future::ready(Err(ApiError::not_implemented("SetProfileImage")))
     }
-    ///Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_list(
         &self,
         ctx: &CallContext,
@@ -1502,8 +1502,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, sort_by, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetEmojiList")))
     }
-    ///Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_by_name(
         &self,
         ctx: &CallContext,
@@ -1514,8 +1514,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetEmojiByName")))
     }
-    ///Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji(
         &self,
         ctx: &CallContext,
@@ -1526,8 +1526,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, emoji_id);
         std::future::ready(Err(ApiError::not_implemented("GetEmoji")))
     }
-    ///Go: `CopyFileInfos(userID string, fileIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
         ctx: &CallContext,
@@ -1539,8 +1539,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, file_ids);
         std::future::ready(Err(ApiError::not_implemented("CopyFileInfos")))
     }
-    ///Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_file_info(
         &self,
         ctx: &CallContext,
@@ -1551,8 +1551,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, file_id);
         std::future::ready(Err(ApiError::not_implemented("GetFileInfo")))
     }
-    ///Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
-    ///Minimum server version: 9.1.
+    /// Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
+    /// Minimum server version: 9.1.
     fn set_file_searchable_content(
         &self,
         ctx: &CallContext,
@@ -1562,8 +1562,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, file_id, content);
         std::future::ready(Err(ApiError::not_implemented("SetFileSearchableContent")))
     }
-    ///Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.22.
+    /// Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.22.
     fn get_file_infos(
         &self,
         ctx: &CallContext,
@@ -1576,8 +1576,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, page, per_page, opt);
         std::future::ready(Err(ApiError::not_implemented("GetFileInfos")))
     }
-    ///Go: `GetFile(fileId string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetFile(fileId string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_file(
         &self,
         ctx: &CallContext,
@@ -1588,8 +1588,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, file_id);
         std::future::ready(Err(ApiError::not_implemented("GetFile")))
     }
-    ///Go: `GetFileLink(fileId string) (string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetFileLink(fileId string) (string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_file_link(
         &self,
         ctx: &CallContext,
@@ -1600,8 +1600,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, file_id);
         std::future::ready(Err(ApiError::not_implemented("GetFileLink")))
     }
-    ///Go: `ReadFile(path string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `ReadFile(path string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn read_file(
         &self,
         ctx: &CallContext,
@@ -1612,8 +1612,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, path);
         std::future::ready(Err(ApiError::not_implemented("ReadFile")))
     }
-    ///Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_image(
         &self,
         ctx: &CallContext,
@@ -1627,8 +1627,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, emoji_id);
         std::future::ready(Err(ApiError::not_implemented("GetEmojiImage")))
     }
-    ///Go: `UploadFile(data`
-    ///Minimum server version: 5.6.
+    /// Go: `UploadFile(data`
+    /// Minimum server version: 5.6.
     fn upload_file(
         &self,
         ctx: &CallContext,
@@ -1641,8 +1641,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, data, channel_id, filename);
         std::future::ready(Err(ApiError::not_implemented("UploadFile")))
     }
-    ///Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
+    /// Minimum server version: 5.6.
     fn open_interactive_dialog(
         &self,
         ctx: &CallContext,
@@ -1651,8 +1651,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, dialog);
         std::future::ready(Err(ApiError::not_implemented("OpenInteractiveDialog")))
     }
-    ///Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
-    ///Minimum server version: 11.5.
+    /// Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
+    /// Minimum server version: 11.5.
     fn send_toast_message(
         &self,
         ctx: &CallContext,
@@ -1664,8 +1664,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, connection_id, message, options);
         std::future::ready(Err(ApiError::not_implemented("SendToastMessage")))
     }
-    ///Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugins(
         &self,
         ctx: &CallContext,
@@ -1675,8 +1675,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetPlugins")))
     }
-    ///Go: `EnablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `EnablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn enable_plugin(
         &self,
         ctx: &CallContext,
@@ -1685,8 +1685,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, id);
         std::future::ready(Err(ApiError::not_implemented("EnablePlugin")))
     }
-    ///Go: `DisablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `DisablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn disable_plugin(
         &self,
         ctx: &CallContext,
@@ -1695,8 +1695,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, id);
         std::future::ready(Err(ApiError::not_implemented("DisablePlugin")))
     }
-    ///Go: `RemovePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemovePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_plugin(
         &self,
         ctx: &CallContext,
@@ -1705,8 +1705,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, id);
         std::future::ready(Err(ApiError::not_implemented("RemovePlugin")))
     }
-    ///Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugin_status(
         &self,
         ctx: &CallContext,
@@ -1717,8 +1717,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, id);
         std::future::ready(Err(ApiError::not_implemented("GetPluginStatus")))
     }
-    ///Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn install_plugin(
         &self,
         ctx: &CallContext,
@@ -1730,8 +1730,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, replace, file);
         std::future::ready(Err(ApiError::not_implemented("InstallPlugin")))
     }
-    ///Go: `KVSet(key string, value`
-    ///Minimum server version: 5.2.
+    /// Go: `KVSet(key string, value`
+    /// Minimum server version: 5.2.
     fn kv_set(
         &self,
         ctx: &CallContext,
@@ -1741,8 +1741,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, value);
         std::future::ready(Err(ApiError::not_implemented("KVSet")))
     }
-    ///Go: `KVCompareAndSet(key string, oldValue`
-    ///Minimum server version: 5.12.
+    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
         ctx: &CallContext,
@@ -1753,8 +1753,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, old_value, new_value);
         std::future::ready(Err(ApiError::not_implemented("KVCompareAndSet")))
     }
-    ///Go: `KVCompareAndDelete(key string, oldValue`
-    ///Minimum server version: 5.16.
+    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
         ctx: &CallContext,
@@ -1764,8 +1764,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, old_value);
         std::future::ready(Err(ApiError::not_implemented("KVCompareAndDelete")))
     }
-    ///Go: `KVSetWithOptions(key string, value`
-    ///Minimum server version: 5.20.
+    /// Go: `KVSetWithOptions(key string, value`
+    /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
         ctx: &CallContext,
@@ -1776,8 +1776,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, value, options);
         std::future::ready(Err(ApiError::not_implemented("KVSetWithOptions")))
     }
-    ///Go: `KVSetWithExpiry(key string, value`
-    ///Minimum server version: 5.6.
+    /// Go: `KVSetWithExpiry(key string, value`
+    /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
         ctx: &CallContext,
@@ -1788,8 +1788,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, value, expire_in_seconds);
         std::future::ready(Err(ApiError::not_implemented("KVSetWithExpiry")))
     }
-    ///Go: `KVGet(key string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `KVGet(key string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn kv_get(
         &self,
         ctx: &CallContext,
@@ -1800,8 +1800,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key);
         std::future::ready(Err(ApiError::not_implemented("KVGet")))
     }
-    ///Go: `KVDelete(key string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `KVDelete(key string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn kv_delete(
         &self,
         ctx: &CallContext,
@@ -1810,8 +1810,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key);
         std::future::ready(Err(ApiError::not_implemented("KVDelete")))
     }
-    ///Go: `KVDeleteAll() *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `KVDeleteAll() *model.AppError`
+    /// Minimum server version: 5.6.
     fn kv_delete_all(
         &self,
         ctx: &CallContext,
@@ -1819,8 +1819,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("KVDeleteAll")))
     }
-    ///Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn kv_list(
         &self,
         ctx: &CallContext,
@@ -1832,8 +1832,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("KVList")))
     }
-    ///Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
-    ///Minimum server version: 5.2.
+    /// Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
+    /// Minimum server version: 5.2.
     fn publish_web_socket_event(
         &self,
         ctx: &CallContext,
@@ -1844,8 +1844,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, event, payload, broadcast);
         std::future::ready(Err(ApiError::not_implemented("PublishWebSocketEvent")))
     }
-    ///Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to(
         &self,
         ctx: &CallContext,
@@ -1855,8 +1855,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, permission);
         std::future::ready(Err(ApiError::not_implemented("HasPermissionTo")))
     }
-    ///Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_team(
         &self,
         ctx: &CallContext,
@@ -1867,8 +1867,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, team_id, permission);
         std::future::ready(Err(ApiError::not_implemented("HasPermissionToTeam")))
     }
-    ///Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_channel(
         &self,
         ctx: &CallContext,
@@ -1879,8 +1879,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, channel_id, permission);
         std::future::ready(Err(ApiError::not_implemented("HasPermissionToChannel")))
     }
-    ///Go: `RolesGrantPermission(roleNames`
-    ///Minimum server version: 6.3.
+    /// Go: `RolesGrantPermission(roleNames`
+    /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
         ctx: &CallContext,
@@ -1890,8 +1890,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, role_names, permission_id);
         std::future::ready(Err(ApiError::not_implemented("RolesGrantPermission")))
     }
-    ///Go: `LogDebug(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogDebug(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_debug(
         &self,
         ctx: &CallContext,
@@ -1901,8 +1901,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogDebug")))
     }
-    ///Go: `LogInfo(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogInfo(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_info(
         &self,
         ctx: &CallContext,
@@ -1912,8 +1912,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogInfo")))
     }
-    ///Go: `LogError(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogError(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_error(
         &self,
         ctx: &CallContext,
@@ -1923,8 +1923,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogError")))
     }
-    ///Go: `LogWarn(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogWarn(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_warn(
         &self,
         ctx: &CallContext,
@@ -1934,8 +1934,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogWarn")))
     }
-    ///Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
-    ///Minimum server version: 5.7.
+    /// Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
+    /// Minimum server version: 5.7.
     fn send_mail(
         &self,
         ctx: &CallContext,
@@ -1946,8 +1946,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, to, subject, html_body);
         std::future::ready(Err(ApiError::not_implemented("SendMail")))
     }
-    ///Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn create_bot(
         &self,
         ctx: &CallContext,
@@ -1958,8 +1958,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot);
         std::future::ready(Err(ApiError::not_implemented("CreateBot")))
     }
-    ///Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn patch_bot(
         &self,
         ctx: &CallContext,
@@ -1971,8 +1971,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot_user_id, bot_patch);
         std::future::ready(Err(ApiError::not_implemented("PatchBot")))
     }
-    ///Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bot(
         &self,
         ctx: &CallContext,
@@ -1984,8 +1984,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot_user_id, include_deleted);
         std::future::ready(Err(ApiError::not_implemented("GetBot")))
     }
-    ///Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bots(
         &self,
         ctx: &CallContext,
@@ -1996,8 +1996,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, options);
         std::future::ready(Err(ApiError::not_implemented("GetBots")))
     }
-    ///Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn update_bot_active(
         &self,
         ctx: &CallContext,
@@ -2009,8 +2009,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot_user_id, active);
         std::future::ready(Err(ApiError::not_implemented("UpdateBotActive")))
     }
-    ///Go: `PermanentDeleteBot(botUserId string) *model.AppError`
-    ///Minimum server version: 5.10.
+    /// Go: `PermanentDeleteBot(botUserId string) *model.AppError`
+    /// Minimum server version: 5.10.
     fn permanent_delete_bot(
         &self,
         ctx: &CallContext,
@@ -2019,8 +2019,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot_user_id);
         std::future::ready(Err(ApiError::not_implemented("PermanentDeleteBot")))
     }
-    ///Go: `PluginHTTP(request *http.Request) *http.Response`
-    ///Minimum server version: 5.18.
+    /// Go: `PluginHTTP(request *http.Request) *http.Response`
+    /// Minimum server version: 5.18.
     fn plugin_http(
         &self,
         ctx: &CallContext,
@@ -2034,8 +2034,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, frames);
         std::future::ready(Err(ApiError::not_implemented("PluginHTTP")))
     }
-    ///Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
-    ///Minimum server version: 5.26.
+    /// Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
+    /// Minimum server version: 5.26.
     fn publish_user_typing(
         &self,
         ctx: &CallContext,
@@ -2046,8 +2046,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, channel_id, parent_id);
         std::future::ready(Err(ApiError::not_implemented("PublishUserTyping")))
     }
-    ///Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn create_command(
         &self,
         ctx: &CallContext,
@@ -2058,8 +2058,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, cmd);
         std::future::ready(Err(ApiError::not_implemented("CreateCommand")))
     }
-    ///Go: `ListCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_commands(
         &self,
         ctx: &CallContext,
@@ -2070,8 +2070,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("ListCommands")))
     }
-    ///Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_custom_commands(
         &self,
         ctx: &CallContext,
@@ -2082,8 +2082,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("ListCustomCommands")))
     }
-    ///Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_plugin_commands(
         &self,
         ctx: &CallContext,
@@ -2094,8 +2094,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("ListPluginCommands")))
     }
-    ///Go: `ListBuiltInCommands() ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListBuiltInCommands() ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_built_in_commands(
         &self,
         ctx: &CallContext,
@@ -2105,8 +2105,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("ListBuiltInCommands")))
     }
-    ///Go: `GetCommand(commandID string) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `GetCommand(commandID string) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn get_command(
         &self,
         ctx: &CallContext,
@@ -2117,8 +2117,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, command_id);
         std::future::ready(Err(ApiError::not_implemented("GetCommand")))
     }
-    ///Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn update_command(
         &self,
         ctx: &CallContext,
@@ -2130,8 +2130,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, command_id, updated_cmd);
         std::future::ready(Err(ApiError::not_implemented("UpdateCommand")))
     }
-    ///Go: `DeleteCommand(commandID string) error`
-    ///Minimum server version: 5.28.
+    /// Go: `DeleteCommand(commandID string) error`
+    /// Minimum server version: 5.28.
     fn delete_command(
         &self,
         ctx: &CallContext,
@@ -2140,8 +2140,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, command_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteCommand")))
     }
-    ///Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -2152,8 +2152,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, app);
         std::future::ready(Err(ApiError::not_implemented("CreateOAuthApp")))
     }
-    ///Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -2164,8 +2164,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, app_id);
         std::future::ready(Err(ApiError::not_implemented("GetOAuthApp")))
     }
-    ///Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn update_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -2176,8 +2176,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, app);
         std::future::ready(Err(ApiError::not_implemented("UpdateOAuthApp")))
     }
-    ///Go: `DeleteOAuthApp(appID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `DeleteOAuthApp(appID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn delete_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -2186,8 +2186,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, app_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteOAuthApp")))
     }
-    ///Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
-    ///Minimum server version: 5.36.
+    /// Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
+    /// Minimum server version: 5.36.
     fn publish_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -2197,8 +2197,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, ev, opts);
         std::future::ready(Err(ApiError::not_implemented("PublishPluginClusterEvent")))
     }
-    ///Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
-    ///Minimum server version: 5.36.
+    /// Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
+    /// Minimum server version: 5.36.
     fn request_trial_license(
         &self,
         ctx: &CallContext,
@@ -2210,8 +2210,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, requester_id, users, terms_accepted, receive_emails_accepted);
         std::future::ready(Err(ApiError::not_implemented("RequestTrialLicense")))
     }
-    ///Go: `GetCloudLimits() (*model.ProductLimits, error)`
-    ///Minimum server version: 7.0.
+    /// Go: `GetCloudLimits() (*model.ProductLimits, error)`
+    /// Minimum server version: 7.0.
     fn get_cloud_limits(
         &self,
         ctx: &CallContext,
@@ -2221,8 +2221,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetCloudLimits")))
     }
-    ///Go: `EnsureBotUser(bot *model.Bot) (string, error)`
-    ///Minimum server version: 7.1.
+    /// Go: `EnsureBotUser(bot *model.Bot) (string, error)`
+    /// Minimum server version: 7.1.
     fn ensure_bot_user(
         &self,
         ctx: &CallContext,
@@ -2233,8 +2233,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, bot);
         std::future::ready(Err(ApiError::not_implemented("EnsureBotUser")))
     }
-    ///Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
-    ///Minimum server version: 7.6.
+    /// Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
+    /// Minimum server version: 7.6.
     fn register_collection_and_topic(
         &self,
         ctx: &CallContext,
@@ -2244,8 +2244,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, collection_type, topic_type);
         std::future::ready(Err(ApiError::not_implemented("RegisterCollectionAndTopic")))
     }
-    ///Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn create_upload_session(
         &self,
         ctx: &CallContext,
@@ -2256,8 +2256,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, us);
         std::future::ready(Err(ApiError::not_implemented("CreateUploadSession")))
     }
-    ///Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 7.6.
     fn upload_data(
         &self,
         ctx: &CallContext,
@@ -2269,8 +2269,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, us, rd);
         std::future::ready(Err(ApiError::not_implemented("UploadData")))
     }
-    ///Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn get_upload_session(
         &self,
         ctx: &CallContext,
@@ -2281,8 +2281,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, upload_id);
         std::future::ready(Err(ApiError::not_implemented("GetUploadSession")))
     }
-    ///Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
-    ///Minimum server version: 9.0.
+    /// Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
+    /// Minimum server version: 9.0.
     fn send_push_notification(
         &self,
         ctx: &CallContext,
@@ -2292,8 +2292,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, notification, user_id);
         std::future::ready(Err(ApiError::not_implemented("SendPushNotification")))
     }
-    ///Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
-    ///Minimum server version: 9.3.
+    /// Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
+    /// Minimum server version: 9.3.
     fn update_user_auth(
         &self,
         ctx: &CallContext,
@@ -2305,8 +2305,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, user_auth);
         std::future::ready(Err(ApiError::not_implemented("UpdateUserAuth")))
     }
-    ///Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
+    /// Minimum server version: 9.5.
     fn register_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -2319,8 +2319,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("RegisterPluginForSharedChannels")),
         )
     }
-    ///Go: `UnregisterPluginForSharedChannels(pluginID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UnregisterPluginForSharedChannels(pluginID string) error`
+    /// Minimum server version: 9.5.
     fn unregister_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -2331,8 +2331,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UnregisterPluginForSharedChannels")),
         )
     }
-    ///Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
-    ///Minimum server version: 11.7.
+    /// Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
+    /// Minimum server version: 11.7.
     fn unregister_plugin_remote_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -2343,8 +2343,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UnregisterPluginRemoteForSharedChannels")),
         )
     }
-    ///Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn share_channel(
         &self,
         ctx: &CallContext,
@@ -2355,8 +2355,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, sc);
         std::future::ready(Err(ApiError::not_implemented("ShareChannel")))
     }
-    ///Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn update_shared_channel(
         &self,
         ctx: &CallContext,
@@ -2367,8 +2367,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, sc);
         std::future::ready(Err(ApiError::not_implemented("UpdateSharedChannel")))
     }
-    ///Go: `UnshareChannel(channelID string) (bool, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UnshareChannel(channelID string) (bool, error)`
+    /// Minimum server version: 9.5.
     fn unshare_channel(
         &self,
         ctx: &CallContext,
@@ -2377,8 +2377,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("UnshareChannel")))
     }
-    ///Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
+    /// Minimum server version: 9.5.
     fn update_shared_channel_cursor(
         &self,
         ctx: &CallContext,
@@ -2389,8 +2389,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, remote_id, cusror);
         std::future::ready(Err(ApiError::not_implemented("UpdateSharedChannelCursor")))
     }
-    ///Go: `SyncSharedChannel(channelID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `SyncSharedChannel(channelID string) error`
+    /// Minimum server version: 9.5.
     fn sync_shared_channel(
         &self,
         ctx: &CallContext,
@@ -2399,8 +2399,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id);
         std::future::ready(Err(ApiError::not_implemented("SyncSharedChannel")))
     }
-    ///Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
-    ///Minimum server version: 9.5.
+    /// Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
+    /// Minimum server version: 9.5.
     fn invite_remote_to_channel(
         &self,
         ctx: &CallContext,
@@ -2412,8 +2412,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, remote_id, user_id, share_if_not_shared);
         std::future::ready(Err(ApiError::not_implemented("InviteRemoteToChannel")))
     }
-    ///Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
+    /// Minimum server version: 9.5.
     fn uninvite_remote_from_channel(
         &self,
         ctx: &CallContext,
@@ -2423,8 +2423,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, remote_id);
         std::future::ready(Err(ApiError::not_implemented("UninviteRemoteFromChannel")))
     }
-    ///Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_sync_msg(
         &self,
         ctx: &CallContext,
@@ -2436,8 +2436,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, remote_id, msg);
         std::future::ready(Err(ApiError::not_implemented("ReceiveSharedChannelSyncMsg")))
     }
-    ///Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -2453,8 +2453,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("ReceiveSharedChannelAttachmentSyncMsg")),
         )
     }
-    ///Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -2467,8 +2467,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("ReceiveSharedChannelProfileImageSyncMsg")),
         )
     }
-    ///Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_member(
         &self,
         ctx: &CallContext,
@@ -2480,8 +2480,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("UpsertGroupMember")))
     }
-    ///Go: `UpsertGroupMembers(groupID string, userIDs`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
@@ -2493,8 +2493,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, user_i_ds);
         std::future::ready(Err(ApiError::not_implemented("UpsertGroupMembers")))
     }
-    ///Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_by_remote_id(
         &self,
         ctx: &CallContext,
@@ -2506,8 +2506,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, remote_id, group_source);
         std::future::ready(Err(ApiError::not_implemented("GetGroupByRemoteID")))
     }
-    ///Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn create_group(
         &self,
         ctx: &CallContext,
@@ -2518,8 +2518,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group);
         std::future::ready(Err(ApiError::not_implemented("CreateGroup")))
     }
-    ///Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group(
         &self,
         ctx: &CallContext,
@@ -2530,8 +2530,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group);
         std::future::ready(Err(ApiError::not_implemented("UpdateGroup")))
     }
-    ///Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group(
         &self,
         ctx: &CallContext,
@@ -2542,8 +2542,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteGroup")))
     }
-    ///Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn restore_group(
         &self,
         ctx: &CallContext,
@@ -2554,8 +2554,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id);
         std::future::ready(Err(ApiError::not_implemented("RestoreGroup")))
     }
-    ///Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_member(
         &self,
         ctx: &CallContext,
@@ -2567,8 +2567,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("DeleteGroupMember")))
     }
-    ///Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncable(
         &self,
         ctx: &CallContext,
@@ -2581,8 +2581,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, syncable_id, syncable_type);
         std::future::ready(Err(ApiError::not_implemented("GetGroupSyncable")))
     }
-    ///Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncables(
         &self,
         ctx: &CallContext,
@@ -2594,8 +2594,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, syncable_type);
         std::future::ready(Err(ApiError::not_implemented("GetGroupSyncables")))
     }
-    ///Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_syncable(
         &self,
         ctx: &CallContext,
@@ -2606,8 +2606,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_syncable);
         std::future::ready(Err(ApiError::not_implemented("UpsertGroupSyncable")))
     }
-    ///Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group_syncable(
         &self,
         ctx: &CallContext,
@@ -2618,8 +2618,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_syncable);
         std::future::ready(Err(ApiError::not_implemented("UpdateGroupSyncable")))
     }
-    ///Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_syncable(
         &self,
         ctx: &CallContext,
@@ -2632,8 +2632,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, syncable_id, syncable_type);
         std::future::ready(Err(ApiError::not_implemented("DeleteGroupSyncable")))
     }
-    ///Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
-    ///Minimum server version: 9.8.
+    /// Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
+    /// Minimum server version: 9.8.
     fn update_user_roles(
         &self,
         ctx: &CallContext,
@@ -2645,8 +2645,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, new_roles);
         std::future::ready(Err(ApiError::not_implemented("UpdateUserRoles")))
     }
-    ///Go: `GetPluginID() string`
-    ///Minimum server version: 10.1.
+    /// Go: `GetPluginID() string`
+    /// Minimum server version: 10.1.
     fn get_plugin_id(
         &self,
         ctx: &CallContext,
@@ -2656,8 +2656,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetPluginID")))
     }
-    ///Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_groups(
         &self,
         ctx: &CallContext,
@@ -2671,8 +2671,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, page, per_page, opts, view_restrictions);
         std::future::ready(Err(ApiError::not_implemented("GetGroups")))
     }
-    ///Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
+    /// Minimum server version: 10.9.
     fn create_default_syncable_memberships(
         &self,
         ctx: &CallContext,
@@ -2683,8 +2683,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("CreateDefaultSyncableMemberships")),
         )
     }
-    ///Go: `DeleteGroupConstrainedMemberships() *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `DeleteGroupConstrainedMemberships() *model.AppError`
+    /// Minimum server version: 10.9.
     fn delete_group_constrained_memberships(
         &self,
         ctx: &CallContext,
@@ -2694,8 +2694,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeleteGroupConstrainedMemberships")),
         )
     }
-    ///Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn create_property_field(
         &self,
         ctx: &CallContext,
@@ -2706,8 +2706,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, field);
         std::future::ready(Err(ApiError::not_implemented("CreatePropertyField")))
     }
-    ///Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field(
         &self,
         ctx: &CallContext,
@@ -2719,8 +2719,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, field_id);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyField")))
     }
-    ///Go: `GetPropertyFields(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
         ctx: &CallContext,
@@ -2732,8 +2732,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, ids);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyFields")))
     }
-    ///Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn update_property_field(
         &self,
         ctx: &CallContext,
@@ -2745,8 +2745,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, field);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyField")))
     }
-    ///Go: `DeletePropertyField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_field(
         &self,
         ctx: &CallContext,
@@ -2756,8 +2756,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, field_id);
         std::future::ready(Err(ApiError::not_implemented("DeletePropertyField")))
     }
-    ///Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
+    /// Minimum server version: 11.0.
     fn search_property_fields(
         &self,
         ctx: &CallContext,
@@ -2769,8 +2769,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, opts);
         std::future::ready(Err(ApiError::not_implemented("SearchPropertyFields")))
     }
-    ///Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields(
         &self,
         ctx: &CallContext,
@@ -2780,8 +2780,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, include_deleted);
         std::future::ready(Err(ApiError::not_implemented("CountPropertyFields")))
     }
-    ///Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields_for_target(
         &self,
         ctx: &CallContext,
@@ -2795,8 +2795,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("CountPropertyFieldsForTarget")),
         )
     }
-    ///Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn create_property_value(
         &self,
         ctx: &CallContext,
@@ -2807,8 +2807,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, value);
         std::future::ready(Err(ApiError::not_implemented("CreatePropertyValue")))
     }
-    ///Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn get_property_value(
         &self,
         ctx: &CallContext,
@@ -2820,8 +2820,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, value_id);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyValue")))
     }
-    ///Go: `GetPropertyValues(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
         ctx: &CallContext,
@@ -2833,8 +2833,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, ids);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyValues")))
     }
-    ///Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn update_property_value(
         &self,
         ctx: &CallContext,
@@ -2846,8 +2846,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, value);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyValue")))
     }
-    ///Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn upsert_property_value(
         &self,
         ctx: &CallContext,
@@ -2858,8 +2858,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, value);
         std::future::ready(Err(ApiError::not_implemented("UpsertPropertyValue")))
     }
-    ///Go: `DeletePropertyValue(groupID string, valueID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValue(groupID string, valueID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_value(
         &self,
         ctx: &CallContext,
@@ -2869,8 +2869,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, value_id);
         std::future::ready(Err(ApiError::not_implemented("DeletePropertyValue")))
     }
-    ///Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
+    /// Minimum server version: 11.0.
     fn search_property_values(
         &self,
         ctx: &CallContext,
@@ -2882,8 +2882,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, opts);
         std::future::ready(Err(ApiError::not_implemented("SearchPropertyValues")))
     }
-    ///Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn register_property_group(
         &self,
         ctx: &CallContext,
@@ -2894,8 +2894,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("RegisterPropertyGroup")))
     }
-    ///Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn get_property_group(
         &self,
         ctx: &CallContext,
@@ -2906,8 +2906,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyGroup")))
     }
-    ///Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field_by_name(
         &self,
         ctx: &CallContext,
@@ -2920,8 +2920,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, target_id, name);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyFieldByName")))
     }
-    ///Go: `UpdatePropertyFields(groupID string, fields`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
         ctx: &CallContext,
@@ -2933,8 +2933,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, fields);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyFields")))
     }
-    ///Go: `UpdatePropertyValues(groupID string, values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
         ctx: &CallContext,
@@ -2946,8 +2946,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, values);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyValues")))
     }
-    ///Go: `UpsertPropertyValues(values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValues(values`
+    /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
         ctx: &CallContext,
@@ -2958,8 +2958,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, values);
         std::future::ready(Err(ApiError::not_implemented("UpsertPropertyValues")))
     }
-    ///Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_target(
         &self,
         ctx: &CallContext,
@@ -2972,8 +2972,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValuesForTarget")),
         )
     }
-    ///Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_field(
         &self,
         ctx: &CallContext,
@@ -2985,8 +2985,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValuesForField")),
         )
     }
-    ///Go: `UpsertPropertyValuesWithOptions(values`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,
         ctx: &CallContext,
@@ -3000,8 +3000,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UpsertPropertyValuesWithOptions")),
         )
     }
-    ///Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
+    /// Minimum server version: 11.10.
     fn upsert_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -3015,8 +3015,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UpsertPropertyValueWithOptions")),
         )
     }
-    ///Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -3029,8 +3029,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValueWithOptions")),
         )
     }
-    ///Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_target_with_options(
         &self,
         ctx: &CallContext,
@@ -3044,8 +3044,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValuesForTargetWithOptions")),
         )
     }
-    ///Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_field_with_options(
         &self,
         ctx: &CallContext,
@@ -3058,8 +3058,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValuesForFieldWithOptions")),
         )
     }
-    ///Go: `LogAuditRec(rec *model.AuditRecord)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRec(rec *model.AuditRecord)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec(
         &self,
         ctx: &CallContext,
@@ -3068,8 +3068,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, rec);
         std::future::ready(Err(ApiError::not_implemented("LogAuditRec")))
     }
-    ///Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec_with_level(
         &self,
         ctx: &CallContext,
@@ -3079,8 +3079,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, rec, level);
         std::future::ready(Err(ApiError::not_implemented("LogAuditRecWithLevel")))
     }
-    ///Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn evaluate_access_control(
         &self,
         ctx: &CallContext,
@@ -3094,8 +3094,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, resource_type, resource_id, action);
         std::future::ready(Err(ApiError::not_implemented("EvaluateAccessControl")))
     }
-    ///Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn save_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -3107,8 +3107,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, acting_user_id, policy);
         std::future::ready(Err(ApiError::not_implemented("SaveAccessControlPolicy")))
     }
-    ///Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -3119,8 +3119,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, id);
         std::future::ready(Err(ApiError::not_implemented("GetAccessControlPolicy")))
     }
-    ///Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn delete_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -3131,8 +3131,8 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, acting_user_id, resource_type, id);
         std::future::ready(Err(ApiError::not_implemented("DeleteAccessControlPolicy")))
     }
-    ///Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn check_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -3147,8 +3147,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("CheckAccessControlExpression")),
         )
     }
-    ///Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn query_users_for_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -3169,8 +3169,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("QueryUsersForAccessControlExpression")),
         )
     }
-    ///Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_fields_autocomplete(
         &self,
         ctx: &CallContext,
@@ -3185,8 +3185,8 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("GetAccessControlFieldsAutocomplete")),
         )
     }
-    ///Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_visual_ast(
         &self,
         ctx: &CallContext,
@@ -3236,8 +3236,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LoadPluginConfigurationRequest>,
     ) -> Result<tonic::Response<pb::LoadPluginConfigurationResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LoadPluginConfigurationRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LoadPluginConfigurationRequest {} = message;
         match self.inner.load_plugin_configuration(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3262,8 +3263,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RegisterCommandRequest>,
     ) -> Result<tonic::Response<pb::RegisterCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RegisterCommandRequest { command } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RegisterCommandRequest { command } = message;
         match self.inner.register_command(&ctx, command).await {
             Ok(()) => Ok(tonic::Response::new(pb::RegisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3281,8 +3283,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UnregisterCommandRequest>,
     ) -> Result<tonic::Response<pb::UnregisterCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UnregisterCommandRequest { team_id, trigger } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UnregisterCommandRequest { team_id, trigger } = message;
         match self.inner.unregister_command(&ctx, team_id, trigger).await {
             Ok(()) => Ok(tonic::Response::new(pb::UnregisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3300,8 +3303,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ExecuteSlashCommandRequest>,
     ) -> Result<tonic::Response<pb::ExecuteSlashCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ExecuteSlashCommandRequest { command_args } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ExecuteSlashCommandRequest { command_args } = message;
         match self.inner.execute_slash_command(&ctx, command_args).await {
             Ok(value) => {
                 Ok(
@@ -3326,8 +3330,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetConfigRequest>,
     ) -> Result<tonic::Response<pb::GetConfigResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetConfigRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetConfigRequest {} = message;
         match self.inner.get_config(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3344,8 +3349,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUnsanitizedConfigRequest>,
     ) -> Result<tonic::Response<pb::GetUnsanitizedConfigResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUnsanitizedConfigRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUnsanitizedConfigRequest {} = message;
         match self.inner.get_unsanitized_config(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3362,8 +3368,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SaveConfigRequest>,
     ) -> Result<tonic::Response<pb::SaveConfigResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SaveConfigRequest { config } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SaveConfigRequest { config } = message;
         match self.inner.save_config(&ctx, config).await {
             Ok(()) => Ok(tonic::Response::new(pb::SaveConfigResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3381,8 +3388,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPluginConfigRequest>,
     ) -> Result<tonic::Response<pb::GetPluginConfigResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPluginConfigRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPluginConfigRequest {} = message;
         match self.inner.get_plugin_config(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3399,8 +3407,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SavePluginConfigRequest>,
     ) -> Result<tonic::Response<pb::SavePluginConfigResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SavePluginConfigRequest { config } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SavePluginConfigRequest { config } = message;
         match self.inner.save_plugin_config(&ctx, config).await {
             Ok(()) => Ok(tonic::Response::new(pb::SavePluginConfigResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3418,8 +3427,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetBundlePathRequest>,
     ) -> Result<tonic::Response<pb::GetBundlePathResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetBundlePathRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetBundlePathRequest {} = message;
         match self.inner.get_bundle_path(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3444,8 +3454,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetLicenseRequest>,
     ) -> Result<tonic::Response<pb::GetLicenseResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetLicenseRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetLicenseRequest {} = message;
         match self.inner.get_license(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3462,8 +3473,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::IsEnterpriseReadyRequest>,
     ) -> Result<tonic::Response<pb::IsEnterpriseReadyResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::IsEnterpriseReadyRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::IsEnterpriseReadyRequest {} = message;
         match self.inner.is_enterprise_ready(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3480,8 +3492,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetServerVersionRequest>,
     ) -> Result<tonic::Response<pb::GetServerVersionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetServerVersionRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetServerVersionRequest {} = message;
         match self.inner.get_server_version(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3498,8 +3511,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetSystemInstallDateRequest>,
     ) -> Result<tonic::Response<pb::GetSystemInstallDateResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetSystemInstallDateRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetSystemInstallDateRequest {} = message;
         match self.inner.get_system_install_date(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3524,8 +3538,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetDiagnosticIdRequest>,
     ) -> Result<tonic::Response<pb::GetDiagnosticIdResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetDiagnosticIdRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetDiagnosticIdRequest {} = message;
         match self.inner.get_diagnostic_id(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3542,8 +3557,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTelemetryIdRequest>,
     ) -> Result<tonic::Response<pb::GetTelemetryIdResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTelemetryIdRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTelemetryIdRequest {} = message;
         match self.inner.get_telemetry_id(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -3560,8 +3576,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateUserRequest>,
     ) -> Result<tonic::Response<pb::CreateUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateUserRequest { user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateUserRequest { user } = message;
         match self.inner.create_user(&ctx, user).await {
             Ok(value) => {
                 Ok(
@@ -3586,8 +3603,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteUserRequest>,
     ) -> Result<tonic::Response<pb::DeleteUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteUserRequest { user_id } = message;
         match self.inner.delete_user(&ctx, user_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteUserResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3605,8 +3623,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUsersRequest>,
     ) -> Result<tonic::Response<pb::GetUsersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUsersRequest { options } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUsersRequest { options } = message;
         match self.inner.get_users(&ctx, options).await {
             Ok(value) => {
                 Ok(
@@ -3631,8 +3650,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUsersByIdsRequest>,
     ) -> Result<tonic::Response<pb::GetUsersByIdsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUsersByIdsRequest { user_i_ds } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUsersByIdsRequest { user_i_ds } = message;
         match self.inner.get_users_by_ids(&ctx, user_i_ds).await {
             Ok(value) => {
                 Ok(
@@ -3657,8 +3677,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUserRequest>,
     ) -> Result<tonic::Response<pb::GetUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUserRequest { user_id } = message;
         match self.inner.get_user(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -3683,8 +3704,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUserByEmailRequest>,
     ) -> Result<tonic::Response<pb::GetUserByEmailResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUserByEmailRequest { email } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUserByEmailRequest { email } = message;
         match self.inner.get_user_by_email(&ctx, email).await {
             Ok(value) => {
                 Ok(
@@ -3709,8 +3731,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUserByUsernameRequest>,
     ) -> Result<tonic::Response<pb::GetUserByUsernameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUserByUsernameRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUserByUsernameRequest { name } = message;
         match self.inner.get_user_by_username(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -3735,8 +3758,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUsersByUsernamesRequest>,
     ) -> Result<tonic::Response<pb::GetUsersByUsernamesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUsersByUsernamesRequest { usernames } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUsersByUsernamesRequest { usernames } = message;
         match self.inner.get_users_by_usernames(&ctx, usernames).await {
             Ok(value) => {
                 Ok(
@@ -3761,8 +3785,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUsersInTeamRequest>,
     ) -> Result<tonic::Response<pb::GetUsersInTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUsersInTeamRequest { team_id, page, per_page } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUsersInTeamRequest { team_id, page, per_page } = message;
         match self.inner.get_users_in_team(&ctx, team_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -3787,9 +3812,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPreferenceForUserRequest>,
     ) -> Result<tonic::Response<pb::GetPreferenceForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPreferenceForUserRequest { user_id, category, name } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPreferenceForUserRequest { user_id, category, name } = message;
         match self.inner.get_preference_for_user(&ctx, user_id, category, name).await {
             Ok(value) => {
                 Ok(
@@ -3814,8 +3839,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPreferencesForUserRequest>,
     ) -> Result<tonic::Response<pb::GetPreferencesForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPreferencesForUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPreferencesForUserRequest { user_id } = message;
         match self.inner.get_preferences_for_user(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -3840,9 +3866,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePreferencesForUserRequest>,
     ) -> Result<tonic::Response<pb::UpdatePreferencesForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePreferencesForUserRequest { user_id, preferences } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePreferencesForUserRequest { user_id, preferences } = message;
         match self.inner.update_preferences_for_user(&ctx, user_id, preferences).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UpdatePreferencesForUserResponse::default()))
@@ -3862,9 +3888,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeletePreferencesForUserRequest>,
     ) -> Result<tonic::Response<pb::DeletePreferencesForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePreferencesForUserRequest { user_id, preferences } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePreferencesForUserRequest { user_id, preferences } = message;
         match self.inner.delete_preferences_for_user(&ctx, user_id, preferences).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeletePreferencesForUserResponse::default()))
@@ -3884,8 +3910,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetSessionRequest>,
     ) -> Result<tonic::Response<pb::GetSessionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetSessionRequest { session_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetSessionRequest { session_id } = message;
         match self.inner.get_session(&ctx, session_id).await {
             Ok(value) => {
                 Ok(
@@ -3910,8 +3937,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateSessionRequest>,
     ) -> Result<tonic::Response<pb::CreateSessionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateSessionRequest { session } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateSessionRequest { session } = message;
         match self.inner.create_session(&ctx, session).await {
             Ok(value) => {
                 Ok(
@@ -3936,9 +3964,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ExtendSessionExpiryRequest>,
     ) -> Result<tonic::Response<pb::ExtendSessionExpiryResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ExtendSessionExpiryRequest { session_id, new_expiry } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ExtendSessionExpiryRequest { session_id, new_expiry } = message;
         match self.inner.extend_session_expiry(&ctx, session_id, new_expiry).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ExtendSessionExpiryResponse::default()))
@@ -3958,8 +3986,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RevokeSessionRequest>,
     ) -> Result<tonic::Response<pb::RevokeSessionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RevokeSessionRequest { session_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RevokeSessionRequest { session_id } = message;
         match self.inner.revoke_session(&ctx, session_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::RevokeSessionResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -3977,8 +4006,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateUserAccessTokenRequest>,
     ) -> Result<tonic::Response<pb::CreateUserAccessTokenResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateUserAccessTokenRequest { token } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateUserAccessTokenRequest { token } = message;
         match self.inner.create_user_access_token(&ctx, token).await {
             Ok(value) => {
                 Ok(
@@ -4003,8 +4033,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RevokeUserAccessTokenRequest>,
     ) -> Result<tonic::Response<pb::RevokeUserAccessTokenResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RevokeUserAccessTokenRequest { token_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RevokeUserAccessTokenRequest { token_id } = message;
         match self.inner.revoke_user_access_token(&ctx, token_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::RevokeUserAccessTokenResponse::default()))
@@ -4024,8 +4055,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamIconRequest>,
     ) -> Result<tonic::Response<pb::GetTeamIconResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamIconRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamIconRequest { team_id } = message;
         match self.inner.get_team_icon(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -4050,8 +4082,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SetTeamIconRequest>,
     ) -> Result<tonic::Response<pb::SetTeamIconResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SetTeamIconRequest { team_id, data } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SetTeamIconRequest { team_id, data } = message;
         match self.inner.set_team_icon(&ctx, team_id, data).await {
             Ok(()) => Ok(tonic::Response::new(pb::SetTeamIconResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4069,8 +4102,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RemoveTeamIconRequest>,
     ) -> Result<tonic::Response<pb::RemoveTeamIconResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RemoveTeamIconRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RemoveTeamIconRequest { team_id } = message;
         match self.inner.remove_team_icon(&ctx, team_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::RemoveTeamIconResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4088,8 +4122,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserRequest { user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserRequest { user } = message;
         match self.inner.update_user(&ctx, user).await {
             Ok(value) => {
                 Ok(
@@ -4114,8 +4149,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUserStatusRequest>,
     ) -> Result<tonic::Response<pb::GetUserStatusResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUserStatusRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUserStatusRequest { user_id } = message;
         match self.inner.get_user_status(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -4140,8 +4176,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUserStatusesByIdsRequest>,
     ) -> Result<tonic::Response<pb::GetUserStatusesByIdsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUserStatusesByIdsRequest { user_ids } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUserStatusesByIdsRequest { user_ids } = message;
         match self.inner.get_user_statuses_by_ids(&ctx, user_ids).await {
             Ok(value) => {
                 Ok(
@@ -4166,8 +4203,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserStatusRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserStatusResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserStatusRequest { user_id, status } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserStatusRequest { user_id, status } = message;
         match self.inner.update_user_status(&ctx, user_id, status).await {
             Ok(value) => {
                 Ok(
@@ -4192,8 +4230,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SetUserStatusTimedDndRequest>,
     ) -> Result<tonic::Response<pb::SetUserStatusTimedDndResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SetUserStatusTimedDndRequest { user_id, endtime } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SetUserStatusTimedDndRequest { user_id, endtime } = message;
         match self.inner.set_user_status_timed_dnd(&ctx, user_id, endtime).await {
             Ok(value) => {
                 Ok(
@@ -4218,8 +4257,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserActiveRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserActiveResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserActiveRequest { user_id, active } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserActiveRequest { user_id, active } = message;
         match self.inner.update_user_active(&ctx, user_id, active).await {
             Ok(()) => Ok(tonic::Response::new(pb::UpdateUserActiveResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4237,9 +4277,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserCustomStatusRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserCustomStatusResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserCustomStatusRequest { user_id, custom_status } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserCustomStatusRequest { user_id, custom_status } = message;
         match self.inner.update_user_custom_status(&ctx, user_id, custom_status).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UpdateUserCustomStatusResponse::default()))
@@ -4259,8 +4299,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RemoveUserCustomStatusRequest>,
     ) -> Result<tonic::Response<pb::RemoveUserCustomStatusResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RemoveUserCustomStatusRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RemoveUserCustomStatusRequest { user_id } = message;
         match self.inner.remove_user_custom_status(&ctx, user_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::RemoveUserCustomStatusResponse::default()))
@@ -4280,9 +4321,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUsersInChannelRequest>,
     ) -> Result<tonic::Response<pb::GetUsersInChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUsersInChannelRequest { channel_id, sort_by, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUsersInChannelRequest { channel_id, sort_by, page, per_page } = message;
         match self
             .inner
             .get_users_in_channel(&ctx, channel_id, sort_by, page, per_page)
@@ -4311,9 +4352,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetLdapUserAttributesRequest>,
     ) -> Result<tonic::Response<pb::GetLdapUserAttributesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetLdapUserAttributesRequest { user_id, attributes } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetLdapUserAttributesRequest { user_id, attributes } = message;
         match self.inner.get_ldap_user_attributes(&ctx, user_id, attributes).await {
             Ok(value) => {
                 Ok(
@@ -4338,8 +4379,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateTeamRequest>,
     ) -> Result<tonic::Response<pb::CreateTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateTeamRequest { team } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateTeamRequest { team } = message;
         match self.inner.create_team(&ctx, team).await {
             Ok(value) => {
                 Ok(
@@ -4364,8 +4406,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteTeamRequest>,
     ) -> Result<tonic::Response<pb::DeleteTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteTeamRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteTeamRequest { team_id } = message;
         match self.inner.delete_team(&ctx, team_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteTeamResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4383,8 +4426,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamsRequest>,
     ) -> Result<tonic::Response<pb::GetTeamsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamsRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamsRequest {} = message;
         match self.inner.get_teams(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -4409,8 +4453,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamRequest>,
     ) -> Result<tonic::Response<pb::GetTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamRequest { team_id } = message;
         match self.inner.get_team(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -4435,8 +4480,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamByNameRequest>,
     ) -> Result<tonic::Response<pb::GetTeamByNameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamByNameRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamByNameRequest { name } = message;
         match self.inner.get_team_by_name(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -4461,8 +4507,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamsUnreadForUserRequest>,
     ) -> Result<tonic::Response<pb::GetTeamsUnreadForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamsUnreadForUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamsUnreadForUserRequest { user_id } = message;
         match self.inner.get_teams_unread_for_user(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -4487,8 +4534,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateTeamRequest>,
     ) -> Result<tonic::Response<pb::UpdateTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateTeamRequest { team } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateTeamRequest { team } = message;
         match self.inner.update_team(&ctx, team).await {
             Ok(value) => {
                 Ok(
@@ -4513,8 +4561,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchTeamsRequest>,
     ) -> Result<tonic::Response<pb::SearchTeamsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchTeamsRequest { term } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchTeamsRequest { term } = message;
         match self.inner.search_teams(&ctx, term).await {
             Ok(value) => {
                 Ok(
@@ -4539,8 +4588,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamsForUserRequest>,
     ) -> Result<tonic::Response<pb::GetTeamsForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamsForUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamsForUserRequest { user_id } = message;
         match self.inner.get_teams_for_user(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -4565,8 +4615,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateTeamMemberRequest>,
     ) -> Result<tonic::Response<pb::CreateTeamMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateTeamMemberRequest { team_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateTeamMemberRequest { team_id, user_id } = message;
         match self.inner.create_team_member(&ctx, team_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -4591,9 +4642,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateTeamMembersRequest>,
     ) -> Result<tonic::Response<pb::CreateTeamMembersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateTeamMembersRequest { team_id, user_ids, requestor_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateTeamMembersRequest { team_id, user_ids, requestor_id } = message;
         match self.inner.create_team_members(&ctx, team_id, user_ids, requestor_id).await
         {
             Ok(value) => {
@@ -4622,9 +4673,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::CreateTeamMembersGracefullyResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateTeamMembersGracefullyRequest { team_id, user_ids, requestor_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateTeamMembersGracefullyRequest { team_id, user_ids, requestor_id } = message;
         match self
             .inner
             .create_team_members_gracefully(&ctx, team_id, user_ids, requestor_id)
@@ -4653,9 +4704,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteTeamMemberRequest>,
     ) -> Result<tonic::Response<pb::DeleteTeamMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteTeamMemberRequest { team_id, user_id, requestor_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteTeamMemberRequest { team_id, user_id, requestor_id } = message;
         match self.inner.delete_team_member(&ctx, team_id, user_id, requestor_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteTeamMemberResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4673,8 +4724,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamMembersRequest>,
     ) -> Result<tonic::Response<pb::GetTeamMembersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamMembersRequest { team_id, page, per_page } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamMembersRequest { team_id, page, per_page } = message;
         match self.inner.get_team_members(&ctx, team_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -4699,8 +4751,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamMemberRequest>,
     ) -> Result<tonic::Response<pb::GetTeamMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamMemberRequest { team_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamMemberRequest { team_id, user_id } = message;
         match self.inner.get_team_member(&ctx, team_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -4725,9 +4778,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamMembersForUserRequest>,
     ) -> Result<tonic::Response<pb::GetTeamMembersForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamMembersForUserRequest { user_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamMembersForUserRequest { user_id, page, per_page } = message;
         match self.inner.get_team_members_for_user(&ctx, user_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -4752,9 +4805,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateTeamMemberRolesRequest>,
     ) -> Result<tonic::Response<pb::UpdateTeamMemberRolesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateTeamMemberRolesRequest { team_id, user_id, new_roles } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateTeamMemberRolesRequest { team_id, user_id, new_roles } = message;
         match self
             .inner
             .update_team_member_roles(&ctx, team_id, user_id, new_roles)
@@ -4783,8 +4836,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateChannelRequest>,
     ) -> Result<tonic::Response<pb::CreateChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateChannelRequest { channel } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateChannelRequest { channel } = message;
         match self.inner.create_channel(&ctx, channel).await {
             Ok(value) => {
                 Ok(
@@ -4809,8 +4863,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteChannelRequest>,
     ) -> Result<tonic::Response<pb::DeleteChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteChannelRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteChannelRequest { channel_id } = message;
         match self.inner.delete_channel(&ctx, channel_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteChannelResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4828,8 +4883,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RestoreChannelRequest>,
     ) -> Result<tonic::Response<pb::RestoreChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RestoreChannelRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RestoreChannelRequest { channel_id } = message;
         match self.inner.restore_channel(&ctx, channel_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::RestoreChannelResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -4847,9 +4903,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelOfTypeRequest>,
     ) -> Result<tonic::Response<pb::GetChannelOfTypeResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelOfTypeRequest { channel_id, channel_type } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelOfTypeRequest { channel_id, channel_type } = message;
         match self.inner.get_channel_of_type(&ctx, channel_id, channel_type).await {
             Ok(value) => {
                 Ok(
@@ -4874,9 +4930,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPublicChannelsForTeamRequest>,
     ) -> Result<tonic::Response<pb::GetPublicChannelsForTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPublicChannelsForTeamRequest { team_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPublicChannelsForTeamRequest { team_id, page, per_page } = message;
         match self
             .inner
             .get_public_channels_for_team(&ctx, team_id, page, per_page)
@@ -4905,8 +4961,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelRequest>,
     ) -> Result<tonic::Response<pb::GetChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelRequest { channel_id } = message;
         match self.inner.get_channel(&ctx, channel_id).await {
             Ok(value) => {
                 Ok(
@@ -4931,9 +4988,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelByNameRequest>,
     ) -> Result<tonic::Response<pb::GetChannelByNameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelByNameRequest { team_id, name, include_deleted } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelByNameRequest { team_id, name, include_deleted } = message;
         match self.inner.get_channel_by_name(&ctx, team_id, name, include_deleted).await
         {
             Ok(value) => {
@@ -4962,12 +5019,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::GetChannelByNameForTeamNameResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::GetChannelByNameForTeamNameRequest {
             team_name,
             channel_name,
             include_deleted,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .get_channel_by_name_for_team_name(
@@ -5001,9 +5059,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelsForTeamForUserRequest>,
     ) -> Result<tonic::Response<pb::GetChannelsForTeamForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelsForTeamForUserRequest { team_id, user_id, include_deleted } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelsForTeamForUserRequest { team_id, user_id, include_deleted } = message;
         match self
             .inner
             .get_channels_for_team_for_user(&ctx, team_id, user_id, include_deleted)
@@ -5032,8 +5090,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelStatsRequest>,
     ) -> Result<tonic::Response<pb::GetChannelStatsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelStatsRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelStatsRequest { channel_id } = message;
         match self.inner.get_channel_stats(&ctx, channel_id).await {
             Ok(value) => {
                 Ok(
@@ -5058,8 +5117,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetDirectChannelRequest>,
     ) -> Result<tonic::Response<pb::GetDirectChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetDirectChannelRequest { user_id1, user_id2 } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetDirectChannelRequest { user_id1, user_id2 } = message;
         match self.inner.get_direct_channel(&ctx, user_id1, user_id2).await {
             Ok(value) => {
                 Ok(
@@ -5084,8 +5144,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupChannelRequest>,
     ) -> Result<tonic::Response<pb::GetGroupChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupChannelRequest { user_ids } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupChannelRequest { user_ids } = message;
         match self.inner.get_group_channel(&ctx, user_ids).await {
             Ok(value) => {
                 Ok(
@@ -5110,8 +5171,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateChannelRequest>,
     ) -> Result<tonic::Response<pb::UpdateChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateChannelRequest { channel } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateChannelRequest { channel } = message;
         match self.inner.update_channel(&ctx, channel).await {
             Ok(value) => {
                 Ok(
@@ -5136,8 +5198,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RegisterChannelGuardRequest>,
     ) -> Result<tonic::Response<pb::RegisterChannelGuardResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RegisterChannelGuardRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RegisterChannelGuardRequest { channel_id } = message;
         match self.inner.register_channel_guard(&ctx, channel_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::RegisterChannelGuardResponse::default()))
@@ -5157,8 +5220,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UnregisterChannelGuardRequest>,
     ) -> Result<tonic::Response<pb::UnregisterChannelGuardResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UnregisterChannelGuardRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UnregisterChannelGuardRequest { channel_id } = message;
         match self.inner.unregister_channel_guard(&ctx, channel_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UnregisterChannelGuardResponse::default()))
@@ -5178,8 +5242,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchChannelsRequest>,
     ) -> Result<tonic::Response<pb::SearchChannelsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchChannelsRequest { team_id, term } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchChannelsRequest { team_id, term } = message;
         match self.inner.search_channels(&ctx, team_id, term).await {
             Ok(value) => {
                 Ok(
@@ -5207,9 +5272,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::CreateChannelSidebarCategoryResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateChannelSidebarCategoryRequest { user_id, team_id, new_category } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateChannelSidebarCategoryRequest { user_id, team_id, new_category } = message;
         match self
             .inner
             .create_channel_sidebar_category(&ctx, user_id, team_id, new_category)
@@ -5243,9 +5308,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::GetChannelSidebarCategoriesResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelSidebarCategoriesRequest { user_id, team_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelSidebarCategoriesRequest { user_id, team_id } = message;
         match self.inner.get_channel_sidebar_categories(&ctx, user_id, team_id).await {
             Ok(value) => {
                 Ok(
@@ -5273,9 +5338,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UpdateChannelSidebarCategoriesResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateChannelSidebarCategoriesRequest { user_id, team_id, categories } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateChannelSidebarCategoriesRequest { user_id, team_id, categories } = message;
         match self
             .inner
             .update_channel_sidebar_categories(&ctx, user_id, team_id, categories)
@@ -5306,8 +5371,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchUsersRequest>,
     ) -> Result<tonic::Response<pb::SearchUsersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchUsersRequest { search } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchUsersRequest { search } = message;
         match self.inner.search_users(&ctx, search).await {
             Ok(value) => {
                 Ok(
@@ -5332,8 +5398,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchPostsInTeamRequest>,
     ) -> Result<tonic::Response<pb::SearchPostsInTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchPostsInTeamRequest { team_id, params_list } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchPostsInTeamRequest { team_id, params_list } = message;
         match self.inner.search_posts_in_team(&ctx, team_id, params_list).await {
             Ok(value) => {
                 Ok(
@@ -5358,9 +5425,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchPostsInTeamForUserRequest>,
     ) -> Result<tonic::Response<pb::SearchPostsInTeamForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchPostsInTeamForUserRequest { team_id, user_id, search_params } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchPostsInTeamForUserRequest { team_id, user_id, search_params } = message;
         match self
             .inner
             .search_posts_in_team_for_user(&ctx, team_id, user_id, search_params)
@@ -5389,8 +5456,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::AddChannelMemberRequest>,
     ) -> Result<tonic::Response<pb::AddChannelMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::AddChannelMemberRequest { channel_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::AddChannelMemberRequest { channel_id, user_id } = message;
         match self.inner.add_channel_member(&ctx, channel_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -5415,9 +5483,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::AddUserToChannelRequest>,
     ) -> Result<tonic::Response<pb::AddUserToChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::AddUserToChannelRequest { channel_id, user_id, as_user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::AddUserToChannelRequest { channel_id, user_id, as_user_id } = message;
         match self.inner.add_user_to_channel(&ctx, channel_id, user_id, as_user_id).await
         {
             Ok(value) => {
@@ -5443,8 +5511,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelMemberRequest>,
     ) -> Result<tonic::Response<pb::GetChannelMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelMemberRequest { channel_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelMemberRequest { channel_id, user_id } = message;
         match self.inner.get_channel_member(&ctx, channel_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -5469,9 +5538,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelMembersRequest>,
     ) -> Result<tonic::Response<pb::GetChannelMembersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelMembersRequest { channel_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelMembersRequest { channel_id, page, per_page } = message;
         match self.inner.get_channel_members(&ctx, channel_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -5496,9 +5565,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelMembersByIdsRequest>,
     ) -> Result<tonic::Response<pb::GetChannelMembersByIdsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelMembersByIdsRequest { channel_id, user_ids } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelMembersByIdsRequest { channel_id, user_ids } = message;
         match self.inner.get_channel_members_by_ids(&ctx, channel_id, user_ids).await {
             Ok(value) => {
                 Ok(
@@ -5523,9 +5592,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetChannelMembersForUserRequest>,
     ) -> Result<tonic::Response<pb::GetChannelMembersForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetChannelMembersForUserRequest { team_id, user_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetChannelMembersForUserRequest { team_id, user_id, page, per_page } = message;
         match self
             .inner
             .get_channel_members_for_user(&ctx, team_id, user_id, page, per_page)
@@ -5554,9 +5623,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateChannelMemberRolesRequest>,
     ) -> Result<tonic::Response<pb::UpdateChannelMemberRolesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateChannelMemberRolesRequest { channel_id, user_id, new_roles } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateChannelMemberRolesRequest { channel_id, user_id, new_roles } = message;
         match self
             .inner
             .update_channel_member_roles(&ctx, channel_id, user_id, new_roles)
@@ -5588,12 +5657,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UpdateChannelMemberNotificationsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::UpdateChannelMemberNotificationsRequest {
             channel_id,
             user_id,
             notifications,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .update_channel_member_notifications(
@@ -5632,9 +5702,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::PatchChannelMembersNotificationsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PatchChannelMembersNotificationsRequest { members, notify_props } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PatchChannelMembersNotificationsRequest { members, notify_props } = message;
         match self
             .inner
             .patch_channel_members_notifications(&ctx, members, notify_props)
@@ -5664,8 +5734,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupRequest>,
     ) -> Result<tonic::Response<pb::GetGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupRequest { group_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupRequest { group_id } = message;
         match self.inner.get_group(&ctx, group_id).await {
             Ok(value) => {
                 Ok(
@@ -5690,8 +5761,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupByNameRequest>,
     ) -> Result<tonic::Response<pb::GetGroupByNameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupByNameRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupByNameRequest { name } = message;
         match self.inner.get_group_by_name(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -5716,9 +5788,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupMemberUsersRequest>,
     ) -> Result<tonic::Response<pb::GetGroupMemberUsersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupMemberUsersRequest { group_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupMemberUsersRequest { group_id, page, per_page } = message;
         match self.inner.get_group_member_users(&ctx, group_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -5743,8 +5815,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupsBySourceRequest>,
     ) -> Result<tonic::Response<pb::GetGroupsBySourceResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupsBySourceRequest { group_source } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupsBySourceRequest { group_source } = message;
         match self.inner.get_groups_by_source(&ctx, group_source).await {
             Ok(value) => {
                 Ok(
@@ -5769,8 +5842,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupsForUserRequest>,
     ) -> Result<tonic::Response<pb::GetGroupsForUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupsForUserRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupsForUserRequest { user_id } = message;
         match self.inner.get_groups_for_user(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -5795,9 +5869,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteChannelMemberRequest>,
     ) -> Result<tonic::Response<pb::DeleteChannelMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteChannelMemberRequest { channel_id, user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteChannelMemberRequest { channel_id, user_id } = message;
         match self.inner.delete_channel_member(&ctx, channel_id, user_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeleteChannelMemberResponse::default()))
@@ -5817,8 +5891,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreatePostRequest>,
     ) -> Result<tonic::Response<pb::CreatePostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreatePostRequest { post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreatePostRequest { post } = message;
         match self.inner.create_post(&ctx, post).await {
             Ok(value) => {
                 Ok(
@@ -5843,8 +5918,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::AddReactionRequest>,
     ) -> Result<tonic::Response<pb::AddReactionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::AddReactionRequest { reaction } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::AddReactionRequest { reaction } = message;
         match self.inner.add_reaction(&ctx, reaction).await {
             Ok(value) => {
                 Ok(
@@ -5869,8 +5945,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RemoveReactionRequest>,
     ) -> Result<tonic::Response<pb::RemoveReactionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RemoveReactionRequest { reaction } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RemoveReactionRequest { reaction } = message;
         match self.inner.remove_reaction(&ctx, reaction).await {
             Ok(()) => Ok(tonic::Response::new(pb::RemoveReactionResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -5888,8 +5965,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetReactionsRequest>,
     ) -> Result<tonic::Response<pb::GetReactionsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetReactionsRequest { post_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetReactionsRequest { post_id } = message;
         match self.inner.get_reactions(&ctx, post_id).await {
             Ok(value) => {
                 Ok(
@@ -5914,8 +5992,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SendEphemeralPostRequest>,
     ) -> Result<tonic::Response<pb::SendEphemeralPostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SendEphemeralPostRequest { user_id, post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SendEphemeralPostRequest { user_id, post } = message;
         match self.inner.send_ephemeral_post(&ctx, user_id, post).await {
             Ok(value) => {
                 Ok(
@@ -5932,8 +6011,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateEphemeralPostRequest>,
     ) -> Result<tonic::Response<pb::UpdateEphemeralPostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateEphemeralPostRequest { user_id, post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateEphemeralPostRequest { user_id, post } = message;
         match self.inner.update_ephemeral_post(&ctx, user_id, post).await {
             Ok(value) => {
                 Ok(
@@ -5950,8 +6030,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteEphemeralPostRequest>,
     ) -> Result<tonic::Response<pb::DeleteEphemeralPostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteEphemeralPostRequest { user_id, post_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteEphemeralPostRequest { user_id, post_id } = message;
         match self.inner.delete_ephemeral_post(&ctx, user_id, post_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeleteEphemeralPostResponse::default()))
@@ -5963,8 +6044,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeletePostRequest>,
     ) -> Result<tonic::Response<pb::DeletePostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePostRequest { post_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePostRequest { post_id } = message;
         match self.inner.delete_post(&ctx, post_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeletePostResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -5982,8 +6064,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostThreadRequest>,
     ) -> Result<tonic::Response<pb::GetPostThreadResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostThreadRequest { post_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostThreadRequest { post_id } = message;
         match self.inner.get_post_thread(&ctx, post_id).await {
             Ok(value) => {
                 Ok(
@@ -6008,8 +6091,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostRequest>,
     ) -> Result<tonic::Response<pb::GetPostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostRequest { post_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostRequest { post_id } = message;
         match self.inner.get_post(&ctx, post_id).await {
             Ok(value) => {
                 Ok(
@@ -6034,8 +6118,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostsSinceRequest>,
     ) -> Result<tonic::Response<pb::GetPostsSinceResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostsSinceRequest { channel_id, time } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostsSinceRequest { channel_id, time } = message;
         match self.inner.get_posts_since(&ctx, channel_id, time).await {
             Ok(value) => {
                 Ok(
@@ -6060,9 +6145,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostsAfterRequest>,
     ) -> Result<tonic::Response<pb::GetPostsAfterResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostsAfterRequest { channel_id, post_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostsAfterRequest { channel_id, post_id, page, per_page } = message;
         match self.inner.get_posts_after(&ctx, channel_id, post_id, page, per_page).await
         {
             Ok(value) => {
@@ -6088,9 +6173,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostsBeforeRequest>,
     ) -> Result<tonic::Response<pb::GetPostsBeforeResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostsBeforeRequest { channel_id, post_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostsBeforeRequest { channel_id, post_id, page, per_page } = message;
         match self
             .inner
             .get_posts_before(&ctx, channel_id, post_id, page, per_page)
@@ -6119,9 +6204,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPostsForChannelRequest>,
     ) -> Result<tonic::Response<pb::GetPostsForChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPostsForChannelRequest { channel_id, page, per_page } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPostsForChannelRequest { channel_id, page, per_page } = message;
         match self.inner.get_posts_for_channel(&ctx, channel_id, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -6146,8 +6231,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetTeamStatsRequest>,
     ) -> Result<tonic::Response<pb::GetTeamStatsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetTeamStatsRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetTeamStatsRequest { team_id } = message;
         match self.inner.get_team_stats(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -6172,8 +6258,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePostRequest>,
     ) -> Result<tonic::Response<pb::UpdatePostResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePostRequest { post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePostRequest { post } = message;
         match self.inner.update_post(&ctx, post).await {
             Ok(value) => {
                 Ok(
@@ -6198,8 +6285,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetProfileImageRequest>,
     ) -> Result<tonic::Response<pb::GetProfileImageResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetProfileImageRequest { user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetProfileImageRequest { user_id } = message;
         match self.inner.get_profile_image(&ctx, user_id).await {
             Ok(value) => {
                 Ok(
@@ -6224,8 +6312,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SetProfileImageRequest>,
     ) -> Result<tonic::Response<pb::SetProfileImageResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SetProfileImageRequest { user_id, data } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SetProfileImageRequest { user_id, data } = message;
         match self.inner.set_profile_image(&ctx, user_id, data).await {
             Ok(()) => Ok(tonic::Response::new(pb::SetProfileImageResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6243,8 +6332,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetEmojiListRequest>,
     ) -> Result<tonic::Response<pb::GetEmojiListResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetEmojiListRequest { sort_by, page, per_page } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetEmojiListRequest { sort_by, page, per_page } = message;
         match self.inner.get_emoji_list(&ctx, sort_by, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -6269,8 +6359,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetEmojiByNameRequest>,
     ) -> Result<tonic::Response<pb::GetEmojiByNameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetEmojiByNameRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetEmojiByNameRequest { name } = message;
         match self.inner.get_emoji_by_name(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -6295,8 +6386,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetEmojiRequest>,
     ) -> Result<tonic::Response<pb::GetEmojiResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetEmojiRequest { emoji_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetEmojiRequest { emoji_id } = message;
         match self.inner.get_emoji(&ctx, emoji_id).await {
             Ok(value) => {
                 Ok(
@@ -6321,8 +6413,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CopyFileInfosRequest>,
     ) -> Result<tonic::Response<pb::CopyFileInfosResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CopyFileInfosRequest { user_id, file_ids } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CopyFileInfosRequest { user_id, file_ids } = message;
         match self.inner.copy_file_infos(&ctx, user_id, file_ids).await {
             Ok(value) => {
                 Ok(
@@ -6347,8 +6440,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetFileInfoRequest>,
     ) -> Result<tonic::Response<pb::GetFileInfoResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetFileInfoRequest { file_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetFileInfoRequest { file_id } = message;
         match self.inner.get_file_info(&ctx, file_id).await {
             Ok(value) => {
                 Ok(
@@ -6373,9 +6467,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SetFileSearchableContentRequest>,
     ) -> Result<tonic::Response<pb::SetFileSearchableContentResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SetFileSearchableContentRequest { file_id, content } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SetFileSearchableContentRequest { file_id, content } = message;
         match self.inner.set_file_searchable_content(&ctx, file_id, content).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::SetFileSearchableContentResponse::default()))
@@ -6395,8 +6489,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetFileInfosRequest>,
     ) -> Result<tonic::Response<pb::GetFileInfosResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetFileInfosRequest { page, per_page, opt } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetFileInfosRequest { page, per_page, opt } = message;
         match self.inner.get_file_infos(&ctx, page, per_page, opt).await {
             Ok(value) => {
                 Ok(
@@ -6421,8 +6516,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetFileRequest>,
     ) -> Result<tonic::Response<pb::GetFileResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetFileRequest { file_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetFileRequest { file_id } = message;
         match self.inner.get_file(&ctx, file_id).await {
             Ok(value) => {
                 Ok(
@@ -6447,8 +6543,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetFileLinkRequest>,
     ) -> Result<tonic::Response<pb::GetFileLinkResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetFileLinkRequest { file_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetFileLinkRequest { file_id } = message;
         match self.inner.get_file_link(&ctx, file_id).await {
             Ok(value) => {
                 Ok(
@@ -6473,8 +6570,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ReadFileRequest>,
     ) -> Result<tonic::Response<pb::ReadFileResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ReadFileRequest { path } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ReadFileRequest { path } = message;
         match self.inner.read_file(&ctx, path).await {
             Ok(value) => {
                 Ok(
@@ -6499,8 +6597,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetEmojiImageRequest>,
     ) -> Result<tonic::Response<pb::GetEmojiImageResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetEmojiImageRequest { emoji_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetEmojiImageRequest { emoji_id } = message;
         match self.inner.get_emoji_image(&ctx, emoji_id).await {
             Ok((v0, v1)) => {
                 Ok(
@@ -6526,8 +6625,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UploadFileRequest>,
     ) -> Result<tonic::Response<pb::UploadFileResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UploadFileRequest { data, channel_id, filename } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UploadFileRequest { data, channel_id, filename } = message;
         match self.inner.upload_file(&ctx, data, channel_id, filename).await {
             Ok(value) => {
                 Ok(
@@ -6552,8 +6652,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::OpenInteractiveDialogRequest>,
     ) -> Result<tonic::Response<pb::OpenInteractiveDialogResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OpenInteractiveDialogRequest { dialog } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OpenInteractiveDialogRequest { dialog } = message;
         match self.inner.open_interactive_dialog(&ctx, dialog).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OpenInteractiveDialogResponse::default()))
@@ -6573,9 +6674,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SendToastMessageRequest>,
     ) -> Result<tonic::Response<pb::SendToastMessageResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SendToastMessageRequest { user_id, connection_id, message, options } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SendToastMessageRequest { user_id, connection_id, message, options } = message;
         match self
             .inner
             .send_toast_message(&ctx, user_id, connection_id, message, options)
@@ -6597,8 +6698,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPluginsRequest>,
     ) -> Result<tonic::Response<pb::GetPluginsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPluginsRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPluginsRequest {} = message;
         match self.inner.get_plugins(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -6623,8 +6725,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::EnablePluginRequest>,
     ) -> Result<tonic::Response<pb::EnablePluginResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::EnablePluginRequest { id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::EnablePluginRequest { id } = message;
         match self.inner.enable_plugin(&ctx, id).await {
             Ok(()) => Ok(tonic::Response::new(pb::EnablePluginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6642,8 +6745,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DisablePluginRequest>,
     ) -> Result<tonic::Response<pb::DisablePluginResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DisablePluginRequest { id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DisablePluginRequest { id } = message;
         match self.inner.disable_plugin(&ctx, id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DisablePluginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6661,8 +6765,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RemovePluginRequest>,
     ) -> Result<tonic::Response<pb::RemovePluginResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RemovePluginRequest { id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RemovePluginRequest { id } = message;
         match self.inner.remove_plugin(&ctx, id).await {
             Ok(()) => Ok(tonic::Response::new(pb::RemovePluginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6680,8 +6785,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPluginStatusRequest>,
     ) -> Result<tonic::Response<pb::GetPluginStatusResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPluginStatusRequest { id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPluginStatusRequest { id } = message;
         match self.inner.get_plugin_status(&ctx, id).await {
             Ok(value) => {
                 Ok(
@@ -6706,8 +6812,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<tonic::Streaming<pb::InstallPluginRequest>>,
     ) -> Result<tonic::Response<pb::InstallPluginResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let mut frames = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let mut frames = message;
         let first = frames.message().await?.unwrap_or_default();
         let pb::InstallPluginRequest { replace, file_chunk } = first;
         let head = futures_util::stream::iter(
@@ -6744,8 +6851,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvSetRequest>,
     ) -> Result<tonic::Response<pb::KvSetResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvSetRequest { key, value } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvSetRequest { key, value } = message;
         match self.inner.kv_set(&ctx, key, value).await {
             Ok(()) => Ok(tonic::Response::new(pb::KvSetResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6763,9 +6871,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvCompareAndSetRequest>,
     ) -> Result<tonic::Response<pb::KvCompareAndSetResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvCompareAndSetRequest { key, old_value, new_value } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvCompareAndSetRequest { key, old_value, new_value } = message;
         match self.inner.kv_compare_and_set(&ctx, key, old_value, new_value).await {
             Ok(value) => {
                 Ok(
@@ -6790,8 +6898,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvCompareAndDeleteRequest>,
     ) -> Result<tonic::Response<pb::KvCompareAndDeleteResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvCompareAndDeleteRequest { key, old_value } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvCompareAndDeleteRequest { key, old_value } = message;
         match self.inner.kv_compare_and_delete(&ctx, key, old_value).await {
             Ok(value) => {
                 Ok(
@@ -6816,8 +6925,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvSetWithOptionsRequest>,
     ) -> Result<tonic::Response<pb::KvSetWithOptionsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvSetWithOptionsRequest { key, value, options } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvSetWithOptionsRequest { key, value, options } = message;
         match self.inner.kv_set_with_options(&ctx, key, value, options).await {
             Ok(value) => {
                 Ok(
@@ -6842,9 +6952,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvSetWithExpiryRequest>,
     ) -> Result<tonic::Response<pb::KvSetWithExpiryResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvSetWithExpiryRequest { key, value, expire_in_seconds } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvSetWithExpiryRequest { key, value, expire_in_seconds } = message;
         match self.inner.kv_set_with_expiry(&ctx, key, value, expire_in_seconds).await {
             Ok(()) => Ok(tonic::Response::new(pb::KvSetWithExpiryResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6862,8 +6972,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvGetRequest>,
     ) -> Result<tonic::Response<pb::KvGetResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvGetRequest { key } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvGetRequest { key } = message;
         match self.inner.kv_get(&ctx, key).await {
             Ok(value) => {
                 Ok(
@@ -6888,8 +6999,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvDeleteRequest>,
     ) -> Result<tonic::Response<pb::KvDeleteResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvDeleteRequest { key } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvDeleteRequest { key } = message;
         match self.inner.kv_delete(&ctx, key).await {
             Ok(()) => Ok(tonic::Response::new(pb::KvDeleteResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6907,8 +7019,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvDeleteAllRequest>,
     ) -> Result<tonic::Response<pb::KvDeleteAllResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvDeleteAllRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvDeleteAllRequest {} = message;
         match self.inner.kv_delete_all(&ctx).await {
             Ok(()) => Ok(tonic::Response::new(pb::KvDeleteAllResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -6926,8 +7039,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::KvListRequest>,
     ) -> Result<tonic::Response<pb::KvListResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::KvListRequest { page, per_page } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::KvListRequest { page, per_page } = message;
         match self.inner.kv_list(&ctx, page, per_page).await {
             Ok(value) => {
                 Ok(
@@ -6952,9 +7066,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::PublishWebSocketEventRequest>,
     ) -> Result<tonic::Response<pb::PublishWebSocketEventResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PublishWebSocketEventRequest { event, payload, broadcast } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PublishWebSocketEventRequest { event, payload, broadcast } = message;
         match self.inner.publish_web_socket_event(&ctx, event, payload, broadcast).await
         {
             Ok(()) => {
@@ -6967,8 +7081,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::HasPermissionToRequest>,
     ) -> Result<tonic::Response<pb::HasPermissionToResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::HasPermissionToRequest { user_id, permission } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::HasPermissionToRequest { user_id, permission } = message;
         match self.inner.has_permission_to(&ctx, user_id, permission).await {
             Ok(value) => {
                 Ok(
@@ -6985,9 +7100,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::HasPermissionToTeamRequest>,
     ) -> Result<tonic::Response<pb::HasPermissionToTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::HasPermissionToTeamRequest { user_id, team_id, permission } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::HasPermissionToTeamRequest { user_id, team_id, permission } = message;
         match self.inner.has_permission_to_team(&ctx, user_id, team_id, permission).await
         {
             Ok(value) => {
@@ -7005,9 +7120,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::HasPermissionToChannelRequest>,
     ) -> Result<tonic::Response<pb::HasPermissionToChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::HasPermissionToChannelRequest { user_id, channel_id, permission } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::HasPermissionToChannelRequest { user_id, channel_id, permission } = message;
         match self
             .inner
             .has_permission_to_channel(&ctx, user_id, channel_id, permission)
@@ -7028,9 +7143,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RolesGrantPermissionRequest>,
     ) -> Result<tonic::Response<pb::RolesGrantPermissionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RolesGrantPermissionRequest { role_names, permission_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RolesGrantPermissionRequest { role_names, permission_id } = message;
         match self.inner.roles_grant_permission(&ctx, role_names, permission_id).await {
             Ok(value) => {
                 Ok(
@@ -7047,8 +7162,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogDebugRequest>,
     ) -> Result<tonic::Response<pb::LogDebugResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogDebugRequest { msg, key_value_pairs } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogDebugRequest { msg, key_value_pairs } = message;
         match self.inner.log_debug(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogDebugResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -7058,8 +7174,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogInfoRequest>,
     ) -> Result<tonic::Response<pb::LogInfoResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogInfoRequest { msg, key_value_pairs } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogInfoRequest { msg, key_value_pairs } = message;
         match self.inner.log_info(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogInfoResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -7069,8 +7186,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogErrorRequest>,
     ) -> Result<tonic::Response<pb::LogErrorResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogErrorRequest { msg, key_value_pairs } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogErrorRequest { msg, key_value_pairs } = message;
         match self.inner.log_error(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogErrorResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -7080,8 +7198,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogWarnRequest>,
     ) -> Result<tonic::Response<pb::LogWarnResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogWarnRequest { msg, key_value_pairs } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogWarnRequest { msg, key_value_pairs } = message;
         match self.inner.log_warn(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogWarnResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -7091,8 +7210,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SendMailRequest>,
     ) -> Result<tonic::Response<pb::SendMailResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SendMailRequest { to, subject, html_body } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SendMailRequest { to, subject, html_body } = message;
         match self.inner.send_mail(&ctx, to, subject, html_body).await {
             Ok(()) => Ok(tonic::Response::new(pb::SendMailResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -7110,8 +7230,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateBotRequest>,
     ) -> Result<tonic::Response<pb::CreateBotResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateBotRequest { bot } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateBotRequest { bot } = message;
         match self.inner.create_bot(&ctx, bot).await {
             Ok(value) => {
                 Ok(
@@ -7136,8 +7257,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::PatchBotRequest>,
     ) -> Result<tonic::Response<pb::PatchBotResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PatchBotRequest { bot_user_id, bot_patch } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PatchBotRequest { bot_user_id, bot_patch } = message;
         match self.inner.patch_bot(&ctx, bot_user_id, bot_patch).await {
             Ok(value) => {
                 Ok(
@@ -7162,8 +7284,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetBotRequest>,
     ) -> Result<tonic::Response<pb::GetBotResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetBotRequest { bot_user_id, include_deleted } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetBotRequest { bot_user_id, include_deleted } = message;
         match self.inner.get_bot(&ctx, bot_user_id, include_deleted).await {
             Ok(value) => {
                 Ok(
@@ -7188,8 +7311,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetBotsRequest>,
     ) -> Result<tonic::Response<pb::GetBotsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetBotsRequest { options } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetBotsRequest { options } = message;
         match self.inner.get_bots(&ctx, options).await {
             Ok(value) => {
                 Ok(
@@ -7214,8 +7338,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateBotActiveRequest>,
     ) -> Result<tonic::Response<pb::UpdateBotActiveResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateBotActiveRequest { bot_user_id, active } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateBotActiveRequest { bot_user_id, active } = message;
         match self.inner.update_bot_active(&ctx, bot_user_id, active).await {
             Ok(value) => {
                 Ok(
@@ -7240,8 +7365,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::PermanentDeleteBotRequest>,
     ) -> Result<tonic::Response<pb::PermanentDeleteBotResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PermanentDeleteBotRequest { bot_user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PermanentDeleteBotRequest { bot_user_id } = message;
         match self.inner.permanent_delete_bot(&ctx, bot_user_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::PermanentDeleteBotResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -7262,8 +7388,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<tonic::Streaming<pb::PluginHttpRequest>>,
     ) -> Result<tonic::Response<Self::PluginHTTPStream>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let frames = crate::support::from_transport("PluginHTTP", request.into_inner());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let frames = crate::support::from_transport("PluginHTTP", message);
         match self.inner.plugin_http(&ctx, frames).await {
             Ok(out) => Ok(tonic::Response::new(crate::support::to_transport(out))),
             Err(e) => Err(e.into_status()),
@@ -7273,9 +7400,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::PublishUserTypingRequest>,
     ) -> Result<tonic::Response<pb::PublishUserTypingResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PublishUserTypingRequest { user_id, channel_id, parent_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PublishUserTypingRequest { user_id, channel_id, parent_id } = message;
         match self.inner.publish_user_typing(&ctx, user_id, channel_id, parent_id).await
         {
             Ok(()) => Ok(tonic::Response::new(pb::PublishUserTypingResponse::default())),
@@ -7294,8 +7421,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateCommandRequest>,
     ) -> Result<tonic::Response<pb::CreateCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateCommandRequest { cmd } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateCommandRequest { cmd } = message;
         match self.inner.create_command(&ctx, cmd).await {
             Ok(value) => {
                 Ok(
@@ -7320,8 +7448,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ListCommandsRequest>,
     ) -> Result<tonic::Response<pb::ListCommandsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ListCommandsRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ListCommandsRequest { team_id } = message;
         match self.inner.list_commands(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -7346,8 +7475,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ListCustomCommandsRequest>,
     ) -> Result<tonic::Response<pb::ListCustomCommandsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ListCustomCommandsRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ListCustomCommandsRequest { team_id } = message;
         match self.inner.list_custom_commands(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -7372,8 +7502,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ListPluginCommandsRequest>,
     ) -> Result<tonic::Response<pb::ListPluginCommandsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ListPluginCommandsRequest { team_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ListPluginCommandsRequest { team_id } = message;
         match self.inner.list_plugin_commands(&ctx, team_id).await {
             Ok(value) => {
                 Ok(
@@ -7398,8 +7529,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ListBuiltInCommandsRequest>,
     ) -> Result<tonic::Response<pb::ListBuiltInCommandsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ListBuiltInCommandsRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ListBuiltInCommandsRequest {} = message;
         match self.inner.list_built_in_commands(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -7424,8 +7556,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetCommandRequest>,
     ) -> Result<tonic::Response<pb::GetCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetCommandRequest { command_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetCommandRequest { command_id } = message;
         match self.inner.get_command(&ctx, command_id).await {
             Ok(value) => {
                 Ok(
@@ -7450,8 +7583,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateCommandRequest>,
     ) -> Result<tonic::Response<pb::UpdateCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateCommandRequest { command_id, updated_cmd } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateCommandRequest { command_id, updated_cmd } = message;
         match self.inner.update_command(&ctx, command_id, updated_cmd).await {
             Ok(value) => {
                 Ok(
@@ -7476,8 +7610,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteCommandRequest>,
     ) -> Result<tonic::Response<pb::DeleteCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteCommandRequest { command_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteCommandRequest { command_id } = message;
         match self.inner.delete_command(&ctx, command_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -7495,8 +7630,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateOAuthAppRequest>,
     ) -> Result<tonic::Response<pb::CreateOAuthAppResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateOAuthAppRequest { app } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateOAuthAppRequest { app } = message;
         match self.inner.create_o_auth_app(&ctx, app).await {
             Ok(value) => {
                 Ok(
@@ -7521,8 +7657,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetOAuthAppRequest>,
     ) -> Result<tonic::Response<pb::GetOAuthAppResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetOAuthAppRequest { app_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetOAuthAppRequest { app_id } = message;
         match self.inner.get_o_auth_app(&ctx, app_id).await {
             Ok(value) => {
                 Ok(
@@ -7547,8 +7684,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateOAuthAppRequest>,
     ) -> Result<tonic::Response<pb::UpdateOAuthAppResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateOAuthAppRequest { app } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateOAuthAppRequest { app } = message;
         match self.inner.update_o_auth_app(&ctx, app).await {
             Ok(value) => {
                 Ok(
@@ -7573,8 +7711,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteOAuthAppRequest>,
     ) -> Result<tonic::Response<pb::DeleteOAuthAppResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteOAuthAppRequest { app_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteOAuthAppRequest { app_id } = message;
         match self.inner.delete_o_auth_app(&ctx, app_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteOAuthAppResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -7592,8 +7731,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::PublishPluginClusterEventRequest>,
     ) -> Result<tonic::Response<pb::PublishPluginClusterEventResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PublishPluginClusterEventRequest { ev, opts } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PublishPluginClusterEventRequest { ev, opts } = message;
         match self.inner.publish_plugin_cluster_event(&ctx, ev, opts).await {
             Ok(()) => {
                 Ok(
@@ -7617,13 +7757,14 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RequestTrialLicenseRequest>,
     ) -> Result<tonic::Response<pb::RequestTrialLicenseResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::RequestTrialLicenseRequest {
             requester_id,
             users,
             terms_accepted,
             receive_emails_accepted,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .request_trial_license(
@@ -7653,8 +7794,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetCloudLimitsRequest>,
     ) -> Result<tonic::Response<pb::GetCloudLimitsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetCloudLimitsRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetCloudLimitsRequest {} = message;
         match self.inner.get_cloud_limits(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -7679,8 +7821,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::EnsureBotUserRequest>,
     ) -> Result<tonic::Response<pb::EnsureBotUserResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::EnsureBotUserRequest { bot } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::EnsureBotUserRequest { bot } = message;
         match self.inner.ensure_bot_user(&ctx, bot).await {
             Ok(value) => {
                 Ok(
@@ -7705,9 +7848,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RegisterCollectionAndTopicRequest>,
     ) -> Result<tonic::Response<pb::RegisterCollectionAndTopicResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RegisterCollectionAndTopicRequest { collection_type, topic_type } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RegisterCollectionAndTopicRequest { collection_type, topic_type } = message;
         match self
             .inner
             .register_collection_and_topic(&ctx, collection_type, topic_type)
@@ -7735,8 +7878,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateUploadSessionRequest>,
     ) -> Result<tonic::Response<pb::CreateUploadSessionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateUploadSessionRequest { us } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateUploadSessionRequest { us } = message;
         match self.inner.create_upload_session(&ctx, us).await {
             Ok(value) => {
                 Ok(
@@ -7761,8 +7905,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<tonic::Streaming<pb::UploadDataRequest>>,
     ) -> Result<tonic::Response<pb::UploadDataResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let mut frames = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let mut frames = message;
         let first = frames.message().await?.unwrap_or_default();
         let pb::UploadDataRequest { us, rd_chunk } = first;
         let head = futures_util::stream::iter(
@@ -7799,8 +7944,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetUploadSessionRequest>,
     ) -> Result<tonic::Response<pb::GetUploadSessionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetUploadSessionRequest { upload_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetUploadSessionRequest { upload_id } = message;
         match self.inner.get_upload_session(&ctx, upload_id).await {
             Ok(value) => {
                 Ok(
@@ -7825,9 +7971,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SendPushNotificationRequest>,
     ) -> Result<tonic::Response<pb::SendPushNotificationResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SendPushNotificationRequest { notification, user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SendPushNotificationRequest { notification, user_id } = message;
         match self.inner.send_push_notification(&ctx, notification, user_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::SendPushNotificationResponse::default()))
@@ -7847,8 +7993,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserAuthRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserAuthResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserAuthRequest { user_id, user_auth } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserAuthRequest { user_id, user_auth } = message;
         match self.inner.update_user_auth(&ctx, user_id, user_auth).await {
             Ok(value) => {
                 Ok(
@@ -7876,8 +8023,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::RegisterPluginForSharedChannelsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RegisterPluginForSharedChannelsRequest { opts } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RegisterPluginForSharedChannelsRequest { opts } = message;
         match self.inner.register_plugin_for_shared_channels(&ctx, opts).await {
             Ok(value) => {
                 Ok(
@@ -7905,9 +8053,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UnregisterPluginForSharedChannelsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UnregisterPluginForSharedChannelsRequest { plugin_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UnregisterPluginForSharedChannelsRequest { plugin_id } = message;
         match self.inner.unregister_plugin_for_shared_channels(&ctx, plugin_id).await {
             Ok(()) => {
                 Ok(
@@ -7934,9 +8082,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UnregisterPluginRemoteForSharedChannelsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UnregisterPluginRemoteForSharedChannelsRequest { remote_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UnregisterPluginRemoteForSharedChannelsRequest { remote_id } = message;
         match self
             .inner
             .unregister_plugin_remote_for_shared_channels(&ctx, remote_id)
@@ -7964,8 +8112,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::ShareChannelRequest>,
     ) -> Result<tonic::Response<pb::ShareChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ShareChannelRequest { sc } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ShareChannelRequest { sc } = message;
         match self.inner.share_channel(&ctx, sc).await {
             Ok(value) => {
                 Ok(
@@ -7990,8 +8139,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateSharedChannelRequest>,
     ) -> Result<tonic::Response<pb::UpdateSharedChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateSharedChannelRequest { sc } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateSharedChannelRequest { sc } = message;
         match self.inner.update_shared_channel(&ctx, sc).await {
             Ok(value) => {
                 Ok(
@@ -8016,8 +8166,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UnshareChannelRequest>,
     ) -> Result<tonic::Response<pb::UnshareChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UnshareChannelRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UnshareChannelRequest { channel_id } = message;
         match self.inner.unshare_channel(&ctx, channel_id).await {
             Ok(value) => {
                 Ok(
@@ -8042,9 +8193,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateSharedChannelCursorRequest>,
     ) -> Result<tonic::Response<pb::UpdateSharedChannelCursorResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateSharedChannelCursorRequest { channel_id, remote_id, cusror } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateSharedChannelCursorRequest { channel_id, remote_id, cusror } = message;
         match self
             .inner
             .update_shared_channel_cursor(&ctx, channel_id, remote_id, cusror)
@@ -8072,8 +8223,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SyncSharedChannelRequest>,
     ) -> Result<tonic::Response<pb::SyncSharedChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SyncSharedChannelRequest { channel_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SyncSharedChannelRequest { channel_id } = message;
         match self.inner.sync_shared_channel(&ctx, channel_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::SyncSharedChannelResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -8091,13 +8243,14 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::InviteRemoteToChannelRequest>,
     ) -> Result<tonic::Response<pb::InviteRemoteToChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::InviteRemoteToChannelRequest {
             channel_id,
             remote_id,
             user_id,
             share_if_not_shared,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .invite_remote_to_channel(
@@ -8127,9 +8280,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UninviteRemoteFromChannelRequest>,
     ) -> Result<tonic::Response<pb::UninviteRemoteFromChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UninviteRemoteFromChannelRequest { channel_id, remote_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UninviteRemoteFromChannelRequest { channel_id, remote_id } = message;
         match self.inner.uninvite_remote_from_channel(&ctx, channel_id, remote_id).await
         {
             Ok(()) => {
@@ -8157,9 +8310,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::ReceiveSharedChannelSyncMsgResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ReceiveSharedChannelSyncMsgRequest { remote_id, msg } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ReceiveSharedChannelSyncMsgRequest { remote_id, msg } = message;
         match self.inner.receive_shared_channel_sync_msg(&ctx, remote_id, msg).await {
             Ok(value) => {
                 Ok(
@@ -8189,8 +8342,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::ReceiveSharedChannelAttachmentSyncMsgResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let mut frames = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let mut frames = message;
         let first = frames.message().await?.unwrap_or_default();
         let pb::ReceiveSharedChannelAttachmentSyncMsgRequest {
             remote_id,
@@ -8248,12 +8402,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::ReceiveSharedChannelProfileImageSyncMsgResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::ReceiveSharedChannelProfileImageSyncMsgRequest {
             remote_id,
             user_id,
             image,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .receive_shared_channel_profile_image_sync_msg(
@@ -8286,8 +8441,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpsertGroupMemberRequest>,
     ) -> Result<tonic::Response<pb::UpsertGroupMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertGroupMemberRequest { group_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertGroupMemberRequest { group_id, user_id } = message;
         match self.inner.upsert_group_member(&ctx, group_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -8312,8 +8468,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpsertGroupMembersRequest>,
     ) -> Result<tonic::Response<pb::UpsertGroupMembersResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertGroupMembersRequest { group_id, user_i_ds } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertGroupMembersRequest { group_id, user_i_ds } = message;
         match self.inner.upsert_group_members(&ctx, group_id, user_i_ds).await {
             Ok(value) => {
                 Ok(
@@ -8338,9 +8495,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupByRemoteIdRequest>,
     ) -> Result<tonic::Response<pb::GetGroupByRemoteIdResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupByRemoteIdRequest { remote_id, group_source } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupByRemoteIdRequest { remote_id, group_source } = message;
         match self.inner.get_group_by_remote_id(&ctx, remote_id, group_source).await {
             Ok(value) => {
                 Ok(
@@ -8365,8 +8522,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreateGroupRequest>,
     ) -> Result<tonic::Response<pb::CreateGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateGroupRequest { group } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateGroupRequest { group } = message;
         match self.inner.create_group(&ctx, group).await {
             Ok(value) => {
                 Ok(
@@ -8391,8 +8549,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateGroupRequest>,
     ) -> Result<tonic::Response<pb::UpdateGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateGroupRequest { group } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateGroupRequest { group } = message;
         match self.inner.update_group(&ctx, group).await {
             Ok(value) => {
                 Ok(
@@ -8417,8 +8576,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteGroupRequest>,
     ) -> Result<tonic::Response<pb::DeleteGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteGroupRequest { group_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteGroupRequest { group_id } = message;
         match self.inner.delete_group(&ctx, group_id).await {
             Ok(value) => {
                 Ok(
@@ -8443,8 +8603,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RestoreGroupRequest>,
     ) -> Result<tonic::Response<pb::RestoreGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RestoreGroupRequest { group_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RestoreGroupRequest { group_id } = message;
         match self.inner.restore_group(&ctx, group_id).await {
             Ok(value) => {
                 Ok(
@@ -8469,8 +8630,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteGroupMemberRequest>,
     ) -> Result<tonic::Response<pb::DeleteGroupMemberResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteGroupMemberRequest { group_id, user_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteGroupMemberRequest { group_id, user_id } = message;
         match self.inner.delete_group_member(&ctx, group_id, user_id).await {
             Ok(value) => {
                 Ok(
@@ -8495,9 +8657,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupSyncableRequest>,
     ) -> Result<tonic::Response<pb::GetGroupSyncableResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupSyncableRequest { group_id, syncable_id, syncable_type } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupSyncableRequest { group_id, syncable_id, syncable_type } = message;
         match self
             .inner
             .get_group_syncable(&ctx, group_id, syncable_id, syncable_type)
@@ -8526,9 +8688,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupSyncablesRequest>,
     ) -> Result<tonic::Response<pb::GetGroupSyncablesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupSyncablesRequest { group_id, syncable_type } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupSyncablesRequest { group_id, syncable_type } = message;
         match self.inner.get_group_syncables(&ctx, group_id, syncable_type).await {
             Ok(value) => {
                 Ok(
@@ -8553,8 +8715,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpsertGroupSyncableRequest>,
     ) -> Result<tonic::Response<pb::UpsertGroupSyncableResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertGroupSyncableRequest { group_syncable } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertGroupSyncableRequest { group_syncable } = message;
         match self.inner.upsert_group_syncable(&ctx, group_syncable).await {
             Ok(value) => {
                 Ok(
@@ -8579,8 +8742,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateGroupSyncableRequest>,
     ) -> Result<tonic::Response<pb::UpdateGroupSyncableResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateGroupSyncableRequest { group_syncable } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateGroupSyncableRequest { group_syncable } = message;
         match self.inner.update_group_syncable(&ctx, group_syncable).await {
             Ok(value) => {
                 Ok(
@@ -8605,9 +8769,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteGroupSyncableRequest>,
     ) -> Result<tonic::Response<pb::DeleteGroupSyncableResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteGroupSyncableRequest { group_id, syncable_id, syncable_type } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteGroupSyncableRequest { group_id, syncable_id, syncable_type } = message;
         match self
             .inner
             .delete_group_syncable(&ctx, group_id, syncable_id, syncable_type)
@@ -8636,8 +8800,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdateUserRolesRequest>,
     ) -> Result<tonic::Response<pb::UpdateUserRolesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdateUserRolesRequest { user_id, new_roles } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdateUserRolesRequest { user_id, new_roles } = message;
         match self.inner.update_user_roles(&ctx, user_id, new_roles).await {
             Ok(value) => {
                 Ok(
@@ -8662,8 +8827,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPluginIdRequest>,
     ) -> Result<tonic::Response<pb::GetPluginIdResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPluginIdRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPluginIdRequest {} = message;
         match self.inner.get_plugin_id(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -8680,9 +8846,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetGroupsRequest>,
     ) -> Result<tonic::Response<pb::GetGroupsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetGroupsRequest { page, per_page, opts, view_restrictions } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetGroupsRequest { page, per_page, opts, view_restrictions } = message;
         match self.inner.get_groups(&ctx, page, per_page, opts, view_restrictions).await
         {
             Ok(value) => {
@@ -8711,9 +8877,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::CreateDefaultSyncableMembershipsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreateDefaultSyncableMembershipsRequest { params } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreateDefaultSyncableMembershipsRequest { params } = message;
         match self.inner.create_default_syncable_memberships(&ctx, params).await {
             Ok(()) => {
                 Ok(
@@ -8742,8 +8908,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeleteGroupConstrainedMembershipsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteGroupConstrainedMembershipsRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteGroupConstrainedMembershipsRequest {} = message;
         match self.inner.delete_group_constrained_memberships(&ctx).await {
             Ok(()) => {
                 Ok(
@@ -8769,8 +8936,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreatePropertyFieldRequest>,
     ) -> Result<tonic::Response<pb::CreatePropertyFieldResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreatePropertyFieldRequest { field } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreatePropertyFieldRequest { field } = message;
         match self.inner.create_property_field(&ctx, field).await {
             Ok(value) => {
                 Ok(
@@ -8795,8 +8963,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyFieldRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyFieldResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyFieldRequest { group_id, field_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyFieldRequest { group_id, field_id } = message;
         match self.inner.get_property_field(&ctx, group_id, field_id).await {
             Ok(value) => {
                 Ok(
@@ -8821,8 +8990,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyFieldsRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyFieldsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyFieldsRequest { group_id, ids } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyFieldsRequest { group_id, ids } = message;
         match self.inner.get_property_fields(&ctx, group_id, ids).await {
             Ok(value) => {
                 Ok(
@@ -8847,8 +9017,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePropertyFieldRequest>,
     ) -> Result<tonic::Response<pb::UpdatePropertyFieldResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePropertyFieldRequest { group_id, field } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePropertyFieldRequest { group_id, field } = message;
         match self.inner.update_property_field(&ctx, group_id, field).await {
             Ok(value) => {
                 Ok(
@@ -8873,8 +9044,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeletePropertyFieldRequest>,
     ) -> Result<tonic::Response<pb::DeletePropertyFieldResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePropertyFieldRequest { group_id, field_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePropertyFieldRequest { group_id, field_id } = message;
         match self.inner.delete_property_field(&ctx, group_id, field_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeletePropertyFieldResponse::default()))
@@ -8894,8 +9066,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchPropertyFieldsRequest>,
     ) -> Result<tonic::Response<pb::SearchPropertyFieldsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchPropertyFieldsRequest { group_id, opts } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchPropertyFieldsRequest { group_id, opts } = message;
         match self.inner.search_property_fields(&ctx, group_id, opts).await {
             Ok(value) => {
                 Ok(
@@ -8920,9 +9093,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CountPropertyFieldsRequest>,
     ) -> Result<tonic::Response<pb::CountPropertyFieldsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CountPropertyFieldsRequest { group_id, include_deleted } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CountPropertyFieldsRequest { group_id, include_deleted } = message;
         match self.inner.count_property_fields(&ctx, group_id, include_deleted).await {
             Ok(value) => {
                 Ok(
@@ -8950,13 +9123,14 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::CountPropertyFieldsForTargetResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::CountPropertyFieldsForTargetRequest {
             group_id,
             target_type,
             target_id,
             include_deleted,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .count_property_fields_for_target(
@@ -8991,8 +9165,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::CreatePropertyValueRequest>,
     ) -> Result<tonic::Response<pb::CreatePropertyValueResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::CreatePropertyValueRequest { value } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::CreatePropertyValueRequest { value } = message;
         match self.inner.create_property_value(&ctx, value).await {
             Ok(value) => {
                 Ok(
@@ -9017,8 +9192,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyValueRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyValueResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyValueRequest { group_id, value_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyValueRequest { group_id, value_id } = message;
         match self.inner.get_property_value(&ctx, group_id, value_id).await {
             Ok(value) => {
                 Ok(
@@ -9043,8 +9219,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyValuesRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyValuesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyValuesRequest { group_id, ids } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyValuesRequest { group_id, ids } = message;
         match self.inner.get_property_values(&ctx, group_id, ids).await {
             Ok(value) => {
                 Ok(
@@ -9069,8 +9246,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePropertyValueRequest>,
     ) -> Result<tonic::Response<pb::UpdatePropertyValueResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePropertyValueRequest { group_id, value } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePropertyValueRequest { group_id, value } = message;
         match self.inner.update_property_value(&ctx, group_id, value).await {
             Ok(value) => {
                 Ok(
@@ -9095,8 +9273,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpsertPropertyValueRequest>,
     ) -> Result<tonic::Response<pb::UpsertPropertyValueResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertPropertyValueRequest { value } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertPropertyValueRequest { value } = message;
         match self.inner.upsert_property_value(&ctx, value).await {
             Ok(value) => {
                 Ok(
@@ -9121,8 +9300,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeletePropertyValueRequest>,
     ) -> Result<tonic::Response<pb::DeletePropertyValueResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePropertyValueRequest { group_id, value_id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePropertyValueRequest { group_id, value_id } = message;
         match self.inner.delete_property_value(&ctx, group_id, value_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeletePropertyValueResponse::default()))
@@ -9142,8 +9322,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SearchPropertyValuesRequest>,
     ) -> Result<tonic::Response<pb::SearchPropertyValuesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SearchPropertyValuesRequest { group_id, opts } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SearchPropertyValuesRequest { group_id, opts } = message;
         match self.inner.search_property_values(&ctx, group_id, opts).await {
             Ok(value) => {
                 Ok(
@@ -9168,8 +9349,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::RegisterPropertyGroupRequest>,
     ) -> Result<tonic::Response<pb::RegisterPropertyGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RegisterPropertyGroupRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RegisterPropertyGroupRequest { name } = message;
         match self.inner.register_property_group(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -9194,8 +9376,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyGroupRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyGroupResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyGroupRequest { name } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyGroupRequest { name } = message;
         match self.inner.get_property_group(&ctx, name).await {
             Ok(value) => {
                 Ok(
@@ -9220,9 +9403,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetPropertyFieldByNameRequest>,
     ) -> Result<tonic::Response<pb::GetPropertyFieldByNameResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetPropertyFieldByNameRequest { group_id, target_id, name } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetPropertyFieldByNameRequest { group_id, target_id, name } = message;
         match self
             .inner
             .get_property_field_by_name(&ctx, group_id, target_id, name)
@@ -9251,8 +9434,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePropertyFieldsRequest>,
     ) -> Result<tonic::Response<pb::UpdatePropertyFieldsResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePropertyFieldsRequest { group_id, fields } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePropertyFieldsRequest { group_id, fields } = message;
         match self.inner.update_property_fields(&ctx, group_id, fields).await {
             Ok(value) => {
                 Ok(
@@ -9277,8 +9461,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpdatePropertyValuesRequest>,
     ) -> Result<tonic::Response<pb::UpdatePropertyValuesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpdatePropertyValuesRequest { group_id, values } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpdatePropertyValuesRequest { group_id, values } = message;
         match self.inner.update_property_values(&ctx, group_id, values).await {
             Ok(value) => {
                 Ok(
@@ -9303,8 +9488,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::UpsertPropertyValuesRequest>,
     ) -> Result<tonic::Response<pb::UpsertPropertyValuesResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertPropertyValuesRequest { values } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertPropertyValuesRequest { values } = message;
         match self.inner.upsert_property_values(&ctx, values).await {
             Ok(value) => {
                 Ok(
@@ -9332,12 +9518,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeletePropertyValuesForTargetResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::DeletePropertyValuesForTargetRequest {
             group_id,
             target_type,
             target_id,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .delete_property_values_for_target(&ctx, group_id, target_type, target_id)
@@ -9368,9 +9555,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeletePropertyValuesForFieldResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePropertyValuesForFieldRequest { group_id, field_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePropertyValuesForFieldRequest { group_id, field_id } = message;
         match self.inner.delete_property_values_for_field(&ctx, group_id, field_id).await
         {
             Ok(()) => {
@@ -9398,9 +9585,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UpsertPropertyValuesWithOptionsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertPropertyValuesWithOptionsRequest { values, options } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertPropertyValuesWithOptionsRequest { values, options } = message;
         match self.inner.upsert_property_values_with_options(&ctx, values, options).await
         {
             Ok(value) => {
@@ -9429,9 +9616,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::UpsertPropertyValueWithOptionsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UpsertPropertyValueWithOptionsRequest { value, options } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UpsertPropertyValueWithOptionsRequest { value, options } = message;
         match self.inner.upsert_property_value_with_options(&ctx, value, options).await {
             Ok(value) => {
                 Ok(
@@ -9459,9 +9646,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeletePropertyValueWithOptionsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeletePropertyValueWithOptionsRequest { group_id, value_id, options } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeletePropertyValueWithOptionsRequest { group_id, value_id, options } = message;
         match self
             .inner
             .delete_property_value_with_options(&ctx, group_id, value_id, options)
@@ -9492,13 +9679,14 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeletePropertyValuesForTargetWithOptionsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::DeletePropertyValuesForTargetWithOptionsRequest {
             group_id,
             target_type,
             target_id,
             options,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .delete_property_values_for_target_with_options(
@@ -9535,12 +9723,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::DeletePropertyValuesForFieldWithOptionsResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::DeletePropertyValuesForFieldWithOptionsRequest {
             group_id,
             field_id,
             options,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .delete_property_values_for_field_with_options(
@@ -9573,8 +9762,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogAuditRecRequest>,
     ) -> Result<tonic::Response<pb::LogAuditRecResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogAuditRecRequest { rec } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogAuditRecRequest { rec } = message;
         match self.inner.log_audit_rec(&ctx, rec).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogAuditRecResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -9584,8 +9774,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::LogAuditRecWithLevelRequest>,
     ) -> Result<tonic::Response<pb::LogAuditRecWithLevelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::LogAuditRecWithLevelRequest { rec, level } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::LogAuditRecWithLevelRequest { rec, level } = message;
         match self.inner.log_audit_rec_with_level(&ctx, rec, level).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::LogAuditRecWithLevelResponse::default()))
@@ -9597,13 +9788,14 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::EvaluateAccessControlRequest>,
     ) -> Result<tonic::Response<pb::EvaluateAccessControlResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::EvaluateAccessControlRequest {
             user_id,
             resource_type,
             resource_id,
             action,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .evaluate_access_control(&ctx, user_id, resource_type, resource_id, action)
@@ -9632,9 +9824,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::SaveAccessControlPolicyRequest>,
     ) -> Result<tonic::Response<pb::SaveAccessControlPolicyResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::SaveAccessControlPolicyRequest { acting_user_id, policy } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::SaveAccessControlPolicyRequest { acting_user_id, policy } = message;
         match self.inner.save_access_control_policy(&ctx, acting_user_id, policy).await {
             Ok(value) => {
                 Ok(
@@ -9659,8 +9851,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetAccessControlPolicyRequest>,
     ) -> Result<tonic::Response<pb::GetAccessControlPolicyResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GetAccessControlPolicyRequest { id } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GetAccessControlPolicyRequest { id } = message;
         match self.inner.get_access_control_policy(&ctx, id).await {
             Ok(value) => {
                 Ok(
@@ -9685,9 +9878,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::DeleteAccessControlPolicyRequest>,
     ) -> Result<tonic::Response<pb::DeleteAccessControlPolicyResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DeleteAccessControlPolicyRequest { acting_user_id, resource_type, id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DeleteAccessControlPolicyRequest { acting_user_id, resource_type, id } = message;
         match self
             .inner
             .delete_access_control_policy(&ctx, acting_user_id, resource_type, id)
@@ -9718,12 +9911,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::CheckAccessControlExpressionResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::CheckAccessControlExpressionRequest {
             acting_user_id,
             resource_type,
             expression,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .check_access_control_expression(
@@ -9762,7 +9956,8 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::QueryUsersForAccessControlExpressionResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::QueryUsersForAccessControlExpressionRequest {
             acting_user_id,
             resource_type,
@@ -9770,7 +9965,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             term,
             cursor_id,
             limit,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .query_users_for_access_control_expression(
@@ -9812,12 +10007,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         tonic::Response<pb::GetAccessControlFieldsAutocompleteResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::GetAccessControlFieldsAutocompleteRequest {
             acting_user_id,
             after,
             limit,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .get_access_control_fields_autocomplete(&ctx, acting_user_id, after, limit)
@@ -9848,12 +10044,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         &self,
         request: tonic::Request<pb::GetAccessControlVisualAstRequest>,
     ) -> Result<tonic::Response<pb::GetAccessControlVisualAstResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::GetAccessControlVisualAstRequest {
             acting_user_id,
             resource_type,
             expression,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .get_access_control_visual_ast(
@@ -9910,8 +10107,8 @@ impl PluginApiClient {
     }
 }
 impl PluginApi for PluginApiClient {
-    ///Go: `LoadPluginConfiguration(dest any) error`
-    ///Minimum server version: 5.2.
+    /// Go: `LoadPluginConfiguration(dest any) error`
+    /// Minimum server version: 5.2.
     fn load_plugin_configuration(
         &self,
         ctx: &CallContext,
@@ -9940,8 +10137,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.configuration_json)
         }
     }
-    ///Go: `RegisterCommand(command *model.Command) error`
-    ///Minimum server version: 5.2.
+    /// Go: `RegisterCommand(command *model.Command) error`
+    /// Minimum server version: 5.2.
     fn register_command(
         &self,
         ctx: &CallContext,
@@ -9967,8 +10164,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UnregisterCommand(teamID string, trigger string) error`
-    ///Minimum server version: 5.2.
+    /// Go: `UnregisterCommand(teamID string, trigger string) error`
+    /// Minimum server version: 5.2.
     fn unregister_command(
         &self,
         ctx: &CallContext,
@@ -9996,8 +10193,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
-    ///Minimum server version: 5.26.
+    /// Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
+    /// Minimum server version: 5.26.
     fn execute_slash_command(
         &self,
         ctx: &CallContext,
@@ -10025,8 +10222,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetConfig() *model.Config`
-    ///Minimum server version: 5.2.
+    /// Go: `GetConfig() *model.Config`
+    /// Minimum server version: 5.2.
     fn get_config(
         &self,
         ctx: &CallContext,
@@ -10048,8 +10245,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUnsanitizedConfig() *model.Config`
-    ///Minimum server version: 5.16.
+    /// Go: `GetUnsanitizedConfig() *model.Config`
+    /// Minimum server version: 5.16.
     fn get_unsanitized_config(
         &self,
         ctx: &CallContext,
@@ -10071,8 +10268,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SaveConfig(config *model.Config) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `SaveConfig(config *model.Config) *model.AppError`
+    /// Minimum server version: 5.2.
     fn save_config(
         &self,
         ctx: &CallContext,
@@ -10096,8 +10293,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetPluginConfig() map[string]any`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginConfig() map[string]any`
+    /// Minimum server version: 5.6.
     fn get_plugin_config(
         &self,
         ctx: &CallContext,
@@ -10119,8 +10316,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SavePluginConfig(config map[string]any) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `SavePluginConfig(config map[string]any) *model.AppError`
+    /// Minimum server version: 5.6.
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
@@ -10146,8 +10343,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetBundlePath() (string, error)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBundlePath() (string, error)`
+    /// Minimum server version: 5.10.
     fn get_bundle_path(
         &self,
         ctx: &CallContext,
@@ -10172,8 +10369,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetLicense() *model.License`
-    ///Minimum server version: 5.10.
+    /// Go: `GetLicense() *model.License`
+    /// Minimum server version: 5.10.
     fn get_license(
         &self,
         ctx: &CallContext,
@@ -10195,8 +10392,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `IsEnterpriseReady() bool`
-    ///Minimum server version: 5.10.
+    /// Go: `IsEnterpriseReady() bool`
+    /// Minimum server version: 5.10.
     fn is_enterprise_ready(
         &self,
         ctx: &CallContext,
@@ -10216,8 +10413,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetServerVersion() string`
-    ///Minimum server version: 5.4.
+    /// Go: `GetServerVersion() string`
+    /// Minimum server version: 5.4.
     fn get_server_version(
         &self,
         ctx: &CallContext,
@@ -10239,8 +10436,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetSystemInstallDate() (int64, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetSystemInstallDate() (int64, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_system_install_date(
         &self,
         ctx: &CallContext,
@@ -10263,8 +10460,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetDiagnosticId() string`
-    ///Minimum server version: 5.10.
+    /// Go: `GetDiagnosticId() string`
+    /// Minimum server version: 5.10.
     fn get_diagnostic_id(
         &self,
         ctx: &CallContext,
@@ -10286,8 +10483,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTelemetryId() string`
-    ///Minimum server version: 5.28.
+    /// Go: `GetTelemetryId() string`
+    /// Minimum server version: 5.28.
     fn get_telemetry_id(
         &self,
         ctx: &CallContext,
@@ -10309,8 +10506,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_user(
         &self,
         ctx: &CallContext,
@@ -10336,8 +10533,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteUser(userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteUser(userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_user(
         &self,
         ctx: &CallContext,
@@ -10361,8 +10558,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_users(
         &self,
         ctx: &CallContext,
@@ -10388,8 +10585,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUsersByIds(userIDs`
-    ///Minimum server version: 9.8.
+    /// Go: `GetUsersByIds(userIDs`
+    /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
@@ -10417,8 +10614,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUser(userID string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUser(userID string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user(
         &self,
         ctx: &CallContext,
@@ -10444,8 +10641,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_email(
         &self,
         ctx: &CallContext,
@@ -10471,8 +10668,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_username(
         &self,
         ctx: &CallContext,
@@ -10500,8 +10697,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUsersByUsernames(usernames`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersByUsernames(usernames`
+    /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
         ctx: &CallContext,
@@ -10529,8 +10726,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_team(
         &self,
         ctx: &CallContext,
@@ -10562,8 +10759,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
-    ///Minimum server version: 9.5.
+    /// Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
+    /// Minimum server version: 9.5.
     fn get_preference_for_user(
         &self,
         ctx: &CallContext,
@@ -10595,8 +10792,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn get_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -10624,8 +10821,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -10656,8 +10853,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeletePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -10688,8 +10885,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_session(
         &self,
         ctx: &CallContext,
@@ -10717,8 +10914,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
-    ///Minimum server version: 6.2.
+    /// Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
+    /// Minimum server version: 6.2.
     fn create_session(
         &self,
         ctx: &CallContext,
@@ -10746,8 +10943,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
+    /// Minimum server version: 6.2.
     fn extend_session_expiry(
         &self,
         ctx: &CallContext,
@@ -10775,8 +10972,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RevokeSession(sessionID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RevokeSession(sessionID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn revoke_session(
         &self,
         ctx: &CallContext,
@@ -10802,8 +10999,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_user_access_token(
         &self,
         ctx: &CallContext,
@@ -10831,8 +11028,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn revoke_user_access_token(
         &self,
         ctx: &CallContext,
@@ -10858,8 +11055,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_team_icon(
         &self,
         ctx: &CallContext,
@@ -10885,8 +11082,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SetTeamIcon(teamID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetTeamIcon(teamID string, data`
+    /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
         ctx: &CallContext,
@@ -10914,8 +11111,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RemoveTeamIcon(teamID string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemoveTeamIcon(teamID string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_team_icon(
         &self,
         ctx: &CallContext,
@@ -10941,8 +11138,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user(
         &self,
         ctx: &CallContext,
@@ -10968,8 +11165,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_status(
         &self,
         ctx: &CallContext,
@@ -10997,8 +11194,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUserStatusesByIds(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatusesByIds(userIds`
+    /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
         ctx: &CallContext,
@@ -11026,8 +11223,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user_status(
         &self,
         ctx: &CallContext,
@@ -11057,8 +11254,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn set_user_status_timed_dnd(
         &self,
         ctx: &CallContext,
@@ -11088,8 +11285,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateUserActive(userID string, active bool) *model.AppError`
-    ///Minimum server version: 5.8.
+    /// Go: `UpdateUserActive(userID string, active bool) *model.AppError`
+    /// Minimum server version: 5.8.
     fn update_user_active(
         &self,
         ctx: &CallContext,
@@ -11117,8 +11314,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
+    /// Minimum server version: 6.2.
     fn update_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -11146,8 +11343,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RemoveUserCustomStatus(userID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RemoveUserCustomStatus(userID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn remove_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -11173,8 +11370,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_channel(
         &self,
         ctx: &CallContext,
@@ -11208,8 +11405,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetLDAPUserAttributes(userID string, attributes`
-    ///Minimum server version: 5.3.
+    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
         ctx: &CallContext,
@@ -11245,8 +11442,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team(
         &self,
         ctx: &CallContext,
@@ -11272,8 +11469,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteTeam(teamID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeam(teamID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team(
         &self,
         ctx: &CallContext,
@@ -11297,8 +11494,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetTeams() ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeams() ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_teams(
         &self,
         ctx: &CallContext,
@@ -11323,8 +11520,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team(
         &self,
         ctx: &CallContext,
@@ -11350,8 +11547,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_by_name(
         &self,
         ctx: &CallContext,
@@ -11377,8 +11574,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_unread_for_user(
         &self,
         ctx: &CallContext,
@@ -11406,8 +11603,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team(
         &self,
         ctx: &CallContext,
@@ -11433,8 +11630,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn search_teams(
         &self,
         ctx: &CallContext,
@@ -11460,8 +11657,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_for_user(
         &self,
         ctx: &CallContext,
@@ -11489,8 +11686,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team_member(
         &self,
         ctx: &CallContext,
@@ -11520,8 +11717,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateTeamMembers(teamID string, userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
         ctx: &CallContext,
@@ -11553,8 +11750,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateTeamMembersGracefully(teamID string, userIds`
-    ///Minimum server version: 5.20.
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
         ctx: &CallContext,
@@ -11589,8 +11786,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team_member(
         &self,
         ctx: &CallContext,
@@ -11620,8 +11817,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_members(
         &self,
         ctx: &CallContext,
@@ -11653,8 +11850,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_member(
         &self,
         ctx: &CallContext,
@@ -11684,8 +11881,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_team_members_for_user(
         &self,
         ctx: &CallContext,
@@ -11717,8 +11914,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team_member_roles(
         &self,
         ctx: &CallContext,
@@ -11750,8 +11947,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_channel(
         &self,
         ctx: &CallContext,
@@ -11779,8 +11976,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteChannel(channelId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannel(channelId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel(
         &self,
         ctx: &CallContext,
@@ -11806,8 +12003,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RestoreChannel(channelId string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `RestoreChannel(channelId string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn restore_channel(
         &self,
         ctx: &CallContext,
@@ -11833,8 +12030,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_channel_of_type(
         &self,
         ctx: &CallContext,
@@ -11864,8 +12061,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_public_channels_for_team(
         &self,
         ctx: &CallContext,
@@ -11900,8 +12097,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel(
         &self,
         ctx: &CallContext,
@@ -11929,8 +12126,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name(
         &self,
         ctx: &CallContext,
@@ -11962,8 +12159,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name_for_team_name(
         &self,
         ctx: &CallContext,
@@ -11998,8 +12195,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channels_for_team_for_user(
         &self,
         ctx: &CallContext,
@@ -12034,8 +12231,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_stats(
         &self,
         ctx: &CallContext,
@@ -12063,8 +12260,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_direct_channel(
         &self,
         ctx: &CallContext,
@@ -12094,8 +12291,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupChannel(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetGroupChannel(userIds`
+    /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
         ctx: &CallContext,
@@ -12123,8 +12320,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel(
         &self,
         ctx: &CallContext,
@@ -12152,8 +12349,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RegisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `RegisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn register_channel_guard(
         &self,
         ctx: &CallContext,
@@ -12179,8 +12376,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UnregisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `UnregisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn unregister_channel_guard(
         &self,
         ctx: &CallContext,
@@ -12206,8 +12403,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_channels(
         &self,
         ctx: &CallContext,
@@ -12237,8 +12434,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_channel_sidebar_category(
         &self,
         ctx: &CallContext,
@@ -12276,8 +12473,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -12313,8 +12510,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -12352,8 +12549,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_users(
         &self,
         ctx: &CallContext,
@@ -12379,8 +12576,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SearchPostsInTeam(teamID string, paramsList`
-    ///Minimum server version: 5.10.
+    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
         ctx: &CallContext,
@@ -12410,8 +12607,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn search_posts_in_team_for_user(
         &self,
         ctx: &CallContext,
@@ -12446,8 +12643,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn add_channel_member(
         &self,
         ctx: &CallContext,
@@ -12477,8 +12674,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn add_user_to_channel(
         &self,
         ctx: &CallContext,
@@ -12510,8 +12707,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_member(
         &self,
         ctx: &CallContext,
@@ -12541,8 +12738,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_members(
         &self,
         ctx: &CallContext,
@@ -12574,8 +12771,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelMembersByIds(channelId string, userIds`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
         ctx: &CallContext,
@@ -12605,8 +12802,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_channel_members_for_user(
         &self,
         ctx: &CallContext,
@@ -12643,8 +12840,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_roles(
         &self,
         ctx: &CallContext,
@@ -12679,8 +12876,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_notifications(
         &self,
         ctx: &CallContext,
@@ -12718,8 +12915,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `PatchChannelMembersNotifications(members`
-    ///Minimum server version: 9.5.
+    /// Go: `PatchChannelMembersNotifications(members`
+    /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
         ctx: &CallContext,
@@ -12753,8 +12950,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group(
         &self,
         ctx: &CallContext,
@@ -12780,8 +12977,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group_by_name(
         &self,
         ctx: &CallContext,
@@ -12807,8 +13004,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_group_member_users(
         &self,
         ctx: &CallContext,
@@ -12840,8 +13037,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_groups_by_source(
         &self,
         ctx: &CallContext,
@@ -12869,8 +13066,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_groups_for_user(
         &self,
         ctx: &CallContext,
@@ -12898,8 +13095,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel_member(
         &self,
         ctx: &CallContext,
@@ -12927,8 +13124,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_post(
         &self,
         ctx: &CallContext,
@@ -12954,8 +13151,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn add_reaction(
         &self,
         ctx: &CallContext,
@@ -12981,8 +13178,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
-    ///Minimum server version: 5.3.
+    /// Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
+    /// Minimum server version: 5.3.
     fn remove_reaction(
         &self,
         ctx: &CallContext,
@@ -13008,8 +13205,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_reactions(
         &self,
         ctx: &CallContext,
@@ -13035,8 +13232,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn send_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -13063,8 +13260,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn update_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -13091,8 +13288,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteEphemeralPost(userID string, postId string)`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteEphemeralPost(userID string, postId string)`
+    /// Minimum server version: 5.2.
     fn delete_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -13118,8 +13315,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeletePost(postId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeletePost(postId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_post(
         &self,
         ctx: &CallContext,
@@ -13143,8 +13340,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_post_thread(
         &self,
         ctx: &CallContext,
@@ -13172,8 +13369,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPost(postId string) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPost(postId string) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -13199,8 +13396,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_since(
         &self,
         ctx: &CallContext,
@@ -13230,8 +13427,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_after(
         &self,
         ctx: &CallContext,
@@ -13265,8 +13462,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_before(
         &self,
         ctx: &CallContext,
@@ -13300,8 +13497,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_for_channel(
         &self,
         ctx: &CallContext,
@@ -13333,8 +13530,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_team_stats(
         &self,
         ctx: &CallContext,
@@ -13360,8 +13557,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_post(
         &self,
         ctx: &CallContext,
@@ -13387,8 +13584,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_profile_image(
         &self,
         ctx: &CallContext,
@@ -13416,8 +13613,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SetProfileImage(userID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetProfileImage(userID string, data`
+    /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
         ctx: &CallContext,
@@ -13445,8 +13642,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_list(
         &self,
         ctx: &CallContext,
@@ -13478,8 +13675,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_by_name(
         &self,
         ctx: &CallContext,
@@ -13505,8 +13702,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji(
         &self,
         ctx: &CallContext,
@@ -13532,8 +13729,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CopyFileInfos(userID string, fileIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
         ctx: &CallContext,
@@ -13563,8 +13760,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_file_info(
         &self,
         ctx: &CallContext,
@@ -13590,8 +13787,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
-    ///Minimum server version: 9.1.
+    /// Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
+    /// Minimum server version: 9.1.
     fn set_file_searchable_content(
         &self,
         ctx: &CallContext,
@@ -13622,8 +13819,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.22.
+    /// Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.22.
     fn get_file_infos(
         &self,
         ctx: &CallContext,
@@ -13655,8 +13852,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetFile(fileId string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetFile(fileId string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_file(
         &self,
         ctx: &CallContext,
@@ -13682,8 +13879,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetFileLink(fileId string) (string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetFileLink(fileId string) (string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_file_link(
         &self,
         ctx: &CallContext,
@@ -13709,8 +13906,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ReadFile(path string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `ReadFile(path string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn read_file(
         &self,
         ctx: &CallContext,
@@ -13736,8 +13933,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_image(
         &self,
         ctx: &CallContext,
@@ -13768,8 +13965,8 @@ impl PluginApi for PluginApiClient {
             Ok((response.result_0, response.result_1))
         }
     }
-    ///Go: `UploadFile(data`
-    ///Minimum server version: 5.6.
+    /// Go: `UploadFile(data`
+    /// Minimum server version: 5.6.
     fn upload_file(
         &self,
         ctx: &CallContext,
@@ -13801,8 +13998,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
+    /// Minimum server version: 5.6.
     fn open_interactive_dialog(
         &self,
         ctx: &CallContext,
@@ -13828,8 +14025,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
-    ///Minimum server version: 11.5.
+    /// Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
+    /// Minimum server version: 11.5.
     fn send_toast_message(
         &self,
         ctx: &CallContext,
@@ -13861,8 +14058,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugins(
         &self,
         ctx: &CallContext,
@@ -13887,8 +14084,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `EnablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `EnablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn enable_plugin(
         &self,
         ctx: &CallContext,
@@ -13912,8 +14109,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DisablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `DisablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn disable_plugin(
         &self,
         ctx: &CallContext,
@@ -13937,8 +14134,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RemovePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemovePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_plugin(
         &self,
         ctx: &CallContext,
@@ -13962,8 +14159,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugin_status(
         &self,
         ctx: &CallContext,
@@ -13989,8 +14186,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn install_plugin(
         &self,
         ctx: &CallContext,
@@ -14025,8 +14222,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `KVSet(key string, value`
-    ///Minimum server version: 5.2.
+    /// Go: `KVSet(key string, value`
+    /// Minimum server version: 5.2.
     fn kv_set(
         &self,
         ctx: &CallContext,
@@ -14051,8 +14248,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `KVCompareAndSet(key string, oldValue`
-    ///Minimum server version: 5.12.
+    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
         ctx: &CallContext,
@@ -14082,8 +14279,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `KVCompareAndDelete(key string, oldValue`
-    ///Minimum server version: 5.16.
+    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
         ctx: &CallContext,
@@ -14111,8 +14308,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `KVSetWithOptions(key string, value`
-    ///Minimum server version: 5.20.
+    /// Go: `KVSetWithOptions(key string, value`
+    /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
         ctx: &CallContext,
@@ -14142,8 +14339,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `KVSetWithExpiry(key string, value`
-    ///Minimum server version: 5.6.
+    /// Go: `KVSetWithExpiry(key string, value`
+    /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
         ctx: &CallContext,
@@ -14173,8 +14370,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `KVGet(key string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `KVGet(key string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn kv_get(
         &self,
         ctx: &CallContext,
@@ -14200,8 +14397,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `KVDelete(key string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `KVDelete(key string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn kv_delete(
         &self,
         ctx: &CallContext,
@@ -14225,8 +14422,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `KVDeleteAll() *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `KVDeleteAll() *model.AppError`
+    /// Minimum server version: 5.6.
     fn kv_delete_all(
         &self,
         ctx: &CallContext,
@@ -14249,8 +14446,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn kv_list(
         &self,
         ctx: &CallContext,
@@ -14280,8 +14477,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
-    ///Minimum server version: 5.2.
+    /// Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
+    /// Minimum server version: 5.2.
     fn publish_web_socket_event(
         &self,
         ctx: &CallContext,
@@ -14309,8 +14506,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to(
         &self,
         ctx: &CallContext,
@@ -14335,8 +14532,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_team(
         &self,
         ctx: &CallContext,
@@ -14363,8 +14560,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_channel(
         &self,
         ctx: &CallContext,
@@ -14391,8 +14588,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RolesGrantPermission(roleNames`
-    ///Minimum server version: 6.3.
+    /// Go: `RolesGrantPermission(roleNames`
+    /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
         ctx: &CallContext,
@@ -14417,8 +14614,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `LogDebug(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogDebug(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_debug(
         &self,
         ctx: &CallContext,
@@ -14444,8 +14641,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `LogInfo(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogInfo(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_info(
         &self,
         ctx: &CallContext,
@@ -14471,8 +14668,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `LogError(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogError(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_error(
         &self,
         ctx: &CallContext,
@@ -14498,8 +14695,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `LogWarn(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogWarn(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_warn(
         &self,
         ctx: &CallContext,
@@ -14525,8 +14722,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
-    ///Minimum server version: 5.7.
+    /// Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
+    /// Minimum server version: 5.7.
     fn send_mail(
         &self,
         ctx: &CallContext,
@@ -14556,8 +14753,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn create_bot(
         &self,
         ctx: &CallContext,
@@ -14583,8 +14780,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn patch_bot(
         &self,
         ctx: &CallContext,
@@ -14614,8 +14811,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bot(
         &self,
         ctx: &CallContext,
@@ -14645,8 +14842,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bots(
         &self,
         ctx: &CallContext,
@@ -14672,8 +14869,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn update_bot_active(
         &self,
         ctx: &CallContext,
@@ -14703,8 +14900,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `PermanentDeleteBot(botUserId string) *model.AppError`
-    ///Minimum server version: 5.10.
+    /// Go: `PermanentDeleteBot(botUserId string) *model.AppError`
+    /// Minimum server version: 5.10.
     fn permanent_delete_bot(
         &self,
         ctx: &CallContext,
@@ -14730,8 +14927,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `PluginHTTP(request *http.Request) *http.Response`
-    ///Minimum server version: 5.18.
+    /// Go: `PluginHTTP(request *http.Request) *http.Response`
+    /// Minimum server version: 5.18.
     fn plugin_http(
         &self,
         ctx: &CallContext,
@@ -14757,8 +14954,8 @@ impl PluginApi for PluginApiClient {
             Ok(crate::support::from_transport("PluginHTTP", response))
         }
     }
-    ///Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
-    ///Minimum server version: 5.26.
+    /// Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
+    /// Minimum server version: 5.26.
     fn publish_user_typing(
         &self,
         ctx: &CallContext,
@@ -14788,8 +14985,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn create_command(
         &self,
         ctx: &CallContext,
@@ -14815,8 +15012,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ListCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_commands(
         &self,
         ctx: &CallContext,
@@ -14842,8 +15039,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_custom_commands(
         &self,
         ctx: &CallContext,
@@ -14871,8 +15068,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_plugin_commands(
         &self,
         ctx: &CallContext,
@@ -14900,8 +15097,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ListBuiltInCommands() ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListBuiltInCommands() ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_built_in_commands(
         &self,
         ctx: &CallContext,
@@ -14926,8 +15123,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetCommand(commandID string) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `GetCommand(commandID string) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn get_command(
         &self,
         ctx: &CallContext,
@@ -14955,8 +15152,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn update_command(
         &self,
         ctx: &CallContext,
@@ -14986,8 +15183,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteCommand(commandID string) error`
-    ///Minimum server version: 5.28.
+    /// Go: `DeleteCommand(commandID string) error`
+    /// Minimum server version: 5.28.
     fn delete_command(
         &self,
         ctx: &CallContext,
@@ -15013,8 +15210,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -15040,8 +15237,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -15067,8 +15264,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn update_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -15094,8 +15291,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteOAuthApp(appID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `DeleteOAuthApp(appID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn delete_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -15121,8 +15318,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
-    ///Minimum server version: 5.36.
+    /// Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
+    /// Minimum server version: 5.36.
     fn publish_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -15153,8 +15350,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
-    ///Minimum server version: 5.36.
+    /// Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
+    /// Minimum server version: 5.36.
     fn request_trial_license(
         &self,
         ctx: &CallContext,
@@ -15186,8 +15383,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `GetCloudLimits() (*model.ProductLimits, error)`
-    ///Minimum server version: 7.0.
+    /// Go: `GetCloudLimits() (*model.ProductLimits, error)`
+    /// Minimum server version: 7.0.
     fn get_cloud_limits(
         &self,
         ctx: &CallContext,
@@ -15212,8 +15409,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `EnsureBotUser(bot *model.Bot) (string, error)`
-    ///Minimum server version: 7.1.
+    /// Go: `EnsureBotUser(bot *model.Bot) (string, error)`
+    /// Minimum server version: 7.1.
     fn ensure_bot_user(
         &self,
         ctx: &CallContext,
@@ -15239,8 +15436,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
-    ///Minimum server version: 7.6.
+    /// Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
+    /// Minimum server version: 7.6.
     fn register_collection_and_topic(
         &self,
         ctx: &CallContext,
@@ -15271,8 +15468,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn create_upload_session(
         &self,
         ctx: &CallContext,
@@ -15300,8 +15497,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 7.6.
     fn upload_data(
         &self,
         ctx: &CallContext,
@@ -15336,8 +15533,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn get_upload_session(
         &self,
         ctx: &CallContext,
@@ -15365,8 +15562,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
-    ///Minimum server version: 9.0.
+    /// Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
+    /// Minimum server version: 9.0.
     fn send_push_notification(
         &self,
         ctx: &CallContext,
@@ -15394,8 +15591,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
-    ///Minimum server version: 9.3.
+    /// Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
+    /// Minimum server version: 9.3.
     fn update_user_auth(
         &self,
         ctx: &CallContext,
@@ -15425,8 +15622,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
+    /// Minimum server version: 9.5.
     fn register_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -15457,8 +15654,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.remote_id)
         }
     }
-    ///Go: `UnregisterPluginForSharedChannels(pluginID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UnregisterPluginForSharedChannels(pluginID string) error`
+    /// Minimum server version: 9.5.
     fn unregister_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -15487,8 +15684,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
-    ///Minimum server version: 11.7.
+    /// Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
+    /// Minimum server version: 11.7.
     fn unregister_plugin_remote_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -15517,8 +15714,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn share_channel(
         &self,
         ctx: &CallContext,
@@ -15544,8 +15741,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn update_shared_channel(
         &self,
         ctx: &CallContext,
@@ -15573,8 +15770,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UnshareChannel(channelID string) (bool, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UnshareChannel(channelID string) (bool, error)`
+    /// Minimum server version: 9.5.
     fn unshare_channel(
         &self,
         ctx: &CallContext,
@@ -15600,8 +15797,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.unshared)
         }
     }
-    ///Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
+    /// Minimum server version: 9.5.
     fn update_shared_channel_cursor(
         &self,
         ctx: &CallContext,
@@ -15634,8 +15831,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SyncSharedChannel(channelID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `SyncSharedChannel(channelID string) error`
+    /// Minimum server version: 9.5.
     fn sync_shared_channel(
         &self,
         ctx: &CallContext,
@@ -15661,8 +15858,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
-    ///Minimum server version: 9.5.
+    /// Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
+    /// Minimum server version: 9.5.
     fn invite_remote_to_channel(
         &self,
         ctx: &CallContext,
@@ -15694,8 +15891,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
+    /// Minimum server version: 9.5.
     fn uninvite_remote_from_channel(
         &self,
         ctx: &CallContext,
@@ -15726,8 +15923,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_sync_msg(
         &self,
         ctx: &CallContext,
@@ -15760,8 +15957,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -15803,8 +16000,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -15837,8 +16034,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_member(
         &self,
         ctx: &CallContext,
@@ -15868,8 +16065,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpsertGroupMembers(groupID string, userIDs`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
@@ -15899,8 +16096,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_by_remote_id(
         &self,
         ctx: &CallContext,
@@ -15930,8 +16127,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn create_group(
         &self,
         ctx: &CallContext,
@@ -15957,8 +16154,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group(
         &self,
         ctx: &CallContext,
@@ -15984,8 +16181,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group(
         &self,
         ctx: &CallContext,
@@ -16011,8 +16208,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn restore_group(
         &self,
         ctx: &CallContext,
@@ -16040,8 +16237,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_member(
         &self,
         ctx: &CallContext,
@@ -16071,8 +16268,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncable(
         &self,
         ctx: &CallContext,
@@ -16104,8 +16301,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncables(
         &self,
         ctx: &CallContext,
@@ -16135,8 +16332,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_syncable(
         &self,
         ctx: &CallContext,
@@ -16164,8 +16361,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group_syncable(
         &self,
         ctx: &CallContext,
@@ -16193,8 +16390,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_syncable(
         &self,
         ctx: &CallContext,
@@ -16226,8 +16423,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
-    ///Minimum server version: 9.8.
+    /// Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
+    /// Minimum server version: 9.8.
     fn update_user_roles(
         &self,
         ctx: &CallContext,
@@ -16257,8 +16454,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPluginID() string`
-    ///Minimum server version: 10.1.
+    /// Go: `GetPluginID() string`
+    /// Minimum server version: 10.1.
     fn get_plugin_id(
         &self,
         ctx: &CallContext,
@@ -16280,8 +16477,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_groups(
         &self,
         ctx: &CallContext,
@@ -16315,8 +16512,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
+    /// Minimum server version: 10.9.
     fn create_default_syncable_memberships(
         &self,
         ctx: &CallContext,
@@ -16345,8 +16542,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeleteGroupConstrainedMemberships() *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `DeleteGroupConstrainedMemberships() *model.AppError`
+    /// Minimum server version: 10.9.
     fn delete_group_constrained_memberships(
         &self,
         ctx: &CallContext,
@@ -16373,8 +16570,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn create_property_field(
         &self,
         ctx: &CallContext,
@@ -16402,8 +16599,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field(
         &self,
         ctx: &CallContext,
@@ -16433,8 +16630,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyFields(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
         ctx: &CallContext,
@@ -16464,8 +16661,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn update_property_field(
         &self,
         ctx: &CallContext,
@@ -16495,8 +16692,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeletePropertyField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_field(
         &self,
         ctx: &CallContext,
@@ -16524,8 +16721,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
+    /// Minimum server version: 11.0.
     fn search_property_fields(
         &self,
         ctx: &CallContext,
@@ -16555,8 +16752,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields(
         &self,
         ctx: &CallContext,
@@ -16584,8 +16781,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields_for_target(
         &self,
         ctx: &CallContext,
@@ -16620,8 +16817,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn create_property_value(
         &self,
         ctx: &CallContext,
@@ -16649,8 +16846,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn get_property_value(
         &self,
         ctx: &CallContext,
@@ -16680,8 +16877,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyValues(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
         ctx: &CallContext,
@@ -16711,8 +16908,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn update_property_value(
         &self,
         ctx: &CallContext,
@@ -16742,8 +16939,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn upsert_property_value(
         &self,
         ctx: &CallContext,
@@ -16771,8 +16968,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeletePropertyValue(groupID string, valueID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValue(groupID string, valueID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_value(
         &self,
         ctx: &CallContext,
@@ -16800,8 +16997,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
+    /// Minimum server version: 11.0.
     fn search_property_values(
         &self,
         ctx: &CallContext,
@@ -16831,8 +17028,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn register_property_group(
         &self,
         ctx: &CallContext,
@@ -16860,8 +17057,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn get_property_group(
         &self,
         ctx: &CallContext,
@@ -16889,8 +17086,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field_by_name(
         &self,
         ctx: &CallContext,
@@ -16922,8 +17119,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePropertyFields(groupID string, fields`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
         ctx: &CallContext,
@@ -16953,8 +17150,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpdatePropertyValues(groupID string, values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
         ctx: &CallContext,
@@ -16984,8 +17181,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpsertPropertyValues(values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValues(values`
+    /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
         ctx: &CallContext,
@@ -17013,8 +17210,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_target(
         &self,
         ctx: &CallContext,
@@ -17047,8 +17244,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_field(
         &self,
         ctx: &CallContext,
@@ -17079,8 +17276,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `UpsertPropertyValuesWithOptions(values`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,
         ctx: &CallContext,
@@ -17113,8 +17310,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
+    /// Minimum server version: 11.10.
     fn upsert_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -17147,8 +17344,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -17181,8 +17378,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_target_with_options(
         &self,
         ctx: &CallContext,
@@ -17217,8 +17414,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_field_with_options(
         &self,
         ctx: &CallContext,
@@ -17251,8 +17448,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `LogAuditRec(rec *model.AuditRecord)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRec(rec *model.AuditRecord)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec(
         &self,
         ctx: &CallContext,
@@ -17274,8 +17471,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec_with_level(
         &self,
         ctx: &CallContext,
@@ -17301,8 +17498,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn evaluate_access_control(
         &self,
         ctx: &CallContext,
@@ -17336,8 +17533,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn save_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -17370,8 +17567,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -17399,8 +17596,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn delete_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -17433,8 +17630,8 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    ///Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn check_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -17469,8 +17666,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn query_users_for_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -17514,8 +17711,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_fields_autocomplete(
         &self,
         ctx: &CallContext,
@@ -17550,8 +17747,8 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    ///Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_visual_ast(
         &self,
         ctx: &CallContext,

@@ -12,8 +12,8 @@ use crate::support::{ApiError, CallContext};
 /// One method per hook. Each default does what the server does for a plugin that does
 /// not implement the hook; `implemented` must list the hooks a plugin overrides.
 pub trait PluginHooks: Send + Sync + 'static {
-    ///Go: `OnActivate() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnActivate() error`
+    /// Minimum server version: 5.2.
     fn on_activate(
         &self,
         ctx: &CallContext,
@@ -21,8 +21,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx,);
         defaults::on_activate()
     }
-    ///Go: `Implemented() ([]string, error)`
-    ///Minimum server version: 5.2.
+    /// Go: `Implemented() ([]string, error)`
+    /// Minimum server version: 5.2.
     fn implemented(
         &self,
         ctx: &CallContext,
@@ -32,8 +32,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = ctx;
         std::future::ready(Ok(Vec::new()))
     }
-    ///Go: `OnDeactivate() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnDeactivate() error`
+    /// Minimum server version: 5.2.
     fn on_deactivate(
         &self,
         ctx: &CallContext,
@@ -41,8 +41,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx,);
         defaults::on_deactivate()
     }
-    ///Go: `OnConfigurationChange() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnConfigurationChange() error`
+    /// Minimum server version: 5.2.
     fn on_configuration_change(
         &self,
         ctx: &CallContext,
@@ -50,8 +50,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx,);
         defaults::on_configuration_change()
     }
-    ///Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    ///Minimum server version: 5.2.
+    /// Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    /// Minimum server version: 5.2.
     fn serve_http(
         &self,
         ctx: &CallContext,
@@ -65,8 +65,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &frames);
         defaults::serve_http(frames)
     }
-    ///Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn execute_command(
         &self,
         ctx: &CallContext,
@@ -78,8 +78,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &args);
         defaults::execute_command()
     }
-    ///Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 5.10.
+    /// Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 5.10.
     fn user_has_been_created(
         &self,
         ctx: &CallContext,
@@ -89,8 +89,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &user);
         defaults::user_has_been_created()
     }
-    ///Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
-    ///Minimum server version: 5.2.
+    /// Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
+    /// Minimum server version: 5.2.
     fn user_will_log_in(
         &self,
         ctx: &CallContext,
@@ -102,8 +102,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &user);
         defaults::user_will_log_in()
     }
-    ///Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_logged_in(
         &self,
         ctx: &CallContext,
@@ -113,8 +113,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &user);
         defaults::user_has_logged_in()
     }
-    ///Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
+    /// Minimum server version: 5.2.
     fn message_will_be_posted(
         &self,
         ctx: &CallContext,
@@ -129,8 +129,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &post);
         defaults::message_will_be_posted()
     }
-    ///Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
+    /// Minimum server version: 5.2.
     fn message_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -146,8 +146,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &new_post, &old_post);
         defaults::message_will_be_updated()
     }
-    ///Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
+    /// Minimum server version: 5.2.
     fn message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -157,8 +157,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &post);
         defaults::message_has_been_posted()
     }
-    ///Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
+    /// Minimum server version: 5.2.
     fn message_has_been_updated(
         &self,
         ctx: &CallContext,
@@ -169,8 +169,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &new_post, &old_post);
         defaults::message_has_been_updated()
     }
-    ///Go: `MessagesWillBeConsumed(posts`
-    ///Minimum server version: 9.3.
+    /// Go: `MessagesWillBeConsumed(posts`
+    /// Minimum server version: 9.3.
     fn messages_will_be_consumed(
         &self,
         ctx: &CallContext,
@@ -181,8 +181,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &posts);
         defaults::messages_will_be_consumed()
     }
-    ///Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
-    ///Minimum server version: 11.9.
+    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
+    /// Minimum server version: 11.9.
     fn messages_will_be_consumed_with_context(
         &self,
         ctx: &CallContext,
@@ -194,8 +194,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &posts);
         defaults::messages_will_be_consumed_with_context()
     }
-    ///Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
-    ///Minimum server version: 9.1.
+    /// Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
+    /// Minimum server version: 9.1.
     fn message_has_been_deleted(
         &self,
         ctx: &CallContext,
@@ -205,8 +205,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &post);
         defaults::message_has_been_deleted()
     }
-    ///Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
-    ///Minimum server version: 5.2.
+    /// Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
+    /// Minimum server version: 5.2.
     fn channel_has_been_created(
         &self,
         ctx: &CallContext,
@@ -216,8 +216,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel);
         defaults::channel_has_been_created()
     }
-    ///Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
-    ///Minimum server version: 11.7.
+    /// Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
+    /// Minimum server version: 11.7.
     fn channel_will_be_archived(
         &self,
         ctx: &CallContext,
@@ -229,8 +229,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel);
         defaults::channel_will_be_archived()
     }
-    ///Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
-    ///Minimum server version: 11.7.
+    /// Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
+    /// Minimum server version: 11.7.
     fn channel_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -248,8 +248,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel_member);
         defaults::channel_member_will_be_added()
     }
-    ///Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_joined_channel(
         &self,
         ctx: &CallContext,
@@ -260,8 +260,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel_member, &actor);
         defaults::user_has_joined_channel()
     }
-    ///Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_left_channel(
         &self,
         ctx: &CallContext,
@@ -272,8 +272,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel_member, &actor);
         defaults::user_has_left_channel()
     }
-    ///Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
-    ///Minimum server version: 11.7.
+    /// Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
+    /// Minimum server version: 11.7.
     fn team_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -291,8 +291,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &team_member);
         defaults::team_member_will_be_added()
     }
-    ///Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_joined_team(
         &self,
         ctx: &CallContext,
@@ -303,8 +303,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &team_member, &actor);
         defaults::user_has_joined_team()
     }
-    ///Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_left_team(
         &self,
         ctx: &CallContext,
@@ -315,8 +315,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &team_member, &actor);
         defaults::user_has_left_team()
     }
-    ///Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
+    /// Minimum server version: 5.2.
     fn file_will_be_uploaded(
         &self,
         ctx: &CallContext,
@@ -332,8 +332,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &frames);
         defaults::file_will_be_uploaded(frames)
     }
-    ///Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
-    ///Minimum server version: 11.5.
+    /// Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
+    /// Minimum server version: 11.5.
     fn file_will_be_downloaded(
         &self,
         ctx: &CallContext,
@@ -347,8 +347,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &file_info, &user_id, &download_type);
         defaults::file_will_be_downloaded()
     }
-    ///Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
-    ///Minimum server version: 5.30.
+    /// Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
+    /// Minimum server version: 5.30.
     fn reaction_has_been_added(
         &self,
         ctx: &CallContext,
@@ -358,8 +358,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &reaction);
         defaults::reaction_has_been_added()
     }
-    ///Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
-    ///Minimum server version: 5.30.
+    /// Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
+    /// Minimum server version: 5.30.
     fn reaction_has_been_removed(
         &self,
         ctx: &CallContext,
@@ -369,8 +369,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &reaction);
         defaults::reaction_has_been_removed()
     }
-    ///Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
-    ///Minimum server version: 5.36.
+    /// Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
+    /// Minimum server version: 5.36.
     fn on_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -380,8 +380,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &ev);
         defaults::on_plugin_cluster_event()
     }
-    ///Go: `OnWebSocketConnect(webConnID string, userID string)`
-    ///Minimum server version: 6.0.
+    /// Go: `OnWebSocketConnect(webConnID string, userID string)`
+    /// Minimum server version: 6.0.
     fn on_web_socket_connect(
         &self,
         ctx: &CallContext,
@@ -391,8 +391,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &web_conn_id, &user_id);
         defaults::on_web_socket_connect()
     }
-    ///Go: `OnWebSocketDisconnect(webConnID string, userID string)`
-    ///Minimum server version: 6.0.
+    /// Go: `OnWebSocketDisconnect(webConnID string, userID string)`
+    /// Minimum server version: 6.0.
     fn on_web_socket_disconnect(
         &self,
         ctx: &CallContext,
@@ -402,8 +402,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &web_conn_id, &user_id);
         defaults::on_web_socket_disconnect()
     }
-    ///Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
-    ///Minimum server version: 6.0.
+    /// Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
+    /// Minimum server version: 6.0.
     fn web_socket_message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -414,8 +414,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &web_conn_id, &user_id, &req);
         defaults::web_socket_message_has_been_posted()
     }
-    ///Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
-    ///Minimum server version: 6.4.
+    /// Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
+    /// Minimum server version: 6.4.
     fn run_data_retention(
         &self,
         ctx: &CallContext,
@@ -425,8 +425,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &now_time, &batch_size);
         defaults::run_data_retention()
     }
-    ///Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
-    ///Minimum server version: 6.5.
+    /// Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
+    /// Minimum server version: 6.5.
     fn on_install(
         &self,
         ctx: &CallContext,
@@ -436,8 +436,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &event);
         defaults::on_install()
     }
-    ///Go: `OnSendDailyTelemetry()`
-    ///Minimum server version: 6.5.
+    /// Go: `OnSendDailyTelemetry()`
+    /// Minimum server version: 6.5.
     fn on_send_daily_telemetry(
         &self,
         ctx: &CallContext,
@@ -445,8 +445,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx,);
         defaults::on_send_daily_telemetry()
     }
-    ///Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
-    ///Minimum server version: 7.0.
+    /// Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
+    /// Minimum server version: 7.0.
     fn on_cloud_limits_updated(
         &self,
         ctx: &CallContext,
@@ -455,8 +455,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &limits);
         defaults::on_cloud_limits_updated()
     }
-    ///Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
-    ///Minimum server version: 8.0.
+    /// Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
+    /// Minimum server version: 8.0.
     fn configuration_will_be_saved(
         &self,
         ctx: &CallContext,
@@ -467,8 +467,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &new_cfg);
         defaults::configuration_will_be_saved()
     }
-    ///Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
-    ///Minimum server version: 11.00.
+    /// Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
+    /// Minimum server version: 11.00.
     fn email_notification_will_be_sent(
         &self,
         ctx: &CallContext,
@@ -485,8 +485,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &email_notification);
         defaults::email_notification_will_be_sent()
     }
-    ///Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
-    ///Minimum server version: 9.0.
+    /// Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
+    /// Minimum server version: 9.0.
     fn notification_will_be_pushed(
         &self,
         ctx: &CallContext,
@@ -504,8 +504,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &push_notification, &user_id);
         defaults::notification_will_be_pushed()
     }
-    ///Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 9.1.
+    /// Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 9.1.
     fn user_has_been_deactivated(
         &self,
         ctx: &CallContext,
@@ -515,8 +515,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &user);
         defaults::user_has_been_deactivated()
     }
-    ///Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    ///Minimum server version: 9.2.
+    /// Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    /// Minimum server version: 9.2.
     fn serve_metrics(
         &self,
         ctx: &CallContext,
@@ -530,8 +530,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &frames);
         defaults::serve_metrics(frames)
     }
-    ///Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_sync_msg(
         &self,
         ctx: &CallContext,
@@ -543,8 +543,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &msg, &rc);
         defaults::on_shared_channels_sync_msg()
     }
-    ///Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_ping(
         &self,
         ctx: &CallContext,
@@ -553,8 +553,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &rc);
         defaults::on_shared_channels_ping()
     }
-    ///Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
-    ///Minimum server version: 9.5.
+    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
+    /// Minimum server version: 9.5.
     fn preferences_have_changed(
         &self,
         ctx: &CallContext,
@@ -564,8 +564,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &preferences);
         defaults::preferences_have_changed()
     }
-    ///Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -576,8 +576,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &fi, &post, &rc);
         defaults::on_shared_channels_attachment_sync_msg()
     }
-    ///Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -587,8 +587,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &user, &rc);
         defaults::on_shared_channels_profile_image_sync_msg()
     }
-    ///Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
-    ///Minimum server version: 9.8.
+    /// Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
+    /// Minimum server version: 9.8.
     fn generate_support_data(
         &self,
         ctx: &CallContext,
@@ -599,8 +599,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context);
         defaults::generate_support_data()
     }
-    ///Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
-    ///Minimum server version: 10.7.
+    /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
+    /// Minimum server version: 10.7.
     fn on_saml_login(
         &self,
         ctx: &CallContext,
@@ -611,8 +611,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &user, &assertion);
         defaults::on_saml_login()
     }
-    ///Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
+    /// Minimum server version: 11.9.
     fn channel_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -628,8 +628,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &new_channel, &old_channel);
         defaults::channel_will_be_updated()
     }
-    ///Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
-    ///Minimum server version: 11.9.
+    /// Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
+    /// Minimum server version: 11.9.
     fn channel_will_be_restored(
         &self,
         ctx: &CallContext,
@@ -641,8 +641,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &channel);
         defaults::channel_will_be_restored()
     }
-    ///Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
+    /// Minimum server version: 11.9.
     fn scheduled_post_will_be_created(
         &self,
         ctx: &CallContext,
@@ -660,8 +660,8 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &scheduled_post);
         defaults::scheduled_post_will_be_created()
     }
-    ///Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
+    /// Minimum server version: 11.9.
     fn draft_will_be_upserted(
         &self,
         ctx: &CallContext,
@@ -683,25 +683,25 @@ pub mod defaults {
     use futures_util::StreamExt;
     use crate::pb;
     use crate::support::ApiError;
-    ///What the server does when a plugin does not implement OnActivate.
+    /// What the server does when a plugin does not implement OnActivate.
     pub fn on_activate() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnDeactivate.
+    /// What the server does when a plugin does not implement OnDeactivate.
     pub fn on_deactivate() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnConfigurationChange.
+    /// What the server does when a plugin does not implement OnConfigurationChange.
     pub fn on_configuration_change() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ServeHTTP.
+    /// What the server does when a plugin does not implement ServeHTTP.
     pub fn serve_http<F: Send + 'static>(
         frames: crate::support::BoxStream<F>,
     ) -> impl std::future::Future<
@@ -729,31 +729,31 @@ pub mod defaults {
         );
         std::future::ready(Ok(out))
     }
-    ///What the server does when a plugin does not implement ExecuteCommand.
+    /// What the server does when a plugin does not implement ExecuteCommand.
     pub fn execute_command() -> impl std::future::Future<
         Output = Result<::core::option::Option<crate::pb::CommandResponse>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasBeenCreated.
+    /// What the server does when a plugin does not implement UserHasBeenCreated.
     pub fn user_has_been_created() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserWillLogIn.
+    /// What the server does when a plugin does not implement UserWillLogIn.
     pub fn user_will_log_in() -> impl std::future::Future<
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasLoggedIn.
+    /// What the server does when a plugin does not implement UserHasLoggedIn.
     pub fn user_has_logged_in() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessageWillBePosted.
+    /// What the server does when a plugin does not implement MessageWillBePosted.
     pub fn message_will_be_posted() -> impl std::future::Future<
         Output = Result<
             (::core::option::Option<crate::pb::Post>, ::prost::alloc::string::String),
@@ -762,7 +762,7 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessageWillBeUpdated.
+    /// What the server does when a plugin does not implement MessageWillBeUpdated.
     pub fn message_will_be_updated() -> impl std::future::Future<
         Output = Result<
             (::core::option::Option<crate::pb::Post>, ::prost::alloc::string::String),
@@ -771,49 +771,49 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessageHasBeenPosted.
+    /// What the server does when a plugin does not implement MessageHasBeenPosted.
     pub fn message_has_been_posted() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessageHasBeenUpdated.
+    /// What the server does when a plugin does not implement MessageHasBeenUpdated.
     pub fn message_has_been_updated() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessagesWillBeConsumed.
+    /// What the server does when a plugin does not implement MessagesWillBeConsumed.
     pub fn messages_will_be_consumed() -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessagesWillBeConsumedWithContext.
+    /// What the server does when a plugin does not implement MessagesWillBeConsumedWithContext.
     pub fn messages_will_be_consumed_with_context() -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement MessageHasBeenDeleted.
+    /// What the server does when a plugin does not implement MessageHasBeenDeleted.
     pub fn message_has_been_deleted() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ChannelHasBeenCreated.
+    /// What the server does when a plugin does not implement ChannelHasBeenCreated.
     pub fn channel_has_been_created() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ChannelWillBeArchived.
+    /// What the server does when a plugin does not implement ChannelWillBeArchived.
     pub fn channel_will_be_archived() -> impl std::future::Future<
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ChannelMemberWillBeAdded.
+    /// What the server does when a plugin does not implement ChannelMemberWillBeAdded.
     pub fn channel_member_will_be_added() -> impl std::future::Future<
         Output = Result<
             (
@@ -825,19 +825,19 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasJoinedChannel.
+    /// What the server does when a plugin does not implement UserHasJoinedChannel.
     pub fn user_has_joined_channel() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasLeftChannel.
+    /// What the server does when a plugin does not implement UserHasLeftChannel.
     pub fn user_has_left_channel() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement TeamMemberWillBeAdded.
+    /// What the server does when a plugin does not implement TeamMemberWillBeAdded.
     pub fn team_member_will_be_added() -> impl std::future::Future<
         Output = Result<
             (
@@ -849,19 +849,19 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasJoinedTeam.
+    /// What the server does when a plugin does not implement UserHasJoinedTeam.
     pub fn user_has_joined_team() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasLeftTeam.
+    /// What the server does when a plugin does not implement UserHasLeftTeam.
     pub fn user_has_left_team() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement FileWillBeUploaded.
+    /// What the server does when a plugin does not implement FileWillBeUploaded.
     pub fn file_will_be_uploaded(
         mut frames: crate::support::BoxStream<
             Result<pb::FileWillBeUploadedRequest, ApiError>,
@@ -885,79 +885,79 @@ pub mod defaults {
             Ok(out)
         }
     }
-    ///What the server does when a plugin does not implement FileWillBeDownloaded.
+    /// What the server does when a plugin does not implement FileWillBeDownloaded.
     pub fn file_will_be_downloaded() -> impl std::future::Future<
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ReactionHasBeenAdded.
+    /// What the server does when a plugin does not implement ReactionHasBeenAdded.
     pub fn reaction_has_been_added() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ReactionHasBeenRemoved.
+    /// What the server does when a plugin does not implement ReactionHasBeenRemoved.
     pub fn reaction_has_been_removed() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnPluginClusterEvent.
+    /// What the server does when a plugin does not implement OnPluginClusterEvent.
     pub fn on_plugin_cluster_event() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnWebSocketConnect.
+    /// What the server does when a plugin does not implement OnWebSocketConnect.
     pub fn on_web_socket_connect() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnWebSocketDisconnect.
+    /// What the server does when a plugin does not implement OnWebSocketDisconnect.
     pub fn on_web_socket_disconnect() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement WebSocketMessageHasBeenPosted.
+    /// What the server does when a plugin does not implement WebSocketMessageHasBeenPosted.
     pub fn web_socket_message_has_been_posted() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement RunDataRetention.
+    /// What the server does when a plugin does not implement RunDataRetention.
     pub fn run_data_retention() -> impl std::future::Future<
         Output = Result<i64, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnInstall.
+    /// What the server does when a plugin does not implement OnInstall.
     pub fn on_install() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnSendDailyTelemetry.
+    /// What the server does when a plugin does not implement OnSendDailyTelemetry.
     pub fn on_send_daily_telemetry() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnCloudLimitsUpdated.
+    /// What the server does when a plugin does not implement OnCloudLimitsUpdated.
     pub fn on_cloud_limits_updated() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ConfigurationWillBeSaved.
+    /// What the server does when a plugin does not implement ConfigurationWillBeSaved.
     pub fn configuration_will_be_saved() -> impl std::future::Future<
         Output = Result<::core::option::Option<crate::pb::Config>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement EmailNotificationWillBeSent.
+    /// What the server does when a plugin does not implement EmailNotificationWillBeSent.
     pub fn email_notification_will_be_sent() -> impl std::future::Future<
         Output = Result<
             (
@@ -969,7 +969,7 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement NotificationWillBePushed.
+    /// What the server does when a plugin does not implement NotificationWillBePushed.
     pub fn notification_will_be_pushed() -> impl std::future::Future<
         Output = Result<
             (
@@ -981,13 +981,13 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement UserHasBeenDeactivated.
+    /// What the server does when a plugin does not implement UserHasBeenDeactivated.
     pub fn user_has_been_deactivated() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ServeMetrics.
+    /// What the server does when a plugin does not implement ServeMetrics.
     pub fn serve_metrics<F: Send + 'static>(
         frames: crate::support::BoxStream<F>,
     ) -> impl std::future::Future<
@@ -1015,49 +1015,49 @@ pub mod defaults {
         );
         std::future::ready(Ok(out))
     }
-    ///What the server does when a plugin does not implement OnSharedChannelsSyncMsg.
+    /// What the server does when a plugin does not implement OnSharedChannelsSyncMsg.
     pub fn on_shared_channels_sync_msg() -> impl std::future::Future<
         Output = Result<::core::option::Option<crate::pb::SyncResponse>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnSharedChannelsPing.
+    /// What the server does when a plugin does not implement OnSharedChannelsPing.
     pub fn on_shared_channels_ping() -> impl std::future::Future<
         Output = Result<bool, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement PreferencesHaveChanged.
+    /// What the server does when a plugin does not implement PreferencesHaveChanged.
     pub fn preferences_have_changed() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnSharedChannelsAttachmentSyncMsg.
+    /// What the server does when a plugin does not implement OnSharedChannelsAttachmentSyncMsg.
     pub fn on_shared_channels_attachment_sync_msg() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnSharedChannelsProfileImageSyncMsg.
+    /// What the server does when a plugin does not implement OnSharedChannelsProfileImageSyncMsg.
     pub fn on_shared_channels_profile_image_sync_msg() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement GenerateSupportData.
+    /// What the server does when a plugin does not implement GenerateSupportData.
     pub fn generate_support_data() -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::FileData>, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement OnSAMLLogin.
+    /// What the server does when a plugin does not implement OnSAMLLogin.
     pub fn on_saml_login() -> impl std::future::Future<
         Output = Result<(), ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ChannelWillBeUpdated.
+    /// What the server does when a plugin does not implement ChannelWillBeUpdated.
     pub fn channel_will_be_updated() -> impl std::future::Future<
         Output = Result<
             (::core::option::Option<crate::pb::Channel>, ::prost::alloc::string::String),
@@ -1066,13 +1066,13 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ChannelWillBeRestored.
+    /// What the server does when a plugin does not implement ChannelWillBeRestored.
     pub fn channel_will_be_restored() -> impl std::future::Future<
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement ScheduledPostWillBeCreated.
+    /// What the server does when a plugin does not implement ScheduledPostWillBeCreated.
     pub fn scheduled_post_will_be_created() -> impl std::future::Future<
         Output = Result<
             (
@@ -1084,7 +1084,7 @@ pub mod defaults {
     > + Send {
         std::future::ready(Ok(Default::default()))
     }
-    ///What the server does when a plugin does not implement DraftWillBeUpserted.
+    /// What the server does when a plugin does not implement DraftWillBeUpserted.
     pub fn draft_will_be_upserted() -> impl std::future::Future<
         Output = Result<
             (::core::option::Option<crate::pb::Draft>, ::prost::alloc::string::String),
@@ -1130,8 +1130,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnActivateRequest>,
     ) -> Result<tonic::Response<pb::OnActivateResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnActivateRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnActivateRequest {} = message;
         match self.inner.on_activate(&ctx).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnActivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -1149,8 +1150,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ImplementedRequest>,
     ) -> Result<tonic::Response<pb::ImplementedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ImplementedRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ImplementedRequest {} = message;
         match self.inner.implemented(&ctx).await {
             Ok(value) => {
                 Ok(
@@ -1175,8 +1177,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnDeactivateRequest>,
     ) -> Result<tonic::Response<pb::OnDeactivateResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnDeactivateRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnDeactivateRequest {} = message;
         match self.inner.on_deactivate(&ctx).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnDeactivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -1194,8 +1197,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnConfigurationChangeRequest>,
     ) -> Result<tonic::Response<pb::OnConfigurationChangeResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnConfigurationChangeRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnConfigurationChangeRequest {} = message;
         match self.inner.on_configuration_change(&ctx).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnConfigurationChangeResponse::default()))
@@ -1218,8 +1222,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<tonic::Streaming<pb::ServeHttpRequest>>,
     ) -> Result<tonic::Response<Self::ServeHTTPStream>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let frames = crate::support::from_transport("ServeHTTP", request.into_inner());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let frames = crate::support::from_transport("ServeHTTP", message);
         match self.inner.serve_http(&ctx, frames).await {
             Ok(out) => Ok(tonic::Response::new(crate::support::to_transport(out))),
             Err(e) => Err(e.into_status()),
@@ -1229,8 +1234,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ExecuteCommandRequest>,
     ) -> Result<tonic::Response<pb::ExecuteCommandResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ExecuteCommandRequest { context, args } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ExecuteCommandRequest { context, args } = message;
         match self.inner.execute_command(&ctx, context, args).await {
             Ok(value) => {
                 Ok(
@@ -1255,8 +1261,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasBeenCreatedRequest>,
     ) -> Result<tonic::Response<pb::UserHasBeenCreatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasBeenCreatedRequest { context, user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasBeenCreatedRequest { context, user } = message;
         match self.inner.user_has_been_created(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasBeenCreatedResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -1266,8 +1273,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserWillLogInRequest>,
     ) -> Result<tonic::Response<pb::UserWillLogInResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserWillLogInRequest { context, user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserWillLogInRequest { context, user } = message;
         match self.inner.user_will_log_in(&ctx, context, user).await {
             Ok(value) => {
                 Ok(
@@ -1284,8 +1292,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasLoggedInRequest>,
     ) -> Result<tonic::Response<pb::UserHasLoggedInResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasLoggedInRequest { context, user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasLoggedInRequest { context, user } = message;
         match self.inner.user_has_logged_in(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLoggedInResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -1295,8 +1304,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessageWillBePostedRequest>,
     ) -> Result<tonic::Response<pb::MessageWillBePostedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessageWillBePostedRequest { context, post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessageWillBePostedRequest { context, post } = message;
         match self.inner.message_will_be_posted(&ctx, context, post).await {
             Ok((v0, v1)) => {
                 Ok(
@@ -1314,9 +1324,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessageWillBeUpdatedRequest>,
     ) -> Result<tonic::Response<pb::MessageWillBeUpdatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessageWillBeUpdatedRequest { context, new_post, old_post } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessageWillBeUpdatedRequest { context, new_post, old_post } = message;
         match self.inner.message_will_be_updated(&ctx, context, new_post, old_post).await
         {
             Ok((v0, v1)) => {
@@ -1335,8 +1345,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessageHasBeenPostedRequest>,
     ) -> Result<tonic::Response<pb::MessageHasBeenPostedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessageHasBeenPostedRequest { context, post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessageHasBeenPostedRequest { context, post } = message;
         match self.inner.message_has_been_posted(&ctx, context, post).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::MessageHasBeenPostedResponse::default()))
@@ -1348,9 +1359,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessageHasBeenUpdatedRequest>,
     ) -> Result<tonic::Response<pb::MessageHasBeenUpdatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessageHasBeenUpdatedRequest { context, new_post, old_post } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessageHasBeenUpdatedRequest { context, new_post, old_post } = message;
         match self
             .inner
             .message_has_been_updated(&ctx, context, new_post, old_post)
@@ -1366,8 +1377,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessagesWillBeConsumedRequest>,
     ) -> Result<tonic::Response<pb::MessagesWillBeConsumedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessagesWillBeConsumedRequest { posts } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessagesWillBeConsumedRequest { posts } = message;
         match self.inner.messages_will_be_consumed(&ctx, posts).await {
             Ok(value) => {
                 Ok(
@@ -1387,9 +1399,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         tonic::Response<pb::MessagesWillBeConsumedWithContextResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessagesWillBeConsumedWithContextRequest { context, posts } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessagesWillBeConsumedWithContextRequest { context, posts } = message;
         match self
             .inner
             .messages_will_be_consumed_with_context(&ctx, context, posts)
@@ -1410,8 +1422,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::MessageHasBeenDeletedRequest>,
     ) -> Result<tonic::Response<pb::MessageHasBeenDeletedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::MessageHasBeenDeletedRequest { context, post } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::MessageHasBeenDeletedRequest { context, post } = message;
         match self.inner.message_has_been_deleted(&ctx, context, post).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::MessageHasBeenDeletedResponse::default()))
@@ -1423,8 +1436,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ChannelHasBeenCreatedRequest>,
     ) -> Result<tonic::Response<pb::ChannelHasBeenCreatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ChannelHasBeenCreatedRequest { context, channel } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ChannelHasBeenCreatedRequest { context, channel } = message;
         match self.inner.channel_has_been_created(&ctx, context, channel).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ChannelHasBeenCreatedResponse::default()))
@@ -1436,8 +1450,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ChannelWillBeArchivedRequest>,
     ) -> Result<tonic::Response<pb::ChannelWillBeArchivedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ChannelWillBeArchivedRequest { context, channel } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ChannelWillBeArchivedRequest { context, channel } = message;
         match self.inner.channel_will_be_archived(&ctx, context, channel).await {
             Ok(value) => {
                 Ok(
@@ -1454,9 +1469,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ChannelMemberWillBeAddedRequest>,
     ) -> Result<tonic::Response<pb::ChannelMemberWillBeAddedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ChannelMemberWillBeAddedRequest { context, channel_member } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ChannelMemberWillBeAddedRequest { context, channel_member } = message;
         match self
             .inner
             .channel_member_will_be_added(&ctx, context, channel_member)
@@ -1478,9 +1493,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasJoinedChannelRequest>,
     ) -> Result<tonic::Response<pb::UserHasJoinedChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasJoinedChannelRequest { context, channel_member, actor } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasJoinedChannelRequest { context, channel_member, actor } = message;
         match self
             .inner
             .user_has_joined_channel(&ctx, context, channel_member, actor)
@@ -1496,9 +1511,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasLeftChannelRequest>,
     ) -> Result<tonic::Response<pb::UserHasLeftChannelResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasLeftChannelRequest { context, channel_member, actor } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasLeftChannelRequest { context, channel_member, actor } = message;
         match self
             .inner
             .user_has_left_channel(&ctx, context, channel_member, actor)
@@ -1512,9 +1527,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::TeamMemberWillBeAddedRequest>,
     ) -> Result<tonic::Response<pb::TeamMemberWillBeAddedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::TeamMemberWillBeAddedRequest { context, team_member } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::TeamMemberWillBeAddedRequest { context, team_member } = message;
         match self.inner.team_member_will_be_added(&ctx, context, team_member).await {
             Ok((v0, v1)) => {
                 Ok(
@@ -1532,9 +1547,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasJoinedTeamRequest>,
     ) -> Result<tonic::Response<pb::UserHasJoinedTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasJoinedTeamRequest { context, team_member, actor } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasJoinedTeamRequest { context, team_member, actor } = message;
         match self.inner.user_has_joined_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasJoinedTeamResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -1544,9 +1559,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasLeftTeamRequest>,
     ) -> Result<tonic::Response<pb::UserHasLeftTeamResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasLeftTeamRequest { context, team_member, actor } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasLeftTeamRequest { context, team_member, actor } = message;
         match self.inner.user_has_left_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLeftTeamResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -1559,11 +1574,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<tonic::Streaming<pb::FileWillBeUploadedRequest>>,
     ) -> Result<tonic::Response<Self::FileWillBeUploadedStream>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let frames = crate::support::from_transport(
-            "FileWillBeUploaded",
-            request.into_inner(),
-        );
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let frames = crate::support::from_transport("FileWillBeUploaded", message);
         match self.inner.file_will_be_uploaded(&ctx, frames).await {
             Ok(out) => Ok(tonic::Response::new(crate::support::to_transport(out))),
             Err(e) => Err(e.into_status()),
@@ -1573,13 +1586,14 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::FileWillBeDownloadedRequest>,
     ) -> Result<tonic::Response<pb::FileWillBeDownloadedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
         let pb::FileWillBeDownloadedRequest {
             context,
             file_info,
             user_id,
             download_type,
-        } = request.into_inner();
+        } = message;
         match self
             .inner
             .file_will_be_downloaded(&ctx, context, file_info, user_id, download_type)
@@ -1600,8 +1614,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ReactionHasBeenAddedRequest>,
     ) -> Result<tonic::Response<pb::ReactionHasBeenAddedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ReactionHasBeenAddedRequest { context, reaction } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ReactionHasBeenAddedRequest { context, reaction } = message;
         match self.inner.reaction_has_been_added(&ctx, context, reaction).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ReactionHasBeenAddedResponse::default()))
@@ -1613,9 +1628,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ReactionHasBeenRemovedRequest>,
     ) -> Result<tonic::Response<pb::ReactionHasBeenRemovedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ReactionHasBeenRemovedRequest { context, reaction } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ReactionHasBeenRemovedRequest { context, reaction } = message;
         match self.inner.reaction_has_been_removed(&ctx, context, reaction).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ReactionHasBeenRemovedResponse::default()))
@@ -1627,8 +1642,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnPluginClusterEventRequest>,
     ) -> Result<tonic::Response<pb::OnPluginClusterEventResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnPluginClusterEventRequest { context, ev } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnPluginClusterEventRequest { context, ev } = message;
         match self.inner.on_plugin_cluster_event(&ctx, context, ev).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnPluginClusterEventResponse::default()))
@@ -1640,9 +1656,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnWebSocketConnectRequest>,
     ) -> Result<tonic::Response<pb::OnWebSocketConnectResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnWebSocketConnectRequest { web_conn_id, user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnWebSocketConnectRequest { web_conn_id, user_id } = message;
         match self.inner.on_web_socket_connect(&ctx, web_conn_id, user_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnWebSocketConnectResponse::default())),
             Err(e) => Err(e.into_status()),
@@ -1652,9 +1668,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnWebSocketDisconnectRequest>,
     ) -> Result<tonic::Response<pb::OnWebSocketDisconnectResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnWebSocketDisconnectRequest { web_conn_id, user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnWebSocketDisconnectRequest { web_conn_id, user_id } = message;
         match self.inner.on_web_socket_disconnect(&ctx, web_conn_id, user_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnWebSocketDisconnectResponse::default()))
@@ -1669,9 +1685,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         tonic::Response<pb::WebSocketMessageHasBeenPostedResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::WebSocketMessageHasBeenPostedRequest { web_conn_id, user_id, req } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::WebSocketMessageHasBeenPostedRequest { web_conn_id, user_id, req } = message;
         match self
             .inner
             .web_socket_message_has_been_posted(&ctx, web_conn_id, user_id, req)
@@ -1691,8 +1707,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::RunDataRetentionRequest>,
     ) -> Result<tonic::Response<pb::RunDataRetentionResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::RunDataRetentionRequest { now_time, batch_size } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::RunDataRetentionRequest { now_time, batch_size } = message;
         match self.inner.run_data_retention(&ctx, now_time, batch_size).await {
             Ok(value) => {
                 Ok(
@@ -1717,8 +1734,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnInstallRequest>,
     ) -> Result<tonic::Response<pb::OnInstallResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnInstallRequest { context, event } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnInstallRequest { context, event } = message;
         match self.inner.on_install(&ctx, context, event).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnInstallResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -1736,8 +1754,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnSendDailyTelemetryRequest>,
     ) -> Result<tonic::Response<pb::OnSendDailyTelemetryResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSendDailyTelemetryRequest {} = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSendDailyTelemetryRequest {} = message;
         match self.inner.on_send_daily_telemetry(&ctx).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnSendDailyTelemetryResponse::default()))
@@ -1749,8 +1768,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnCloudLimitsUpdatedRequest>,
     ) -> Result<tonic::Response<pb::OnCloudLimitsUpdatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnCloudLimitsUpdatedRequest { limits } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnCloudLimitsUpdatedRequest { limits } = message;
         match self.inner.on_cloud_limits_updated(&ctx, limits).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnCloudLimitsUpdatedResponse::default()))
@@ -1762,8 +1782,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ConfigurationWillBeSavedRequest>,
     ) -> Result<tonic::Response<pb::ConfigurationWillBeSavedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ConfigurationWillBeSavedRequest { new_cfg } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ConfigurationWillBeSavedRequest { new_cfg } = message;
         match self.inner.configuration_will_be_saved(&ctx, new_cfg).await {
             Ok(value) => {
                 Ok(
@@ -1791,9 +1812,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         tonic::Response<pb::EmailNotificationWillBeSentResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::EmailNotificationWillBeSentRequest { email_notification } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::EmailNotificationWillBeSentRequest { email_notification } = message;
         match self.inner.email_notification_will_be_sent(&ctx, email_notification).await
         {
             Ok((v0, v1)) => {
@@ -1812,9 +1833,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::NotificationWillBePushedRequest>,
     ) -> Result<tonic::Response<pb::NotificationWillBePushedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::NotificationWillBePushedRequest { push_notification, user_id } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::NotificationWillBePushedRequest { push_notification, user_id } = message;
         match self
             .inner
             .notification_will_be_pushed(&ctx, push_notification, user_id)
@@ -1836,8 +1857,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::UserHasBeenDeactivatedRequest>,
     ) -> Result<tonic::Response<pb::UserHasBeenDeactivatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::UserHasBeenDeactivatedRequest { context, user } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::UserHasBeenDeactivatedRequest { context, user } = message;
         match self.inner.user_has_been_deactivated(&ctx, context, user).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UserHasBeenDeactivatedResponse::default()))
@@ -1852,11 +1874,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<tonic::Streaming<pb::ServeMetricsRequest>>,
     ) -> Result<tonic::Response<Self::ServeMetricsStream>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let frames = crate::support::from_transport(
-            "ServeMetrics",
-            request.into_inner(),
-        );
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let frames = crate::support::from_transport("ServeMetrics", message);
         match self.inner.serve_metrics(&ctx, frames).await {
             Ok(out) => Ok(tonic::Response::new(crate::support::to_transport(out))),
             Err(e) => Err(e.into_status()),
@@ -1866,8 +1886,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnSharedChannelsSyncMsgRequest>,
     ) -> Result<tonic::Response<pb::OnSharedChannelsSyncMsgResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSharedChannelsSyncMsgRequest { msg, rc } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSharedChannelsSyncMsgRequest { msg, rc } = message;
         match self.inner.on_shared_channels_sync_msg(&ctx, msg, rc).await {
             Ok(value) => {
                 Ok(
@@ -1892,8 +1913,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnSharedChannelsPingRequest>,
     ) -> Result<tonic::Response<pb::OnSharedChannelsPingResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSharedChannelsPingRequest { rc } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSharedChannelsPingRequest { rc } = message;
         match self.inner.on_shared_channels_ping(&ctx, rc).await {
             Ok(value) => {
                 Ok(
@@ -1910,9 +1932,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::PreferencesHaveChangedRequest>,
     ) -> Result<tonic::Response<pb::PreferencesHaveChangedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::PreferencesHaveChangedRequest { context, preferences } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::PreferencesHaveChangedRequest { context, preferences } = message;
         match self.inner.preferences_have_changed(&ctx, context, preferences).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::PreferencesHaveChangedResponse::default()))
@@ -1927,9 +1949,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         tonic::Response<pb::OnSharedChannelsAttachmentSyncMsgResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSharedChannelsAttachmentSyncMsgRequest { fi, post, rc } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSharedChannelsAttachmentSyncMsgRequest { fi, post, rc } = message;
         match self.inner.on_shared_channels_attachment_sync_msg(&ctx, fi, post, rc).await
         {
             Ok(()) => {
@@ -1957,9 +1979,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         tonic::Response<pb::OnSharedChannelsProfileImageSyncMsgResponse>,
         tonic::Status,
     > {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSharedChannelsProfileImageSyncMsgRequest { user, rc } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSharedChannelsProfileImageSyncMsgRequest { user, rc } = message;
         match self.inner.on_shared_channels_profile_image_sync_msg(&ctx, user, rc).await
         {
             Ok(()) => {
@@ -1984,8 +2006,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::GenerateSupportDataRequest>,
     ) -> Result<tonic::Response<pb::GenerateSupportDataResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::GenerateSupportDataRequest { context } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::GenerateSupportDataRequest { context } = message;
         match self.inner.generate_support_data(&ctx, context).await {
             Ok(value) => {
                 Ok(
@@ -2010,8 +2033,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::OnSamlLoginRequest>,
     ) -> Result<tonic::Response<pb::OnSamlLoginResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::OnSamlLoginRequest { context, user, assertion } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::OnSamlLoginRequest { context, user, assertion } = message;
         match self.inner.on_saml_login(&ctx, context, user, assertion).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnSamlLoginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
@@ -2029,9 +2053,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ChannelWillBeUpdatedRequest>,
     ) -> Result<tonic::Response<pb::ChannelWillBeUpdatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ChannelWillBeUpdatedRequest { context, new_channel, old_channel } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ChannelWillBeUpdatedRequest { context, new_channel, old_channel } = message;
         match self
             .inner
             .channel_will_be_updated(&ctx, context, new_channel, old_channel)
@@ -2053,8 +2077,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ChannelWillBeRestoredRequest>,
     ) -> Result<tonic::Response<pb::ChannelWillBeRestoredResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ChannelWillBeRestoredRequest { context, channel } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ChannelWillBeRestoredRequest { context, channel } = message;
         match self.inner.channel_will_be_restored(&ctx, context, channel).await {
             Ok(value) => {
                 Ok(
@@ -2071,9 +2096,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::ScheduledPostWillBeCreatedRequest>,
     ) -> Result<tonic::Response<pb::ScheduledPostWillBeCreatedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::ScheduledPostWillBeCreatedRequest { context, scheduled_post } = request
-            .into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::ScheduledPostWillBeCreatedRequest { context, scheduled_post } = message;
         match self
             .inner
             .scheduled_post_will_be_created(&ctx, context, scheduled_post)
@@ -2095,8 +2120,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         &self,
         request: tonic::Request<pb::DraftWillBeUpsertedRequest>,
     ) -> Result<tonic::Response<pb::DraftWillBeUpsertedResponse>, tonic::Status> {
-        let ctx = CallContext::from_metadata(request.metadata());
-        let pb::DraftWillBeUpsertedRequest { context, draft } = request.into_inner();
+        let (metadata, _, message) = request.into_parts();
+        let ctx = CallContext::from_owned_metadata(metadata);
+        let pb::DraftWillBeUpsertedRequest { context, draft } = message;
         match self.inner.draft_will_be_upserted(&ctx, context, draft).await {
             Ok((v0, v1)) => {
                 Ok(
@@ -2171,8 +2197,8 @@ impl PluginHooksClient {
     }
 }
 impl PluginHooks for PluginHooksClient {
-    ///Go: `OnActivate() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnActivate() error`
+    /// Minimum server version: 5.2.
     fn on_activate(
         &self,
         ctx: &CallContext,
@@ -2207,8 +2233,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `Implemented() ([]string, error)`
-    ///Minimum server version: 5.2.
+    /// Go: `Implemented() ([]string, error)`
+    /// Minimum server version: 5.2.
     fn implemented(
         &self,
         ctx: &CallContext,
@@ -2233,8 +2259,8 @@ impl PluginHooks for PluginHooksClient {
             Ok(response.result)
         }
     }
-    ///Go: `OnDeactivate() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnDeactivate() error`
+    /// Minimum server version: 5.2.
     fn on_deactivate(
         &self,
         ctx: &CallContext,
@@ -2269,8 +2295,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnConfigurationChange() error`
-    ///Minimum server version: 5.2.
+    /// Go: `OnConfigurationChange() error`
+    /// Minimum server version: 5.2.
     fn on_configuration_change(
         &self,
         ctx: &CallContext,
@@ -2309,8 +2335,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    ///Minimum server version: 5.2.
+    /// Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    /// Minimum server version: 5.2.
     fn serve_http(
         &self,
         ctx: &CallContext,
@@ -2341,8 +2367,8 @@ impl PluginHooks for PluginHooksClient {
             Ok(crate::support::from_transport("ServeHTTP", response))
         }
     }
-    ///Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn execute_command(
         &self,
         ctx: &CallContext,
@@ -2384,8 +2410,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 5.10.
+    /// Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 5.10.
     fn user_has_been_created(
         &self,
         ctx: &CallContext,
@@ -2426,8 +2452,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
-    ///Minimum server version: 5.2.
+    /// Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
+    /// Minimum server version: 5.2.
     fn user_will_log_in(
         &self,
         ctx: &CallContext,
@@ -2466,8 +2492,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_logged_in(
         &self,
         ctx: &CallContext,
@@ -2508,8 +2534,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
+    /// Minimum server version: 5.2.
     fn message_will_be_posted(
         &self,
         ctx: &CallContext,
@@ -2554,8 +2580,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
+    /// Minimum server version: 5.2.
     fn message_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -2602,8 +2628,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
+    /// Minimum server version: 5.2.
     fn message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -2644,8 +2670,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
-    ///Minimum server version: 5.2.
+    /// Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
+    /// Minimum server version: 5.2.
     fn message_has_been_updated(
         &self,
         ctx: &CallContext,
@@ -2688,8 +2714,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessagesWillBeConsumed(posts`
-    ///Minimum server version: 9.3.
+    /// Go: `MessagesWillBeConsumed(posts`
+    /// Minimum server version: 9.3.
     fn messages_will_be_consumed(
         &self,
         ctx: &CallContext,
@@ -2729,8 +2755,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
-    ///Minimum server version: 11.9.
+    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
+    /// Minimum server version: 11.9.
     fn messages_will_be_consumed_with_context(
         &self,
         ctx: &CallContext,
@@ -2772,8 +2798,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
-    ///Minimum server version: 9.1.
+    /// Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
+    /// Minimum server version: 9.1.
     fn message_has_been_deleted(
         &self,
         ctx: &CallContext,
@@ -2814,8 +2840,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
-    ///Minimum server version: 5.2.
+    /// Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
+    /// Minimum server version: 5.2.
     fn channel_has_been_created(
         &self,
         ctx: &CallContext,
@@ -2856,8 +2882,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
-    ///Minimum server version: 11.7.
+    /// Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
+    /// Minimum server version: 11.7.
     fn channel_will_be_archived(
         &self,
         ctx: &CallContext,
@@ -2899,8 +2925,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
-    ///Minimum server version: 11.7.
+    /// Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
+    /// Minimum server version: 11.7.
     fn channel_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -2948,8 +2974,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_joined_channel(
         &self,
         ctx: &CallContext,
@@ -2992,8 +3018,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_left_channel(
         &self,
         ctx: &CallContext,
@@ -3036,8 +3062,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
-    ///Minimum server version: 11.7.
+    /// Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
+    /// Minimum server version: 11.7.
     fn team_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -3085,8 +3111,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_joined_team(
         &self,
         ctx: &CallContext,
@@ -3129,8 +3155,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    ///Minimum server version: 5.2.
+    /// Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    /// Minimum server version: 5.2.
     fn user_has_left_team(
         &self,
         ctx: &CallContext,
@@ -3173,8 +3199,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
-    ///Minimum server version: 5.2.
+    /// Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
+    /// Minimum server version: 5.2.
     fn file_will_be_uploaded(
         &self,
         ctx: &CallContext,
@@ -3207,8 +3233,8 @@ impl PluginHooks for PluginHooksClient {
             Ok(crate::support::from_transport("FileWillBeUploaded", response))
         }
     }
-    ///Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
-    ///Minimum server version: 11.5.
+    /// Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
+    /// Minimum server version: 11.5.
     fn file_will_be_downloaded(
         &self,
         ctx: &CallContext,
@@ -3254,8 +3280,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
-    ///Minimum server version: 5.30.
+    /// Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
+    /// Minimum server version: 5.30.
     fn reaction_has_been_added(
         &self,
         ctx: &CallContext,
@@ -3296,8 +3322,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
-    ///Minimum server version: 5.30.
+    /// Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
+    /// Minimum server version: 5.30.
     fn reaction_has_been_removed(
         &self,
         ctx: &CallContext,
@@ -3338,8 +3364,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
-    ///Minimum server version: 5.36.
+    /// Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
+    /// Minimum server version: 5.36.
     fn on_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -3380,8 +3406,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnWebSocketConnect(webConnID string, userID string)`
-    ///Minimum server version: 6.0.
+    /// Go: `OnWebSocketConnect(webConnID string, userID string)`
+    /// Minimum server version: 6.0.
     fn on_web_socket_connect(
         &self,
         ctx: &CallContext,
@@ -3422,8 +3448,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnWebSocketDisconnect(webConnID string, userID string)`
-    ///Minimum server version: 6.0.
+    /// Go: `OnWebSocketDisconnect(webConnID string, userID string)`
+    /// Minimum server version: 6.0.
     fn on_web_socket_disconnect(
         &self,
         ctx: &CallContext,
@@ -3464,8 +3490,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
-    ///Minimum server version: 6.0.
+    /// Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
+    /// Minimum server version: 6.0.
     fn web_socket_message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -3508,8 +3534,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
-    ///Minimum server version: 6.4.
+    /// Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
+    /// Minimum server version: 6.4.
     fn run_data_retention(
         &self,
         ctx: &CallContext,
@@ -3552,8 +3578,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
-    ///Minimum server version: 6.5.
+    /// Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
+    /// Minimum server version: 6.5.
     fn on_install(
         &self,
         ctx: &CallContext,
@@ -3593,8 +3619,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnSendDailyTelemetry()`
-    ///Minimum server version: 6.5.
+    /// Go: `OnSendDailyTelemetry()`
+    /// Minimum server version: 6.5.
     fn on_send_daily_telemetry(
         &self,
         ctx: &CallContext,
@@ -3630,8 +3656,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
-    ///Minimum server version: 7.0.
+    /// Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
+    /// Minimum server version: 7.0.
     fn on_cloud_limits_updated(
         &self,
         ctx: &CallContext,
@@ -3670,8 +3696,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
-    ///Minimum server version: 8.0.
+    /// Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
+    /// Minimum server version: 8.0.
     fn configuration_will_be_saved(
         &self,
         ctx: &CallContext,
@@ -3714,8 +3740,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
-    ///Minimum server version: 11.00.
+    /// Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
+    /// Minimum server version: 11.00.
     fn email_notification_will_be_sent(
         &self,
         ctx: &CallContext,
@@ -3761,8 +3787,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
-    ///Minimum server version: 9.0.
+    /// Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
+    /// Minimum server version: 9.0.
     fn notification_will_be_pushed(
         &self,
         ctx: &CallContext,
@@ -3810,8 +3836,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
-    ///Minimum server version: 9.1.
+    /// Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
+    /// Minimum server version: 9.1.
     fn user_has_been_deactivated(
         &self,
         ctx: &CallContext,
@@ -3852,8 +3878,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    ///Minimum server version: 9.2.
+    /// Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    /// Minimum server version: 9.2.
     fn serve_metrics(
         &self,
         ctx: &CallContext,
@@ -3884,8 +3910,8 @@ impl PluginHooks for PluginHooksClient {
             Ok(crate::support::from_transport("ServeMetrics", response))
         }
     }
-    ///Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_sync_msg(
         &self,
         ctx: &CallContext,
@@ -3930,8 +3956,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_ping(
         &self,
         ctx: &CallContext,
@@ -3969,8 +3995,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
-    ///Minimum server version: 9.5.
+    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
+    /// Minimum server version: 9.5.
     fn preferences_have_changed(
         &self,
         ctx: &CallContext,
@@ -4011,8 +4037,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4057,8 +4083,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
-    ///Minimum server version: 9.5.
+    /// Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
+    /// Minimum server version: 9.5.
     fn on_shared_channels_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4103,8 +4129,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
-    ///Minimum server version: 9.8.
+    /// Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
+    /// Minimum server version: 9.8.
     fn generate_support_data(
         &self,
         ctx: &CallContext,
@@ -4147,8 +4173,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
-    ///Minimum server version: 10.7.
+    /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
+    /// Minimum server version: 10.7.
     fn on_saml_login(
         &self,
         ctx: &CallContext,
@@ -4190,8 +4216,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
+    /// Minimum server version: 11.9.
     fn channel_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -4238,8 +4264,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
-    ///Minimum server version: 11.9.
+    /// Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
+    /// Minimum server version: 11.9.
     fn channel_will_be_restored(
         &self,
         ctx: &CallContext,
@@ -4281,8 +4307,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
+    /// Minimum server version: 11.9.
     fn scheduled_post_will_be_created(
         &self,
         ctx: &CallContext,
@@ -4330,8 +4356,8 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    ///Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
-    ///Minimum server version: 11.9.
+    /// Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
+    /// Minimum server version: 11.9.
     fn draft_will_be_upserted(
         &self,
         ctx: &CallContext,

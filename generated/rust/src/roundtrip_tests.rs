@@ -41,8 +41,8 @@ fn sample_app_error(method: &str) -> ApiError {
     ApiError::App(sample_app_error_value(method))
 }
 impl PluginApi for Fake {
-    ///Go: `LoadPluginConfiguration(dest any) error`
-    ///Minimum server version: 5.2.
+    /// Go: `LoadPluginConfiguration(dest any) error`
+    /// Minimum server version: 5.2.
     fn load_plugin_configuration(
         &self,
         ctx: &CallContext,
@@ -69,8 +69,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RegisterCommand(command *model.Command) error`
-    ///Minimum server version: 5.2.
+    /// Go: `RegisterCommand(command *model.Command) error`
+    /// Minimum server version: 5.2.
     fn register_command(
         &self,
         ctx: &CallContext,
@@ -93,8 +93,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UnregisterCommand(teamID string, trigger string) error`
-    ///Minimum server version: 5.2.
+    /// Go: `UnregisterCommand(teamID string, trigger string) error`
+    /// Minimum server version: 5.2.
     fn unregister_command(
         &self,
         ctx: &CallContext,
@@ -118,8 +118,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
-    ///Minimum server version: 5.26.
+    /// Go: `ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)`
+    /// Minimum server version: 5.26.
     fn execute_slash_command(
         &self,
         ctx: &CallContext,
@@ -144,8 +144,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetConfig() *model.Config`
-    ///Minimum server version: 5.2.
+    /// Go: `GetConfig() *model.Config`
+    /// Minimum server version: 5.2.
     fn get_config(
         &self,
         ctx: &CallContext,
@@ -164,8 +164,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUnsanitizedConfig() *model.Config`
-    ///Minimum server version: 5.16.
+    /// Go: `GetUnsanitizedConfig() *model.Config`
+    /// Minimum server version: 5.16.
     fn get_unsanitized_config(
         &self,
         ctx: &CallContext,
@@ -184,8 +184,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SaveConfig(config *model.Config) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `SaveConfig(config *model.Config) *model.AppError`
+    /// Minimum server version: 5.2.
     fn save_config(
         &self,
         ctx: &CallContext,
@@ -199,8 +199,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SaveConfig")) } else { Ok(()) }
         }
     }
-    ///Go: `GetPluginConfig() map[string]any`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginConfig() map[string]any`
+    /// Minimum server version: 5.6.
     fn get_plugin_config(
         &self,
         ctx: &CallContext,
@@ -219,8 +219,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SavePluginConfig(config map[string]any) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `SavePluginConfig(config map[string]any) *model.AppError`
+    /// Minimum server version: 5.6.
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
@@ -234,8 +234,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SavePluginConfig")) } else { Ok(()) }
         }
     }
-    ///Go: `GetBundlePath() (string, error)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBundlePath() (string, error)`
+    /// Minimum server version: 5.10.
     fn get_bundle_path(
         &self,
         ctx: &CallContext,
@@ -259,8 +259,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetLicense() *model.License`
-    ///Minimum server version: 5.10.
+    /// Go: `GetLicense() *model.License`
+    /// Minimum server version: 5.10.
     fn get_license(
         &self,
         ctx: &CallContext,
@@ -279,8 +279,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `IsEnterpriseReady() bool`
-    ///Minimum server version: 5.10.
+    /// Go: `IsEnterpriseReady() bool`
+    /// Minimum server version: 5.10.
     fn is_enterprise_ready(
         &self,
         ctx: &CallContext,
@@ -297,8 +297,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetServerVersion() string`
-    ///Minimum server version: 5.4.
+    /// Go: `GetServerVersion() string`
+    /// Minimum server version: 5.4.
     fn get_server_version(
         &self,
         ctx: &CallContext,
@@ -317,8 +317,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetSystemInstallDate() (int64, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetSystemInstallDate() (int64, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_system_install_date(
         &self,
         ctx: &CallContext,
@@ -331,8 +331,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("GetSystemInstallDate")) } else { Ok(7i64) }
         }
     }
-    ///Go: `GetDiagnosticId() string`
-    ///Minimum server version: 5.10.
+    /// Go: `GetDiagnosticId() string`
+    /// Minimum server version: 5.10.
     fn get_diagnostic_id(
         &self,
         ctx: &CallContext,
@@ -351,8 +351,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTelemetryId() string`
-    ///Minimum server version: 5.28.
+    /// Go: `GetTelemetryId() string`
+    /// Minimum server version: 5.28.
     fn get_telemetry_id(
         &self,
         ctx: &CallContext,
@@ -371,8 +371,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_user(
         &self,
         ctx: &CallContext,
@@ -392,8 +392,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteUser(userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteUser(userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_user(
         &self,
         ctx: &CallContext,
@@ -407,8 +407,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteUser")) } else { Ok(()) }
         }
     }
-    ///Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_users(
         &self,
         ctx: &CallContext,
@@ -428,8 +428,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUsersByIds(userIDs`
-    ///Minimum server version: 9.8.
+    /// Go: `GetUsersByIds(userIDs`
+    /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
@@ -449,8 +449,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUser(userID string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUser(userID string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user(
         &self,
         ctx: &CallContext,
@@ -470,8 +470,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByEmail(email string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_email(
         &self,
         ctx: &CallContext,
@@ -491,8 +491,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserByUsername(name string) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_by_username(
         &self,
         ctx: &CallContext,
@@ -512,8 +512,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUsersByUsernames(usernames`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersByUsernames(usernames`
+    /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
         ctx: &CallContext,
@@ -533,8 +533,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_team(
         &self,
         ctx: &CallContext,
@@ -556,8 +556,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
-    ///Minimum server version: 9.5.
+    /// Go: `GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)`
+    /// Minimum server version: 9.5.
     fn get_preference_for_user(
         &self,
         ctx: &CallContext,
@@ -579,8 +579,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn get_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -600,8 +600,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -619,8 +619,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("UpdatePreferencesForUser")) } else { Ok(()) }
         }
     }
-    ///Go: `DeletePreferencesForUser(userID string, preferences`
-    ///Minimum server version: 5.26.
+    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
         ctx: &CallContext,
@@ -638,8 +638,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeletePreferencesForUser")) } else { Ok(()) }
         }
     }
-    ///Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetSession(sessionID string) (*model.Session, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_session(
         &self,
         ctx: &CallContext,
@@ -659,8 +659,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
-    ///Minimum server version: 6.2.
+    /// Go: `CreateSession(session *model.Session) (*model.Session, *model.AppError)`
+    /// Minimum server version: 6.2.
     fn create_session(
         &self,
         ctx: &CallContext,
@@ -680,8 +680,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError`
+    /// Minimum server version: 6.2.
     fn extend_session_expiry(
         &self,
         ctx: &CallContext,
@@ -696,8 +696,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("ExtendSessionExpiry")) } else { Ok(()) }
         }
     }
-    ///Go: `RevokeSession(sessionID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RevokeSession(sessionID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn revoke_session(
         &self,
         ctx: &CallContext,
@@ -711,8 +711,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RevokeSession")) } else { Ok(()) }
         }
     }
-    ///Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_user_access_token(
         &self,
         ctx: &CallContext,
@@ -732,8 +732,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `RevokeUserAccessToken(tokenID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn revoke_user_access_token(
         &self,
         ctx: &CallContext,
@@ -747,8 +747,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RevokeUserAccessToken")) } else { Ok(()) }
         }
     }
-    ///Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamIcon(teamID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_team_icon(
         &self,
         ctx: &CallContext,
@@ -768,8 +768,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SetTeamIcon(teamID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetTeamIcon(teamID string, data`
+    /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
         ctx: &CallContext,
@@ -784,8 +784,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SetTeamIcon")) } else { Ok(()) }
         }
     }
-    ///Go: `RemoveTeamIcon(teamID string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemoveTeamIcon(teamID string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_team_icon(
         &self,
         ctx: &CallContext,
@@ -799,8 +799,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RemoveTeamIcon")) } else { Ok(()) }
         }
     }
-    ///Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUser(user *model.User) (*model.User, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user(
         &self,
         ctx: &CallContext,
@@ -820,8 +820,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatus(userID string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_user_status(
         &self,
         ctx: &CallContext,
@@ -841,8 +841,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUserStatusesByIds(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetUserStatusesByIds(userIds`
+    /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
         ctx: &CallContext,
@@ -862,8 +862,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_user_status(
         &self,
         ctx: &CallContext,
@@ -884,8 +884,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn set_user_status_timed_dnd(
         &self,
         ctx: &CallContext,
@@ -906,8 +906,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateUserActive(userID string, active bool) *model.AppError`
-    ///Minimum server version: 5.8.
+    /// Go: `UpdateUserActive(userID string, active bool) *model.AppError`
+    /// Minimum server version: 5.8.
     fn update_user_active(
         &self,
         ctx: &CallContext,
@@ -922,8 +922,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("UpdateUserActive")) } else { Ok(()) }
         }
     }
-    ///Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError`
+    /// Minimum server version: 6.2.
     fn update_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -938,8 +938,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("UpdateUserCustomStatus")) } else { Ok(()) }
         }
     }
-    ///Go: `RemoveUserCustomStatus(userID string) *model.AppError`
-    ///Minimum server version: 6.2.
+    /// Go: `RemoveUserCustomStatus(userID string) *model.AppError`
+    /// Minimum server version: 6.2.
     fn remove_user_custom_status(
         &self,
         ctx: &CallContext,
@@ -953,8 +953,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RemoveUserCustomStatus")) } else { Ok(()) }
         }
     }
-    ///Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_users_in_channel(
         &self,
         ctx: &CallContext,
@@ -979,8 +979,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetLDAPUserAttributes(userID string, attributes`
-    ///Minimum server version: 5.3.
+    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
         ctx: &CallContext,
@@ -1011,8 +1011,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team(
         &self,
         ctx: &CallContext,
@@ -1032,8 +1032,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteTeam(teamID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeam(teamID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team(
         &self,
         ctx: &CallContext,
@@ -1047,8 +1047,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteTeam")) } else { Ok(()) }
         }
     }
-    ///Go: `GetTeams() ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeams() ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_teams(
         &self,
         ctx: &CallContext,
@@ -1067,8 +1067,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeam(teamID string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team(
         &self,
         ctx: &CallContext,
@@ -1088,8 +1088,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamByName(name string) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_by_name(
         &self,
         ctx: &CallContext,
@@ -1109,8 +1109,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_unread_for_user(
         &self,
         ctx: &CallContext,
@@ -1130,8 +1130,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeam(team *model.Team) (*model.Team, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team(
         &self,
         ctx: &CallContext,
@@ -1151,8 +1151,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `SearchTeams(term string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn search_teams(
         &self,
         ctx: &CallContext,
@@ -1172,8 +1172,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_teams_for_user(
         &self,
         ctx: &CallContext,
@@ -1193,8 +1193,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_team_member(
         &self,
         ctx: &CallContext,
@@ -1215,8 +1215,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateTeamMembers(teamID string, userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
         ctx: &CallContext,
@@ -1238,8 +1238,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateTeamMembersGracefully(teamID string, userIds`
-    ///Minimum server version: 5.20.
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
         ctx: &CallContext,
@@ -1264,8 +1264,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_team_member(
         &self,
         ctx: &CallContext,
@@ -1281,8 +1281,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteTeamMember")) } else { Ok(()) }
         }
     }
-    ///Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_members(
         &self,
         ctx: &CallContext,
@@ -1304,8 +1304,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_team_member(
         &self,
         ctx: &CallContext,
@@ -1326,8 +1326,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_team_members_for_user(
         &self,
         ctx: &CallContext,
@@ -1349,8 +1349,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_team_member_roles(
         &self,
         ctx: &CallContext,
@@ -1372,8 +1372,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_channel(
         &self,
         ctx: &CallContext,
@@ -1393,8 +1393,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteChannel(channelId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannel(channelId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel(
         &self,
         ctx: &CallContext,
@@ -1408,8 +1408,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteChannel")) } else { Ok(()) }
         }
     }
-    ///Go: `RestoreChannel(channelId string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `RestoreChannel(channelId string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn restore_channel(
         &self,
         ctx: &CallContext,
@@ -1423,8 +1423,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RestoreChannel")) } else { Ok(()) }
         }
     }
-    ///Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_channel_of_type(
         &self,
         ctx: &CallContext,
@@ -1445,8 +1445,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_public_channels_for_team(
         &self,
         ctx: &CallContext,
@@ -1471,8 +1471,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannel(channelId string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel(
         &self,
         ctx: &CallContext,
@@ -1492,8 +1492,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name(
         &self,
         ctx: &CallContext,
@@ -1515,8 +1515,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_by_name_for_team_name(
         &self,
         ctx: &CallContext,
@@ -1543,8 +1543,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channels_for_team_for_user(
         &self,
         ctx: &CallContext,
@@ -1569,8 +1569,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_stats(
         &self,
         ctx: &CallContext,
@@ -1590,8 +1590,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_direct_channel(
         &self,
         ctx: &CallContext,
@@ -1612,8 +1612,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupChannel(userIds`
-    ///Minimum server version: 5.2.
+    /// Go: `GetGroupChannel(userIds`
+    /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
         ctx: &CallContext,
@@ -1633,8 +1633,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel(
         &self,
         ctx: &CallContext,
@@ -1654,8 +1654,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RegisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `RegisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn register_channel_guard(
         &self,
         ctx: &CallContext,
@@ -1669,8 +1669,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RegisterChannelGuard")) } else { Ok(()) }
         }
     }
-    ///Go: `UnregisterChannelGuard(channelID string) *model.AppError`
-    ///Minimum server version: 11.9.
+    /// Go: `UnregisterChannelGuard(channelID string) *model.AppError`
+    /// Minimum server version: 11.9.
     fn unregister_channel_guard(
         &self,
         ctx: &CallContext,
@@ -1684,8 +1684,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("UnregisterChannelGuard")) } else { Ok(()) }
         }
     }
-    ///Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_channels(
         &self,
         ctx: &CallContext,
@@ -1706,8 +1706,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_channel_sidebar_category(
         &self,
         ctx: &CallContext,
@@ -1735,8 +1735,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -1763,8 +1763,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
         ctx: &CallContext,
@@ -1792,8 +1792,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn search_users(
         &self,
         ctx: &CallContext,
@@ -1813,8 +1813,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchPostsInTeam(teamID string, paramsList`
-    ///Minimum server version: 5.10.
+    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
         ctx: &CallContext,
@@ -1835,8 +1835,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
-    ///Minimum server version: 5.26.
+    /// Go: `SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)`
+    /// Minimum server version: 5.26.
     fn search_posts_in_team_for_user(
         &self,
         ctx: &CallContext,
@@ -1861,8 +1861,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn add_channel_member(
         &self,
         ctx: &CallContext,
@@ -1883,8 +1883,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn add_user_to_channel(
         &self,
         ctx: &CallContext,
@@ -1906,8 +1906,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_channel_member(
         &self,
         ctx: &CallContext,
@@ -1928,8 +1928,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_channel_members(
         &self,
         ctx: &CallContext,
@@ -1951,8 +1951,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelMembersByIds(channelId string, userIds`
-    ///Minimum server version: 5.6.
+    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
         ctx: &CallContext,
@@ -1973,8 +1973,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_channel_members_for_user(
         &self,
         ctx: &CallContext,
@@ -2000,8 +2000,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_roles(
         &self,
         ctx: &CallContext,
@@ -2026,8 +2026,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_channel_member_notifications(
         &self,
         ctx: &CallContext,
@@ -2055,8 +2055,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `PatchChannelMembersNotifications(members`
-    ///Minimum server version: 9.5.
+    /// Go: `PatchChannelMembersNotifications(members`
+    /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
         ctx: &CallContext,
@@ -2081,8 +2081,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroup(groupId string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group(
         &self,
         ctx: &CallContext,
@@ -2102,8 +2102,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupByName(name string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_group_by_name(
         &self,
         ctx: &CallContext,
@@ -2123,8 +2123,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_group_member_users(
         &self,
         ctx: &CallContext,
@@ -2146,8 +2146,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.35.
+    /// Go: `GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.35.
     fn get_groups_by_source(
         &self,
         ctx: &CallContext,
@@ -2167,8 +2167,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn get_groups_for_user(
         &self,
         ctx: &CallContext,
@@ -2188,8 +2188,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteChannelMember(channelId string, userID string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_channel_member(
         &self,
         ctx: &CallContext,
@@ -2204,8 +2204,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteChannelMember")) } else { Ok(()) }
         }
     }
-    ///Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `CreatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn create_post(
         &self,
         ctx: &CallContext,
@@ -2225,8 +2225,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn add_reaction(
         &self,
         ctx: &CallContext,
@@ -2246,8 +2246,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
-    ///Minimum server version: 5.3.
+    /// Go: `RemoveReaction(reaction *model.Reaction) *model.AppError`
+    /// Minimum server version: 5.3.
     fn remove_reaction(
         &self,
         ctx: &CallContext,
@@ -2261,8 +2261,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RemoveReaction")) } else { Ok(()) }
         }
     }
-    ///Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetReactions(postId string) ([]*model.Reaction, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_reactions(
         &self,
         ctx: &CallContext,
@@ -2282,8 +2282,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `SendEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn send_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -2304,8 +2304,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdateEphemeralPost(userID string, post *model.Post) *model.Post`
+    /// Minimum server version: 5.2.
     fn update_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -2326,8 +2326,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteEphemeralPost(userID string, postId string)`
-    ///Minimum server version: 5.2.
+    /// Go: `DeleteEphemeralPost(userID string, postId string)`
+    /// Minimum server version: 5.2.
     fn delete_ephemeral_post(
         &self,
         ctx: &CallContext,
@@ -2346,8 +2346,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePost(postId string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `DeletePost(postId string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn delete_post(
         &self,
         ctx: &CallContext,
@@ -2361,8 +2361,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeletePost")) } else { Ok(()) }
         }
     }
-    ///Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostThread(postId string) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_post_thread(
         &self,
         ctx: &CallContext,
@@ -2382,8 +2382,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPost(postId string) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `GetPost(postId string) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -2403,8 +2403,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_since(
         &self,
         ctx: &CallContext,
@@ -2425,8 +2425,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_after(
         &self,
         ctx: &CallContext,
@@ -2451,8 +2451,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_before(
         &self,
         ctx: &CallContext,
@@ -2477,8 +2477,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_posts_for_channel(
         &self,
         ctx: &CallContext,
@@ -2500,8 +2500,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_team_stats(
         &self,
         ctx: &CallContext,
@@ -2521,8 +2521,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `UpdatePost(post *model.Post) (*model.Post, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn update_post(
         &self,
         ctx: &CallContext,
@@ -2542,8 +2542,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetProfileImage(userID string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_profile_image(
         &self,
         ctx: &CallContext,
@@ -2563,8 +2563,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SetProfileImage(userID string, data`
-    ///Minimum server version: 5.6.
+    /// Go: `SetProfileImage(userID string, data`
+    /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
         ctx: &CallContext,
@@ -2579,8 +2579,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SetProfileImage")) } else { Ok(()) }
         }
     }
-    ///Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_list(
         &self,
         ctx: &CallContext,
@@ -2602,8 +2602,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiByName(name string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_by_name(
         &self,
         ctx: &CallContext,
@@ -2623,8 +2623,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmoji(emojiId string) (*model.Emoji, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji(
         &self,
         ctx: &CallContext,
@@ -2644,8 +2644,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CopyFileInfos(userID string, fileIds`
-    ///Minimum server version: 5.2.
+    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
         ctx: &CallContext,
@@ -2666,8 +2666,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn get_file_info(
         &self,
         ctx: &CallContext,
@@ -2687,8 +2687,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
-    ///Minimum server version: 9.1.
+    /// Go: `SetFileSearchableContent(fileID string, content string) *model.AppError`
+    /// Minimum server version: 9.1.
     fn set_file_searchable_content(
         &self,
         ctx: &CallContext,
@@ -2706,8 +2706,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SetFileSearchableContent")) } else { Ok(()) }
         }
     }
-    ///Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
-    ///Minimum server version: 5.22.
+    /// Go: `GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)`
+    /// Minimum server version: 5.22.
     fn get_file_infos(
         &self,
         ctx: &CallContext,
@@ -2729,8 +2729,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetFile(fileId string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.8.
+    /// Go: `GetFile(fileId string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.8.
     fn get_file(
         &self,
         ctx: &CallContext,
@@ -2750,8 +2750,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetFileLink(fileId string) (string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetFileLink(fileId string) (string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_file_link(
         &self,
         ctx: &CallContext,
@@ -2771,8 +2771,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ReadFile(path string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.3.
+    /// Go: `ReadFile(path string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.3.
     fn read_file(
         &self,
         ctx: &CallContext,
@@ -2792,8 +2792,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_emoji_image(
         &self,
         ctx: &CallContext,
@@ -2816,8 +2816,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UploadFile(data`
-    ///Minimum server version: 5.6.
+    /// Go: `UploadFile(data`
+    /// Minimum server version: 5.6.
     fn upload_file(
         &self,
         ctx: &CallContext,
@@ -2839,8 +2839,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError`
+    /// Minimum server version: 5.6.
     fn open_interactive_dialog(
         &self,
         ctx: &CallContext,
@@ -2854,8 +2854,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("OpenInteractiveDialog")) } else { Ok(()) }
         }
     }
-    ///Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
-    ///Minimum server version: 11.5.
+    /// Go: `SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError`
+    /// Minimum server version: 11.5.
     fn send_toast_message(
         &self,
         ctx: &CallContext,
@@ -2874,8 +2874,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SendToastMessage")) } else { Ok(()) }
         }
     }
-    ///Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPlugins() ([]*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugins(
         &self,
         ctx: &CallContext,
@@ -2894,8 +2894,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `EnablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `EnablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn enable_plugin(
         &self,
         ctx: &CallContext,
@@ -2909,8 +2909,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("EnablePlugin")) } else { Ok(()) }
         }
     }
-    ///Go: `DisablePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `DisablePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn disable_plugin(
         &self,
         ctx: &CallContext,
@@ -2924,8 +2924,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DisablePlugin")) } else { Ok(()) }
         }
     }
-    ///Go: `RemovePlugin(id string) *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `RemovePlugin(id string) *model.AppError`
+    /// Minimum server version: 5.6.
     fn remove_plugin(
         &self,
         ctx: &CallContext,
@@ -2939,8 +2939,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RemovePlugin")) } else { Ok(()) }
         }
     }
-    ///Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn get_plugin_status(
         &self,
         ctx: &CallContext,
@@ -2960,8 +2960,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
-    ///Minimum server version: 5.18.
+    /// Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)`
+    /// Minimum server version: 5.18.
     fn install_plugin(
         &self,
         ctx: &CallContext,
@@ -2986,8 +2986,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `KVSet(key string, value`
-    ///Minimum server version: 5.2.
+    /// Go: `KVSet(key string, value`
+    /// Minimum server version: 5.2.
     fn kv_set(
         &self,
         ctx: &CallContext,
@@ -3002,8 +3002,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVSet")) } else { Ok(()) }
         }
     }
-    ///Go: `KVCompareAndSet(key string, oldValue`
-    ///Minimum server version: 5.12.
+    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
         ctx: &CallContext,
@@ -3019,8 +3019,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVCompareAndSet")) } else { Ok(true) }
         }
     }
-    ///Go: `KVCompareAndDelete(key string, oldValue`
-    ///Minimum server version: 5.16.
+    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
         ctx: &CallContext,
@@ -3035,8 +3035,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVCompareAndDelete")) } else { Ok(true) }
         }
     }
-    ///Go: `KVSetWithOptions(key string, value`
-    ///Minimum server version: 5.20.
+    /// Go: `KVSetWithOptions(key string, value`
+    /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
         ctx: &CallContext,
@@ -3052,8 +3052,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVSetWithOptions")) } else { Ok(true) }
         }
     }
-    ///Go: `KVSetWithExpiry(key string, value`
-    ///Minimum server version: 5.6.
+    /// Go: `KVSetWithExpiry(key string, value`
+    /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
         ctx: &CallContext,
@@ -3069,8 +3069,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVSetWithExpiry")) } else { Ok(()) }
         }
     }
-    ///Go: `KVGet(key string) ([]byte, *model.AppError)`
-    ///Minimum server version: 5.2.
+    /// Go: `KVGet(key string) ([]byte, *model.AppError)`
+    /// Minimum server version: 5.2.
     fn kv_get(
         &self,
         ctx: &CallContext,
@@ -3090,8 +3090,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `KVDelete(key string) *model.AppError`
-    ///Minimum server version: 5.2.
+    /// Go: `KVDelete(key string) *model.AppError`
+    /// Minimum server version: 5.2.
     fn kv_delete(
         &self,
         ctx: &CallContext,
@@ -3105,8 +3105,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVDelete")) } else { Ok(()) }
         }
     }
-    ///Go: `KVDeleteAll() *model.AppError`
-    ///Minimum server version: 5.6.
+    /// Go: `KVDeleteAll() *model.AppError`
+    /// Minimum server version: 5.6.
     fn kv_delete_all(
         &self,
         ctx: &CallContext,
@@ -3119,8 +3119,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVDeleteAll")) } else { Ok(()) }
         }
     }
-    ///Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
-    ///Minimum server version: 5.6.
+    /// Go: `KVList(page int, perPage int) ([]string, *model.AppError)`
+    /// Minimum server version: 5.6.
     fn kv_list(
         &self,
         ctx: &CallContext,
@@ -3141,8 +3141,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
-    ///Minimum server version: 5.2.
+    /// Go: `PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)`
+    /// Minimum server version: 5.2.
     fn publish_web_socket_event(
         &self,
         ctx: &CallContext,
@@ -3162,8 +3162,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionTo(userID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to(
         &self,
         ctx: &CallContext,
@@ -3182,8 +3182,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_team(
         &self,
         ctx: &CallContext,
@@ -3203,8 +3203,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
-    ///Minimum server version: 5.3.
+    /// Go: `HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool`
+    /// Minimum server version: 5.3.
     fn has_permission_to_channel(
         &self,
         ctx: &CallContext,
@@ -3224,8 +3224,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RolesGrantPermission(roleNames`
-    ///Minimum server version: 6.3.
+    /// Go: `RolesGrantPermission(roleNames`
+    /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
         ctx: &CallContext,
@@ -3244,8 +3244,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `LogDebug(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogDebug(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_debug(
         &self,
         ctx: &CallContext,
@@ -3260,8 +3260,8 @@ impl PluginApi for Fake {
             if fail { Err(ApiError::app(418, "teapot", "LogDebug")) } else { Ok(()) }
         }
     }
-    ///Go: `LogInfo(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogInfo(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_info(
         &self,
         ctx: &CallContext,
@@ -3276,8 +3276,8 @@ impl PluginApi for Fake {
             if fail { Err(ApiError::app(418, "teapot", "LogInfo")) } else { Ok(()) }
         }
     }
-    ///Go: `LogError(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogError(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_error(
         &self,
         ctx: &CallContext,
@@ -3292,8 +3292,8 @@ impl PluginApi for Fake {
             if fail { Err(ApiError::app(418, "teapot", "LogError")) } else { Ok(()) }
         }
     }
-    ///Go: `LogWarn(msg string, keyValuePairs ...any)`
-    ///Minimum server version: 5.2.
+    /// Go: `LogWarn(msg string, keyValuePairs ...any)`
+    /// Minimum server version: 5.2.
     fn log_warn(
         &self,
         ctx: &CallContext,
@@ -3308,8 +3308,8 @@ impl PluginApi for Fake {
             if fail { Err(ApiError::app(418, "teapot", "LogWarn")) } else { Ok(()) }
         }
     }
-    ///Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
-    ///Minimum server version: 5.7.
+    /// Go: `SendMail(to string, subject string, htmlBody string) *model.AppError`
+    /// Minimum server version: 5.7.
     fn send_mail(
         &self,
         ctx: &CallContext,
@@ -3325,8 +3325,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SendMail")) } else { Ok(()) }
         }
     }
-    ///Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn create_bot(
         &self,
         ctx: &CallContext,
@@ -3346,8 +3346,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn patch_bot(
         &self,
         ctx: &CallContext,
@@ -3368,8 +3368,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bot(
         &self,
         ctx: &CallContext,
@@ -3390,8 +3390,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn get_bots(
         &self,
         ctx: &CallContext,
@@ -3411,8 +3411,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
-    ///Minimum server version: 5.10.
+    /// Go: `UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)`
+    /// Minimum server version: 5.10.
     fn update_bot_active(
         &self,
         ctx: &CallContext,
@@ -3433,8 +3433,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `PermanentDeleteBot(botUserId string) *model.AppError`
-    ///Minimum server version: 5.10.
+    /// Go: `PermanentDeleteBot(botUserId string) *model.AppError`
+    /// Minimum server version: 5.10.
     fn permanent_delete_bot(
         &self,
         ctx: &CallContext,
@@ -3448,8 +3448,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("PermanentDeleteBot")) } else { Ok(()) }
         }
     }
-    ///Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
-    ///Minimum server version: 5.26.
+    /// Go: `PublishUserTyping(userID string, channelId string, parentId string) *model.AppError`
+    /// Minimum server version: 5.26.
     fn publish_user_typing(
         &self,
         ctx: &CallContext,
@@ -3465,8 +3465,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("PublishUserTyping")) } else { Ok(()) }
         }
     }
-    ///Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `CreateCommand(cmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn create_command(
         &self,
         ctx: &CallContext,
@@ -3491,8 +3491,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ListCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_commands(
         &self,
         ctx: &CallContext,
@@ -3517,8 +3517,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListCustomCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_custom_commands(
         &self,
         ctx: &CallContext,
@@ -3543,8 +3543,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListPluginCommands(teamID string) ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_plugin_commands(
         &self,
         ctx: &CallContext,
@@ -3569,8 +3569,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ListBuiltInCommands() ([]*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `ListBuiltInCommands() ([]*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn list_built_in_commands(
         &self,
         ctx: &CallContext,
@@ -3594,8 +3594,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetCommand(commandID string) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `GetCommand(commandID string) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn get_command(
         &self,
         ctx: &CallContext,
@@ -3620,8 +3620,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
-    ///Minimum server version: 5.28.
+    /// Go: `UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)`
+    /// Minimum server version: 5.28.
     fn update_command(
         &self,
         ctx: &CallContext,
@@ -3647,8 +3647,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteCommand(commandID string) error`
-    ///Minimum server version: 5.28.
+    /// Go: `DeleteCommand(commandID string) error`
+    /// Minimum server version: 5.28.
     fn delete_command(
         &self,
         ctx: &CallContext,
@@ -3671,8 +3671,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn create_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -3692,8 +3692,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn get_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -3713,8 +3713,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
-    ///Minimum server version: 5.38.
+    /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
+    /// Minimum server version: 5.38.
     fn update_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -3734,8 +3734,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteOAuthApp(appID string) *model.AppError`
-    ///Minimum server version: 5.38.
+    /// Go: `DeleteOAuthApp(appID string) *model.AppError`
+    /// Minimum server version: 5.38.
     fn delete_o_auth_app(
         &self,
         ctx: &CallContext,
@@ -3749,8 +3749,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("DeleteOAuthApp")) } else { Ok(()) }
         }
     }
-    ///Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
-    ///Minimum server version: 5.36.
+    /// Go: `PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error`
+    /// Minimum server version: 5.36.
     fn publish_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -3777,8 +3777,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
-    ///Minimum server version: 5.36.
+    /// Go: `RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError`
+    /// Minimum server version: 5.36.
     fn request_trial_license(
         &self,
         ctx: &CallContext,
@@ -3798,8 +3798,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("RequestTrialLicense")) } else { Ok(()) }
         }
     }
-    ///Go: `GetCloudLimits() (*model.ProductLimits, error)`
-    ///Minimum server version: 7.0.
+    /// Go: `GetCloudLimits() (*model.ProductLimits, error)`
+    /// Minimum server version: 7.0.
     fn get_cloud_limits(
         &self,
         ctx: &CallContext,
@@ -3823,8 +3823,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `EnsureBotUser(bot *model.Bot) (string, error)`
-    ///Minimum server version: 7.1.
+    /// Go: `EnsureBotUser(bot *model.Bot) (string, error)`
+    /// Minimum server version: 7.1.
     fn ensure_bot_user(
         &self,
         ctx: &CallContext,
@@ -3849,8 +3849,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
-    ///Minimum server version: 7.6.
+    /// Go: `RegisterCollectionAndTopic(collectionType string, topicType string) error`
+    /// Minimum server version: 7.6.
     fn register_collection_and_topic(
         &self,
         ctx: &CallContext,
@@ -3877,8 +3877,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn create_upload_session(
         &self,
         ctx: &CallContext,
@@ -3903,8 +3903,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 7.6.
     fn upload_data(
         &self,
         ctx: &CallContext,
@@ -3931,8 +3931,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
-    ///Minimum server version: 7.6.
+    /// Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)`
+    /// Minimum server version: 7.6.
     fn get_upload_session(
         &self,
         ctx: &CallContext,
@@ -3957,8 +3957,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
-    ///Minimum server version: 9.0.
+    /// Go: `SendPushNotification(notification *model.PushNotification, userID string) *model.AppError`
+    /// Minimum server version: 9.0.
     fn send_push_notification(
         &self,
         ctx: &CallContext,
@@ -3973,8 +3973,8 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("SendPushNotification")) } else { Ok(()) }
         }
     }
-    ///Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
-    ///Minimum server version: 9.3.
+    /// Go: `UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)`
+    /// Minimum server version: 9.3.
     fn update_user_auth(
         &self,
         ctx: &CallContext,
@@ -3995,8 +3995,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)`
+    /// Minimum server version: 9.5.
     fn register_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -4024,8 +4024,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UnregisterPluginForSharedChannels(pluginID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UnregisterPluginForSharedChannels(pluginID string) error`
+    /// Minimum server version: 9.5.
     fn unregister_plugin_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -4053,8 +4053,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
-    ///Minimum server version: 11.7.
+    /// Go: `UnregisterPluginRemoteForSharedChannels(remoteID string) error`
+    /// Minimum server version: 11.7.
     fn unregister_plugin_remote_for_shared_channels(
         &self,
         ctx: &CallContext,
@@ -4082,8 +4082,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn share_channel(
         &self,
         ctx: &CallContext,
@@ -4108,8 +4108,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)`
+    /// Minimum server version: 9.5.
     fn update_shared_channel(
         &self,
         ctx: &CallContext,
@@ -4134,8 +4134,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UnshareChannel(channelID string) (bool, error)`
-    ///Minimum server version: 9.5.
+    /// Go: `UnshareChannel(channelID string) (bool, error)`
+    /// Minimum server version: 9.5.
     fn unshare_channel(
         &self,
         ctx: &CallContext,
@@ -4158,8 +4158,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error`
+    /// Minimum server version: 9.5.
     fn update_shared_channel_cursor(
         &self,
         ctx: &CallContext,
@@ -4187,8 +4187,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SyncSharedChannel(channelID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `SyncSharedChannel(channelID string) error`
+    /// Minimum server version: 9.5.
     fn sync_shared_channel(
         &self,
         ctx: &CallContext,
@@ -4211,8 +4211,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
-    ///Minimum server version: 9.5.
+    /// Go: `InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error`
+    /// Minimum server version: 9.5.
     fn invite_remote_to_channel(
         &self,
         ctx: &CallContext,
@@ -4240,8 +4240,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
-    ///Minimum server version: 9.5.
+    /// Go: `UninviteRemoteFromChannel(channelID string, remoteID string) error`
+    /// Minimum server version: 9.5.
     fn uninvite_remote_from_channel(
         &self,
         ctx: &CallContext,
@@ -4268,8 +4268,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4298,8 +4298,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4338,8 +4338,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
-    ///Minimum server version: 11.7.
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4369,8 +4369,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_member(
         &self,
         ctx: &CallContext,
@@ -4391,8 +4391,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertGroupMembers(groupID string, userIDs`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
@@ -4413,8 +4413,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_by_remote_id(
         &self,
         ctx: &CallContext,
@@ -4435,8 +4435,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `CreateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn create_group(
         &self,
         ctx: &CallContext,
@@ -4456,8 +4456,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroup(group *model.Group) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group(
         &self,
         ctx: &CallContext,
@@ -4477,8 +4477,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group(
         &self,
         ctx: &CallContext,
@@ -4498,8 +4498,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `RestoreGroup(groupID string) (*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn restore_group(
         &self,
         ctx: &CallContext,
@@ -4519,8 +4519,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_member(
         &self,
         ctx: &CallContext,
@@ -4541,8 +4541,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncable(
         &self,
         ctx: &CallContext,
@@ -4566,8 +4566,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_group_syncables(
         &self,
         ctx: &CallContext,
@@ -4588,8 +4588,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn upsert_group_syncable(
         &self,
         ctx: &CallContext,
@@ -4609,8 +4609,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn update_group_syncable(
         &self,
         ctx: &CallContext,
@@ -4630,8 +4630,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn delete_group_syncable(
         &self,
         ctx: &CallContext,
@@ -4655,8 +4655,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
-    ///Minimum server version: 9.8.
+    /// Go: `UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)`
+    /// Minimum server version: 9.8.
     fn update_user_roles(
         &self,
         ctx: &CallContext,
@@ -4677,8 +4677,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPluginID() string`
-    ///Minimum server version: 10.1.
+    /// Go: `GetPluginID() string`
+    /// Minimum server version: 10.1.
     fn get_plugin_id(
         &self,
         ctx: &CallContext,
@@ -4697,8 +4697,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
-    ///Minimum server version: 10.7.
+    /// Go: `GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)`
+    /// Minimum server version: 10.7.
     fn get_groups(
         &self,
         ctx: &CallContext,
@@ -4723,8 +4723,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError`
+    /// Minimum server version: 10.9.
     fn create_default_syncable_memberships(
         &self,
         ctx: &CallContext,
@@ -4745,8 +4745,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteGroupConstrainedMemberships() *model.AppError`
-    ///Minimum server version: 10.9.
+    /// Go: `DeleteGroupConstrainedMemberships() *model.AppError`
+    /// Minimum server version: 10.9.
     fn delete_group_constrained_memberships(
         &self,
         ctx: &CallContext,
@@ -4766,8 +4766,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn create_property_field(
         &self,
         ctx: &CallContext,
@@ -4792,8 +4792,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field(
         &self,
         ctx: &CallContext,
@@ -4819,8 +4819,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyFields(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
         ctx: &CallContext,
@@ -4846,8 +4846,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn update_property_field(
         &self,
         ctx: &CallContext,
@@ -4873,8 +4873,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_field(
         &self,
         ctx: &CallContext,
@@ -4898,8 +4898,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)`
+    /// Minimum server version: 11.0.
     fn search_property_fields(
         &self,
         ctx: &CallContext,
@@ -4925,8 +4925,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFields(groupID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields(
         &self,
         ctx: &CallContext,
@@ -4950,8 +4950,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)`
+    /// Minimum server version: 11.0.
     fn count_property_fields_for_target(
         &self,
         ctx: &CallContext,
@@ -4982,8 +4982,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn create_property_value(
         &self,
         ctx: &CallContext,
@@ -5008,8 +5008,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn get_property_value(
         &self,
         ctx: &CallContext,
@@ -5035,8 +5035,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyValues(groupID string, ids`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
         ctx: &CallContext,
@@ -5062,8 +5062,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn update_property_value(
         &self,
         ctx: &CallContext,
@@ -5089,8 +5089,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)`
+    /// Minimum server version: 10.10.
     fn upsert_property_value(
         &self,
         ctx: &CallContext,
@@ -5115,8 +5115,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValue(groupID string, valueID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValue(groupID string, valueID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_value(
         &self,
         ctx: &CallContext,
@@ -5140,8 +5140,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
-    ///Minimum server version: 11.0.
+    /// Go: `SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)`
+    /// Minimum server version: 11.0.
     fn search_property_values(
         &self,
         ctx: &CallContext,
@@ -5167,8 +5167,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `RegisterPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn register_property_group(
         &self,
         ctx: &CallContext,
@@ -5193,8 +5193,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyGroup(name string) (*model.PropertyGroup, error)`
+    /// Minimum server version: 10.10.
     fn get_property_group(
         &self,
         ctx: &CallContext,
@@ -5219,8 +5219,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
-    ///Minimum server version: 10.10.
+    /// Go: `GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)`
+    /// Minimum server version: 10.10.
     fn get_property_field_by_name(
         &self,
         ctx: &CallContext,
@@ -5247,8 +5247,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePropertyFields(groupID string, fields`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
         ctx: &CallContext,
@@ -5274,8 +5274,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpdatePropertyValues(groupID string, values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
         ctx: &CallContext,
@@ -5301,8 +5301,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertPropertyValues(values`
-    ///Minimum server version: 10.10.
+    /// Go: `UpsertPropertyValues(values`
+    /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
         ctx: &CallContext,
@@ -5327,8 +5327,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_target(
         &self,
         ctx: &CallContext,
@@ -5356,8 +5356,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
-    ///Minimum server version: 10.10.
+    /// Go: `DeletePropertyValuesForField(groupID string, fieldID string) error`
+    /// Minimum server version: 10.10.
     fn delete_property_values_for_field(
         &self,
         ctx: &CallContext,
@@ -5384,8 +5384,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertPropertyValuesWithOptions(values`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,
         ctx: &CallContext,
@@ -5414,8 +5414,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
-    ///Minimum server version: 11.10.
+    /// Go: `UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)`
+    /// Minimum server version: 11.10.
     fn upsert_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -5444,8 +5444,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_value_with_options(
         &self,
         ctx: &CallContext,
@@ -5473,8 +5473,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_target_with_options(
         &self,
         ctx: &CallContext,
@@ -5510,8 +5510,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
-    ///Minimum server version: 11.10.
+    /// Go: `DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error`
+    /// Minimum server version: 11.10.
     fn delete_property_values_for_field_with_options(
         &self,
         ctx: &CallContext,
@@ -5541,8 +5541,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `LogAuditRec(rec *model.AuditRecord)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRec(rec *model.AuditRecord)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec(
         &self,
         ctx: &CallContext,
@@ -5556,8 +5556,8 @@ impl PluginApi for Fake {
             if fail { Err(ApiError::app(418, "teapot", "LogAuditRec")) } else { Ok(()) }
         }
     }
-    ///Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
-    ///Minimum server version: 10.10.
+    /// Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)`
+    /// Minimum server version: 10.10.
     fn log_audit_rec_with_level(
         &self,
         ctx: &CallContext,
@@ -5576,8 +5576,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn evaluate_access_control(
         &self,
         ctx: &CallContext,
@@ -5602,8 +5602,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn save_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -5627,8 +5627,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -5648,8 +5648,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
-    ///Minimum server version: 11.10.
+    /// Go: `DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError`
+    /// Minimum server version: 11.10.
     fn delete_access_control_policy(
         &self,
         ctx: &CallContext,
@@ -5672,8 +5672,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn check_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -5700,8 +5700,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn query_users_for_access_control_expression(
         &self,
         ctx: &CallContext,
@@ -5735,8 +5735,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_fields_autocomplete(
         &self,
         ctx: &CallContext,
@@ -5761,8 +5761,8 @@ impl PluginApi for Fake {
             }
         }
     }
-    ///Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
-    ///Minimum server version: 11.10.
+    /// Go: `GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)`
+    /// Minimum server version: 11.10.
     fn get_access_control_visual_ast(
         &self,
         ctx: &CallContext,

@@ -140,6 +140,15 @@ impl CallContext {
             metadata: Default::default(),
         }
     }
+    /// Takes the request's metadata without copying it.
+    pub fn from_owned_metadata(metadata: tonic::metadata::MetadataMap) -> Self {
+        let plugin_id = metadata
+            .get(PLUGIN_ID_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        CallContext { plugin_id, metadata }
+    }
     pub fn from_metadata(metadata: &tonic::metadata::MetadataMap) -> Self {
         let plugin_id = metadata
             .get(PLUGIN_ID_METADATA)

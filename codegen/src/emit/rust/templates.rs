@@ -87,14 +87,14 @@ impl<'a> Generator<'a> {
                     _ => Shape::Unary,
                 };
                 let mut docs = vec![format!(
-                    "Go: `{}`",
+                    " Go: `{}`",
                     crate::diff::signature(m)
                         .split(" [")
                         .next()
                         .unwrap_or_default()
                 )];
                 if let Some(v) = &m.min_server_version {
-                    docs.push(format!("Minimum server version: {v}."));
+                    docs.push(format!(" Minimum server version: {v}."));
                 }
                 let entry = M {
                     ir: m,
@@ -306,6 +306,16 @@ impl<'a> Generator<'a> {
                     CallContext { plugin_id: plugin_id.into(), metadata: Default::default() }
                 }
 
+                /// Takes the request's metadata without copying it.
+                pub fn from_owned_metadata(metadata: tonic::metadata::MetadataMap) -> Self {
+                    let plugin_id = metadata
+                        .get(PLUGIN_ID_METADATA)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    CallContext { plugin_id, metadata }
+                }
+
                 pub fn from_metadata(metadata: &tonic::metadata::MetadataMap) -> Self {
                     let plugin_id = metadata
                         .get(PLUGIN_ID_METADATA)
@@ -462,8 +472,9 @@ impl<'a> Generator<'a> {
                 let err = Self::err_response(m);
                 quote! {
                     async fn #name(&self, request: tonic::Request<pb::#req>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
-                        let ctx = CallContext::from_metadata(request.metadata());
-                        let pb::#req { #(#ids),* } = request.into_inner();
+                        let (metadata, _, message) = request.into_parts();
+                        let ctx = CallContext::from_owned_metadata(metadata);
+                        let pb::#req { #(#ids),* } = message;
                         match self.inner.#name(&ctx #(, #ids)*).await {
                             Ok(#ok_pat) => Ok(tonic::Response::new(#ok_value)),
                             #err
@@ -477,8 +488,9 @@ impl<'a> Generator<'a> {
                     type #stream_ty = crate::support::BoxStream<Result<pb::#resp, tonic::Status>>;
 
                     async fn #name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<Self::#stream_ty>, tonic::Status> {
-                        let ctx = CallContext::from_metadata(request.metadata());
-                        let frames = crate::support::from_transport(#go, request.into_inner());
+                        let (metadata, _, message) = request.into_parts();
+                        let ctx = CallContext::from_owned_metadata(metadata);
+                        let frames = crate::support::from_transport(#go, message);
                         match self.inner.#name(&ctx, frames).await {
                             Ok(out) => Ok(tonic::Response::new(crate::support::to_transport(out))),
                             Err(e) => Err(e.into_status()),
@@ -509,8 +521,9 @@ impl<'a> Generator<'a> {
                 let err = Self::err_response(m);
                 quote! {
                     async fn #name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
-                        let ctx = CallContext::from_metadata(request.metadata());
-                        let mut frames = request.into_inner();
+                        let (metadata, _, message) = request.into_parts();
+                        let ctx = CallContext::from_owned_metadata(metadata);
+                        let mut frames = message;
                         let first = frames.message().await?.unwrap_or_default();
                         let pb::#req { #(#ids),* } = first;
                         let head = futures_util::stream::iter((!#chunk.is_empty()).then(|| Ok(#chunk)));
@@ -731,7 +744,7 @@ impl<'a> Generator<'a> {
         let ret = Self::return_type(m);
         let resp = &m.resp;
         let doc = format!(
-            "What the server does when a plugin does not implement {}.",
+            " What the server does when a plugin does not implement {}.",
             m.go
         );
         Ok(match (m.ir.hook_default, m.shape) {

@@ -1,0 +1,3 @@
+//! Backends implementing `mattermost_plugin_api::PluginApi`.
+
+pub mod memory;

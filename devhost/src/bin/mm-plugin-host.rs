@@ -1,0 +1,100 @@
+//! `mm-plugin-host run <plugin-dir>`: run one Mattermost plugin locally on an in-memory server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use mattermost_plugin_devhost::host::{DevHost, HostConfig, display_dir};
+
+#[derive(Parser)]
+#[command(
+    name = "mm-plugin-host",
+    about = "Run a Mattermost plugin locally on an in-memory server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the plugin in <PLUGIN_DIR> and serve it until Ctrl-C.
+    Run {
+        plugin_dir: PathBuf,
+        /// Address of the HTTP server (plugin routes and the REST surface).
+        #[arg(long, default_value = "127.0.0.1:8065")]
+        listen: SocketAddr,
+        /// Timeout for each unary hook call, in seconds.
+        #[arg(long, default_value_t = 30)]
+        hook_timeout: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Run {
+        plugin_dir,
+        listen,
+        hook_timeout,
+    } = Cli::parse().command;
+    let config = HostConfig {
+        plugin_dir: plugin_dir.clone(),
+        http_addr: listen,
+        hook_timeout: Duration::from_secs(hook_timeout),
+    };
+    let host = match DevHost::start(config).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("mm-plugin-host: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = host.http_addr();
+    println!(
+        "plugin {} ({}) from {}",
+        host.plugin_id(),
+        host.manifest().version,
+        display_dir(&plugin_dir)
+    );
+    println!("implements: {}", host.implemented().join(", "));
+    println!("listening on http://{addr}");
+    println!(
+        "  plugin routes:  http://{addr}/plugins/{}/…",
+        host.plugin_id()
+    );
+    println!("  create a post:  POST http://{addr}/api/v4/posts {{\"message\": \"hi\"}}");
+    println!(
+        "  slash command:  POST http://{addr}/api/v4/commands/execute {{\"command\": \"/…\"}}"
+    );
+    println!(
+        "  configuration:  PUT  http://{addr}/api/v4/plugins/{}/config {{…}}",
+        host.plugin_id()
+    );
+    println!("press Ctrl-C to stop");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mm-plugin-host: cannot watch SIGTERM: {e}");
+            host.stop().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    println!("stopping");
+    host.stop().await;
+    ExitCode::SUCCESS
+}

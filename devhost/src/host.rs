@@ -1,0 +1,664 @@
+//! `mm-plugin-host run <plugin-dir>`: one plugin on the in-memory backend, with its HTTP routes
+//! and a small REST surface that fires hooks the way a Mattermost server would.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use mattermost_plugin_api::pb;
+use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks, PluginHooksClient};
+use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
+use mattermost_plugin_runtime::http_bridge::{self, RequestInfo, ServeHttp};
+use mattermost_plugin_runtime::manifest::Manifest;
+use mattermost_plugin_runtime::supervisor::{CommandSpec, Supervisor, SupervisorConfig};
+use serde_json::{Value, json};
+
+use crate::backend::memory::MemoryBackend;
+
+/// How to run the host.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub plugin_dir: PathBuf,
+    /// Where the HTTP server listens; port 0 picks a free one.
+    pub http_addr: SocketAddr,
+    /// Timeout for unary hooks.
+    pub hook_timeout: Duration,
+}
+
+impl HostConfig {
+    pub fn new(plugin_dir: impl Into<PathBuf>) -> Self {
+        HostConfig {
+            plugin_dir: plugin_dir.into(),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8065)),
+            hook_timeout: PluginHooksClient::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Seeded data the REST surface uses as defaults.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub user: pb::User,
+    pub team: pb::Team,
+    pub channel: pb::Channel,
+}
+
+struct Shared {
+    plugin_id: String,
+    backend: MemoryBackend,
+    hooks: RwLock<PluginHooksClient>,
+    seed: Seed,
+    timeout: Duration,
+}
+
+impl Shared {
+    fn hooks(&self) -> PluginHooksClient {
+        match self.hooks.read() {
+            Ok(h) => h.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn ctx(&self) -> CallContext {
+        CallContext::new(self.plugin_id.clone())
+    }
+
+    fn plugin_context(&self) -> pb::PluginContext {
+        pb::PluginContext {
+            request_id: mattermost_plugin_runtime::api_server::random_token().unwrap_or_default()
+                [..26]
+                .to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A running dev host.
+pub struct DevHost {
+    shared: Arc<Shared>,
+    supervisor: Supervisor,
+    api: Option<ApiServer>,
+    http_addr: SocketAddr,
+    http_task: tokio::task::JoinHandle<()>,
+    manifest: Manifest,
+    implemented: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct HostError(pub String);
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+fn err(context: &str, e: impl std::fmt::Display) -> HostError {
+    HostError(format!("{context}: {e}"))
+}
+
+impl DevHost {
+    /// Starts the backend, the API server, the plugin, and the HTTP server; activates the plugin.
+    pub async fn start(config: HostConfig) -> Result<DevHost, HostError> {
+        let dir = config.plugin_dir.canonicalize().map_err(|e| {
+            err(
+                &format!("plugin directory {}", config.plugin_dir.display()),
+                e,
+            )
+        })?;
+        let manifest = Manifest::load(&dir).map_err(|e| err("manifest", e))?;
+        let launch = manifest.launch(&dir).map_err(|e| err("manifest", e))?;
+        let plugin_id = manifest.id.clone();
+
+        let backend = MemoryBackend::new();
+        let seed = seed(&backend).map_err(|e| err("seeding the backend", e))?;
+        let tokens = TokenRegistry::default();
+        let api = ApiServer::start(
+            Arc::new(backend.clone()),
+            tokens.clone(),
+            ApiServerConfig::default(),
+        )
+        .await
+        .map_err(|e| err("starting the plugin API server", e))?;
+
+        let command = CommandSpec::new(&launch.program)
+            .args(launch.args.clone())
+            .cwd(&launch.cwd);
+        let supervisor_config =
+            SupervisorConfig::new(plugin_id.clone(), command, api.addr().target())
+                .with_tokens(Arc::new(tokens));
+        let supervisor = Supervisor::start(supervisor_config)
+            .await
+            .map_err(|e| err(&format!("starting plugin {plugin_id}"), e))?;
+
+        let hooks = PluginHooksClient::new(supervisor.channel()).with_timeout(config.hook_timeout);
+        let shared = Arc::new(Shared {
+            plugin_id: plugin_id.clone(),
+            backend,
+            hooks: RwLock::new(hooks),
+            seed,
+            timeout: config.hook_timeout,
+        });
+        let implemented = activate(&shared).await?;
+        follow_restarts(shared.clone(), &supervisor);
+
+        let listener = tokio::net::TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|e| err(&format!("listening on {}", config.http_addr), e))?;
+        let http_addr = listener.local_addr().map_err(|e| err("local address", e))?;
+        let app = router(shared.clone());
+        let http_task = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        });
+        Ok(DevHost {
+            shared,
+            supervisor,
+            api: Some(api),
+            http_addr,
+            http_task,
+            manifest,
+            implemented,
+        })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn plugin_id(&self) -> &str {
+        &self.shared.plugin_id
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The hooks the plugin said it implements.
+    pub fn implemented(&self) -> &[String] {
+        &self.implemented
+    }
+
+    pub fn backend(&self) -> &MemoryBackend {
+        &self.shared.backend
+    }
+
+    pub fn seed(&self) -> &Seed {
+        &self.shared.seed
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
+    /// OnDeactivate, then the supervisor's stop sequence, then the servers.
+    pub async fn stop(mut self) {
+        let shared = self.shared.clone();
+        let timeout = self.shared.timeout;
+        let report = self
+            .supervisor
+            .stop_with(move |_connection| async move {
+                let hooks = shared.hooks();
+                match tokio::time::timeout(timeout, hooks.on_deactivate(&shared.ctx())).await {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "OnDeactivate failed"),
+                    Err(_) => tracing::warn!("OnDeactivate timed out"),
+                    Ok(Ok(())) => {}
+                }
+            })
+            .await;
+        tracing::info!(outcome = ?report.outcome, "plugin stopped");
+        self.http_task.abort();
+        if let Some(api) = self.api.take() {
+            api.shutdown().await;
+        }
+    }
+}
+
+fn seed(backend: &MemoryBackend) -> Result<Seed, ApiError> {
+    let user = backend.seed_user("dev.user")?;
+    let team = backend.seed_team("dev")?;
+    let channel = backend.seed_channel(&team.id, "town-square")?;
+    backend.seed_team_member(&team.id, &user.id)?;
+    backend.seed_channel_member(&channel.id, &user.id)?;
+    Ok(Seed {
+        user,
+        team,
+        channel,
+    })
+}
+
+/// OnConfigurationChange then OnActivate, as Mattermost does; returns the implemented hooks.
+async fn activate(shared: &Shared) -> Result<Vec<String>, HostError> {
+    let hooks = shared.hooks();
+    let mut implemented: Vec<String> = hooks
+        .implemented_hooks()
+        .await
+        .map_err(|e| err("asking the plugin for its hooks", e))?
+        .iter()
+        .cloned()
+        .collect();
+    implemented.sort();
+    hooks
+        .on_configuration_change(&shared.ctx())
+        .await
+        .map_err(|e| err("OnConfigurationChange", e))?;
+    hooks
+        .on_activate(&shared.ctx())
+        .await
+        .map_err(|e| err("OnActivate", e))?;
+    Ok(implemented)
+}
+
+/// After a restart, talk to the new process and activate it again.
+fn follow_restarts(shared: Arc<Shared>, supervisor: &Supervisor) {
+    let mut connections = supervisor.watch_connection();
+    tokio::spawn(async move {
+        connections.borrow_and_update();
+        while connections.changed().await.is_ok() {
+            let channel = connections.borrow_and_update().channel.clone();
+            if let Ok(mut hooks) = shared.hooks.write() {
+                *hooks = PluginHooksClient::new(channel).with_timeout(shared.timeout);
+            }
+            if let Err(e) = activate(&shared).await {
+                tracing::error!(error = %e, "re-activating the restarted plugin failed");
+            }
+        }
+    });
+}
+
+fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new()
+        .route("/plugins/{plugin_id}", any(plugin_http))
+        .route("/plugins/{plugin_id}/{*rest}", any(plugin_http))
+        .route("/api/v4/system/ping", get(ping))
+        .route("/api/v4/posts", post(create_post))
+        .route("/api/v4/posts/{post_id}", put(update_post).get(get_post))
+        .route("/api/v4/posts/{post_id}/thread", get(get_thread))
+        .route(
+            "/api/v4/channels/{channel_id}/members",
+            post(add_channel_member),
+        )
+        .route("/api/v4/commands/execute", post(execute_command))
+        .route("/api/v4/plugins/{plugin_id}/config", put(set_config))
+        .route("/api/v4/logs", get(logs))
+        .with_state(shared)
+}
+
+fn api_error(e: ApiError) -> Response {
+    let status = e
+        .status_code()
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(json!({ "error": e.to_string() }))).into_response()
+}
+
+fn bad_request(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": message.into() })),
+    )
+        .into_response()
+}
+
+async fn plugin_http(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let uri = request.uri().clone();
+    let prefix = format!("/plugins/{}", shared.plugin_id);
+    let Some(rest) = uri.path().strip_prefix(&prefix) else {
+        return (StatusCode::NOT_FOUND, "no such plugin\n").into_response();
+    };
+    let path = if rest.is_empty() {
+        "/".to_string()
+    } else {
+        rest.to_string()
+    };
+    let url = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let (parts, body) = request.into_parts();
+    let mut context = shared.plugin_context();
+    context.ip_address = remote.ip().to_string();
+    context.user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let info = RequestInfo {
+        method: parts.method.to_string(),
+        url,
+        request_uri: uri.to_string(),
+        version: parts.version,
+        headers: parts.headers,
+        remote_addr: Some(remote),
+        context,
+    };
+    http_bridge::forward::<ServeHttp, _>(&shared.hooks(), &shared.ctx(), info, body).await
+}
+
+async fn ping(State(shared): State<Arc<Shared>>) -> Response {
+    let implemented: Vec<String> = match shared.hooks().implemented_hooks().await {
+        Ok(set) => {
+            let mut v: Vec<String> = set.iter().cloned().collect();
+            v.sort();
+            v
+        }
+        Err(e) => return api_error(e),
+    };
+    Json(json!({ "status": "OK", "plugin_id": shared.plugin_id, "implemented": implemented }))
+        .into_response()
+}
+
+pub fn post_json(p: &pb::Post) -> Value {
+    json!({
+        "id": p.id, "create_at": p.create_at, "update_at": p.update_at, "user_id": p.user_id,
+        "channel_id": p.channel_id, "root_id": p.root_id, "message": p.message, "type": p.r#type,
+    })
+}
+
+fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// MessageWillBePosted → store → MessageHasBeenPosted.
+async fn create_post(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let Some(message) = body.get("message").and_then(Value::as_str) else {
+        return bad_request("`message` is required");
+    };
+    let draft = pb::Post {
+        channel_id: str_field(&body, "channel_id")
+            .unwrap_or(&shared.seed.channel.id)
+            .to_string(),
+        user_id: str_field(&body, "user_id")
+            .unwrap_or(&shared.seed.user.id)
+            .to_string(),
+        root_id: str_field(&body, "root_id").unwrap_or_default().to_string(),
+        message: message.to_string(),
+        ..Default::default()
+    };
+    let hooks = shared.hooks();
+    let ctx = shared.ctx();
+    let (replacement, rejection) = match hooks
+        .message_will_be_posted(&ctx, Some(shared.plugin_context()), Some(draft.clone()))
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return api_error(e),
+    };
+    if !rejection.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "rejected": true, "reason": rejection })),
+        )
+            .into_response();
+    }
+    let stored = match shared
+        .backend
+        .create_post(&ctx, Some(replacement.unwrap_or(draft)))
+        .await
+    {
+        Ok(Some(post)) => post,
+        Ok(None) => {
+            return api_error(ApiError::app(
+                500,
+                "app.post.create",
+                "the backend stored no post",
+            ));
+        }
+        Err(e) => return api_error(e),
+    };
+    if let Err(e) = hooks
+        .message_has_been_posted(&ctx, Some(shared.plugin_context()), Some(stored.clone()))
+        .await
+    {
+        tracing::warn!(error = %e, "MessageHasBeenPosted failed");
+    }
+    (StatusCode::CREATED, Json(post_json(&stored))).into_response()
+}
+
+/// MessageWillBeUpdated → store → MessageHasBeenUpdated.
+async fn update_post(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(post_id): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let ctx = shared.ctx();
+    let old = match shared.backend.get_post(&ctx, post_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return api_error(ApiError::app(404, "app.post.get", "post not found")),
+        Err(e) => return api_error(e),
+    };
+    let Some(message) = body.get("message").and_then(Value::as_str) else {
+        return bad_request("`message` is required");
+    };
+    let new = pb::Post {
+        message: message.to_string(),
+        ..old.clone()
+    };
+    let hooks = shared.hooks();
+    let (replacement, rejection) = match hooks
+        .message_will_be_updated(
+            &ctx,
+            Some(shared.plugin_context()),
+            Some(new.clone()),
+            Some(old.clone()),
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return api_error(e),
+    };
+    if !rejection.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "rejected": true, "reason": rejection })),
+        )
+            .into_response();
+    }
+    let stored = match shared
+        .backend
+        .update_post(&ctx, Some(replacement.unwrap_or(new)))
+        .await
+    {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return api_error(ApiError::app(
+                500,
+                "app.post.update",
+                "the backend stored no post",
+            ));
+        }
+        Err(e) => return api_error(e),
+    };
+    if let Err(e) = hooks
+        .message_has_been_updated(
+            &ctx,
+            Some(shared.plugin_context()),
+            Some(stored.clone()),
+            Some(old),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "MessageHasBeenUpdated failed");
+    }
+    Json(post_json(&stored)).into_response()
+}
+
+async fn get_post(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(post_id): UrlPath<String>,
+) -> Response {
+    match shared.backend.get_post(&shared.ctx(), post_id).await {
+        Ok(Some(p)) => Json(post_json(&p)).into_response(),
+        Ok(None) => api_error(ApiError::app(404, "app.post.get", "post not found")),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn get_thread(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(post_id): UrlPath<String>,
+) -> Response {
+    match shared.backend.get_post_thread(&shared.ctx(), post_id).await {
+        Ok(Some(list)) => {
+            let mut posts: Vec<&pb::Post> = list.posts.values().collect();
+            posts.sort_by_key(|p| (p.create_at, p.id.clone()));
+            Json(json!({ "posts": posts.into_iter().map(post_json).collect::<Vec<_>>() }))
+                .into_response()
+        }
+        Ok(None) => api_error(ApiError::app(404, "app.post.get", "post not found")),
+        Err(e) => api_error(e),
+    }
+}
+
+/// ChannelMemberWillBeAdded → add → UserHasJoinedChannel.
+async fn add_channel_member(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(channel_id): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(user_id) = str_field(&body, "user_id").map(str::to_string) else {
+        return bad_request("`user_id` is required");
+    };
+    let ctx = shared.ctx();
+    let hooks = shared.hooks();
+    let proposed = pb::ChannelMember {
+        channel_id: channel_id.clone(),
+        user_id: user_id.clone(),
+        ..Default::default()
+    };
+    match hooks
+        .channel_member_will_be_added(&ctx, Some(shared.plugin_context()), Some(proposed))
+        .await
+    {
+        Ok((_, rejection)) if !rejection.is_empty() => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "rejected": true, "reason": rejection })),
+            )
+                .into_response();
+        }
+        Ok(_) => {}
+        Err(e) => return api_error(e),
+    }
+    let member = match shared
+        .backend
+        .add_channel_member(&ctx, channel_id, user_id)
+        .await
+    {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            return api_error(ApiError::app(
+                500,
+                "app.channel.add_member",
+                "no member stored",
+            ));
+        }
+        Err(e) => return api_error(e),
+    };
+    let actor = shared
+        .backend
+        .get_user(&ctx, shared.seed.user.id.clone())
+        .await
+        .ok()
+        .flatten();
+    if let Err(e) = hooks
+        .user_has_joined_channel(
+            &ctx,
+            Some(shared.plugin_context()),
+            Some(member.clone()),
+            actor,
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "UserHasJoinedChannel failed");
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({ "channel_id": member.channel_id, "user_id": member.user_id })),
+    )
+        .into_response()
+}
+
+/// ExecuteCommand with the command line as typed.
+async fn execute_command(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    let Some(command) = str_field(&body, "command") else {
+        return bad_request("`command` is required (e.g. \"/hello world\")");
+    };
+    let args = pb::CommandArgs {
+        command: command.to_string(),
+        user_id: str_field(&body, "user_id")
+            .unwrap_or(&shared.seed.user.id)
+            .to_string(),
+        channel_id: str_field(&body, "channel_id")
+            .unwrap_or(&shared.seed.channel.id)
+            .to_string(),
+        team_id: str_field(&body, "team_id")
+            .unwrap_or(&shared.seed.team.id)
+            .to_string(),
+        ..Default::default()
+    };
+    match shared.hooks().execute_command(&shared.ctx(), Some(shared.plugin_context()), Some(args)).await {
+        Ok(Some(r)) => Json(json!({ "response_type": r.response_type, "text": r.text, "username": r.username, "goto_location": r.goto_location })).into_response(),
+        Ok(None) => Json(json!({ "response_type": "", "text": "" })).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+/// Replaces the plugin's configuration and fires OnConfigurationChange.
+async fn set_config(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(plugin_id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if plugin_id != shared.plugin_id {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no such plugin" })),
+        )
+            .into_response();
+    }
+    if let Err(e) = shared.backend.set_plugin_config_json(&plugin_id, &body) {
+        return api_error(e);
+    }
+    match shared.hooks().on_configuration_change(&shared.ctx()).await {
+        Ok(()) => Json(json!({ "status": "OK" })).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn logs(State(shared): State<Arc<Shared>>) -> Response {
+    let logs: Vec<Value> = shared
+        .backend
+        .logs()
+        .iter()
+        .map(|l| json!(format!("{l:?}")))
+        .collect();
+    Json(json!({ "logs": logs })).into_response()
+}
+
+/// For the binary: an absolute path for display.
+pub fn display_dir(dir: &Path) -> String {
+    dir.canonicalize()
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}
