@@ -3,7 +3,7 @@
 
 //! Every `PluginApi` method through `PluginApiClient` → `PluginApiServer` → a recording
 //! fake over a real gRPC connection: arguments and results arrive unchanged, and so do
-//! errors.
+//! errors. Plugin-to-plugin HTTP streams through an echoing fake.
 #![allow(clippy::all, unused_imports, unused_variables)]
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -5787,6 +5787,44 @@ impl PluginApi for Fake {
             } else {
                 Ok(Some(<pb::VisualExpression as Default>::default()))
             }
+        }
+    }
+    /// Go: `PluginHTTP(request *http.Request) *http.Response`
+    /// Minimum server version: 5.18.
+    fn plugin_http(
+        &self,
+        ctx: &CallContext,
+        frames: crate::support::BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            crate::support::BoxStream<Result<pb::PluginHttpResponse, ApiError>>,
+            ApiError,
+        >,
+    > + Send {
+        let fail = self.fail;
+        let calls = self.calls.clone();
+        async move {
+            calls.lock().unwrap().push(("PluginHTTP".to_string(), String::new()));
+            if fail {
+                return Err(ApiError::app(418, "teapot", "PluginHTTP"));
+            }
+            let echoed = frames
+                .map(|frame| {
+                    frame
+                        .map(|f| pb::PluginHttpResponse {
+                            head: f
+                                .head
+                                .map(|h| pb::HttpResponseHead {
+                                    status_code: 200,
+                                    headers: h.headers,
+                                }),
+                            body_chunk: f.body_chunk,
+                            body_complete: f.body_complete,
+                            ..Default::default()
+                        })
+                });
+            let out: crate::support::BoxStream<_> = Box::pin(echoed);
+            Ok(out)
         }
     }
 }
@@ -15908,6 +15946,69 @@ async fn every_api_method_round_trips() {
                     }
                     other => panic!("{}: {other:?}", "GetAccessControlVisualAST"),
                 }
+                1usize
+            })
+            .await;
+    count
+        += Box::pin(async {
+                let frames = || -> crate::support::BoxStream<
+                    Result<pb::PluginHttpRequest, ApiError>,
+                > {
+                    Box::pin(
+                        futures_util::stream::iter([
+                            Ok(pb::PluginHttpRequest {
+                                head: Some(pb::HttpRequestHead {
+                                    method: "POST".into(),
+                                    url: "/plugins/other/echo".into(),
+                                    headers: vec![
+                                        pb::HttpHeader { name : "X-Multi".into(), values : vec!["1"
+                                        .into(), "2".into()] }
+                                    ],
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            Ok(pb::PluginHttpRequest {
+                                body_chunk: b"ab".to_vec(),
+                                ..Default::default()
+                            }),
+                            Ok(pb::PluginHttpRequest {
+                                body_chunk: b"cd".to_vec(),
+                                ..Default::default()
+                            }),
+                            Ok(pb::PluginHttpRequest {
+                                body_complete: true,
+                                ..Default::default()
+                            }),
+                        ]),
+                    )
+                };
+                let got: Vec<_> = ok
+                    .plugin_http(&ctx, frames())
+                    .await
+                    .expect("PluginHTTP")
+                    .collect()
+                    .await;
+                let got: Vec<_> = got.into_iter().map(|f| f.expect("frame")).collect();
+                let head = got[0].head.clone().expect("head first");
+                assert_eq!(head.status_code, 200);
+                assert_eq!(head.headers[0].values, ["1", "2"]);
+                let body: Vec<u8> = got
+                    .iter()
+                    .flat_map(|f| f.body_chunk.clone())
+                    .collect();
+                assert_eq!(body, b"abcd");
+                assert!(got.last().unwrap().body_complete);
+                let err = match failing.plugin_http(&ctx, frames()).await {
+                    Err(e) => e,
+                    Ok(mut stream) => {
+                        stream.next().await.expect("an item").expect_err("PluginHTTP")
+                    }
+                };
+                assert!(
+                    matches!(err, ApiError::Transport { .. }), "{}: {err:?}",
+                    "PluginHTTP"
+                );
                 1usize
             })
             .await;

@@ -1126,10 +1126,76 @@ impl<'a> Generator<'a> {
                 .await;
             }
         });
+        // Plugin-to-plugin HTTP: the fake echoes each request frame back as a response frame.
+        let http_methods: Vec<&M> = self.api.iter().filter(|m| m.ir.special == Some(Special::PluginHttp)).collect();
+        let http_fakes = http_methods.iter().map(|m| {
+            let resp = &m.resp;
+            let go = &m.go;
+            Self::trait_method(m, quote! {
+                let fail = self.fail;
+                let calls = self.calls.clone();
+                async move {
+                    calls.lock().unwrap().push((#go.to_string(), String::new()));
+                    if fail {
+                        return Err(ApiError::app(418, "teapot", #go));
+                    }
+                    let echoed = frames.map(|frame| {
+                        frame.map(|f| pb::#resp {
+                            head: f.head.map(|h| pb::HttpResponseHead { status_code: 200, headers: h.headers }),
+                            body_chunk: f.body_chunk,
+                            body_complete: f.body_complete,
+                            ..Default::default()
+                        })
+                    });
+                    let out: crate::support::BoxStream<_> = Box::pin(echoed);
+                    Ok(out)
+                }
+            })
+        });
+        let http_checks = http_methods.iter().map(|m| {
+            let name = &m.rust;
+            let req = &m.req;
+            let go = &m.go;
+            quote! {
+                count += Box::pin(async {
+                    let frames = || -> crate::support::BoxStream<Result<pb::#req, ApiError>> {
+                        Box::pin(futures_util::stream::iter([
+                            Ok(pb::#req {
+                                head: Some(pb::HttpRequestHead {
+                                    method: "POST".into(),
+                                    url: "/plugins/other/echo".into(),
+                                    headers: vec![pb::HttpHeader { name: "X-Multi".into(), values: vec!["1".into(), "2".into()] }],
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            Ok(pb::#req { body_chunk: b"ab".to_vec(), ..Default::default() }),
+                            Ok(pb::#req { body_chunk: b"cd".to_vec(), ..Default::default() }),
+                            Ok(pb::#req { body_complete: true, ..Default::default() }),
+                        ]))
+                    };
+                    let got: Vec<_> = ok.#name(&ctx, frames()).await.expect(#go).collect().await;
+                    let got: Vec<_> = got.into_iter().map(|f| f.expect("frame")).collect();
+                    let head = got[0].head.clone().expect("head first");
+                    assert_eq!(head.status_code, 200);
+                    assert_eq!(head.headers[0].values, ["1", "2"]);
+                    let body: Vec<u8> = got.iter().flat_map(|f| f.body_chunk.clone()).collect();
+                    assert_eq!(body, b"abcd");
+                    assert!(got.last().unwrap().body_complete);
+                    let err = match failing.#name(&ctx, frames()).await {
+                        Err(e) => e,
+                        Ok(mut stream) => stream.next().await.expect("an item").expect_err(#go),
+                    };
+                    assert!(matches!(err, ApiError::Transport { .. }), "{}: {err:?}", #go);
+                    1usize
+                })
+                .await;
+            }
+        });
         pretty(quote! {
             //! Every `PluginApi` method through `PluginApiClient` → `PluginApiServer` → a recording
             //! fake over a real gRPC connection: arguments and results arrive unchanged, and so do
-            //! errors.
+            //! errors. Plugin-to-plugin HTTP streams through an echoing fake.
             #![allow(clippy::all, unused_imports, unused_variables)]
 
             use std::collections::HashMap;
@@ -1168,6 +1234,7 @@ impl<'a> Generator<'a> {
 
             impl PluginApi for Fake {
                 #(#fake_methods)*
+                #(#http_fakes)*
             }
 
             async fn serve(fail: bool) -> (PluginApiClient, Calls) {
@@ -1193,6 +1260,7 @@ impl<'a> Generator<'a> {
                 let ctx = CallContext::new("roundtrip");
                 let mut count = 0usize;
                 #(#checks)*
+                #(#http_checks)*
                 assert!(count > 0);
                 println!("{count} methods round-tripped");
             }
