@@ -120,7 +120,9 @@ impl DevHost {
         let plugin_id = manifest.id.clone();
 
         let backend = MemoryBackend::new();
-        let seed = seed(&backend).map_err(|e| err("seeding the backend", e))?;
+        let seed = seed(&backend)
+            .await
+            .map_err(|e| err("seeding the backend", e))?;
         let tokens = TokenRegistry::default();
         let api = ApiServer::start(
             Arc::new(backend.clone()),
@@ -225,12 +227,20 @@ impl DevHost {
     }
 }
 
-fn seed(backend: &MemoryBackend) -> Result<Seed, ApiError> {
+/// A user in a team; joining the team puts them in its town-square, the default channel.
+async fn seed(backend: &MemoryBackend) -> Result<Seed, ApiError> {
     let user = backend.seed_user("dev.user")?;
     let team = backend.seed_team("dev")?;
-    let channel = backend.seed_channel(&team.id, "town-square")?;
     backend.seed_team_member(&team.id, &user.id)?;
-    backend.seed_channel_member(&channel.id, &user.id)?;
+    let channel = backend
+        .get_channel_by_name(
+            &CallContext::default(),
+            team.id.clone(),
+            "town-square".into(),
+            false,
+        )
+        .await?
+        .ok_or_else(|| ApiError::app(500, "devhost.seed", "the team has no town-square"))?;
     Ok(Seed {
         user,
         team,

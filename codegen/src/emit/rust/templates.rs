@@ -1127,7 +1127,11 @@ impl<'a> Generator<'a> {
             }
         });
         // Plugin-to-plugin HTTP: the fake echoes each request frame back as a response frame.
-        let http_methods: Vec<&M> = self.api.iter().filter(|m| m.ir.special == Some(Special::PluginHttp)).collect();
+        let http_methods: Vec<&M> = self
+            .api
+            .iter()
+            .filter(|m| m.ir.special == Some(Special::PluginHttp))
+            .collect();
         let http_fakes = http_methods.iter().map(|m| {
             let resp = &m.resp;
             let go = &m.go;

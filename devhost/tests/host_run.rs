@@ -1,0 +1,167 @@
+//! `mm-plugin-host run` on a real plugin process (the Rust test plugin `mm-echo-plugin`): it starts,
+//! activates (calling back into the API), serves HTTP, fires hooks from the REST surface, and
+//! stops cleanly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mattermost_plugin_devhost::host::{DevHost, HostConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The test plugin binary, built on demand when this package is tested on its own.
+fn echo_plugin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf();
+    let plugin = bin_dir.join("mm-echo-plugin");
+    if !plugin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "mattermost-plugin-runtime",
+                "--bin",
+                "mm-echo-plugin",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building mm-echo-plugin");
+    }
+    plugin
+}
+
+fn plugin_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = serde_json::json!({
+        "id": "com.example.rust-echo",
+        "name": "Rust echo",
+        "version": "0.1.0",
+        "server": { "executable": echo_plugin() },
+    });
+    std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
+    dir
+}
+
+/// A minimal HTTP/1.1 exchange: (status, body). Bodies here are small and length-delimited or
+/// end with the connection.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_a_rust_plugin_end_to_end() {
+    let dir = plugin_dir();
+    let config = HostConfig {
+        plugin_dir: dir.path().to_path_buf(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        hook_timeout: Duration::from_secs(10),
+    };
+    let host = DevHost::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = host.http_addr();
+    assert!(
+        host.implemented().iter().any(|h| h == "ServeHTTP"),
+        "{:?}",
+        host.implemented()
+    );
+    let pid = host.supervisor().pid().expect("running");
+
+    // OnActivate called back into the API: GetServerVersion and LogInfo reached the backend.
+    let logs = host.backend().logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.message.starts_with("echo plugin activated on")),
+        "{logs:?}"
+    );
+
+    // The plugin's HTTP routes are served through ServeHTTP.
+    let (status, _) = http(addr, "GET", "/plugins/com.example.rust-echo/status/201", "").await;
+    assert_eq!(status, 201);
+    let (status, _) = http(addr, "GET", "/plugins/com.example.rust-echo/nowhere", "").await;
+    assert_eq!(status, 404);
+
+    // A post runs MessageWillBePosted (which may rewrite or reject it), then is stored.
+    let (status, body) = http(addr, "POST", "/api/v4/posts", r#"{"message":"hello"}"#).await;
+    assert_eq!(status, 201, "{body}");
+    let post: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(post["message"], "hello (echoed)");
+    let (status, body) = http(
+        addr,
+        "GET",
+        &format!("/api/v4/posts/{}", post["id"].as_str().unwrap()),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/v4/posts",
+        r#"{"message":"please reject me"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("the echo plugin rejects this"), "{body}");
+
+    // A slash command reaches ExecuteCommand.
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/v4/commands/execute",
+        r#"{"command":"/echo hi"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("echo: /echo hi"), "{body}");
+
+    // Configuration changes are stored and announced.
+    let (status, body) = http(
+        addr,
+        "PUT",
+        "/api/v4/plugins/com.example.rust-echo/config",
+        r#"{"Greeting":"hi"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        host.backend().plugin_config_json("com.example.rust-echo"),
+        br#"{"Greeting":"hi"}"#
+    );
+
+    let (status, body) = http(addr, "GET", "/api/v4/system/ping", "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("MessageWillBePosted"), "{body}");
+
+    host.stop().await;
+    let gone = unsafe { libc_kill(pid as i32, 0) } != 0;
+    assert!(gone, "the plugin process {pid} is gone after stop");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
