@@ -15,7 +15,9 @@ use axum::routing::{any, get, post, put};
 use mattermost_plugin_api::pb;
 use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks, PluginHooksClient};
 use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
-use mattermost_plugin_runtime::http_bridge::{self, RequestInfo, ServeHttp};
+use mattermost_plugin_runtime::http_bridge::{
+    self, HttpHook, RequestInfo, ServeHttp, ServeMetrics,
+};
 use mattermost_plugin_runtime::manifest::Manifest;
 use mattermost_plugin_runtime::supervisor::{CommandSpec, Supervisor, SupervisorConfig};
 use serde_json::{Value, json};
@@ -291,6 +293,8 @@ fn router(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
         .route("/plugins/{plugin_id}", any(plugin_http))
         .route("/plugins/{plugin_id}/{*rest}", any(plugin_http))
+        // Mattermost serves plugin metrics on its metrics listener at /plugins/<id>/metrics.
+        .route("/metrics/plugins/{plugin_id}/{*rest}", any(plugin_metrics))
         .route("/api/v4/system/ping", get(ping))
         .route("/api/v4/posts", post(create_post))
         .route("/api/v4/posts/{post_id}", put(update_post).get(get_post))
@@ -327,9 +331,29 @@ async fn plugin_http(
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     request: Request<Body>,
 ) -> Response {
-    let uri = request.uri().clone();
     let prefix = format!("/plugins/{}", shared.plugin_id);
-    let Some(rest) = uri.path().strip_prefix(&prefix) else {
+    forward::<ServeHttp>(&shared, remote, &prefix, request).await
+}
+
+async fn plugin_metrics(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let prefix = format!("/metrics/plugins/{}", shared.plugin_id);
+    forward::<ServeMetrics>(&shared, remote, &prefix, request).await
+}
+
+/// Strips `prefix` (the plugin sees paths relative to its mount point) and streams the exchange
+/// through hook `K`.
+async fn forward<K: HttpHook>(
+    shared: &Shared,
+    remote: SocketAddr,
+    prefix: &str,
+    request: Request<Body>,
+) -> Response {
+    let uri = request.uri().clone();
+    let Some(rest) = uri.path().strip_prefix(prefix) else {
         return (StatusCode::NOT_FOUND, "no such plugin\n").into_response();
     };
     let path = if rest.is_empty() {
@@ -359,7 +383,7 @@ async fn plugin_http(
         remote_addr: Some(remote),
         context,
     };
-    http_bridge::forward::<ServeHttp, _>(&shared.hooks(), &shared.ctx(), info, body).await
+    http_bridge::forward::<K, _>(&shared.hooks(), &shared.ctx(), info, body).await
 }
 
 async fn ping(State(shared): State<Arc<Shared>>) -> Response {

@@ -103,6 +103,16 @@ async fn run_a_rust_plugin_end_to_end() {
     assert_eq!(status, 201);
     let (status, _) = http(addr, "GET", "/plugins/com.example.rust-echo/nowhere", "").await;
     assert_eq!(status, 404);
+    // ServeMetrics is not implemented by this plugin: Go's default, 404, without a call.
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/metrics/plugins/com.example.rust-echo/metrics",
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(body.contains("404 page not found"), "{body}");
 
     // A post runs MessageWillBePosted (which may rewrite or reject it), then is stored.
     let (status, body) = http(addr, "POST", "/api/v4/posts", r#"{"message":"hello"}"#).await;

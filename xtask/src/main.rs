@@ -358,15 +358,29 @@ fn test() -> Result<()> {
 }
 
 fn bench() -> Result<()> {
-    let mut cmd = cargo();
-    cmd.args([
-        "bench",
-        "-p",
-        "mattermost-plugin-codegen",
-        "--bench",
-        "parse",
-    ]);
-    run(cmd, "cargo bench (parse)")
+    // Each bench prints its figures beside a baseline measured in the same run.
+    for (package, bench, what) in [
+        (
+            "mattermost-plugin-codegen",
+            "parse",
+            "front-end parse of the pinned module",
+        ),
+        (
+            "mattermost-plugin-devhost",
+            "adapters",
+            "GetUser through the generated adapters vs raw tonic",
+        ),
+        (
+            "mattermost-plugin-runtime",
+            "serve_http",
+            "ServeHTTP streaming and plugin cold start",
+        ),
+    ] {
+        let mut cmd = cargo();
+        cmd.args(["bench", "-p", package, "--bench", bench]);
+        run(cmd, &format!("cargo bench: {what}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
