@@ -86,7 +86,11 @@ fn derived_files(ir: &Ir, lock: &FieldLock) -> Result<Vec<(String, String)>> {
 }
 
 /// Directories whose every file must come from the generator.
-const GENERATED_DIRS: &[&str] = &["generated/proto/mattermost", "generated/rust"];
+const GENERATED_DIRS: &[&str] = &[
+    "generated/proto/mattermost",
+    "generated/rust",
+    "generated/python/src",
+];
 
 fn read_lock(root: &Path) -> Result<FieldLock> {
     let path = root.join(SPEC_LOCK);
@@ -354,7 +358,75 @@ fn test() -> Result<()> {
     cmd.args(["vet", "."])
         .current_dir(root().join("codegen/tests/go-reference"));
     run(cmd, "go vet (differential reference)")?;
+    python_checks()?;
     Ok(())
+}
+
+/// The repository's virtualenv (`.venv`), created and filled from `tools/python-dev.txt` when
+/// missing or out of date, with the generated package installed in editable mode.
+fn ensure_venv() -> Result<PathBuf> {
+    let venv = root().join(".venv");
+    let python = venv.join("bin/python");
+    let requirements = std::fs::read_to_string(root().join("tools/python-dev.txt"))
+        .context("reading tools/python-dev.txt")?;
+    let stamp = venv.join(".requirements");
+    if python.is_file()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
+    {
+        return Ok(python);
+    }
+    if !python.is_file() {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "venv"]).arg(&venv);
+        run(cmd, "python3 -m venv .venv")?;
+    }
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+    ])
+    .arg(root().join("tools/python-dev.txt"));
+    run(cmd, "pip install -r tools/python-dev.txt")?;
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-build-isolation",
+        "-e",
+    ])
+    .arg(root().join("generated/python"));
+    run(cmd, "pip install -e generated/python")?;
+    std::fs::write(&stamp, requirements).context("writing the venv stamp")?;
+    Ok(python)
+}
+
+/// ruff and mypy --strict on the Python code, then pytest.
+fn python_checks() -> Result<()> {
+    let python = ensure_venv()?;
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "ruff", "check", "generated/python", "tests/python"])
+        .current_dir(root());
+    run(cmd, "ruff check")?;
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "mypy",
+        "--strict",
+        "generated/python/src/mattermost_plugin_api",
+    ])
+    .current_dir(root());
+    run(cmd, "mypy --strict (generated package)")?;
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pytest", "-q", "tests/python"])
+        .current_dir(root());
+    run(cmd, "pytest tests/python")
 }
 
 fn bench() -> Result<()> {

@@ -1,6 +1,7 @@
 //! Emitters: each turns the IR into the files of one target.
 
 pub mod proto;
+pub mod python;
 pub mod rust;
 
 use std::fmt;
@@ -13,7 +14,10 @@ pub fn all(
     let (schema, lock) = proto::build(ir, lock)?;
     let mut files = proto::render_all(ir, &schema)?;
     let crate_files = rust::emit(ir, &schema, &files)?;
+    let fds = rust::compile_descriptors(&files)?;
+    let python_files = python::emit(ir, &schema, &fds, &rust::contract_hash(&files))?;
     files.extend(crate_files);
+    files.extend(python_files);
     Ok((files, lock))
 }
 

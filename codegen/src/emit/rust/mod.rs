@@ -105,6 +105,30 @@ pub fn contract_hash(proto: &[GeneratedFile]) -> String {
     format!("{h:016x}")
 }
 
+/// The contract compiled by protox, for emitters that embed descriptors.
+pub fn compile_descriptors(
+    proto: &[GeneratedFile],
+) -> Result<prost_types::FileDescriptorSet, EmitError> {
+    let err = |what: &str, e: &dyn std::fmt::Display| EmitError {
+        messages: vec![format!("descriptors: {what}: {e}")],
+    };
+    let dir = tempfile::tempdir().map_err(|e| err("temporary directory", &e))?;
+    let mut names = Vec::new();
+    for f in proto {
+        let rel = f
+            .path
+            .strip_prefix(&format!("{}/", crate::emit::proto::ROOT))
+            .unwrap_or(&f.path);
+        let path = dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| err("writing proto", &e))?;
+        }
+        std::fs::write(&path, &f.contents).map_err(|e| err("writing proto", &e))?;
+        names.push(rel.to_string());
+    }
+    protox::compile(&names, [dir.path()]).map_err(|e| err("protox", &e))
+}
+
 /// Runs tonic-prost-build on the rendered proto and returns the code it writes.
 fn prost_code(proto: &[GeneratedFile]) -> Result<String, EmitError> {
     let err = |what: &str, e: &dyn std::fmt::Display| EmitError {

@@ -1,0 +1,931 @@
+//! The Python modules' bodies, written from the proto schema and the IR.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use heck::ToShoutySnakeCase;
+
+use crate::emit::EmitError;
+use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
+use crate::ir::{ErrorKind, Ir, ServiceKind};
+use crate::special::Special;
+
+const PY_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// How one value of a field converts between proto and Python.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind<'a> {
+    Scalar(&'static str),
+    Model(&'a str),
+    Struct,
+    Value,
+    Timestamp,
+}
+
+fn scalar_py(t: &str) -> Option<&'static str> {
+    Some(match t {
+        "string" => "str",
+        "bytes" => "bytes",
+        "bool" => "bool",
+        "int32" | "int64" | "uint32" | "uint64" => "int",
+        "float" | "double" => "float",
+        _ => return None,
+    })
+}
+
+fn kind(t: &str) -> Kind<'_> {
+    match t {
+        "google.protobuf.Struct" => Kind::Struct,
+        "google.protobuf.Value" => Kind::Value,
+        "google.protobuf.Timestamp" => Kind::Timestamp,
+        other => scalar_py(other).map_or(Kind::Model(other), Kind::Scalar),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Plain,
+    Optional,
+    Repeated,
+    Map(&'static str),
+}
+
+fn split(ty: &str) -> (Label, &str) {
+    if let Some(t) = ty.strip_prefix("repeated ") {
+        (Label::Repeated, t)
+    } else if let Some(t) = ty.strip_prefix("optional ") {
+        (Label::Optional, t)
+    } else if let Some(rest) = ty.strip_prefix("map<").and_then(|r| r.strip_suffix('>')) {
+        let (k, v) = rest.split_once(", ").unwrap_or((rest, "string"));
+        (Label::Map(scalar_py(k).unwrap_or("str")), v)
+    } else {
+        (Label::Plain, ty)
+    }
+}
+
+/// Python type of one value; `m` prefixes model class names (`""` inside models.py).
+fn py_type(k: Kind, m: &str) -> String {
+    match k {
+        Kind::Scalar(t) => t.to_string(),
+        Kind::Model(name) => format!("{m}{name}"),
+        Kind::Struct => "dict[str, Any]".into(),
+        Kind::Value => "Any".into(),
+        Kind::Timestamp => "datetime.datetime".into(),
+    }
+}
+
+fn from_value(k: Kind, expr: &str, m: &str, c: &str) -> String {
+    match k {
+        Kind::Scalar(_) => expr.to_string(),
+        Kind::Model(name) => format!("{m}{name}.from_proto({expr})"),
+        Kind::Struct => format!("{c}struct_to_dict({expr})"),
+        Kind::Value => format!("{c}value_to_py({expr})"),
+        Kind::Timestamp => format!("{c}timestamp_to_datetime({expr})"),
+    }
+}
+
+fn to_value(k: Kind, expr: &str, c: &str) -> String {
+    match k {
+        Kind::Scalar(_) => expr.to_string(),
+        Kind::Model(_) => format!("{expr}.to_proto()"),
+        Kind::Struct => format!("{c}dict_to_struct({expr})"),
+        Kind::Value => format!("{c}py_to_value({expr})"),
+        Kind::Timestamp => format!("{c}datetime_to_timestamp({expr})"),
+    }
+}
+
+/// One field as seen from Python: annotation, default, and both conversions.
+struct PyField {
+    name: String,
+    annotation: String,
+    default: String,
+    from_proto: String,
+    to_proto: String,
+}
+
+fn py_field(name: &str, ty: &str, m: &str, c: &str, src: &str, dst: &str) -> PyField {
+    let (label, inner) = split(ty);
+    let k = kind(inner);
+    let t = py_type(k, m);
+    let get = format!("{src}.{name}");
+    let own = format!("{dst}{name}");
+    match label {
+        Label::Repeated => PyField {
+            name: name.into(),
+            annotation: format!("tuple[{t}, ...]"),
+            default: "()".into(),
+            from_proto: if matches!(k, Kind::Scalar(_)) {
+                format!("tuple({get})")
+            } else {
+                format!("tuple({} for x in {get})", from_value(k, "x", m, c))
+            },
+            to_proto: if matches!(k, Kind::Scalar(_)) {
+                format!("list({own})")
+            } else {
+                format!("[{} for x in {own}]", to_value(k, "x", c))
+            },
+        },
+        Label::Map(key) => PyField {
+            name: name.into(),
+            annotation: format!("dict[{key}, {t}]"),
+            default: "dataclasses.field(default_factory=dict)".into(),
+            from_proto: if matches!(k, Kind::Scalar(_)) {
+                format!("dict({get})")
+            } else {
+                format!(
+                    "{{k: {} for k, v in {get}.items()}}",
+                    from_value(k, "v", m, c)
+                )
+            },
+            to_proto: if matches!(k, Kind::Scalar(_)) {
+                format!("dict({own})")
+            } else {
+                format!("{{k: {} for k, v in {own}.items()}}", to_value(k, "v", c))
+            },
+        },
+        Label::Optional | Label::Plain
+            if !matches!(k, Kind::Scalar(_)) || label == Label::Optional =>
+        {
+            PyField {
+                name: name.into(),
+                annotation: if k == Kind::Value {
+                    "Any".into()
+                } else {
+                    format!("{t} | None")
+                },
+                default: "None".into(),
+                from_proto: format!(
+                    "{} if {src}.HasField({name:?}) else None",
+                    from_value(k, &get, m, c)
+                ),
+                to_proto: if matches!(k, Kind::Scalar(_)) {
+                    own
+                } else {
+                    format!("{} if {own} is not None else None", to_value(k, &own, c))
+                },
+            }
+        }
+        _ => PyField {
+            name: name.into(),
+            annotation: t.clone(),
+            default: match k {
+                Kind::Scalar("str") => "\"\"".into(),
+                Kind::Scalar("bytes") => "b\"\"".into(),
+                Kind::Scalar("bool") => "False".into(),
+                Kind::Scalar("float") => "0.0".into(),
+                _ => "0".into(),
+            },
+            from_proto: get,
+            to_proto: own,
+        },
+    }
+}
+
+fn check_names(messages: &[&ProtoMessage]) -> Result<(), EmitError> {
+    let bad: Vec<String> = messages
+        .iter()
+        .flat_map(|m| {
+            m.fields
+                .iter()
+                .filter(|f| PY_KEYWORDS.contains(&f.name.as_str()))
+                .map(move |f| format!("{}.{}", m.name, f.name))
+        })
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(EmitError {
+            messages: vec![format!(
+                "python emitter: fields named after Python keywords are not supported yet: {}",
+                bad.join(", ")
+            )],
+        })
+    }
+}
+
+/// Which `_pb2` module defines each message.
+fn module_of(schema: &[ProtoFile]) -> HashMap<&str, &'static str> {
+    let mut map = HashMap::new();
+    for f in schema {
+        let stem = match f.kind {
+            FileKind::Common => "common_pb2",
+            FileKind::Model => "model_pb2",
+            FileKind::Api => "api_pb2",
+            FileKind::Hooks => "hooks_pb2",
+        };
+        for m in &f.messages {
+            map.insert(m.name.as_str(), stem);
+        }
+    }
+    map
+}
+
+fn bytes_literal(bytes: &[u8]) -> String {
+    let mut out = String::from("\n");
+    for chunk in bytes.chunks(24) {
+        out.push_str("    b\"");
+        for &b in chunk {
+            match b {
+                b'\\' => out.push_str("\\\\"),
+                b'"' => out.push_str("\\\""),
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+        }
+        out.push_str("\"\n");
+    }
+    out
+}
+
+fn deps(kind: FileKind) -> &'static [&'static str] {
+    match kind {
+        FileKind::Common => &[],
+        FileKind::Model => &["common_pb2"],
+        FileKind::Api | FileKind::Hooks => &["common_pb2", "model_pb2"],
+    }
+}
+
+pub fn pb2_module(stem: &str, descriptor: &[u8], file: &ProtoFile) -> String {
+    let mut s = format!("\"\"\"Protobuf messages of mattermost/plugin/v1/{stem}.proto.\"\"\"\n\n");
+    s.push_str("from google.protobuf import descriptor_pool as _descriptor_pool\n");
+    s.push_str("from google.protobuf import struct_pb2 as _struct_pb2  # noqa: F401  (registers struct.proto)\n");
+    s.push_str("from google.protobuf import timestamp_pb2 as _timestamp_pb2  # noqa: F401  (registers timestamp.proto)\n");
+    s.push_str("from google.protobuf.internal import builder as _builder\n");
+    if !deps(file.kind).is_empty() {
+        s.push('\n');
+    }
+    for d in deps(file.kind) {
+        let _ = writeln!(
+            s,
+            "from mattermost_plugin_api._pb import {d} as _{d}  # noqa: F401  (imported by this file)"
+        );
+    }
+    let _ = write!(
+        s,
+        "\nDESCRIPTOR = _descriptor_pool.Default().AddSerializedFile({})\n_globals = globals()\n_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)\n_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, \"mattermost_plugin_api._pb.{stem}_pb2\", _globals)\n",
+        bytes_literal(descriptor).trim_end().replace('\n', "\n    ") + "\n"
+    );
+    s
+}
+
+/// `.pyi` stubs: attribute and constructor types of every message.
+pub fn pb2_stub(file: &ProtoFile) -> String {
+    let mut s = String::new();
+    s.push_str("DESCRIPTOR: _descriptor.FileDescriptor\n");
+    let own: std::collections::HashSet<&str> =
+        file.messages.iter().map(|m| m.name.as_str()).collect();
+    let msg_ref = |name: &str| -> String {
+        match name {
+            "google.protobuf.Struct" => "_struct_pb2.Struct".into(),
+            "google.protobuf.Value" => "_struct_pb2.Value".into(),
+            "google.protobuf.Timestamp" => "_timestamp_pb2.Timestamp".into(),
+            n if own.contains(n) => n.to_string(),
+            n => {
+                // Messages of another file of ours.
+                let module = match file.kind {
+                    FileKind::Model => "_common_pb2",
+                    _ => {
+                        if COMMON_NAMES.contains(&n) {
+                            "_common_pb2"
+                        } else {
+                            "_model_pb2"
+                        }
+                    }
+                };
+                format!("{module}.{n}")
+            }
+        }
+    };
+    for m in &file.messages {
+        let _ = write!(s, "\n\nclass {}(_message.Message):\n", m.name);
+        let mut params = Vec::new();
+        for f in &m.fields {
+            let (label, inner) = split(&f.ty);
+            let scalar = scalar_py(inner);
+            let value_ty = scalar.map_or_else(|| msg_ref(inner), str::to_string);
+            let (attr, param) = match label {
+                Label::Repeated if scalar.is_some() => (
+                    format!("_containers.RepeatedScalarFieldContainer[{value_ty}]"),
+                    format!("Iterable[{value_ty}] | None"),
+                ),
+                Label::Repeated => (
+                    format!("_containers.RepeatedCompositeFieldContainer[{value_ty}]"),
+                    format!("Iterable[{value_ty}] | None"),
+                ),
+                Label::Map(k) if scalar.is_some() => (
+                    format!("_containers.ScalarMap[{k}, {value_ty}]"),
+                    format!("Mapping[{k}, {value_ty}] | None"),
+                ),
+                Label::Map(k) => (
+                    format!("_containers.MessageMap[{k}, {value_ty}]"),
+                    format!("Mapping[{k}, {value_ty}] | None"),
+                ),
+                _ => (value_ty.clone(), format!("{value_ty} | None")),
+            };
+            let _ = writeln!(s, "    {}: {attr}", f.name);
+            params.push(format!("{}: {param} = ...", f.name));
+        }
+        if params.is_empty() {
+            s.push_str("    def __init__(self) -> None: ...\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "    def __init__(\n        self,\n        *,\n        {},\n    ) -> None: ...",
+                params.join(",\n        ")
+            );
+        }
+    }
+    // Only the imports the stubs use, grouped as isort does.
+    let mut third = vec![
+        "from google.protobuf import descriptor as _descriptor",
+        "from google.protobuf import message as _message",
+    ];
+    let mut std = Vec::new();
+    let uses = |needle: &str| s.contains(needle);
+    match (uses("Iterable["), uses("Mapping[")) {
+        (true, true) => std.push("from collections.abc import Iterable, Mapping"),
+        (true, false) => std.push("from collections.abc import Iterable"),
+        (false, true) => std.push("from collections.abc import Mapping"),
+        (false, false) => {}
+    }
+    if uses("_struct_pb2.") {
+        third.push("from google.protobuf import struct_pb2 as _struct_pb2");
+    }
+    if uses("_timestamp_pb2.") {
+        third.push("from google.protobuf import timestamp_pb2 as _timestamp_pb2");
+    }
+    if uses("_containers.") {
+        third.push("from google.protobuf.internal import containers as _containers");
+    }
+    let mut first = Vec::new();
+    for d in deps(file.kind) {
+        if uses(&format!("_{d}.")) {
+            first.push(format!("from mattermost_plugin_api._pb import {d} as _{d}"));
+        }
+    }
+    let mut header = String::new();
+    for group in [
+        std.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        third.iter().map(|x| x.to_string()).collect(),
+        first,
+    ] {
+        if !group.is_empty() {
+            header.push_str(&group.join("\n"));
+            header.push_str("\n\n");
+        }
+    }
+    header + &s
+}
+
+/// Messages that live in common.proto (the static ones and the overrides).
+const COMMON_NAMES: &[&str] = &[
+    "Error",
+    "HttpHeader",
+    "HttpRequestHead",
+    "HttpResponseHead",
+    "AppError",
+    "PluginContext",
+];
+
+const CONVERT: &str = r#"
+
+def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
+    """A protobuf Struct as a plain dict (JSON values)."""
+    return json_format.MessageToDict(value)
+
+
+def dict_to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(value)
+    return out
+
+
+def value_to_py(value: struct_pb2.Value) -> Any:
+    """A protobuf Value as the plain JSON value it holds."""
+    return json_format.MessageToDict(value)
+
+
+def py_to_value(value: Any) -> struct_pb2.Value:
+    return json_format.ParseDict(value, struct_pb2.Value())
+
+
+def timestamp_to_datetime(value: timestamp_pb2.Timestamp) -> datetime.datetime:
+    return value.ToDatetime(tzinfo=datetime.timezone.utc)
+
+
+def datetime_to_timestamp(value: datetime.datetime) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(value)
+    return out
+"#;
+
+pub fn models(schema: &[ProtoFile], messages: &[&ProtoMessage]) -> String {
+    let modules = module_of(schema);
+    let mut s = String::from(
+        "\"\"\"Frozen dataclasses for every model message, with lossless proto conversion.\n\nTimestamps convert to timezone-aware datetimes (microsecond precision).\n\"\"\"\n\n",
+    );
+    s.push_str("from __future__ import annotations\n\nimport dataclasses\nimport datetime\nfrom collections.abc import Mapping\nfrom typing import Any\n\n");
+    s.push_str("from google.protobuf import json_format, struct_pb2, timestamp_pb2\n\nfrom mattermost_plugin_api._pb import common_pb2, model_pb2\n");
+    s.push_str(CONVERT);
+    let mut names: Vec<&str> = Vec::new();
+    for m in messages {
+        let module = modules.get(m.name.as_str()).copied().unwrap_or("model_pb2");
+        names.push(&m.name);
+        let fields: Vec<PyField> = m
+            .fields
+            .iter()
+            .map(|f| py_field(&f.name, &f.ty, "", "", "m", "self."))
+            .collect();
+        let doc = m
+            .comments
+            .first()
+            .cloned()
+            .unwrap_or_default()
+            .replace('"', "'");
+        let _ = write!(
+            s,
+            "\n\n@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)\nclass {}:\n    \"\"\"{}\"\"\"\n\n",
+            m.name, doc
+        );
+        for f in &fields {
+            let _ = writeln!(s, "    {}: {} = {}", f.name, f.annotation, f.default);
+        }
+        let _ = write!(
+            s,
+            "\n    @classmethod\n    def from_proto(cls, m: {module}.{}) -> {}:\n",
+            m.name, m.name
+        );
+        if fields.is_empty() {
+            s.push_str("        return cls()\n");
+        } else {
+            s.push_str("        return cls(\n");
+            for f in &fields {
+                let _ = writeln!(s, "            {}={},", f.name, f.from_proto);
+            }
+            s.push_str("        )\n");
+        }
+        let _ = write!(s, "\n    def to_proto(self) -> {module}.{}:\n", m.name);
+        if fields.is_empty() {
+            let _ = writeln!(s, "        return {module}.{}()", m.name);
+        } else {
+            let _ = writeln!(s, "        return {module}.{}(", m.name);
+            for f in &fields {
+                let _ = writeln!(s, "            {}={},", f.name, f.to_proto);
+            }
+            s.push_str("        )\n");
+        }
+    }
+    let _ = write!(
+        s,
+        "\n\nMODELS: tuple[type[Any], ...] = (\n{})\n",
+        names
+            .iter()
+            .map(|n| format!("    {n},\n"))
+            .collect::<String>()
+    );
+    s
+}
+
+pub const ERRORS: &str = r#""""Exceptions raised by the API clients.
+
+Business errors arrive in the response: a Mattermost `*model.AppError` becomes a subclass of
+`PluginAPIError` chosen by its status code; a plain Go `error` becomes `GoError` with Mattermost's
+net/rpc code. Transport failures (the host went away, a timeout) become `TransportError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format
+
+from mattermost_plugin_api._pb import common_pb2
+
+
+class PluginAPIError(Exception):
+    """A failed API call."""
+
+    def __init__(
+        self,
+        method: str,
+        message: str,
+        *,
+        id: str = "",
+        detailed_error: str = "",
+        status_code: int = 0,
+        request_id: str = "",
+        where: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{method}: {message}" + (f" ({status_code})" if status_code else ""))
+        self.method = method
+        self.message = message
+        self.id = id
+        self.detailed_error = detailed_error
+        self.status_code = status_code
+        self.request_id = request_id
+        self.where = where
+        self.params = params or {}
+
+
+class BadRequestError(PluginAPIError):
+    """400."""
+
+
+class UnauthorizedError(PluginAPIError):
+    """401."""
+
+
+class PermissionDeniedError(PluginAPIError):
+    """403."""
+
+
+class NotFoundError(PluginAPIError):
+    """404."""
+
+
+class ConflictError(PluginAPIError):
+    """409."""
+
+
+class TooManyRequestsError(PluginAPIError):
+    """429."""
+
+
+class ServerError(PluginAPIError):
+    """5xx."""
+
+
+class NotImplementedByServerError(ServerError):
+    """501: the server (or dev host) does not implement this method."""
+
+
+class GoError(PluginAPIError):
+    """A plain Go `error`; `code` is Mattermost's net/rpc error code (1 io.EOF, 2 sql.ErrNoRows, …)."""
+
+    def __init__(self, method: str, message: str, *, code: int = 0) -> None:
+        super().__init__(method, message)
+        self.code = code
+
+
+class TransportError(PluginAPIError):
+    """The call did not complete: the connection failed, timed out or was refused."""
+
+    def __init__(self, method: str, message: str, *, grpc_code: str = "") -> None:
+        super().__init__(method, message)
+        self.grpc_code = grpc_code
+
+
+_BY_STATUS: dict[int, type[PluginAPIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: TooManyRequestsError,
+    501: NotImplementedByServerError,
+}
+
+
+def from_app_error(method: str, error: common_pb2.AppError) -> PluginAPIError:
+    """The exception for an AppError from `method`."""
+    status = int(error.status_code)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else PluginAPIError)
+    return cls(
+        method,
+        error.message,
+        id=error.id,
+        detailed_error=error.detailed_error,
+        status_code=status,
+        request_id=error.request_id,
+        where=error.where,
+        params=json_format.MessageToDict(error.params) if error.HasField("params") else None,
+    )
+
+
+def from_go_error(method: str, error: common_pb2.Error) -> GoError:
+    return GoError(method, error.message, code=int(error.code))
+"#;
+
+pub fn client(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
+    let messages: HashMap<&str, &ProtoMessage> = schema
+        .iter()
+        .flat_map(|f| &f.messages)
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    let all: Vec<&ProtoMessage> = messages.values().copied().collect();
+    check_names(&all)?;
+    let Some(api) = ir.service(ServiceKind::Api) else {
+        return Err(EmitError {
+            messages: vec!["python emitter: the IR has no API service".into()],
+        });
+    };
+    let mut s = String::from(
+        "\"\"\"`PluginAPI`: the server's API for a plugin, one method per Go method.\"\"\"\n\n",
+    );
+    s.push_str("from __future__ import annotations\n\nfrom collections.abc import Iterable, Iterator, Sequence\nfrom typing import Any, TypeVar\n\nimport grpc\nfrom google.protobuf import message as _message\n\n");
+    s.push_str("from mattermost_plugin_api import errors, models\nfrom mattermost_plugin_api._pb import api_pb2\nfrom mattermost_plugin_api.models import (\n    datetime_to_timestamp,\n    dict_to_struct,\n    py_to_value,\n    struct_to_dict,\n    timestamp_to_datetime,\n    value_to_py,\n)\n\n");
+    s.push_str(r#"__all__ = ["MAX_CHUNK", "TOKEN_METADATA", "PluginAPI"]
+
+TOKEN_METADATA = "mm-plugin-token"
+"""The metadata key carrying the plugin's token on every call."""
+
+MAX_CHUNK = 64 * 1024
+"""Streams are cut into chunks of at most this many bytes."""
+
+_SERVICE = "/mattermost.plugin.v1.PluginAPI/"
+_R = TypeVar("_R", bound=_message.Message)
+
+# Keep the helpers referenced: not every contract uses every conversion.
+_CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)
+
+
+def channel_options() -> list[tuple[str, Any]]:
+    """gRPC options for the host's socket: grpcio sends the socket path as :authority, which the
+    host's HTTP/2 stack rejects, so name a plain authority; and lift the message size limits."""
+    return [
+        ("grpc.default_authority", "localhost"),
+        ("grpc.max_receive_message_length", -1),
+        ("grpc.max_send_message_length", -1),
+    ]
+
+
+def _chunks(data: Iterable[bytes]) -> Iterator[bytes]:
+    for piece in data:
+        for start in range(0, len(piece), MAX_CHUNK):
+            yield piece[start : start + MAX_CHUNK]
+
+
+class PluginAPI:
+    """Synchronous client of the host's `PluginAPI` service.
+
+    `target` is what the host passes in `MM_PLUGIN_API_ADDR` (`unix:///path` or `host:port`).
+    """
+
+    def __init__(self, target: str, token: str, *, channel: grpc.Channel | None = None) -> None:
+        self._channel = channel if channel is not None else grpc.insecure_channel(target, options=channel_options())
+        self._metadata = ((TOKEN_METADATA, token),)
+        self._stubs: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: str, request: _message.Message, response_type: type[_R]) -> _R:
+        stub = self._stubs.get(method)
+        if stub is None:
+            stub = self._channel.unary_unary(
+                _SERVICE + method,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=response_type.FromString,
+            )
+            self._stubs[method] = stub
+        try:
+            response: _R = stub(request, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+        return response
+
+    def _call_stream(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
+        stub = self._stubs.get(method)
+        if stub is None:
+            stub = self._channel.stream_unary(
+                _SERVICE + method,
+                request_serializer=request_type.SerializeToString,
+                response_deserializer=response_type.FromString,
+            )
+            self._stubs[method] = stub
+        try:
+            response: _R = stub(requests, metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+        return response
+
+    def _call_bidi(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> Iterator[_R]:
+        stub = self._channel.stream_stream(
+            _SERVICE + method,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        responses: Iterator[_R] = stub(requests, metadata=self._metadata)
+        return responses
+"#);
+    for m in &api.methods {
+        let req_name = format!("{}Request", m.name);
+        let resp_name = format!("{}Response", m.name);
+        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError {
+            messages: vec![format!("python emitter: no {req_name}")],
+        })?;
+        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError {
+            messages: vec![format!("python emitter: no {resp_name}")],
+        })?;
+        let py_name = heck::AsSnakeCase(&m.name).to_string();
+        let sig = crate::diff::signature(m);
+        let doc = format!("Go: {}", sig.split(" [").next().unwrap_or_default());
+        let error_field = match m.error {
+            ErrorKind::None => None,
+            ErrorKind::AppError => Some("app_error"),
+            ErrorKind::Error => Some("error"),
+        };
+        let results: Vec<PyField> = resp
+            .fields
+            .iter()
+            .filter(|f| Some(f.name.as_str()) != error_field)
+            .map(|f| py_field(&f.name, &f.ty, "models.", "", "response", ""))
+            .collect();
+        let ret = match results.as_slice() {
+            [] => "None".to_string(),
+            [one] => one.annotation.clone(),
+            many => format!(
+                "tuple[{}]",
+                many.iter()
+                    .map(|r| r.annotation.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let check = match m.error {
+            ErrorKind::None => String::new(),
+            ErrorKind::AppError => format!(
+                "        if response.HasField(\"app_error\"):\n            raise errors.from_app_error({:?}, response.app_error)\n",
+                m.name
+            ),
+            ErrorKind::Error => format!(
+                "        if response.HasField(\"error\"):\n            raise errors.from_go_error({:?}, response.error)\n",
+                m.name
+            ),
+        };
+        let value = match results.as_slice() {
+            [] => String::new(),
+            [one] => format!("        return {}\n", one.from_proto),
+            many => format!(
+                "        return (\n{}        )\n",
+                many.iter()
+                    .map(|r| format!("            {},\n", r.from_proto))
+                    .collect::<String>()
+            ),
+        };
+        match m.special {
+            Some(Special::PluginHttp) => {
+                let _ = write!(
+                    s,
+                    "\n    def {py_name}(self, *, frames: Iterable[api_pb2.{req_name}]) -> Iterator[api_pb2.{resp_name}]:\n        \"\"\"{doc}\n\n        Plugin-to-plugin HTTP: request head and body frames in, response frames out.\n        \"\"\"\n        return self._call_bidi({:?}, iter(frames), api_pb2.{req_name}, api_pb2.{resp_name})\n",
+                    m.name
+                );
+            }
+            Some(Special::ReaderUpload) => {
+                let chunk = req
+                    .fields
+                    .iter()
+                    .find(|f| f.name.ends_with("_chunk"))
+                    .map(|f| f.name.clone())
+                    .unwrap_or_default();
+                let data = chunk.trim_end_matches("_chunk").to_string();
+                let args: Vec<PyField> = req
+                    .fields
+                    .iter()
+                    .filter(|f| f.name != chunk)
+                    .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
+                    .collect();
+                let mut params: Vec<String> = args
+                    .iter()
+                    .map(|a| format!("{}: {}", a.name, a.annotation))
+                    .collect();
+                params.push(format!("{data}: Iterable[bytes]"));
+                let first = args
+                    .iter()
+                    .map(|a| format!("{}={}", a.name, a.to_proto))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = write!(
+                    s,
+                    "\n    def {py_name}(self, *, {}) -> {ret}:\n        \"\"\"{doc}\n\n        `{data}` streams to the host in chunks of at most 64 KiB.\n        \"\"\"\n\n        def frames() -> Iterator[api_pb2.{req_name}]:\n            yield api_pb2.{req_name}({first})\n            for piece in _chunks({data}):\n                yield api_pb2.{req_name}({chunk}=piece)\n\n        response = self._call_stream({:?}, frames(), api_pb2.{req_name}, api_pb2.{resp_name})\n{check}{value}",
+                    params.join(", "),
+                    m.name
+                );
+            }
+            _ => {
+                let args: Vec<PyField> = req
+                    .fields
+                    .iter()
+                    .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
+                    .collect();
+                let params = if args.is_empty() {
+                    String::new()
+                } else {
+                    let ps: Vec<String> = args
+                        .iter()
+                        .map(|a| {
+                            let annotation = if a.annotation.starts_with("tuple[") {
+                                a.annotation
+                                    .replacen("tuple[", "Sequence[", 1)
+                                    .replace(", ...]", "]")
+                            } else {
+                                a.annotation.clone()
+                            };
+                            let default = if a.annotation.starts_with("tuple[") {
+                                " = ()"
+                            } else {
+                                ""
+                            };
+                            format!("{}: {annotation}{default}", a.name)
+                        })
+                        .collect();
+                    format!(", *, {}", ps.join(", "))
+                };
+                let build = args
+                    .iter()
+                    .map(|a| format!("{}={}", a.name, a.to_proto))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let assign = if check.is_empty() && value.is_empty() {
+                    ""
+                } else {
+                    "response = "
+                };
+                let _ = write!(
+                    s,
+                    "\n    def {py_name}(self{params}) -> {ret}:\n        \"\"\"{doc}\"\"\"\n        {assign}self._call({:?}, api_pb2.{req_name}({build}), api_pb2.{resp_name})\n{check}{value}",
+                    m.name
+                );
+            }
+        }
+    }
+    Ok(s)
+}
+
+pub fn hooks(ir: &Ir) -> String {
+    let mut s = String::from(
+        "\"\"\"The hooks a plugin can implement, with their wire IDs.\"\"\"\n\nfrom __future__ import annotations\n\nimport enum\n\n\nclass Hook(str, enum.Enum):\n    \"\"\"Hook names as the host knows them (Go method names).\"\"\"\n\n",
+    );
+    let mut ids = String::new();
+    if let Some(hooks) = ir.service(ServiceKind::Hooks) {
+        for m in hooks.methods.iter().filter(|m| !m.protocol) {
+            let _ = writeln!(s, "    {} = {:?}", m.name.to_shouty_snake_case(), m.name);
+            let _ = writeln!(
+                ids,
+                "    Hook.{}: {},",
+                m.name.to_shouty_snake_case(),
+                m.hook_id.unwrap_or(u32::MAX)
+            );
+        }
+    }
+    let _ = write!(s, "\n\nHOOK_IDS: dict[Hook, int] = {{\n{ids}}}\n");
+    s
+}
+
+pub fn init(ir: &Ir, contract_hash: &str) -> String {
+    format!(
+        r#""""Typed Python bindings for Mattermost's plugin API, generated from its Go source."""
+
+from mattermost_plugin_api import models
+from mattermost_plugin_api.client import PluginAPI
+from mattermost_plugin_api.errors import (
+    BadRequestError,
+    ConflictError,
+    GoError,
+    NotFoundError,
+    NotImplementedByServerError,
+    PermissionDeniedError,
+    PluginAPIError,
+    ServerError,
+    TooManyRequestsError,
+    TransportError,
+    UnauthorizedError,
+)
+from mattermost_plugin_api.hooks import HOOK_IDS, Hook
+
+CONTRACT_HASH = "{contract_hash}"
+"""Fingerprint of the proto contract; the host's must match."""
+
+MATTERMOST_VERSION = "{version}"
+
+__all__ = [
+    "CONTRACT_HASH",
+    "HOOK_IDS",
+    "MATTERMOST_VERSION",
+    "BadRequestError",
+    "ConflictError",
+    "GoError",
+    "Hook",
+    "NotFoundError",
+    "NotImplementedByServerError",
+    "PermissionDeniedError",
+    "PluginAPI",
+    "PluginAPIError",
+    "ServerError",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnauthorizedError",
+    "models",
+]
+"#,
+        version = ir.source.version
+    )
+}

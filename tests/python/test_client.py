@@ -1,0 +1,152 @@
+"""The generated PluginAPI client against a real grpcio server speaking the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2
+
+from mattermost_plugin_api import (
+    HOOK_IDS,
+    GoError,
+    Hook,
+    NotFoundError,
+    PluginAPI,
+    TransportError,
+    models,
+)
+from mattermost_plugin_api._pb import api_pb2, common_pb2, model_pb2
+
+TOKEN = "secret-token"
+
+
+class FakeServer:
+    """A PluginAPI service with three methods, checking the token like the host does."""
+
+    def __init__(self) -> None:
+        self.upload_chunks: list[int] = []
+        self.uploaded = b""
+        self.upload_session: str = ""
+
+    def _check(self, context: grpc.ServicerContext) -> None:
+        if dict(context.invocation_metadata()).get("mm-plugin-token") != TOKEN:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or unknown mm-plugin-token")
+
+    def get_user(self, request: api_pb2.GetUserRequest, context: grpc.ServicerContext) -> api_pb2.GetUserResponse:
+        self._check(context)
+        if request.user_id == "missing":
+            params = struct_pb2.Struct()
+            params.update({"UserId": "missing"})
+            error = common_pb2.AppError(
+                id="app.user.missing.app_error",
+                message="user not found",
+                detailed_error="no row",
+                status_code=404,
+                where="GetUser",
+                params=params,
+            )
+            return api_pb2.GetUserResponse(app_error=error)
+        return api_pb2.GetUserResponse(result=model_pb2.User(id=request.user_id, username="alice", is_bot=True))
+
+    def kv_get(self, request: api_pb2.KVGetRequest, context: grpc.ServicerContext) -> api_pb2.KVGetResponse:
+        self._check(context)
+        return api_pb2.KVGetResponse(app_error=common_pb2.AppError(status_code=500, message=f"no {request.key}"))
+
+    def upload_data(
+        self, requests: Iterator[api_pb2.UploadDataRequest], context: grpc.ServicerContext
+    ) -> api_pb2.UploadDataResponse:
+        self._check(context)
+        first = next(requests)
+        self.upload_session = first.us.id
+        for frame in requests:
+            self.upload_chunks.append(len(frame.rd_chunk))
+            self.uploaded += frame.rd_chunk
+        if not self.uploaded:
+            return api_pb2.UploadDataResponse(error=common_pb2.Error(code=1, message="EOF"))
+        return api_pb2.UploadDataResponse(result=model_pb2.FileInfo(id="f" * 26, size=len(self.uploaded)))
+
+
+def _unary(fn: Any, req: Any, resp: Any) -> grpc.RpcMethodHandler:
+    return grpc.unary_unary_rpc_method_handler(
+        fn, request_deserializer=req.FromString, response_serializer=resp.SerializeToString
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FakeServer, str]]:
+    fake = FakeServer()
+    handlers = {
+        "GetUser": _unary(fake.get_user, api_pb2.GetUserRequest, api_pb2.GetUserResponse),
+        "KVGet": _unary(fake.kv_get, api_pb2.KVGetRequest, api_pb2.KVGetResponse),
+        "UploadData": grpc.stream_unary_rpc_method_handler(
+            fake.upload_data,
+            request_deserializer=api_pb2.UploadDataRequest.FromString,
+            response_serializer=api_pb2.UploadDataResponse.SerializeToString,
+        ),
+    }
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    grpc_server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("mattermost.plugin.v1.PluginAPI", handlers),)
+    )
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    grpc_server.start()
+    yield fake, f"127.0.0.1:{port}"
+    grpc_server.stop(None)
+
+
+def test_typed_results(server: tuple[FakeServer, str]) -> None:
+    _, target = server
+    api = PluginAPI(target, TOKEN)
+    user = api.get_user(user_id="u" * 26)
+    assert isinstance(user, models.User)
+    assert (user.id, user.username, user.is_bot) == ("u" * 26, "alice", True)
+
+
+def test_app_error_maps_to_an_exception_by_status(server: tuple[FakeServer, str]) -> None:
+    _, target = server
+    api = PluginAPI(target, TOKEN)
+    with pytest.raises(NotFoundError) as caught:
+        api.get_user(user_id="missing")
+    error = caught.value
+    assert (error.status_code, error.id, error.detailed_error, error.where) == (
+        404,
+        "app.user.missing.app_error",
+        "no row",
+        "GetUser",
+    )
+    assert error.params == {"UserId": "missing"}
+    assert error.method == "GetUser"
+
+
+def test_go_error_and_stream_upload(server: tuple[FakeServer, str]) -> None:
+    fake, target = server
+    api = PluginAPI(target, TOKEN)
+    payload = bytes(range(256)) * 800  # 200 KiB
+    info = api.upload_data(us=models.UploadSession(id="s" * 26), rd=iter([payload[:1000], payload[1000:]]))
+    assert info is not None and info.size == len(payload)
+    assert fake.uploaded == payload
+    assert fake.upload_session == "s" * 26
+    assert max(fake.upload_chunks) <= 64 * 1024
+    fake.uploaded = b""
+    with pytest.raises(GoError) as caught:
+        api.upload_data(us=None, rd=iter([]))
+    assert caught.value.code == 1
+
+
+def test_missing_token_and_dead_host_are_transport_errors(server: tuple[FakeServer, str]) -> None:
+    _, target = server
+    with pytest.raises(TransportError) as caught:
+        PluginAPI(target, "wrong").get_user(user_id="u" * 26)
+    assert "UNAUTHENTICATED" in caught.value.grpc_code
+    with pytest.raises(TransportError):
+        PluginAPI("127.0.0.1:1", TOKEN).get_server_version()
+
+
+def test_hook_metadata() -> None:
+    assert HOOK_IDS[Hook.MESSAGE_WILL_BE_POSTED] == 5
+    assert Hook("ServeHTTP") is Hook.SERVE_HTTP
+    assert len(HOOK_IDS) == len(Hook)
