@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from concurrent import futures
 from typing import Any
 
@@ -12,6 +13,7 @@ from google.protobuf import struct_pb2
 
 from mattermost_plugin_api import (
     HOOK_IDS,
+    AsyncPluginAPI,
     GoError,
     Hook,
     NotFoundError,
@@ -150,3 +152,50 @@ def test_hook_metadata() -> None:
     assert HOOK_IDS[Hook.MESSAGE_WILL_BE_POSTED] == 5
     assert Hook("ServeHTTP") is Hook.SERVE_HTTP
     assert len(HOOK_IDS) == len(Hook)
+
+
+def test_async_client(server: tuple[FakeServer, str]) -> None:
+    fake, target = server
+
+    async def scenario() -> None:
+        api = AsyncPluginAPI(target, TOKEN)
+        user = await api.get_user(user_id="u" * 26)
+        assert user is not None and user.username == "alice"
+        with pytest.raises(NotFoundError):
+            await api.get_user(user_id="missing")
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for _ in range(3):
+                yield b"x" * 100_000
+
+        info = await api.upload_data(us=None, rd=pieces())
+        assert info is not None and info.size == 300_000
+        assert max(fake.upload_chunks) <= 64 * 1024
+        with pytest.raises(TransportError):
+            await AsyncPluginAPI(target, "wrong").get_user(user_id="u" * 26)
+        await api.close()
+
+    asyncio.run(scenario())
+
+
+def test_hook_specs_convert_requests_and_results() -> None:
+    from mattermost_plugin_api import HOOK_SPECS
+    from mattermost_plugin_api._pb import hooks_pb2
+
+    spec = HOOK_SPECS[Hook.MESSAGE_WILL_BE_POSTED]
+    assert [name for name, _ in spec.params] == ["context", "post"]
+    assert spec.returns == "tuple[models.Post | None, str]"
+    assert spec.args is not None and spec.response is not None
+    request = hooks_pb2.MessageWillBePostedRequest(post=model_pb2.Post(message="hi"))
+    kwargs = spec.args(request)
+    assert kwargs["context"] is None
+    assert kwargs["post"] == models.Post(message="hi")
+    response = spec.response((models.Post(message="HI"), "nope"))
+    assert response == hooks_pb2.MessageWillBePostedResponse(
+        replacement=model_pb2.Post(message="HI"), rejection_reason="nope"
+    )
+
+    activate = HOOK_SPECS[Hook.ON_ACTIVATE]
+    assert (activate.params, activate.returns, activate.error) == ((), "None", "error")
+    assert HOOK_SPECS[Hook.SERVE_HTTP].streaming and HOOK_SPECS[Hook.SERVE_HTTP].args is None
+    assert set(HOOK_SPECS) == set(Hook)

@@ -630,9 +630,9 @@ pub fn client(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
     let mut s = String::from(
         "\"\"\"`PluginAPI`: the server's API for a plugin, one method per Go method.\"\"\"\n\n",
     );
-    s.push_str("from __future__ import annotations\n\nfrom collections.abc import Iterable, Iterator, Sequence\nfrom typing import Any, TypeVar\n\nimport grpc\nfrom google.protobuf import message as _message\n\n");
+    s.push_str("from __future__ import annotations\n\nfrom collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence\nfrom typing import Any, TypeVar, cast\n\nimport grpc\nfrom google.protobuf import message as _message\n\n");
     s.push_str("from mattermost_plugin_api import errors, models\nfrom mattermost_plugin_api._pb import api_pb2\nfrom mattermost_plugin_api.models import (\n    datetime_to_timestamp,\n    dict_to_struct,\n    py_to_value,\n    struct_to_dict,\n    timestamp_to_datetime,\n    value_to_py,\n)\n\n");
-    s.push_str(r#"__all__ = ["MAX_CHUNK", "TOKEN_METADATA", "PluginAPI"]
+    s.push_str(r#"__all__ = ["MAX_CHUNK", "TOKEN_METADATA", "AsyncPluginAPI", "PluginAPI"]
 
 TOKEN_METADATA = "mm-plugin-token"
 """The metadata key carrying the plugin's token on every call."""
@@ -716,6 +716,7 @@ class PluginAPI:
         responses: Iterator[_R] = stub(requests, metadata=self._metadata)
         return responses
 "#);
+    let mut methods = String::new();
     for m in &api.methods {
         let req_name = format!("{}Request", m.name);
         let resp_name = format!("{}Response", m.name);
@@ -774,7 +775,7 @@ class PluginAPI:
         match m.special {
             Some(Special::PluginHttp) => {
                 let _ = write!(
-                    s,
+                    methods,
                     "\n    def {py_name}(self, *, frames: Iterable[api_pb2.{req_name}]) -> Iterator[api_pb2.{resp_name}]:\n        \"\"\"{doc}\n\n        Plugin-to-plugin HTTP: request head and body frames in, response frames out.\n        \"\"\"\n        return self._call_bidi({:?}, iter(frames), api_pb2.{req_name}, api_pb2.{resp_name})\n",
                     m.name
                 );
@@ -804,7 +805,7 @@ class PluginAPI:
                     .collect::<Vec<_>>()
                     .join(", ");
                 let _ = write!(
-                    s,
+                    methods,
                     "\n    def {py_name}(self, *, {}) -> {ret}:\n        \"\"\"{doc}\n\n        `{data}` streams to the host in chunks of at most 64 KiB.\n        \"\"\"\n\n        def frames() -> Iterator[api_pb2.{req_name}]:\n            yield api_pb2.{req_name}({first})\n            for piece in _chunks({data}):\n                yield api_pb2.{req_name}({chunk}=piece)\n\n        response = self._call_stream({:?}, frames(), api_pb2.{req_name}, api_pb2.{resp_name})\n{check}{value}",
                     params.join(", "),
                     m.name
@@ -850,34 +851,198 @@ class PluginAPI:
                     "response = "
                 };
                 let _ = write!(
-                    s,
+                    methods,
                     "\n    def {py_name}(self{params}) -> {ret}:\n        \"\"\"{doc}\"\"\"\n        {assign}self._call({:?}, api_pb2.{req_name}({build}), api_pb2.{resp_name})\n{check}{value}",
                     m.name
                 );
             }
         }
     }
+    s.push_str(&methods);
+    s.push_str(ASYNC_CLIENT);
+    s.push_str(&asyncify(&methods));
     Ok(s)
 }
 
-pub fn hooks(ir: &Ir) -> String {
-    let mut s = String::from(
-        "\"\"\"The hooks a plugin can implement, with their wire IDs.\"\"\"\n\nfrom __future__ import annotations\n\nimport enum\n\n\nclass Hook(str, enum.Enum):\n    \"\"\"Hook names as the host knows them (Go method names).\"\"\"\n\n",
-    );
+/// The asyncio twin of the synchronous methods: the same bodies, awaited.
+fn asyncify(methods: &str) -> String {
+    methods
+        .replace("\n    def ", "\n    async def ")
+        .replace("response = self._call(", "response = await self._call(")
+        .replace("        self._call(", "        await self._call(")
+        .replace("response = self._call_stream(", "response = await self._call_stream(")
+        .replace("        def frames() -> Iterator[", "        async def frames() -> AsyncIterator[")
+        .replace("            for piece in _chunks(", "            async for piece in _achunks(")
+        .replace(": Iterable[bytes])", ": Iterable[bytes] | AsyncIterable[bytes])")
+        .replace("frames: Iterable[api_pb2.", "frames: AsyncIterator[api_pb2.")
+        .replace(") -> Iterator[api_pb2.", ") -> AsyncIterator[api_pb2.")
+        .replace("return self._call_bidi(", "return self._call_bidi(")
+        .replace(", iter(frames), ", ", frames, ")
+}
+
+const ASYNC_CLIENT: &str = r#"
+
+async def _achunks(data: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    if isinstance(data, AsyncIterable):
+        async for piece in data:
+            for start in range(0, len(piece), MAX_CHUNK):
+                yield piece[start : start + MAX_CHUNK]
+    else:
+        for chunk in _chunks(data):
+            yield chunk
+
+
+class AsyncPluginAPI:
+    """asyncio client of the host's `PluginAPI` service: the methods of `PluginAPI`, awaited."""
+
+    def __init__(self, target: str, token: str, *, channel: grpc.aio.Channel | None = None) -> None:
+        self._channel = channel if channel is not None else grpc.aio.insecure_channel(target, options=channel_options())
+        self._metadata = ((TOKEN_METADATA, token),)
+        self._stubs: dict[str, Any] = {}
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: str, request: _message.Message, response_type: type[_R]) -> _R:
+        stub = self._stubs.get(method)
+        if stub is None:
+            stub = self._channel.unary_unary(
+                _SERVICE + method,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=response_type.FromString,
+            )
+            self._stubs[method] = stub
+        try:
+            response: _R = await stub(request, metadata=self._metadata)
+        except grpc.aio.AioRpcError as e:
+            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+        return response
+
+    async def _call_stream(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
+        stub = self._channel.stream_unary(
+            _SERVICE + method,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        try:
+            response: _R = await stub(requests, metadata=self._metadata)
+        except grpc.aio.AioRpcError as e:
+            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+        return response
+
+    def _call_bidi(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> AsyncIterator[_R]:
+        stub = self._channel.stream_stream(
+            _SERVICE + method,
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=response_type.FromString,
+        )
+        return cast(AsyncIterator[_R], stub(requests, metadata=self._metadata))
+"#;
+
+pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
+    let messages: HashMap<&str, &ProtoMessage> = schema.iter().flat_map(|f| &f.messages).map(|m| (m.name.as_str(), m)).collect();
+    let mut s = String::from("\"\"\"The hooks a plugin can implement: names, wire IDs, and a typed signature per hook.\n\n`HOOK_SPECS` tells an SDK how to call a handler: its parameters (names and annotations),\nwhat it returns, how to turn a request into keyword arguments and a return value into a\nresponse. Streaming hooks (HTTP, uploads) carry frames and have no converters.\n\"\"\"\n\n");
+    s.push_str("from __future__ import annotations\n\nimport dataclasses\nimport enum\nfrom collections.abc import Callable\nfrom typing import Any, cast\n\nfrom google.protobuf import message as _message\n\nfrom mattermost_plugin_api import models\nfrom mattermost_plugin_api._pb import hooks_pb2\nfrom mattermost_plugin_api.models import (\n    datetime_to_timestamp,\n    dict_to_struct,\n    py_to_value,\n    struct_to_dict,\n    timestamp_to_datetime,\n    value_to_py,\n)\n\n# Keep the helpers referenced: not every contract uses every conversion.\n_CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)\n\n\nclass Hook(str, enum.Enum):\n    \"\"\"Hook names as the host knows them (Go method names).\"\"\"\n\n");
     let mut ids = String::new();
-    if let Some(hooks) = ir.service(ServiceKind::Hooks) {
-        for m in hooks.methods.iter().filter(|m| !m.protocol) {
-            let _ = writeln!(s, "    {} = {:?}", m.name.to_shouty_snake_case(), m.name);
-            let _ = writeln!(
-                ids,
-                "    Hook.{}: {},",
-                m.name.to_shouty_snake_case(),
-                m.hook_id.unwrap_or(u32::MAX)
-            );
-        }
+    let mut funcs = String::new();
+    let mut specs = String::new();
+    let Some(hooks) = ir.service(ServiceKind::Hooks) else {
+        return Err(EmitError { messages: vec!["python emitter: the IR has no Hooks service".into()] });
+    };
+    for m in hooks.methods.iter().filter(|m| !m.protocol) {
+        let member = m.name.to_shouty_snake_case();
+        let _ = writeln!(s, "    {member} = {:?}", m.name);
+        let id = m.hook_id.unwrap_or(u32::MAX);
+        let _ = writeln!(ids, "    Hook.{member}: {id},");
+        let req_name = format!("{}Request", m.name);
+        let resp_name = format!("{}Response", m.name);
+        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError { messages: vec![format!("python emitter: no {req_name}")] })?;
+        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError { messages: vec![format!("python emitter: no {resp_name}")] })?;
+        let streaming = matches!(m.special, Some(Special::HttpStream | Special::FileUploadStream));
+        let error = match m.error {
+            ErrorKind::None => "None".to_string(),
+            ErrorKind::AppError => "\"app_error\"".into(),
+            ErrorKind::Error => "\"error\"".into(),
+        };
+        let error_name = match m.error {
+            ErrorKind::None => None,
+            ErrorKind::AppError => Some("app_error"),
+            ErrorKind::Error => Some("error"),
+        };
+        let snake = heck::AsSnakeCase(&m.name).to_string();
+        let (params, returns, converters) = if streaming {
+            ("()".to_string(), "\"frames\"".to_string(), "None, None".to_string())
+        } else {
+            let args: Vec<PyField> = req.fields.iter().map(|f| py_field(&f.name, &f.ty, "models.", "", "r", "")).collect();
+            let results: Vec<PyField> = resp.fields.iter().filter(|f| Some(f.name.as_str()) != error_name).map(|f| py_field(&f.name, &f.ty, "models.", "", "", "")).collect();
+            let params = format!("({})", args.iter().map(|a| format!("({:?}, {:?}), ", a.name, a.annotation)).collect::<String>());
+            let returns = match results.as_slice() {
+                [] => "None".to_string(),
+                [one] => one.annotation.clone(),
+                many => format!("tuple[{}]", many.iter().map(|r| r.annotation.clone()).collect::<Vec<_>>().join(", ")),
+            };
+            let _ = write!(funcs, "\n\ndef _args_{snake}(request: _message.Message) -> dict[str, Any]:\n    r = cast(hooks_pb2.{req_name}, request)\n");
+            if args.is_empty() {
+                funcs.push_str("    del r\n    return {}\n");
+            } else {
+                funcs.push_str("    return {\n");
+                for a in &args {
+                    let _ = writeln!(funcs, "        {:?}: {},", a.name, a.from_proto);
+                }
+                funcs.push_str("    }\n");
+            }
+            let _ = write!(funcs, "\n\ndef _response_{snake}(value: Any) -> hooks_pb2.{resp_name}:\n");
+            match results.as_slice() {
+                [] => {
+                    let _ = write!(funcs, "    del value\n    return hooks_pb2.{resp_name}()\n");
+                }
+                [one] => {
+                    let _ = write!(funcs, "    {} = value\n    return hooks_pb2.{resp_name}({}={})\n", one.name, one.name, one.to_proto);
+                }
+                many => {
+                    let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
+                    let _ = write!(
+                        funcs,
+                        "    {} = value\n    return hooks_pb2.{resp_name}({})\n",
+                        names.join(", "),
+                        many.iter().map(|r| format!("{}={}", r.name, r.to_proto)).collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+            (params, format!("{returns:?}"), format!("_args_{snake}, _response_{snake}"))
+        };
+        let _ = writeln!(
+            specs,
+            "    Hook.{member}: HookSpec(Hook.{member}, {id}, {params}, {returns}, {error}, {}, hooks_pb2.{req_name}, hooks_pb2.{resp_name}, {converters}),",
+            if streaming { "True" } else { "False" }
+        );
     }
     let _ = write!(s, "\n\nHOOK_IDS: dict[Hook, int] = {{\n{ids}}}\n");
-    s
+    s.push_str(r#"
+
+@dataclasses.dataclass(frozen=True)
+class HookSpec:
+    """How to call one hook's handler."""
+
+    hook: Hook
+    id: int
+    params: tuple[tuple[str, str], ...]
+    """(name, annotation) of each keyword argument, in order."""
+    returns: str
+    """The return annotation (`None` when the hook returns nothing)."""
+    error: str | None
+    """The response field for the handler's error: `app_error`, `error`, or None."""
+    streaming: bool
+    request_type: type[_message.Message]
+    response_type: type[_message.Message]
+    args: Callable[[_message.Message], dict[str, Any]] | None
+    """Request message → keyword arguments (dataclasses)."""
+    response: Callable[[Any], _message.Message] | None
+    """Handler return value (a tuple for several results) → response message."""
+"#);
+    s.push_str(&funcs);
+    let _ = write!(s, "\n\nHOOK_SPECS: dict[Hook, HookSpec] = {{\n{specs}}}\n");
+    Ok(s)
 }
 
 pub fn init(ir: &Ir, contract_hash: &str) -> String {
@@ -885,7 +1050,7 @@ pub fn init(ir: &Ir, contract_hash: &str) -> String {
         r#""""Typed Python bindings for Mattermost's plugin API, generated from its Go source."""
 
 from mattermost_plugin_api import models
-from mattermost_plugin_api.client import PluginAPI
+from mattermost_plugin_api.client import AsyncPluginAPI, PluginAPI
 from mattermost_plugin_api.errors import (
     BadRequestError,
     ConflictError,
@@ -899,7 +1064,7 @@ from mattermost_plugin_api.errors import (
     TransportError,
     UnauthorizedError,
 )
-from mattermost_plugin_api.hooks import HOOK_IDS, Hook
+from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookSpec
 
 CONTRACT_HASH = "{contract_hash}"
 """Fingerprint of the proto contract; the host's must match."""
@@ -909,11 +1074,14 @@ MATTERMOST_VERSION = "{version}"
 __all__ = [
     "CONTRACT_HASH",
     "HOOK_IDS",
+    "HOOK_SPECS",
     "MATTERMOST_VERSION",
+    "AsyncPluginAPI",
     "BadRequestError",
     "ConflictError",
     "GoError",
     "Hook",
+    "HookSpec",
     "NotFoundError",
     "NotImplementedByServerError",
     "PermissionDeniedError",

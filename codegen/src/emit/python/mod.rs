@@ -108,7 +108,7 @@ pub fn emit(
     files.push(module(
         &format!("{src}/hooks.py"),
         &source,
-        &emitters::hooks(ir),
+        &emitters::hooks(ir, schema)?,
     )?);
     files.push(module(
         &format!("{src}/__init__.py"),

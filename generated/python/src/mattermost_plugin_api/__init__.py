@@ -3,7 +3,7 @@
 """Typed Python bindings for Mattermost's plugin API, generated from its Go source."""
 
 from mattermost_plugin_api import models
-from mattermost_plugin_api.client import PluginAPI
+from mattermost_plugin_api.client import AsyncPluginAPI, PluginAPI
 from mattermost_plugin_api.errors import (
     BadRequestError,
     ConflictError,
@@ -17,7 +17,7 @@ from mattermost_plugin_api.errors import (
     TransportError,
     UnauthorizedError,
 )
-from mattermost_plugin_api.hooks import HOOK_IDS, Hook
+from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookSpec
 
 CONTRACT_HASH = "4bc303a28c05f552"
 """Fingerprint of the proto contract; the host's must match."""
@@ -27,11 +27,14 @@ MATTERMOST_VERSION = "v0.4.4"
 __all__ = [
     "CONTRACT_HASH",
     "HOOK_IDS",
+    "HOOK_SPECS",
     "MATTERMOST_VERSION",
+    "AsyncPluginAPI",
     "BadRequestError",
     "ConflictError",
     "GoError",
     "Hook",
+    "HookSpec",
     "NotFoundError",
     "NotImplementedByServerError",
     "PermissionDeniedError",
