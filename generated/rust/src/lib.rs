@@ -20,7 +20,7 @@ pub use api::{PluginApi, PluginApiClient, PluginApiServer};
 pub use hooks::{PluginHooks, PluginHooksClient, PluginHooksServer};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
-pub const CONTRACT_HASH: &str = "4bc303a28c05f552";
+pub const CONTRACT_HASH: &str = "dd02d8abd6744580";
 /// The `server/public` version the contract was generated from.
 pub const MATTERMOST_VERSION: &str = "v0.4.4";
 /// Number of `plugin.API` methods.

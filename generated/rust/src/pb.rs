@@ -33373,7 +33373,7 @@ pub struct OnConfigurationChangeResponse {
     #[prost(message, optional, tag = "1")]
     pub error: ::core::option::Option<Error>,
 }
-/// One frame of the ServeHTTP request: the first carries context and head.
+/// One frame of the ServeHTTP request: the first carries context and the head.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ServeHttpRequest {
     /// Go: c \*plugin.Context
@@ -33975,7 +33975,7 @@ pub struct UserHasBeenDeactivatedRequest {
 /// Results of UserHasBeenDeactivated.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UserHasBeenDeactivatedResponse {}
-/// One frame of the ServeMetrics request: the first carries context and head.
+/// One frame of the ServeMetrics request: the first carries context and the head.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ServeMetricsRequest {
     /// Go: c \*plugin.Context

@@ -861,73 +861,50 @@ fn method_messages(
     let is_stream_param = |p: &Param| crate::special::needs_special_case(&p.ty, false).is_some();
 
     match m.special {
-        Some(Special::HttpStream) => {
+        Some(special @ (Special::HttpStream | Special::PluginHttp)) => {
             client_streaming = true;
             server_streaming = true;
+            // ServeHTTP/ServeMetrics carry the plugin context and can flush; plugin-to-plugin HTTP
+            // has neither. The framing is otherwise the same.
+            let hook = special == Special::HttpStream;
             req.comments = vec![format!(
-                "One frame of the {} request: the first carries context and head.",
-                m.name
+                "One frame of the {} request: the first carries {}the head.",
+                m.name,
+                if hook { "context and " } else { "" }
             )];
-            for p in m.params.iter().filter(|p| is_plugin_context(&p.ty)) {
-                req.fields.push(param_field(ir, mapper, m, p)?);
+            if hook {
+                for p in m.params.iter().filter(|p| is_plugin_context(&p.ty)) {
+                    req.fields.push(param_field(ir, mapper, m, p)?);
+                }
             }
-            req.fixed.extend([
-                fixed("head", "HttpRequestHead", "First frame only."),
-                fixed("body_chunk", "bytes", "At most 64 KiB."),
+            let body_complete = || {
                 fixed(
                     "body_complete",
                     "bool",
                     "Set on the frame that ends the body.",
-                ),
+                )
+            };
+            req.fixed.extend([
+                fixed("head", "HttpRequestHead", "First frame only."),
+                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                body_complete(),
             ]);
             resp.comments = vec![format!(
                 "One frame of the {} response: the first carries the head.",
                 m.name
             )];
-            resp.fixed.extend([
-                fixed("head", "HttpResponseHead", "First frame only."),
-                fixed("body_chunk", "bytes", "At most 64 KiB."),
-                fixed(
+            resp.fixed
+                .push(fixed("head", "HttpResponseHead", "First frame only."));
+            resp.fixed
+                .push(fixed("body_chunk", "bytes", "At most 64 KiB."));
+            if hook {
+                resp.fixed.push(fixed(
                     "flush",
                     "bool",
                     "Flush what has been written so far to the client.",
-                ),
-                fixed(
-                    "body_complete",
-                    "bool",
-                    "Set on the frame that ends the body.",
-                ),
-            ]);
-        }
-        Some(Special::PluginHttp) => {
-            client_streaming = true;
-            server_streaming = true;
-            req.comments = vec![format!(
-                "One frame of the {} request: the first carries the head.",
-                m.name
-            )];
-            req.fixed.extend([
-                fixed("head", "HttpRequestHead", "First frame only."),
-                fixed("body_chunk", "bytes", "At most 64 KiB."),
-                fixed(
-                    "body_complete",
-                    "bool",
-                    "Set on the frame that ends the body.",
-                ),
-            ]);
-            resp.comments = vec![format!(
-                "One frame of the {} response: the first carries the head.",
-                m.name
-            )];
-            resp.fixed.extend([
-                fixed("head", "HttpResponseHead", "First frame only."),
-                fixed("body_chunk", "bytes", "At most 64 KiB."),
-                fixed(
-                    "body_complete",
-                    "bool",
-                    "Set on the frame that ends the body.",
-                ),
-            ]);
+                ));
+            }
+            resp.fixed.push(body_complete());
         }
         Some(Special::FileUploadStream) => {
             client_streaming = true;

@@ -870,11 +870,26 @@ fn asyncify(methods: &str) -> String {
         .replace("\n    def ", "\n    async def ")
         .replace("response = self._call(", "response = await self._call(")
         .replace("        self._call(", "        await self._call(")
-        .replace("response = self._call_stream(", "response = await self._call_stream(")
-        .replace("        def frames() -> Iterator[", "        async def frames() -> AsyncIterator[")
-        .replace("            for piece in _chunks(", "            async for piece in _achunks(")
-        .replace(": Iterable[bytes])", ": Iterable[bytes] | AsyncIterable[bytes])")
-        .replace("frames: Iterable[api_pb2.", "frames: AsyncIterator[api_pb2.")
+        .replace(
+            "response = self._call_stream(",
+            "response = await self._call_stream(",
+        )
+        .replace(
+            "        def frames() -> Iterator[",
+            "        async def frames() -> AsyncIterator[",
+        )
+        .replace(
+            "            for piece in _chunks(",
+            "            async for piece in _achunks(",
+        )
+        .replace(
+            ": Iterable[bytes])",
+            ": Iterable[bytes] | AsyncIterable[bytes])",
+        )
+        .replace(
+            "frames: Iterable[api_pb2.",
+            "frames: AsyncIterator[api_pb2.",
+        )
         .replace(") -> Iterator[api_pb2.", ") -> AsyncIterator[api_pb2.")
         .replace("return self._call_bidi(", "return self._call_bidi(")
         .replace(", iter(frames), ", ", frames, ")
@@ -940,14 +955,22 @@ class AsyncPluginAPI:
 "#;
 
 pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
-    let messages: HashMap<&str, &ProtoMessage> = schema.iter().flat_map(|f| &f.messages).map(|m| (m.name.as_str(), m)).collect();
-    let mut s = String::from("\"\"\"The hooks a plugin can implement: names, wire IDs, and a typed signature per hook.\n\n`HOOK_SPECS` tells an SDK how to call a handler: its parameters (names and annotations),\nwhat it returns, how to turn a request into keyword arguments and a return value into a\nresponse. Streaming hooks (HTTP, uploads) carry frames and have no converters.\n\"\"\"\n\n");
+    let messages: HashMap<&str, &ProtoMessage> = schema
+        .iter()
+        .flat_map(|f| &f.messages)
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    let mut s = String::from(
+        "\"\"\"The hooks a plugin can implement: names, wire IDs, and a typed signature per hook.\n\n`HOOK_SPECS` tells an SDK how to call a handler: its parameters (names and annotations),\nwhat it returns, how to turn a request into keyword arguments and a return value into a\nresponse. Streaming hooks (HTTP, uploads) carry frames and have no converters.\n\"\"\"\n\n",
+    );
     s.push_str("from __future__ import annotations\n\nimport dataclasses\nimport enum\nfrom collections.abc import Callable\nfrom typing import Any, cast\n\nfrom google.protobuf import message as _message\n\nfrom mattermost_plugin_api import models\nfrom mattermost_plugin_api._pb import hooks_pb2\nfrom mattermost_plugin_api.models import (\n    datetime_to_timestamp,\n    dict_to_struct,\n    py_to_value,\n    struct_to_dict,\n    timestamp_to_datetime,\n    value_to_py,\n)\n\n# Keep the helpers referenced: not every contract uses every conversion.\n_CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)\n\n\nclass Hook(str, enum.Enum):\n    \"\"\"Hook names as the host knows them (Go method names).\"\"\"\n\n");
     let mut ids = String::new();
     let mut funcs = String::new();
     let mut specs = String::new();
     let Some(hooks) = ir.service(ServiceKind::Hooks) else {
-        return Err(EmitError { messages: vec!["python emitter: the IR has no Hooks service".into()] });
+        return Err(EmitError {
+            messages: vec!["python emitter: the IR has no Hooks service".into()],
+        });
     };
     for m in hooks.methods.iter().filter(|m| !m.protocol) {
         let member = m.name.to_shouty_snake_case();
@@ -956,9 +979,16 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         let _ = writeln!(ids, "    Hook.{member}: {id},");
         let req_name = format!("{}Request", m.name);
         let resp_name = format!("{}Response", m.name);
-        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError { messages: vec![format!("python emitter: no {req_name}")] })?;
-        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError { messages: vec![format!("python emitter: no {resp_name}")] })?;
-        let streaming = matches!(m.special, Some(Special::HttpStream | Special::FileUploadStream));
+        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError {
+            messages: vec![format!("python emitter: no {req_name}")],
+        })?;
+        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError {
+            messages: vec![format!("python emitter: no {resp_name}")],
+        })?;
+        let streaming = matches!(
+            m.special,
+            Some(Special::HttpStream | Special::FileUploadStream)
+        );
         let error = match m.error {
             ErrorKind::None => "None".to_string(),
             ErrorKind::AppError => "\"app_error\"".into(),
@@ -971,17 +1001,44 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         };
         let snake = heck::AsSnakeCase(&m.name).to_string();
         let (params, returns, converters) = if streaming {
-            ("()".to_string(), "\"frames\"".to_string(), "None, None".to_string())
+            (
+                "()".to_string(),
+                "\"frames\"".to_string(),
+                "None, None".to_string(),
+            )
         } else {
-            let args: Vec<PyField> = req.fields.iter().map(|f| py_field(&f.name, &f.ty, "models.", "", "r", "")).collect();
-            let results: Vec<PyField> = resp.fields.iter().filter(|f| Some(f.name.as_str()) != error_name).map(|f| py_field(&f.name, &f.ty, "models.", "", "", "")).collect();
-            let params = format!("({})", args.iter().map(|a| format!("({:?}, {:?}), ", a.name, a.annotation)).collect::<String>());
+            let args: Vec<PyField> = req
+                .fields
+                .iter()
+                .map(|f| py_field(&f.name, &f.ty, "models.", "", "r", ""))
+                .collect();
+            let results: Vec<PyField> = resp
+                .fields
+                .iter()
+                .filter(|f| Some(f.name.as_str()) != error_name)
+                .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
+                .collect();
+            let params = format!(
+                "({})",
+                args.iter()
+                    .map(|a| format!("({:?}, {:?}), ", a.name, a.annotation))
+                    .collect::<String>()
+            );
             let returns = match results.as_slice() {
                 [] => "None".to_string(),
                 [one] => one.annotation.clone(),
-                many => format!("tuple[{}]", many.iter().map(|r| r.annotation.clone()).collect::<Vec<_>>().join(", ")),
+                many => format!(
+                    "tuple[{}]",
+                    many.iter()
+                        .map(|r| r.annotation.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
-            let _ = write!(funcs, "\n\ndef _args_{snake}(request: _message.Message) -> dict[str, Any]:\n    r = cast(hooks_pb2.{req_name}, request)\n");
+            let _ = write!(
+                funcs,
+                "\n\ndef _args_{snake}(request: _message.Message) -> dict[str, Any]:\n    r = cast(hooks_pb2.{req_name}, request)\n"
+            );
             if args.is_empty() {
                 funcs.push_str("    del r\n    return {}\n");
             } else {
@@ -991,13 +1048,20 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
                 }
                 funcs.push_str("    }\n");
             }
-            let _ = write!(funcs, "\n\ndef _response_{snake}(value: Any) -> hooks_pb2.{resp_name}:\n");
+            let _ = write!(
+                funcs,
+                "\n\ndef _response_{snake}(value: Any) -> hooks_pb2.{resp_name}:\n"
+            );
             match results.as_slice() {
                 [] => {
                     let _ = write!(funcs, "    del value\n    return hooks_pb2.{resp_name}()\n");
                 }
                 [one] => {
-                    let _ = write!(funcs, "    {} = value\n    return hooks_pb2.{resp_name}({}={})\n", one.name, one.name, one.to_proto);
+                    let _ = write!(
+                        funcs,
+                        "    {} = value\n    return hooks_pb2.{resp_name}({}={})\n",
+                        one.name, one.name, one.to_proto
+                    );
                 }
                 many => {
                     let names: Vec<&str> = many.iter().map(|r| r.name.as_str()).collect();
@@ -1005,11 +1069,18 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
                         funcs,
                         "    {} = value\n    return hooks_pb2.{resp_name}({})\n",
                         names.join(", "),
-                        many.iter().map(|r| format!("{}={}", r.name, r.to_proto)).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|r| format!("{}={}", r.name, r.to_proto))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     );
                 }
             }
-            (params, format!("{returns:?}"), format!("_args_{snake}, _response_{snake}"))
+            (
+                params,
+                format!("{returns:?}"),
+                format!("_args_{snake}, _response_{snake}"),
+            )
         };
         let _ = writeln!(
             specs,
@@ -1018,7 +1089,8 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         );
     }
     let _ = write!(s, "\n\nHOOK_IDS: dict[Hook, int] = {{\n{ids}}}\n");
-    s.push_str(r#"
+    s.push_str(
+        r#"
 
 @dataclasses.dataclass(frozen=True)
 class HookSpec:
@@ -1039,7 +1111,8 @@ class HookSpec:
     """Request message → keyword arguments (dataclasses)."""
     response: Callable[[Any], _message.Message] | None
     """Handler return value (a tuple for several results) → response message."""
-"#);
+"#,
+    );
     s.push_str(&funcs);
     let _ = write!(s, "\n\nHOOK_SPECS: dict[Hook, HookSpec] = {{\n{specs}}}\n");
     Ok(s)

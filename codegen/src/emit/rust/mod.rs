@@ -134,24 +134,10 @@ fn prost_code(proto: &[GeneratedFile]) -> Result<String, EmitError> {
     let err = |what: &str, e: &dyn std::fmt::Display| EmitError {
         messages: vec![format!("rust emitter: {what}: {e}")],
     };
+    let fds = compile_descriptors(proto)?;
     let dir = tempfile::tempdir().map_err(|e| err("temporary directory", &e))?;
-    let src = dir.path().join("proto");
     let out = dir.path().join("out");
-    let mut names = Vec::new();
-    for f in proto {
-        let rel = f
-            .path
-            .strip_prefix(&format!("{}/", crate::emit::proto::ROOT))
-            .unwrap_or(&f.path);
-        let path = src.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| err("writing proto", &e))?;
-        }
-        std::fs::write(&path, &f.contents).map_err(|e| err("writing proto", &e))?;
-        names.push(rel.to_string());
-    }
     std::fs::create_dir_all(&out).map_err(|e| err("output directory", &e))?;
-    let fds = protox::compile(&names, [&src]).map_err(|e| err("protox", &e))?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
