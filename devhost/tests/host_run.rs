@@ -127,6 +127,39 @@ async fn run_a_rust_plugin_end_to_end() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // Updating runs MessageWillBeUpdated (not implemented here: the edit passes unchanged).
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let (status, body) = http(
+        addr,
+        "PUT",
+        &format!("/api/v4/posts/{post_id}"),
+        r#"{"message":"edited"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"message\":\"edited\""), "{body}");
+    let (_, body) = http(addr, "GET", &format!("/api/v4/posts/{post_id}/thread"), "").await;
+    assert!(body.contains("edited"), "{body}");
+
+    // Adding a member runs ChannelMemberWillBeAdded → add → UserHasJoinedChannel.
+    let newcomer = host.backend().seed_user("newcomer").unwrap();
+    host.backend()
+        .seed_team_member(&host.seed().team.id, &newcomer.id)
+        .unwrap();
+    let channel = host
+        .backend()
+        .seed_channel(&host.seed().team.id, "side")
+        .unwrap();
+    let (status, body) = http(
+        addr,
+        "POST",
+        &format!("/api/v4/channels/{}/members", channel.id),
+        &format!(r#"{{"user_id":"{}"}}"#, newcomer.id),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains(&newcomer.id), "{body}");
+
     let (status, body) = http(
         addr,
         "POST",
