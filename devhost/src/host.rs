@@ -292,6 +292,7 @@ fn follow_restarts(shared: Arc<Shared>, supervisor: &Supervisor) {
 fn router(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
         .route("/plugins/{plugin_id}", any(plugin_http))
+        .route("/plugins/{plugin_id}/", any(plugin_http))
         .route("/plugins/{plugin_id}/{*rest}", any(plugin_http))
         // Mattermost serves plugin metrics on its metrics listener at /plugins/<id>/metrics.
         .route("/metrics/plugins/{plugin_id}/{*rest}", any(plugin_metrics))

@@ -403,6 +403,19 @@ fn ensure_venv() -> Result<PathBuf> {
     ])
     .arg(root().join("generated/python"));
     run(cmd, "pip install -e generated/python")?;
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-build-isolation",
+        "--no-deps",
+        "-e",
+    ])
+    .arg(root().join("sdk/python"));
+    run(cmd, "pip install -e sdk/python")?;
     std::fs::write(&stamp, requirements).context("writing the venv stamp")?;
     Ok(python)
 }
@@ -411,8 +424,15 @@ fn ensure_venv() -> Result<PathBuf> {
 fn python_checks() -> Result<()> {
     let python = ensure_venv()?;
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "ruff", "check", "generated/python", "tests/python"])
-        .current_dir(root());
+    cmd.args([
+        "-m",
+        "ruff",
+        "check",
+        "generated/python",
+        "sdk/python",
+        "tests/python",
+    ])
+    .current_dir(root());
     run(cmd, "ruff check")?;
     let mut cmd = Command::new(&python);
     cmd.args([
@@ -420,9 +440,10 @@ fn python_checks() -> Result<()> {
         "mypy",
         "--strict",
         "generated/python/src/mattermost_plugin_api",
+        "sdk/python/src/mattermost_plugin",
     ])
     .current_dir(root());
-    run(cmd, "mypy --strict (generated package)")?;
+    run(cmd, "mypy --strict (generated package and SDK)")?;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "tests/python"])
         .current_dir(root());

@@ -1,0 +1,106 @@
+"""`Plugin` and `@hook`: which methods handle which hooks, checked when the class is created."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar, overload
+
+from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, PluginAPI
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# Hooks the SDK handles itself; a plugin may still implement them.
+_BY_SNAKE: dict[str, Hook] = {}
+for _h in Hook:
+    _snake = "".join("_" + c.lower() if c.isupper() else c for c in _h.value).lstrip("_")
+    _BY_SNAKE[_snake] = _h
+# Acronyms read naturally in snake case: ServeHTTP → serve_http, not serve_h_t_t_p.
+_BY_SNAKE.update({"serve_http": Hook.SERVE_HTTP, "on_saml_login": Hook.ON_SAML_LOGIN})
+
+
+def _resolve(name: str | Hook) -> Hook:
+    if isinstance(name, Hook):
+        return name
+    try:
+        return Hook(name)
+    except ValueError:
+        pass
+    if name in _BY_SNAKE:
+        return _BY_SNAKE[name]
+    raise TypeError(f"{name!r} is not a Mattermost hook (for example MessageWillBePosted or message_will_be_posted)")
+
+
+@overload
+def hook(target: _F) -> _F: ...
+@overload
+def hook(target: str | Hook) -> Callable[[_F], _F]: ...
+def hook(target: Any) -> Any:
+    """Marks a method as a hook handler: `@hook` (named after the method, e.g.
+    `message_will_be_posted`) or `@hook("MessageWillBePosted")` / `@hook(Hook.MESSAGE_WILL_BE_POSTED)`."""
+    if callable(target) and not isinstance(target, (str, Hook)):
+        target.__mm_hook__ = _resolve(target.__name__)
+        return target
+
+    def mark(fn: _F) -> _F:
+        fn.__mm_hook__ = _resolve(target)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Plugin:
+    """Base class of a Python plugin. Subclass it, mark handlers with `@hook`, pass the class to
+    `run_plugin`.
+
+    - `self.api` / `self.api_async`: the server's API (sync and asyncio clients);
+    - `self.logger`: a `logging.Logger` whose records reach the server's log;
+    - `self.configuration`: the plugin's configuration (a dict), refreshed before every
+      `OnConfigurationChange` handler runs.
+    """
+
+    hooks: ClassVar[dict[Hook, str]] = {}
+    api: PluginAPI
+    api_async: AsyncPluginAPI
+    logger: logging.Logger
+    configuration: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[Hook, str] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                which = getattr(value, "__mm_hook__", None)
+                if isinstance(which, Hook):
+                    _check_signature(cls, attr, value, which)
+                    found[which] = attr
+        cls.hooks = found
+
+    def __init__(self) -> None:
+        self.configuration = {}
+        self.logger = logging.getLogger(f"mattermost_plugin.{type(self).__name__}")
+
+    def load_configuration(self) -> dict[str, Any]:
+        """Reads the configuration from the server (LoadPluginConfiguration) into `self.configuration`."""
+        raw = self.api.load_plugin_configuration()
+        loaded = json.loads(raw) if raw else {}
+        self.configuration = loaded if isinstance(loaded, dict) else {}
+        return self.configuration
+
+
+def _check_signature(cls: type, attr: str, fn: Callable[..., Any], which: Hook) -> None:
+    spec = HOOK_SPECS[which]
+    allowed = [name for name, _ in spec.params]
+    params = list(inspect.signature(fn).parameters.values())[1:]  # skip self
+    where = f"{cls.__name__}.{attr} (hook {which.value})"
+    if spec.streaming:
+        if len(params) != 2:
+            raise TypeError(f"{where} must take (self, request, response): an HTTPRequest and a ResponseWriter")
+        return
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.name not in allowed:
+            raise TypeError(f"{where}: unknown parameter {p.name!r}; the hook passes {', '.join(allowed) or 'nothing'}")

@@ -1,0 +1,258 @@
+"""`run_plugin`: serve a `Plugin` subclass to the host over go-plugin's gRPC protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import message as _message
+
+from mattermost_plugin.http import HTTPRequest, ResponseWriter
+from mattermost_plugin.plugin import Plugin
+from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookSpec, PluginAPI, PluginAPIError, models
+from mattermost_plugin_api._pb import common_pb2, hooks_pb2
+
+MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
+MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
+_HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
+# grpc.health.v1.HealthCheckResponse{status: SERVING}, encoded by hand to need no extra package.
+_SERVING = b"\x08\x01"
+
+
+class _HclogFormatter(logging.Formatter):
+    """One hclog JSON line per record: the host keeps the level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "@level": record.levelname.lower().replace("warning", "warn").replace("critical", "error"),
+            "@message": record.getMessage(),
+            "@module": record.name,
+            "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _guard_stdout() -> int:
+    """Keeps a private copy of stdout for the handshake and points fd 1 (and `sys.stdout`) at stderr,
+    so nothing a plugin prints can corrupt the protocol."""
+    sys.stdout.flush()
+    handshake = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return handshake
+
+
+def run_plugin(plugin_class: type[Plugin]) -> None:
+    """Runs the plugin until the host stops it. Call it from the plugin's entry script."""
+    handshake_fd = _guard_stdout()
+    if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+        sys.stderr.write(
+            "This is a Mattermost plugin: start it with `mm-plugin-host run <plugin-dir>` or a Mattermost server.\n"
+        )
+        sys.exit(1)
+    asyncio.run(_serve(plugin_class, handshake_fd))
+
+
+def _accepted(fn: Callable[..., Any]) -> set[str] | None:
+    """The keyword arguments a handler takes (None: it takes any)."""
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params}
+
+
+def _error_response(spec: HookSpec, error: BaseException) -> _message.Message | None:
+    if spec.error == "app_error":
+        status = error.status_code if isinstance(error, PluginAPIError) and error.status_code else 500
+        return spec.response_type(app_error=common_pb2.AppError(message=str(error), status_code=status))
+    if spec.error == "error":
+        return spec.response_type(error=common_pb2.Error(message=str(error)))
+    return None
+
+
+def _unary(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None) -> Callable[..., Awaitable[_message.Message]]:
+    accepted = _accepted(fn) if fn is not None else set()
+    tuple_results = spec.returns.startswith("tuple[")
+    width = spec.returns.count("|") if tuple_results else 1
+
+    async def handle(request: _message.Message, context: grpc.aio.ServicerContext[Any, Any]) -> _message.Message:
+        if spec.args is None or spec.response is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{spec.hook.value} is a streaming hook")
+            raise AssertionError("unreachable")
+        kwargs = spec.args(request)
+        if accepted is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        try:
+            if spec.hook is Hook.ON_CONFIGURATION_CHANGE:
+                await asyncio.to_thread(plugin.load_configuration)
+            if fn is None:
+                result: Any = None
+            elif inspect.iscoroutinefunction(fn):
+                result = await fn(**kwargs)
+            else:
+                # Sync handlers run in a worker thread so their blocking API calls never stall the loop.
+                result = await asyncio.to_thread(fn, **kwargs)
+        except Exception as e:
+            plugin.logger.exception("hook %s failed", spec.hook.value)
+            response = _error_response(spec, e)
+            if response is None:
+                await context.abort(grpc.StatusCode.UNKNOWN, f"{spec.hook.value}: {e}")
+                raise AssertionError("unreachable") from e
+            return response
+        if tuple_results and not isinstance(result, tuple):
+            result = (result,) + (None,) * max(width - 1, 1)
+        return spec.response(result)
+
+    return handle
+
+
+def _http(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any]) -> Callable[..., AsyncIterator[_message.Message]]:
+    async def handle(
+        frames: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[_message.Message]:
+        first = await frames.__anext__()
+        head = first.head
+
+        async def body() -> AsyncIterator[bytes]:
+            if first.body_chunk:
+                yield bytes(first.body_chunk)
+            if first.body_complete:
+                return
+            async for frame in frames:
+                if frame.body_chunk:
+                    yield bytes(frame.body_chunk)
+                if frame.body_complete:
+                    return
+
+        request = HTTPRequest(
+            method=head.method,
+            url=head.url,
+            headers={h.name: list(h.values) for h in head.headers},
+            body=body(),
+            context=models.PluginContext.from_proto(first.context) if first.HasField("context") else None,
+            remote_addr=head.remote_addr,
+        )
+        writer = ResponseWriter()
+
+        async def run() -> None:
+            try:
+                await fn(request, writer)
+            except Exception:
+                plugin.logger.exception("%s failed", spec.hook.value)
+                if not writer._head_sent:
+                    writer.status = 500
+                    await writer.write(b"internal plugin error\n")
+            finally:
+                await writer._finish()
+
+        task = asyncio.create_task(run())
+        try:
+            while (out := await writer._queue.get()) is not None:
+                frame_head = None
+                if out.status is not None:
+                    status = out.status
+                    names = out.headers or {}
+                    frame_head = common_pb2.HttpResponseHead(
+                        status_code=status,
+                        headers=[common_pb2.HttpHeader(name=k, values=v) for k, v in names.items()],
+                    )
+                yield spec.response_type(head=frame_head, body_chunk=out.chunk, flush=out.flush)
+            yield spec.response_type(body_complete=True)
+        finally:
+            task.cancel()
+
+    return handle
+
+
+async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
+    target = os.environ.get("MM_PLUGIN_API_ADDR", "")
+    token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(_HclogFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[stderr], force=True)
+
+    plugin = plugin_class()
+    plugin.api = PluginAPI(target, token)
+    plugin.api_async = AsyncPluginAPI(target, token)
+
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    implemented = set(plugin_class.hooks)
+    # The SDK keeps `configuration` current, so it always takes OnConfigurationChange.
+    implemented.add(Hook.ON_CONFIGURATION_CHANGE)
+    for which in sorted(implemented, key=lambda h: h.value):
+        spec = HOOK_SPECS[which]
+        attr = plugin_class.hooks.get(which)
+        fn = getattr(plugin, attr) if attr is not None else None
+        if spec.streaming:
+            if which not in (Hook.SERVE_HTTP, Hook.SERVE_METRICS) or fn is None:
+                raise TypeError(f"{which.value} is not supported by this SDK version")
+            handlers[which.value] = grpc.stream_stream_rpc_method_handler(
+                _http(plugin, spec, fn),
+                request_deserializer=spec.request_type.FromString,
+                response_serializer=spec.response_type.SerializeToString,
+            )
+        else:
+            handlers[which.value] = grpc.unary_unary_rpc_method_handler(
+                _unary(plugin, spec, fn),
+                request_deserializer=spec.request_type.FromString,
+                response_serializer=spec.response_type.SerializeToString,
+            )
+
+    names = sorted(h.value for h in implemented)
+
+    async def implemented_hooks(
+        request: bytes, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> hooks_pb2.ImplementedResponse:
+        return hooks_pb2.ImplementedResponse(result=names)
+
+    handlers["Implemented"] = grpc.unary_unary_rpc_method_handler(
+        implemented_hooks,
+        request_deserializer=hooks_pb2.ImplementedRequest.FromString,
+        response_serializer=hooks_pb2.ImplementedResponse.SerializeToString,
+    )
+
+    stop = asyncio.Event()
+
+    async def check(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        return _SERVING
+
+    async def shutdown(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        stop.set()
+        return b""
+
+    def raw(fn: Callable[..., Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        return grpc.unary_unary_rpc_method_handler(fn, request_deserializer=bytes, response_serializer=bytes)
+
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(_HOOKS_SERVICE, handlers),
+            grpc.method_handlers_generic_handler("grpc.health.v1.Health", {"Check": raw(check)}),
+            grpc.method_handlers_generic_handler("plugin.GRPCController", {"Shutdown": raw(shutdown)}),
+        )
+    )
+    socket_dir = tempfile.mkdtemp(prefix="mm-plugin-")
+    path = os.path.join(socket_dir, "plugin.sock")
+    server.add_insecure_port(f"unix://{path}")
+    await server.start()
+    os.write(handshake_fd, f"1|1|unix|{path}|grpc\n".encode())
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(grace=1)
+    await plugin.api_async.close()
+    plugin.api.close()

@@ -1,0 +1,74 @@
+"""`Plugin` and `@hook`: handlers are found by name or explicit hook, and bad signatures fail when
+the class is created."""
+
+from __future__ import annotations
+
+import pytest
+
+from mattermost_plugin import HTTPRequest, Plugin, ResponseWriter, hook
+from mattermost_plugin_api import Hook, models
+
+
+def test_hooks_are_found_by_method_name_or_explicit_name() -> None:
+    class P(Plugin):
+        @hook
+        def message_will_be_posted(self, context: models.PluginContext | None, post: models.Post | None) -> None:
+            return None
+
+        @hook("ExecuteCommand")
+        async def run_command(self, args: models.CommandArgs | None) -> None:
+            return None
+
+        @hook(Hook.SERVE_HTTP)
+        async def http(self, request: HTTPRequest, response: ResponseWriter) -> None:
+            return None
+
+        def on_activate(self) -> None:  # not decorated: not a handler
+            return None
+
+    assert P.hooks == {
+        Hook.MESSAGE_WILL_BE_POSTED: "message_will_be_posted",
+        Hook.EXECUTE_COMMAND: "run_command",
+        Hook.SERVE_HTTP: "http",
+    }
+
+
+def test_unknown_parameter_is_refused_at_class_creation() -> None:
+    with pytest.raises(TypeError, match=r"unknown parameter 'message'.*context, post"):
+
+        class Bad(Plugin):
+            @hook
+            def message_will_be_posted(self, message: str) -> None:
+                return None
+
+
+def test_unknown_hook_name_is_refused() -> None:
+    with pytest.raises(TypeError, match="not a Mattermost hook"):
+
+        class Bad(Plugin):
+            @hook
+            def message_was_teleported(self) -> None:
+                return None
+
+
+def test_http_handlers_take_request_and_response() -> None:
+    with pytest.raises(TypeError, match="request, response"):
+
+        class Bad(Plugin):
+            @hook
+            async def serve_http(self, request: HTTPRequest) -> None:
+                return None
+
+
+def test_subclasses_inherit_handlers() -> None:
+    class Base(Plugin):
+        @hook
+        def on_activate(self) -> None:
+            return None
+
+    class Child(Base):
+        @hook
+        def on_deactivate(self) -> None:
+            return None
+
+    assert set(Child.hooks) == {Hook.ON_ACTIVATE, Hook.ON_DEACTIVATE}
