@@ -6,6 +6,7 @@
 //! - `test`: every test in the repository;
 //! - `bench`: the benchmarks.
 
+mod demo;
 mod proto_checks;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,8 @@ enum Cmd {
     Test,
     /// Run the benchmarks.
     Bench,
+    /// Run the Python hello plugin on the dev host and drive it through its HTTP surface.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Cmd::Check => check(),
         Cmd::Test => test(),
         Cmd::Bench => bench(),
+        Cmd::Demo => demo::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -359,6 +363,8 @@ fn test() -> Result<()> {
         .current_dir(root().join("codegen/tests/go-reference"));
     run(cmd, "go vet (differential reference)")?;
     python_checks()?;
+    // The main job must keep working: the demo drives the hello plugin end to end.
+    demo::run()?;
     Ok(())
 }
 
@@ -431,6 +437,7 @@ fn python_checks() -> Result<()> {
         "generated/python",
         "sdk/python",
         "tests/python",
+        "examples",
     ])
     .current_dir(root());
     run(cmd, "ruff check")?;
@@ -441,9 +448,10 @@ fn python_checks() -> Result<()> {
         "--strict",
         "generated/python/src/mattermost_plugin_api",
         "sdk/python/src/mattermost_plugin",
+        "examples/hello/plugin.py",
     ])
     .current_dir(root());
-    run(cmd, "mypy --strict (generated package and SDK)")?;
+    run(cmd, "mypy --strict (generated package, SDK, examples)")?;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "tests/python"])
         .current_dir(root());
