@@ -82,9 +82,34 @@ def _host_binary() -> pathlib.Path:
     return binary
 
 
+ASGI_PLUGIN = textwrap.dedent(
+    '''
+    from mattermost_plugin import Plugin, run_plugin
+
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-path", scope["raw_path"])]})
+        while True:
+            message = await receive()
+            await send({"type": "http.response.body", "body": message.get("body", b""), "more_body": True})
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+    class WithApp(Plugin):
+        asgi_app = app
+
+
+    run_plugin(WithApp)
+    '''
+)
+
+
 @pytest.fixture
-def host(tmp_path: pathlib.Path) -> Iterator[str]:
-    (tmp_path / "plugin.py").write_text(PLUGIN)
+def host(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    source = getattr(request, "param", PLUGIN)
+    (tmp_path / "plugin.py").write_text(source)
     manifest = {"id": PLUGIN_ID, "version": "0.1.0", "server": {"executable": "plugin.py", "runtime": "python"}}
     (tmp_path / "plugin.json").write_text(json.dumps(manifest))
     # The plugin runs on this interpreter's environment (the manifest looks for .venv first).
@@ -150,3 +175,10 @@ def test_hooks_api_calls_configuration_and_http(host: str) -> None:
     assert {"OnActivate", "MessageWillBePosted", "ExecuteCommand", "ServeHTTP", "OnConfigurationChange"} <= set(
         implemented
     )
+
+
+@pytest.mark.parametrize("host", [ASGI_PLUGIN], indirect=True)
+def test_an_asgi_app_serves_the_plugin_routes(host: str) -> None:
+    payload = os.urandom(4 << 20)
+    status, body = _call("POST", f"{host}/plugins/{PLUGIN_ID}/upload/here", payload)
+    assert status == 200 and body == payload

@@ -62,6 +62,9 @@ class Plugin:
     """
 
     hooks: ClassVar[dict[Hook, str]] = {}
+    asgi_app: ClassVar[Any] = None
+    """An ASGI application (Starlette, FastAPI, …) to serve the plugin's HTTP routes, used when the
+    class has no ServeHTTP handler of its own."""
     api: PluginAPI
     api_async: AsyncPluginAPI
     logger: logging.Logger

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from google.protobuf import message as _message
 
+from mattermost_plugin.asgi import serve_asgi
 from mattermost_plugin.http import HTTPRequest, ResponseWriter
 from mattermost_plugin.plugin import Plugin
 from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookSpec, PluginAPI, PluginAPIError, models
@@ -189,12 +190,20 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
 
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     implemented = set(plugin_class.hooks)
+    asgi_app = plugin_class.asgi_app
+    if asgi_app is not None and Hook.SERVE_HTTP not in implemented:
+        implemented.add(Hook.SERVE_HTTP)
     # The SDK keeps `configuration` current, so it always takes OnConfigurationChange.
     implemented.add(Hook.ON_CONFIGURATION_CHANGE)
     for which in sorted(implemented, key=lambda h: h.value):
         spec = HOOK_SPECS[which]
         attr = plugin_class.hooks.get(which)
         fn = getattr(plugin, attr) if attr is not None else None
+        if fn is None and which is Hook.SERVE_HTTP and asgi_app is not None:
+
+            async def fn(request: HTTPRequest, response: ResponseWriter) -> None:
+                await serve_asgi(asgi_app, request, response)
+
         if spec.streaming:
             if which not in (Hook.SERVE_HTTP, Hook.SERVE_METRICS) or fn is None:
                 raise TypeError(f"{which.value} is not supported by this SDK version")
