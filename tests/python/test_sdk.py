@@ -72,3 +72,26 @@ def test_subclasses_inherit_handlers() -> None:
             return None
 
     assert set(Child.hooks) == {Hook.ON_ACTIVATE, Hook.ON_DEACTIVATE}
+
+
+def test_configuration_fills_a_settings_dataclass() -> None:
+    import dataclasses
+    import json
+
+    @dataclasses.dataclass
+    class Settings:
+        greeting: str = "Hello"
+        max_items: int = 10
+        enabled: bool = False
+
+    class FakeAPI:
+        def load_plugin_configuration(self) -> bytes:
+            return json.dumps({"Greeting": "Howdy", "MaxItems": 3, "Unknown": True}).encode()
+
+    class P(Plugin):
+        settings_class = Settings
+
+    plugin = P()
+    plugin.api = FakeAPI()  # type: ignore[assignment]
+    assert plugin.load_configuration() == {"Greeting": "Howdy", "MaxItems": 3, "Unknown": True}
+    assert plugin.settings == Settings(greeting="Howdy", max_items=3, enabled=False)

@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLUGIN_ID = "com.example.python-hello"
 
 PLUGIN = textwrap.dedent(
-    '''
+    """
     import dataclasses
 
     from mattermost_plugin import HTTPRequest, Plugin, ResponseWriter, hook, run_plugin
@@ -63,8 +63,11 @@ PLUGIN = textwrap.dedent(
 
 
     run_plugin(Hello)
-    '''
+    """
 )
+
+
+HOST_PIDS: dict[str, int] = {}
 
 
 def _free_port() -> int:
@@ -83,7 +86,7 @@ def _host_binary() -> pathlib.Path:
 
 
 ASGI_PLUGIN = textwrap.dedent(
-    '''
+    """
     from mattermost_plugin import Plugin, run_plugin
 
 
@@ -102,7 +105,7 @@ ASGI_PLUGIN = textwrap.dedent(
 
 
     run_plugin(WithApp)
-    '''
+    """
 )
 
 
@@ -131,6 +134,7 @@ def host(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[str
     else:
         _, err = process.communicate(timeout=10)
         pytest.fail(f"mm-plugin-host did not start:\n{''.join(seen)}\n{err}")
+    HOST_PIDS[f"http://127.0.0.1:{port}"] = process.pid
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -182,3 +186,77 @@ def test_an_asgi_app_serves_the_plugin_routes(host: str) -> None:
     payload = os.urandom(4 << 20)
     status, body = _call("POST", f"{host}/plugins/{PLUGIN_ID}/upload/here", payload)
     assert status == 200 and body == payload
+
+
+def _rss(pid: int) -> int:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_256_mib_streams_through_a_python_plugin_with_bounded_memory(host: str) -> None:
+    import threading
+
+    size = 256 << 20
+    host_pid = HOST_PIDS[host]
+    plugin_pid = _children(host_pid)[0]
+    baseline = {pid: _rss(pid) for pid in (host_pid, plugin_pid)}
+    peak = dict(baseline)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for pid in peak:
+                peak[pid] = max(peak[pid], _rss(pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    port = int(host.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port))
+
+    def send() -> None:
+        head = (
+            f"POST /plugins/{PLUGIN_ID}/echo HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        block = bytes(range(256)) * 4096  # 1 MiB
+        for _ in range(size >> 20):
+            sock.sendall(block)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    reader = sock.makefile("rb")
+    status = reader.readline()
+    assert b" 200 " in status, status
+    while reader.readline() not in (b"\r\n", b""):
+        pass
+    received = 0
+    while True:
+        length = int(reader.readline().strip(), 16)
+        if length == 0:
+            break
+        chunk = reader.read(length + 2)[:-2]
+        assert chunk == (bytes(range(256)) * ((length // 256) + 2))[received % 256 : received % 256 + length]
+        received += length
+    sender.join()
+    sock.close()
+    done.set()
+    sampler.join()
+    assert received == size
+    for pid, name in ((host_pid, "host"), (plugin_pid, "plugin")):
+        growth = peak[pid] - baseline[pid]
+        assert growth < 64 << 20, f"{name} memory grew by {growth >> 20} MiB while streaming 256 MiB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import logging
@@ -62,6 +63,11 @@ class Plugin:
     """
 
     hooks: ClassVar[dict[Hook, str]] = {}
+    settings_class: ClassVar[type[Any] | None] = None
+    """A dataclass for the configuration: when set, `self.settings` holds an instance of it, built
+    from the configuration (keys match field names ignoring case and underscores, so `Greeting`
+    fills `greeting`; unknown keys are ignored, missing ones keep their defaults)."""
+    settings: Any = None
     asgi_app: ClassVar[Any] = None
     """An ASGI application (Starlette, FastAPI, …) to serve the plugin's HTTP routes, used when the
     class has no ServeHTTP handler of its own."""
@@ -90,7 +96,22 @@ class Plugin:
         raw = self.api.load_plugin_configuration()
         loaded = json.loads(raw) if raw else {}
         self.configuration = loaded if isinstance(loaded, dict) else {}
+        if self.settings_class is not None:
+            self.settings = settings_from(self.settings_class, self.configuration)
         return self.configuration
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def settings_from(cls: type[Any], configuration: dict[str, Any]) -> Any:
+    """An instance of dataclass `cls` from a configuration dict (see `Plugin.settings_class`)."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"settings_class {cls.__name__} must be a dataclass")
+    by_key = {_key(k): v for k, v in configuration.items()}
+    values = {f.name: by_key[_key(f.name)] for f in dataclasses.fields(cls) if _key(f.name) in by_key}
+    return cls(**values)
 
 
 def _check_signature(cls: type, attr: str, fn: Callable[..., Any], which: Hook) -> None:
