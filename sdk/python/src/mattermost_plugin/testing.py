@@ -1,0 +1,128 @@
+"""Test a plugin from pytest against the local dev host (`mm-plugin-host`).
+
+```python
+from mattermost_plugin.testing import DevHost
+
+def test_rejects_spam(tmp_path):
+    with DevHost("path/to/plugin-dir") as host:
+        status, body = host.create_post("buy spam")
+        assert status == 400
+```
+
+The host binary comes from `$MM_PLUGIN_HOST`, then `mm-plugin-host` on PATH. The plugin directory
+needs a `plugin.json`; for `"runtime": "python"` the host uses the directory's `venv/` or `.venv/`,
+else `python3` on PATH — `DevHost(..., python_env=sys.prefix)` links the current environment in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_host_binary() -> str:
+    """`$MM_PLUGIN_HOST`, else `mm-plugin-host` on PATH."""
+    explicit = os.environ.get("MM_PLUGIN_HOST")
+    if explicit:
+        return explicit
+    found = shutil.which("mm-plugin-host")
+    if found is None:
+        raise FileNotFoundError("mm-plugin-host not found: set MM_PLUGIN_HOST or put it on PATH")
+    return found
+
+
+class DevHost:
+    """`mm-plugin-host run <plugin_dir>` as a context manager, with helpers for its REST surface."""
+
+    def __init__(
+        self, plugin_dir: str | os.PathLike[str], *, binary: str | None = None, python_env: str | None = None
+    ) -> None:
+        self.plugin_dir = pathlib.Path(plugin_dir)
+        self.binary = binary or find_host_binary()
+        if python_env is not None:
+            link = self.plugin_dir / ".venv"
+            if not link.exists():
+                link.symlink_to(python_env)
+        self.url = ""
+        self.plugin_id = json.loads((self.plugin_dir / "plugin.json").read_text())["id"]
+        self.implemented: list[str] = []
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> DevHost:
+        port = _free_port()
+        self._process = subprocess.Popen(
+            [self.binary, "run", str(self.plugin_dir), "--listen", f"127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+        )
+        assert self._process.stdout is not None
+        output = []
+        for line in self._process.stdout:
+            output.append(line)
+            if line.startswith("implements:"):
+                self.implemented = [h.strip() for h in line.split(":", 1)[1].split(",") if h.strip()]
+            if line.startswith("listening on"):
+                self.url = f"http://127.0.0.1:{port}"
+                return self
+        code = self._process.wait(timeout=10)
+        raise RuntimeError(f"mm-plugin-host exited with {code} before listening:\n{''.join(output)}")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def stop(self) -> int:
+        """Ctrl-C: OnDeactivate, then the plugin is shut down. Returns the host's exit code."""
+        if self._process is None:
+            return 0
+        process, self._process = self._process, None
+        process.send_signal(signal.SIGINT)
+        return process.wait(timeout=30)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """Any HTTP request to the host; `path` starts with `/`."""
+        request = urllib.request.Request(
+            self.url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return int(response.status), response.read()
+        except urllib.error.HTTPError as e:
+            return int(e.code), e.read()
+
+    def _json(self, method: str, path: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, body = self.request(method, path, json.dumps(payload).encode())
+        return status, json.loads(body) if body else {}
+
+    def plugin_http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """A request to the plugin's own routes (ServeHTTP)."""
+        return self.request(method, f"/plugins/{self.plugin_id}{path}", body)
+
+    def create_post(self, message: str, **fields: str) -> tuple[int, dict[str, Any]]:
+        """MessageWillBePosted → store → MessageHasBeenPosted."""
+        return self._json("POST", "/api/v4/posts", {"message": message, **fields})
+
+    def update_post(self, post_id: str, message: str) -> tuple[int, dict[str, Any]]:
+        return self._json("PUT", f"/api/v4/posts/{post_id}", {"message": message})
+
+    def execute_command(self, command: str, **fields: str) -> tuple[int, dict[str, Any]]:
+        return self._json("POST", "/api/v4/commands/execute", {"command": command, **fields})
+
+    def set_configuration(self, configuration: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Stores the configuration and fires OnConfigurationChange."""
+        return self._json("PUT", f"/api/v4/plugins/{self.plugin_id}/config", configuration)
