@@ -177,6 +177,81 @@ def _http(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any]) -> Callable[..
     return handle
 
 
+class UploadWriter:
+    """Where a FileWillBeUploaded handler writes a replacement file; chunks go out as written."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+        self.written = False
+
+    async def write(self, data: bytes) -> None:
+        self.written = True
+        for start in range(0, len(data), 64 * 1024):
+            await self._queue.put(data[start : start + 64 * 1024])
+
+
+def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterator[_message.Message]]:
+    """FileWillBeUploaded: the file streams in, a replacement streams out, then the outcome."""
+    accepted = _accepted(fn)
+
+    async def handle(
+        frames: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[_message.Message]:
+        first = await frames.__anext__()
+
+        async def file() -> AsyncIterator[bytes]:
+            if first.file_chunk:
+                yield bytes(first.file_chunk)
+            if first.file_complete:
+                return
+            async for frame in frames:
+                if frame.file_chunk:
+                    yield bytes(frame.file_chunk)
+                if frame.file_complete:
+                    return
+
+        info = models.FileInfo.from_proto(first.info) if first.HasField("info") else None
+        output = UploadWriter()
+        kwargs: dict[str, Any] = {
+            "context": models.PluginContext.from_proto(first.context) if first.HasField("context") else None,
+            "info": info,
+            "file": file(),
+            "output": output,
+        }
+        if accepted is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        outcome: list[Any] = [info, ""]
+
+        async def run() -> None:
+            try:
+                result = await fn(**kwargs)
+                if isinstance(result, tuple):
+                    outcome[:] = [result[0], result[1] if len(result) > 1 else ""]
+                elif result is not None:
+                    outcome[0] = result
+            except Exception as e:
+                plugin.logger.exception("FileWillBeUploaded failed")
+                outcome[:] = [None, f"plugin error: {e}"]
+            finally:
+                await output._queue.put(None)
+
+        task = asyncio.create_task(run())
+        try:
+            while (chunk := await output._queue.get()) is not None:
+                yield hooks_pb2.FileWillBeUploadedResponse(output_chunk=chunk)
+            await task
+            replacement, reason = outcome
+            yield hooks_pb2.FileWillBeUploadedResponse(
+                replacement=replacement.to_proto() if replacement is not None else None,
+                rejection_reason=reason or "",
+                complete=True,
+            )
+        finally:
+            task.cancel()
+
+    return handle
+
+
 async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
     target = os.environ.get("MM_PLUGIN_API_ADDR", "")
     token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
@@ -205,10 +280,11 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
                 await serve_asgi(asgi_app, request, response)
 
         if spec.streaming:
-            if which not in (Hook.SERVE_HTTP, Hook.SERVE_METRICS) or fn is None:
-                raise TypeError(f"{which.value} is not supported by this SDK version")
+            if fn is None:
+                raise TypeError(f"{which.value} needs a handler")
+            stream = _upload(plugin, fn) if which is Hook.FILE_WILL_BE_UPLOADED else _http(plugin, spec, fn)
             handlers[which.value] = grpc.stream_stream_rpc_method_handler(
-                _http(plugin, spec, fn),
+                stream,
                 request_deserializer=spec.request_type.FromString,
                 response_serializer=spec.response_type.SerializeToString,
             )
