@@ -18,11 +18,8 @@ const OWNER_ID_MAX_RUNES: usize = 190;
 
 /// The same error for missing and hidden bots, so callers cannot probe for them.
 fn bot_not_found(id: &str) -> Fault {
-    Fault::not_found(
-        "store.sql_bot.get.missing.app_error",
-        "Unable to find the bot.",
-    )
-    .detail(format!("user_id={id}"))
+    Fault::not_found("store.sql_bot.get.missing.app_error", "no such bot")
+        .detail(format!("user_id={id}"))
 }
 
 fn invalid_bot(field: &str, message: &str) -> Fault {
@@ -35,13 +32,13 @@ fn validate_bot(bot: &pb::Bot) -> Outcome<()> {
         return Err(invalid_bot("username", "Invalid username."));
     }
     if runes(&bot.display_name) > DISPLAY_NAME_MAX_RUNES {
-        return Err(invalid_bot("user_id", "Invalid display name."));
+        return Err(invalid_bot("user_id", "display_name is too long"));
     }
     if runes(&bot.description) > DESCRIPTION_MAX_RUNES {
-        return Err(invalid_bot("description", "Invalid description."));
+        return Err(invalid_bot("description", "description is too long"));
     }
     if bot.owner_id.is_empty() || runes(&bot.owner_id) > OWNER_ID_MAX_RUNES {
-        return Err(invalid_bot("creator_id", "Invalid creator id."));
+        return Err(invalid_bot("creator_id", "owner_id is not a valid id"));
     }
     Ok(())
 }
@@ -192,7 +189,7 @@ impl State {
             self.log_server(
                 LogLevel::Error,
                 plugin_id,
-                "Plugin attempted to use an account that already exists. Convert the user to a bot account or change its username.",
+                "the bot's username belongs to a person's account; pick another username",
                 &[("username", &user.username), ("user_id", &user.id)],
             );
         }

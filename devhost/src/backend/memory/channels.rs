@@ -31,17 +31,14 @@ const DEFAULT_NOTIFY_PROPS: &[(&str, &str)] = &[
 ];
 
 fn channel_not_found(id: &str) -> Fault {
-    Fault::not_found(
-        "app.channel.get.existing.app_error",
-        "Unable to find the existing channel.",
-    )
-    .detail(format!("channel_id={id}"))
+    Fault::not_found("app.channel.get.existing.app_error", "no such channel")
+        .detail(format!("channel_id={id}"))
 }
 
 fn member_not_found(channel_id: &str, user_id: &str) -> Fault {
     Fault::not_found(
         "app.channel.get_member.missing.app_error",
-        "No channel member found for that user ID and channel ID.",
+        "the user is not a member of the channel",
     )
     .detail(format!("channel_id={channel_id} user_id={user_id}"))
 }
@@ -73,12 +70,15 @@ fn looks_like_direct_name(name: &str) -> bool {
 /// `Channel.IsValid` without the fields the server fills itself.
 fn validate_channel(channel: &pb::Channel) -> Outcome<()> {
     if runes(&channel.display_name) > rules::DISPLAY_NAME_MAX_RUNES {
-        return Err(invalid_channel("display_name", "Invalid display name."));
+        return Err(invalid_channel(
+            "display_name",
+            "display_name is empty or too long",
+        ));
     }
     if !rules::is_valid_channel_name(&channel.name) {
         return Err(invalid_channel(
             "1_or_more",
-            "Name must be 1 or more lowercase alphanumeric characters.",
+            "names are lowercase letters, digits, '-' and '_' (at least one character)",
         ));
     }
     let known_type = [CHANNEL_OPEN, CHANNEL_PRIVATE, CHANNEL_DIRECT, CHANNEL_GROUP]
@@ -93,18 +93,18 @@ fn validate_channel(channel: &pb::Channel) -> Outcome<()> {
         return Err(invalid_channel("purpose", "Invalid purpose."));
     }
     if channel.creator_id.len() > ID_LEN {
-        return Err(invalid_channel("creator_id", "Invalid creator id."));
+        return Err(invalid_channel("creator_id", "owner_id is not a valid id"));
     }
     if !is_group_or_direct(channel) && looks_like_direct_name(&channel.name) {
         return Err(invalid_channel(
             "name",
-            "Invalid channel name. User ids are not permitted in channel name for non-direct message channels.",
+            "only direct channels may be named after user ids",
         ));
     }
     if channel.discoverable && channel.r#type != CHANNEL_PRIVATE {
         return Err(invalid_channel(
             "discoverable",
-            "Only private channels can be discoverable.",
+            "discoverability applies to private channels only",
         ));
     }
     Ok(())
@@ -141,13 +141,13 @@ impl State {
         if !channel.id.is_empty() {
             return Err(Fault::bad_request(
                 "store.sql_channel.save.existing.app_error",
-                "Must call update for existing channel.",
+                "the channel has an id already: update it instead",
             ));
         }
         if is_group_or_direct(&channel) {
             return Err(Fault::bad_request(
                 "api.channel.create_channel.direct_channel.app_error",
-                "Must use createDirectChannel API service for direct message channel creation.",
+                "direct channels come from GetDirectChannel, not CreateChannel",
             ));
         }
         self.team(&channel.team_id)?;
@@ -178,7 +178,7 @@ impl State {
         if taken {
             return Err(Fault::bad_request(
                 "store.sql_channel.save_channel.exists.app_error",
-                "A channel with that name already exists on the same team.",
+                "this team already has a channel with that name",
             )
             .detail(format!("name={}", channel.name)));
         }
@@ -205,7 +205,7 @@ impl State {
             .ok_or_else(|| {
                 Fault::not_found(
                     "app.channel.get_by_name.missing.app_error",
-                    "Channel does not exist.",
+                    "no such channel",
                 )
                 .detail(format!("team_id={team_id} name={name}"))
             })
@@ -228,7 +228,7 @@ impl State {
         if old.delete_at != 0 {
             return Err(Fault::bad_request(
                 "api.channel.update_channel.deleted.app_error",
-                "The channel has been archived or deleted.",
+                "the channel is archived",
             ));
         }
         if is_group_or_direct(&old) != is_group_or_direct(&channel) {
@@ -254,19 +254,19 @@ impl State {
         if is_group_or_direct(channel) {
             return Err(Fault::bad_request(
                 "api.channel.delete_channel.type.invalid",
-                "Unable to delete direct or group message channels.",
+                "direct and group channels cannot be archived",
             ));
         }
         if channel.name == TOWN_SQUARE {
             return Err(Fault::bad_request(
                 "api.channel.delete_channel.cannot.app_error",
-                "Unable to delete the default channel.",
+                "the default channel cannot be archived",
             ));
         }
         if channel.delete_at != 0 {
             return Err(Fault::bad_request(
                 "api.channel.delete_channel.deleted.app_error",
-                "The channel has been archived or deleted.",
+                "the channel is archived",
             ));
         }
         self.set_channel_deleted(id, true);
@@ -278,7 +278,7 @@ impl State {
         if self.channel(id)?.delete_at == 0 {
             return Err(Fault::bad_request(
                 "api.channel.restore_channel.restored.app_error",
-                "Unable to unarchive channel. The channel is not archived.",
+                "the channel is not archived",
             ));
         }
         self.set_channel_deleted(id, false);
@@ -355,7 +355,7 @@ impl State {
         if channels.is_empty() {
             return Err(Fault::not_found(
                 "app.channel.get_channels.not_found.app_error",
-                "No channels were found.",
+                "the user is in no channel of this team",
             ));
         }
         Ok(channels)
@@ -428,19 +428,19 @@ impl State {
         if channel.delete_at != 0 {
             return Err(Fault::bad_request(
                 "api.channel.add_user_to_channel.deleted.app_error",
-                "The channel has been archived or deleted.",
+                "the channel is archived",
             ));
         }
         if is_group_or_direct(&channel) {
             return Err(Fault::bad_request(
                 "api.channel.add_user_to_channel.type.app_error",
-                "Can not add user to this channel type.",
+                "members of this kind of channel cannot be added",
             ));
         }
         if !user_active {
             return Err(Fault::bad_request(
                 "api.channel.add_user.to.channel.failed.deleted.app_error",
-                "Failed to add user to channel because they have been removed from the team.",
+                "the user left the channel's team",
             ));
         }
         self.require_team_membership(&channel.team_id, user_id)?;
@@ -452,7 +452,7 @@ impl State {
         if member.delete_at != 0 {
             return Err(Fault::bad_request(
                 "api.channel.add_user.to.channel.failed.deleted.app_error",
-                "Failed to add user to channel because they have been removed from the team.",
+                "the user left the channel's team",
             ));
         }
         Ok(())
@@ -544,13 +544,13 @@ impl State {
         if is_group_or_direct(channel) {
             return Err(Fault::bad_request(
                 "api.channel.remove_user_from_channel.direct.app_error",
-                "Unable to remove a user from a direct or group message channel.",
+                "members of direct and group channels cannot be removed",
             ));
         }
         if channel.name == TOWN_SQUARE {
             return Err(Fault::bad_request(
                 "api.channel.remove.default.app_error",
-                "Unable to remove user from the default channel.",
+                "nobody leaves the default channel",
             ));
         }
         self.channel_member(channel_id, user_id)?;

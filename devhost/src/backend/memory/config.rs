@@ -112,7 +112,7 @@ pub(super) fn json_to_struct(bytes: &[u8]) -> Outcome<Struct> {
     let parsed: Json = serde_json::from_slice(bytes).map_err(|e| {
         Fault::bad_request(
             "api.plugin.config.invalid_json.app_error",
-            "The plugin configuration is not valid JSON.",
+            "the plugin configuration is not valid JSON",
         )
         .detail(e.to_string())
     })?;
@@ -120,7 +120,7 @@ pub(super) fn json_to_struct(bytes: &[u8]) -> Outcome<Struct> {
         Some(Kind::StructValue(s)) => Ok(s),
         _ => Err(Fault::bad_request(
             "api.plugin.config.not_an_object.app_error",
-            "The plugin configuration must be a JSON object.",
+            "the plugin configuration must be a JSON object",
         )),
     }
 }

@@ -61,7 +61,7 @@ impl Fault {
     pub(super) fn missing(what: &str) -> Self {
         Fault::bad_request(
             "api.context.invalid_body_param.app_error",
-            format!("Invalid or missing {what} in request body."),
+            format!("the request has no valid {what}"),
         )
     }
 
@@ -69,7 +69,7 @@ impl Fault {
     pub(super) fn invalid_param(name: &str, value: &str) -> Self {
         Fault::bad_request(
             "api.context.invalid_url_param.app_error",
-            format!("Invalid or missing {name} parameter."),
+            format!("{name} is missing or malformed"),
         )
         .detail(format!("{name}={value}"))
     }

@@ -22,11 +22,7 @@ pub(super) struct StoredFile {
 }
 
 fn file_not_found(id: &str) -> Fault {
-    Fault::not_found(
-        "app.file_info.get.app_error",
-        "Unable to get the file info.",
-    )
-    .detail(format!("file_id={id}"))
+    Fault::not_found("app.file_info.get.app_error", "no such file").detail(format!("file_id={id}"))
 }
 
 /// The last path component, so a name cannot smuggle in directories.
@@ -79,16 +75,14 @@ impl State {
         if name.is_empty() || name == "." || name == ".." {
             return Err(Fault::bad_request(
                 "api.file.upload_file.bad_name.app_error",
-                "Unable to upload file. The file name is missing.",
+                "the file needs a name",
             ));
         }
         if data.len() > MAX_FILE_SIZE {
             return Err(Fault::new(
                 TOO_LARGE,
                 "api.file.upload_file.too_large_detailed.app_error",
-                format!(
-                    "Unable to upload file {name}. The file is larger than the {MAX_FILE_SIZE} bytes allowed."
-                ),
+                format!("{name} is larger than the {MAX_FILE_SIZE}-byte limit"),
             ));
         }
         let id = new_id();

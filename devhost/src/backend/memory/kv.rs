@@ -39,7 +39,7 @@ fn validate_key(plugin_id: &str, key: &str) -> Outcome<()> {
     if plugin_id.is_empty() || runes(plugin_id) > PLUGIN_ID_MAX_RUNES {
         return Err(Fault::bad_request(
             "model.plugin_key_value.is_valid.plugin_id.app_error",
-            format!("Invalid plugin ID, must be more than 0 and a maximum of {PLUGIN_ID_MAX_RUNES} characters."),
+            format!("plugin ids have 1 to {PLUGIN_ID_MAX_RUNES} characters"),
         )
         .detail(format!("key={key}")));
     }
@@ -60,7 +60,7 @@ fn validate_options(options: &pb::PluginKvSetOptions) -> Outcome<()> {
     if !options.atomic && !options.old_value.is_empty() {
         return Err(Fault::bad_request(
             "model.plugin_kvset_options.is_valid.old_value.app_error",
-            "Invalid old value, it shouldn't be set when the operation is not atomic.",
+            "old_value only makes sense with atomic set",
         ));
     }
     Ok(())

@@ -33,8 +33,7 @@ pub struct EphemeralPost {
 }
 
 fn post_not_found(id: &str) -> Fault {
-    Fault::not_found("app.post.get.app_error", "Unable to get the post.")
-        .detail(format!("post_id={id}"))
+    Fault::not_found("app.post.get.app_error", "no such post").detail(format!("post_id={id}"))
 }
 
 /// Default posts, attachments, system messages and plugin-defined `custom_` types.
@@ -49,7 +48,7 @@ fn validate_message(message: &str) -> Outcome<()> {
     if runes(message) > MESSAGE_MAX_RUNES {
         return Err(Fault::bad_request(
             "model.post.is_valid.message_length.app_error",
-            format!("Message length is longer than the maximum of {MESSAGE_MAX_RUNES} characters."),
+            format!("messages hold at most {MESSAGE_MAX_RUNES} characters"),
         ));
     }
     Ok(())
@@ -78,7 +77,7 @@ fn validate_reaction(reaction: &pb::Reaction) -> Outcome<()> {
     if !valid_name {
         return Err(Fault::bad_request(
             "model.reaction.is_valid.emoji_name.app_error",
-            "Invalid emoji name.",
+            "emoji_name is empty, too long, or has characters outside [a-z0-9_+-]",
         )
         .detail(format!("emoji_name={name}")));
     }
@@ -127,7 +126,7 @@ impl State {
         if !post.id.is_empty() {
             return Err(Fault::bad_request(
                 "app.post.save.existing.app_error",
-                "You cannot update an existing post.",
+                "the post has an id already: update it instead",
             ));
         }
         require_id("user_id", &post.user_id)?;
@@ -141,7 +140,7 @@ impl State {
         if self.channel(&post.channel_id)?.delete_at != 0 {
             return Err(Fault::bad_request(
                 "api.post.create_post.can_not_post_to_deleted.error",
-                "Can not post to deleted channel.",
+                "the channel is archived; posting is closed",
             ));
         }
         self.check_thread_root(&post)?;
@@ -176,7 +175,7 @@ impl State {
         let bad_root = || {
             Fault::bad_request(
                 "api.post.create_post.root_id.app_error",
-                "Invalid RootId parameter.",
+                "root_id names no live post",
             )
             .detail(format!("root_id={}", post.root_id))
         };
@@ -187,7 +186,7 @@ impl State {
         if root.post.channel_id != post.channel_id {
             return Err(Fault::bad_request(
                 "api.post.create_post.channel_root_id.app_error",
-                "Invalid ChannelID for RootId parameter.",
+                "the thread root is in another channel",
             ));
         }
         Ok(())

@@ -35,7 +35,7 @@ fn validate_preference(p: &pb::Preference) -> Outcome<()> {
         return Err(invalid_preference("name", "Invalid name."));
     }
     if runes(&p.value) > VALUE_MAX_RUNES {
-        return Err(invalid_preference("value", "Value is too long."));
+        return Err(invalid_preference("value", "the value is too long"));
     }
     let theme_ok =
         || serde_json::from_str::<std::collections::HashMap<String, String>>(&p.value).is_ok();
@@ -48,10 +48,8 @@ fn validate_preference(p: &pb::Preference) -> Outcome<()> {
 /// A user may only change their own preferences.
 fn require_owner(user_id: &str, preferences: &[pb::Preference], id: &'static str) -> Outcome<()> {
     match preferences.iter().find(|p| p.user_id != user_id) {
-        Some(p) => Err(
-            Fault::forbidden(id, "Unable to set the preferences of another user.")
-                .detail(format!("userId={user_id}, preference.UserId={}", p.user_id)),
-        ),
+        Some(p) => Err(Fault::forbidden(id, "preferences belong to their own user")
+            .detail(format!("userId={user_id}, preference.UserId={}", p.user_id))),
         None => Ok(()),
     }
 }
@@ -83,7 +81,7 @@ impl State {
         self.user(user_id)?;
         let key = (user_id.to_string(), category.to_string(), name.to_string());
         let value = self.preferences.get(&key).ok_or_else(|| {
-            Fault::not_found("app.preference.get.app_error", "Unable to get preference.")
+            Fault::not_found("app.preference.get.app_error", "no such preference")
                 .detail(format!("category={category} name={name}"))
         })?;
         Ok(pb::Preference {

@@ -23,17 +23,13 @@ pub(super) const DEFAULT_CHANNELS: &[(&str, &str)] =
     &[(TOWN_SQUARE, "Town Square"), ("off-topic", "Off-Topic")];
 
 fn team_not_found(id: &str) -> Fault {
-    Fault::not_found(
-        "app.team.get.find.app_error",
-        "Unable to find the existing team.",
-    )
-    .detail(format!("team_id={id}"))
+    Fault::not_found("app.team.get.find.app_error", "no such team").detail(format!("team_id={id}"))
 }
 
 fn member_not_found(team_id: &str, user_id: &str) -> Fault {
     Fault::not_found(
         "app.team.get_member.missing.app_error",
-        "No team member found for that user ID and team ID.",
+        "the user is not a member of the team",
     )
     .detail(format!("team_id={team_id} user_id={user_id}"))
 }
@@ -46,30 +42,27 @@ fn invalid_team(field: &str, message: &str) -> Fault {
 fn validate_team(team: &pb::Team) -> Outcome<()> {
     let display = runes(&team.display_name);
     if display == 0 || display > rules::DISPLAY_NAME_MAX_RUNES {
-        return Err(invalid_team("name", "Invalid display name."));
+        return Err(invalid_team("name", "display_name is empty or too long"));
     }
     if team.description.len() > DESCRIPTION_MAX_LEN {
-        return Err(invalid_team("description", "Invalid description."));
+        return Err(invalid_team("description", "description is too long"));
     }
     if !team.email.is_empty() && !rules::is_valid_email(&team.email) {
         return Err(invalid_team("email", "Invalid email."));
     }
     if rules::is_reserved_team_name(&team.name) {
-        return Err(invalid_team(
-            "reserved",
-            "This URL is unavailable. Please try another.",
-        ));
+        return Err(invalid_team("reserved", "that team name is reserved"));
     }
     if !rules::is_valid_team_name(&team.name) {
         return Err(invalid_team(
             "characters",
-            "Name must be 2 or more lowercase alphanumeric characters.",
+            "names are lowercase letters, digits and '-' (at least two characters)",
         ));
     }
     if team.r#type != TEAM_OPEN && team.r#type != TEAM_INVITE {
         return Err(invalid_team(
             "type",
-            "Invalid type (must be \"O\" or \"I\").",
+            "type must be \"O\" (open) or \"I\" (invite only)",
         ));
     }
     Ok(())
@@ -102,11 +95,8 @@ impl State {
 
     pub(super) fn team_by_name(&self, name: &str) -> Outcome<&pb::Team> {
         self.teams.values().find(|t| t.name == name).ok_or_else(|| {
-            Fault::not_found(
-                "app.team.get_by_name.missing.app_error",
-                "Unable to find the existing team.",
-            )
-            .detail(format!("name={name}"))
+            Fault::not_found("app.team.get_by_name.missing.app_error", "no such team")
+                .detail(format!("name={name}"))
         })
     }
 
@@ -123,7 +113,7 @@ impl State {
         if !team.id.is_empty() {
             return Err(Fault::bad_request(
                 "app.team.save.existing.app_error",
-                "Must call update for existing team.",
+                "the team has an id already: update it instead",
             ));
         }
         team.id = new_id();
@@ -161,7 +151,7 @@ impl State {
         if taken {
             return Err(Fault::bad_request(
                 "app.team.save.existing.app_error",
-                "A team with that name already exists.",
+                "a team with that name exists already",
             )
             .detail(format!("name={}", team.name)));
         }
@@ -243,7 +233,7 @@ impl State {
         if self.user(user_id)?.delete_at != 0 {
             return Err(Fault::bad_request(
                 "app.team.join_user_to_team.deactivated_user.app_error",
-                "A deactivated user cannot join a team.",
+                "deactivated users cannot join teams",
             ));
         }
         let key = (team_id.to_string(), user_id.to_string());

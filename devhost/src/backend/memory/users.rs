@@ -15,7 +15,7 @@ const STATUS_OFFLINE: &str = "offline";
 const KNOWN_STATUSES: &[&str] = &["online", "away", "dnd", STATUS_OFFLINE];
 
 pub(super) fn user_not_found(id: &str) -> Fault {
-    Fault::not_found("app.user.missing_account.const", "Unable to find the user.")
+    Fault::not_found("app.user.missing_account.const", "no such user")
         .detail(format!("user_id={id}"))
 }
 
@@ -23,7 +23,7 @@ pub(super) fn user_not_found(id: &str) -> Fault {
 fn invalid_user(field: &str, value: &str) -> Fault {
     Fault::bad_request(
         format!("model.user.is_valid.{field}.app_error"),
-        format!("Invalid {field}."),
+        format!("{field} is not valid"),
     )
     .detail(format!("{field}={value}"))
 }
@@ -77,7 +77,7 @@ impl State {
         if !user.id.is_empty() {
             return Err(Fault::bad_request(
                 "app.user.save.existing.app_error",
-                "Must call update for existing user.",
+                "the user has an id already: update it instead",
             )
             .detail(format!("user_id={}", user.id)));
         }
@@ -144,14 +144,14 @@ impl State {
             if other.username == user.username {
                 return Err(Fault::bad_request(
                     "app.user.save.username_exists.app_error",
-                    "An account with that username already exists.",
+                    "that username belongs to another account",
                 )
                 .detail(format!("username={}", user.username)));
             }
             if other.email == user.email {
                 return Err(Fault::bad_request(
                     "app.user.save.email_exists.app_error",
-                    "An account with that email already exists.",
+                    "that email belongs to another account",
                 )
                 .detail(format!("email={}", user.email)));
             }
@@ -308,7 +308,7 @@ impl State {
         if !KNOWN_STATUSES.contains(&status) {
             return Err(Fault::bad_request(
                 "api.plugin.update_user_status.bad_status",
-                "Unable to set the user status. Unknown user status.",
+                "status must be online, away, dnd or offline",
             )
             .detail(format!("status={status}")));
         }
