@@ -12,8 +12,9 @@ fn shapes_fixture_glue() {
     let ir = parse_fixture("shapes");
     let (schema, _) = codegen::emit::proto::build(&ir, &FieldLock::default()).unwrap();
     let proto = codegen::emit::proto::render_all(&ir, &schema).unwrap();
-    let files = codegen::emit::rust::emit(&ir, &schema, &proto).unwrap();
-    let again = codegen::emit::rust::emit(&ir, &schema, &proto).unwrap();
+    let contract = codegen::emit::proto::Contract::new(&proto).unwrap();
+    let files = codegen::emit::rust::emit(&ir, &schema, &contract).unwrap();
+    let again = codegen::emit::rust::emit(&ir, &schema, &contract).unwrap();
     assert_eq!(files, again, "the Rust emitter is deterministic");
 
     let mut settings = insta::Settings::clone_current();

@@ -254,16 +254,15 @@ pub async fn forward<K: HttpHook, H: PluginHooks>(
         Box::pin(futures_util::stream::empty())
     } else {
         Box::pin(
-            responses
-                .map(|item| item.map(K::response_parts))
-                .take_while_inclusive_complete()
-                .filter_map(|item| async move {
+            until_complete(responses.map(|item| item.map(K::response_parts))).filter_map(
+                |item| async move {
                     match item {
                         Ok((_, chunk, _, _)) if chunk.is_empty() => None,
                         Ok((_, chunk, _, _)) => Some(Ok(Bytes::from(chunk))),
                         Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
                     }
-                }),
+                },
+            ),
         )
     };
     let head_chunk =
@@ -283,28 +282,22 @@ pub async fn forward<K: HttpHook, H: PluginHooks>(
     response
 }
 
-/// Ends a frame stream after the frame that completes the body (inclusive).
-trait TakeUntilComplete: Stream + Sized {
-    fn take_while_inclusive_complete(self) -> BoxStream<Self::Item>;
-}
+/// Response frame parts: head, body chunk, flush, body complete.
+type Parts = (Option<pb::HttpResponseHead>, Vec<u8>, bool, bool);
 
-impl<S> TakeUntilComplete for S
-where
-    S: Stream<Item = Result<(Option<pb::HttpResponseHead>, Vec<u8>, bool, bool), ApiError>>
-        + Send
-        + 'static,
-{
-    fn take_while_inclusive_complete(self) -> BoxStream<Self::Item> {
-        Box::pin(futures_util::stream::unfold(
-            (Box::pin(self), false),
-            |(mut stream, done)| async move {
-                if done {
-                    return None;
-                }
-                let item = stream.next().await?;
-                let complete = matches!(&item, Ok((_, _, _, true)) | Err(_));
-                Some((item, (stream, complete)))
-            },
-        ))
-    }
+/// Ends a frame stream after the frame that completes the body (inclusive) or the first error.
+fn until_complete(
+    stream: impl Stream<Item = Result<Parts, ApiError>> + Send + 'static,
+) -> BoxStream<Result<Parts, ApiError>> {
+    Box::pin(futures_util::stream::unfold(
+        (Box::pin(stream), false),
+        |(mut stream, done)| async move {
+            if done {
+                return None;
+            }
+            let item = stream.next().await?;
+            let complete = matches!(&item, Ok((_, _, _, true)) | Err(_));
+            Some((item, (stream, complete)))
+        },
+    ))
 }

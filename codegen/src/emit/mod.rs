@@ -13,9 +13,9 @@ pub fn all(
 ) -> Result<(Vec<GeneratedFile>, proto::FieldLock), EmitError> {
     let (schema, lock) = proto::build(ir, lock)?;
     let mut files = proto::render_all(ir, &schema)?;
-    let crate_files = rust::emit(ir, &schema, &files)?;
-    let fds = rust::compile_descriptors(&files)?;
-    let python_files = python::emit(ir, &schema, &fds, &rust::contract_hash(&files))?;
+    let contract = proto::Contract::new(&files)?;
+    let crate_files = rust::emit(ir, &schema, &contract)?;
+    let python_files = python::emit(ir, &schema, &contract)?;
     files.extend(crate_files);
     files.extend(python_files);
     Ok((files, lock))

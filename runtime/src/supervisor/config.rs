@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,12 +113,8 @@ impl TokenIssuer for crate::api_server::TokenRegistry {
     }
 }
 
-/// 32 bytes from the kernel's CSPRNG, hex encoded (64 characters).
-pub fn random_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
+/// Per-start tokens are the API server's (one generator for the whole runtime).
+pub use crate::api_server::random_token;
 
 /// Everything the supervisor needs: what to run and the supervision policy.
 ///

@@ -1006,3 +1006,63 @@ fn method_messages(
     };
     Ok((rpc, req, resp))
 }
+
+/// The rendered contract as the language emitters need it: compiled once.
+pub struct Contract {
+    /// The proto files compiled by protox (prost and protobuf code is built from these).
+    pub descriptors: prost_types::FileDescriptorSet,
+    /// A fingerprint of the proto text every target compiles in.
+    pub hash: String,
+}
+
+impl Contract {
+    pub fn new(proto: &[GeneratedFile]) -> Result<Contract, EmitError> {
+        Ok(Contract {
+            descriptors: compile_descriptors(proto)?,
+            hash: contract_hash(proto),
+        })
+    }
+}
+
+/// FNV-1a over the proto files: a contract fingerprint every target compiles in, so two sides
+/// built from different contracts can tell at start-up.
+fn contract_hash(proto: &[GeneratedFile]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for f in proto {
+        for b in f
+            .path
+            .bytes()
+            .chain([0])
+            .chain(f.contents.bytes())
+            .chain([0])
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The contract compiled by protox, for emitters that embed descriptors.
+fn compile_descriptors(
+    proto: &[GeneratedFile],
+) -> Result<prost_types::FileDescriptorSet, EmitError> {
+    let err = |what: &str, e: &dyn std::fmt::Display| EmitError {
+        messages: vec![format!("descriptors: {what}: {e}")],
+    };
+    let dir = tempfile::tempdir().map_err(|e| err("temporary directory", &e))?;
+    let mut names = Vec::new();
+    for f in proto {
+        let rel = f
+            .path
+            .strip_prefix(&format!("{}/", crate::emit::proto::ROOT))
+            .unwrap_or(&f.path);
+        let path = dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| err("writing proto", &e))?;
+        }
+        std::fs::write(&path, &f.contents).map_err(|e| err("writing proto", &e))?;
+        names.push(rel.to_string());
+    }
+    protox::compile(&names, [dir.path()]).map_err(|e| err("protox", &e))
+}

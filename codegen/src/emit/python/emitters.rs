@@ -657,6 +657,15 @@ def channel_options() -> list[tuple[str, Any]]:
     ]
 
 
+def _transport_error(method: str, error: grpc.RpcError) -> errors.TransportError:
+    """A failed call as `TransportError`; status details when grpc gives them (a `grpc.Call`)."""
+    details = getattr(error, "details", None)
+    code = getattr(error, "code", None)
+    return errors.TransportError(
+        method, str(details() if callable(details) else error), grpc_code=str(code() if callable(code) else "")
+    )
+
+
 def _chunks(data: Iterable[bytes]) -> Iterator[bytes]:
     for piece in data:
         for start in range(0, len(piece), MAX_CHUNK):
@@ -689,7 +698,7 @@ class PluginAPI:
         try:
             response: _R = stub(request, metadata=self._metadata)
         except grpc.RpcError as e:
-            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_stream(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
@@ -704,7 +713,7 @@ class PluginAPI:
         try:
             response: _R = stub(requests, metadata=self._metadata)
         except grpc.RpcError as e:
-            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_bidi(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> Iterator[_R]:
@@ -891,7 +900,6 @@ fn asyncify(methods: &str) -> String {
             "frames: AsyncIterator[api_pb2.",
         )
         .replace(") -> Iterator[api_pb2.", ") -> AsyncIterator[api_pb2.")
-        .replace("return self._call_bidi(", "return self._call_bidi(")
         .replace(", iter(frames), ", ", frames, ")
 }
 
@@ -930,7 +938,7 @@ class AsyncPluginAPI:
         try:
             response: _R = await stub(request, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
-            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+            raise _transport_error(method, e) from e
         return response
 
     async def _call_stream(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
@@ -942,7 +950,7 @@ class AsyncPluginAPI:
         try:
             response: _R = await stub(requests, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
-            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_bidi(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> AsyncIterator[_R]:
@@ -1084,7 +1092,7 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         };
         let _ = writeln!(
             specs,
-            "    Hook.{member}: HookSpec(Hook.{member}, {id}, {params}, {returns}, {error}, {}, hooks_pb2.{req_name}, hooks_pb2.{resp_name}, {converters}),",
+            "    Hook.{member}: HookSpec(Hook.{member}, {id}, {params}, {returns}, {error}, {}, hooks_pb2.{req_name}, hooks_pb2.{resp_name}, {converters}, {snake:?}),",
             if streaming { "True" } else { "False" }
         );
     }
@@ -1111,6 +1119,8 @@ class HookSpec:
     """Request message → keyword arguments (dataclasses)."""
     response: Callable[[Any], _message.Message] | None
     """Handler return value (a tuple for several results) → response message."""
+    method_name: str
+    """The Python method name of a handler (`message_will_be_posted`, `serve_http`)."""
 "#,
     );
     s.push_str(&funcs);

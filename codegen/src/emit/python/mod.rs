@@ -14,9 +14,8 @@ mod emitters;
 
 use askama::Template;
 use prost::Message;
-use prost_types::FileDescriptorSet;
 
-use crate::emit::proto::{FileKind, ProtoFile};
+use crate::emit::proto::{Contract, FileKind, ProtoFile};
 use crate::emit::{EmitError, GeneratedFile};
 use crate::ir::Ir;
 
@@ -44,8 +43,7 @@ fn module(path: &str, source: &str, body: &str) -> Result<GeneratedFile, EmitErr
 pub fn emit(
     ir: &Ir,
     schema: &[ProtoFile],
-    fds: &FileDescriptorSet,
-    contract_hash: &str,
+    contract: &Contract,
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let source = format!("{}@{}", ir.source.module, ir.source.version);
     let src = format!("src/{PACKAGE}");
@@ -64,7 +62,8 @@ pub fn emit(
     )?);
     for file in schema {
         let stem = file.kind.file_name().trim_end_matches(".proto");
-        let descriptor = fds
+        let descriptor = contract
+            .descriptors
             .file
             .iter()
             .find(|f| f.name() == format!("{}/{}", crate::emit::proto::DIR, file.kind.file_name()))
@@ -113,7 +112,7 @@ pub fn emit(
     files.push(module(
         &format!("{src}/__init__.py"),
         &source,
-        &emitters::init(ir, contract_hash),
+        &emitters::init(ir, &contract.hash),
     )?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)

@@ -46,6 +46,15 @@ def channel_options() -> list[tuple[str, Any]]:
     ]
 
 
+def _transport_error(method: str, error: grpc.RpcError) -> errors.TransportError:
+    """A failed call as `TransportError`; status details when grpc gives them (a `grpc.Call`)."""
+    details = getattr(error, "details", None)
+    code = getattr(error, "code", None)
+    return errors.TransportError(
+        method, str(details() if callable(details) else error), grpc_code=str(code() if callable(code) else "")
+    )
+
+
 def _chunks(data: Iterable[bytes]) -> Iterator[bytes]:
     for piece in data:
         for start in range(0, len(piece), MAX_CHUNK):
@@ -78,7 +87,7 @@ class PluginAPI:
         try:
             response: _R = stub(request, metadata=self._metadata)
         except grpc.RpcError as e:
-            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_stream(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
@@ -93,7 +102,7 @@ class PluginAPI:
         try:
             response: _R = stub(requests, metadata=self._metadata)
         except grpc.RpcError as e:
-            raise errors.TransportError(method, str(e.details() if hasattr(e, "details") else e), grpc_code=str(e.code() if hasattr(e, "code") else "")) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_bidi(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> Iterator[_R]:
@@ -1859,7 +1868,7 @@ class AsyncPluginAPI:
         try:
             response: _R = await stub(request, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
-            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+            raise _transport_error(method, e) from e
         return response
 
     async def _call_stream(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
@@ -1871,7 +1880,7 @@ class AsyncPluginAPI:
         try:
             response: _R = await stub(requests, metadata=self._metadata)
         except grpc.aio.AioRpcError as e:
-            raise errors.TransportError(method, str(e.details()), grpc_code=str(e.code())) from e
+            raise _transport_error(method, e) from e
         return response
 
     def _call_bidi(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> AsyncIterator[_R]:

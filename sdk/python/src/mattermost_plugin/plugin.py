@@ -13,13 +13,8 @@ from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, PluginAPI
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# Hooks the SDK handles itself; a plugin may still implement them.
-_BY_SNAKE: dict[str, Hook] = {}
-for _h in Hook:
-    _snake = "".join("_" + c.lower() if c.isupper() else c for c in _h.value).lstrip("_")
-    _BY_SNAKE[_snake] = _h
-# Acronyms read naturally in snake case: ServeHTTP → serve_http, not serve_h_t_t_p.
-_BY_SNAKE.update({"serve_http": Hook.SERVE_HTTP, "on_saml_login": Hook.ON_SAML_LOGIN})
+# Handler method names, as the generator names them (acronyms kept whole: serve_http).
+_BY_SNAKE: dict[str, Hook] = {spec.method_name: which for which, spec in HOOK_SPECS.items()}
 
 
 def _resolve(name: str | Hook) -> Hook:
