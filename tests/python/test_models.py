@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+import subprocess
+import sys
+import typing
 from typing import Any
 
 import pytest
@@ -94,3 +98,34 @@ def test_presence_survives() -> None:
     post = models.Post(message="hi")
     assert post.to_proto().HasField("metadata") is False
     assert len(models.MODELS) > 150
+
+
+def test_importing_the_package_defines_no_model_class_yet() -> None:
+    # Each class lives in its own module, loaded on first use, so a plugin's cold start does not
+    # pay for every dataclass definition.
+    code = (
+        "import sys, mattermost_plugin_api\n"
+        "loaded = [m for m in sys.modules if m.startswith('mattermost_plugin_api.models._') and m != "
+        "'mattermost_plugin_api.models._convert']\n"
+        "assert loaded == [], loaded\n"
+        "from mattermost_plugin_api import models\n"
+        "models.Post\n"
+        "assert 'mattermost_plugin_api.models._post' in sys.modules\n"
+        "assert 'mattermost_plugin_api.models._user' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lazy_classes_behave_like_plain_module_attributes() -> None:
+    from mattermost_plugin_api.models import Post
+
+    assert Post is models.Post
+    assert "PostMetadata" in dir(models)
+    assert set(models.__all__) >= {"Post", "User", "MODELS", "struct_to_dict"}
+    with pytest.raises(AttributeError, match="NoSuchModel"):
+        models.NoSuchModel  # type: ignore[attr-defined]  # noqa: B018
+    # Annotations resolve (through the models package), and instances pickle by reference.
+    hints = typing.get_type_hints(models.Post)
+    assert hints["metadata"] == models.PostMetadata | None
+    post = models.Post(id="p", metadata=models.PostMetadata(priority=models.PostPriority(priority="urgent")))
+    assert pickle.loads(pickle.dumps(post)) == post

@@ -117,7 +117,10 @@ fn files_under(root: &Path, dir: &str) -> Vec<String> {
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
-                stack.push(p);
+                // Python's bytecode caches are not ours to check or prune.
+                if e.file_name() != "__pycache__" {
+                    stack.push(p);
+                }
             } else if let Ok(rel) = p.strip_prefix(root) {
                 out.push(rel.to_string_lossy().replace('\\', "/"));
             }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use heck::ToShoutySnakeCase;
+use heck::{ToShoutySnakeCase, ToSnakeCase};
 
 use crate::emit::EmitError;
 use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
@@ -394,10 +394,23 @@ const COMMON_NAMES: &[&str] = &[
     "PluginContext",
 ];
 
-const CONVERT: &str = r#"
+/// `models/_convert.py`: the value conversions shared by models, client and hooks.
+/// `json_format` is imported on first use: it is slow to import and most plugins never need it.
+pub const CONVERT: &str = r#""""Conversions between protobuf well-known types and plain Python values."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import struct_pb2, timestamp_pb2
+
 
 def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
     """A protobuf Struct as a plain dict (JSON values)."""
+    from google.protobuf import json_format
+
     return json_format.MessageToDict(value)
 
 
@@ -409,10 +422,14 @@ def dict_to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
 
 def value_to_py(value: struct_pb2.Value) -> Any:
     """A protobuf Value as the plain JSON value it holds."""
+    from google.protobuf import json_format
+
     return json_format.MessageToDict(value)
 
 
 def py_to_value(value: Any) -> struct_pb2.Value:
+    from google.protobuf import json_format
+
     return json_format.ParseDict(value, struct_pb2.Value())
 
 
@@ -426,68 +443,202 @@ def datetime_to_timestamp(value: datetime.datetime) -> timestamp_pb2.Timestamp:
     return out
 "#;
 
-pub fn models(schema: &[ProtoFile], messages: &[&ProtoMessage]) -> String {
+const CONVERSIONS: [&str; 6] = [
+    "datetime_to_timestamp",
+    "dict_to_struct",
+    "py_to_value",
+    "struct_to_dict",
+    "timestamp_to_datetime",
+    "value_to_py",
+];
+
+/// The module (under `models/`) that defines one model class: `_` + its snake_case name.
+fn model_module(name: &str) -> String {
+    format!("_{}", name.to_snake_case())
+}
+
+/// The `models` package: one module per class, loaded on first attribute access, so importing
+/// the package (and every plugin's cold start) does not pay for ~200 dataclass definitions.
+/// Returns (path under `models/`, body) pairs.
+pub fn models(
+    schema: &[ProtoFile],
+    messages: &[&ProtoMessage],
+) -> Result<Vec<(String, String)>, EmitError> {
     let modules = module_of(schema);
-    let mut s = String::from(
-        "\"\"\"Frozen dataclasses for every model message, with lossless proto conversion.\n\nTimestamps convert to timezone-aware datetimes (microsecond precision).\n\"\"\"\n\n",
-    );
-    s.push_str("from __future__ import annotations\n\nimport dataclasses\nimport datetime\nfrom collections.abc import Mapping\nfrom typing import Any\n\n");
-    s.push_str("from google.protobuf import json_format, struct_pb2, timestamp_pb2\n\nfrom mattermost_plugin_api._pb import common_pb2, model_pb2\n");
-    s.push_str(CONVERT);
-    let mut names: Vec<&str> = Vec::new();
+    let mut seen: HashMap<String, &str> = HashMap::new();
     for m in messages {
-        let module = modules.get(m.name.as_str()).copied().unwrap_or("model_pb2");
-        names.push(&m.name);
-        let fields: Vec<PyField> = m
-            .fields
-            .iter()
-            .map(|f| py_field(&f.name, &f.ty, "", "", "m", "self."))
-            .collect();
-        let doc = m
-            .comments
-            .first()
-            .cloned()
-            .unwrap_or_default()
-            .replace('"', "'");
-        let _ = write!(
+        if let Some(other) = seen.insert(model_module(&m.name), &m.name) {
+            return Err(EmitError {
+                messages: vec![format!(
+                    "python emitter: messages {other} and {} would share the module {}",
+                    m.name,
+                    model_module(&m.name)
+                )],
+            });
+        }
+    }
+    let mut files = vec![("_convert.py".to_string(), CONVERT.to_string())];
+    for m in messages {
+        files.push((
+            format!("{}.py", model_module(&m.name)),
+            model_class(
+                m,
+                modules.get(m.name.as_str()).copied().unwrap_or("model_pb2"),
+            ),
+        ));
+    }
+    files.push(("__init__.py".to_string(), models_init(messages)));
+    Ok(files)
+}
+
+fn model_class(m: &ProtoMessage, module: &str) -> String {
+    let fields: Vec<PyField> = m
+        .fields
+        .iter()
+        .map(|f| py_field(&f.name, &f.ty, "models.", "", "m", "self."))
+        .collect();
+    let kinds: Vec<Kind> = m.fields.iter().map(|f| kind(split(&f.ty).1)).collect();
+    let uses = |k: Kind| kinds.contains(&k);
+    let mut s = String::from("from __future__ import annotations\n\nimport dataclasses\n");
+    if uses(Kind::Timestamp) {
+        s.push_str("import datetime\n");
+    }
+    if uses(Kind::Struct) || uses(Kind::Value) {
+        s.push_str("from typing import Any\n");
+    }
+    s.push('\n');
+    if kinds.iter().any(|k| matches!(k, Kind::Model(_))) {
+        s.push_str("from mattermost_plugin_api import models\n");
+    }
+    let _ = writeln!(s, "from mattermost_plugin_api._pb import {module}");
+    let conversions: Vec<&str> = [
+        (
+            Kind::Timestamp,
+            ["datetime_to_timestamp", "timestamp_to_datetime"],
+        ),
+        (Kind::Struct, ["dict_to_struct", "struct_to_dict"]),
+        (Kind::Value, ["py_to_value", "value_to_py"]),
+    ]
+    .into_iter()
+    .filter(|(k, _)| uses(*k))
+    .flat_map(|(_, names)| names)
+    .collect();
+    if !conversions.is_empty() {
+        let mut sorted = conversions;
+        sorted.sort_unstable();
+        let _ = writeln!(
             s,
-            "\n\n@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)\nclass {}:\n    \"\"\"{}\"\"\"\n\n",
-            m.name, doc
+            "from mattermost_plugin_api.models._convert import {}",
+            sorted.join(", ")
         );
-        for f in &fields {
-            let _ = writeln!(s, "    {}: {} = {}", f.name, f.annotation, f.default);
-        }
-        let _ = write!(
-            s,
-            "\n    @classmethod\n    def from_proto(cls, m: {module}.{}) -> {}:\n",
-            m.name, m.name
-        );
-        if fields.is_empty() {
-            s.push_str("        return cls()\n");
-        } else {
-            s.push_str("        return cls(\n");
-            for f in &fields {
-                let _ = writeln!(s, "            {}={},", f.name, f.from_proto);
-            }
-            s.push_str("        )\n");
-        }
-        let _ = write!(s, "\n    def to_proto(self) -> {module}.{}:\n", m.name);
-        if fields.is_empty() {
-            let _ = writeln!(s, "        return {module}.{}()", m.name);
-        } else {
-            let _ = writeln!(s, "        return {module}.{}(", m.name);
-            for f in &fields {
-                let _ = writeln!(s, "            {}={},", f.name, f.to_proto);
-            }
-            s.push_str("        )\n");
-        }
+    }
+    let doc = m
+        .comments
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .replace('"', "'");
+    let _ = write!(
+        s,
+        "\n\n@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)\nclass {}:\n    \"\"\"{}\"\"\"\n\n",
+        m.name, doc
+    );
+    for f in &fields {
+        let _ = writeln!(s, "    {}: {} = {}", f.name, f.annotation, f.default);
     }
     let _ = write!(
         s,
-        "\n\nMODELS: tuple[type[Any], ...] = (\n{})\n",
-        names
+        "\n    @classmethod\n    def from_proto(cls, m: {module}.{}) -> {}:\n",
+        m.name, m.name
+    );
+    if fields.is_empty() {
+        s.push_str("        return cls()\n");
+    } else {
+        s.push_str("        return cls(\n");
+        for f in &fields {
+            let _ = writeln!(s, "            {}={},", f.name, f.from_proto);
+        }
+        s.push_str("        )\n");
+    }
+    let _ = write!(s, "\n    def to_proto(self) -> {module}.{}:\n", m.name);
+    if fields.is_empty() {
+        let _ = writeln!(s, "        return {module}.{}()", m.name);
+    } else {
+        let _ = writeln!(s, "        return {module}.{}(", m.name);
+        for f in &fields {
+            let _ = writeln!(s, "            {}={},", f.name, f.to_proto);
+        }
+        s.push_str("        )\n");
+    }
+    s
+}
+
+fn models_init(messages: &[&ProtoMessage]) -> String {
+    let mut s = String::from(
+        "\"\"\"Frozen dataclasses for every model message, with lossless proto conversion.\n\nTimestamps convert to timezone-aware datetimes (microsecond precision). Each class is defined in\nits own module, imported the first time it is used.\n\"\"\"\n\n",
+    );
+    s.push_str("from __future__ import annotations\n\nimport importlib\nfrom typing import TYPE_CHECKING, Any\n\n");
+    let _ = writeln!(
+        s,
+        "from mattermost_plugin_api.models._convert import (\n{})\n",
+        CONVERSIONS
             .iter()
-            .map(|n| format!("    {n},\n"))
+            .map(|c| format!("    {c},\n"))
+            .collect::<String>()
+    );
+    s.push_str("if TYPE_CHECKING:\n");
+    let mut sorted: Vec<&&ProtoMessage> = messages.iter().collect();
+    sorted.sort_by_key(|m| model_module(&m.name));
+    for m in &sorted {
+        let (module, name) = (model_module(&m.name), &m.name);
+        let line =
+            format!("    from mattermost_plugin_api.models.{module} import {name} as {name}");
+        // Wrapped the way ruff formats imports longer than the line limit.
+        if line.len() > 120 {
+            let _ = writeln!(
+                s,
+                "    from mattermost_plugin_api.models.{module} import (\n        {name} as {name},\n    )"
+            );
+        } else {
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    s.push_str("\n    MODELS: tuple[type[Any], ...]\n    \"\"\"Every model class, in contract order.\"\"\"\n\n");
+    s.push_str("# Class name -> its module, in contract order.\n_MODULES: dict[str, str] = {\n");
+    for m in messages {
+        let _ = writeln!(s, "    {:?}: {:?},", m.name, model_module(&m.name));
+    }
+    s.push_str("}\n\n");
+    s.push_str(
+        r#"if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "MODELS":
+            value = tuple(__getattr__(n) for n in _MODULES)
+        elif name in _MODULES:
+            value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULES, "MODELS"})
+
+
+"#,
+    );
+    // Sorted as ruff sorts `__all__`: the constant first, then classes, then functions.
+    let mut all: Vec<&str> = messages.iter().map(|m| m.name.as_str()).collect();
+    all.extend(CONVERSIONS);
+    all.sort_unstable();
+    all.insert(0, "MODELS");
+    let _ = write!(
+        s,
+        "__all__ = [\n{}]\n",
+        all.iter()
+            .map(|n| format!("    {n:?},\n"))
             .collect::<String>()
     );
     s
@@ -504,9 +655,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
-
 from mattermost_plugin_api._pb import common_pb2
+from mattermost_plugin_api.models._convert import struct_to_dict
 
 
 class PluginAPIError(Exception):
@@ -606,7 +756,7 @@ def from_app_error(method: str, error: common_pb2.AppError) -> PluginAPIError:
         status_code=status,
         request_id=error.request_id,
         where=error.where,
-        params=json_format.MessageToDict(error.params) if error.HasField("params") else None,
+        params=struct_to_dict(error.params) if error.HasField("params") else None,
     )
 
 

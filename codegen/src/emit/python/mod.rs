@@ -3,8 +3,8 @@
 //!
 //! - `_pb/*_pb2.py`: protobuf modules built from the serialized descriptors (no protoc, no
 //!   grpcio-tools), with `.pyi` stubs so the package type-checks;
-//! - `models.py`: a frozen, slotted, keyword-only dataclass per model message with lossless
-//!   `from_proto` / `to_proto`;
+//! - `models/`: a frozen, slotted, keyword-only dataclass per model message with lossless
+//!   `from_proto` / `to_proto`, one module each, loaded on first use;
 //! - `errors.py`: one exception hierarchy for AppError status codes, Go errors and transport
 //!   failures;
 //! - `client.py`: `PluginAPI`, one method per API method, keyword arguments, dataclasses in and out;
@@ -89,11 +89,9 @@ pub fn emit(
         .filter(|f| matches!(f.kind, FileKind::Common | FileKind::Model))
         .flat_map(|f| &f.messages)
         .collect();
-    files.push(module(
-        &format!("{src}/models.py"),
-        &source,
-        &emitters::models(schema, &model_messages),
-    )?);
+    for (path, body) in emitters::models(schema, &model_messages)? {
+        files.push(module(&format!("{src}/models/{path}"), &source, &body)?);
+    }
     files.push(module(
         &format!("{src}/errors.py"),
         &source,
