@@ -195,6 +195,34 @@ async fn run_a_rust_plugin_end_to_end() {
         br#"{"Greeting":"hi"}"#
     );
 
+    // Uploads go straight to the store when the plugin has no FileWillBeUploaded; downloads
+    // pass FileWillBeDownloaded's default (allow).
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/v4/files?filename=notes/report.txt",
+        "quarterly figures",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let file: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(file["name"], "report.txt");
+    assert_eq!(file["size"], 17);
+    assert_eq!(file["channel_id"], host.seed().channel.id.as_str());
+    let (status, body) = http(
+        addr,
+        "GET",
+        &format!("/api/v4/files/{}", file["id"].as_str().unwrap()),
+        "",
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "quarterly figures"));
+    let (status, body) = http(addr, "POST", "/api/v4/files", "x").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("`filename` is required"), "{body}");
+    let (status, _) = http(addr, "GET", "/api/v4/files/nosuchfile0000000000000000", "").await;
+    assert_eq!(status, 404);
+
     let (status, body) = http(addr, "GET", "/api/v4/system/ping", "").await;
     assert_eq!(status, 200);
     assert!(body.contains("MessageWillBePosted"), "{body}");

@@ -51,6 +51,15 @@ def test_unknown_hook_name_is_refused() -> None:
                 return None
 
 
+def test_streaming_handlers_must_be_async() -> None:
+    with pytest.raises(TypeError, match="must be `async def`"):
+
+        class Bad(Plugin):
+            @hook
+            def serve_http(self, request: HTTPRequest, response: ResponseWriter) -> None:
+                return None
+
+
 def test_http_handlers_take_request_and_response() -> None:
     with pytest.raises(TypeError, match="request, response"):
 

@@ -39,3 +39,66 @@ def test_the_hello_example_under_the_testing_kit(tmp_path: pathlib.Path) -> None
         status, body = host.plugin_http("GET", "/download?size=200000")
         assert status == 200 and len(body) == 200_000
     assert host.stop() == 0
+
+
+FILE_PLUGIN = """
+from collections.abc import AsyncIterator
+import dataclasses
+
+from mattermost_plugin import Plugin, UploadWriter, hook, run_plugin
+from mattermost_plugin_api import models
+
+
+class Files(Plugin):
+    @hook
+    async def file_will_be_uploaded(
+        self, info: models.FileInfo | None, file: AsyncIterator[bytes], output: UploadWriter
+    ) -> tuple[models.FileInfo | None, str]:
+        assert info is not None
+        if info.extension == "exe":
+            return None, "no executables"
+        if info.extension != "txt":
+            return info, ""
+        chunks = 0
+        async for chunk in file:
+            chunks += 1
+            await output.write(chunk.upper())
+        return dataclasses.replace(info, name=f"upper-{chunks}-{info.name}"), ""
+
+    @hook
+    def file_will_be_downloaded(self, file_info: models.FileInfo | None, user_id: str) -> str:
+        assert file_info is not None and user_id
+        return "classified" if file_info.name.startswith("secret") else ""
+
+
+run_plugin(Files)
+"""
+
+
+def test_file_hooks_end_to_end(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "plugin.json").write_text(
+        json.dumps({"id": "com.example.files", "server": {"runtime": "python", "executable": "plugin.py"}})
+    )
+    (tmp_path / "plugin.py").write_text(FILE_PLUGIN)
+    text = b"abcdefghij" * 30_000  # 300 kB: several 64 KiB frames each way
+    with DevHost(tmp_path, binary=_binary(), python_env=sys.prefix) as host:
+        status, info = host.upload_file("notes.txt", text)
+        assert status == 201, info
+        prefix, chunks, name = info["name"].split("-", 2)
+        # Frames hold at most 64 KiB: the file reached the plugin in pieces.
+        assert (prefix, name, info["size"]) == ("upper", "notes.txt", len(text)) and int(chunks) >= 5
+        status, body = host.download_file(info["id"])
+        assert status == 200 and body == text.upper()
+
+        # Not rewritten: the original bytes are stored under the original name.
+        status, info = host.upload_file("photo.png", b"\x89PNG raw")
+        assert status == 201 and info["name"] == "photo.png" and info["mime_type"] == "image/png"
+        assert host.download_file(info["id"]) == (200, b"\x89PNG raw")
+
+        status, rejected = host.upload_file("setup.exe", b"MZ")
+        assert status == 400 and rejected == {"rejected": True, "reason": "no executables"}
+
+        status, info = host.upload_file("secret-plans.png", b"...")
+        assert status == 201
+        status, body = host.download_file(info["id"])
+        assert status == 403 and json.loads(body)["reason"] == "classified"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mattermost_plugin import Plugin, hook
-from mattermost_plugin.server import UploadWriter, _upload
+from mattermost_plugin import Plugin, UploadWriter, hook
+from mattermost_plugin.server import _upload
 from mattermost_plugin_api import Hook, models
 from mattermost_plugin_api._pb import hooks_pb2, model_pb2
 

@@ -26,12 +26,12 @@ fn file_not_found(id: &str) -> Fault {
 }
 
 /// The last path component, so a name cannot smuggle in directories.
-fn base_name(filename: &str) -> &str {
+pub(crate) fn base_name(filename: &str) -> &str {
     filename.rsplit(['/', '\\']).next().unwrap_or(filename)
 }
 
 /// The lowercase extension without the dot, or empty.
-fn extension(name: &str) -> String {
+pub(crate) fn extension(name: &str) -> String {
     match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => ext.to_lowercase(),
         _ => String::new(),
@@ -39,7 +39,7 @@ fn extension(name: &str) -> String {
 }
 
 /// A small table of common types; unknown extensions get no type, as Go's `mime` gives.
-fn mime_type(extension: &str) -> &'static str {
+pub(crate) fn mime_type(extension: &str) -> &'static str {
     match extension {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",

@@ -14,8 +14,8 @@ if __name__ == "__main__":
 """
 
 from mattermost_plugin.asgi import serve_asgi
-from mattermost_plugin.http import HTTPRequest, ResponseWriter
+from mattermost_plugin.http import HTTPRequest, ResponseWriter, UploadWriter
 from mattermost_plugin.plugin import Plugin, hook
 from mattermost_plugin.server import run_plugin
 
-__all__ = ["HTTPRequest", "Plugin", "ResponseWriter", "hook", "run_plugin", "serve_asgi"]
+__all__ = ["HTTPRequest", "Plugin", "ResponseWriter", "UploadWriter", "hook", "run_plugin", "serve_asgi"]

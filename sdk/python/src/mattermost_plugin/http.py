@@ -68,3 +68,16 @@ class ResponseWriter:
         if not self._head_sent:
             await self._queue.put(self._head())
         await self._queue.put(None)
+
+
+class UploadWriter:
+    """Where a FileWillBeUploaded handler writes a replacement file; chunks go out as written."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
+        self.written = False
+
+    async def write(self, data: bytes) -> None:
+        self.written = True
+        for start in range(0, len(data), 64 * 1024):
+            await self._queue.put(data[start : start + 64 * 1024])

@@ -114,6 +114,8 @@ def _check_signature(cls: type, attr: str, fn: Callable[..., Any], which: Hook) 
     allowed = [name for name, _ in spec.params]
     params = list(inspect.signature(fn).parameters.values())[1:]  # skip self
     where = f"{cls.__name__}.{attr} (hook {which.value})"
+    if spec.streaming and not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"{where} must be `async def`: its data streams through async iterators")
     if which is Hook.FILE_WILL_BE_UPLOADED:
         # The file streams in as `file` (async iterator of bytes); a replacement goes to `output`.
         allowed = ["context", "info", "file", "output"]

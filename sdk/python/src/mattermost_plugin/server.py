@@ -18,7 +18,7 @@ import grpc
 from google.protobuf import message as _message
 
 from mattermost_plugin.asgi import serve_asgi
-from mattermost_plugin.http import HTTPRequest, ResponseWriter
+from mattermost_plugin.http import HTTPRequest, ResponseWriter, UploadWriter
 from mattermost_plugin.plugin import Plugin
 from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookSpec, PluginAPI, PluginAPIError, models
 from mattermost_plugin_api._pb import common_pb2, hooks_pb2
@@ -175,19 +175,6 @@ def _http(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any]) -> Callable[..
             task.cancel()
 
     return handle
-
-
-class UploadWriter:
-    """Where a FileWillBeUploaded handler writes a replacement file; chunks go out as written."""
-
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=8)
-        self.written = False
-
-    async def write(self, data: bytes) -> None:
-        self.written = True
-        for start in range(0, len(data), 64 * 1024):
-            await self._queue.put(data[start : start + 64 * 1024])
 
 
 def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterator[_message.Message]]:

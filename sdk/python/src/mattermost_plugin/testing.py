@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from types import TracebackType
 from typing import Any
@@ -94,11 +95,12 @@ class DevHost:
         process.send_signal(signal.SIGINT)
         return process.wait(timeout=30)
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, *, content_type: str = "application/json"
+    ) -> tuple[int, bytes]:
         """Any HTTP request to the host; `path` starts with `/`."""
-        request = urllib.request.Request(
-            self.url + path, data=body, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": content_type}
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return int(response.status), response.read()
@@ -126,3 +128,13 @@ class DevHost:
     def set_configuration(self, configuration: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Stores the configuration and fires OnConfigurationChange."""
         return self._json("PUT", f"/api/v4/plugins/{self.plugin_id}/config", configuration)
+
+    def upload_file(self, filename: str, data: bytes, *, channel_id: str = "") -> tuple[int, dict[str, Any]]:
+        """FileWillBeUploaded (the file streams to the plugin) → store; returns the stored file's info."""
+        query = urllib.parse.urlencode({"filename": filename, **({"channel_id": channel_id} if channel_id else {})})
+        status, body = self.request("POST", f"/api/v4/files?{query}", data, content_type="application/octet-stream")
+        return status, json.loads(body) if body else {}
+
+    def download_file(self, file_id: str) -> tuple[int, bytes]:
+        """FileWillBeDownloaded → the stored bytes."""
+        return self.request("GET", f"/api/v4/files/{file_id}")

@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 
 use crate::backend::memory::MemoryBackend;
 
+mod files;
+
 /// How to run the host.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -307,6 +309,8 @@ fn router(shared: Arc<Shared>) -> axum::Router {
         .route("/api/v4/commands/execute", post(execute_command))
         .route("/api/v4/plugins/{plugin_id}/config", put(set_config))
         .route("/api/v4/logs", get(logs))
+        .route("/api/v4/files", post(files::upload_file))
+        .route("/api/v4/files/{file_id}", get(files::download_file))
         .with_state(shared)
 }
 
