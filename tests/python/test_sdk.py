@@ -3,6 +3,10 @@ the class is created."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import logging
+
 import pytest
 
 from mattermost_plugin import HTTPRequest, Plugin, ResponseWriter, hook
@@ -104,3 +108,27 @@ def test_configuration_fills_a_settings_dataclass() -> None:
     plugin.api = FakeAPI()  # type: ignore[assignment]
     assert plugin.load_configuration() == {"Greeting": "Howdy", "MaxItems": 3, "Unknown": True}
     assert plugin.settings == Settings(greeting="Howdy", max_items=3, enabled=False)
+
+
+def test_log_records_become_hclog_lines_with_key_values() -> None:
+    from mattermost_plugin.server import _HclogFormatter
+
+    logger = logging.getLogger("mattermost_plugin.test")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        logger.warning("synced %d posts", 3, extra={"channel_id": "c1", "when": datetime.date(2026, 1, 2)})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(_HclogFormatter().format(r)) for r in records)
+    assert first["@level"] == "warn" and first["@message"] == "synced 3 posts"
+    assert first["@module"] == "mattermost_plugin.test"
+    assert (first["channel_id"], first["when"]) == ("c1", "2026-01-02")
+    assert "args" not in first and "msg" not in first
+    assert second["@level"] == "error" and "ValueError: boom" in second["error"]

@@ -30,19 +30,27 @@ _HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
 _SERVING = b"\x08\x01"
 
 
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is a key/value.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 class _HclogFormatter(logging.Formatter):
-    """One hclog JSON line per record: the host keeps the level."""
+    """One hclog JSON line per record: the host keeps the level and the key/values
+    (`logger.info("synced", extra={"channel_id": cid})`)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "@level": record.levelname.lower().replace("warning", "warn").replace("critical", "error"),
             "@message": record.getMessage(),
             "@module": record.name,
-            "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "@timestamp": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("@"):
+                entry[key] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
 
 def _guard_stdout() -> int:
