@@ -118,12 +118,15 @@ def host(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[str
     # The plugin runs on this interpreter's environment (the manifest looks for .venv first).
     (tmp_path / ".venv").symlink_to(sys.prefix)
     port = _free_port()
+    # Host and plugin put their sockets under TMPDIR; after a clean stop nothing is left there.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     process = subprocess.Popen(
         [str(_host_binary()), "run", str(tmp_path), "--listen", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "RUST_LOG": "warn"},
+        env={**os.environ, "RUST_LOG": "warn", "TMPDIR": str(scratch)},
     )
     assert process.stdout is not None
     seen = []
@@ -141,6 +144,7 @@ def host(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[str
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=20)
         assert code == 0, process.stderr.read() if process.stderr else ""
+        assert list(scratch.iterdir()) == []
 
 
 def _call(method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:

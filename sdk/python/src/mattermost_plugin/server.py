@@ -8,6 +8,7 @@ import inspect
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -324,15 +325,18 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
         )
     )
     socket_dir = tempfile.mkdtemp(prefix="mm-plugin-")
-    path = os.path.join(socket_dir, "plugin.sock")
-    server.add_insecure_port(f"unix://{path}")
-    await server.start()
-    os.write(handshake_fd, f"1|1|unix|{path}|grpc\n".encode())
+    try:
+        path = os.path.join(socket_dir, "plugin.sock")
+        server.add_insecure_port(f"unix://{path}")
+        await server.start()
+        os.write(handshake_fd, f"1|1|unix|{path}|grpc\n".encode())
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(grace=1)
-    await plugin.api_async.close()
-    plugin.api.close()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await server.stop(grace=1)
+        await plugin.api_async.close()
+        plugin.api.close()
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
