@@ -441,6 +441,7 @@ fn python_checks() -> Result<()> {
         "sdk/python",
         "tests/python",
         "examples",
+        "devhost/benches/python",
     ])
     .current_dir(root());
     run(cmd, "ruff check")?;
@@ -452,9 +453,13 @@ fn python_checks() -> Result<()> {
         "generated/python/src/mattermost_plugin_api",
         "sdk/python/src/mattermost_plugin",
         "examples/hello/plugin.py",
+        "devhost/benches/python",
     ])
     .current_dir(root());
-    run(cmd, "mypy --strict (generated package, SDK, examples)")?;
+    run(
+        cmd,
+        "mypy --strict (generated package, SDK, examples, bench scripts)",
+    )?;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "tests/python"])
         .current_dir(root());
@@ -462,6 +467,9 @@ fn python_checks() -> Result<()> {
 }
 
 fn bench() -> Result<()> {
+    // The Python bench runs on the venv; set it up first so a broken venv fails before the long
+    // Rust benches rather than after them.
+    let python = ensure_venv()?;
     // Each bench prints its figures beside a baseline measured in the same run.
     for (package, bench, what) in [
         (
@@ -479,9 +487,15 @@ fn bench() -> Result<()> {
             "serve_http",
             "ServeHTTP streaming and plugin cold start",
         ),
+        (
+            "mattermost-plugin-devhost",
+            "python_sdk",
+            "Python SDK hook round trip, API calls and cold start vs raw grpcio",
+        ),
     ] {
         let mut cmd = cargo();
-        cmd.args(["bench", "-p", package, "--bench", bench]);
+        cmd.args(["bench", "-p", package, "--bench", bench])
+            .env("MM_BENCH_PYTHON", &python);
         run(cmd, &format!("cargo bench: {what}"))?;
     }
     Ok(())

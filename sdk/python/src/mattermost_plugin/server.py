@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import inspect
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -248,6 +247,22 @@ def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterat
     return handle
 
 
+def _socket_dir() -> str:
+    """A new private directory for the plugin's socket, under TMPDIR unless that makes the socket
+    path too long for a Unix socket (about 107 bytes). Made by hand: importing tempfile and shutil
+    would cost every cold start."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    if len(base) > 70:
+        base = "/tmp"
+    while True:
+        candidate = os.path.join(base, f"mm-plugin-{os.urandom(4).hex()}")
+        try:
+            os.mkdir(candidate, 0o700)
+            return candidate
+        except FileExistsError:
+            continue
+
+
 async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
     target = os.environ.get("MM_PLUGIN_API_ADDR", "")
     token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
@@ -324,9 +339,9 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
             grpc.method_handlers_generic_handler("plugin.GRPCController", {"Shutdown": raw(shutdown)}),
         )
     )
-    socket_dir = tempfile.mkdtemp(prefix="mm-plugin-")
+    socket_dir = _socket_dir()
+    path = os.path.join(socket_dir, "plugin.sock")
     try:
-        path = os.path.join(socket_dir, "plugin.sock")
         server.add_insecure_port(f"unix://{path}")
         await server.start()
         os.write(handshake_fd, f"1|1|unix|{path}|grpc\n".encode())
@@ -339,4 +354,7 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
         await plugin.api_async.close()
         plugin.api.close()
     finally:
-        shutil.rmtree(socket_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(socket_dir)

@@ -1,0 +1,411 @@
+//! Python SDK figures, each beside a baseline measured in the same run (goal: at most 1.25×):
+//! - hook round trip host → Python → host: MessageWillBePosted with a 1 KB post through a plugin
+//!   written with the SDK (async and sync handler), against a raw grpc.aio server answering the
+//!   same RPC with no SDK (`python/raw_echo.py`);
+//! - API call Python → host: `get_user` through `PluginAPI` / `AsyncPluginAPI`, against the same
+//!   unary RPC through bare grpcio / grpc.aio (`python/api_calls.py` measures both);
+//! - cold start: spawn → handshake → healthy → OnActivate done for the SDK plugin, against
+//!   `python -c "import grpc"`.
+//!
+//! The interpreter is `MM_BENCH_PYTHON` (set by `cargo xtask bench`), else the workspace's
+//! `.venv/bin/python`. Run with `cargo xtask bench` (or
+//! `cargo bench -p mattermost-plugin-devhost --bench python_sdk`).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mattermost_plugin_api::pb;
+use mattermost_plugin_api::{CallContext, PluginHooks, PluginHooksClient};
+use mattermost_plugin_devhost::backend::memory::MemoryBackend;
+use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
+use mattermost_plugin_runtime::supervisor::{
+    CommandSpec, ENV_API_ADDR, ENV_API_TOKEN, Supervisor, SupervisorConfig,
+};
+use prost_types::value::Kind;
+
+const WARMUP: usize = 300;
+const ROUNDS: usize = 20;
+const BLOCK: usize = 100;
+const COLD_STARTS: usize = 10;
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("python_sdk bench: {message}");
+    std::process::exit(1)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("devhost sits in the workspace")
+        .to_path_buf()
+}
+
+fn python(root: &Path) -> PathBuf {
+    if let Some(python) = std::env::var_os("MM_BENCH_PYTHON") {
+        return python.into();
+    }
+    let venv = root.join(".venv/bin/python");
+    if !venv.is_file() {
+        fail(format!(
+            "no Python interpreter: MM_BENCH_PYTHON is not set and {} does not exist \
+             (`cargo xtask bench` or `cargo xtask test` creates it)",
+            venv.display()
+        ));
+    }
+    venv
+}
+
+/// Checks the interpreter has the packages, then compiles their bytecode: with
+/// PYTHONDONTWRITEBYTECODE set, every import would otherwise recompile the sources, which an
+/// installed wheel (shipped with bytecode) never does.
+fn prepare(python: &Path, root: &Path, scripts: &Path) {
+    let check = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import grpc, mattermost_plugin, mattermost_plugin_api",
+        ])
+        .output()
+        .unwrap_or_else(|e| fail(format!("cannot run {}: {e}", python.display())));
+    if !check.status.success() {
+        fail(format!(
+            "{} cannot import grpc, mattermost_plugin and mattermost_plugin_api \
+             (`cargo xtask test` sets up .venv with them):\n{}",
+            python.display(),
+            String::from_utf8_lossy(&check.stderr)
+        ));
+    }
+    let status = std::process::Command::new(python)
+        .args(["-m", "compileall", "-q"])
+        .arg(root.join("generated/python/src"))
+        .arg(root.join("sdk/python/src"))
+        .arg(scripts)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| fail(format!("compileall: {e}")));
+    if !status.success() {
+        fail(format!("compileall failed ({status})"));
+    }
+}
+
+fn string(s: &str) -> prost_types::Value {
+    prost_types::Value {
+        kind: Some(Kind::StringValue(s.into())),
+    }
+}
+
+/// A post as a user would send it: ids, timestamps, a 1024-byte message, a few props.
+fn sample_post() -> pb::Post {
+    let message: String = "The quick brown fox jumps over the lazy dog; "
+        .chars()
+        .cycle()
+        .take(1024)
+        .collect();
+    let props = prost_types::Struct {
+        fields: [
+            ("from_bot", string("false")),
+            ("disable_group_highlight", string("true")),
+            ("override_username", string("bench")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    };
+    pb::Post {
+        id: "4hqyx7jz3ibqbk5h8k3wgw1n9e".into(),
+        create_at: 1_700_000_000_000,
+        update_at: 1_700_000_000_000,
+        user_id: "q8xfnpk1eibmfy9gzmdd7ux5ch".into(),
+        channel_id: "t3nb1sa8x7gx5qhpe6ocj8kmyr".into(),
+        message,
+        props: Some(props),
+        pending_post_id: "q8xfnpk1eibmfy9gzmdd7ux5ch:1700000000000".into(),
+        ..Default::default()
+    }
+}
+
+fn plugin_context() -> pb::PluginContext {
+    pb::PluginContext {
+        session_id: "ybm4b7o1ftdn8qzsfqonr7ymkc".into(),
+        request_id: "9x6dbx7gnfg4mrqjngjmwxg4dy".into(),
+        ip_address: "127.0.0.1".into(),
+        accept_language: "en-US".into(),
+        user_agent: "bench".into(),
+        ..Default::default()
+    }
+}
+
+async fn start(
+    python: &Path,
+    args: &[&Path],
+    api_target: &str,
+    tokens: &TokenRegistry,
+) -> Supervisor {
+    let command = CommandSpec::new(python).args(args.iter().copied());
+    let config = SupervisorConfig::new("com.example.bench", command, api_target)
+        .with_tokens(Arc::new(tokens.clone()));
+    Supervisor::start(config).await.unwrap_or_else(|e| {
+        let stderr = e.stderr().map(|t| format!("\n{t}")).unwrap_or_default();
+        fail(format!("starting {args:?}: {e}{stderr}"))
+    })
+}
+
+struct Stats {
+    median: Duration,
+    p90: Duration,
+    mean: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let n = samples.len();
+    Stats {
+        median: samples[n / 2],
+        p90: samples[n * 9 / 10],
+        mean: samples.iter().sum::<Duration>() / n as u32,
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+struct HookSubject {
+    name: &'static str,
+    supervisor: Supervisor,
+    hooks: PluginHooksClient,
+    samples: Vec<Duration>,
+}
+
+impl HookSubject {
+    async fn call(
+        &self,
+        ctx: &CallContext,
+        context: &pb::PluginContext,
+        post: &pb::Post,
+    ) -> Duration {
+        let (context, sent) = (Some(context.clone()), Some(post.clone()));
+        let start = Instant::now();
+        let outcome = self.hooks.message_will_be_posted(ctx, context, sent).await;
+        let elapsed = start.elapsed();
+        match outcome {
+            // Checked outside the timed span: a timed-out hook would answer Go's default (None).
+            Ok((Some(replacement), reason))
+                if replacement.message == post.message && reason.is_empty() =>
+            {
+                elapsed
+            }
+            other => fail(format!(
+                "{}: MessageWillBePosted answered {other:?}",
+                self.name
+            )),
+        }
+    }
+}
+
+async fn hook_round_trip(python: &Path, scripts: &Path, api_target: &str, tokens: &TokenRegistry) {
+    let plugin = scripts.join("sdk_plugin.py");
+    let raw = scripts.join("raw_echo.py");
+    let mut subjects = Vec::new();
+    for (name, args) in [
+        (
+            "SDK async handler",
+            vec![plugin.as_path(), Path::new("async")],
+        ),
+        (
+            "SDK sync handler",
+            vec![plugin.as_path(), Path::new("sync")],
+        ),
+        ("raw grpc.aio echo", vec![raw.as_path()]),
+    ] {
+        let supervisor = start(python, &args, api_target, tokens).await;
+        let hooks = PluginHooksClient::new(supervisor.channel());
+        subjects.push(HookSubject {
+            name,
+            supervisor,
+            hooks,
+            samples: Vec::new(),
+        });
+    }
+    let ctx = CallContext::new("bench");
+    let (context, post) = (plugin_context(), sample_post());
+    for subject in &subjects {
+        for _ in 0..WARMUP {
+            subject.call(&ctx, &context, &post).await;
+        }
+    }
+    // All three processes stay up; blocks rotate so machine noise hits each alike.
+    let n = subjects.len();
+    for round in 0..ROUNDS {
+        for i in 0..n {
+            let subject = &mut subjects[(round + i) % n];
+            for _ in 0..BLOCK {
+                let elapsed = subject.call(&ctx, &context, &post).await;
+                subject.samples.push(elapsed);
+            }
+        }
+    }
+    let mut figures = Vec::new();
+    for subject in subjects {
+        subject.supervisor.stop().await;
+        figures.push((subject.name, stats(subject.samples)));
+    }
+    let (raw_name, raw) = figures.pop().expect("the raw echo comes last");
+    for (name, sdk) in &figures {
+        println!(
+            "hook round trip, MessageWillBePosted with a 1 KB post, {name}: median {:.0} µs (p90 {:.0}); \
+             {raw_name}: median {:.0} µs (p90 {:.0}); ratio {:.2}",
+            us(sdk.median),
+            us(sdk.p90),
+            us(raw.median),
+            us(raw.p90),
+            sdk.median.as_secs_f64() / raw.median.as_secs_f64()
+        );
+    }
+}
+
+async fn api_calls(
+    python: &Path,
+    scripts: &Path,
+    api_target: &str,
+    tokens: &TokenRegistry,
+    user_id: &str,
+) {
+    let token = tokens.issue("com.example.bench").expect("token");
+    let output = tokio::process::Command::new(python)
+        .arg(scripts.join("api_calls.py"))
+        .arg(user_id)
+        .env(ENV_API_ADDR, api_target)
+        .env(ENV_API_TOKEN, &token)
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .unwrap_or_else(|e| fail(format!("running api_calls.py: {e}")));
+    tokens.revoke(&token);
+    if !output.status.success() {
+        fail(format!("api_calls.py failed ({})", output.status));
+    }
+    let figures: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| fail(format!("api_calls.py printed no JSON: {e}")));
+    let figure = |mode: &str, who: &str, what: &str| {
+        figures[mode][who][what]
+            .as_f64()
+            .unwrap_or_else(|| fail(format!("api_calls.py: no {mode}.{who}.{what}")))
+    };
+    for (mode, sdk, raw) in [
+        ("sync", "PluginAPI", "raw grpcio unary call"),
+        ("async", "AsyncPluginAPI", "raw grpc.aio unary call"),
+    ] {
+        println!(
+            "API call Python → host, get_user ({mode}), {sdk}: median {:.0} µs (p90 {:.0}); \
+             {raw}: median {:.0} µs (p90 {:.0}); ratio {:.2}",
+            figure(mode, "sdk", "median"),
+            figure(mode, "sdk", "p90"),
+            figure(mode, "raw", "median"),
+            figure(mode, "raw", "p90"),
+            figure(mode, "sdk", "median") / figure(mode, "raw", "median"),
+        );
+    }
+}
+
+/// Spawn → handshake → healthy → OnActivate done (for the raw plugin, which has no OnActivate,
+/// the client stops after asking which hooks it implements).
+async fn cold_start(
+    python: &Path,
+    args: &[&Path],
+    api_target: &str,
+    tokens: &TokenRegistry,
+) -> Duration {
+    let started = Instant::now();
+    let supervisor = start(python, args, api_target, tokens).await;
+    PluginHooksClient::new(supervisor.channel())
+        .on_activate(&CallContext::new("bench"))
+        .await
+        .unwrap_or_else(|e| fail(format!("OnActivate: {e}")));
+    let elapsed = started.elapsed();
+    supervisor.stop().await;
+    elapsed
+}
+
+async fn import_grpc(python: &Path) -> Duration {
+    let started = Instant::now();
+    let status = tokio::process::Command::new(python)
+        .args(["-c", "import grpc"])
+        .status()
+        .await
+        .unwrap_or_else(|e| fail(format!("running {}: {e}", python.display())));
+    let elapsed = started.elapsed();
+    if !status.success() {
+        fail(format!("python -c \"import grpc\" failed ({status})"));
+    }
+    elapsed
+}
+
+async fn cold_starts(python: &Path, scripts: &Path, api_target: &str, tokens: &TokenRegistry) {
+    let plugin = scripts.join("sdk_plugin.py");
+    let raw_plugin = scripts.join("raw_echo.py");
+    let (mut sdk, mut raw, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..COLD_STARTS {
+        let sdk_args = [plugin.as_path(), Path::new("async")];
+        sdk.push(cold_start(python, &sdk_args, api_target, tokens).await);
+        raw.push(cold_start(python, &[raw_plugin.as_path()], api_target, tokens).await);
+        bare.push(import_grpc(python).await);
+    }
+    let (sdk, raw, bare) = (stats(sdk), stats(raw), stats(bare));
+    println!(
+        "cold start of the SDK plugin (spawn → handshake → healthy → OnActivate): mean {:.1} ms, median {:.1} ms; \
+         python -c \"import grpc\": mean {:.1} ms, median {:.1} ms; ratio {:.2} (medians)",
+        ms(sdk.mean),
+        ms(sdk.median),
+        ms(bare.mean),
+        ms(bare.median),
+        sdk.median.as_secs_f64() / bare.median.as_secs_f64()
+    );
+    // Where the time goes: a plugin on raw grpc.aio with the same generated protobuf modules (and
+    // so the package they live in), but no SDK, pays most of it.
+    println!(
+        "cold start of the raw grpc.aio plugin (no SDK, same protobuf modules; spawn → handshake → healthy → Implemented): \
+         median {:.1} ms, {:.2}× python -c \"import grpc\"; the SDK plugin is {:.2}× the raw one",
+        ms(raw.median),
+        raw.median.as_secs_f64() / bare.median.as_secs_f64(),
+        sdk.median.as_secs_f64() / raw.median.as_secs_f64()
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let root = workspace_root();
+    let scripts = root.join("devhost/benches/python");
+    let python = python(&root);
+    prepare(&python, &root, &scripts);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let backend = MemoryBackend::new();
+        let user = backend.seed_user("bench.user").expect("seed user");
+        let tokens = TokenRegistry::default();
+        let api = ApiServer::start(
+            Arc::new(backend),
+            tokens.clone(),
+            ApiServerConfig::default(),
+        )
+        .await
+        .expect("API server");
+        let target = api.addr().target();
+        hook_round_trip(&python, &scripts, &target, &tokens).await;
+        api_calls(&python, &scripts, &target, &tokens, &user.id).await;
+        cold_starts(&python, &scripts, &target, &tokens).await;
+        api.shutdown().await;
+    });
+}
