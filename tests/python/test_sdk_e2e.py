@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -264,3 +265,54 @@ def test_256_mib_streams_through_a_python_plugin_with_bounded_memory(host: str) 
     for pid, name in ((host_pid, "host"), (plugin_pid, "plugin")):
         growth = peak[pid] - baseline[pid]
         assert growth < 64 << 20, f"{name} memory grew by {growth >> 20} MiB while streaming 256 MiB"
+
+
+ORPHAN_PARENT = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE)
+    handshake = child.stdout.readline()
+    print(child.pid, handshake.decode().strip(), flush=True)
+    time.sleep(600)
+    """
+)
+
+IDLE_PLUGIN = "from mattermost_plugin import Plugin, run_plugin\nrun_plugin(type('Idle', (Plugin,), {}))\n"
+
+
+def _exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+def test_the_plugin_exits_when_its_host_is_killed(tmp_path: pathlib.Path) -> None:
+    env = {
+        **os.environ,
+        "MATTERMOST_PLUGIN": "Securely message teams, anywhere.",
+        "MM_PLUGIN_API_ADDR": f"unix://{tmp_path}/no-host.sock",
+        "MM_PLUGIN_API_TOKEN": "t",
+        "TMPDIR": str(tmp_path),
+    }
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_PARENT, IDLE_PLUGIN], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert parent.stdout is not None
+    pid_text, handshake = parent.stdout.readline().split(" ", 1)
+    plugin_pid = int(pid_text)
+    assert handshake.startswith("1|1|unix|"), handshake
+    try:
+        assert not _exited(plugin_pid)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not _exited(plugin_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _exited(plugin_pid), "the plugin outlived its host"
+    finally:
+        if not _exited(plugin_pid):
+            os.kill(plugin_pid, signal.SIGKILL)
+    # It stopped the way a Shutdown stops it: its socket directory is gone.
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("mm-plugin-")]

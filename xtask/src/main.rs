@@ -358,8 +358,11 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
 fn test() -> Result<()> {
     println!("==> cargo xtask check");
     check()?;
+    // The Python bench's smoke run (bench targets run under `cargo test` too) needs the venv.
+    let python = ensure_venv()?;
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--all-targets"]);
+    cmd.args(["test", "--workspace", "--all-targets"])
+        .env("MM_BENCH_PYTHON", &python);
     run(cmd, "cargo test --workspace")?;
     let mut cmd = Command::new("go");
     cmd.args(["vet", "."])

@@ -23,10 +23,12 @@ from mattermost_plugin_api._pb import api_pb2
 from mattermost_plugin_api.client import TOKEN_METADATA, channel_options
 
 METHOD = "/mattermost.plugin.v1.PluginAPI/GetUser"
-WARMUP = 500
-# Subject and baseline alternate in blocks so machine noise hits both alike.
-ROUNDS = 20
-BLOCK = 200
+# Subject and baseline alternate in blocks so machine noise hits both alike; `--quick` (the
+# bench's smoke run under `cargo test`) measures a token amount.
+QUICK = "--quick" in sys.argv[2:]
+WARMUP = 5 if QUICK else 500
+ROUNDS = 2 if QUICK else 20
+BLOCK = 5 if QUICK else 200
 
 
 def summary(samples_ns: list[int]) -> dict[str, float]:
@@ -126,8 +128,8 @@ async def async_figures(target: str, token: str, user_id: str) -> dict[str, dict
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} <user id> (with MM_PLUGIN_API_ADDR and MM_PLUGIN_API_TOKEN set)")
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--quick"]):
+        sys.exit(f"usage: {sys.argv[0]} <user id> [--quick] (with MM_PLUGIN_API_ADDR and MM_PLUGIN_API_TOKEN set)")
     target = os.environ["MM_PLUGIN_API_ADDR"]
     token = os.environ["MM_PLUGIN_API_TOKEN"]
     figures = {

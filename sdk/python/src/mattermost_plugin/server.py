@@ -247,6 +247,16 @@ def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterat
     return handle
 
 
+async def _stop_when_orphaned(stop: asyncio.Event, interval: float = 0.5) -> None:
+    """A host that dies without stopping the plugin (SIGKILL, a crash) leaves it reparented; a
+    plugin must not outlive its host, so that ends the plugin as a Shutdown would."""
+    host = os.getppid()
+    while os.getppid() == host:
+        await asyncio.sleep(interval)
+    logging.getLogger("mattermost_plugin").warning("the host process %d is gone: stopping", host)
+    stop.set()
+
+
 def _socket_dir() -> str:
     """A new private directory for the plugin's socket, under TMPDIR unless that makes the socket
     path too long for a Unix socket (about 107 bytes). Made by hand: importing tempfile and shutil
@@ -349,7 +359,9 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
         await stop.wait()
+        orphan_watch.cancel()
         await server.stop(grace=1)
         await plugin.api_async.close()
         plugin.api.close()
