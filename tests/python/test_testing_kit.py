@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import shutil
 import subprocess
 import sys
 
+import pytest
+
+from mattermost_plugin import Plugin, hook
 from mattermost_plugin.testing import DevHost
+from mattermost_plugin_api import models
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -102,3 +107,37 @@ def test_file_hooks_end_to_end(tmp_path: pathlib.Path) -> None:
         assert status == 201
         status, body = host.download_file(info["id"])
         assert status == 403 and json.loads(body)["reason"] == "classified"
+
+
+class Shouty(Plugin):
+    """Defined at the top of this file: `DevHost.for_class` loads the file in the plugin process."""
+
+    @hook
+    def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
+        assert post is not None
+        print("a print in the plugin goes to stderr, never into the handshake")
+        return dataclasses.replace(post, message=post.message.upper()), ""
+
+    @hook
+    def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
+        greeting = self.configuration.get("Greeting", "?")
+        return models.CommandResponse(response_type="ephemeral", text=f"{greeting} from {type(self).__name__}")
+
+
+def test_a_plugin_class_from_the_test_file() -> None:
+    host = DevHost.for_class(Shouty, manifest={"settings_schema": {"settings": []}}, binary=_binary())
+    plugin_dir = host.plugin_dir
+    with host:
+        assert host.plugin_id == "com.example.shouty"
+        assert host.create_post("quiet please")[1]["message"] == "QUIET PLEASE"
+        assert host.set_configuration({"Greeting": "Hey"})[0] == 200
+        assert host.execute_command("/shout")[1]["text"] == "Hey from Shouty"
+    assert not plugin_dir.exists()
+
+
+def test_for_class_needs_a_top_level_class() -> None:
+    class Local(Plugin):
+        pass
+
+    with pytest.raises(ValueError, match="top level"):
+        DevHost.for_class(Local, binary="unused")

@@ -3,10 +3,19 @@
 ```python
 from mattermost_plugin.testing import DevHost
 
-def test_rejects_spam(tmp_path):
+def test_rejects_spam():
     with DevHost("path/to/plugin-dir") as host:
         status, body = host.create_post("buy spam")
         assert status == 400
+
+class Shouty(Plugin):  # or a class defined in the test file itself
+    @hook
+    def message_will_be_posted(self, post):
+        return dataclasses.replace(post, message=post.message.upper()), ""
+
+def test_shouts():
+    with DevHost.for_class(Shouty) as host:
+        assert host.create_post("hi")[1]["message"] == "HI"
 ```
 
 The host binary comes from `$MM_PLUGIN_HOST`, then `mm-plugin-host` on PATH. The plugin directory
@@ -16,6 +25,7 @@ else `python3` on PATH — `DevHost(..., python_env=sys.prefix)` links the curre
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pathlib
@@ -23,11 +33,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from types import TracebackType
 from typing import Any
+
+from mattermost_plugin.plugin import Plugin
 
 
 def _free_port() -> int:
@@ -47,6 +61,22 @@ def find_host_binary() -> str:
     return found
 
 
+# The entry script of `DevHost.for_class`: load the file that defines the class (its own prints
+# go to stderr, away from the handshake), then serve the class.
+_ENTRY = """import contextlib, importlib.util, sys
+
+from mattermost_plugin import run_plugin
+
+spec = importlib.util.spec_from_file_location("_plugin_under_test", {source!r})
+assert spec is not None and spec.loader is not None
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+with contextlib.redirect_stdout(sys.stderr):
+    spec.loader.exec_module(module)
+run_plugin(getattr(module, {name!r}))
+"""
+
+
 class DevHost:
     """`mm-plugin-host run <plugin_dir>` as a context manager, with helpers for its REST surface."""
 
@@ -63,6 +93,37 @@ class DevHost:
         self.plugin_id = json.loads((self.plugin_dir / "plugin.json").read_text())["id"]
         self.implemented: list[str] = []
         self._process: subprocess.Popen[str] | None = None
+        self._owned_dir: pathlib.Path | None = None
+
+    @classmethod
+    def for_class(
+        cls,
+        plugin_class: type[Plugin],
+        *,
+        plugin_id: str = "",
+        manifest: dict[str, Any] | None = None,
+        binary: str | None = None,
+    ) -> DevHost:
+        """A host for one `Plugin` subclass defined in an importable file (a test module, say):
+        writes a throwaway plugin directory whose entry script loads that file and runs the class
+        on this interpreter. `manifest` adds to the generated `plugin.json`."""
+        source = inspect.getsourcefile(plugin_class)
+        if source is None or "<locals>" in plugin_class.__qualname__:
+            raise ValueError(f"{plugin_class.__qualname__} must be defined at the top level of a Python file")
+        plugin_dir = pathlib.Path(tempfile.mkdtemp(prefix="mm-plugin-test-"))
+        plugin_id = plugin_id or f"com.example.{plugin_class.__name__.lower()}"
+        contents = {
+            "id": plugin_id,
+            "name": plugin_class.__name__,
+            "version": "0.0.0",
+            **(manifest or {}),
+            "server": {"runtime": "python", "executable": "plugin.py"},
+        }
+        (plugin_dir / "plugin.json").write_text(json.dumps(contents))
+        (plugin_dir / "plugin.py").write_text(_ENTRY.format(source=source, name=plugin_class.__qualname__))
+        host = cls(plugin_dir, binary=binary, python_env=sys.prefix)
+        host._owned_dir = plugin_dir
+        return host
 
     def __enter__(self) -> DevHost:
         port = _free_port()
@@ -93,7 +154,10 @@ class DevHost:
             return 0
         process, self._process = self._process, None
         process.send_signal(signal.SIGINT)
-        return process.wait(timeout=30)
+        code = process.wait(timeout=30)
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+        return code
 
     def request(
         self, method: str, path: str, body: bytes | None = None, *, content_type: str = "application/json"
