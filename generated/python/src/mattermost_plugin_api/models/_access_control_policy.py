@@ -30,21 +30,21 @@ class AccessControlPolicy:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AccessControlPolicy) -> AccessControlPolicy:
-        return cls(
-            id=m.id,
-            name=m.name,
-            type=m.type,
-            active=m.active,
-            create_at=m.create_at,
-            revision=m.revision,
-            version=m.version,
-            roles=tuple(m.roles),
-            imports=tuple(m.imports),
-            rules=tuple(models.AccessControlPolicyRule.from_proto(x) for x in m.rules),
-            scope=m.scope,
-            scope_id=m.scope_id,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name)
+        _set_type(o, m.type)
+        _set_active(o, m.active)
+        _set_create_at(o, m.create_at)
+        _set_revision(o, m.revision)
+        _set_version(o, m.version)
+        _set_roles(o, tuple(m.roles))
+        _set_imports(o, tuple(m.imports))
+        _set_rules(o, tuple(models.AccessControlPolicyRule.from_proto(x) for x in m.rules))
+        _set_scope(o, m.scope)
+        _set_scope_id(o, m.scope_id)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AccessControlPolicy:
         return model_pb2.AccessControlPolicy(
@@ -62,3 +62,18 @@ class AccessControlPolicy:
             scope_id=self.scope_id,
             props=dict_to_struct(self.props) if self.props is not None else None,
         )
+
+
+_set_id = AccessControlPolicy.__dict__["id"].__set__
+_set_name = AccessControlPolicy.__dict__["name"].__set__
+_set_type = AccessControlPolicy.__dict__["type"].__set__
+_set_active = AccessControlPolicy.__dict__["active"].__set__
+_set_create_at = AccessControlPolicy.__dict__["create_at"].__set__
+_set_revision = AccessControlPolicy.__dict__["revision"].__set__
+_set_version = AccessControlPolicy.__dict__["version"].__set__
+_set_roles = AccessControlPolicy.__dict__["roles"].__set__
+_set_imports = AccessControlPolicy.__dict__["imports"].__set__
+_set_rules = AccessControlPolicy.__dict__["rules"].__set__
+_set_scope = AccessControlPolicy.__dict__["scope"].__set__
+_set_scope_id = AccessControlPolicy.__dict__["scope_id"].__set__
+_set_props = AccessControlPolicy.__dict__["props"].__set__

@@ -18,12 +18,12 @@ class AccessControlPolicyRule:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AccessControlPolicyRule) -> AccessControlPolicyRule:
-        return cls(
-            actions=tuple(m.actions),
-            expression=m.expression,
-            name=m.name,
-            role=m.role,
-        )
+        o = object.__new__(cls)
+        _set_actions(o, tuple(m.actions))
+        _set_expression(o, m.expression)
+        _set_name(o, m.name)
+        _set_role(o, m.role)
+        return o
 
     def to_proto(self) -> model_pb2.AccessControlPolicyRule:
         return model_pb2.AccessControlPolicyRule(
@@ -32,3 +32,9 @@ class AccessControlPolicyRule:
             name=self.name,
             role=self.role,
         )
+
+
+_set_actions = AccessControlPolicyRule.__dict__["actions"].__set__
+_set_expression = AccessControlPolicyRule.__dict__["expression"].__set__
+_set_name = AccessControlPolicyRule.__dict__["name"].__set__
+_set_role = AccessControlPolicyRule.__dict__["role"].__set__

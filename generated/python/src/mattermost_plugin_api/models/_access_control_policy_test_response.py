@@ -17,13 +17,17 @@ class AccessControlPolicyTestResponse:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AccessControlPolicyTestResponse) -> AccessControlPolicyTestResponse:
-        return cls(
-            users=tuple(models.User.from_proto(x) for x in m.users),
-            total=m.total,
-        )
+        o = object.__new__(cls)
+        _set_users(o, tuple(models.User.from_proto(x) for x in m.users))
+        _set_total(o, m.total)
+        return o
 
     def to_proto(self) -> model_pb2.AccessControlPolicyTestResponse:
         return model_pb2.AccessControlPolicyTestResponse(
             users=[x.to_proto() for x in self.users],
             total=self.total,
         )
+
+
+_set_users = AccessControlPolicyTestResponse.__dict__["users"].__set__
+_set_total = AccessControlPolicyTestResponse.__dict__["total"].__set__

@@ -22,16 +22,16 @@ class AccessControlSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AccessControlSettings) -> AccessControlSettings:
-        return cls(
-            enable_attribute_based_access_control=m.enable_attribute_based_access_control if m.HasField("enable_attribute_based_access_control") else None,
-            enable_user_managed_attributes=m.enable_user_managed_attributes if m.HasField("enable_user_managed_attributes") else None,
-            enable_channel_policy_indicators=m.enable_channel_policy_indicators if m.HasField("enable_channel_policy_indicators") else None,
-            trust_proxy_device_identity_header=m.trust_proxy_device_identity_header if m.HasField("trust_proxy_device_identity_header") else None,
-            enforce_device_id_consistency=m.enforce_device_id_consistency if m.HasField("enforce_device_id_consistency") else None,
-            enable_access_control_audit_logging=m.enable_access_control_audit_logging if m.HasField("enable_access_control_audit_logging") else None,
-            sync_job_interval_seconds=m.sync_job_interval_seconds if m.HasField("sync_job_interval_seconds") else None,
-            attribute_refresh_interval_seconds=m.attribute_refresh_interval_seconds if m.HasField("attribute_refresh_interval_seconds") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_attribute_based_access_control(o, m.enable_attribute_based_access_control if m.HasField("enable_attribute_based_access_control") else None)
+        _set_enable_user_managed_attributes(o, m.enable_user_managed_attributes if m.HasField("enable_user_managed_attributes") else None)
+        _set_enable_channel_policy_indicators(o, m.enable_channel_policy_indicators if m.HasField("enable_channel_policy_indicators") else None)
+        _set_trust_proxy_device_identity_header(o, m.trust_proxy_device_identity_header if m.HasField("trust_proxy_device_identity_header") else None)
+        _set_enforce_device_id_consistency(o, m.enforce_device_id_consistency if m.HasField("enforce_device_id_consistency") else None)
+        _set_enable_access_control_audit_logging(o, m.enable_access_control_audit_logging if m.HasField("enable_access_control_audit_logging") else None)
+        _set_sync_job_interval_seconds(o, m.sync_job_interval_seconds if m.HasField("sync_job_interval_seconds") else None)
+        _set_attribute_refresh_interval_seconds(o, m.attribute_refresh_interval_seconds if m.HasField("attribute_refresh_interval_seconds") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AccessControlSettings:
         return model_pb2.AccessControlSettings(
@@ -44,3 +44,13 @@ class AccessControlSettings:
             sync_job_interval_seconds=self.sync_job_interval_seconds,
             attribute_refresh_interval_seconds=self.attribute_refresh_interval_seconds,
         )
+
+
+_set_enable_attribute_based_access_control = AccessControlSettings.__dict__["enable_attribute_based_access_control"].__set__
+_set_enable_user_managed_attributes = AccessControlSettings.__dict__["enable_user_managed_attributes"].__set__
+_set_enable_channel_policy_indicators = AccessControlSettings.__dict__["enable_channel_policy_indicators"].__set__
+_set_trust_proxy_device_identity_header = AccessControlSettings.__dict__["trust_proxy_device_identity_header"].__set__
+_set_enforce_device_id_consistency = AccessControlSettings.__dict__["enforce_device_id_consistency"].__set__
+_set_enable_access_control_audit_logging = AccessControlSettings.__dict__["enable_access_control_audit_logging"].__set__
+_set_sync_job_interval_seconds = AccessControlSettings.__dict__["sync_job_interval_seconds"].__set__
+_set_attribute_refresh_interval_seconds = AccessControlSettings.__dict__["attribute_refresh_interval_seconds"].__set__

@@ -18,13 +18,17 @@ class AccessDecision:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AccessDecision) -> AccessDecision:
-        return cls(
-            decision=m.decision,
-            context=struct_to_dict(m.context) if m.HasField("context") else None,
-        )
+        o = object.__new__(cls)
+        _set_decision(o, m.decision)
+        _set_context(o, struct_to_dict(m.context) if m.HasField("context") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AccessDecision:
         return model_pb2.AccessDecision(
             decision=self.decision,
             context=dict_to_struct(self.context) if self.context is not None else None,
         )
+
+
+_set_decision = AccessDecision.__dict__["decision"].__set__
+_set_context = AccessDecision.__dict__["context"].__set__

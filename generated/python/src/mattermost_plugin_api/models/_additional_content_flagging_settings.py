@@ -18,12 +18,12 @@ class AdditionalContentFlaggingSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AdditionalContentFlaggingSettings) -> AdditionalContentFlaggingSettings:
-        return cls(
-            reasons=tuple(m.reasons),
-            reporter_comment_required=m.reporter_comment_required if m.HasField("reporter_comment_required") else None,
-            reviewer_comment_required=m.reviewer_comment_required if m.HasField("reviewer_comment_required") else None,
-            hide_flagged_content=m.hide_flagged_content if m.HasField("hide_flagged_content") else None,
-        )
+        o = object.__new__(cls)
+        _set_reasons(o, tuple(m.reasons))
+        _set_reporter_comment_required(o, m.reporter_comment_required if m.HasField("reporter_comment_required") else None)
+        _set_reviewer_comment_required(o, m.reviewer_comment_required if m.HasField("reviewer_comment_required") else None)
+        _set_hide_flagged_content(o, m.hide_flagged_content if m.HasField("hide_flagged_content") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AdditionalContentFlaggingSettings:
         return model_pb2.AdditionalContentFlaggingSettings(
@@ -32,3 +32,9 @@ class AdditionalContentFlaggingSettings:
             reviewer_comment_required=self.reviewer_comment_required,
             hide_flagged_content=self.hide_flagged_content,
         )
+
+
+_set_reasons = AdditionalContentFlaggingSettings.__dict__["reasons"].__set__
+_set_reporter_comment_required = AdditionalContentFlaggingSettings.__dict__["reporter_comment_required"].__set__
+_set_reviewer_comment_required = AdditionalContentFlaggingSettings.__dict__["reviewer_comment_required"].__set__
+_set_hide_flagged_content = AdditionalContentFlaggingSettings.__dict__["hide_flagged_content"].__set__

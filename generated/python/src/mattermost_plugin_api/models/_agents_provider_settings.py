@@ -15,11 +15,14 @@ class AgentsProviderSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AgentsProviderSettings) -> AgentsProviderSettings:
-        return cls(
-            llm_service_id=m.llm_service_id if m.HasField("llm_service_id") else None,
-        )
+        o = object.__new__(cls)
+        _set_llm_service_id(o, m.llm_service_id if m.HasField("llm_service_id") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AgentsProviderSettings:
         return model_pb2.AgentsProviderSettings(
             llm_service_id=self.llm_service_id,
         )
+
+
+_set_llm_service_id = AgentsProviderSettings.__dict__["llm_service_id"].__set__

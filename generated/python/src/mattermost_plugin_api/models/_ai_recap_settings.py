@@ -24,17 +24,17 @@ class AIRecapSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AIRecapSettings) -> AIRecapSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            default_limits=models.RecapLimitSettings.from_proto(m.default_limits) if m.HasField("default_limits") else None,
-            enforce_recaps_per_day=m.enforce_recaps_per_day if m.HasField("enforce_recaps_per_day") else None,
-            enforce_scheduled_recaps=m.enforce_scheduled_recaps if m.HasField("enforce_scheduled_recaps") else None,
-            enforce_channels_per_recap=m.enforce_channels_per_recap if m.HasField("enforce_channels_per_recap") else None,
-            enforce_posts_per_recap=m.enforce_posts_per_recap if m.HasField("enforce_posts_per_recap") else None,
-            enforce_tokens_per_recap=m.enforce_tokens_per_recap if m.HasField("enforce_tokens_per_recap") else None,
-            enforce_posts_per_day=m.enforce_posts_per_day if m.HasField("enforce_posts_per_day") else None,
-            enforce_cooldown=m.enforce_cooldown if m.HasField("enforce_cooldown") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_default_limits(o, models.RecapLimitSettings.from_proto(m.default_limits) if m.HasField("default_limits") else None)
+        _set_enforce_recaps_per_day(o, m.enforce_recaps_per_day if m.HasField("enforce_recaps_per_day") else None)
+        _set_enforce_scheduled_recaps(o, m.enforce_scheduled_recaps if m.HasField("enforce_scheduled_recaps") else None)
+        _set_enforce_channels_per_recap(o, m.enforce_channels_per_recap if m.HasField("enforce_channels_per_recap") else None)
+        _set_enforce_posts_per_recap(o, m.enforce_posts_per_recap if m.HasField("enforce_posts_per_recap") else None)
+        _set_enforce_tokens_per_recap(o, m.enforce_tokens_per_recap if m.HasField("enforce_tokens_per_recap") else None)
+        _set_enforce_posts_per_day(o, m.enforce_posts_per_day if m.HasField("enforce_posts_per_day") else None)
+        _set_enforce_cooldown(o, m.enforce_cooldown if m.HasField("enforce_cooldown") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AIRecapSettings:
         return model_pb2.AIRecapSettings(
@@ -48,3 +48,14 @@ class AIRecapSettings:
             enforce_posts_per_day=self.enforce_posts_per_day,
             enforce_cooldown=self.enforce_cooldown,
         )
+
+
+_set_enable = AIRecapSettings.__dict__["enable"].__set__
+_set_default_limits = AIRecapSettings.__dict__["default_limits"].__set__
+_set_enforce_recaps_per_day = AIRecapSettings.__dict__["enforce_recaps_per_day"].__set__
+_set_enforce_scheduled_recaps = AIRecapSettings.__dict__["enforce_scheduled_recaps"].__set__
+_set_enforce_channels_per_recap = AIRecapSettings.__dict__["enforce_channels_per_recap"].__set__
+_set_enforce_posts_per_recap = AIRecapSettings.__dict__["enforce_posts_per_recap"].__set__
+_set_enforce_tokens_per_recap = AIRecapSettings.__dict__["enforce_tokens_per_recap"].__set__
+_set_enforce_posts_per_day = AIRecapSettings.__dict__["enforce_posts_per_day"].__set__
+_set_enforce_cooldown = AIRecapSettings.__dict__["enforce_cooldown"].__set__

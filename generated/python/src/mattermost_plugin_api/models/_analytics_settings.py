@@ -15,11 +15,14 @@ class AnalyticsSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AnalyticsSettings) -> AnalyticsSettings:
-        return cls(
-            max_users_for_statistics=m.max_users_for_statistics if m.HasField("max_users_for_statistics") else None,
-        )
+        o = object.__new__(cls)
+        _set_max_users_for_statistics(o, m.max_users_for_statistics if m.HasField("max_users_for_statistics") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AnalyticsSettings:
         return model_pb2.AnalyticsSettings(
             max_users_for_statistics=self.max_users_for_statistics,
         )
+
+
+_set_max_users_for_statistics = AnalyticsSettings.__dict__["max_users_for_statistics"].__set__

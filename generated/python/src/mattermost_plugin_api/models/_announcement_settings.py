@@ -24,18 +24,18 @@ class AnnouncementSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AnnouncementSettings) -> AnnouncementSettings:
-        return cls(
-            enable_banner=m.enable_banner if m.HasField("enable_banner") else None,
-            banner_text=m.banner_text if m.HasField("banner_text") else None,
-            banner_color=m.banner_color if m.HasField("banner_color") else None,
-            banner_text_color=m.banner_text_color if m.HasField("banner_text_color") else None,
-            allow_banner_dismissal=m.allow_banner_dismissal if m.HasField("allow_banner_dismissal") else None,
-            admin_notices_enabled=m.admin_notices_enabled if m.HasField("admin_notices_enabled") else None,
-            user_notices_enabled=m.user_notices_enabled if m.HasField("user_notices_enabled") else None,
-            notices_url=m.notices_url if m.HasField("notices_url") else None,
-            notices_fetch_frequency=m.notices_fetch_frequency if m.HasField("notices_fetch_frequency") else None,
-            notices_skip_cache=m.notices_skip_cache if m.HasField("notices_skip_cache") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_banner(o, m.enable_banner if m.HasField("enable_banner") else None)
+        _set_banner_text(o, m.banner_text if m.HasField("banner_text") else None)
+        _set_banner_color(o, m.banner_color if m.HasField("banner_color") else None)
+        _set_banner_text_color(o, m.banner_text_color if m.HasField("banner_text_color") else None)
+        _set_allow_banner_dismissal(o, m.allow_banner_dismissal if m.HasField("allow_banner_dismissal") else None)
+        _set_admin_notices_enabled(o, m.admin_notices_enabled if m.HasField("admin_notices_enabled") else None)
+        _set_user_notices_enabled(o, m.user_notices_enabled if m.HasField("user_notices_enabled") else None)
+        _set_notices_url(o, m.notices_url if m.HasField("notices_url") else None)
+        _set_notices_fetch_frequency(o, m.notices_fetch_frequency if m.HasField("notices_fetch_frequency") else None)
+        _set_notices_skip_cache(o, m.notices_skip_cache if m.HasField("notices_skip_cache") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AnnouncementSettings:
         return model_pb2.AnnouncementSettings(
@@ -50,3 +50,15 @@ class AnnouncementSettings:
             notices_fetch_frequency=self.notices_fetch_frequency,
             notices_skip_cache=self.notices_skip_cache,
         )
+
+
+_set_enable_banner = AnnouncementSettings.__dict__["enable_banner"].__set__
+_set_banner_text = AnnouncementSettings.__dict__["banner_text"].__set__
+_set_banner_color = AnnouncementSettings.__dict__["banner_color"].__set__
+_set_banner_text_color = AnnouncementSettings.__dict__["banner_text_color"].__set__
+_set_allow_banner_dismissal = AnnouncementSettings.__dict__["allow_banner_dismissal"].__set__
+_set_admin_notices_enabled = AnnouncementSettings.__dict__["admin_notices_enabled"].__set__
+_set_user_notices_enabled = AnnouncementSettings.__dict__["user_notices_enabled"].__set__
+_set_notices_url = AnnouncementSettings.__dict__["notices_url"].__set__
+_set_notices_fetch_frequency = AnnouncementSettings.__dict__["notices_fetch_frequency"].__set__
+_set_notices_skip_cache = AnnouncementSettings.__dict__["notices_skip_cache"].__set__

@@ -24,16 +24,16 @@ class AppError:
 
     @classmethod
     def from_proto(cls, m: common_pb2.AppError) -> AppError:
-        return cls(
-            id=m.id,
-            message=m.message,
-            detailed_error=m.detailed_error,
-            request_id=m.request_id,
-            status_code=m.status_code,
-            where=m.where,
-            skip_translation=m.skip_translation,
-            params=struct_to_dict(m.params) if m.HasField("params") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_message(o, m.message)
+        _set_detailed_error(o, m.detailed_error)
+        _set_request_id(o, m.request_id)
+        _set_status_code(o, m.status_code)
+        _set_where(o, m.where)
+        _set_skip_translation(o, m.skip_translation)
+        _set_params(o, struct_to_dict(m.params) if m.HasField("params") else None)
+        return o
 
     def to_proto(self) -> common_pb2.AppError:
         return common_pb2.AppError(
@@ -46,3 +46,13 @@ class AppError:
             skip_translation=self.skip_translation,
             params=dict_to_struct(self.params) if self.params is not None else None,
         )
+
+
+_set_id = AppError.__dict__["id"].__set__
+_set_message = AppError.__dict__["message"].__set__
+_set_detailed_error = AppError.__dict__["detailed_error"].__set__
+_set_request_id = AppError.__dict__["request_id"].__set__
+_set_status_code = AppError.__dict__["status_code"].__set__
+_set_where = AppError.__dict__["where"].__set__
+_set_skip_translation = AppError.__dict__["skip_translation"].__set__
+_set_params = AppError.__dict__["params"].__set__

@@ -19,13 +19,13 @@ class AuditEventActor:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AuditEventActor) -> AuditEventActor:
-        return cls(
-            user_id=m.user_id,
-            session_id=m.session_id,
-            client=m.client,
-            ip_address=m.ip_address,
-            x_forwarded_for=m.x_forwarded_for,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_session_id(o, m.session_id)
+        _set_client(o, m.client)
+        _set_ip_address(o, m.ip_address)
+        _set_x_forwarded_for(o, m.x_forwarded_for)
+        return o
 
     def to_proto(self) -> model_pb2.AuditEventActor:
         return model_pb2.AuditEventActor(
@@ -35,3 +35,10 @@ class AuditEventActor:
             ip_address=self.ip_address,
             x_forwarded_for=self.x_forwarded_for,
         )
+
+
+_set_user_id = AuditEventActor.__dict__["user_id"].__set__
+_set_session_id = AuditEventActor.__dict__["session_id"].__set__
+_set_client = AuditEventActor.__dict__["client"].__set__
+_set_ip_address = AuditEventActor.__dict__["ip_address"].__set__
+_set_x_forwarded_for = AuditEventActor.__dict__["x_forwarded_for"].__set__

@@ -20,12 +20,12 @@ class AuditEventData:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AuditEventData) -> AuditEventData:
-        return cls(
-            parameters=struct_to_dict(m.parameters) if m.HasField("parameters") else None,
-            prior_state=struct_to_dict(m.prior_state) if m.HasField("prior_state") else None,
-            resulting_state=struct_to_dict(m.resulting_state) if m.HasField("resulting_state") else None,
-            object_type=m.object_type,
-        )
+        o = object.__new__(cls)
+        _set_parameters(o, struct_to_dict(m.parameters) if m.HasField("parameters") else None)
+        _set_prior_state(o, struct_to_dict(m.prior_state) if m.HasField("prior_state") else None)
+        _set_resulting_state(o, struct_to_dict(m.resulting_state) if m.HasField("resulting_state") else None)
+        _set_object_type(o, m.object_type)
+        return o
 
     def to_proto(self) -> model_pb2.AuditEventData:
         return model_pb2.AuditEventData(
@@ -34,3 +34,9 @@ class AuditEventData:
             resulting_state=dict_to_struct(self.resulting_state) if self.resulting_state is not None else None,
             object_type=self.object_type,
         )
+
+
+_set_parameters = AuditEventData.__dict__["parameters"].__set__
+_set_prior_state = AuditEventData.__dict__["prior_state"].__set__
+_set_resulting_state = AuditEventData.__dict__["resulting_state"].__set__
+_set_object_type = AuditEventData.__dict__["object_type"].__set__

@@ -16,13 +16,17 @@ class AuditEventError:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AuditEventError) -> AuditEventError:
-        return cls(
-            description=m.description,
-            status_code=m.status_code,
-        )
+        o = object.__new__(cls)
+        _set_description(o, m.description)
+        _set_status_code(o, m.status_code)
+        return o
 
     def to_proto(self) -> model_pb2.AuditEventError:
         return model_pb2.AuditEventError(
             description=self.description,
             status_code=self.status_code,
         )
+
+
+_set_description = AuditEventError.__dict__["description"].__set__
+_set_status_code = AuditEventError.__dict__["status_code"].__set__

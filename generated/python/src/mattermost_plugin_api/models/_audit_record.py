@@ -23,14 +23,14 @@ class AuditRecord:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AuditRecord) -> AuditRecord:
-        return cls(
-            event_name=m.event_name,
-            status=m.status,
-            event=models.AuditEventData.from_proto(m.event) if m.HasField("event") else None,
-            actor=models.AuditEventActor.from_proto(m.actor) if m.HasField("actor") else None,
-            meta=struct_to_dict(m.meta) if m.HasField("meta") else None,
-            error=models.AuditEventError.from_proto(m.error) if m.HasField("error") else None,
-        )
+        o = object.__new__(cls)
+        _set_event_name(o, m.event_name)
+        _set_status(o, m.status)
+        _set_event(o, models.AuditEventData.from_proto(m.event) if m.HasField("event") else None)
+        _set_actor(o, models.AuditEventActor.from_proto(m.actor) if m.HasField("actor") else None)
+        _set_meta(o, struct_to_dict(m.meta) if m.HasField("meta") else None)
+        _set_error(o, models.AuditEventError.from_proto(m.error) if m.HasField("error") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AuditRecord:
         return model_pb2.AuditRecord(
@@ -41,3 +41,11 @@ class AuditRecord:
             meta=dict_to_struct(self.meta) if self.meta is not None else None,
             error=self.error.to_proto() if self.error is not None else None,
         )
+
+
+_set_event_name = AuditRecord.__dict__["event_name"].__set__
+_set_status = AuditRecord.__dict__["status"].__set__
+_set_event = AuditRecord.__dict__["event"].__set__
+_set_actor = AuditRecord.__dict__["actor"].__set__
+_set_meta = AuditRecord.__dict__["meta"].__set__
+_set_error = AuditRecord.__dict__["error"].__set__

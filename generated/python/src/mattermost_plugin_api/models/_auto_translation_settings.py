@@ -23,16 +23,16 @@ class AutoTranslationSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AutoTranslationSettings) -> AutoTranslationSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            restrict_dm_and_gm=m.restrict_dm_and_gm if m.HasField("restrict_dm_and_gm") else None,
-            provider=m.provider if m.HasField("provider") else None,
-            target_languages=tuple(m.target_languages),
-            workers=m.workers if m.HasField("workers") else None,
-            timeout_ms=m.timeout_ms if m.HasField("timeout_ms") else None,
-            libre_translate=models.LibreTranslateProviderSettings.from_proto(m.libre_translate) if m.HasField("libre_translate") else None,
-            agents=models.AgentsProviderSettings.from_proto(m.agents) if m.HasField("agents") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_restrict_dm_and_gm(o, m.restrict_dm_and_gm if m.HasField("restrict_dm_and_gm") else None)
+        _set_provider(o, m.provider if m.HasField("provider") else None)
+        _set_target_languages(o, tuple(m.target_languages))
+        _set_workers(o, m.workers if m.HasField("workers") else None)
+        _set_timeout_ms(o, m.timeout_ms if m.HasField("timeout_ms") else None)
+        _set_libre_translate(o, models.LibreTranslateProviderSettings.from_proto(m.libre_translate) if m.HasField("libre_translate") else None)
+        _set_agents(o, models.AgentsProviderSettings.from_proto(m.agents) if m.HasField("agents") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AutoTranslationSettings:
         return model_pb2.AutoTranslationSettings(
@@ -45,3 +45,13 @@ class AutoTranslationSettings:
             libre_translate=self.libre_translate.to_proto() if self.libre_translate is not None else None,
             agents=self.agents.to_proto() if self.agents is not None else None,
         )
+
+
+_set_enable = AutoTranslationSettings.__dict__["enable"].__set__
+_set_restrict_dm_and_gm = AutoTranslationSettings.__dict__["restrict_dm_and_gm"].__set__
+_set_provider = AutoTranslationSettings.__dict__["provider"].__set__
+_set_target_languages = AutoTranslationSettings.__dict__["target_languages"].__set__
+_set_workers = AutoTranslationSettings.__dict__["workers"].__set__
+_set_timeout_ms = AutoTranslationSettings.__dict__["timeout_ms"].__set__
+_set_libre_translate = AutoTranslationSettings.__dict__["libre_translate"].__set__
+_set_agents = AutoTranslationSettings.__dict__["agents"].__set__

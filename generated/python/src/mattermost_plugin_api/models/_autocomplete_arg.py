@@ -21,13 +21,13 @@ class AutocompleteArg:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AutocompleteArg) -> AutocompleteArg:
-        return cls(
-            name=m.name,
-            help_text=m.help_text,
-            type=m.type,
-            required=m.required,
-            data=value_to_py(m.data) if m.HasField("data") else None,
-        )
+        o = object.__new__(cls)
+        _set_name(o, m.name)
+        _set_help_text(o, m.help_text)
+        _set_type(o, m.type)
+        _set_required(o, m.required)
+        _set_data(o, value_to_py(m.data) if m.HasField("data") else None)
+        return o
 
     def to_proto(self) -> model_pb2.AutocompleteArg:
         return model_pb2.AutocompleteArg(
@@ -37,3 +37,10 @@ class AutocompleteArg:
             required=self.required,
             data=py_to_value(self.data) if self.data is not None else None,
         )
+
+
+_set_name = AutocompleteArg.__dict__["name"].__set__
+_set_help_text = AutocompleteArg.__dict__["help_text"].__set__
+_set_type = AutocompleteArg.__dict__["type"].__set__
+_set_required = AutocompleteArg.__dict__["required"].__set__
+_set_data = AutocompleteArg.__dict__["data"].__set__

@@ -21,14 +21,14 @@ class AutocompleteData:
 
     @classmethod
     def from_proto(cls, m: model_pb2.AutocompleteData) -> AutocompleteData:
-        return cls(
-            trigger=m.trigger,
-            hint=m.hint,
-            help_text=m.help_text,
-            role_id=m.role_id,
-            arguments=tuple(models.AutocompleteArg.from_proto(x) for x in m.arguments),
-            sub_commands=tuple(models.AutocompleteData.from_proto(x) for x in m.sub_commands),
-        )
+        o = object.__new__(cls)
+        _set_trigger(o, m.trigger)
+        _set_hint(o, m.hint)
+        _set_help_text(o, m.help_text)
+        _set_role_id(o, m.role_id)
+        _set_arguments(o, tuple(models.AutocompleteArg.from_proto(x) for x in m.arguments))
+        _set_sub_commands(o, tuple(models.AutocompleteData.from_proto(x) for x in m.sub_commands))
+        return o
 
     def to_proto(self) -> model_pb2.AutocompleteData:
         return model_pb2.AutocompleteData(
@@ -39,3 +39,11 @@ class AutocompleteData:
             arguments=[x.to_proto() for x in self.arguments],
             sub_commands=[x.to_proto() for x in self.sub_commands],
         )
+
+
+_set_trigger = AutocompleteData.__dict__["trigger"].__set__
+_set_hint = AutocompleteData.__dict__["hint"].__set__
+_set_help_text = AutocompleteData.__dict__["help_text"].__set__
+_set_role_id = AutocompleteData.__dict__["role_id"].__set__
+_set_arguments = AutocompleteData.__dict__["arguments"].__set__
+_set_sub_commands = AutocompleteData.__dict__["sub_commands"].__set__

@@ -23,17 +23,17 @@ class Bot:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Bot) -> Bot:
-        return cls(
-            user_id=m.user_id,
-            username=m.username,
-            display_name=m.display_name,
-            description=m.description,
-            owner_id=m.owner_id,
-            last_icon_update=m.last_icon_update,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_username(o, m.username)
+        _set_display_name(o, m.display_name)
+        _set_description(o, m.description)
+        _set_owner_id(o, m.owner_id)
+        _set_last_icon_update(o, m.last_icon_update)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        return o
 
     def to_proto(self) -> model_pb2.Bot:
         return model_pb2.Bot(
@@ -47,3 +47,14 @@ class Bot:
             update_at=self.update_at,
             delete_at=self.delete_at,
         )
+
+
+_set_user_id = Bot.__dict__["user_id"].__set__
+_set_username = Bot.__dict__["username"].__set__
+_set_display_name = Bot.__dict__["display_name"].__set__
+_set_description = Bot.__dict__["description"].__set__
+_set_owner_id = Bot.__dict__["owner_id"].__set__
+_set_last_icon_update = Bot.__dict__["last_icon_update"].__set__
+_set_create_at = Bot.__dict__["create_at"].__set__
+_set_update_at = Bot.__dict__["update_at"].__set__
+_set_delete_at = Bot.__dict__["delete_at"].__set__

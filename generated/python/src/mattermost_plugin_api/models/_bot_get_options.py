@@ -19,13 +19,13 @@ class BotGetOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.BotGetOptions) -> BotGetOptions:
-        return cls(
-            owner_id=m.owner_id,
-            include_deleted=m.include_deleted,
-            only_orphaned=m.only_orphaned,
-            page=m.page,
-            per_page=m.per_page,
-        )
+        o = object.__new__(cls)
+        _set_owner_id(o, m.owner_id)
+        _set_include_deleted(o, m.include_deleted)
+        _set_only_orphaned(o, m.only_orphaned)
+        _set_page(o, m.page)
+        _set_per_page(o, m.per_page)
+        return o
 
     def to_proto(self) -> model_pb2.BotGetOptions:
         return model_pb2.BotGetOptions(
@@ -35,3 +35,10 @@ class BotGetOptions:
             page=self.page,
             per_page=self.per_page,
         )
+
+
+_set_owner_id = BotGetOptions.__dict__["owner_id"].__set__
+_set_include_deleted = BotGetOptions.__dict__["include_deleted"].__set__
+_set_only_orphaned = BotGetOptions.__dict__["only_orphaned"].__set__
+_set_page = BotGetOptions.__dict__["page"].__set__
+_set_per_page = BotGetOptions.__dict__["per_page"].__set__

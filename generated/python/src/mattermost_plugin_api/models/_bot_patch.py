@@ -17,11 +17,11 @@ class BotPatch:
 
     @classmethod
     def from_proto(cls, m: model_pb2.BotPatch) -> BotPatch:
-        return cls(
-            username=m.username if m.HasField("username") else None,
-            display_name=m.display_name if m.HasField("display_name") else None,
-            description=m.description if m.HasField("description") else None,
-        )
+        o = object.__new__(cls)
+        _set_username(o, m.username if m.HasField("username") else None)
+        _set_display_name(o, m.display_name if m.HasField("display_name") else None)
+        _set_description(o, m.description if m.HasField("description") else None)
+        return o
 
     def to_proto(self) -> model_pb2.BotPatch:
         return model_pb2.BotPatch(
@@ -29,3 +29,8 @@ class BotPatch:
             display_name=self.display_name,
             description=self.description,
         )
+
+
+_set_username = BotPatch.__dict__["username"].__set__
+_set_display_name = BotPatch.__dict__["display_name"].__set__
+_set_description = BotPatch.__dict__["description"].__set__

@@ -20,14 +20,14 @@ class CacheSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CacheSettings) -> CacheSettings:
-        return cls(
-            cache_type=m.cache_type if m.HasField("cache_type") else None,
-            redis_address=m.redis_address if m.HasField("redis_address") else None,
-            redis_password=m.redis_password if m.HasField("redis_password") else None,
-            redis_db=m.redis_db if m.HasField("redis_db") else None,
-            redis_cache_prefix=m.redis_cache_prefix if m.HasField("redis_cache_prefix") else None,
-            disable_client_cache=m.disable_client_cache if m.HasField("disable_client_cache") else None,
-        )
+        o = object.__new__(cls)
+        _set_cache_type(o, m.cache_type if m.HasField("cache_type") else None)
+        _set_redis_address(o, m.redis_address if m.HasField("redis_address") else None)
+        _set_redis_password(o, m.redis_password if m.HasField("redis_password") else None)
+        _set_redis_db(o, m.redis_db if m.HasField("redis_db") else None)
+        _set_redis_cache_prefix(o, m.redis_cache_prefix if m.HasField("redis_cache_prefix") else None)
+        _set_disable_client_cache(o, m.disable_client_cache if m.HasField("disable_client_cache") else None)
+        return o
 
     def to_proto(self) -> model_pb2.CacheSettings:
         return model_pb2.CacheSettings(
@@ -38,3 +38,11 @@ class CacheSettings:
             redis_cache_prefix=self.redis_cache_prefix,
             disable_client_cache=self.disable_client_cache,
         )
+
+
+_set_cache_type = CacheSettings.__dict__["cache_type"].__set__
+_set_redis_address = CacheSettings.__dict__["redis_address"].__set__
+_set_redis_password = CacheSettings.__dict__["redis_password"].__set__
+_set_redis_db = CacheSettings.__dict__["redis_db"].__set__
+_set_redis_cache_prefix = CacheSettings.__dict__["redis_cache_prefix"].__set__
+_set_disable_client_cache = CacheSettings.__dict__["disable_client_cache"].__set__

@@ -17,11 +17,11 @@ class CELExpressionError:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CELExpressionError) -> CELExpressionError:
-        return cls(
-            line=m.line,
-            column=m.column,
-            message=m.message,
-        )
+        o = object.__new__(cls)
+        _set_line(o, m.line)
+        _set_column(o, m.column)
+        _set_message(o, m.message)
+        return o
 
     def to_proto(self) -> model_pb2.CELExpressionError:
         return model_pb2.CELExpressionError(
@@ -29,3 +29,8 @@ class CELExpressionError:
             column=self.column,
             message=self.message,
         )
+
+
+_set_line = CELExpressionError.__dict__["line"].__set__
+_set_column = CELExpressionError.__dict__["column"].__set__
+_set_message = CELExpressionError.__dict__["message"].__set__

@@ -46,37 +46,37 @@ class Channel:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Channel) -> Channel:
-        return cls(
-            id=m.id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            team_id=m.team_id,
-            type=m.type,
-            display_name=m.display_name,
-            name=m.name,
-            header=m.header,
-            purpose=m.purpose,
-            last_post_at=m.last_post_at,
-            total_msg_count=m.total_msg_count,
-            extra_update_at=m.extra_update_at,
-            creator_id=m.creator_id,
-            scheme_id=m.scheme_id if m.HasField("scheme_id") else None,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-            group_constrained=m.group_constrained if m.HasField("group_constrained") else None,
-            autotranslation=m.autotranslation,
-            shared=m.shared if m.HasField("shared") else None,
-            total_msg_count_root=m.total_msg_count_root,
-            policy_id=m.policy_id if m.HasField("policy_id") else None,
-            last_root_post_at=m.last_root_post_at,
-            banner_info=models.ChannelBannerInfo.from_proto(m.banner_info) if m.HasField("banner_info") else None,
-            policy_enforced=m.policy_enforced,
-            policy_actions=dict(m.policy_actions),
-            policy_is_active=m.policy_is_active,
-            default_category_name=m.default_category_name,
-            managed_category_name=m.managed_category_name,
-            discoverable=m.discoverable,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_team_id(o, m.team_id)
+        _set_type(o, m.type)
+        _set_display_name(o, m.display_name)
+        _set_name(o, m.name)
+        _set_header(o, m.header)
+        _set_purpose(o, m.purpose)
+        _set_last_post_at(o, m.last_post_at)
+        _set_total_msg_count(o, m.total_msg_count)
+        _set_extra_update_at(o, m.extra_update_at)
+        _set_creator_id(o, m.creator_id)
+        _set_scheme_id(o, m.scheme_id if m.HasField("scheme_id") else None)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_group_constrained(o, m.group_constrained if m.HasField("group_constrained") else None)
+        _set_autotranslation(o, m.autotranslation)
+        _set_shared(o, m.shared if m.HasField("shared") else None)
+        _set_total_msg_count_root(o, m.total_msg_count_root)
+        _set_policy_id(o, m.policy_id if m.HasField("policy_id") else None)
+        _set_last_root_post_at(o, m.last_root_post_at)
+        _set_banner_info(o, models.ChannelBannerInfo.from_proto(m.banner_info) if m.HasField("banner_info") else None)
+        _set_policy_enforced(o, m.policy_enforced)
+        _set_policy_actions(o, dict(m.policy_actions))
+        _set_policy_is_active(o, m.policy_is_active)
+        _set_default_category_name(o, m.default_category_name)
+        _set_managed_category_name(o, m.managed_category_name)
+        _set_discoverable(o, m.discoverable)
+        return o
 
     def to_proto(self) -> model_pb2.Channel:
         return model_pb2.Channel(
@@ -110,3 +110,34 @@ class Channel:
             managed_category_name=self.managed_category_name,
             discoverable=self.discoverable,
         )
+
+
+_set_id = Channel.__dict__["id"].__set__
+_set_create_at = Channel.__dict__["create_at"].__set__
+_set_update_at = Channel.__dict__["update_at"].__set__
+_set_delete_at = Channel.__dict__["delete_at"].__set__
+_set_team_id = Channel.__dict__["team_id"].__set__
+_set_type = Channel.__dict__["type"].__set__
+_set_display_name = Channel.__dict__["display_name"].__set__
+_set_name = Channel.__dict__["name"].__set__
+_set_header = Channel.__dict__["header"].__set__
+_set_purpose = Channel.__dict__["purpose"].__set__
+_set_last_post_at = Channel.__dict__["last_post_at"].__set__
+_set_total_msg_count = Channel.__dict__["total_msg_count"].__set__
+_set_extra_update_at = Channel.__dict__["extra_update_at"].__set__
+_set_creator_id = Channel.__dict__["creator_id"].__set__
+_set_scheme_id = Channel.__dict__["scheme_id"].__set__
+_set_props = Channel.__dict__["props"].__set__
+_set_group_constrained = Channel.__dict__["group_constrained"].__set__
+_set_autotranslation = Channel.__dict__["autotranslation"].__set__
+_set_shared = Channel.__dict__["shared"].__set__
+_set_total_msg_count_root = Channel.__dict__["total_msg_count_root"].__set__
+_set_policy_id = Channel.__dict__["policy_id"].__set__
+_set_last_root_post_at = Channel.__dict__["last_root_post_at"].__set__
+_set_banner_info = Channel.__dict__["banner_info"].__set__
+_set_policy_enforced = Channel.__dict__["policy_enforced"].__set__
+_set_policy_actions = Channel.__dict__["policy_actions"].__set__
+_set_policy_is_active = Channel.__dict__["policy_is_active"].__set__
+_set_default_category_name = Channel.__dict__["default_category_name"].__set__
+_set_managed_category_name = Channel.__dict__["managed_category_name"].__set__
+_set_discoverable = Channel.__dict__["discoverable"].__set__

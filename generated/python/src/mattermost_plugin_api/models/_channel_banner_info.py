@@ -17,11 +17,11 @@ class ChannelBannerInfo:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ChannelBannerInfo) -> ChannelBannerInfo:
-        return cls(
-            enabled=m.enabled if m.HasField("enabled") else None,
-            text=m.text if m.HasField("text") else None,
-            background_color=m.background_color if m.HasField("background_color") else None,
-        )
+        o = object.__new__(cls)
+        _set_enabled(o, m.enabled if m.HasField("enabled") else None)
+        _set_text(o, m.text if m.HasField("text") else None)
+        _set_background_color(o, m.background_color if m.HasField("background_color") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ChannelBannerInfo:
         return model_pb2.ChannelBannerInfo(
@@ -29,3 +29,8 @@ class ChannelBannerInfo:
             text=self.text,
             background_color=self.background_color,
         )
+
+
+_set_enabled = ChannelBannerInfo.__dict__["enabled"].__set__
+_set_text = ChannelBannerInfo.__dict__["text"].__set__
+_set_background_color = ChannelBannerInfo.__dict__["background_color"].__set__

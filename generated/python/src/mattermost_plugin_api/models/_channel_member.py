@@ -30,24 +30,24 @@ class ChannelMember:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ChannelMember) -> ChannelMember:
-        return cls(
-            channel_id=m.channel_id,
-            user_id=m.user_id,
-            roles=m.roles,
-            last_viewed_at=m.last_viewed_at,
-            msg_count=m.msg_count,
-            mention_count=m.mention_count,
-            mention_count_root=m.mention_count_root,
-            urgent_mention_count=m.urgent_mention_count,
-            msg_count_root=m.msg_count_root,
-            notify_props=dict(m.notify_props),
-            last_update_at=m.last_update_at,
-            scheme_guest=m.scheme_guest,
-            scheme_user=m.scheme_user,
-            scheme_admin=m.scheme_admin,
-            explicit_roles=m.explicit_roles,
-            autotranslation_disabled=m.autotranslation_disabled,
-        )
+        o = object.__new__(cls)
+        _set_channel_id(o, m.channel_id)
+        _set_user_id(o, m.user_id)
+        _set_roles(o, m.roles)
+        _set_last_viewed_at(o, m.last_viewed_at)
+        _set_msg_count(o, m.msg_count)
+        _set_mention_count(o, m.mention_count)
+        _set_mention_count_root(o, m.mention_count_root)
+        _set_urgent_mention_count(o, m.urgent_mention_count)
+        _set_msg_count_root(o, m.msg_count_root)
+        _set_notify_props(o, dict(m.notify_props))
+        _set_last_update_at(o, m.last_update_at)
+        _set_scheme_guest(o, m.scheme_guest)
+        _set_scheme_user(o, m.scheme_user)
+        _set_scheme_admin(o, m.scheme_admin)
+        _set_explicit_roles(o, m.explicit_roles)
+        _set_autotranslation_disabled(o, m.autotranslation_disabled)
+        return o
 
     def to_proto(self) -> model_pb2.ChannelMember:
         return model_pb2.ChannelMember(
@@ -68,3 +68,21 @@ class ChannelMember:
             explicit_roles=self.explicit_roles,
             autotranslation_disabled=self.autotranslation_disabled,
         )
+
+
+_set_channel_id = ChannelMember.__dict__["channel_id"].__set__
+_set_user_id = ChannelMember.__dict__["user_id"].__set__
+_set_roles = ChannelMember.__dict__["roles"].__set__
+_set_last_viewed_at = ChannelMember.__dict__["last_viewed_at"].__set__
+_set_msg_count = ChannelMember.__dict__["msg_count"].__set__
+_set_mention_count = ChannelMember.__dict__["mention_count"].__set__
+_set_mention_count_root = ChannelMember.__dict__["mention_count_root"].__set__
+_set_urgent_mention_count = ChannelMember.__dict__["urgent_mention_count"].__set__
+_set_msg_count_root = ChannelMember.__dict__["msg_count_root"].__set__
+_set_notify_props = ChannelMember.__dict__["notify_props"].__set__
+_set_last_update_at = ChannelMember.__dict__["last_update_at"].__set__
+_set_scheme_guest = ChannelMember.__dict__["scheme_guest"].__set__
+_set_scheme_user = ChannelMember.__dict__["scheme_user"].__set__
+_set_scheme_admin = ChannelMember.__dict__["scheme_admin"].__set__
+_set_explicit_roles = ChannelMember.__dict__["explicit_roles"].__set__
+_set_autotranslation_disabled = ChannelMember.__dict__["autotranslation_disabled"].__set__

@@ -16,13 +16,17 @@ class ChannelMemberIdentifier:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ChannelMemberIdentifier) -> ChannelMemberIdentifier:
-        return cls(
-            channel_id=m.channel_id,
-            user_id=m.user_id,
-        )
+        o = object.__new__(cls)
+        _set_channel_id(o, m.channel_id)
+        _set_user_id(o, m.user_id)
+        return o
 
     def to_proto(self) -> model_pb2.ChannelMemberIdentifier:
         return model_pb2.ChannelMemberIdentifier(
             channel_id=self.channel_id,
             user_id=self.user_id,
         )
+
+
+_set_channel_id = ChannelMemberIdentifier.__dict__["channel_id"].__set__
+_set_user_id = ChannelMemberIdentifier.__dict__["user_id"].__set__

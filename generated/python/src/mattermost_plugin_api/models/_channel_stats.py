@@ -19,13 +19,13 @@ class ChannelStats:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ChannelStats) -> ChannelStats:
-        return cls(
-            channel_id=m.channel_id,
-            member_count=m.member_count,
-            guest_count=m.guest_count,
-            pinnedpost_count=m.pinnedpost_count,
-            files_count=m.files_count,
-        )
+        o = object.__new__(cls)
+        _set_channel_id(o, m.channel_id)
+        _set_member_count(o, m.member_count)
+        _set_guest_count(o, m.guest_count)
+        _set_pinnedpost_count(o, m.pinnedpost_count)
+        _set_files_count(o, m.files_count)
+        return o
 
     def to_proto(self) -> model_pb2.ChannelStats:
         return model_pb2.ChannelStats(
@@ -35,3 +35,10 @@ class ChannelStats:
             pinnedpost_count=self.pinnedpost_count,
             files_count=self.files_count,
         )
+
+
+_set_channel_id = ChannelStats.__dict__["channel_id"].__set__
+_set_member_count = ChannelStats.__dict__["member_count"].__set__
+_set_guest_count = ChannelStats.__dict__["guest_count"].__set__
+_set_pinnedpost_count = ChannelStats.__dict__["pinnedpost_count"].__set__
+_set_files_count = ChannelStats.__dict__["files_count"].__set__

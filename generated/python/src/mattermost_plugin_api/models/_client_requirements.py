@@ -18,12 +18,12 @@ class ClientRequirements:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ClientRequirements) -> ClientRequirements:
-        return cls(
-            android_latest_version=m.android_latest_version,
-            android_min_version=m.android_min_version,
-            ios_latest_version=m.ios_latest_version,
-            ios_min_version=m.ios_min_version,
-        )
+        o = object.__new__(cls)
+        _set_android_latest_version(o, m.android_latest_version)
+        _set_android_min_version(o, m.android_min_version)
+        _set_ios_latest_version(o, m.ios_latest_version)
+        _set_ios_min_version(o, m.ios_min_version)
+        return o
 
     def to_proto(self) -> model_pb2.ClientRequirements:
         return model_pb2.ClientRequirements(
@@ -32,3 +32,9 @@ class ClientRequirements:
             ios_latest_version=self.ios_latest_version,
             ios_min_version=self.ios_min_version,
         )
+
+
+_set_android_latest_version = ClientRequirements.__dict__["android_latest_version"].__set__
+_set_android_min_version = ClientRequirements.__dict__["android_min_version"].__set__
+_set_ios_latest_version = ClientRequirements.__dict__["ios_latest_version"].__set__
+_set_ios_min_version = ClientRequirements.__dict__["ios_min_version"].__set__

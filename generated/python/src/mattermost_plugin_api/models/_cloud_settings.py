@@ -19,13 +19,13 @@ class CloudSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CloudSettings) -> CloudSettings:
-        return cls(
-            cwsurl=m.cwsurl if m.HasField("cwsurl") else None,
-            cwsapiurl=m.cwsapiurl if m.HasField("cwsapiurl") else None,
-            cws_mock=m.cws_mock if m.HasField("cws_mock") else None,
-            disable=m.disable if m.HasField("disable") else None,
-            preview_modal_bucket_url=m.preview_modal_bucket_url if m.HasField("preview_modal_bucket_url") else None,
-        )
+        o = object.__new__(cls)
+        _set_cwsurl(o, m.cwsurl if m.HasField("cwsurl") else None)
+        _set_cwsapiurl(o, m.cwsapiurl if m.HasField("cwsapiurl") else None)
+        _set_cws_mock(o, m.cws_mock if m.HasField("cws_mock") else None)
+        _set_disable(o, m.disable if m.HasField("disable") else None)
+        _set_preview_modal_bucket_url(o, m.preview_modal_bucket_url if m.HasField("preview_modal_bucket_url") else None)
+        return o
 
     def to_proto(self) -> model_pb2.CloudSettings:
         return model_pb2.CloudSettings(
@@ -35,3 +35,10 @@ class CloudSettings:
             disable=self.disable,
             preview_modal_bucket_url=self.preview_modal_bucket_url,
         )
+
+
+_set_cwsurl = CloudSettings.__dict__["cwsurl"].__set__
+_set_cwsapiurl = CloudSettings.__dict__["cwsapiurl"].__set__
+_set_cws_mock = CloudSettings.__dict__["cws_mock"].__set__
+_set_disable = CloudSettings.__dict__["disable"].__set__
+_set_preview_modal_bucket_url = CloudSettings.__dict__["preview_modal_bucket_url"].__set__

@@ -26,20 +26,20 @@ class ClusterSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ClusterSettings) -> ClusterSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            cluster_name=m.cluster_name if m.HasField("cluster_name") else None,
-            override_hostname=m.override_hostname if m.HasField("override_hostname") else None,
-            network_interface=m.network_interface if m.HasField("network_interface") else None,
-            bind_address=m.bind_address if m.HasField("bind_address") else None,
-            advertise_address=m.advertise_address if m.HasField("advertise_address") else None,
-            use_ip_address=m.use_ip_address if m.HasField("use_ip_address") else None,
-            enable_gossip_compression=m.enable_gossip_compression if m.HasField("enable_gossip_compression") else None,
-            enable_experimental_gossip_encryption=m.enable_experimental_gossip_encryption if m.HasField("enable_experimental_gossip_encryption") else None,
-            enable_gossip_encryption=m.enable_gossip_encryption if m.HasField("enable_gossip_encryption") else None,
-            read_only_config=m.read_only_config if m.HasField("read_only_config") else None,
-            gossip_port=m.gossip_port if m.HasField("gossip_port") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_cluster_name(o, m.cluster_name if m.HasField("cluster_name") else None)
+        _set_override_hostname(o, m.override_hostname if m.HasField("override_hostname") else None)
+        _set_network_interface(o, m.network_interface if m.HasField("network_interface") else None)
+        _set_bind_address(o, m.bind_address if m.HasField("bind_address") else None)
+        _set_advertise_address(o, m.advertise_address if m.HasField("advertise_address") else None)
+        _set_use_ip_address(o, m.use_ip_address if m.HasField("use_ip_address") else None)
+        _set_enable_gossip_compression(o, m.enable_gossip_compression if m.HasField("enable_gossip_compression") else None)
+        _set_enable_experimental_gossip_encryption(o, m.enable_experimental_gossip_encryption if m.HasField("enable_experimental_gossip_encryption") else None)
+        _set_enable_gossip_encryption(o, m.enable_gossip_encryption if m.HasField("enable_gossip_encryption") else None)
+        _set_read_only_config(o, m.read_only_config if m.HasField("read_only_config") else None)
+        _set_gossip_port(o, m.gossip_port if m.HasField("gossip_port") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ClusterSettings:
         return model_pb2.ClusterSettings(
@@ -56,3 +56,17 @@ class ClusterSettings:
             read_only_config=self.read_only_config,
             gossip_port=self.gossip_port,
         )
+
+
+_set_enable = ClusterSettings.__dict__["enable"].__set__
+_set_cluster_name = ClusterSettings.__dict__["cluster_name"].__set__
+_set_override_hostname = ClusterSettings.__dict__["override_hostname"].__set__
+_set_network_interface = ClusterSettings.__dict__["network_interface"].__set__
+_set_bind_address = ClusterSettings.__dict__["bind_address"].__set__
+_set_advertise_address = ClusterSettings.__dict__["advertise_address"].__set__
+_set_use_ip_address = ClusterSettings.__dict__["use_ip_address"].__set__
+_set_enable_gossip_compression = ClusterSettings.__dict__["enable_gossip_compression"].__set__
+_set_enable_experimental_gossip_encryption = ClusterSettings.__dict__["enable_experimental_gossip_encryption"].__set__
+_set_enable_gossip_encryption = ClusterSettings.__dict__["enable_gossip_encryption"].__set__
+_set_read_only_config = ClusterSettings.__dict__["read_only_config"].__set__
+_set_gossip_port = ClusterSettings.__dict__["gossip_port"].__set__

@@ -35,28 +35,28 @@ class Command:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Command) -> Command:
-        return cls(
-            id=m.id,
-            token=m.token,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            creator_id=m.creator_id,
-            team_id=m.team_id,
-            trigger=m.trigger,
-            method=m.method,
-            username=m.username,
-            icon_url=m.icon_url,
-            auto_complete=m.auto_complete,
-            auto_complete_desc=m.auto_complete_desc,
-            auto_complete_hint=m.auto_complete_hint,
-            display_name=m.display_name,
-            description=m.description,
-            url=m.url,
-            plugin_id=m.plugin_id,
-            autocomplete_data=models.AutocompleteData.from_proto(m.autocomplete_data) if m.HasField("autocomplete_data") else None,
-            autocomplete_icon_data=m.autocomplete_icon_data,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_token(o, m.token)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_creator_id(o, m.creator_id)
+        _set_team_id(o, m.team_id)
+        _set_trigger(o, m.trigger)
+        _set_method(o, m.method)
+        _set_username(o, m.username)
+        _set_icon_url(o, m.icon_url)
+        _set_auto_complete(o, m.auto_complete)
+        _set_auto_complete_desc(o, m.auto_complete_desc)
+        _set_auto_complete_hint(o, m.auto_complete_hint)
+        _set_display_name(o, m.display_name)
+        _set_description(o, m.description)
+        _set_url(o, m.url)
+        _set_plugin_id(o, m.plugin_id)
+        _set_autocomplete_data(o, models.AutocompleteData.from_proto(m.autocomplete_data) if m.HasField("autocomplete_data") else None)
+        _set_autocomplete_icon_data(o, m.autocomplete_icon_data)
+        return o
 
     def to_proto(self) -> model_pb2.Command:
         return model_pb2.Command(
@@ -81,3 +81,25 @@ class Command:
             autocomplete_data=self.autocomplete_data.to_proto() if self.autocomplete_data is not None else None,
             autocomplete_icon_data=self.autocomplete_icon_data,
         )
+
+
+_set_id = Command.__dict__["id"].__set__
+_set_token = Command.__dict__["token"].__set__
+_set_create_at = Command.__dict__["create_at"].__set__
+_set_update_at = Command.__dict__["update_at"].__set__
+_set_delete_at = Command.__dict__["delete_at"].__set__
+_set_creator_id = Command.__dict__["creator_id"].__set__
+_set_team_id = Command.__dict__["team_id"].__set__
+_set_trigger = Command.__dict__["trigger"].__set__
+_set_method = Command.__dict__["method"].__set__
+_set_username = Command.__dict__["username"].__set__
+_set_icon_url = Command.__dict__["icon_url"].__set__
+_set_auto_complete = Command.__dict__["auto_complete"].__set__
+_set_auto_complete_desc = Command.__dict__["auto_complete_desc"].__set__
+_set_auto_complete_hint = Command.__dict__["auto_complete_hint"].__set__
+_set_display_name = Command.__dict__["display_name"].__set__
+_set_description = Command.__dict__["description"].__set__
+_set_url = Command.__dict__["url"].__set__
+_set_plugin_id = Command.__dict__["plugin_id"].__set__
+_set_autocomplete_data = Command.__dict__["autocomplete_data"].__set__
+_set_autocomplete_icon_data = Command.__dict__["autocomplete_icon_data"].__set__

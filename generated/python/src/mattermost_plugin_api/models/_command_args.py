@@ -25,19 +25,19 @@ class CommandArgs:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CommandArgs) -> CommandArgs:
-        return cls(
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            team_id=m.team_id,
-            root_id=m.root_id,
-            parent_id=m.parent_id,
-            trigger_id=m.trigger_id,
-            connection_id=m.connection_id,
-            command=m.command,
-            site_url=m.site_url,
-            user_mentions=dict(m.user_mentions),
-            channel_mentions=dict(m.channel_mentions),
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_team_id(o, m.team_id)
+        _set_root_id(o, m.root_id)
+        _set_parent_id(o, m.parent_id)
+        _set_trigger_id(o, m.trigger_id)
+        _set_connection_id(o, m.connection_id)
+        _set_command(o, m.command)
+        _set_site_url(o, m.site_url)
+        _set_user_mentions(o, dict(m.user_mentions))
+        _set_channel_mentions(o, dict(m.channel_mentions))
+        return o
 
     def to_proto(self) -> model_pb2.CommandArgs:
         return model_pb2.CommandArgs(
@@ -53,3 +53,16 @@ class CommandArgs:
             user_mentions=dict(self.user_mentions),
             channel_mentions=dict(self.channel_mentions),
         )
+
+
+_set_user_id = CommandArgs.__dict__["user_id"].__set__
+_set_channel_id = CommandArgs.__dict__["channel_id"].__set__
+_set_team_id = CommandArgs.__dict__["team_id"].__set__
+_set_root_id = CommandArgs.__dict__["root_id"].__set__
+_set_parent_id = CommandArgs.__dict__["parent_id"].__set__
+_set_trigger_id = CommandArgs.__dict__["trigger_id"].__set__
+_set_connection_id = CommandArgs.__dict__["connection_id"].__set__
+_set_command = CommandArgs.__dict__["command"].__set__
+_set_site_url = CommandArgs.__dict__["site_url"].__set__
+_set_user_mentions = CommandArgs.__dict__["user_mentions"].__set__
+_set_channel_mentions = CommandArgs.__dict__["channel_mentions"].__set__

@@ -29,20 +29,20 @@ class CommandResponse:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CommandResponse) -> CommandResponse:
-        return cls(
-            response_type=m.response_type,
-            text=m.text,
-            username=m.username,
-            channel_id=m.channel_id,
-            icon_url=m.icon_url,
-            type=m.type,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-            goto_location=m.goto_location,
-            trigger_id=m.trigger_id,
-            skip_slack_parsing=m.skip_slack_parsing,
-            attachments=tuple(models.MessageAttachment.from_proto(x) for x in m.attachments),
-            extra_responses=tuple(models.CommandResponse.from_proto(x) for x in m.extra_responses),
-        )
+        o = object.__new__(cls)
+        _set_response_type(o, m.response_type)
+        _set_text(o, m.text)
+        _set_username(o, m.username)
+        _set_channel_id(o, m.channel_id)
+        _set_icon_url(o, m.icon_url)
+        _set_type(o, m.type)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_goto_location(o, m.goto_location)
+        _set_trigger_id(o, m.trigger_id)
+        _set_skip_slack_parsing(o, m.skip_slack_parsing)
+        _set_attachments(o, tuple(models.MessageAttachment.from_proto(x) for x in m.attachments))
+        _set_extra_responses(o, tuple(models.CommandResponse.from_proto(x) for x in m.extra_responses))
+        return o
 
     def to_proto(self) -> model_pb2.CommandResponse:
         return model_pb2.CommandResponse(
@@ -59,3 +59,17 @@ class CommandResponse:
             attachments=[x.to_proto() for x in self.attachments],
             extra_responses=[x.to_proto() for x in self.extra_responses],
         )
+
+
+_set_response_type = CommandResponse.__dict__["response_type"].__set__
+_set_text = CommandResponse.__dict__["text"].__set__
+_set_username = CommandResponse.__dict__["username"].__set__
+_set_channel_id = CommandResponse.__dict__["channel_id"].__set__
+_set_icon_url = CommandResponse.__dict__["icon_url"].__set__
+_set_type = CommandResponse.__dict__["type"].__set__
+_set_props = CommandResponse.__dict__["props"].__set__
+_set_goto_location = CommandResponse.__dict__["goto_location"].__set__
+_set_trigger_id = CommandResponse.__dict__["trigger_id"].__set__
+_set_skip_slack_parsing = CommandResponse.__dict__["skip_slack_parsing"].__set__
+_set_attachments = CommandResponse.__dict__["attachments"].__set__
+_set_extra_responses = CommandResponse.__dict__["extra_responses"].__set__

@@ -18,12 +18,12 @@ class ComplianceSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ComplianceSettings) -> ComplianceSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            directory=m.directory if m.HasField("directory") else None,
-            enable_daily=m.enable_daily if m.HasField("enable_daily") else None,
-            batch_size=m.batch_size if m.HasField("batch_size") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_directory(o, m.directory if m.HasField("directory") else None)
+        _set_enable_daily(o, m.enable_daily if m.HasField("enable_daily") else None)
+        _set_batch_size(o, m.batch_size if m.HasField("batch_size") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ComplianceSettings:
         return model_pb2.ComplianceSettings(
@@ -32,3 +32,9 @@ class ComplianceSettings:
             enable_daily=self.enable_daily,
             batch_size=self.batch_size,
         )
+
+
+_set_enable = ComplianceSettings.__dict__["enable"].__set__
+_set_directory = ComplianceSettings.__dict__["directory"].__set__
+_set_enable_daily = ComplianceSettings.__dict__["enable_daily"].__set__
+_set_batch_size = ComplianceSettings.__dict__["batch_size"].__set__

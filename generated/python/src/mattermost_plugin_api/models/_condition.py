@@ -22,14 +22,14 @@ class Condition:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Condition) -> Condition:
-        return cls(
-            attribute=m.attribute,
-            operator=m.operator,
-            value=value_to_py(m.value) if m.HasField("value") else None,
-            value_type=m.value_type,
-            attribute_type=m.attribute_type,
-            has_masked_values=m.has_masked_values,
-        )
+        o = object.__new__(cls)
+        _set_attribute(o, m.attribute)
+        _set_operator(o, m.operator)
+        _set_value(o, value_to_py(m.value) if m.HasField("value") else None)
+        _set_value_type(o, m.value_type)
+        _set_attribute_type(o, m.attribute_type)
+        _set_has_masked_values(o, m.has_masked_values)
+        return o
 
     def to_proto(self) -> model_pb2.Condition:
         return model_pb2.Condition(
@@ -40,3 +40,11 @@ class Condition:
             attribute_type=self.attribute_type,
             has_masked_values=self.has_masked_values,
         )
+
+
+_set_attribute = Condition.__dict__["attribute"].__set__
+_set_operator = Condition.__dict__["operator"].__set__
+_set_value = Condition.__dict__["value"].__set__
+_set_value_type = Condition.__dict__["value_type"].__set__
+_set_attribute_type = Condition.__dict__["attribute_type"].__set__
+_set_has_masked_values = Condition.__dict__["has_masked_values"].__set__

@@ -63,56 +63,56 @@ class Config:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Config) -> Config:
-        return cls(
-            service_settings=models.ServiceSettings.from_proto(m.service_settings) if m.HasField("service_settings") else None,
-            team_settings=models.TeamSettings.from_proto(m.team_settings) if m.HasField("team_settings") else None,
-            client_requirements=models.ClientRequirements.from_proto(m.client_requirements) if m.HasField("client_requirements") else None,
-            sql_settings=models.SqlSettings.from_proto(m.sql_settings) if m.HasField("sql_settings") else None,
-            log_settings=models.LogSettings.from_proto(m.log_settings) if m.HasField("log_settings") else None,
-            experimental_audit_settings=models.ExperimentalAuditSettings.from_proto(m.experimental_audit_settings) if m.HasField("experimental_audit_settings") else None,
-            password_settings=models.PasswordSettings.from_proto(m.password_settings) if m.HasField("password_settings") else None,
-            file_settings=models.FileSettings.from_proto(m.file_settings) if m.HasField("file_settings") else None,
-            email_settings=models.EmailSettings.from_proto(m.email_settings) if m.HasField("email_settings") else None,
-            rate_limit_settings=models.RateLimitSettings.from_proto(m.rate_limit_settings) if m.HasField("rate_limit_settings") else None,
-            privacy_settings=models.PrivacySettings.from_proto(m.privacy_settings) if m.HasField("privacy_settings") else None,
-            support_settings=models.SupportSettings.from_proto(m.support_settings) if m.HasField("support_settings") else None,
-            announcement_settings=models.AnnouncementSettings.from_proto(m.announcement_settings) if m.HasField("announcement_settings") else None,
-            theme_settings=models.ThemeSettings.from_proto(m.theme_settings) if m.HasField("theme_settings") else None,
-            git_lab_settings=models.SSOSettings.from_proto(m.git_lab_settings) if m.HasField("git_lab_settings") else None,
-            google_settings=models.SSOSettings.from_proto(m.google_settings) if m.HasField("google_settings") else None,
-            office365_settings=models.Office365Settings.from_proto(m.office365_settings) if m.HasField("office365_settings") else None,
-            open_id_settings=models.SSOSettings.from_proto(m.open_id_settings) if m.HasField("open_id_settings") else None,
-            ldap_settings=models.LdapSettings.from_proto(m.ldap_settings) if m.HasField("ldap_settings") else None,
-            compliance_settings=models.ComplianceSettings.from_proto(m.compliance_settings) if m.HasField("compliance_settings") else None,
-            localization_settings=models.LocalizationSettings.from_proto(m.localization_settings) if m.HasField("localization_settings") else None,
-            saml_settings=models.SamlSettings.from_proto(m.saml_settings) if m.HasField("saml_settings") else None,
-            native_app_settings=models.NativeAppSettings.from_proto(m.native_app_settings) if m.HasField("native_app_settings") else None,
-            intune_settings=models.IntuneSettings.from_proto(m.intune_settings) if m.HasField("intune_settings") else None,
-            cache_settings=models.CacheSettings.from_proto(m.cache_settings) if m.HasField("cache_settings") else None,
-            cluster_settings=models.ClusterSettings.from_proto(m.cluster_settings) if m.HasField("cluster_settings") else None,
-            metrics_settings=models.MetricsSettings.from_proto(m.metrics_settings) if m.HasField("metrics_settings") else None,
-            experimental_settings=models.ExperimentalSettings.from_proto(m.experimental_settings) if m.HasField("experimental_settings") else None,
-            analytics_settings=models.AnalyticsSettings.from_proto(m.analytics_settings) if m.HasField("analytics_settings") else None,
-            elasticsearch_settings=models.ElasticsearchSettings.from_proto(m.elasticsearch_settings) if m.HasField("elasticsearch_settings") else None,
-            data_retention_settings=models.DataRetentionSettings.from_proto(m.data_retention_settings) if m.HasField("data_retention_settings") else None,
-            mobile_ephemeral_mode_settings=models.MobileEphemeralModeSettings.from_proto(m.mobile_ephemeral_mode_settings) if m.HasField("mobile_ephemeral_mode_settings") else None,
-            message_export_settings=models.MessageExportSettings.from_proto(m.message_export_settings) if m.HasField("message_export_settings") else None,
-            job_settings=models.JobSettings.from_proto(m.job_settings) if m.HasField("job_settings") else None,
-            plugin_settings=models.PluginSettings.from_proto(m.plugin_settings) if m.HasField("plugin_settings") else None,
-            display_settings=models.DisplaySettings.from_proto(m.display_settings) if m.HasField("display_settings") else None,
-            guest_accounts_settings=models.GuestAccountsSettings.from_proto(m.guest_accounts_settings) if m.HasField("guest_accounts_settings") else None,
-            image_proxy_settings=models.ImageProxySettings.from_proto(m.image_proxy_settings) if m.HasField("image_proxy_settings") else None,
-            cloud_settings=models.CloudSettings.from_proto(m.cloud_settings) if m.HasField("cloud_settings") else None,
-            feature_flags=models.FeatureFlags.from_proto(m.feature_flags) if m.HasField("feature_flags") else None,
-            import_settings=models.ImportSettings.from_proto(m.import_settings) if m.HasField("import_settings") else None,
-            export_settings=models.ExportSettings.from_proto(m.export_settings) if m.HasField("export_settings") else None,
-            wrangler_settings=models.WranglerSettings.from_proto(m.wrangler_settings) if m.HasField("wrangler_settings") else None,
-            connected_workspaces_settings=models.ConnectedWorkspacesSettings.from_proto(m.connected_workspaces_settings) if m.HasField("connected_workspaces_settings") else None,
-            access_control_settings=models.AccessControlSettings.from_proto(m.access_control_settings) if m.HasField("access_control_settings") else None,
-            content_flagging_settings=models.ContentFlaggingSettings.from_proto(m.content_flagging_settings) if m.HasField("content_flagging_settings") else None,
-            auto_translation_settings=models.AutoTranslationSettings.from_proto(m.auto_translation_settings) if m.HasField("auto_translation_settings") else None,
-            ai_recap_settings=models.AIRecapSettings.from_proto(m.ai_recap_settings) if m.HasField("ai_recap_settings") else None,
-        )
+        o = object.__new__(cls)
+        _set_service_settings(o, models.ServiceSettings.from_proto(m.service_settings) if m.HasField("service_settings") else None)
+        _set_team_settings(o, models.TeamSettings.from_proto(m.team_settings) if m.HasField("team_settings") else None)
+        _set_client_requirements(o, models.ClientRequirements.from_proto(m.client_requirements) if m.HasField("client_requirements") else None)
+        _set_sql_settings(o, models.SqlSettings.from_proto(m.sql_settings) if m.HasField("sql_settings") else None)
+        _set_log_settings(o, models.LogSettings.from_proto(m.log_settings) if m.HasField("log_settings") else None)
+        _set_experimental_audit_settings(o, models.ExperimentalAuditSettings.from_proto(m.experimental_audit_settings) if m.HasField("experimental_audit_settings") else None)
+        _set_password_settings(o, models.PasswordSettings.from_proto(m.password_settings) if m.HasField("password_settings") else None)
+        _set_file_settings(o, models.FileSettings.from_proto(m.file_settings) if m.HasField("file_settings") else None)
+        _set_email_settings(o, models.EmailSettings.from_proto(m.email_settings) if m.HasField("email_settings") else None)
+        _set_rate_limit_settings(o, models.RateLimitSettings.from_proto(m.rate_limit_settings) if m.HasField("rate_limit_settings") else None)
+        _set_privacy_settings(o, models.PrivacySettings.from_proto(m.privacy_settings) if m.HasField("privacy_settings") else None)
+        _set_support_settings(o, models.SupportSettings.from_proto(m.support_settings) if m.HasField("support_settings") else None)
+        _set_announcement_settings(o, models.AnnouncementSettings.from_proto(m.announcement_settings) if m.HasField("announcement_settings") else None)
+        _set_theme_settings(o, models.ThemeSettings.from_proto(m.theme_settings) if m.HasField("theme_settings") else None)
+        _set_git_lab_settings(o, models.SSOSettings.from_proto(m.git_lab_settings) if m.HasField("git_lab_settings") else None)
+        _set_google_settings(o, models.SSOSettings.from_proto(m.google_settings) if m.HasField("google_settings") else None)
+        _set_office365_settings(o, models.Office365Settings.from_proto(m.office365_settings) if m.HasField("office365_settings") else None)
+        _set_open_id_settings(o, models.SSOSettings.from_proto(m.open_id_settings) if m.HasField("open_id_settings") else None)
+        _set_ldap_settings(o, models.LdapSettings.from_proto(m.ldap_settings) if m.HasField("ldap_settings") else None)
+        _set_compliance_settings(o, models.ComplianceSettings.from_proto(m.compliance_settings) if m.HasField("compliance_settings") else None)
+        _set_localization_settings(o, models.LocalizationSettings.from_proto(m.localization_settings) if m.HasField("localization_settings") else None)
+        _set_saml_settings(o, models.SamlSettings.from_proto(m.saml_settings) if m.HasField("saml_settings") else None)
+        _set_native_app_settings(o, models.NativeAppSettings.from_proto(m.native_app_settings) if m.HasField("native_app_settings") else None)
+        _set_intune_settings(o, models.IntuneSettings.from_proto(m.intune_settings) if m.HasField("intune_settings") else None)
+        _set_cache_settings(o, models.CacheSettings.from_proto(m.cache_settings) if m.HasField("cache_settings") else None)
+        _set_cluster_settings(o, models.ClusterSettings.from_proto(m.cluster_settings) if m.HasField("cluster_settings") else None)
+        _set_metrics_settings(o, models.MetricsSettings.from_proto(m.metrics_settings) if m.HasField("metrics_settings") else None)
+        _set_experimental_settings(o, models.ExperimentalSettings.from_proto(m.experimental_settings) if m.HasField("experimental_settings") else None)
+        _set_analytics_settings(o, models.AnalyticsSettings.from_proto(m.analytics_settings) if m.HasField("analytics_settings") else None)
+        _set_elasticsearch_settings(o, models.ElasticsearchSettings.from_proto(m.elasticsearch_settings) if m.HasField("elasticsearch_settings") else None)
+        _set_data_retention_settings(o, models.DataRetentionSettings.from_proto(m.data_retention_settings) if m.HasField("data_retention_settings") else None)
+        _set_mobile_ephemeral_mode_settings(o, models.MobileEphemeralModeSettings.from_proto(m.mobile_ephemeral_mode_settings) if m.HasField("mobile_ephemeral_mode_settings") else None)
+        _set_message_export_settings(o, models.MessageExportSettings.from_proto(m.message_export_settings) if m.HasField("message_export_settings") else None)
+        _set_job_settings(o, models.JobSettings.from_proto(m.job_settings) if m.HasField("job_settings") else None)
+        _set_plugin_settings(o, models.PluginSettings.from_proto(m.plugin_settings) if m.HasField("plugin_settings") else None)
+        _set_display_settings(o, models.DisplaySettings.from_proto(m.display_settings) if m.HasField("display_settings") else None)
+        _set_guest_accounts_settings(o, models.GuestAccountsSettings.from_proto(m.guest_accounts_settings) if m.HasField("guest_accounts_settings") else None)
+        _set_image_proxy_settings(o, models.ImageProxySettings.from_proto(m.image_proxy_settings) if m.HasField("image_proxy_settings") else None)
+        _set_cloud_settings(o, models.CloudSettings.from_proto(m.cloud_settings) if m.HasField("cloud_settings") else None)
+        _set_feature_flags(o, models.FeatureFlags.from_proto(m.feature_flags) if m.HasField("feature_flags") else None)
+        _set_import_settings(o, models.ImportSettings.from_proto(m.import_settings) if m.HasField("import_settings") else None)
+        _set_export_settings(o, models.ExportSettings.from_proto(m.export_settings) if m.HasField("export_settings") else None)
+        _set_wrangler_settings(o, models.WranglerSettings.from_proto(m.wrangler_settings) if m.HasField("wrangler_settings") else None)
+        _set_connected_workspaces_settings(o, models.ConnectedWorkspacesSettings.from_proto(m.connected_workspaces_settings) if m.HasField("connected_workspaces_settings") else None)
+        _set_access_control_settings(o, models.AccessControlSettings.from_proto(m.access_control_settings) if m.HasField("access_control_settings") else None)
+        _set_content_flagging_settings(o, models.ContentFlaggingSettings.from_proto(m.content_flagging_settings) if m.HasField("content_flagging_settings") else None)
+        _set_auto_translation_settings(o, models.AutoTranslationSettings.from_proto(m.auto_translation_settings) if m.HasField("auto_translation_settings") else None)
+        _set_ai_recap_settings(o, models.AIRecapSettings.from_proto(m.ai_recap_settings) if m.HasField("ai_recap_settings") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Config:
         return model_pb2.Config(
@@ -165,3 +165,53 @@ class Config:
             auto_translation_settings=self.auto_translation_settings.to_proto() if self.auto_translation_settings is not None else None,
             ai_recap_settings=self.ai_recap_settings.to_proto() if self.ai_recap_settings is not None else None,
         )
+
+
+_set_service_settings = Config.__dict__["service_settings"].__set__
+_set_team_settings = Config.__dict__["team_settings"].__set__
+_set_client_requirements = Config.__dict__["client_requirements"].__set__
+_set_sql_settings = Config.__dict__["sql_settings"].__set__
+_set_log_settings = Config.__dict__["log_settings"].__set__
+_set_experimental_audit_settings = Config.__dict__["experimental_audit_settings"].__set__
+_set_password_settings = Config.__dict__["password_settings"].__set__
+_set_file_settings = Config.__dict__["file_settings"].__set__
+_set_email_settings = Config.__dict__["email_settings"].__set__
+_set_rate_limit_settings = Config.__dict__["rate_limit_settings"].__set__
+_set_privacy_settings = Config.__dict__["privacy_settings"].__set__
+_set_support_settings = Config.__dict__["support_settings"].__set__
+_set_announcement_settings = Config.__dict__["announcement_settings"].__set__
+_set_theme_settings = Config.__dict__["theme_settings"].__set__
+_set_git_lab_settings = Config.__dict__["git_lab_settings"].__set__
+_set_google_settings = Config.__dict__["google_settings"].__set__
+_set_office365_settings = Config.__dict__["office365_settings"].__set__
+_set_open_id_settings = Config.__dict__["open_id_settings"].__set__
+_set_ldap_settings = Config.__dict__["ldap_settings"].__set__
+_set_compliance_settings = Config.__dict__["compliance_settings"].__set__
+_set_localization_settings = Config.__dict__["localization_settings"].__set__
+_set_saml_settings = Config.__dict__["saml_settings"].__set__
+_set_native_app_settings = Config.__dict__["native_app_settings"].__set__
+_set_intune_settings = Config.__dict__["intune_settings"].__set__
+_set_cache_settings = Config.__dict__["cache_settings"].__set__
+_set_cluster_settings = Config.__dict__["cluster_settings"].__set__
+_set_metrics_settings = Config.__dict__["metrics_settings"].__set__
+_set_experimental_settings = Config.__dict__["experimental_settings"].__set__
+_set_analytics_settings = Config.__dict__["analytics_settings"].__set__
+_set_elasticsearch_settings = Config.__dict__["elasticsearch_settings"].__set__
+_set_data_retention_settings = Config.__dict__["data_retention_settings"].__set__
+_set_mobile_ephemeral_mode_settings = Config.__dict__["mobile_ephemeral_mode_settings"].__set__
+_set_message_export_settings = Config.__dict__["message_export_settings"].__set__
+_set_job_settings = Config.__dict__["job_settings"].__set__
+_set_plugin_settings = Config.__dict__["plugin_settings"].__set__
+_set_display_settings = Config.__dict__["display_settings"].__set__
+_set_guest_accounts_settings = Config.__dict__["guest_accounts_settings"].__set__
+_set_image_proxy_settings = Config.__dict__["image_proxy_settings"].__set__
+_set_cloud_settings = Config.__dict__["cloud_settings"].__set__
+_set_feature_flags = Config.__dict__["feature_flags"].__set__
+_set_import_settings = Config.__dict__["import_settings"].__set__
+_set_export_settings = Config.__dict__["export_settings"].__set__
+_set_wrangler_settings = Config.__dict__["wrangler_settings"].__set__
+_set_connected_workspaces_settings = Config.__dict__["connected_workspaces_settings"].__set__
+_set_access_control_settings = Config.__dict__["access_control_settings"].__set__
+_set_content_flagging_settings = Config.__dict__["content_flagging_settings"].__set__
+_set_auto_translation_settings = Config.__dict__["auto_translation_settings"].__set__
+_set_ai_recap_settings = Config.__dict__["ai_recap_settings"].__set__

@@ -21,15 +21,15 @@ class ConnectedWorkspacesSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ConnectedWorkspacesSettings) -> ConnectedWorkspacesSettings:
-        return cls(
-            enable_shared_channels=m.enable_shared_channels if m.HasField("enable_shared_channels") else None,
-            enable_remote_cluster_service=m.enable_remote_cluster_service if m.HasField("enable_remote_cluster_service") else None,
-            disable_shared_channels_status_sync=m.disable_shared_channels_status_sync if m.HasField("disable_shared_channels_status_sync") else None,
-            sync_users_on_connection_open=m.sync_users_on_connection_open if m.HasField("sync_users_on_connection_open") else None,
-            global_user_sync_batch_size=m.global_user_sync_batch_size if m.HasField("global_user_sync_batch_size") else None,
-            max_posts_per_sync=m.max_posts_per_sync if m.HasField("max_posts_per_sync") else None,
-            member_sync_batch_size=m.member_sync_batch_size if m.HasField("member_sync_batch_size") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_shared_channels(o, m.enable_shared_channels if m.HasField("enable_shared_channels") else None)
+        _set_enable_remote_cluster_service(o, m.enable_remote_cluster_service if m.HasField("enable_remote_cluster_service") else None)
+        _set_disable_shared_channels_status_sync(o, m.disable_shared_channels_status_sync if m.HasField("disable_shared_channels_status_sync") else None)
+        _set_sync_users_on_connection_open(o, m.sync_users_on_connection_open if m.HasField("sync_users_on_connection_open") else None)
+        _set_global_user_sync_batch_size(o, m.global_user_sync_batch_size if m.HasField("global_user_sync_batch_size") else None)
+        _set_max_posts_per_sync(o, m.max_posts_per_sync if m.HasField("max_posts_per_sync") else None)
+        _set_member_sync_batch_size(o, m.member_sync_batch_size if m.HasField("member_sync_batch_size") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ConnectedWorkspacesSettings:
         return model_pb2.ConnectedWorkspacesSettings(
@@ -41,3 +41,12 @@ class ConnectedWorkspacesSettings:
             max_posts_per_sync=self.max_posts_per_sync,
             member_sync_batch_size=self.member_sync_batch_size,
         )
+
+
+_set_enable_shared_channels = ConnectedWorkspacesSettings.__dict__["enable_shared_channels"].__set__
+_set_enable_remote_cluster_service = ConnectedWorkspacesSettings.__dict__["enable_remote_cluster_service"].__set__
+_set_disable_shared_channels_status_sync = ConnectedWorkspacesSettings.__dict__["disable_shared_channels_status_sync"].__set__
+_set_sync_users_on_connection_open = ConnectedWorkspacesSettings.__dict__["sync_users_on_connection_open"].__set__
+_set_global_user_sync_batch_size = ConnectedWorkspacesSettings.__dict__["global_user_sync_batch_size"].__set__
+_set_max_posts_per_sync = ConnectedWorkspacesSettings.__dict__["max_posts_per_sync"].__set__
+_set_member_sync_batch_size = ConnectedWorkspacesSettings.__dict__["member_sync_batch_size"].__set__

@@ -16,11 +16,14 @@ class ContentFlaggingNotificationSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ContentFlaggingNotificationSettings) -> ContentFlaggingNotificationSettings:
-        return cls(
-            event_target_mapping={k: models.StringList.from_proto(v) for k, v in m.event_target_mapping.items()},
-        )
+        o = object.__new__(cls)
+        _set_event_target_mapping(o, {k: models.StringList.from_proto(v) for k, v in m.event_target_mapping.items()})
+        return o
 
     def to_proto(self) -> model_pb2.ContentFlaggingNotificationSettings:
         return model_pb2.ContentFlaggingNotificationSettings(
             event_target_mapping={k: v.to_proto() for k, v in self.event_target_mapping.items()},
         )
+
+
+_set_event_target_mapping = ContentFlaggingNotificationSettings.__dict__["event_target_mapping"].__set__

@@ -19,12 +19,12 @@ class ContentFlaggingSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ContentFlaggingSettings) -> ContentFlaggingSettings:
-        return cls(
-            enable_content_flagging=m.enable_content_flagging if m.HasField("enable_content_flagging") else None,
-            notification_settings=models.ContentFlaggingNotificationSettings.from_proto(m.notification_settings) if m.HasField("notification_settings") else None,
-            additional_settings=models.AdditionalContentFlaggingSettings.from_proto(m.additional_settings) if m.HasField("additional_settings") else None,
-            reviewer_settings=models.ReviewerSettings.from_proto(m.reviewer_settings) if m.HasField("reviewer_settings") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_content_flagging(o, m.enable_content_flagging if m.HasField("enable_content_flagging") else None)
+        _set_notification_settings(o, models.ContentFlaggingNotificationSettings.from_proto(m.notification_settings) if m.HasField("notification_settings") else None)
+        _set_additional_settings(o, models.AdditionalContentFlaggingSettings.from_proto(m.additional_settings) if m.HasField("additional_settings") else None)
+        _set_reviewer_settings(o, models.ReviewerSettings.from_proto(m.reviewer_settings) if m.HasField("reviewer_settings") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ContentFlaggingSettings:
         return model_pb2.ContentFlaggingSettings(
@@ -33,3 +33,9 @@ class ContentFlaggingSettings:
             additional_settings=self.additional_settings.to_proto() if self.additional_settings is not None else None,
             reviewer_settings=self.reviewer_settings.to_proto() if self.reviewer_settings is not None else None,
         )
+
+
+_set_enable_content_flagging = ContentFlaggingSettings.__dict__["enable_content_flagging"].__set__
+_set_notification_settings = ContentFlaggingSettings.__dict__["notification_settings"].__set__
+_set_additional_settings = ContentFlaggingSettings.__dict__["additional_settings"].__set__
+_set_reviewer_settings = ContentFlaggingSettings.__dict__["reviewer_settings"].__set__

@@ -18,11 +18,11 @@ class ContentFlaggingSettingsBase:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ContentFlaggingSettingsBase) -> ContentFlaggingSettingsBase:
-        return cls(
-            enable_content_flagging=m.enable_content_flagging if m.HasField("enable_content_flagging") else None,
-            notification_settings=models.ContentFlaggingNotificationSettings.from_proto(m.notification_settings) if m.HasField("notification_settings") else None,
-            additional_settings=models.AdditionalContentFlaggingSettings.from_proto(m.additional_settings) if m.HasField("additional_settings") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_content_flagging(o, m.enable_content_flagging if m.HasField("enable_content_flagging") else None)
+        _set_notification_settings(o, models.ContentFlaggingNotificationSettings.from_proto(m.notification_settings) if m.HasField("notification_settings") else None)
+        _set_additional_settings(o, models.AdditionalContentFlaggingSettings.from_proto(m.additional_settings) if m.HasField("additional_settings") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ContentFlaggingSettingsBase:
         return model_pb2.ContentFlaggingSettingsBase(
@@ -30,3 +30,8 @@ class ContentFlaggingSettingsBase:
             notification_settings=self.notification_settings.to_proto() if self.notification_settings is not None else None,
             additional_settings=self.additional_settings.to_proto() if self.additional_settings is not None else None,
         )
+
+
+_set_enable_content_flagging = ContentFlaggingSettingsBase.__dict__["enable_content_flagging"].__set__
+_set_notification_settings = ContentFlaggingSettingsBase.__dict__["notification_settings"].__set__
+_set_additional_settings = ContentFlaggingSettingsBase.__dict__["additional_settings"].__set__

@@ -19,13 +19,13 @@ class CreateDefaultMembershipParams:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CreateDefaultMembershipParams) -> CreateDefaultMembershipParams:
-        return cls(
-            since=m.since,
-            re_add_removed_members=m.re_add_removed_members,
-            scoped_user_id=m.scoped_user_id if m.HasField("scoped_user_id") else None,
-            scoped_team_id=m.scoped_team_id if m.HasField("scoped_team_id") else None,
-            scoped_channel_id=m.scoped_channel_id if m.HasField("scoped_channel_id") else None,
-        )
+        o = object.__new__(cls)
+        _set_since(o, m.since)
+        _set_re_add_removed_members(o, m.re_add_removed_members)
+        _set_scoped_user_id(o, m.scoped_user_id if m.HasField("scoped_user_id") else None)
+        _set_scoped_team_id(o, m.scoped_team_id if m.HasField("scoped_team_id") else None)
+        _set_scoped_channel_id(o, m.scoped_channel_id if m.HasField("scoped_channel_id") else None)
+        return o
 
     def to_proto(self) -> model_pb2.CreateDefaultMembershipParams:
         return model_pb2.CreateDefaultMembershipParams(
@@ -35,3 +35,10 @@ class CreateDefaultMembershipParams:
             scoped_team_id=self.scoped_team_id,
             scoped_channel_id=self.scoped_channel_id,
         )
+
+
+_set_since = CreateDefaultMembershipParams.__dict__["since"].__set__
+_set_re_add_removed_members = CreateDefaultMembershipParams.__dict__["re_add_removed_members"].__set__
+_set_scoped_user_id = CreateDefaultMembershipParams.__dict__["scoped_user_id"].__set__
+_set_scoped_team_id = CreateDefaultMembershipParams.__dict__["scoped_team_id"].__set__
+_set_scoped_channel_id = CreateDefaultMembershipParams.__dict__["scoped_channel_id"].__set__

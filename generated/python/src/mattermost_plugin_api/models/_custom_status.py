@@ -20,12 +20,12 @@ class CustomStatus:
 
     @classmethod
     def from_proto(cls, m: model_pb2.CustomStatus) -> CustomStatus:
-        return cls(
-            emoji=m.emoji,
-            text=m.text,
-            duration=m.duration,
-            expires_at=timestamp_to_datetime(m.expires_at) if m.HasField("expires_at") else None,
-        )
+        o = object.__new__(cls)
+        _set_emoji(o, m.emoji)
+        _set_text(o, m.text)
+        _set_duration(o, m.duration)
+        _set_expires_at(o, timestamp_to_datetime(m.expires_at) if m.HasField("expires_at") else None)
+        return o
 
     def to_proto(self) -> model_pb2.CustomStatus:
         return model_pb2.CustomStatus(
@@ -34,3 +34,9 @@ class CustomStatus:
             duration=self.duration,
             expires_at=datetime_to_timestamp(self.expires_at) if self.expires_at is not None else None,
         )
+
+
+_set_emoji = CustomStatus.__dict__["emoji"].__set__
+_set_text = CustomStatus.__dict__["text"].__set__
+_set_duration = CustomStatus.__dict__["duration"].__set__
+_set_expires_at = CustomStatus.__dict__["expires_at"].__set__

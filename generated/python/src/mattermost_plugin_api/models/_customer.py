@@ -18,12 +18,12 @@ class Customer:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Customer) -> Customer:
-        return cls(
-            id=m.id,
-            name=m.name,
-            email=m.email,
-            company=m.company,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name)
+        _set_email(o, m.email)
+        _set_company(o, m.company)
+        return o
 
     def to_proto(self) -> model_pb2.Customer:
         return model_pb2.Customer(
@@ -32,3 +32,9 @@ class Customer:
             email=self.email,
             company=self.company,
         )
+
+
+_set_id = Customer.__dict__["id"].__set__
+_set_name = Customer.__dict__["name"].__set__
+_set_email = Customer.__dict__["email"].__set__
+_set_company = Customer.__dict__["company"].__set__

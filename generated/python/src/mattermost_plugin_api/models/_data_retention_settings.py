@@ -27,21 +27,21 @@ class DataRetentionSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.DataRetentionSettings) -> DataRetentionSettings:
-        return cls(
-            enable_message_deletion=m.enable_message_deletion if m.HasField("enable_message_deletion") else None,
-            enable_file_deletion=m.enable_file_deletion if m.HasField("enable_file_deletion") else None,
-            enable_boards_deletion=m.enable_boards_deletion if m.HasField("enable_boards_deletion") else None,
-            message_retention_days=m.message_retention_days if m.HasField("message_retention_days") else None,
-            message_retention_hours=m.message_retention_hours if m.HasField("message_retention_hours") else None,
-            file_retention_days=m.file_retention_days if m.HasField("file_retention_days") else None,
-            file_retention_hours=m.file_retention_hours if m.HasField("file_retention_hours") else None,
-            boards_retention_days=m.boards_retention_days if m.HasField("boards_retention_days") else None,
-            deletion_job_start_time=m.deletion_job_start_time if m.HasField("deletion_job_start_time") else None,
-            batch_size=m.batch_size if m.HasField("batch_size") else None,
-            time_between_batches_milliseconds=m.time_between_batches_milliseconds if m.HasField("time_between_batches_milliseconds") else None,
-            retention_ids_batch_size=m.retention_ids_batch_size if m.HasField("retention_ids_batch_size") else None,
-            preserve_pinned_posts=m.preserve_pinned_posts if m.HasField("preserve_pinned_posts") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_message_deletion(o, m.enable_message_deletion if m.HasField("enable_message_deletion") else None)
+        _set_enable_file_deletion(o, m.enable_file_deletion if m.HasField("enable_file_deletion") else None)
+        _set_enable_boards_deletion(o, m.enable_boards_deletion if m.HasField("enable_boards_deletion") else None)
+        _set_message_retention_days(o, m.message_retention_days if m.HasField("message_retention_days") else None)
+        _set_message_retention_hours(o, m.message_retention_hours if m.HasField("message_retention_hours") else None)
+        _set_file_retention_days(o, m.file_retention_days if m.HasField("file_retention_days") else None)
+        _set_file_retention_hours(o, m.file_retention_hours if m.HasField("file_retention_hours") else None)
+        _set_boards_retention_days(o, m.boards_retention_days if m.HasField("boards_retention_days") else None)
+        _set_deletion_job_start_time(o, m.deletion_job_start_time if m.HasField("deletion_job_start_time") else None)
+        _set_batch_size(o, m.batch_size if m.HasField("batch_size") else None)
+        _set_time_between_batches_milliseconds(o, m.time_between_batches_milliseconds if m.HasField("time_between_batches_milliseconds") else None)
+        _set_retention_ids_batch_size(o, m.retention_ids_batch_size if m.HasField("retention_ids_batch_size") else None)
+        _set_preserve_pinned_posts(o, m.preserve_pinned_posts if m.HasField("preserve_pinned_posts") else None)
+        return o
 
     def to_proto(self) -> model_pb2.DataRetentionSettings:
         return model_pb2.DataRetentionSettings(
@@ -59,3 +59,18 @@ class DataRetentionSettings:
             retention_ids_batch_size=self.retention_ids_batch_size,
             preserve_pinned_posts=self.preserve_pinned_posts,
         )
+
+
+_set_enable_message_deletion = DataRetentionSettings.__dict__["enable_message_deletion"].__set__
+_set_enable_file_deletion = DataRetentionSettings.__dict__["enable_file_deletion"].__set__
+_set_enable_boards_deletion = DataRetentionSettings.__dict__["enable_boards_deletion"].__set__
+_set_message_retention_days = DataRetentionSettings.__dict__["message_retention_days"].__set__
+_set_message_retention_hours = DataRetentionSettings.__dict__["message_retention_hours"].__set__
+_set_file_retention_days = DataRetentionSettings.__dict__["file_retention_days"].__set__
+_set_file_retention_hours = DataRetentionSettings.__dict__["file_retention_hours"].__set__
+_set_boards_retention_days = DataRetentionSettings.__dict__["boards_retention_days"].__set__
+_set_deletion_job_start_time = DataRetentionSettings.__dict__["deletion_job_start_time"].__set__
+_set_batch_size = DataRetentionSettings.__dict__["batch_size"].__set__
+_set_time_between_batches_milliseconds = DataRetentionSettings.__dict__["time_between_batches_milliseconds"].__set__
+_set_retention_ids_batch_size = DataRetentionSettings.__dict__["retention_ids_batch_size"].__set__
+_set_preserve_pinned_posts = DataRetentionSettings.__dict__["preserve_pinned_posts"].__set__

@@ -24,17 +24,17 @@ class Dialog:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Dialog) -> Dialog:
-        return cls(
-            callback_id=m.callback_id,
-            title=m.title,
-            introduction_text=m.introduction_text,
-            icon_url=m.icon_url,
-            elements=tuple(models.DialogElement.from_proto(x) for x in m.elements),
-            submit_label=m.submit_label,
-            notify_on_cancel=m.notify_on_cancel,
-            state=m.state,
-            source_url=m.source_url,
-        )
+        o = object.__new__(cls)
+        _set_callback_id(o, m.callback_id)
+        _set_title(o, m.title)
+        _set_introduction_text(o, m.introduction_text)
+        _set_icon_url(o, m.icon_url)
+        _set_elements(o, tuple(models.DialogElement.from_proto(x) for x in m.elements))
+        _set_submit_label(o, m.submit_label)
+        _set_notify_on_cancel(o, m.notify_on_cancel)
+        _set_state(o, m.state)
+        _set_source_url(o, m.source_url)
+        return o
 
     def to_proto(self) -> model_pb2.Dialog:
         return model_pb2.Dialog(
@@ -48,3 +48,14 @@ class Dialog:
             state=self.state,
             source_url=self.source_url,
         )
+
+
+_set_callback_id = Dialog.__dict__["callback_id"].__set__
+_set_title = Dialog.__dict__["title"].__set__
+_set_introduction_text = Dialog.__dict__["introduction_text"].__set__
+_set_icon_url = Dialog.__dict__["icon_url"].__set__
+_set_elements = Dialog.__dict__["elements"].__set__
+_set_submit_label = Dialog.__dict__["submit_label"].__set__
+_set_notify_on_cancel = Dialog.__dict__["notify_on_cancel"].__set__
+_set_state = Dialog.__dict__["state"].__set__
+_set_source_url = Dialog.__dict__["source_url"].__set__

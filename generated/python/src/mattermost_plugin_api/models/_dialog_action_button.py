@@ -16,13 +16,17 @@ class DialogActionButton:
 
     @classmethod
     def from_proto(cls, m: model_pb2.DialogActionButton) -> DialogActionButton:
-        return cls(
-            url=m.url,
-            context=dict(m.context),
-        )
+        o = object.__new__(cls)
+        _set_url(o, m.url)
+        _set_context(o, dict(m.context))
+        return o
 
     def to_proto(self) -> model_pb2.DialogActionButton:
         return model_pb2.DialogActionButton(
             url=self.url,
             context=dict(self.context),
         )
+
+
+_set_url = DialogActionButton.__dict__["url"].__set__
+_set_context = DialogActionButton.__dict__["context"].__set__

@@ -19,13 +19,13 @@ class DialogDateTimeConfig:
 
     @classmethod
     def from_proto(cls, m: model_pb2.DialogDateTimeConfig) -> DialogDateTimeConfig:
-        return cls(
-            min_date=m.min_date,
-            max_date=m.max_date,
-            time_interval=m.time_interval,
-            location_timezone=m.location_timezone,
-            manual_time_entry=m.manual_time_entry,
-        )
+        o = object.__new__(cls)
+        _set_min_date(o, m.min_date)
+        _set_max_date(o, m.max_date)
+        _set_time_interval(o, m.time_interval)
+        _set_location_timezone(o, m.location_timezone)
+        _set_manual_time_entry(o, m.manual_time_entry)
+        return o
 
     def to_proto(self) -> model_pb2.DialogDateTimeConfig:
         return model_pb2.DialogDateTimeConfig(
@@ -35,3 +35,10 @@ class DialogDateTimeConfig:
             location_timezone=self.location_timezone,
             manual_time_entry=self.manual_time_entry,
         )
+
+
+_set_min_date = DialogDateTimeConfig.__dict__["min_date"].__set__
+_set_max_date = DialogDateTimeConfig.__dict__["max_date"].__set__
+_set_time_interval = DialogDateTimeConfig.__dict__["time_interval"].__set__
+_set_location_timezone = DialogDateTimeConfig.__dict__["location_timezone"].__set__
+_set_manual_time_entry = DialogDateTimeConfig.__dict__["manual_time_entry"].__set__

@@ -33,26 +33,26 @@ class DialogElement:
 
     @classmethod
     def from_proto(cls, m: model_pb2.DialogElement) -> DialogElement:
-        return cls(
-            display_name=m.display_name,
-            name=m.name,
-            type=m.type,
-            subtype=m.subtype,
-            default=m.default,
-            placeholder=m.placeholder,
-            help_text=m.help_text,
-            optional=m.optional,
-            min_length=m.min_length,
-            max_length=m.max_length,
-            data_source=m.data_source,
-            data_source_url=m.data_source_url,
-            options=tuple(models.PostActionOptions.from_proto(x) for x in m.options),
-            multiselect=m.multiselect,
-            allow_multiple=m.allow_multiple,
-            refresh=m.refresh,
-            datetime_config=models.DialogDateTimeConfig.from_proto(m.datetime_config) if m.HasField("datetime_config") else None,
-            action_button=models.DialogActionButton.from_proto(m.action_button) if m.HasField("action_button") else None,
-        )
+        o = object.__new__(cls)
+        _set_display_name(o, m.display_name)
+        _set_name(o, m.name)
+        _set_type(o, m.type)
+        _set_subtype(o, m.subtype)
+        _set_default(o, m.default)
+        _set_placeholder(o, m.placeholder)
+        _set_help_text(o, m.help_text)
+        _set_optional(o, m.optional)
+        _set_min_length(o, m.min_length)
+        _set_max_length(o, m.max_length)
+        _set_data_source(o, m.data_source)
+        _set_data_source_url(o, m.data_source_url)
+        _set_options(o, tuple(models.PostActionOptions.from_proto(x) for x in m.options))
+        _set_multiselect(o, m.multiselect)
+        _set_allow_multiple(o, m.allow_multiple)
+        _set_refresh(o, m.refresh)
+        _set_datetime_config(o, models.DialogDateTimeConfig.from_proto(m.datetime_config) if m.HasField("datetime_config") else None)
+        _set_action_button(o, models.DialogActionButton.from_proto(m.action_button) if m.HasField("action_button") else None)
+        return o
 
     def to_proto(self) -> model_pb2.DialogElement:
         return model_pb2.DialogElement(
@@ -75,3 +75,23 @@ class DialogElement:
             datetime_config=self.datetime_config.to_proto() if self.datetime_config is not None else None,
             action_button=self.action_button.to_proto() if self.action_button is not None else None,
         )
+
+
+_set_display_name = DialogElement.__dict__["display_name"].__set__
+_set_name = DialogElement.__dict__["name"].__set__
+_set_type = DialogElement.__dict__["type"].__set__
+_set_subtype = DialogElement.__dict__["subtype"].__set__
+_set_default = DialogElement.__dict__["default"].__set__
+_set_placeholder = DialogElement.__dict__["placeholder"].__set__
+_set_help_text = DialogElement.__dict__["help_text"].__set__
+_set_optional = DialogElement.__dict__["optional"].__set__
+_set_min_length = DialogElement.__dict__["min_length"].__set__
+_set_max_length = DialogElement.__dict__["max_length"].__set__
+_set_data_source = DialogElement.__dict__["data_source"].__set__
+_set_data_source_url = DialogElement.__dict__["data_source_url"].__set__
+_set_options = DialogElement.__dict__["options"].__set__
+_set_multiselect = DialogElement.__dict__["multiselect"].__set__
+_set_allow_multiple = DialogElement.__dict__["allow_multiple"].__set__
+_set_refresh = DialogElement.__dict__["refresh"].__set__
+_set_datetime_config = DialogElement.__dict__["datetime_config"].__set__
+_set_action_button = DialogElement.__dict__["action_button"].__set__

@@ -16,13 +16,17 @@ class DisplaySettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.DisplaySettings) -> DisplaySettings:
-        return cls(
-            custom_url_schemes=tuple(m.custom_url_schemes),
-            max_markdown_nodes=m.max_markdown_nodes if m.HasField("max_markdown_nodes") else None,
-        )
+        o = object.__new__(cls)
+        _set_custom_url_schemes(o, tuple(m.custom_url_schemes))
+        _set_max_markdown_nodes(o, m.max_markdown_nodes if m.HasField("max_markdown_nodes") else None)
+        return o
 
     def to_proto(self) -> model_pb2.DisplaySettings:
         return model_pb2.DisplaySettings(
             custom_url_schemes=list(self.custom_url_schemes),
             max_markdown_nodes=self.max_markdown_nodes,
         )
+
+
+_set_custom_url_schemes = DisplaySettings.__dict__["custom_url_schemes"].__set__
+_set_max_markdown_nodes = DisplaySettings.__dict__["max_markdown_nodes"].__set__

@@ -29,20 +29,20 @@ class Draft:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Draft) -> Draft:
-        return cls(
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            root_id=m.root_id,
-            message=m.message,
-            type=m.type,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-            file_ids=tuple(m.file_ids),
-            metadata=models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None,
-            priority=struct_to_dict(m.priority) if m.HasField("priority") else None,
-        )
+        o = object.__new__(cls)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_root_id(o, m.root_id)
+        _set_message(o, m.message)
+        _set_type(o, m.type)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_file_ids(o, tuple(m.file_ids))
+        _set_metadata(o, models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None)
+        _set_priority(o, struct_to_dict(m.priority) if m.HasField("priority") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Draft:
         return model_pb2.Draft(
@@ -59,3 +59,17 @@ class Draft:
             metadata=self.metadata.to_proto() if self.metadata is not None else None,
             priority=dict_to_struct(self.priority) if self.priority is not None else None,
         )
+
+
+_set_create_at = Draft.__dict__["create_at"].__set__
+_set_update_at = Draft.__dict__["update_at"].__set__
+_set_delete_at = Draft.__dict__["delete_at"].__set__
+_set_user_id = Draft.__dict__["user_id"].__set__
+_set_channel_id = Draft.__dict__["channel_id"].__set__
+_set_root_id = Draft.__dict__["root_id"].__set__
+_set_message = Draft.__dict__["message"].__set__
+_set_type = Draft.__dict__["type"].__set__
+_set_props = Draft.__dict__["props"].__set__
+_set_file_ids = Draft.__dict__["file_ids"].__set__
+_set_metadata = Draft.__dict__["metadata"].__set__
+_set_priority = Draft.__dict__["priority"].__set__

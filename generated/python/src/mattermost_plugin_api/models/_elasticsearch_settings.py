@@ -44,38 +44,38 @@ class ElasticsearchSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ElasticsearchSettings) -> ElasticsearchSettings:
-        return cls(
-            connection_url=m.connection_url if m.HasField("connection_url") else None,
-            backend=m.backend if m.HasField("backend") else None,
-            username=m.username if m.HasField("username") else None,
-            password=m.password if m.HasField("password") else None,
-            enable_indexing=m.enable_indexing if m.HasField("enable_indexing") else None,
-            enable_searching=m.enable_searching if m.HasField("enable_searching") else None,
-            enable_cjk_analyzers=m.enable_cjk_analyzers if m.HasField("enable_cjk_analyzers") else None,
-            enable_autocomplete=m.enable_autocomplete if m.HasField("enable_autocomplete") else None,
-            sniff=m.sniff if m.HasField("sniff") else None,
-            post_index_replicas=m.post_index_replicas if m.HasField("post_index_replicas") else None,
-            post_index_shards=m.post_index_shards if m.HasField("post_index_shards") else None,
-            channel_index_replicas=m.channel_index_replicas if m.HasField("channel_index_replicas") else None,
-            channel_index_shards=m.channel_index_shards if m.HasField("channel_index_shards") else None,
-            user_index_replicas=m.user_index_replicas if m.HasField("user_index_replicas") else None,
-            user_index_shards=m.user_index_shards if m.HasField("user_index_shards") else None,
-            aggregate_posts_after_days=m.aggregate_posts_after_days if m.HasField("aggregate_posts_after_days") else None,
-            posts_aggregator_job_start_time=m.posts_aggregator_job_start_time if m.HasField("posts_aggregator_job_start_time") else None,
-            index_prefix=m.index_prefix if m.HasField("index_prefix") else None,
-            global_search_prefix=m.global_search_prefix if m.HasField("global_search_prefix") else None,
-            live_indexing_batch_size=m.live_indexing_batch_size if m.HasField("live_indexing_batch_size") else None,
-            bulk_indexing_time_window_seconds=m.bulk_indexing_time_window_seconds if m.HasField("bulk_indexing_time_window_seconds") else None,
-            batch_size=m.batch_size if m.HasField("batch_size") else None,
-            request_timeout_seconds=m.request_timeout_seconds if m.HasField("request_timeout_seconds") else None,
-            skip_tls_verification=m.skip_tls_verification if m.HasField("skip_tls_verification") else None,
-            ca=m.ca if m.HasField("ca") else None,
-            client_cert=m.client_cert if m.HasField("client_cert") else None,
-            client_key=m.client_key if m.HasField("client_key") else None,
-            trace=m.trace if m.HasField("trace") else None,
-            ignored_purge_indexes=m.ignored_purge_indexes if m.HasField("ignored_purge_indexes") else None,
-            enable_search_public_channels_without_membership=m.enable_search_public_channels_without_membership if m.HasField("enable_search_public_channels_without_membership") else None,
-        )
+        o = object.__new__(cls)
+        _set_connection_url(o, m.connection_url if m.HasField("connection_url") else None)
+        _set_backend(o, m.backend if m.HasField("backend") else None)
+        _set_username(o, m.username if m.HasField("username") else None)
+        _set_password(o, m.password if m.HasField("password") else None)
+        _set_enable_indexing(o, m.enable_indexing if m.HasField("enable_indexing") else None)
+        _set_enable_searching(o, m.enable_searching if m.HasField("enable_searching") else None)
+        _set_enable_cjk_analyzers(o, m.enable_cjk_analyzers if m.HasField("enable_cjk_analyzers") else None)
+        _set_enable_autocomplete(o, m.enable_autocomplete if m.HasField("enable_autocomplete") else None)
+        _set_sniff(o, m.sniff if m.HasField("sniff") else None)
+        _set_post_index_replicas(o, m.post_index_replicas if m.HasField("post_index_replicas") else None)
+        _set_post_index_shards(o, m.post_index_shards if m.HasField("post_index_shards") else None)
+        _set_channel_index_replicas(o, m.channel_index_replicas if m.HasField("channel_index_replicas") else None)
+        _set_channel_index_shards(o, m.channel_index_shards if m.HasField("channel_index_shards") else None)
+        _set_user_index_replicas(o, m.user_index_replicas if m.HasField("user_index_replicas") else None)
+        _set_user_index_shards(o, m.user_index_shards if m.HasField("user_index_shards") else None)
+        _set_aggregate_posts_after_days(o, m.aggregate_posts_after_days if m.HasField("aggregate_posts_after_days") else None)
+        _set_posts_aggregator_job_start_time(o, m.posts_aggregator_job_start_time if m.HasField("posts_aggregator_job_start_time") else None)
+        _set_index_prefix(o, m.index_prefix if m.HasField("index_prefix") else None)
+        _set_global_search_prefix(o, m.global_search_prefix if m.HasField("global_search_prefix") else None)
+        _set_live_indexing_batch_size(o, m.live_indexing_batch_size if m.HasField("live_indexing_batch_size") else None)
+        _set_bulk_indexing_time_window_seconds(o, m.bulk_indexing_time_window_seconds if m.HasField("bulk_indexing_time_window_seconds") else None)
+        _set_batch_size(o, m.batch_size if m.HasField("batch_size") else None)
+        _set_request_timeout_seconds(o, m.request_timeout_seconds if m.HasField("request_timeout_seconds") else None)
+        _set_skip_tls_verification(o, m.skip_tls_verification if m.HasField("skip_tls_verification") else None)
+        _set_ca(o, m.ca if m.HasField("ca") else None)
+        _set_client_cert(o, m.client_cert if m.HasField("client_cert") else None)
+        _set_client_key(o, m.client_key if m.HasField("client_key") else None)
+        _set_trace(o, m.trace if m.HasField("trace") else None)
+        _set_ignored_purge_indexes(o, m.ignored_purge_indexes if m.HasField("ignored_purge_indexes") else None)
+        _set_enable_search_public_channels_without_membership(o, m.enable_search_public_channels_without_membership if m.HasField("enable_search_public_channels_without_membership") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ElasticsearchSettings:
         return model_pb2.ElasticsearchSettings(
@@ -110,3 +110,35 @@ class ElasticsearchSettings:
             ignored_purge_indexes=self.ignored_purge_indexes,
             enable_search_public_channels_without_membership=self.enable_search_public_channels_without_membership,
         )
+
+
+_set_connection_url = ElasticsearchSettings.__dict__["connection_url"].__set__
+_set_backend = ElasticsearchSettings.__dict__["backend"].__set__
+_set_username = ElasticsearchSettings.__dict__["username"].__set__
+_set_password = ElasticsearchSettings.__dict__["password"].__set__
+_set_enable_indexing = ElasticsearchSettings.__dict__["enable_indexing"].__set__
+_set_enable_searching = ElasticsearchSettings.__dict__["enable_searching"].__set__
+_set_enable_cjk_analyzers = ElasticsearchSettings.__dict__["enable_cjk_analyzers"].__set__
+_set_enable_autocomplete = ElasticsearchSettings.__dict__["enable_autocomplete"].__set__
+_set_sniff = ElasticsearchSettings.__dict__["sniff"].__set__
+_set_post_index_replicas = ElasticsearchSettings.__dict__["post_index_replicas"].__set__
+_set_post_index_shards = ElasticsearchSettings.__dict__["post_index_shards"].__set__
+_set_channel_index_replicas = ElasticsearchSettings.__dict__["channel_index_replicas"].__set__
+_set_channel_index_shards = ElasticsearchSettings.__dict__["channel_index_shards"].__set__
+_set_user_index_replicas = ElasticsearchSettings.__dict__["user_index_replicas"].__set__
+_set_user_index_shards = ElasticsearchSettings.__dict__["user_index_shards"].__set__
+_set_aggregate_posts_after_days = ElasticsearchSettings.__dict__["aggregate_posts_after_days"].__set__
+_set_posts_aggregator_job_start_time = ElasticsearchSettings.__dict__["posts_aggregator_job_start_time"].__set__
+_set_index_prefix = ElasticsearchSettings.__dict__["index_prefix"].__set__
+_set_global_search_prefix = ElasticsearchSettings.__dict__["global_search_prefix"].__set__
+_set_live_indexing_batch_size = ElasticsearchSettings.__dict__["live_indexing_batch_size"].__set__
+_set_bulk_indexing_time_window_seconds = ElasticsearchSettings.__dict__["bulk_indexing_time_window_seconds"].__set__
+_set_batch_size = ElasticsearchSettings.__dict__["batch_size"].__set__
+_set_request_timeout_seconds = ElasticsearchSettings.__dict__["request_timeout_seconds"].__set__
+_set_skip_tls_verification = ElasticsearchSettings.__dict__["skip_tls_verification"].__set__
+_set_ca = ElasticsearchSettings.__dict__["ca"].__set__
+_set_client_cert = ElasticsearchSettings.__dict__["client_cert"].__set__
+_set_client_key = ElasticsearchSettings.__dict__["client_key"].__set__
+_set_trace = ElasticsearchSettings.__dict__["trace"].__set__
+_set_ignored_purge_indexes = ElasticsearchSettings.__dict__["ignored_purge_indexes"].__set__
+_set_enable_search_public_channels_without_membership = ElasticsearchSettings.__dict__["enable_search_public_channels_without_membership"].__set__

@@ -38,32 +38,32 @@ class EmailNotification:
 
     @classmethod
     def from_proto(cls, m: model_pb2.EmailNotification) -> EmailNotification:
-        return cls(
-            post_id=m.post_id,
-            channel_id=m.channel_id,
-            team_id=m.team_id,
-            sender_id=m.sender_id,
-            sender_display_name=m.sender_display_name,
-            recipient_id=m.recipient_id,
-            root_id=m.root_id,
-            channel_type=m.channel_type,
-            channel_name=m.channel_name,
-            team_name=m.team_name,
-            sender_username=m.sender_username,
-            is_direct_message=m.is_direct_message,
-            is_group_message=m.is_group_message,
-            is_thread_reply=m.is_thread_reply,
-            is_crt_enabled=m.is_crt_enabled,
-            use_military_time=m.use_military_time,
-            subject=m.subject,
-            title=m.title,
-            subtitle=m.subtitle,
-            message_html=m.message_html,
-            message_text=m.message_text,
-            button_text=m.button_text,
-            button_url=m.button_url,
-            footer_text=m.footer_text,
-        )
+        o = object.__new__(cls)
+        _set_post_id(o, m.post_id)
+        _set_channel_id(o, m.channel_id)
+        _set_team_id(o, m.team_id)
+        _set_sender_id(o, m.sender_id)
+        _set_sender_display_name(o, m.sender_display_name)
+        _set_recipient_id(o, m.recipient_id)
+        _set_root_id(o, m.root_id)
+        _set_channel_type(o, m.channel_type)
+        _set_channel_name(o, m.channel_name)
+        _set_team_name(o, m.team_name)
+        _set_sender_username(o, m.sender_username)
+        _set_is_direct_message(o, m.is_direct_message)
+        _set_is_group_message(o, m.is_group_message)
+        _set_is_thread_reply(o, m.is_thread_reply)
+        _set_is_crt_enabled(o, m.is_crt_enabled)
+        _set_use_military_time(o, m.use_military_time)
+        _set_subject(o, m.subject)
+        _set_title(o, m.title)
+        _set_subtitle(o, m.subtitle)
+        _set_message_html(o, m.message_html)
+        _set_message_text(o, m.message_text)
+        _set_button_text(o, m.button_text)
+        _set_button_url(o, m.button_url)
+        _set_footer_text(o, m.footer_text)
+        return o
 
     def to_proto(self) -> model_pb2.EmailNotification:
         return model_pb2.EmailNotification(
@@ -92,3 +92,29 @@ class EmailNotification:
             button_url=self.button_url,
             footer_text=self.footer_text,
         )
+
+
+_set_post_id = EmailNotification.__dict__["post_id"].__set__
+_set_channel_id = EmailNotification.__dict__["channel_id"].__set__
+_set_team_id = EmailNotification.__dict__["team_id"].__set__
+_set_sender_id = EmailNotification.__dict__["sender_id"].__set__
+_set_sender_display_name = EmailNotification.__dict__["sender_display_name"].__set__
+_set_recipient_id = EmailNotification.__dict__["recipient_id"].__set__
+_set_root_id = EmailNotification.__dict__["root_id"].__set__
+_set_channel_type = EmailNotification.__dict__["channel_type"].__set__
+_set_channel_name = EmailNotification.__dict__["channel_name"].__set__
+_set_team_name = EmailNotification.__dict__["team_name"].__set__
+_set_sender_username = EmailNotification.__dict__["sender_username"].__set__
+_set_is_direct_message = EmailNotification.__dict__["is_direct_message"].__set__
+_set_is_group_message = EmailNotification.__dict__["is_group_message"].__set__
+_set_is_thread_reply = EmailNotification.__dict__["is_thread_reply"].__set__
+_set_is_crt_enabled = EmailNotification.__dict__["is_crt_enabled"].__set__
+_set_use_military_time = EmailNotification.__dict__["use_military_time"].__set__
+_set_subject = EmailNotification.__dict__["subject"].__set__
+_set_title = EmailNotification.__dict__["title"].__set__
+_set_subtitle = EmailNotification.__dict__["subtitle"].__set__
+_set_message_html = EmailNotification.__dict__["message_html"].__set__
+_set_message_text = EmailNotification.__dict__["message_text"].__set__
+_set_button_text = EmailNotification.__dict__["button_text"].__set__
+_set_button_url = EmailNotification.__dict__["button_url"].__set__
+_set_footer_text = EmailNotification.__dict__["footer_text"].__set__

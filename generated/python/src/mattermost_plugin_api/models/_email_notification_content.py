@@ -22,16 +22,16 @@ class EmailNotificationContent:
 
     @classmethod
     def from_proto(cls, m: model_pb2.EmailNotificationContent) -> EmailNotificationContent:
-        return cls(
-            subject=m.subject,
-            title=m.title,
-            subtitle=m.subtitle,
-            message_html=m.message_html,
-            message_text=m.message_text,
-            button_text=m.button_text,
-            button_url=m.button_url,
-            footer_text=m.footer_text,
-        )
+        o = object.__new__(cls)
+        _set_subject(o, m.subject)
+        _set_title(o, m.title)
+        _set_subtitle(o, m.subtitle)
+        _set_message_html(o, m.message_html)
+        _set_message_text(o, m.message_text)
+        _set_button_text(o, m.button_text)
+        _set_button_url(o, m.button_url)
+        _set_footer_text(o, m.footer_text)
+        return o
 
     def to_proto(self) -> model_pb2.EmailNotificationContent:
         return model_pb2.EmailNotificationContent(
@@ -44,3 +44,13 @@ class EmailNotificationContent:
             button_url=self.button_url,
             footer_text=self.footer_text,
         )
+
+
+_set_subject = EmailNotificationContent.__dict__["subject"].__set__
+_set_title = EmailNotificationContent.__dict__["title"].__set__
+_set_subtitle = EmailNotificationContent.__dict__["subtitle"].__set__
+_set_message_html = EmailNotificationContent.__dict__["message_html"].__set__
+_set_message_text = EmailNotificationContent.__dict__["message_text"].__set__
+_set_button_text = EmailNotificationContent.__dict__["button_text"].__set__
+_set_button_url = EmailNotificationContent.__dict__["button_url"].__set__
+_set_footer_text = EmailNotificationContent.__dict__["footer_text"].__set__

@@ -41,35 +41,35 @@ class EmailSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.EmailSettings) -> EmailSettings:
-        return cls(
-            enable_sign_up_with_email=m.enable_sign_up_with_email if m.HasField("enable_sign_up_with_email") else None,
-            enable_sign_in_with_email=m.enable_sign_in_with_email if m.HasField("enable_sign_in_with_email") else None,
-            enable_sign_in_with_username=m.enable_sign_in_with_username if m.HasField("enable_sign_in_with_username") else None,
-            send_email_notifications=m.send_email_notifications if m.HasField("send_email_notifications") else None,
-            use_channel_in_email_notifications=m.use_channel_in_email_notifications if m.HasField("use_channel_in_email_notifications") else None,
-            require_email_verification=m.require_email_verification if m.HasField("require_email_verification") else None,
-            feedback_name=m.feedback_name if m.HasField("feedback_name") else None,
-            feedback_email=m.feedback_email if m.HasField("feedback_email") else None,
-            reply_to_address=m.reply_to_address if m.HasField("reply_to_address") else None,
-            feedback_organization=m.feedback_organization if m.HasField("feedback_organization") else None,
-            enable_smtp_auth=m.enable_smtp_auth if m.HasField("enable_smtp_auth") else None,
-            smtp_username=m.smtp_username if m.HasField("smtp_username") else None,
-            smtp_password=m.smtp_password if m.HasField("smtp_password") else None,
-            smtp_server=m.smtp_server if m.HasField("smtp_server") else None,
-            smtp_port=m.smtp_port if m.HasField("smtp_port") else None,
-            smtp_server_timeout=m.smtp_server_timeout if m.HasField("smtp_server_timeout") else None,
-            connection_security=m.connection_security if m.HasField("connection_security") else None,
-            send_push_notifications=m.send_push_notifications if m.HasField("send_push_notifications") else None,
-            push_notification_server=m.push_notification_server if m.HasField("push_notification_server") else None,
-            push_notification_contents=m.push_notification_contents if m.HasField("push_notification_contents") else None,
-            push_notification_buffer=m.push_notification_buffer if m.HasField("push_notification_buffer") else None,
-            enable_email_batching=m.enable_email_batching if m.HasField("enable_email_batching") else None,
-            email_batching_buffer_size=m.email_batching_buffer_size if m.HasField("email_batching_buffer_size") else None,
-            email_batching_interval=m.email_batching_interval if m.HasField("email_batching_interval") else None,
-            enable_preview_mode_banner=m.enable_preview_mode_banner if m.HasField("enable_preview_mode_banner") else None,
-            skip_server_certificate_verification=m.skip_server_certificate_verification if m.HasField("skip_server_certificate_verification") else None,
-            email_notification_contents_type=m.email_notification_contents_type if m.HasField("email_notification_contents_type") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_sign_up_with_email(o, m.enable_sign_up_with_email if m.HasField("enable_sign_up_with_email") else None)
+        _set_enable_sign_in_with_email(o, m.enable_sign_in_with_email if m.HasField("enable_sign_in_with_email") else None)
+        _set_enable_sign_in_with_username(o, m.enable_sign_in_with_username if m.HasField("enable_sign_in_with_username") else None)
+        _set_send_email_notifications(o, m.send_email_notifications if m.HasField("send_email_notifications") else None)
+        _set_use_channel_in_email_notifications(o, m.use_channel_in_email_notifications if m.HasField("use_channel_in_email_notifications") else None)
+        _set_require_email_verification(o, m.require_email_verification if m.HasField("require_email_verification") else None)
+        _set_feedback_name(o, m.feedback_name if m.HasField("feedback_name") else None)
+        _set_feedback_email(o, m.feedback_email if m.HasField("feedback_email") else None)
+        _set_reply_to_address(o, m.reply_to_address if m.HasField("reply_to_address") else None)
+        _set_feedback_organization(o, m.feedback_organization if m.HasField("feedback_organization") else None)
+        _set_enable_smtp_auth(o, m.enable_smtp_auth if m.HasField("enable_smtp_auth") else None)
+        _set_smtp_username(o, m.smtp_username if m.HasField("smtp_username") else None)
+        _set_smtp_password(o, m.smtp_password if m.HasField("smtp_password") else None)
+        _set_smtp_server(o, m.smtp_server if m.HasField("smtp_server") else None)
+        _set_smtp_port(o, m.smtp_port if m.HasField("smtp_port") else None)
+        _set_smtp_server_timeout(o, m.smtp_server_timeout if m.HasField("smtp_server_timeout") else None)
+        _set_connection_security(o, m.connection_security if m.HasField("connection_security") else None)
+        _set_send_push_notifications(o, m.send_push_notifications if m.HasField("send_push_notifications") else None)
+        _set_push_notification_server(o, m.push_notification_server if m.HasField("push_notification_server") else None)
+        _set_push_notification_contents(o, m.push_notification_contents if m.HasField("push_notification_contents") else None)
+        _set_push_notification_buffer(o, m.push_notification_buffer if m.HasField("push_notification_buffer") else None)
+        _set_enable_email_batching(o, m.enable_email_batching if m.HasField("enable_email_batching") else None)
+        _set_email_batching_buffer_size(o, m.email_batching_buffer_size if m.HasField("email_batching_buffer_size") else None)
+        _set_email_batching_interval(o, m.email_batching_interval if m.HasField("email_batching_interval") else None)
+        _set_enable_preview_mode_banner(o, m.enable_preview_mode_banner if m.HasField("enable_preview_mode_banner") else None)
+        _set_skip_server_certificate_verification(o, m.skip_server_certificate_verification if m.HasField("skip_server_certificate_verification") else None)
+        _set_email_notification_contents_type(o, m.email_notification_contents_type if m.HasField("email_notification_contents_type") else None)
+        return o
 
     def to_proto(self) -> model_pb2.EmailSettings:
         return model_pb2.EmailSettings(
@@ -101,3 +101,32 @@ class EmailSettings:
             skip_server_certificate_verification=self.skip_server_certificate_verification,
             email_notification_contents_type=self.email_notification_contents_type,
         )
+
+
+_set_enable_sign_up_with_email = EmailSettings.__dict__["enable_sign_up_with_email"].__set__
+_set_enable_sign_in_with_email = EmailSettings.__dict__["enable_sign_in_with_email"].__set__
+_set_enable_sign_in_with_username = EmailSettings.__dict__["enable_sign_in_with_username"].__set__
+_set_send_email_notifications = EmailSettings.__dict__["send_email_notifications"].__set__
+_set_use_channel_in_email_notifications = EmailSettings.__dict__["use_channel_in_email_notifications"].__set__
+_set_require_email_verification = EmailSettings.__dict__["require_email_verification"].__set__
+_set_feedback_name = EmailSettings.__dict__["feedback_name"].__set__
+_set_feedback_email = EmailSettings.__dict__["feedback_email"].__set__
+_set_reply_to_address = EmailSettings.__dict__["reply_to_address"].__set__
+_set_feedback_organization = EmailSettings.__dict__["feedback_organization"].__set__
+_set_enable_smtp_auth = EmailSettings.__dict__["enable_smtp_auth"].__set__
+_set_smtp_username = EmailSettings.__dict__["smtp_username"].__set__
+_set_smtp_password = EmailSettings.__dict__["smtp_password"].__set__
+_set_smtp_server = EmailSettings.__dict__["smtp_server"].__set__
+_set_smtp_port = EmailSettings.__dict__["smtp_port"].__set__
+_set_smtp_server_timeout = EmailSettings.__dict__["smtp_server_timeout"].__set__
+_set_connection_security = EmailSettings.__dict__["connection_security"].__set__
+_set_send_push_notifications = EmailSettings.__dict__["send_push_notifications"].__set__
+_set_push_notification_server = EmailSettings.__dict__["push_notification_server"].__set__
+_set_push_notification_contents = EmailSettings.__dict__["push_notification_contents"].__set__
+_set_push_notification_buffer = EmailSettings.__dict__["push_notification_buffer"].__set__
+_set_enable_email_batching = EmailSettings.__dict__["enable_email_batching"].__set__
+_set_email_batching_buffer_size = EmailSettings.__dict__["email_batching_buffer_size"].__set__
+_set_email_batching_interval = EmailSettings.__dict__["email_batching_interval"].__set__
+_set_enable_preview_mode_banner = EmailSettings.__dict__["enable_preview_mode_banner"].__set__
+_set_skip_server_certificate_verification = EmailSettings.__dict__["skip_server_certificate_verification"].__set__
+_set_email_notification_contents_type = EmailSettings.__dict__["email_notification_contents_type"].__set__

@@ -20,14 +20,14 @@ class Emoji:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Emoji) -> Emoji:
-        return cls(
-            id=m.id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            creator_id=m.creator_id,
-            name=m.name,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_creator_id(o, m.creator_id)
+        _set_name(o, m.name)
+        return o
 
     def to_proto(self) -> model_pb2.Emoji:
         return model_pb2.Emoji(
@@ -38,3 +38,11 @@ class Emoji:
             creator_id=self.creator_id,
             name=self.name,
         )
+
+
+_set_id = Emoji.__dict__["id"].__set__
+_set_create_at = Emoji.__dict__["create_at"].__set__
+_set_update_at = Emoji.__dict__["update_at"].__set__
+_set_delete_at = Emoji.__dict__["delete_at"].__set__
+_set_creator_id = Emoji.__dict__["creator_id"].__set__
+_set_name = Emoji.__dict__["name"].__set__

@@ -16,13 +16,17 @@ class Error:
 
     @classmethod
     def from_proto(cls, m: common_pb2.Error) -> Error:
-        return cls(
-            code=m.code,
-            message=m.message,
-        )
+        o = object.__new__(cls)
+        _set_code(o, m.code)
+        _set_message(o, m.message)
+        return o
 
     def to_proto(self) -> common_pb2.Error:
         return common_pb2.Error(
             code=self.code,
             message=self.message,
         )
+
+
+_set_code = Error.__dict__["code"].__set__
+_set_message = Error.__dict__["message"].__set__

@@ -18,12 +18,12 @@ class ExperimentalAuditSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ExperimentalAuditSettings) -> ExperimentalAuditSettings:
-        return cls(
-            file_enabled=m.file_enabled if m.HasField("file_enabled") else None,
-            file_name=m.file_name if m.HasField("file_name") else None,
-            advanced_logging_json=m.advanced_logging_json,
-            certificate=m.certificate if m.HasField("certificate") else None,
-        )
+        o = object.__new__(cls)
+        _set_file_enabled(o, m.file_enabled if m.HasField("file_enabled") else None)
+        _set_file_name(o, m.file_name if m.HasField("file_name") else None)
+        _set_advanced_logging_json(o, m.advanced_logging_json)
+        _set_certificate(o, m.certificate if m.HasField("certificate") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ExperimentalAuditSettings:
         return model_pb2.ExperimentalAuditSettings(
@@ -32,3 +32,9 @@ class ExperimentalAuditSettings:
             advanced_logging_json=self.advanced_logging_json,
             certificate=self.certificate,
         )
+
+
+_set_file_enabled = ExperimentalAuditSettings.__dict__["file_enabled"].__set__
+_set_file_name = ExperimentalAuditSettings.__dict__["file_name"].__set__
+_set_advanced_logging_json = ExperimentalAuditSettings.__dict__["advanced_logging_json"].__set__
+_set_certificate = ExperimentalAuditSettings.__dict__["certificate"].__set__

@@ -26,20 +26,20 @@ class ExperimentalSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ExperimentalSettings) -> ExperimentalSettings:
-        return cls(
-            client_side_cert_enable=m.client_side_cert_enable if m.HasField("client_side_cert_enable") else None,
-            link_metadata_timeout_milliseconds=m.link_metadata_timeout_milliseconds if m.HasField("link_metadata_timeout_milliseconds") else None,
-            restrict_system_admin=m.restrict_system_admin if m.HasField("restrict_system_admin") else None,
-            enable_shared_channels=m.enable_shared_channels if m.HasField("enable_shared_channels") else None,
-            enable_remote_cluster_service=m.enable_remote_cluster_service if m.HasField("enable_remote_cluster_service") else None,
-            disable_app_bar=m.disable_app_bar if m.HasField("disable_app_bar") else None,
-            disable_refetching_on_browser_focus=m.disable_refetching_on_browser_focus if m.HasField("disable_refetching_on_browser_focus") else None,
-            delay_channel_autocomplete=m.delay_channel_autocomplete if m.HasField("delay_channel_autocomplete") else None,
-            disable_wake_up_reconnect_handler=m.disable_wake_up_reconnect_handler if m.HasField("disable_wake_up_reconnect_handler") else None,
-            users_status_and_profile_fetching_poll_interval_milliseconds=m.users_status_and_profile_fetching_poll_interval_milliseconds if m.HasField("users_status_and_profile_fetching_poll_interval_milliseconds") else None,
-            youtube_referrer_policy=m.youtube_referrer_policy if m.HasField("youtube_referrer_policy") else None,
-            enable_watermark=m.enable_watermark if m.HasField("enable_watermark") else None,
-        )
+        o = object.__new__(cls)
+        _set_client_side_cert_enable(o, m.client_side_cert_enable if m.HasField("client_side_cert_enable") else None)
+        _set_link_metadata_timeout_milliseconds(o, m.link_metadata_timeout_milliseconds if m.HasField("link_metadata_timeout_milliseconds") else None)
+        _set_restrict_system_admin(o, m.restrict_system_admin if m.HasField("restrict_system_admin") else None)
+        _set_enable_shared_channels(o, m.enable_shared_channels if m.HasField("enable_shared_channels") else None)
+        _set_enable_remote_cluster_service(o, m.enable_remote_cluster_service if m.HasField("enable_remote_cluster_service") else None)
+        _set_disable_app_bar(o, m.disable_app_bar if m.HasField("disable_app_bar") else None)
+        _set_disable_refetching_on_browser_focus(o, m.disable_refetching_on_browser_focus if m.HasField("disable_refetching_on_browser_focus") else None)
+        _set_delay_channel_autocomplete(o, m.delay_channel_autocomplete if m.HasField("delay_channel_autocomplete") else None)
+        _set_disable_wake_up_reconnect_handler(o, m.disable_wake_up_reconnect_handler if m.HasField("disable_wake_up_reconnect_handler") else None)
+        _set_users_status_and_profile_fetching_poll_interval_milliseconds(o, m.users_status_and_profile_fetching_poll_interval_milliseconds if m.HasField("users_status_and_profile_fetching_poll_interval_milliseconds") else None)
+        _set_youtube_referrer_policy(o, m.youtube_referrer_policy if m.HasField("youtube_referrer_policy") else None)
+        _set_enable_watermark(o, m.enable_watermark if m.HasField("enable_watermark") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ExperimentalSettings:
         return model_pb2.ExperimentalSettings(
@@ -56,3 +56,17 @@ class ExperimentalSettings:
             youtube_referrer_policy=self.youtube_referrer_policy,
             enable_watermark=self.enable_watermark,
         )
+
+
+_set_client_side_cert_enable = ExperimentalSettings.__dict__["client_side_cert_enable"].__set__
+_set_link_metadata_timeout_milliseconds = ExperimentalSettings.__dict__["link_metadata_timeout_milliseconds"].__set__
+_set_restrict_system_admin = ExperimentalSettings.__dict__["restrict_system_admin"].__set__
+_set_enable_shared_channels = ExperimentalSettings.__dict__["enable_shared_channels"].__set__
+_set_enable_remote_cluster_service = ExperimentalSettings.__dict__["enable_remote_cluster_service"].__set__
+_set_disable_app_bar = ExperimentalSettings.__dict__["disable_app_bar"].__set__
+_set_disable_refetching_on_browser_focus = ExperimentalSettings.__dict__["disable_refetching_on_browser_focus"].__set__
+_set_delay_channel_autocomplete = ExperimentalSettings.__dict__["delay_channel_autocomplete"].__set__
+_set_disable_wake_up_reconnect_handler = ExperimentalSettings.__dict__["disable_wake_up_reconnect_handler"].__set__
+_set_users_status_and_profile_fetching_poll_interval_milliseconds = ExperimentalSettings.__dict__["users_status_and_profile_fetching_poll_interval_milliseconds"].__set__
+_set_youtube_referrer_policy = ExperimentalSettings.__dict__["youtube_referrer_policy"].__set__
+_set_enable_watermark = ExperimentalSettings.__dict__["enable_watermark"].__set__

@@ -16,13 +16,17 @@ class ExportSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ExportSettings) -> ExportSettings:
-        return cls(
-            directory=m.directory if m.HasField("directory") else None,
-            retention_days=m.retention_days if m.HasField("retention_days") else None,
-        )
+        o = object.__new__(cls)
+        _set_directory(o, m.directory if m.HasField("directory") else None)
+        _set_retention_days(o, m.retention_days if m.HasField("retention_days") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ExportSettings:
         return model_pb2.ExportSettings(
             directory=self.directory,
             retention_days=self.retention_days,
         )
+
+
+_set_directory = ExportSettings.__dict__["directory"].__set__
+_set_retention_days = ExportSettings.__dict__["retention_days"].__set__

@@ -54,48 +54,48 @@ class FeatureFlags:
 
     @classmethod
     def from_proto(cls, m: model_pb2.FeatureFlags) -> FeatureFlags:
-        return cls(
-            test_feature=m.test_feature,
-            test_bool_feature=m.test_bool_feature,
-            enable_shared_channels_d_ms=m.enable_shared_channels_d_ms,
-            enable_sync_all_users_for_remote_cluster=m.enable_sync_all_users_for_remote_cluster,
-            apps_enabled=m.apps_enabled,
-            normalize_ldap_d_ns=m.normalize_ldap_d_ns,
-            wysiwyg_editor=m.wysiwyg_editor,
-            move_threads_enabled=m.move_threads_enabled,
-            notification_monitoring=m.notification_monitoring,
-            attribute_value_masking=m.attribute_value_masking,
-            permission_policies=m.permission_policies,
-            channel_permission_policies=m.channel_permission_policies,
-            policy_simulation=m.policy_simulation,
-            content_flagging=m.content_flagging,
-            enable_mattermost_entry=m.enable_mattermost_entry,
-            mobile_sso_code_exchange=m.mobile_sso_code_exchange,
-            enable_shift_escape_to_mark_all_read=m.enable_shift_escape_to_mark_all_read,
-            auto_translation=m.auto_translation,
-            classification_markings=m.classification_markings,
-            global_attributes=m.global_attributes,
-            burn_on_read=m.burn_on_read,
-            enable_ai_plugin_bridge=m.enable_ai_plugin_bridge,
-            enable_ai_recaps=m.enable_ai_recaps,
-            integrated_boards=m.integrated_boards,
-            enable_docs=m.enable_docs,
-            cjk_search=m.cjk_search,
-            aggregate_plugin_metrics=m.aggregate_plugin_metrics,
-            managed_channel_categories=m.managed_channel_categories,
-            session_attributes=m.session_attributes,
-            post_attributes=m.post_attributes,
-            discoverable_channels=m.discoverable_channels,
-            mobile_ephemeral_mode=m.mobile_ephemeral_mode,
-            property_field_rank=m.property_field_rank,
-            team_membership_access_control=m.team_membership_access_control,
-            mm_blocks_enabled=m.mm_blocks_enabled,
-            cluster_graceful_drain=m.cluster_graceful_drain,
-            channel_bookmarks=m.channel_bookmarks,
-            enable_concurrent_react=m.enable_concurrent_react,
-            enable_mfi_plugin_signature_public_key=m.enable_mfi_plugin_signature_public_key,
-            recurring_scheduled_posts=m.recurring_scheduled_posts,
-        )
+        o = object.__new__(cls)
+        _set_test_feature(o, m.test_feature)
+        _set_test_bool_feature(o, m.test_bool_feature)
+        _set_enable_shared_channels_d_ms(o, m.enable_shared_channels_d_ms)
+        _set_enable_sync_all_users_for_remote_cluster(o, m.enable_sync_all_users_for_remote_cluster)
+        _set_apps_enabled(o, m.apps_enabled)
+        _set_normalize_ldap_d_ns(o, m.normalize_ldap_d_ns)
+        _set_wysiwyg_editor(o, m.wysiwyg_editor)
+        _set_move_threads_enabled(o, m.move_threads_enabled)
+        _set_notification_monitoring(o, m.notification_monitoring)
+        _set_attribute_value_masking(o, m.attribute_value_masking)
+        _set_permission_policies(o, m.permission_policies)
+        _set_channel_permission_policies(o, m.channel_permission_policies)
+        _set_policy_simulation(o, m.policy_simulation)
+        _set_content_flagging(o, m.content_flagging)
+        _set_enable_mattermost_entry(o, m.enable_mattermost_entry)
+        _set_mobile_sso_code_exchange(o, m.mobile_sso_code_exchange)
+        _set_enable_shift_escape_to_mark_all_read(o, m.enable_shift_escape_to_mark_all_read)
+        _set_auto_translation(o, m.auto_translation)
+        _set_classification_markings(o, m.classification_markings)
+        _set_global_attributes(o, m.global_attributes)
+        _set_burn_on_read(o, m.burn_on_read)
+        _set_enable_ai_plugin_bridge(o, m.enable_ai_plugin_bridge)
+        _set_enable_ai_recaps(o, m.enable_ai_recaps)
+        _set_integrated_boards(o, m.integrated_boards)
+        _set_enable_docs(o, m.enable_docs)
+        _set_cjk_search(o, m.cjk_search)
+        _set_aggregate_plugin_metrics(o, m.aggregate_plugin_metrics)
+        _set_managed_channel_categories(o, m.managed_channel_categories)
+        _set_session_attributes(o, m.session_attributes)
+        _set_post_attributes(o, m.post_attributes)
+        _set_discoverable_channels(o, m.discoverable_channels)
+        _set_mobile_ephemeral_mode(o, m.mobile_ephemeral_mode)
+        _set_property_field_rank(o, m.property_field_rank)
+        _set_team_membership_access_control(o, m.team_membership_access_control)
+        _set_mm_blocks_enabled(o, m.mm_blocks_enabled)
+        _set_cluster_graceful_drain(o, m.cluster_graceful_drain)
+        _set_channel_bookmarks(o, m.channel_bookmarks)
+        _set_enable_concurrent_react(o, m.enable_concurrent_react)
+        _set_enable_mfi_plugin_signature_public_key(o, m.enable_mfi_plugin_signature_public_key)
+        _set_recurring_scheduled_posts(o, m.recurring_scheduled_posts)
+        return o
 
     def to_proto(self) -> model_pb2.FeatureFlags:
         return model_pb2.FeatureFlags(
@@ -140,3 +140,45 @@ class FeatureFlags:
             enable_mfi_plugin_signature_public_key=self.enable_mfi_plugin_signature_public_key,
             recurring_scheduled_posts=self.recurring_scheduled_posts,
         )
+
+
+_set_test_feature = FeatureFlags.__dict__["test_feature"].__set__
+_set_test_bool_feature = FeatureFlags.__dict__["test_bool_feature"].__set__
+_set_enable_shared_channels_d_ms = FeatureFlags.__dict__["enable_shared_channels_d_ms"].__set__
+_set_enable_sync_all_users_for_remote_cluster = FeatureFlags.__dict__["enable_sync_all_users_for_remote_cluster"].__set__
+_set_apps_enabled = FeatureFlags.__dict__["apps_enabled"].__set__
+_set_normalize_ldap_d_ns = FeatureFlags.__dict__["normalize_ldap_d_ns"].__set__
+_set_wysiwyg_editor = FeatureFlags.__dict__["wysiwyg_editor"].__set__
+_set_move_threads_enabled = FeatureFlags.__dict__["move_threads_enabled"].__set__
+_set_notification_monitoring = FeatureFlags.__dict__["notification_monitoring"].__set__
+_set_attribute_value_masking = FeatureFlags.__dict__["attribute_value_masking"].__set__
+_set_permission_policies = FeatureFlags.__dict__["permission_policies"].__set__
+_set_channel_permission_policies = FeatureFlags.__dict__["channel_permission_policies"].__set__
+_set_policy_simulation = FeatureFlags.__dict__["policy_simulation"].__set__
+_set_content_flagging = FeatureFlags.__dict__["content_flagging"].__set__
+_set_enable_mattermost_entry = FeatureFlags.__dict__["enable_mattermost_entry"].__set__
+_set_mobile_sso_code_exchange = FeatureFlags.__dict__["mobile_sso_code_exchange"].__set__
+_set_enable_shift_escape_to_mark_all_read = FeatureFlags.__dict__["enable_shift_escape_to_mark_all_read"].__set__
+_set_auto_translation = FeatureFlags.__dict__["auto_translation"].__set__
+_set_classification_markings = FeatureFlags.__dict__["classification_markings"].__set__
+_set_global_attributes = FeatureFlags.__dict__["global_attributes"].__set__
+_set_burn_on_read = FeatureFlags.__dict__["burn_on_read"].__set__
+_set_enable_ai_plugin_bridge = FeatureFlags.__dict__["enable_ai_plugin_bridge"].__set__
+_set_enable_ai_recaps = FeatureFlags.__dict__["enable_ai_recaps"].__set__
+_set_integrated_boards = FeatureFlags.__dict__["integrated_boards"].__set__
+_set_enable_docs = FeatureFlags.__dict__["enable_docs"].__set__
+_set_cjk_search = FeatureFlags.__dict__["cjk_search"].__set__
+_set_aggregate_plugin_metrics = FeatureFlags.__dict__["aggregate_plugin_metrics"].__set__
+_set_managed_channel_categories = FeatureFlags.__dict__["managed_channel_categories"].__set__
+_set_session_attributes = FeatureFlags.__dict__["session_attributes"].__set__
+_set_post_attributes = FeatureFlags.__dict__["post_attributes"].__set__
+_set_discoverable_channels = FeatureFlags.__dict__["discoverable_channels"].__set__
+_set_mobile_ephemeral_mode = FeatureFlags.__dict__["mobile_ephemeral_mode"].__set__
+_set_property_field_rank = FeatureFlags.__dict__["property_field_rank"].__set__
+_set_team_membership_access_control = FeatureFlags.__dict__["team_membership_access_control"].__set__
+_set_mm_blocks_enabled = FeatureFlags.__dict__["mm_blocks_enabled"].__set__
+_set_cluster_graceful_drain = FeatureFlags.__dict__["cluster_graceful_drain"].__set__
+_set_channel_bookmarks = FeatureFlags.__dict__["channel_bookmarks"].__set__
+_set_enable_concurrent_react = FeatureFlags.__dict__["enable_concurrent_react"].__set__
+_set_enable_mfi_plugin_signature_public_key = FeatureFlags.__dict__["enable_mfi_plugin_signature_public_key"].__set__
+_set_recurring_scheduled_posts = FeatureFlags.__dict__["recurring_scheduled_posts"].__set__

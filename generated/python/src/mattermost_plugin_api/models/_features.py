@@ -46,40 +46,40 @@ class Features:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Features) -> Features:
-        return cls(
-            users=m.users if m.HasField("users") else None,
-            ldap=m.ldap if m.HasField("ldap") else None,
-            ldap_groups=m.ldap_groups if m.HasField("ldap_groups") else None,
-            mfa=m.mfa if m.HasField("mfa") else None,
-            google_oauth=m.google_oauth if m.HasField("google_oauth") else None,
-            office365_oauth=m.office365_oauth if m.HasField("office365_oauth") else None,
-            openid=m.openid if m.HasField("openid") else None,
-            compliance=m.compliance if m.HasField("compliance") else None,
-            cluster=m.cluster if m.HasField("cluster") else None,
-            metrics=m.metrics if m.HasField("metrics") else None,
-            mhpns=m.mhpns if m.HasField("mhpns") else None,
-            saml=m.saml if m.HasField("saml") else None,
-            elastic_search=m.elastic_search if m.HasField("elastic_search") else None,
-            announcement=m.announcement if m.HasField("announcement") else None,
-            theme_management=m.theme_management if m.HasField("theme_management") else None,
-            email_notification_contents=m.email_notification_contents if m.HasField("email_notification_contents") else None,
-            data_retention=m.data_retention if m.HasField("data_retention") else None,
-            message_export=m.message_export if m.HasField("message_export") else None,
-            custom_permissions_schemes=m.custom_permissions_schemes if m.HasField("custom_permissions_schemes") else None,
-            custom_terms_of_service=m.custom_terms_of_service if m.HasField("custom_terms_of_service") else None,
-            guest_accounts=m.guest_accounts if m.HasField("guest_accounts") else None,
-            guest_accounts_permissions=m.guest_accounts_permissions if m.HasField("guest_accounts_permissions") else None,
-            id_loaded=m.id_loaded if m.HasField("id_loaded") else None,
-            lock_teammate_name_display=m.lock_teammate_name_display if m.HasField("lock_teammate_name_display") else None,
-            enterprise_plugins=m.enterprise_plugins if m.HasField("enterprise_plugins") else None,
-            advanced_logging=m.advanced_logging if m.HasField("advanced_logging") else None,
-            cloud=m.cloud if m.HasField("cloud") else None,
-            shared_channels=m.shared_channels if m.HasField("shared_channels") else None,
-            remote_cluster_service=m.remote_cluster_service if m.HasField("remote_cluster_service") else None,
-            outgoing_oauth_connections=m.outgoing_oauth_connections if m.HasField("outgoing_oauth_connections") else None,
-            auto_translation=m.auto_translation if m.HasField("auto_translation") else None,
-            future_features=m.future_features if m.HasField("future_features") else None,
-        )
+        o = object.__new__(cls)
+        _set_users(o, m.users if m.HasField("users") else None)
+        _set_ldap(o, m.ldap if m.HasField("ldap") else None)
+        _set_ldap_groups(o, m.ldap_groups if m.HasField("ldap_groups") else None)
+        _set_mfa(o, m.mfa if m.HasField("mfa") else None)
+        _set_google_oauth(o, m.google_oauth if m.HasField("google_oauth") else None)
+        _set_office365_oauth(o, m.office365_oauth if m.HasField("office365_oauth") else None)
+        _set_openid(o, m.openid if m.HasField("openid") else None)
+        _set_compliance(o, m.compliance if m.HasField("compliance") else None)
+        _set_cluster(o, m.cluster if m.HasField("cluster") else None)
+        _set_metrics(o, m.metrics if m.HasField("metrics") else None)
+        _set_mhpns(o, m.mhpns if m.HasField("mhpns") else None)
+        _set_saml(o, m.saml if m.HasField("saml") else None)
+        _set_elastic_search(o, m.elastic_search if m.HasField("elastic_search") else None)
+        _set_announcement(o, m.announcement if m.HasField("announcement") else None)
+        _set_theme_management(o, m.theme_management if m.HasField("theme_management") else None)
+        _set_email_notification_contents(o, m.email_notification_contents if m.HasField("email_notification_contents") else None)
+        _set_data_retention(o, m.data_retention if m.HasField("data_retention") else None)
+        _set_message_export(o, m.message_export if m.HasField("message_export") else None)
+        _set_custom_permissions_schemes(o, m.custom_permissions_schemes if m.HasField("custom_permissions_schemes") else None)
+        _set_custom_terms_of_service(o, m.custom_terms_of_service if m.HasField("custom_terms_of_service") else None)
+        _set_guest_accounts(o, m.guest_accounts if m.HasField("guest_accounts") else None)
+        _set_guest_accounts_permissions(o, m.guest_accounts_permissions if m.HasField("guest_accounts_permissions") else None)
+        _set_id_loaded(o, m.id_loaded if m.HasField("id_loaded") else None)
+        _set_lock_teammate_name_display(o, m.lock_teammate_name_display if m.HasField("lock_teammate_name_display") else None)
+        _set_enterprise_plugins(o, m.enterprise_plugins if m.HasField("enterprise_plugins") else None)
+        _set_advanced_logging(o, m.advanced_logging if m.HasField("advanced_logging") else None)
+        _set_cloud(o, m.cloud if m.HasField("cloud") else None)
+        _set_shared_channels(o, m.shared_channels if m.HasField("shared_channels") else None)
+        _set_remote_cluster_service(o, m.remote_cluster_service if m.HasField("remote_cluster_service") else None)
+        _set_outgoing_oauth_connections(o, m.outgoing_oauth_connections if m.HasField("outgoing_oauth_connections") else None)
+        _set_auto_translation(o, m.auto_translation if m.HasField("auto_translation") else None)
+        _set_future_features(o, m.future_features if m.HasField("future_features") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Features:
         return model_pb2.Features(
@@ -116,3 +116,37 @@ class Features:
             auto_translation=self.auto_translation,
             future_features=self.future_features,
         )
+
+
+_set_users = Features.__dict__["users"].__set__
+_set_ldap = Features.__dict__["ldap"].__set__
+_set_ldap_groups = Features.__dict__["ldap_groups"].__set__
+_set_mfa = Features.__dict__["mfa"].__set__
+_set_google_oauth = Features.__dict__["google_oauth"].__set__
+_set_office365_oauth = Features.__dict__["office365_oauth"].__set__
+_set_openid = Features.__dict__["openid"].__set__
+_set_compliance = Features.__dict__["compliance"].__set__
+_set_cluster = Features.__dict__["cluster"].__set__
+_set_metrics = Features.__dict__["metrics"].__set__
+_set_mhpns = Features.__dict__["mhpns"].__set__
+_set_saml = Features.__dict__["saml"].__set__
+_set_elastic_search = Features.__dict__["elastic_search"].__set__
+_set_announcement = Features.__dict__["announcement"].__set__
+_set_theme_management = Features.__dict__["theme_management"].__set__
+_set_email_notification_contents = Features.__dict__["email_notification_contents"].__set__
+_set_data_retention = Features.__dict__["data_retention"].__set__
+_set_message_export = Features.__dict__["message_export"].__set__
+_set_custom_permissions_schemes = Features.__dict__["custom_permissions_schemes"].__set__
+_set_custom_terms_of_service = Features.__dict__["custom_terms_of_service"].__set__
+_set_guest_accounts = Features.__dict__["guest_accounts"].__set__
+_set_guest_accounts_permissions = Features.__dict__["guest_accounts_permissions"].__set__
+_set_id_loaded = Features.__dict__["id_loaded"].__set__
+_set_lock_teammate_name_display = Features.__dict__["lock_teammate_name_display"].__set__
+_set_enterprise_plugins = Features.__dict__["enterprise_plugins"].__set__
+_set_advanced_logging = Features.__dict__["advanced_logging"].__set__
+_set_cloud = Features.__dict__["cloud"].__set__
+_set_shared_channels = Features.__dict__["shared_channels"].__set__
+_set_remote_cluster_service = Features.__dict__["remote_cluster_service"].__set__
+_set_outgoing_oauth_connections = Features.__dict__["outgoing_oauth_connections"].__set__
+_set_auto_translation = Features.__dict__["auto_translation"].__set__
+_set_future_features = Features.__dict__["future_features"].__set__

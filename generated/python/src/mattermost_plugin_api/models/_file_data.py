@@ -16,13 +16,17 @@ class FileData:
 
     @classmethod
     def from_proto(cls, m: model_pb2.FileData) -> FileData:
-        return cls(
-            filename=m.filename,
-            body=m.body,
-        )
+        o = object.__new__(cls)
+        _set_filename(o, m.filename)
+        _set_body(o, m.body)
+        return o
 
     def to_proto(self) -> model_pb2.FileData:
         return model_pb2.FileData(
             filename=self.filename,
             body=self.body,
         )
+
+
+_set_filename = FileData.__dict__["filename"].__set__
+_set_body = FileData.__dict__["body"].__set__

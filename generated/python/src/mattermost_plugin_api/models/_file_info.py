@@ -35,29 +35,29 @@ class FileInfo:
 
     @classmethod
     def from_proto(cls, m: model_pb2.FileInfo) -> FileInfo:
-        return cls(
-            id=m.id,
-            user_id=m.user_id,
-            post_id=m.post_id,
-            channel_id=m.channel_id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            path=m.path,
-            thumbnail_path=m.thumbnail_path,
-            preview_path=m.preview_path,
-            name=m.name,
-            extension=m.extension,
-            size=m.size,
-            mime_type=m.mime_type,
-            width=m.width,
-            height=m.height,
-            has_preview_image=m.has_preview_image,
-            mini_preview=m.mini_preview if m.HasField("mini_preview") else None,
-            content=m.content,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-            archived=m.archived,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_user_id(o, m.user_id)
+        _set_post_id(o, m.post_id)
+        _set_channel_id(o, m.channel_id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_path(o, m.path)
+        _set_thumbnail_path(o, m.thumbnail_path)
+        _set_preview_path(o, m.preview_path)
+        _set_name(o, m.name)
+        _set_extension(o, m.extension)
+        _set_size(o, m.size)
+        _set_mime_type(o, m.mime_type)
+        _set_width(o, m.width)
+        _set_height(o, m.height)
+        _set_has_preview_image(o, m.has_preview_image)
+        _set_mini_preview(o, m.mini_preview if m.HasField("mini_preview") else None)
+        _set_content(o, m.content)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        _set_archived(o, m.archived)
+        return o
 
     def to_proto(self) -> model_pb2.FileInfo:
         return model_pb2.FileInfo(
@@ -83,3 +83,26 @@ class FileInfo:
             remote_id=self.remote_id,
             archived=self.archived,
         )
+
+
+_set_id = FileInfo.__dict__["id"].__set__
+_set_user_id = FileInfo.__dict__["user_id"].__set__
+_set_post_id = FileInfo.__dict__["post_id"].__set__
+_set_channel_id = FileInfo.__dict__["channel_id"].__set__
+_set_create_at = FileInfo.__dict__["create_at"].__set__
+_set_update_at = FileInfo.__dict__["update_at"].__set__
+_set_delete_at = FileInfo.__dict__["delete_at"].__set__
+_set_path = FileInfo.__dict__["path"].__set__
+_set_thumbnail_path = FileInfo.__dict__["thumbnail_path"].__set__
+_set_preview_path = FileInfo.__dict__["preview_path"].__set__
+_set_name = FileInfo.__dict__["name"].__set__
+_set_extension = FileInfo.__dict__["extension"].__set__
+_set_size = FileInfo.__dict__["size"].__set__
+_set_mime_type = FileInfo.__dict__["mime_type"].__set__
+_set_width = FileInfo.__dict__["width"].__set__
+_set_height = FileInfo.__dict__["height"].__set__
+_set_has_preview_image = FileInfo.__dict__["has_preview_image"].__set__
+_set_mini_preview = FileInfo.__dict__["mini_preview"].__set__
+_set_content = FileInfo.__dict__["content"].__set__
+_set_remote_id = FileInfo.__dict__["remote_id"].__set__
+_set_archived = FileInfo.__dict__["archived"].__set__

@@ -77,71 +77,71 @@ class FileSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.FileSettings) -> FileSettings:
-        return cls(
-            enable_file_attachments=m.enable_file_attachments if m.HasField("enable_file_attachments") else None,
-            enable_mobile_upload=m.enable_mobile_upload if m.HasField("enable_mobile_upload") else None,
-            enable_mobile_download=m.enable_mobile_download if m.HasField("enable_mobile_download") else None,
-            max_file_size=m.max_file_size if m.HasField("max_file_size") else None,
-            max_image_resolution=m.max_image_resolution if m.HasField("max_image_resolution") else None,
-            max_image_decoder_concurrency=m.max_image_decoder_concurrency if m.HasField("max_image_decoder_concurrency") else None,
-            driver_name=m.driver_name if m.HasField("driver_name") else None,
-            directory=m.directory if m.HasField("directory") else None,
-            enable_public_link=m.enable_public_link if m.HasField("enable_public_link") else None,
-            extract_content=m.extract_content if m.HasField("extract_content") else None,
-            extract_content_timeout=m.extract_content_timeout if m.HasField("extract_content_timeout") else None,
-            archive_recursion=m.archive_recursion if m.HasField("archive_recursion") else None,
-            public_link_salt=m.public_link_salt if m.HasField("public_link_salt") else None,
-            initial_font=m.initial_font if m.HasField("initial_font") else None,
-            amazon_s3_access_key_id=m.amazon_s3_access_key_id if m.HasField("amazon_s3_access_key_id") else None,
-            amazon_s3_secret_access_key=m.amazon_s3_secret_access_key if m.HasField("amazon_s3_secret_access_key") else None,
-            amazon_s3_bucket=m.amazon_s3_bucket if m.HasField("amazon_s3_bucket") else None,
-            amazon_s3_path_prefix=m.amazon_s3_path_prefix if m.HasField("amazon_s3_path_prefix") else None,
-            amazon_s3_region=m.amazon_s3_region if m.HasField("amazon_s3_region") else None,
-            amazon_s3_endpoint=m.amazon_s3_endpoint if m.HasField("amazon_s3_endpoint") else None,
-            amazon_s3ssl=m.amazon_s3ssl if m.HasField("amazon_s3ssl") else None,
-            amazon_s3_sign_v2=m.amazon_s3_sign_v2 if m.HasField("amazon_s3_sign_v2") else None,
-            amazon_s3sse=m.amazon_s3sse if m.HasField("amazon_s3sse") else None,
-            amazon_s3_trace=m.amazon_s3_trace if m.HasField("amazon_s3_trace") else None,
-            amazon_s3_request_timeout_milliseconds=m.amazon_s3_request_timeout_milliseconds if m.HasField("amazon_s3_request_timeout_milliseconds") else None,
-            amazon_s3_upload_part_size_bytes=m.amazon_s3_upload_part_size_bytes if m.HasField("amazon_s3_upload_part_size_bytes") else None,
-            amazon_s3_storage_class=m.amazon_s3_storage_class if m.HasField("amazon_s3_storage_class") else None,
-            azure_storage_account=m.azure_storage_account if m.HasField("azure_storage_account") else None,
-            azure_auth_mode=m.azure_auth_mode if m.HasField("azure_auth_mode") else None,
-            azure_access_key=m.azure_access_key if m.HasField("azure_access_key") else None,
-            azure_container=m.azure_container if m.HasField("azure_container") else None,
-            azure_path_prefix=m.azure_path_prefix if m.HasField("azure_path_prefix") else None,
-            azure_cloud=m.azure_cloud if m.HasField("azure_cloud") else None,
-            azure_endpoint=m.azure_endpoint if m.HasField("azure_endpoint") else None,
-            azure_ssl=m.azure_ssl if m.HasField("azure_ssl") else None,
-            azure_request_timeout_milliseconds=m.azure_request_timeout_milliseconds if m.HasField("azure_request_timeout_milliseconds") else None,
-            dedicated_export_store=m.dedicated_export_store if m.HasField("dedicated_export_store") else None,
-            export_driver_name=m.export_driver_name if m.HasField("export_driver_name") else None,
-            export_directory=m.export_directory if m.HasField("export_directory") else None,
-            export_amazon_s3_access_key_id=m.export_amazon_s3_access_key_id if m.HasField("export_amazon_s3_access_key_id") else None,
-            export_amazon_s3_secret_access_key=m.export_amazon_s3_secret_access_key if m.HasField("export_amazon_s3_secret_access_key") else None,
-            export_amazon_s3_bucket=m.export_amazon_s3_bucket if m.HasField("export_amazon_s3_bucket") else None,
-            export_amazon_s3_path_prefix=m.export_amazon_s3_path_prefix if m.HasField("export_amazon_s3_path_prefix") else None,
-            export_amazon_s3_region=m.export_amazon_s3_region if m.HasField("export_amazon_s3_region") else None,
-            export_amazon_s3_endpoint=m.export_amazon_s3_endpoint if m.HasField("export_amazon_s3_endpoint") else None,
-            export_amazon_s3ssl=m.export_amazon_s3ssl if m.HasField("export_amazon_s3ssl") else None,
-            export_amazon_s3_sign_v2=m.export_amazon_s3_sign_v2 if m.HasField("export_amazon_s3_sign_v2") else None,
-            export_amazon_s3sse=m.export_amazon_s3sse if m.HasField("export_amazon_s3sse") else None,
-            export_amazon_s3_trace=m.export_amazon_s3_trace if m.HasField("export_amazon_s3_trace") else None,
-            export_amazon_s3_request_timeout_milliseconds=m.export_amazon_s3_request_timeout_milliseconds if m.HasField("export_amazon_s3_request_timeout_milliseconds") else None,
-            export_amazon_s3_presign_expires_seconds=m.export_amazon_s3_presign_expires_seconds if m.HasField("export_amazon_s3_presign_expires_seconds") else None,
-            export_amazon_s3_upload_part_size_bytes=m.export_amazon_s3_upload_part_size_bytes if m.HasField("export_amazon_s3_upload_part_size_bytes") else None,
-            export_amazon_s3_storage_class=m.export_amazon_s3_storage_class if m.HasField("export_amazon_s3_storage_class") else None,
-            export_azure_storage_account=m.export_azure_storage_account if m.HasField("export_azure_storage_account") else None,
-            export_azure_auth_mode=m.export_azure_auth_mode if m.HasField("export_azure_auth_mode") else None,
-            export_azure_access_key=m.export_azure_access_key if m.HasField("export_azure_access_key") else None,
-            export_azure_container=m.export_azure_container if m.HasField("export_azure_container") else None,
-            export_azure_path_prefix=m.export_azure_path_prefix if m.HasField("export_azure_path_prefix") else None,
-            export_azure_cloud=m.export_azure_cloud if m.HasField("export_azure_cloud") else None,
-            export_azure_endpoint=m.export_azure_endpoint if m.HasField("export_azure_endpoint") else None,
-            export_azure_ssl=m.export_azure_ssl if m.HasField("export_azure_ssl") else None,
-            export_azure_request_timeout_milliseconds=m.export_azure_request_timeout_milliseconds if m.HasField("export_azure_request_timeout_milliseconds") else None,
-            export_azure_presign_expires_seconds=m.export_azure_presign_expires_seconds if m.HasField("export_azure_presign_expires_seconds") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_file_attachments(o, m.enable_file_attachments if m.HasField("enable_file_attachments") else None)
+        _set_enable_mobile_upload(o, m.enable_mobile_upload if m.HasField("enable_mobile_upload") else None)
+        _set_enable_mobile_download(o, m.enable_mobile_download if m.HasField("enable_mobile_download") else None)
+        _set_max_file_size(o, m.max_file_size if m.HasField("max_file_size") else None)
+        _set_max_image_resolution(o, m.max_image_resolution if m.HasField("max_image_resolution") else None)
+        _set_max_image_decoder_concurrency(o, m.max_image_decoder_concurrency if m.HasField("max_image_decoder_concurrency") else None)
+        _set_driver_name(o, m.driver_name if m.HasField("driver_name") else None)
+        _set_directory(o, m.directory if m.HasField("directory") else None)
+        _set_enable_public_link(o, m.enable_public_link if m.HasField("enable_public_link") else None)
+        _set_extract_content(o, m.extract_content if m.HasField("extract_content") else None)
+        _set_extract_content_timeout(o, m.extract_content_timeout if m.HasField("extract_content_timeout") else None)
+        _set_archive_recursion(o, m.archive_recursion if m.HasField("archive_recursion") else None)
+        _set_public_link_salt(o, m.public_link_salt if m.HasField("public_link_salt") else None)
+        _set_initial_font(o, m.initial_font if m.HasField("initial_font") else None)
+        _set_amazon_s3_access_key_id(o, m.amazon_s3_access_key_id if m.HasField("amazon_s3_access_key_id") else None)
+        _set_amazon_s3_secret_access_key(o, m.amazon_s3_secret_access_key if m.HasField("amazon_s3_secret_access_key") else None)
+        _set_amazon_s3_bucket(o, m.amazon_s3_bucket if m.HasField("amazon_s3_bucket") else None)
+        _set_amazon_s3_path_prefix(o, m.amazon_s3_path_prefix if m.HasField("amazon_s3_path_prefix") else None)
+        _set_amazon_s3_region(o, m.amazon_s3_region if m.HasField("amazon_s3_region") else None)
+        _set_amazon_s3_endpoint(o, m.amazon_s3_endpoint if m.HasField("amazon_s3_endpoint") else None)
+        _set_amazon_s3ssl(o, m.amazon_s3ssl if m.HasField("amazon_s3ssl") else None)
+        _set_amazon_s3_sign_v2(o, m.amazon_s3_sign_v2 if m.HasField("amazon_s3_sign_v2") else None)
+        _set_amazon_s3sse(o, m.amazon_s3sse if m.HasField("amazon_s3sse") else None)
+        _set_amazon_s3_trace(o, m.amazon_s3_trace if m.HasField("amazon_s3_trace") else None)
+        _set_amazon_s3_request_timeout_milliseconds(o, m.amazon_s3_request_timeout_milliseconds if m.HasField("amazon_s3_request_timeout_milliseconds") else None)
+        _set_amazon_s3_upload_part_size_bytes(o, m.amazon_s3_upload_part_size_bytes if m.HasField("amazon_s3_upload_part_size_bytes") else None)
+        _set_amazon_s3_storage_class(o, m.amazon_s3_storage_class if m.HasField("amazon_s3_storage_class") else None)
+        _set_azure_storage_account(o, m.azure_storage_account if m.HasField("azure_storage_account") else None)
+        _set_azure_auth_mode(o, m.azure_auth_mode if m.HasField("azure_auth_mode") else None)
+        _set_azure_access_key(o, m.azure_access_key if m.HasField("azure_access_key") else None)
+        _set_azure_container(o, m.azure_container if m.HasField("azure_container") else None)
+        _set_azure_path_prefix(o, m.azure_path_prefix if m.HasField("azure_path_prefix") else None)
+        _set_azure_cloud(o, m.azure_cloud if m.HasField("azure_cloud") else None)
+        _set_azure_endpoint(o, m.azure_endpoint if m.HasField("azure_endpoint") else None)
+        _set_azure_ssl(o, m.azure_ssl if m.HasField("azure_ssl") else None)
+        _set_azure_request_timeout_milliseconds(o, m.azure_request_timeout_milliseconds if m.HasField("azure_request_timeout_milliseconds") else None)
+        _set_dedicated_export_store(o, m.dedicated_export_store if m.HasField("dedicated_export_store") else None)
+        _set_export_driver_name(o, m.export_driver_name if m.HasField("export_driver_name") else None)
+        _set_export_directory(o, m.export_directory if m.HasField("export_directory") else None)
+        _set_export_amazon_s3_access_key_id(o, m.export_amazon_s3_access_key_id if m.HasField("export_amazon_s3_access_key_id") else None)
+        _set_export_amazon_s3_secret_access_key(o, m.export_amazon_s3_secret_access_key if m.HasField("export_amazon_s3_secret_access_key") else None)
+        _set_export_amazon_s3_bucket(o, m.export_amazon_s3_bucket if m.HasField("export_amazon_s3_bucket") else None)
+        _set_export_amazon_s3_path_prefix(o, m.export_amazon_s3_path_prefix if m.HasField("export_amazon_s3_path_prefix") else None)
+        _set_export_amazon_s3_region(o, m.export_amazon_s3_region if m.HasField("export_amazon_s3_region") else None)
+        _set_export_amazon_s3_endpoint(o, m.export_amazon_s3_endpoint if m.HasField("export_amazon_s3_endpoint") else None)
+        _set_export_amazon_s3ssl(o, m.export_amazon_s3ssl if m.HasField("export_amazon_s3ssl") else None)
+        _set_export_amazon_s3_sign_v2(o, m.export_amazon_s3_sign_v2 if m.HasField("export_amazon_s3_sign_v2") else None)
+        _set_export_amazon_s3sse(o, m.export_amazon_s3sse if m.HasField("export_amazon_s3sse") else None)
+        _set_export_amazon_s3_trace(o, m.export_amazon_s3_trace if m.HasField("export_amazon_s3_trace") else None)
+        _set_export_amazon_s3_request_timeout_milliseconds(o, m.export_amazon_s3_request_timeout_milliseconds if m.HasField("export_amazon_s3_request_timeout_milliseconds") else None)
+        _set_export_amazon_s3_presign_expires_seconds(o, m.export_amazon_s3_presign_expires_seconds if m.HasField("export_amazon_s3_presign_expires_seconds") else None)
+        _set_export_amazon_s3_upload_part_size_bytes(o, m.export_amazon_s3_upload_part_size_bytes if m.HasField("export_amazon_s3_upload_part_size_bytes") else None)
+        _set_export_amazon_s3_storage_class(o, m.export_amazon_s3_storage_class if m.HasField("export_amazon_s3_storage_class") else None)
+        _set_export_azure_storage_account(o, m.export_azure_storage_account if m.HasField("export_azure_storage_account") else None)
+        _set_export_azure_auth_mode(o, m.export_azure_auth_mode if m.HasField("export_azure_auth_mode") else None)
+        _set_export_azure_access_key(o, m.export_azure_access_key if m.HasField("export_azure_access_key") else None)
+        _set_export_azure_container(o, m.export_azure_container if m.HasField("export_azure_container") else None)
+        _set_export_azure_path_prefix(o, m.export_azure_path_prefix if m.HasField("export_azure_path_prefix") else None)
+        _set_export_azure_cloud(o, m.export_azure_cloud if m.HasField("export_azure_cloud") else None)
+        _set_export_azure_endpoint(o, m.export_azure_endpoint if m.HasField("export_azure_endpoint") else None)
+        _set_export_azure_ssl(o, m.export_azure_ssl if m.HasField("export_azure_ssl") else None)
+        _set_export_azure_request_timeout_milliseconds(o, m.export_azure_request_timeout_milliseconds if m.HasField("export_azure_request_timeout_milliseconds") else None)
+        _set_export_azure_presign_expires_seconds(o, m.export_azure_presign_expires_seconds if m.HasField("export_azure_presign_expires_seconds") else None)
+        return o
 
     def to_proto(self) -> model_pb2.FileSettings:
         return model_pb2.FileSettings(
@@ -209,3 +209,68 @@ class FileSettings:
             export_azure_request_timeout_milliseconds=self.export_azure_request_timeout_milliseconds,
             export_azure_presign_expires_seconds=self.export_azure_presign_expires_seconds,
         )
+
+
+_set_enable_file_attachments = FileSettings.__dict__["enable_file_attachments"].__set__
+_set_enable_mobile_upload = FileSettings.__dict__["enable_mobile_upload"].__set__
+_set_enable_mobile_download = FileSettings.__dict__["enable_mobile_download"].__set__
+_set_max_file_size = FileSettings.__dict__["max_file_size"].__set__
+_set_max_image_resolution = FileSettings.__dict__["max_image_resolution"].__set__
+_set_max_image_decoder_concurrency = FileSettings.__dict__["max_image_decoder_concurrency"].__set__
+_set_driver_name = FileSettings.__dict__["driver_name"].__set__
+_set_directory = FileSettings.__dict__["directory"].__set__
+_set_enable_public_link = FileSettings.__dict__["enable_public_link"].__set__
+_set_extract_content = FileSettings.__dict__["extract_content"].__set__
+_set_extract_content_timeout = FileSettings.__dict__["extract_content_timeout"].__set__
+_set_archive_recursion = FileSettings.__dict__["archive_recursion"].__set__
+_set_public_link_salt = FileSettings.__dict__["public_link_salt"].__set__
+_set_initial_font = FileSettings.__dict__["initial_font"].__set__
+_set_amazon_s3_access_key_id = FileSettings.__dict__["amazon_s3_access_key_id"].__set__
+_set_amazon_s3_secret_access_key = FileSettings.__dict__["amazon_s3_secret_access_key"].__set__
+_set_amazon_s3_bucket = FileSettings.__dict__["amazon_s3_bucket"].__set__
+_set_amazon_s3_path_prefix = FileSettings.__dict__["amazon_s3_path_prefix"].__set__
+_set_amazon_s3_region = FileSettings.__dict__["amazon_s3_region"].__set__
+_set_amazon_s3_endpoint = FileSettings.__dict__["amazon_s3_endpoint"].__set__
+_set_amazon_s3ssl = FileSettings.__dict__["amazon_s3ssl"].__set__
+_set_amazon_s3_sign_v2 = FileSettings.__dict__["amazon_s3_sign_v2"].__set__
+_set_amazon_s3sse = FileSettings.__dict__["amazon_s3sse"].__set__
+_set_amazon_s3_trace = FileSettings.__dict__["amazon_s3_trace"].__set__
+_set_amazon_s3_request_timeout_milliseconds = FileSettings.__dict__["amazon_s3_request_timeout_milliseconds"].__set__
+_set_amazon_s3_upload_part_size_bytes = FileSettings.__dict__["amazon_s3_upload_part_size_bytes"].__set__
+_set_amazon_s3_storage_class = FileSettings.__dict__["amazon_s3_storage_class"].__set__
+_set_azure_storage_account = FileSettings.__dict__["azure_storage_account"].__set__
+_set_azure_auth_mode = FileSettings.__dict__["azure_auth_mode"].__set__
+_set_azure_access_key = FileSettings.__dict__["azure_access_key"].__set__
+_set_azure_container = FileSettings.__dict__["azure_container"].__set__
+_set_azure_path_prefix = FileSettings.__dict__["azure_path_prefix"].__set__
+_set_azure_cloud = FileSettings.__dict__["azure_cloud"].__set__
+_set_azure_endpoint = FileSettings.__dict__["azure_endpoint"].__set__
+_set_azure_ssl = FileSettings.__dict__["azure_ssl"].__set__
+_set_azure_request_timeout_milliseconds = FileSettings.__dict__["azure_request_timeout_milliseconds"].__set__
+_set_dedicated_export_store = FileSettings.__dict__["dedicated_export_store"].__set__
+_set_export_driver_name = FileSettings.__dict__["export_driver_name"].__set__
+_set_export_directory = FileSettings.__dict__["export_directory"].__set__
+_set_export_amazon_s3_access_key_id = FileSettings.__dict__["export_amazon_s3_access_key_id"].__set__
+_set_export_amazon_s3_secret_access_key = FileSettings.__dict__["export_amazon_s3_secret_access_key"].__set__
+_set_export_amazon_s3_bucket = FileSettings.__dict__["export_amazon_s3_bucket"].__set__
+_set_export_amazon_s3_path_prefix = FileSettings.__dict__["export_amazon_s3_path_prefix"].__set__
+_set_export_amazon_s3_region = FileSettings.__dict__["export_amazon_s3_region"].__set__
+_set_export_amazon_s3_endpoint = FileSettings.__dict__["export_amazon_s3_endpoint"].__set__
+_set_export_amazon_s3ssl = FileSettings.__dict__["export_amazon_s3ssl"].__set__
+_set_export_amazon_s3_sign_v2 = FileSettings.__dict__["export_amazon_s3_sign_v2"].__set__
+_set_export_amazon_s3sse = FileSettings.__dict__["export_amazon_s3sse"].__set__
+_set_export_amazon_s3_trace = FileSettings.__dict__["export_amazon_s3_trace"].__set__
+_set_export_amazon_s3_request_timeout_milliseconds = FileSettings.__dict__["export_amazon_s3_request_timeout_milliseconds"].__set__
+_set_export_amazon_s3_presign_expires_seconds = FileSettings.__dict__["export_amazon_s3_presign_expires_seconds"].__set__
+_set_export_amazon_s3_upload_part_size_bytes = FileSettings.__dict__["export_amazon_s3_upload_part_size_bytes"].__set__
+_set_export_amazon_s3_storage_class = FileSettings.__dict__["export_amazon_s3_storage_class"].__set__
+_set_export_azure_storage_account = FileSettings.__dict__["export_azure_storage_account"].__set__
+_set_export_azure_auth_mode = FileSettings.__dict__["export_azure_auth_mode"].__set__
+_set_export_azure_access_key = FileSettings.__dict__["export_azure_access_key"].__set__
+_set_export_azure_container = FileSettings.__dict__["export_azure_container"].__set__
+_set_export_azure_path_prefix = FileSettings.__dict__["export_azure_path_prefix"].__set__
+_set_export_azure_cloud = FileSettings.__dict__["export_azure_cloud"].__set__
+_set_export_azure_endpoint = FileSettings.__dict__["export_azure_endpoint"].__set__
+_set_export_azure_ssl = FileSettings.__dict__["export_azure_ssl"].__set__
+_set_export_azure_request_timeout_milliseconds = FileSettings.__dict__["export_azure_request_timeout_milliseconds"].__set__
+_set_export_azure_presign_expires_seconds = FileSettings.__dict__["export_azure_presign_expires_seconds"].__set__

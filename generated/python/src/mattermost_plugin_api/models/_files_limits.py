@@ -15,11 +15,14 @@ class FilesLimits:
 
     @classmethod
     def from_proto(cls, m: model_pb2.FilesLimits) -> FilesLimits:
-        return cls(
-            total_storage=m.total_storage if m.HasField("total_storage") else None,
-        )
+        o = object.__new__(cls)
+        _set_total_storage(o, m.total_storage if m.HasField("total_storage") else None)
+        return o
 
     def to_proto(self) -> model_pb2.FilesLimits:
         return model_pb2.FilesLimits(
             total_storage=self.total_storage,
         )
+
+
+_set_total_storage = FilesLimits.__dict__["total_storage"].__set__

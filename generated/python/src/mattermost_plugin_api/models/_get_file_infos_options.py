@@ -21,15 +21,15 @@ class GetFileInfosOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GetFileInfosOptions) -> GetFileInfosOptions:
-        return cls(
-            user_ids=tuple(m.user_ids),
-            channel_ids=tuple(m.channel_ids),
-            since=m.since,
-            include_deleted=m.include_deleted,
-            sort_by=m.sort_by,
-            sort_descending=m.sort_descending,
-            only_empty_content=m.only_empty_content,
-        )
+        o = object.__new__(cls)
+        _set_user_ids(o, tuple(m.user_ids))
+        _set_channel_ids(o, tuple(m.channel_ids))
+        _set_since(o, m.since)
+        _set_include_deleted(o, m.include_deleted)
+        _set_sort_by(o, m.sort_by)
+        _set_sort_descending(o, m.sort_descending)
+        _set_only_empty_content(o, m.only_empty_content)
+        return o
 
     def to_proto(self) -> model_pb2.GetFileInfosOptions:
         return model_pb2.GetFileInfosOptions(
@@ -41,3 +41,12 @@ class GetFileInfosOptions:
             sort_descending=self.sort_descending,
             only_empty_content=self.only_empty_content,
         )
+
+
+_set_user_ids = GetFileInfosOptions.__dict__["user_ids"].__set__
+_set_channel_ids = GetFileInfosOptions.__dict__["channel_ids"].__set__
+_set_since = GetFileInfosOptions.__dict__["since"].__set__
+_set_include_deleted = GetFileInfosOptions.__dict__["include_deleted"].__set__
+_set_sort_by = GetFileInfosOptions.__dict__["sort_by"].__set__
+_set_sort_descending = GetFileInfosOptions.__dict__["sort_descending"].__set__
+_set_only_empty_content = GetFileInfosOptions.__dict__["only_empty_content"].__set__

@@ -18,12 +18,12 @@ class GetPostsSinceForSyncCursor:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GetPostsSinceForSyncCursor) -> GetPostsSinceForSyncCursor:
-        return cls(
-            last_post_update_at=m.last_post_update_at,
-            last_post_update_id=m.last_post_update_id,
-            last_post_create_at=m.last_post_create_at,
-            last_post_create_id=m.last_post_create_id,
-        )
+        o = object.__new__(cls)
+        _set_last_post_update_at(o, m.last_post_update_at)
+        _set_last_post_update_id(o, m.last_post_update_id)
+        _set_last_post_create_at(o, m.last_post_create_at)
+        _set_last_post_create_id(o, m.last_post_create_id)
+        return o
 
     def to_proto(self) -> model_pb2.GetPostsSinceForSyncCursor:
         return model_pb2.GetPostsSinceForSyncCursor(
@@ -32,3 +32,9 @@ class GetPostsSinceForSyncCursor:
             last_post_create_at=self.last_post_create_at,
             last_post_create_id=self.last_post_create_id,
         )
+
+
+_set_last_post_update_at = GetPostsSinceForSyncCursor.__dict__["last_post_update_at"].__set__
+_set_last_post_update_id = GetPostsSinceForSyncCursor.__dict__["last_post_update_id"].__set__
+_set_last_post_create_at = GetPostsSinceForSyncCursor.__dict__["last_post_create_at"].__set__
+_set_last_post_create_id = GetPostsSinceForSyncCursor.__dict__["last_post_create_id"].__set__

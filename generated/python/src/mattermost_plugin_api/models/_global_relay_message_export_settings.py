@@ -21,15 +21,15 @@ class GlobalRelayMessageExportSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GlobalRelayMessageExportSettings) -> GlobalRelayMessageExportSettings:
-        return cls(
-            customer_type=m.customer_type if m.HasField("customer_type") else None,
-            smtp_username=m.smtp_username if m.HasField("smtp_username") else None,
-            smtp_password=m.smtp_password if m.HasField("smtp_password") else None,
-            email_address=m.email_address if m.HasField("email_address") else None,
-            smtp_server_timeout=m.smtp_server_timeout if m.HasField("smtp_server_timeout") else None,
-            custom_smtp_server_name=m.custom_smtp_server_name if m.HasField("custom_smtp_server_name") else None,
-            custom_smtp_port=m.custom_smtp_port if m.HasField("custom_smtp_port") else None,
-        )
+        o = object.__new__(cls)
+        _set_customer_type(o, m.customer_type if m.HasField("customer_type") else None)
+        _set_smtp_username(o, m.smtp_username if m.HasField("smtp_username") else None)
+        _set_smtp_password(o, m.smtp_password if m.HasField("smtp_password") else None)
+        _set_email_address(o, m.email_address if m.HasField("email_address") else None)
+        _set_smtp_server_timeout(o, m.smtp_server_timeout if m.HasField("smtp_server_timeout") else None)
+        _set_custom_smtp_server_name(o, m.custom_smtp_server_name if m.HasField("custom_smtp_server_name") else None)
+        _set_custom_smtp_port(o, m.custom_smtp_port if m.HasField("custom_smtp_port") else None)
+        return o
 
     def to_proto(self) -> model_pb2.GlobalRelayMessageExportSettings:
         return model_pb2.GlobalRelayMessageExportSettings(
@@ -41,3 +41,12 @@ class GlobalRelayMessageExportSettings:
             custom_smtp_server_name=self.custom_smtp_server_name,
             custom_smtp_port=self.custom_smtp_port,
         )
+
+
+_set_customer_type = GlobalRelayMessageExportSettings.__dict__["customer_type"].__set__
+_set_smtp_username = GlobalRelayMessageExportSettings.__dict__["smtp_username"].__set__
+_set_smtp_password = GlobalRelayMessageExportSettings.__dict__["smtp_password"].__set__
+_set_email_address = GlobalRelayMessageExportSettings.__dict__["email_address"].__set__
+_set_smtp_server_timeout = GlobalRelayMessageExportSettings.__dict__["smtp_server_timeout"].__set__
+_set_custom_smtp_server_name = GlobalRelayMessageExportSettings.__dict__["custom_smtp_server_name"].__set__
+_set_custom_smtp_port = GlobalRelayMessageExportSettings.__dict__["custom_smtp_port"].__set__

@@ -29,23 +29,23 @@ class Group:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Group) -> Group:
-        return cls(
-            id=m.id,
-            name=m.name if m.HasField("name") else None,
-            display_name=m.display_name,
-            description=m.description,
-            source=m.source,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            has_syncables=m.has_syncables,
-            member_count=m.member_count if m.HasField("member_count") else None,
-            allow_reference=m.allow_reference,
-            channel_member_count=m.channel_member_count if m.HasField("channel_member_count") else None,
-            channel_member_timezones_count=m.channel_member_timezones_count if m.HasField("channel_member_timezones_count") else None,
-            member_ids=tuple(m.member_ids),
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name if m.HasField("name") else None)
+        _set_display_name(o, m.display_name)
+        _set_description(o, m.description)
+        _set_source(o, m.source)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_has_syncables(o, m.has_syncables)
+        _set_member_count(o, m.member_count if m.HasField("member_count") else None)
+        _set_allow_reference(o, m.allow_reference)
+        _set_channel_member_count(o, m.channel_member_count if m.HasField("channel_member_count") else None)
+        _set_channel_member_timezones_count(o, m.channel_member_timezones_count if m.HasField("channel_member_timezones_count") else None)
+        _set_member_ids(o, tuple(m.member_ids))
+        return o
 
     def to_proto(self) -> model_pb2.Group:
         return model_pb2.Group(
@@ -65,3 +65,20 @@ class Group:
             channel_member_timezones_count=self.channel_member_timezones_count,
             member_ids=list(self.member_ids),
         )
+
+
+_set_id = Group.__dict__["id"].__set__
+_set_name = Group.__dict__["name"].__set__
+_set_display_name = Group.__dict__["display_name"].__set__
+_set_description = Group.__dict__["description"].__set__
+_set_source = Group.__dict__["source"].__set__
+_set_remote_id = Group.__dict__["remote_id"].__set__
+_set_create_at = Group.__dict__["create_at"].__set__
+_set_update_at = Group.__dict__["update_at"].__set__
+_set_delete_at = Group.__dict__["delete_at"].__set__
+_set_has_syncables = Group.__dict__["has_syncables"].__set__
+_set_member_count = Group.__dict__["member_count"].__set__
+_set_allow_reference = Group.__dict__["allow_reference"].__set__
+_set_channel_member_count = Group.__dict__["channel_member_count"].__set__
+_set_channel_member_timezones_count = Group.__dict__["channel_member_timezones_count"].__set__
+_set_member_ids = Group.__dict__["member_ids"].__set__

@@ -18,12 +18,12 @@ class GroupMember:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GroupMember) -> GroupMember:
-        return cls(
-            group_id=m.group_id,
-            user_id=m.user_id,
-            create_at=m.create_at,
-            delete_at=m.delete_at,
-        )
+        o = object.__new__(cls)
+        _set_group_id(o, m.group_id)
+        _set_user_id(o, m.user_id)
+        _set_create_at(o, m.create_at)
+        _set_delete_at(o, m.delete_at)
+        return o
 
     def to_proto(self) -> model_pb2.GroupMember:
         return model_pb2.GroupMember(
@@ -32,3 +32,9 @@ class GroupMember:
             create_at=self.create_at,
             delete_at=self.delete_at,
         )
+
+
+_set_group_id = GroupMember.__dict__["group_id"].__set__
+_set_user_id = GroupMember.__dict__["user_id"].__set__
+_set_create_at = GroupMember.__dict__["create_at"].__set__
+_set_delete_at = GroupMember.__dict__["delete_at"].__set__

@@ -31,24 +31,24 @@ class GroupSearchOpts:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GroupSearchOpts) -> GroupSearchOpts:
-        return cls(
-            q=m.q,
-            not_associated_to_team=m.not_associated_to_team,
-            not_associated_to_channel=m.not_associated_to_channel,
-            include_member_count=m.include_member_count,
-            filter_allow_reference=m.filter_allow_reference,
-            page_opts=models.PageOpts.from_proto(m.page_opts) if m.HasField("page_opts") else None,
-            since=m.since,
-            source=m.source,
-            filter_parent_team_permitted=m.filter_parent_team_permitted,
-            filter_has_member=m.filter_has_member,
-            include_channel_member_count=m.include_channel_member_count,
-            include_timezones=m.include_timezones,
-            include_member_i_ds=m.include_member_i_ds,
-            include_archived=m.include_archived,
-            filter_archived=m.filter_archived,
-            only_syncable_sources=m.only_syncable_sources,
-        )
+        o = object.__new__(cls)
+        _set_q(o, m.q)
+        _set_not_associated_to_team(o, m.not_associated_to_team)
+        _set_not_associated_to_channel(o, m.not_associated_to_channel)
+        _set_include_member_count(o, m.include_member_count)
+        _set_filter_allow_reference(o, m.filter_allow_reference)
+        _set_page_opts(o, models.PageOpts.from_proto(m.page_opts) if m.HasField("page_opts") else None)
+        _set_since(o, m.since)
+        _set_source(o, m.source)
+        _set_filter_parent_team_permitted(o, m.filter_parent_team_permitted)
+        _set_filter_has_member(o, m.filter_has_member)
+        _set_include_channel_member_count(o, m.include_channel_member_count)
+        _set_include_timezones(o, m.include_timezones)
+        _set_include_member_i_ds(o, m.include_member_i_ds)
+        _set_include_archived(o, m.include_archived)
+        _set_filter_archived(o, m.filter_archived)
+        _set_only_syncable_sources(o, m.only_syncable_sources)
+        return o
 
     def to_proto(self) -> model_pb2.GroupSearchOpts:
         return model_pb2.GroupSearchOpts(
@@ -69,3 +69,21 @@ class GroupSearchOpts:
             filter_archived=self.filter_archived,
             only_syncable_sources=self.only_syncable_sources,
         )
+
+
+_set_q = GroupSearchOpts.__dict__["q"].__set__
+_set_not_associated_to_team = GroupSearchOpts.__dict__["not_associated_to_team"].__set__
+_set_not_associated_to_channel = GroupSearchOpts.__dict__["not_associated_to_channel"].__set__
+_set_include_member_count = GroupSearchOpts.__dict__["include_member_count"].__set__
+_set_filter_allow_reference = GroupSearchOpts.__dict__["filter_allow_reference"].__set__
+_set_page_opts = GroupSearchOpts.__dict__["page_opts"].__set__
+_set_since = GroupSearchOpts.__dict__["since"].__set__
+_set_source = GroupSearchOpts.__dict__["source"].__set__
+_set_filter_parent_team_permitted = GroupSearchOpts.__dict__["filter_parent_team_permitted"].__set__
+_set_filter_has_member = GroupSearchOpts.__dict__["filter_has_member"].__set__
+_set_include_channel_member_count = GroupSearchOpts.__dict__["include_channel_member_count"].__set__
+_set_include_timezones = GroupSearchOpts.__dict__["include_timezones"].__set__
+_set_include_member_i_ds = GroupSearchOpts.__dict__["include_member_i_ds"].__set__
+_set_include_archived = GroupSearchOpts.__dict__["include_archived"].__set__
+_set_filter_archived = GroupSearchOpts.__dict__["filter_archived"].__set__
+_set_only_syncable_sources = GroupSearchOpts.__dict__["only_syncable_sources"].__set__

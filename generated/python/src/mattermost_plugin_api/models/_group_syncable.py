@@ -27,21 +27,21 @@ class GroupSyncable:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GroupSyncable) -> GroupSyncable:
-        return cls(
-            group_id=m.group_id,
-            syncable_id=m.syncable_id,
-            auto_add=m.auto_add,
-            scheme_admin=m.scheme_admin,
-            create_at=m.create_at,
-            delete_at=m.delete_at,
-            update_at=m.update_at,
-            type=m.type,
-            channel_display_name=m.channel_display_name,
-            team_display_name=m.team_display_name,
-            team_type=m.team_type,
-            channel_type=m.channel_type,
-            team_id=m.team_id,
-        )
+        o = object.__new__(cls)
+        _set_group_id(o, m.group_id)
+        _set_syncable_id(o, m.syncable_id)
+        _set_auto_add(o, m.auto_add)
+        _set_scheme_admin(o, m.scheme_admin)
+        _set_create_at(o, m.create_at)
+        _set_delete_at(o, m.delete_at)
+        _set_update_at(o, m.update_at)
+        _set_type(o, m.type)
+        _set_channel_display_name(o, m.channel_display_name)
+        _set_team_display_name(o, m.team_display_name)
+        _set_team_type(o, m.team_type)
+        _set_channel_type(o, m.channel_type)
+        _set_team_id(o, m.team_id)
+        return o
 
     def to_proto(self) -> model_pb2.GroupSyncable:
         return model_pb2.GroupSyncable(
@@ -59,3 +59,18 @@ class GroupSyncable:
             channel_type=self.channel_type,
             team_id=self.team_id,
         )
+
+
+_set_group_id = GroupSyncable.__dict__["group_id"].__set__
+_set_syncable_id = GroupSyncable.__dict__["syncable_id"].__set__
+_set_auto_add = GroupSyncable.__dict__["auto_add"].__set__
+_set_scheme_admin = GroupSyncable.__dict__["scheme_admin"].__set__
+_set_create_at = GroupSyncable.__dict__["create_at"].__set__
+_set_delete_at = GroupSyncable.__dict__["delete_at"].__set__
+_set_update_at = GroupSyncable.__dict__["update_at"].__set__
+_set_type = GroupSyncable.__dict__["type"].__set__
+_set_channel_display_name = GroupSyncable.__dict__["channel_display_name"].__set__
+_set_team_display_name = GroupSyncable.__dict__["team_display_name"].__set__
+_set_team_type = GroupSyncable.__dict__["team_type"].__set__
+_set_channel_type = GroupSyncable.__dict__["channel_type"].__set__
+_set_team_id = GroupSyncable.__dict__["team_id"].__set__

@@ -20,14 +20,14 @@ class GuestAccountsSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.GuestAccountsSettings) -> GuestAccountsSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            hide_tags=m.hide_tags if m.HasField("hide_tags") else None,
-            allow_email_accounts=m.allow_email_accounts if m.HasField("allow_email_accounts") else None,
-            enforce_multifactor_authentication=m.enforce_multifactor_authentication if m.HasField("enforce_multifactor_authentication") else None,
-            restrict_creation_to_domains=m.restrict_creation_to_domains if m.HasField("restrict_creation_to_domains") else None,
-            enable_guest_magic_link=m.enable_guest_magic_link if m.HasField("enable_guest_magic_link") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_hide_tags(o, m.hide_tags if m.HasField("hide_tags") else None)
+        _set_allow_email_accounts(o, m.allow_email_accounts if m.HasField("allow_email_accounts") else None)
+        _set_enforce_multifactor_authentication(o, m.enforce_multifactor_authentication if m.HasField("enforce_multifactor_authentication") else None)
+        _set_restrict_creation_to_domains(o, m.restrict_creation_to_domains if m.HasField("restrict_creation_to_domains") else None)
+        _set_enable_guest_magic_link(o, m.enable_guest_magic_link if m.HasField("enable_guest_magic_link") else None)
+        return o
 
     def to_proto(self) -> model_pb2.GuestAccountsSettings:
         return model_pb2.GuestAccountsSettings(
@@ -38,3 +38,11 @@ class GuestAccountsSettings:
             restrict_creation_to_domains=self.restrict_creation_to_domains,
             enable_guest_magic_link=self.enable_guest_magic_link,
         )
+
+
+_set_enable = GuestAccountsSettings.__dict__["enable"].__set__
+_set_hide_tags = GuestAccountsSettings.__dict__["hide_tags"].__set__
+_set_allow_email_accounts = GuestAccountsSettings.__dict__["allow_email_accounts"].__set__
+_set_enforce_multifactor_authentication = GuestAccountsSettings.__dict__["enforce_multifactor_authentication"].__set__
+_set_restrict_creation_to_domains = GuestAccountsSettings.__dict__["restrict_creation_to_domains"].__set__
+_set_enable_guest_magic_link = GuestAccountsSettings.__dict__["enable_guest_magic_link"].__set__

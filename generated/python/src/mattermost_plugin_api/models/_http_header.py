@@ -16,13 +16,17 @@ class HttpHeader:
 
     @classmethod
     def from_proto(cls, m: common_pb2.HttpHeader) -> HttpHeader:
-        return cls(
-            name=m.name,
-            values=tuple(m.values),
-        )
+        o = object.__new__(cls)
+        _set_name(o, m.name)
+        _set_values(o, tuple(m.values))
+        return o
 
     def to_proto(self) -> common_pb2.HttpHeader:
         return common_pb2.HttpHeader(
             name=self.name,
             values=list(self.values),
         )
+
+
+_set_name = HttpHeader.__dict__["name"].__set__
+_set_values = HttpHeader.__dict__["values"].__set__

@@ -23,16 +23,16 @@ class HttpRequestHead:
 
     @classmethod
     def from_proto(cls, m: common_pb2.HttpRequestHead) -> HttpRequestHead:
-        return cls(
-            method=m.method,
-            url=m.url,
-            proto=m.proto,
-            headers=tuple(models.HttpHeader.from_proto(x) for x in m.headers),
-            host=m.host,
-            remote_addr=m.remote_addr,
-            request_uri=m.request_uri,
-            content_length=m.content_length,
-        )
+        o = object.__new__(cls)
+        _set_method(o, m.method)
+        _set_url(o, m.url)
+        _set_proto(o, m.proto)
+        _set_headers(o, tuple(models.HttpHeader.from_proto(x) for x in m.headers))
+        _set_host(o, m.host)
+        _set_remote_addr(o, m.remote_addr)
+        _set_request_uri(o, m.request_uri)
+        _set_content_length(o, m.content_length)
+        return o
 
     def to_proto(self) -> common_pb2.HttpRequestHead:
         return common_pb2.HttpRequestHead(
@@ -45,3 +45,13 @@ class HttpRequestHead:
             request_uri=self.request_uri,
             content_length=self.content_length,
         )
+
+
+_set_method = HttpRequestHead.__dict__["method"].__set__
+_set_url = HttpRequestHead.__dict__["url"].__set__
+_set_proto = HttpRequestHead.__dict__["proto"].__set__
+_set_headers = HttpRequestHead.__dict__["headers"].__set__
+_set_host = HttpRequestHead.__dict__["host"].__set__
+_set_remote_addr = HttpRequestHead.__dict__["remote_addr"].__set__
+_set_request_uri = HttpRequestHead.__dict__["request_uri"].__set__
+_set_content_length = HttpRequestHead.__dict__["content_length"].__set__

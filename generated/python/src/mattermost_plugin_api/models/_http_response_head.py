@@ -17,13 +17,17 @@ class HttpResponseHead:
 
     @classmethod
     def from_proto(cls, m: common_pb2.HttpResponseHead) -> HttpResponseHead:
-        return cls(
-            status_code=m.status_code,
-            headers=tuple(models.HttpHeader.from_proto(x) for x in m.headers),
-        )
+        o = object.__new__(cls)
+        _set_status_code(o, m.status_code)
+        _set_headers(o, tuple(models.HttpHeader.from_proto(x) for x in m.headers))
+        return o
 
     def to_proto(self) -> common_pb2.HttpResponseHead:
         return common_pb2.HttpResponseHead(
             status_code=self.status_code,
             headers=[x.to_proto() for x in self.headers],
         )
+
+
+_set_status_code = HttpResponseHead.__dict__["status_code"].__set__
+_set_headers = HttpResponseHead.__dict__["headers"].__set__

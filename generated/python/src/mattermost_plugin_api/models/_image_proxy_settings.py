@@ -16,13 +16,17 @@ class ImageProxySettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ImageProxySettings) -> ImageProxySettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            image_proxy_type=m.image_proxy_type if m.HasField("image_proxy_type") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_image_proxy_type(o, m.image_proxy_type if m.HasField("image_proxy_type") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ImageProxySettings:
         return model_pb2.ImageProxySettings(
             enable=self.enable,
             image_proxy_type=self.image_proxy_type,
         )
+
+
+_set_enable = ImageProxySettings.__dict__["enable"].__set__
+_set_image_proxy_type = ImageProxySettings.__dict__["image_proxy_type"].__set__

@@ -16,13 +16,17 @@ class ImportSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ImportSettings) -> ImportSettings:
-        return cls(
-            directory=m.directory if m.HasField("directory") else None,
-            retention_days=m.retention_days if m.HasField("retention_days") else None,
-        )
+        o = object.__new__(cls)
+        _set_directory(o, m.directory if m.HasField("directory") else None)
+        _set_retention_days(o, m.retention_days if m.HasField("retention_days") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ImportSettings:
         return model_pb2.ImportSettings(
             directory=self.directory,
             retention_days=self.retention_days,
         )
+
+
+_set_directory = ImportSettings.__dict__["directory"].__set__
+_set_retention_days = ImportSettings.__dict__["retention_days"].__set__

@@ -18,12 +18,12 @@ class IntuneSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.IntuneSettings) -> IntuneSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            tenant_id=m.tenant_id if m.HasField("tenant_id") else None,
-            client_id=m.client_id if m.HasField("client_id") else None,
-            auth_service=m.auth_service if m.HasField("auth_service") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_tenant_id(o, m.tenant_id if m.HasField("tenant_id") else None)
+        _set_client_id(o, m.client_id if m.HasField("client_id") else None)
+        _set_auth_service(o, m.auth_service if m.HasField("auth_service") else None)
+        return o
 
     def to_proto(self) -> model_pb2.IntuneSettings:
         return model_pb2.IntuneSettings(
@@ -32,3 +32,9 @@ class IntuneSettings:
             client_id=self.client_id,
             auth_service=self.auth_service,
         )
+
+
+_set_enable = IntuneSettings.__dict__["enable"].__set__
+_set_tenant_id = IntuneSettings.__dict__["tenant_id"].__set__
+_set_client_id = IntuneSettings.__dict__["client_id"].__set__
+_set_auth_service = IntuneSettings.__dict__["auth_service"].__set__

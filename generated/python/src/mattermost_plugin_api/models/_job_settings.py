@@ -18,12 +18,12 @@ class JobSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.JobSettings) -> JobSettings:
-        return cls(
-            run_jobs=m.run_jobs if m.HasField("run_jobs") else None,
-            run_scheduler=m.run_scheduler if m.HasField("run_scheduler") else None,
-            cleanup_jobs_threshold_days=m.cleanup_jobs_threshold_days if m.HasField("cleanup_jobs_threshold_days") else None,
-            cleanup_config_threshold_days=m.cleanup_config_threshold_days if m.HasField("cleanup_config_threshold_days") else None,
-        )
+        o = object.__new__(cls)
+        _set_run_jobs(o, m.run_jobs if m.HasField("run_jobs") else None)
+        _set_run_scheduler(o, m.run_scheduler if m.HasField("run_scheduler") else None)
+        _set_cleanup_jobs_threshold_days(o, m.cleanup_jobs_threshold_days if m.HasField("cleanup_jobs_threshold_days") else None)
+        _set_cleanup_config_threshold_days(o, m.cleanup_config_threshold_days if m.HasField("cleanup_config_threshold_days") else None)
+        return o
 
     def to_proto(self) -> model_pb2.JobSettings:
         return model_pb2.JobSettings(
@@ -32,3 +32,9 @@ class JobSettings:
             cleanup_jobs_threshold_days=self.cleanup_jobs_threshold_days,
             cleanup_config_threshold_days=self.cleanup_config_threshold_days,
         )
+
+
+_set_run_jobs = JobSettings.__dict__["run_jobs"].__set__
+_set_run_scheduler = JobSettings.__dict__["run_scheduler"].__set__
+_set_cleanup_jobs_threshold_days = JobSettings.__dict__["cleanup_jobs_threshold_days"].__set__
+_set_cleanup_config_threshold_days = JobSettings.__dict__["cleanup_config_threshold_days"].__set__

@@ -47,41 +47,41 @@ class LdapSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.LdapSettings) -> LdapSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            enable_sync=m.enable_sync if m.HasField("enable_sync") else None,
-            ldap_server=m.ldap_server if m.HasField("ldap_server") else None,
-            ldap_port=m.ldap_port if m.HasField("ldap_port") else None,
-            connection_security=m.connection_security if m.HasField("connection_security") else None,
-            base_dn=m.base_dn if m.HasField("base_dn") else None,
-            bind_username=m.bind_username if m.HasField("bind_username") else None,
-            bind_password=m.bind_password if m.HasField("bind_password") else None,
-            maximum_login_attempts=m.maximum_login_attempts if m.HasField("maximum_login_attempts") else None,
-            user_filter=m.user_filter if m.HasField("user_filter") else None,
-            group_filter=m.group_filter if m.HasField("group_filter") else None,
-            guest_filter=m.guest_filter if m.HasField("guest_filter") else None,
-            enable_admin_filter=m.enable_admin_filter if m.HasField("enable_admin_filter") else None,
-            admin_filter=m.admin_filter if m.HasField("admin_filter") else None,
-            group_display_name_attribute=m.group_display_name_attribute if m.HasField("group_display_name_attribute") else None,
-            group_id_attribute=m.group_id_attribute if m.HasField("group_id_attribute") else None,
-            first_name_attribute=m.first_name_attribute if m.HasField("first_name_attribute") else None,
-            last_name_attribute=m.last_name_attribute if m.HasField("last_name_attribute") else None,
-            email_attribute=m.email_attribute if m.HasField("email_attribute") else None,
-            username_attribute=m.username_attribute if m.HasField("username_attribute") else None,
-            nickname_attribute=m.nickname_attribute if m.HasField("nickname_attribute") else None,
-            id_attribute=m.id_attribute if m.HasField("id_attribute") else None,
-            position_attribute=m.position_attribute if m.HasField("position_attribute") else None,
-            login_id_attribute=m.login_id_attribute if m.HasField("login_id_attribute") else None,
-            picture_attribute=m.picture_attribute if m.HasField("picture_attribute") else None,
-            sync_interval_minutes=m.sync_interval_minutes if m.HasField("sync_interval_minutes") else None,
-            re_add_removed_members=m.re_add_removed_members if m.HasField("re_add_removed_members") else None,
-            skip_certificate_verification=m.skip_certificate_verification if m.HasField("skip_certificate_verification") else None,
-            public_certificate_file=m.public_certificate_file if m.HasField("public_certificate_file") else None,
-            private_key_file=m.private_key_file if m.HasField("private_key_file") else None,
-            query_timeout=m.query_timeout if m.HasField("query_timeout") else None,
-            max_page_size=m.max_page_size if m.HasField("max_page_size") else None,
-            login_field_name=m.login_field_name if m.HasField("login_field_name") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_enable_sync(o, m.enable_sync if m.HasField("enable_sync") else None)
+        _set_ldap_server(o, m.ldap_server if m.HasField("ldap_server") else None)
+        _set_ldap_port(o, m.ldap_port if m.HasField("ldap_port") else None)
+        _set_connection_security(o, m.connection_security if m.HasField("connection_security") else None)
+        _set_base_dn(o, m.base_dn if m.HasField("base_dn") else None)
+        _set_bind_username(o, m.bind_username if m.HasField("bind_username") else None)
+        _set_bind_password(o, m.bind_password if m.HasField("bind_password") else None)
+        _set_maximum_login_attempts(o, m.maximum_login_attempts if m.HasField("maximum_login_attempts") else None)
+        _set_user_filter(o, m.user_filter if m.HasField("user_filter") else None)
+        _set_group_filter(o, m.group_filter if m.HasField("group_filter") else None)
+        _set_guest_filter(o, m.guest_filter if m.HasField("guest_filter") else None)
+        _set_enable_admin_filter(o, m.enable_admin_filter if m.HasField("enable_admin_filter") else None)
+        _set_admin_filter(o, m.admin_filter if m.HasField("admin_filter") else None)
+        _set_group_display_name_attribute(o, m.group_display_name_attribute if m.HasField("group_display_name_attribute") else None)
+        _set_group_id_attribute(o, m.group_id_attribute if m.HasField("group_id_attribute") else None)
+        _set_first_name_attribute(o, m.first_name_attribute if m.HasField("first_name_attribute") else None)
+        _set_last_name_attribute(o, m.last_name_attribute if m.HasField("last_name_attribute") else None)
+        _set_email_attribute(o, m.email_attribute if m.HasField("email_attribute") else None)
+        _set_username_attribute(o, m.username_attribute if m.HasField("username_attribute") else None)
+        _set_nickname_attribute(o, m.nickname_attribute if m.HasField("nickname_attribute") else None)
+        _set_id_attribute(o, m.id_attribute if m.HasField("id_attribute") else None)
+        _set_position_attribute(o, m.position_attribute if m.HasField("position_attribute") else None)
+        _set_login_id_attribute(o, m.login_id_attribute if m.HasField("login_id_attribute") else None)
+        _set_picture_attribute(o, m.picture_attribute if m.HasField("picture_attribute") else None)
+        _set_sync_interval_minutes(o, m.sync_interval_minutes if m.HasField("sync_interval_minutes") else None)
+        _set_re_add_removed_members(o, m.re_add_removed_members if m.HasField("re_add_removed_members") else None)
+        _set_skip_certificate_verification(o, m.skip_certificate_verification if m.HasField("skip_certificate_verification") else None)
+        _set_public_certificate_file(o, m.public_certificate_file if m.HasField("public_certificate_file") else None)
+        _set_private_key_file(o, m.private_key_file if m.HasField("private_key_file") else None)
+        _set_query_timeout(o, m.query_timeout if m.HasField("query_timeout") else None)
+        _set_max_page_size(o, m.max_page_size if m.HasField("max_page_size") else None)
+        _set_login_field_name(o, m.login_field_name if m.HasField("login_field_name") else None)
+        return o
 
     def to_proto(self) -> model_pb2.LdapSettings:
         return model_pb2.LdapSettings(
@@ -119,3 +119,38 @@ class LdapSettings:
             max_page_size=self.max_page_size,
             login_field_name=self.login_field_name,
         )
+
+
+_set_enable = LdapSettings.__dict__["enable"].__set__
+_set_enable_sync = LdapSettings.__dict__["enable_sync"].__set__
+_set_ldap_server = LdapSettings.__dict__["ldap_server"].__set__
+_set_ldap_port = LdapSettings.__dict__["ldap_port"].__set__
+_set_connection_security = LdapSettings.__dict__["connection_security"].__set__
+_set_base_dn = LdapSettings.__dict__["base_dn"].__set__
+_set_bind_username = LdapSettings.__dict__["bind_username"].__set__
+_set_bind_password = LdapSettings.__dict__["bind_password"].__set__
+_set_maximum_login_attempts = LdapSettings.__dict__["maximum_login_attempts"].__set__
+_set_user_filter = LdapSettings.__dict__["user_filter"].__set__
+_set_group_filter = LdapSettings.__dict__["group_filter"].__set__
+_set_guest_filter = LdapSettings.__dict__["guest_filter"].__set__
+_set_enable_admin_filter = LdapSettings.__dict__["enable_admin_filter"].__set__
+_set_admin_filter = LdapSettings.__dict__["admin_filter"].__set__
+_set_group_display_name_attribute = LdapSettings.__dict__["group_display_name_attribute"].__set__
+_set_group_id_attribute = LdapSettings.__dict__["group_id_attribute"].__set__
+_set_first_name_attribute = LdapSettings.__dict__["first_name_attribute"].__set__
+_set_last_name_attribute = LdapSettings.__dict__["last_name_attribute"].__set__
+_set_email_attribute = LdapSettings.__dict__["email_attribute"].__set__
+_set_username_attribute = LdapSettings.__dict__["username_attribute"].__set__
+_set_nickname_attribute = LdapSettings.__dict__["nickname_attribute"].__set__
+_set_id_attribute = LdapSettings.__dict__["id_attribute"].__set__
+_set_position_attribute = LdapSettings.__dict__["position_attribute"].__set__
+_set_login_id_attribute = LdapSettings.__dict__["login_id_attribute"].__set__
+_set_picture_attribute = LdapSettings.__dict__["picture_attribute"].__set__
+_set_sync_interval_minutes = LdapSettings.__dict__["sync_interval_minutes"].__set__
+_set_re_add_removed_members = LdapSettings.__dict__["re_add_removed_members"].__set__
+_set_skip_certificate_verification = LdapSettings.__dict__["skip_certificate_verification"].__set__
+_set_public_certificate_file = LdapSettings.__dict__["public_certificate_file"].__set__
+_set_private_key_file = LdapSettings.__dict__["private_key_file"].__set__
+_set_query_timeout = LdapSettings.__dict__["query_timeout"].__set__
+_set_max_page_size = LdapSettings.__dict__["max_page_size"].__set__
+_set_login_field_name = LdapSettings.__dict__["login_field_name"].__set__

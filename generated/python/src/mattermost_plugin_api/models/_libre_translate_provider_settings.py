@@ -16,13 +16,17 @@ class LibreTranslateProviderSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.LibreTranslateProviderSettings) -> LibreTranslateProviderSettings:
-        return cls(
-            url=m.url if m.HasField("url") else None,
-            api_key=m.api_key if m.HasField("api_key") else None,
-        )
+        o = object.__new__(cls)
+        _set_url(o, m.url if m.HasField("url") else None)
+        _set_api_key(o, m.api_key if m.HasField("api_key") else None)
+        return o
 
     def to_proto(self) -> model_pb2.LibreTranslateProviderSettings:
         return model_pb2.LibreTranslateProviderSettings(
             url=self.url,
             api_key=self.api_key,
         )
+
+
+_set_url = LibreTranslateProviderSettings.__dict__["url"].__set__
+_set_api_key = LibreTranslateProviderSettings.__dict__["api_key"].__set__

@@ -30,23 +30,23 @@ class License:
 
     @classmethod
     def from_proto(cls, m: model_pb2.License) -> License:
-        return cls(
-            id=m.id,
-            issued_at=m.issued_at,
-            starts_at=m.starts_at,
-            expires_at=m.expires_at,
-            customer=models.Customer.from_proto(m.customer) if m.HasField("customer") else None,
-            features=models.Features.from_proto(m.features) if m.HasField("features") else None,
-            sku_name=m.sku_name,
-            sku_short_name=m.sku_short_name,
-            is_trial=m.is_trial,
-            is_gov_sku=m.is_gov_sku,
-            is_non_production=m.is_non_production,
-            is_seat_count_enforced=m.is_seat_count_enforced,
-            extra_users=m.extra_users if m.HasField("extra_users") else None,
-            signup_jwt=m.signup_jwt if m.HasField("signup_jwt") else None,
-            limits=models.LicenseLimits.from_proto(m.limits) if m.HasField("limits") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_issued_at(o, m.issued_at)
+        _set_starts_at(o, m.starts_at)
+        _set_expires_at(o, m.expires_at)
+        _set_customer(o, models.Customer.from_proto(m.customer) if m.HasField("customer") else None)
+        _set_features(o, models.Features.from_proto(m.features) if m.HasField("features") else None)
+        _set_sku_name(o, m.sku_name)
+        _set_sku_short_name(o, m.sku_short_name)
+        _set_is_trial(o, m.is_trial)
+        _set_is_gov_sku(o, m.is_gov_sku)
+        _set_is_non_production(o, m.is_non_production)
+        _set_is_seat_count_enforced(o, m.is_seat_count_enforced)
+        _set_extra_users(o, m.extra_users if m.HasField("extra_users") else None)
+        _set_signup_jwt(o, m.signup_jwt if m.HasField("signup_jwt") else None)
+        _set_limits(o, models.LicenseLimits.from_proto(m.limits) if m.HasField("limits") else None)
+        return o
 
     def to_proto(self) -> model_pb2.License:
         return model_pb2.License(
@@ -66,3 +66,20 @@ class License:
             signup_jwt=self.signup_jwt,
             limits=self.limits.to_proto() if self.limits is not None else None,
         )
+
+
+_set_id = License.__dict__["id"].__set__
+_set_issued_at = License.__dict__["issued_at"].__set__
+_set_starts_at = License.__dict__["starts_at"].__set__
+_set_expires_at = License.__dict__["expires_at"].__set__
+_set_customer = License.__dict__["customer"].__set__
+_set_features = License.__dict__["features"].__set__
+_set_sku_name = License.__dict__["sku_name"].__set__
+_set_sku_short_name = License.__dict__["sku_short_name"].__set__
+_set_is_trial = License.__dict__["is_trial"].__set__
+_set_is_gov_sku = License.__dict__["is_gov_sku"].__set__
+_set_is_non_production = License.__dict__["is_non_production"].__set__
+_set_is_seat_count_enforced = License.__dict__["is_seat_count_enforced"].__set__
+_set_extra_users = License.__dict__["extra_users"].__set__
+_set_signup_jwt = License.__dict__["signup_jwt"].__set__
+_set_limits = License.__dict__["limits"].__set__

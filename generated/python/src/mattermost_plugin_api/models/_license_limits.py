@@ -20,14 +20,14 @@ class LicenseLimits:
 
     @classmethod
     def from_proto(cls, m: model_pb2.LicenseLimits) -> LicenseLimits:
-        return cls(
-            post_history=m.post_history,
-            board_cards=m.board_cards,
-            playbook_runs=m.playbook_runs,
-            call_duration=m.call_duration,
-            agents_prompts=m.agents_prompts,
-            push_notifications=m.push_notifications,
-        )
+        o = object.__new__(cls)
+        _set_post_history(o, m.post_history)
+        _set_board_cards(o, m.board_cards)
+        _set_playbook_runs(o, m.playbook_runs)
+        _set_call_duration(o, m.call_duration)
+        _set_agents_prompts(o, m.agents_prompts)
+        _set_push_notifications(o, m.push_notifications)
+        return o
 
     def to_proto(self) -> model_pb2.LicenseLimits:
         return model_pb2.LicenseLimits(
@@ -38,3 +38,11 @@ class LicenseLimits:
             agents_prompts=self.agents_prompts,
             push_notifications=self.push_notifications,
         )
+
+
+_set_post_history = LicenseLimits.__dict__["post_history"].__set__
+_set_board_cards = LicenseLimits.__dict__["board_cards"].__set__
+_set_playbook_runs = LicenseLimits.__dict__["playbook_runs"].__set__
+_set_call_duration = LicenseLimits.__dict__["call_duration"].__set__
+_set_agents_prompts = LicenseLimits.__dict__["agents_prompts"].__set__
+_set_push_notifications = LicenseLimits.__dict__["push_notifications"].__set__

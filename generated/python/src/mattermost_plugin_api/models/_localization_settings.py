@@ -18,12 +18,12 @@ class LocalizationSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.LocalizationSettings) -> LocalizationSettings:
-        return cls(
-            default_server_locale=m.default_server_locale if m.HasField("default_server_locale") else None,
-            default_client_locale=m.default_client_locale if m.HasField("default_client_locale") else None,
-            available_locales=m.available_locales if m.HasField("available_locales") else None,
-            enable_experimental_locales=m.enable_experimental_locales if m.HasField("enable_experimental_locales") else None,
-        )
+        o = object.__new__(cls)
+        _set_default_server_locale(o, m.default_server_locale if m.HasField("default_server_locale") else None)
+        _set_default_client_locale(o, m.default_client_locale if m.HasField("default_client_locale") else None)
+        _set_available_locales(o, m.available_locales if m.HasField("available_locales") else None)
+        _set_enable_experimental_locales(o, m.enable_experimental_locales if m.HasField("enable_experimental_locales") else None)
+        return o
 
     def to_proto(self) -> model_pb2.LocalizationSettings:
         return model_pb2.LocalizationSettings(
@@ -32,3 +32,9 @@ class LocalizationSettings:
             available_locales=self.available_locales,
             enable_experimental_locales=self.enable_experimental_locales,
         )
+
+
+_set_default_server_locale = LocalizationSettings.__dict__["default_server_locale"].__set__
+_set_default_client_locale = LocalizationSettings.__dict__["default_client_locale"].__set__
+_set_available_locales = LocalizationSettings.__dict__["available_locales"].__set__
+_set_enable_experimental_locales = LocalizationSettings.__dict__["enable_experimental_locales"].__set__

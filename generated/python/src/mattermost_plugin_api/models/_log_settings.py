@@ -27,21 +27,21 @@ class LogSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.LogSettings) -> LogSettings:
-        return cls(
-            enable_console=m.enable_console if m.HasField("enable_console") else None,
-            console_level=m.console_level if m.HasField("console_level") else None,
-            console_json=m.console_json if m.HasField("console_json") else None,
-            enable_color=m.enable_color if m.HasField("enable_color") else None,
-            enable_file=m.enable_file if m.HasField("enable_file") else None,
-            file_level=m.file_level if m.HasField("file_level") else None,
-            file_json=m.file_json if m.HasField("file_json") else None,
-            file_location=m.file_location if m.HasField("file_location") else None,
-            enable_webhook_debugging=m.enable_webhook_debugging if m.HasField("enable_webhook_debugging") else None,
-            enable_diagnostics=m.enable_diagnostics if m.HasField("enable_diagnostics") else None,
-            enable_sentry=m.enable_sentry if m.HasField("enable_sentry") else None,
-            advanced_logging_json=m.advanced_logging_json,
-            max_field_size=m.max_field_size if m.HasField("max_field_size") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_console(o, m.enable_console if m.HasField("enable_console") else None)
+        _set_console_level(o, m.console_level if m.HasField("console_level") else None)
+        _set_console_json(o, m.console_json if m.HasField("console_json") else None)
+        _set_enable_color(o, m.enable_color if m.HasField("enable_color") else None)
+        _set_enable_file(o, m.enable_file if m.HasField("enable_file") else None)
+        _set_file_level(o, m.file_level if m.HasField("file_level") else None)
+        _set_file_json(o, m.file_json if m.HasField("file_json") else None)
+        _set_file_location(o, m.file_location if m.HasField("file_location") else None)
+        _set_enable_webhook_debugging(o, m.enable_webhook_debugging if m.HasField("enable_webhook_debugging") else None)
+        _set_enable_diagnostics(o, m.enable_diagnostics if m.HasField("enable_diagnostics") else None)
+        _set_enable_sentry(o, m.enable_sentry if m.HasField("enable_sentry") else None)
+        _set_advanced_logging_json(o, m.advanced_logging_json)
+        _set_max_field_size(o, m.max_field_size if m.HasField("max_field_size") else None)
+        return o
 
     def to_proto(self) -> model_pb2.LogSettings:
         return model_pb2.LogSettings(
@@ -59,3 +59,18 @@ class LogSettings:
             advanced_logging_json=self.advanced_logging_json,
             max_field_size=self.max_field_size,
         )
+
+
+_set_enable_console = LogSettings.__dict__["enable_console"].__set__
+_set_console_level = LogSettings.__dict__["console_level"].__set__
+_set_console_json = LogSettings.__dict__["console_json"].__set__
+_set_enable_color = LogSettings.__dict__["enable_color"].__set__
+_set_enable_file = LogSettings.__dict__["enable_file"].__set__
+_set_file_level = LogSettings.__dict__["file_level"].__set__
+_set_file_json = LogSettings.__dict__["file_json"].__set__
+_set_file_location = LogSettings.__dict__["file_location"].__set__
+_set_enable_webhook_debugging = LogSettings.__dict__["enable_webhook_debugging"].__set__
+_set_enable_diagnostics = LogSettings.__dict__["enable_diagnostics"].__set__
+_set_enable_sentry = LogSettings.__dict__["enable_sentry"].__set__
+_set_advanced_logging_json = LogSettings.__dict__["advanced_logging_json"].__set__
+_set_max_field_size = LogSettings.__dict__["max_field_size"].__set__

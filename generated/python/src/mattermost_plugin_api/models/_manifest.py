@@ -30,21 +30,21 @@ class Manifest:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Manifest) -> Manifest:
-        return cls(
-            id=m.id,
-            name=m.name,
-            description=m.description,
-            homepage_url=m.homepage_url,
-            support_url=m.support_url,
-            release_notes_url=m.release_notes_url,
-            icon_path=m.icon_path,
-            version=m.version,
-            min_server_version=m.min_server_version,
-            server=models.ManifestServer.from_proto(m.server) if m.HasField("server") else None,
-            webapp=models.ManifestWebapp.from_proto(m.webapp) if m.HasField("webapp") else None,
-            settings_schema=models.PluginSettingsSchema.from_proto(m.settings_schema) if m.HasField("settings_schema") else None,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name)
+        _set_description(o, m.description)
+        _set_homepage_url(o, m.homepage_url)
+        _set_support_url(o, m.support_url)
+        _set_release_notes_url(o, m.release_notes_url)
+        _set_icon_path(o, m.icon_path)
+        _set_version(o, m.version)
+        _set_min_server_version(o, m.min_server_version)
+        _set_server(o, models.ManifestServer.from_proto(m.server) if m.HasField("server") else None)
+        _set_webapp(o, models.ManifestWebapp.from_proto(m.webapp) if m.HasField("webapp") else None)
+        _set_settings_schema(o, models.PluginSettingsSchema.from_proto(m.settings_schema) if m.HasField("settings_schema") else None)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Manifest:
         return model_pb2.Manifest(
@@ -62,3 +62,18 @@ class Manifest:
             settings_schema=self.settings_schema.to_proto() if self.settings_schema is not None else None,
             props=dict_to_struct(self.props) if self.props is not None else None,
         )
+
+
+_set_id = Manifest.__dict__["id"].__set__
+_set_name = Manifest.__dict__["name"].__set__
+_set_description = Manifest.__dict__["description"].__set__
+_set_homepage_url = Manifest.__dict__["homepage_url"].__set__
+_set_support_url = Manifest.__dict__["support_url"].__set__
+_set_release_notes_url = Manifest.__dict__["release_notes_url"].__set__
+_set_icon_path = Manifest.__dict__["icon_path"].__set__
+_set_version = Manifest.__dict__["version"].__set__
+_set_min_server_version = Manifest.__dict__["min_server_version"].__set__
+_set_server = Manifest.__dict__["server"].__set__
+_set_webapp = Manifest.__dict__["webapp"].__set__
+_set_settings_schema = Manifest.__dict__["settings_schema"].__set__
+_set_props = Manifest.__dict__["props"].__set__

@@ -16,13 +16,17 @@ class ManifestServer:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ManifestServer) -> ManifestServer:
-        return cls(
-            executables=dict(m.executables),
-            executable=m.executable,
-        )
+        o = object.__new__(cls)
+        _set_executables(o, dict(m.executables))
+        _set_executable(o, m.executable)
+        return o
 
     def to_proto(self) -> model_pb2.ManifestServer:
         return model_pb2.ManifestServer(
             executables=dict(self.executables),
             executable=self.executable,
         )
+
+
+_set_executables = ManifestServer.__dict__["executables"].__set__
+_set_executable = ManifestServer.__dict__["executable"].__set__

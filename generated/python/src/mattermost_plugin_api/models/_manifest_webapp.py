@@ -16,13 +16,17 @@ class ManifestWebapp:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ManifestWebapp) -> ManifestWebapp:
-        return cls(
-            bundle_path=m.bundle_path,
-            bundle_hash=m.bundle_hash,
-        )
+        o = object.__new__(cls)
+        _set_bundle_path(o, m.bundle_path)
+        _set_bundle_hash(o, m.bundle_hash)
+        return o
 
     def to_proto(self) -> model_pb2.ManifestWebapp:
         return model_pb2.ManifestWebapp(
             bundle_path=self.bundle_path,
             bundle_hash=self.bundle_hash,
         )
+
+
+_set_bundle_path = ManifestWebapp.__dict__["bundle_path"].__set__
+_set_bundle_hash = ManifestWebapp.__dict__["bundle_hash"].__set__

@@ -19,13 +19,13 @@ class MembershipChangeMsg:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MembershipChangeMsg) -> MembershipChangeMsg:
-        return cls(
-            channel_id=m.channel_id,
-            user_id=m.user_id,
-            is_add=m.is_add,
-            remote_id=m.remote_id,
-            change_time=m.change_time,
-        )
+        o = object.__new__(cls)
+        _set_channel_id(o, m.channel_id)
+        _set_user_id(o, m.user_id)
+        _set_is_add(o, m.is_add)
+        _set_remote_id(o, m.remote_id)
+        _set_change_time(o, m.change_time)
+        return o
 
     def to_proto(self) -> model_pb2.MembershipChangeMsg:
         return model_pb2.MembershipChangeMsg(
@@ -35,3 +35,10 @@ class MembershipChangeMsg:
             remote_id=self.remote_id,
             change_time=self.change_time,
         )
+
+
+_set_channel_id = MembershipChangeMsg.__dict__["channel_id"].__set__
+_set_user_id = MembershipChangeMsg.__dict__["user_id"].__set__
+_set_is_add = MembershipChangeMsg.__dict__["is_add"].__set__
+_set_remote_id = MembershipChangeMsg.__dict__["remote_id"].__set__
+_set_change_time = MembershipChangeMsg.__dict__["change_time"].__set__

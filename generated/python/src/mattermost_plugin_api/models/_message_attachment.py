@@ -34,25 +34,25 @@ class MessageAttachment:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MessageAttachment) -> MessageAttachment:
-        return cls(
-            id=m.id,
-            fallback=m.fallback,
-            color=m.color,
-            pretext=m.pretext,
-            author_name=m.author_name,
-            author_link=m.author_link,
-            author_icon=m.author_icon,
-            title=m.title,
-            title_link=m.title_link,
-            text=m.text,
-            fields=tuple(models.MessageAttachmentField.from_proto(x) for x in m.fields),
-            image_url=m.image_url,
-            thumb_url=m.thumb_url,
-            footer=m.footer,
-            footer_icon=m.footer_icon,
-            ts=value_to_py(m.ts) if m.HasField("ts") else None,
-            actions=tuple(models.PostAction.from_proto(x) for x in m.actions),
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_fallback(o, m.fallback)
+        _set_color(o, m.color)
+        _set_pretext(o, m.pretext)
+        _set_author_name(o, m.author_name)
+        _set_author_link(o, m.author_link)
+        _set_author_icon(o, m.author_icon)
+        _set_title(o, m.title)
+        _set_title_link(o, m.title_link)
+        _set_text(o, m.text)
+        _set_fields(o, tuple(models.MessageAttachmentField.from_proto(x) for x in m.fields))
+        _set_image_url(o, m.image_url)
+        _set_thumb_url(o, m.thumb_url)
+        _set_footer(o, m.footer)
+        _set_footer_icon(o, m.footer_icon)
+        _set_ts(o, value_to_py(m.ts) if m.HasField("ts") else None)
+        _set_actions(o, tuple(models.PostAction.from_proto(x) for x in m.actions))
+        return o
 
     def to_proto(self) -> model_pb2.MessageAttachment:
         return model_pb2.MessageAttachment(
@@ -74,3 +74,22 @@ class MessageAttachment:
             ts=py_to_value(self.ts) if self.ts is not None else None,
             actions=[x.to_proto() for x in self.actions],
         )
+
+
+_set_id = MessageAttachment.__dict__["id"].__set__
+_set_fallback = MessageAttachment.__dict__["fallback"].__set__
+_set_color = MessageAttachment.__dict__["color"].__set__
+_set_pretext = MessageAttachment.__dict__["pretext"].__set__
+_set_author_name = MessageAttachment.__dict__["author_name"].__set__
+_set_author_link = MessageAttachment.__dict__["author_link"].__set__
+_set_author_icon = MessageAttachment.__dict__["author_icon"].__set__
+_set_title = MessageAttachment.__dict__["title"].__set__
+_set_title_link = MessageAttachment.__dict__["title_link"].__set__
+_set_text = MessageAttachment.__dict__["text"].__set__
+_set_fields = MessageAttachment.__dict__["fields"].__set__
+_set_image_url = MessageAttachment.__dict__["image_url"].__set__
+_set_thumb_url = MessageAttachment.__dict__["thumb_url"].__set__
+_set_footer = MessageAttachment.__dict__["footer"].__set__
+_set_footer_icon = MessageAttachment.__dict__["footer_icon"].__set__
+_set_ts = MessageAttachment.__dict__["ts"].__set__
+_set_actions = MessageAttachment.__dict__["actions"].__set__

@@ -19,11 +19,11 @@ class MessageAttachmentField:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MessageAttachmentField) -> MessageAttachmentField:
-        return cls(
-            title=m.title,
-            value=value_to_py(m.value) if m.HasField("value") else None,
-            short=m.short,
-        )
+        o = object.__new__(cls)
+        _set_title(o, m.title)
+        _set_value(o, value_to_py(m.value) if m.HasField("value") else None)
+        _set_short(o, m.short)
+        return o
 
     def to_proto(self) -> model_pb2.MessageAttachmentField:
         return model_pb2.MessageAttachmentField(
@@ -31,3 +31,8 @@ class MessageAttachmentField:
             value=py_to_value(self.value) if self.value is not None else None,
             short=self.short,
         )
+
+
+_set_title = MessageAttachmentField.__dict__["title"].__set__
+_set_value = MessageAttachmentField.__dict__["value"].__set__
+_set_short = MessageAttachmentField.__dict__["short"].__set__

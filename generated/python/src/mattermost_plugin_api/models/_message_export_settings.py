@@ -24,17 +24,17 @@ class MessageExportSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MessageExportSettings) -> MessageExportSettings:
-        return cls(
-            enable_export=m.enable_export if m.HasField("enable_export") else None,
-            export_format=m.export_format if m.HasField("export_format") else None,
-            daily_run_time=m.daily_run_time if m.HasField("daily_run_time") else None,
-            export_from_timestamp=m.export_from_timestamp if m.HasField("export_from_timestamp") else None,
-            batch_size=m.batch_size if m.HasField("batch_size") else None,
-            download_export_results=m.download_export_results if m.HasField("download_export_results") else None,
-            channel_batch_size=m.channel_batch_size if m.HasField("channel_batch_size") else None,
-            channel_history_batch_size=m.channel_history_batch_size if m.HasField("channel_history_batch_size") else None,
-            global_relay_settings=models.GlobalRelayMessageExportSettings.from_proto(m.global_relay_settings) if m.HasField("global_relay_settings") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable_export(o, m.enable_export if m.HasField("enable_export") else None)
+        _set_export_format(o, m.export_format if m.HasField("export_format") else None)
+        _set_daily_run_time(o, m.daily_run_time if m.HasField("daily_run_time") else None)
+        _set_export_from_timestamp(o, m.export_from_timestamp if m.HasField("export_from_timestamp") else None)
+        _set_batch_size(o, m.batch_size if m.HasField("batch_size") else None)
+        _set_download_export_results(o, m.download_export_results if m.HasField("download_export_results") else None)
+        _set_channel_batch_size(o, m.channel_batch_size if m.HasField("channel_batch_size") else None)
+        _set_channel_history_batch_size(o, m.channel_history_batch_size if m.HasField("channel_history_batch_size") else None)
+        _set_global_relay_settings(o, models.GlobalRelayMessageExportSettings.from_proto(m.global_relay_settings) if m.HasField("global_relay_settings") else None)
+        return o
 
     def to_proto(self) -> model_pb2.MessageExportSettings:
         return model_pb2.MessageExportSettings(
@@ -48,3 +48,14 @@ class MessageExportSettings:
             channel_history_batch_size=self.channel_history_batch_size,
             global_relay_settings=self.global_relay_settings.to_proto() if self.global_relay_settings is not None else None,
         )
+
+
+_set_enable_export = MessageExportSettings.__dict__["enable_export"].__set__
+_set_export_format = MessageExportSettings.__dict__["export_format"].__set__
+_set_daily_run_time = MessageExportSettings.__dict__["daily_run_time"].__set__
+_set_export_from_timestamp = MessageExportSettings.__dict__["export_from_timestamp"].__set__
+_set_batch_size = MessageExportSettings.__dict__["batch_size"].__set__
+_set_download_export_results = MessageExportSettings.__dict__["download_export_results"].__set__
+_set_channel_batch_size = MessageExportSettings.__dict__["channel_batch_size"].__set__
+_set_channel_history_batch_size = MessageExportSettings.__dict__["channel_history_batch_size"].__set__
+_set_global_relay_settings = MessageExportSettings.__dict__["global_relay_settings"].__set__

@@ -15,11 +15,14 @@ class MessagesLimits:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MessagesLimits) -> MessagesLimits:
-        return cls(
-            history=m.history if m.HasField("history") else None,
-        )
+        o = object.__new__(cls)
+        _set_history(o, m.history if m.HasField("history") else None)
+        return o
 
     def to_proto(self) -> model_pb2.MessagesLimits:
         return model_pb2.MessagesLimits(
             history=self.history,
         )
+
+
+_set_history = MessagesLimits.__dict__["history"].__set__

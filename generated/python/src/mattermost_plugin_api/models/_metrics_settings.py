@@ -20,14 +20,14 @@ class MetricsSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MetricsSettings) -> MetricsSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            block_profile_rate=m.block_profile_rate if m.HasField("block_profile_rate") else None,
-            listen_address=m.listen_address if m.HasField("listen_address") else None,
-            enable_client_metrics=m.enable_client_metrics if m.HasField("enable_client_metrics") else None,
-            enable_notification_metrics=m.enable_notification_metrics if m.HasField("enable_notification_metrics") else None,
-            client_side_user_ids=tuple(m.client_side_user_ids),
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_block_profile_rate(o, m.block_profile_rate if m.HasField("block_profile_rate") else None)
+        _set_listen_address(o, m.listen_address if m.HasField("listen_address") else None)
+        _set_enable_client_metrics(o, m.enable_client_metrics if m.HasField("enable_client_metrics") else None)
+        _set_enable_notification_metrics(o, m.enable_notification_metrics if m.HasField("enable_notification_metrics") else None)
+        _set_client_side_user_ids(o, tuple(m.client_side_user_ids))
+        return o
 
     def to_proto(self) -> model_pb2.MetricsSettings:
         return model_pb2.MetricsSettings(
@@ -38,3 +38,11 @@ class MetricsSettings:
             enable_notification_metrics=self.enable_notification_metrics,
             client_side_user_ids=list(self.client_side_user_ids),
         )
+
+
+_set_enable = MetricsSettings.__dict__["enable"].__set__
+_set_block_profile_rate = MetricsSettings.__dict__["block_profile_rate"].__set__
+_set_listen_address = MetricsSettings.__dict__["listen_address"].__set__
+_set_enable_client_metrics = MetricsSettings.__dict__["enable_client_metrics"].__set__
+_set_enable_notification_metrics = MetricsSettings.__dict__["enable_notification_metrics"].__set__
+_set_client_side_user_ids = MetricsSettings.__dict__["client_side_user_ids"].__set__

@@ -18,12 +18,12 @@ class MobileEphemeralModeSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.MobileEphemeralModeSettings) -> MobileEphemeralModeSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            disconnection_timeout_seconds=m.disconnection_timeout_seconds if m.HasField("disconnection_timeout_seconds") else None,
-            offline_persistence_timer_hours=m.offline_persistence_timer_hours if m.HasField("offline_persistence_timer_hours") else None,
-            auto_cache_cleanup_days=m.auto_cache_cleanup_days if m.HasField("auto_cache_cleanup_days") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_disconnection_timeout_seconds(o, m.disconnection_timeout_seconds if m.HasField("disconnection_timeout_seconds") else None)
+        _set_offline_persistence_timer_hours(o, m.offline_persistence_timer_hours if m.HasField("offline_persistence_timer_hours") else None)
+        _set_auto_cache_cleanup_days(o, m.auto_cache_cleanup_days if m.HasField("auto_cache_cleanup_days") else None)
+        return o
 
     def to_proto(self) -> model_pb2.MobileEphemeralModeSettings:
         return model_pb2.MobileEphemeralModeSettings(
@@ -32,3 +32,9 @@ class MobileEphemeralModeSettings:
             offline_persistence_timer_hours=self.offline_persistence_timer_hours,
             auto_cache_cleanup_days=self.auto_cache_cleanup_days,
         )
+
+
+_set_enable = MobileEphemeralModeSettings.__dict__["enable"].__set__
+_set_disconnection_timeout_seconds = MobileEphemeralModeSettings.__dict__["disconnection_timeout_seconds"].__set__
+_set_offline_persistence_timer_hours = MobileEphemeralModeSettings.__dict__["offline_persistence_timer_hours"].__set__
+_set_auto_cache_cleanup_days = MobileEphemeralModeSettings.__dict__["auto_cache_cleanup_days"].__set__

@@ -25,19 +25,19 @@ class NativeAppSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.NativeAppSettings) -> NativeAppSettings:
-        return cls(
-            app_custom_url_schemes=tuple(m.app_custom_url_schemes),
-            app_download_link=m.app_download_link if m.HasField("app_download_link") else None,
-            android_app_download_link=m.android_app_download_link if m.HasField("android_app_download_link") else None,
-            ios_app_download_link=m.ios_app_download_link if m.HasField("ios_app_download_link") else None,
-            mobile_external_browser=m.mobile_external_browser if m.HasField("mobile_external_browser") else None,
-            mobile_enable_biometrics=m.mobile_enable_biometrics if m.HasField("mobile_enable_biometrics") else None,
-            mobile_prevent_screen_capture=m.mobile_prevent_screen_capture if m.HasField("mobile_prevent_screen_capture") else None,
-            mobile_jailbreak_protection=m.mobile_jailbreak_protection if m.HasField("mobile_jailbreak_protection") else None,
-            mobile_enable_secure_file_preview=m.mobile_enable_secure_file_preview if m.HasField("mobile_enable_secure_file_preview") else None,
-            mobile_allow_pdf_link_navigation=m.mobile_allow_pdf_link_navigation if m.HasField("mobile_allow_pdf_link_navigation") else None,
-            enable_intune_mam=m.enable_intune_mam if m.HasField("enable_intune_mam") else None,
-        )
+        o = object.__new__(cls)
+        _set_app_custom_url_schemes(o, tuple(m.app_custom_url_schemes))
+        _set_app_download_link(o, m.app_download_link if m.HasField("app_download_link") else None)
+        _set_android_app_download_link(o, m.android_app_download_link if m.HasField("android_app_download_link") else None)
+        _set_ios_app_download_link(o, m.ios_app_download_link if m.HasField("ios_app_download_link") else None)
+        _set_mobile_external_browser(o, m.mobile_external_browser if m.HasField("mobile_external_browser") else None)
+        _set_mobile_enable_biometrics(o, m.mobile_enable_biometrics if m.HasField("mobile_enable_biometrics") else None)
+        _set_mobile_prevent_screen_capture(o, m.mobile_prevent_screen_capture if m.HasField("mobile_prevent_screen_capture") else None)
+        _set_mobile_jailbreak_protection(o, m.mobile_jailbreak_protection if m.HasField("mobile_jailbreak_protection") else None)
+        _set_mobile_enable_secure_file_preview(o, m.mobile_enable_secure_file_preview if m.HasField("mobile_enable_secure_file_preview") else None)
+        _set_mobile_allow_pdf_link_navigation(o, m.mobile_allow_pdf_link_navigation if m.HasField("mobile_allow_pdf_link_navigation") else None)
+        _set_enable_intune_mam(o, m.enable_intune_mam if m.HasField("enable_intune_mam") else None)
+        return o
 
     def to_proto(self) -> model_pb2.NativeAppSettings:
         return model_pb2.NativeAppSettings(
@@ -53,3 +53,16 @@ class NativeAppSettings:
             mobile_allow_pdf_link_navigation=self.mobile_allow_pdf_link_navigation,
             enable_intune_mam=self.enable_intune_mam,
         )
+
+
+_set_app_custom_url_schemes = NativeAppSettings.__dict__["app_custom_url_schemes"].__set__
+_set_app_download_link = NativeAppSettings.__dict__["app_download_link"].__set__
+_set_android_app_download_link = NativeAppSettings.__dict__["android_app_download_link"].__set__
+_set_ios_app_download_link = NativeAppSettings.__dict__["ios_app_download_link"].__set__
+_set_mobile_external_browser = NativeAppSettings.__dict__["mobile_external_browser"].__set__
+_set_mobile_enable_biometrics = NativeAppSettings.__dict__["mobile_enable_biometrics"].__set__
+_set_mobile_prevent_screen_capture = NativeAppSettings.__dict__["mobile_prevent_screen_capture"].__set__
+_set_mobile_jailbreak_protection = NativeAppSettings.__dict__["mobile_jailbreak_protection"].__set__
+_set_mobile_enable_secure_file_preview = NativeAppSettings.__dict__["mobile_enable_secure_file_preview"].__set__
+_set_mobile_allow_pdf_link_navigation = NativeAppSettings.__dict__["mobile_allow_pdf_link_navigation"].__set__
+_set_enable_intune_mam = NativeAppSettings.__dict__["enable_intune_mam"].__set__

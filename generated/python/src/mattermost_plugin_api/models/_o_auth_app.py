@@ -27,21 +27,21 @@ class OAuthApp:
 
     @classmethod
     def from_proto(cls, m: model_pb2.OAuthApp) -> OAuthApp:
-        return cls(
-            id=m.id,
-            creator_id=m.creator_id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            client_secret=m.client_secret,
-            name=m.name,
-            description=m.description,
-            icon_url=m.icon_url,
-            callback_urls=tuple(m.callback_urls),
-            homepage=m.homepage,
-            is_trusted=m.is_trusted,
-            mattermost_app_id=m.mattermost_app_id,
-            is_dynamically_registered=m.is_dynamically_registered,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_creator_id(o, m.creator_id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_client_secret(o, m.client_secret)
+        _set_name(o, m.name)
+        _set_description(o, m.description)
+        _set_icon_url(o, m.icon_url)
+        _set_callback_urls(o, tuple(m.callback_urls))
+        _set_homepage(o, m.homepage)
+        _set_is_trusted(o, m.is_trusted)
+        _set_mattermost_app_id(o, m.mattermost_app_id)
+        _set_is_dynamically_registered(o, m.is_dynamically_registered)
+        return o
 
     def to_proto(self) -> model_pb2.OAuthApp:
         return model_pb2.OAuthApp(
@@ -59,3 +59,18 @@ class OAuthApp:
             mattermost_app_id=self.mattermost_app_id,
             is_dynamically_registered=self.is_dynamically_registered,
         )
+
+
+_set_id = OAuthApp.__dict__["id"].__set__
+_set_creator_id = OAuthApp.__dict__["creator_id"].__set__
+_set_create_at = OAuthApp.__dict__["create_at"].__set__
+_set_update_at = OAuthApp.__dict__["update_at"].__set__
+_set_client_secret = OAuthApp.__dict__["client_secret"].__set__
+_set_name = OAuthApp.__dict__["name"].__set__
+_set_description = OAuthApp.__dict__["description"].__set__
+_set_icon_url = OAuthApp.__dict__["icon_url"].__set__
+_set_callback_urls = OAuthApp.__dict__["callback_urls"].__set__
+_set_homepage = OAuthApp.__dict__["homepage"].__set__
+_set_is_trusted = OAuthApp.__dict__["is_trusted"].__set__
+_set_mattermost_app_id = OAuthApp.__dict__["mattermost_app_id"].__set__
+_set_is_dynamically_registered = OAuthApp.__dict__["is_dynamically_registered"].__set__

@@ -24,18 +24,18 @@ class Office365Settings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Office365Settings) -> Office365Settings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            secret=m.secret if m.HasField("secret") else None,
-            id=m.id if m.HasField("id") else None,
-            scope=m.scope if m.HasField("scope") else None,
-            auth_endpoint=m.auth_endpoint if m.HasField("auth_endpoint") else None,
-            token_endpoint=m.token_endpoint if m.HasField("token_endpoint") else None,
-            user_api_endpoint=m.user_api_endpoint if m.HasField("user_api_endpoint") else None,
-            discovery_endpoint=m.discovery_endpoint if m.HasField("discovery_endpoint") else None,
-            directory_id=m.directory_id if m.HasField("directory_id") else None,
-            use_preferred_username=m.use_preferred_username if m.HasField("use_preferred_username") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_secret(o, m.secret if m.HasField("secret") else None)
+        _set_id(o, m.id if m.HasField("id") else None)
+        _set_scope(o, m.scope if m.HasField("scope") else None)
+        _set_auth_endpoint(o, m.auth_endpoint if m.HasField("auth_endpoint") else None)
+        _set_token_endpoint(o, m.token_endpoint if m.HasField("token_endpoint") else None)
+        _set_user_api_endpoint(o, m.user_api_endpoint if m.HasField("user_api_endpoint") else None)
+        _set_discovery_endpoint(o, m.discovery_endpoint if m.HasField("discovery_endpoint") else None)
+        _set_directory_id(o, m.directory_id if m.HasField("directory_id") else None)
+        _set_use_preferred_username(o, m.use_preferred_username if m.HasField("use_preferred_username") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Office365Settings:
         return model_pb2.Office365Settings(
@@ -50,3 +50,15 @@ class Office365Settings:
             directory_id=self.directory_id,
             use_preferred_username=self.use_preferred_username,
         )
+
+
+_set_enable = Office365Settings.__dict__["enable"].__set__
+_set_secret = Office365Settings.__dict__["secret"].__set__
+_set_id = Office365Settings.__dict__["id"].__set__
+_set_scope = Office365Settings.__dict__["scope"].__set__
+_set_auth_endpoint = Office365Settings.__dict__["auth_endpoint"].__set__
+_set_token_endpoint = Office365Settings.__dict__["token_endpoint"].__set__
+_set_user_api_endpoint = Office365Settings.__dict__["user_api_endpoint"].__set__
+_set_discovery_endpoint = Office365Settings.__dict__["discovery_endpoint"].__set__
+_set_directory_id = Office365Settings.__dict__["directory_id"].__set__
+_set_use_preferred_username = Office365Settings.__dict__["use_preferred_username"].__set__

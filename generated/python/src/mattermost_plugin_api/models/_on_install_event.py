@@ -15,11 +15,14 @@ class OnInstallEvent:
 
     @classmethod
     def from_proto(cls, m: model_pb2.OnInstallEvent) -> OnInstallEvent:
-        return cls(
-            user_id=m.user_id,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        return o
 
     def to_proto(self) -> model_pb2.OnInstallEvent:
         return model_pb2.OnInstallEvent(
             user_id=self.user_id,
         )
+
+
+_set_user_id = OnInstallEvent.__dict__["user_id"].__set__

@@ -18,11 +18,11 @@ class OpenDialogRequest:
 
     @classmethod
     def from_proto(cls, m: model_pb2.OpenDialogRequest) -> OpenDialogRequest:
-        return cls(
-            trigger_id=m.trigger_id,
-            url=m.url,
-            dialog=models.Dialog.from_proto(m.dialog) if m.HasField("dialog") else None,
-        )
+        o = object.__new__(cls)
+        _set_trigger_id(o, m.trigger_id)
+        _set_url(o, m.url)
+        _set_dialog(o, models.Dialog.from_proto(m.dialog) if m.HasField("dialog") else None)
+        return o
 
     def to_proto(self) -> model_pb2.OpenDialogRequest:
         return model_pb2.OpenDialogRequest(
@@ -30,3 +30,8 @@ class OpenDialogRequest:
             url=self.url,
             dialog=self.dialog.to_proto() if self.dialog is not None else None,
         )
+
+
+_set_trigger_id = OpenDialogRequest.__dict__["trigger_id"].__set__
+_set_url = OpenDialogRequest.__dict__["url"].__set__
+_set_dialog = OpenDialogRequest.__dict__["dialog"].__set__

@@ -17,13 +17,17 @@ class OrderedSidebarCategories:
 
     @classmethod
     def from_proto(cls, m: model_pb2.OrderedSidebarCategories) -> OrderedSidebarCategories:
-        return cls(
-            categories=tuple(models.SidebarCategoryWithChannels.from_proto(x) for x in m.categories),
-            order=tuple(m.order),
-        )
+        o = object.__new__(cls)
+        _set_categories(o, tuple(models.SidebarCategoryWithChannels.from_proto(x) for x in m.categories))
+        _set_order(o, tuple(m.order))
+        return o
 
     def to_proto(self) -> model_pb2.OrderedSidebarCategories:
         return model_pb2.OrderedSidebarCategories(
             categories=[x.to_proto() for x in self.categories],
             order=list(self.order),
         )
+
+
+_set_categories = OrderedSidebarCategories.__dict__["categories"].__set__
+_set_order = OrderedSidebarCategories.__dict__["order"].__set__

@@ -16,13 +16,17 @@ class PageOpts:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PageOpts) -> PageOpts:
-        return cls(
-            page=m.page,
-            per_page=m.per_page,
-        )
+        o = object.__new__(cls)
+        _set_page(o, m.page)
+        _set_per_page(o, m.per_page)
+        return o
 
     def to_proto(self) -> model_pb2.PageOpts:
         return model_pb2.PageOpts(
             page=self.page,
             per_page=self.per_page,
         )
+
+
+_set_page = PageOpts.__dict__["page"].__set__
+_set_per_page = PageOpts.__dict__["per_page"].__set__

@@ -20,14 +20,14 @@ class PasswordSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PasswordSettings) -> PasswordSettings:
-        return cls(
-            minimum_length=m.minimum_length if m.HasField("minimum_length") else None,
-            lowercase=m.lowercase if m.HasField("lowercase") else None,
-            number=m.number if m.HasField("number") else None,
-            uppercase=m.uppercase if m.HasField("uppercase") else None,
-            symbol=m.symbol if m.HasField("symbol") else None,
-            enable_forgot_link=m.enable_forgot_link if m.HasField("enable_forgot_link") else None,
-        )
+        o = object.__new__(cls)
+        _set_minimum_length(o, m.minimum_length if m.HasField("minimum_length") else None)
+        _set_lowercase(o, m.lowercase if m.HasField("lowercase") else None)
+        _set_number(o, m.number if m.HasField("number") else None)
+        _set_uppercase(o, m.uppercase if m.HasField("uppercase") else None)
+        _set_symbol(o, m.symbol if m.HasField("symbol") else None)
+        _set_enable_forgot_link(o, m.enable_forgot_link if m.HasField("enable_forgot_link") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PasswordSettings:
         return model_pb2.PasswordSettings(
@@ -38,3 +38,11 @@ class PasswordSettings:
             symbol=self.symbol,
             enable_forgot_link=self.enable_forgot_link,
         )
+
+
+_set_minimum_length = PasswordSettings.__dict__["minimum_length"].__set__
+_set_lowercase = PasswordSettings.__dict__["lowercase"].__set__
+_set_number = PasswordSettings.__dict__["number"].__set__
+_set_uppercase = PasswordSettings.__dict__["uppercase"].__set__
+_set_symbol = PasswordSettings.__dict__["symbol"].__set__
+_set_enable_forgot_link = PasswordSettings.__dict__["enable_forgot_link"].__set__

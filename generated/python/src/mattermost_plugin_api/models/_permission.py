@@ -18,12 +18,12 @@ class Permission:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Permission) -> Permission:
-        return cls(
-            id=m.id,
-            name=m.name,
-            description=m.description,
-            scope=m.scope,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name)
+        _set_description(o, m.description)
+        _set_scope(o, m.scope)
+        return o
 
     def to_proto(self) -> model_pb2.Permission:
         return model_pb2.Permission(
@@ -32,3 +32,9 @@ class Permission:
             description=self.description,
             scope=self.scope,
         )
+
+
+_set_id = Permission.__dict__["id"].__set__
+_set_name = Permission.__dict__["name"].__set__
+_set_description = Permission.__dict__["description"].__set__
+_set_scope = Permission.__dict__["scope"].__set__

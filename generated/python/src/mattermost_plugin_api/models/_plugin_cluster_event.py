@@ -16,13 +16,17 @@ class PluginClusterEvent:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginClusterEvent) -> PluginClusterEvent:
-        return cls(
-            id=m.id,
-            data=m.data,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_data(o, m.data)
+        return o
 
     def to_proto(self) -> model_pb2.PluginClusterEvent:
         return model_pb2.PluginClusterEvent(
             id=self.id,
             data=self.data,
         )
+
+
+_set_id = PluginClusterEvent.__dict__["id"].__set__
+_set_data = PluginClusterEvent.__dict__["data"].__set__

@@ -16,13 +16,17 @@ class PluginClusterEventSendOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginClusterEventSendOptions) -> PluginClusterEventSendOptions:
-        return cls(
-            send_type=m.send_type,
-            target_id=m.target_id,
-        )
+        o = object.__new__(cls)
+        _set_send_type(o, m.send_type)
+        _set_target_id(o, m.target_id)
+        return o
 
     def to_proto(self) -> model_pb2.PluginClusterEventSendOptions:
         return model_pb2.PluginClusterEventSendOptions(
             send_type=self.send_type,
             target_id=self.target_id,
         )
+
+
+_set_send_type = PluginClusterEventSendOptions.__dict__["send_type"].__set__
+_set_target_id = PluginClusterEventSendOptions.__dict__["target_id"].__set__

@@ -20,14 +20,14 @@ class PluginContext:
 
     @classmethod
     def from_proto(cls, m: common_pb2.PluginContext) -> PluginContext:
-        return cls(
-            session_id=m.session_id,
-            connection_id=m.connection_id,
-            request_id=m.request_id,
-            ip_address=m.ip_address,
-            accept_language=m.accept_language,
-            user_agent=m.user_agent,
-        )
+        o = object.__new__(cls)
+        _set_session_id(o, m.session_id)
+        _set_connection_id(o, m.connection_id)
+        _set_request_id(o, m.request_id)
+        _set_ip_address(o, m.ip_address)
+        _set_accept_language(o, m.accept_language)
+        _set_user_agent(o, m.user_agent)
+        return o
 
     def to_proto(self) -> common_pb2.PluginContext:
         return common_pb2.PluginContext(
@@ -38,3 +38,11 @@ class PluginContext:
             accept_language=self.accept_language,
             user_agent=self.user_agent,
         )
+
+
+_set_session_id = PluginContext.__dict__["session_id"].__set__
+_set_connection_id = PluginContext.__dict__["connection_id"].__set__
+_set_request_id = PluginContext.__dict__["request_id"].__set__
+_set_ip_address = PluginContext.__dict__["ip_address"].__set__
+_set_accept_language = PluginContext.__dict__["accept_language"].__set__
+_set_user_agent = PluginContext.__dict__["user_agent"].__set__

@@ -17,11 +17,11 @@ class PluginKVSetOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginKVSetOptions) -> PluginKVSetOptions:
-        return cls(
-            atomic=m.atomic,
-            old_value=m.old_value,
-            expire_in_seconds=m.expire_in_seconds,
-        )
+        o = object.__new__(cls)
+        _set_atomic(o, m.atomic)
+        _set_old_value(o, m.old_value)
+        _set_expire_in_seconds(o, m.expire_in_seconds)
+        return o
 
     def to_proto(self) -> model_pb2.PluginKVSetOptions:
         return model_pb2.PluginKVSetOptions(
@@ -29,3 +29,8 @@ class PluginKVSetOptions:
             old_value=self.old_value,
             expire_in_seconds=self.expire_in_seconds,
         )
+
+
+_set_atomic = PluginKVSetOptions.__dict__["atomic"].__set__
+_set_old_value = PluginKVSetOptions.__dict__["old_value"].__set__
+_set_expire_in_seconds = PluginKVSetOptions.__dict__["expire_in_seconds"].__set__

@@ -16,13 +16,17 @@ class PluginOption:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginOption) -> PluginOption:
-        return cls(
-            display_name=m.display_name,
-            value=m.value,
-        )
+        o = object.__new__(cls)
+        _set_display_name(o, m.display_name)
+        _set_value(o, m.value)
+        return o
 
     def to_proto(self) -> model_pb2.PluginOption:
         return model_pb2.PluginOption(
             display_name=self.display_name,
             value=self.value,
         )
+
+
+_set_display_name = PluginOption.__dict__["display_name"].__set__
+_set_value = PluginOption.__dict__["value"].__set__

@@ -27,18 +27,18 @@ class PluginSetting:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginSetting) -> PluginSetting:
-        return cls(
-            key=m.key,
-            display_name=m.display_name,
-            type=m.type,
-            help_text=m.help_text,
-            regenerate_help_text=m.regenerate_help_text,
-            placeholder=m.placeholder,
-            default=value_to_py(m.default) if m.HasField("default") else None,
-            options=tuple(models.PluginOption.from_proto(x) for x in m.options),
-            hosting=m.hosting,
-            secret=m.secret,
-        )
+        o = object.__new__(cls)
+        _set_key(o, m.key)
+        _set_display_name(o, m.display_name)
+        _set_type(o, m.type)
+        _set_help_text(o, m.help_text)
+        _set_regenerate_help_text(o, m.regenerate_help_text)
+        _set_placeholder(o, m.placeholder)
+        _set_default(o, value_to_py(m.default) if m.HasField("default") else None)
+        _set_options(o, tuple(models.PluginOption.from_proto(x) for x in m.options))
+        _set_hosting(o, m.hosting)
+        _set_secret(o, m.secret)
+        return o
 
     def to_proto(self) -> model_pb2.PluginSetting:
         return model_pb2.PluginSetting(
@@ -53,3 +53,15 @@ class PluginSetting:
             hosting=self.hosting,
             secret=self.secret,
         )
+
+
+_set_key = PluginSetting.__dict__["key"].__set__
+_set_display_name = PluginSetting.__dict__["display_name"].__set__
+_set_type = PluginSetting.__dict__["type"].__set__
+_set_help_text = PluginSetting.__dict__["help_text"].__set__
+_set_regenerate_help_text = PluginSetting.__dict__["regenerate_help_text"].__set__
+_set_placeholder = PluginSetting.__dict__["placeholder"].__set__
+_set_default = PluginSetting.__dict__["default"].__set__
+_set_options = PluginSetting.__dict__["options"].__set__
+_set_hosting = PluginSetting.__dict__["hosting"].__set__
+_set_secret = PluginSetting.__dict__["secret"].__set__

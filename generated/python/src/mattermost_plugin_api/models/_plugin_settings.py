@@ -32,23 +32,23 @@ class PluginSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginSettings) -> PluginSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            enable_uploads=m.enable_uploads if m.HasField("enable_uploads") else None,
-            allow_insecure_download_url=m.allow_insecure_download_url if m.HasField("allow_insecure_download_url") else None,
-            enable_health_check=m.enable_health_check if m.HasField("enable_health_check") else None,
-            directory=m.directory if m.HasField("directory") else None,
-            client_directory=m.client_directory if m.HasField("client_directory") else None,
-            plugins={k: struct_to_dict(v) for k, v in m.plugins.items()},
-            plugin_states={k: models.PluginState.from_proto(v) for k, v in m.plugin_states.items()},
-            enable_marketplace=m.enable_marketplace if m.HasField("enable_marketplace") else None,
-            enable_remote_marketplace=m.enable_remote_marketplace if m.HasField("enable_remote_marketplace") else None,
-            automatic_prepackaged_plugins=m.automatic_prepackaged_plugins if m.HasField("automatic_prepackaged_plugins") else None,
-            require_plugin_signature=m.require_plugin_signature if m.HasField("require_plugin_signature") else None,
-            marketplace_url=m.marketplace_url if m.HasField("marketplace_url") else None,
-            signature_public_key_files=tuple(m.signature_public_key_files),
-            chimera_o_auth_proxy_url=m.chimera_o_auth_proxy_url if m.HasField("chimera_o_auth_proxy_url") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_enable_uploads(o, m.enable_uploads if m.HasField("enable_uploads") else None)
+        _set_allow_insecure_download_url(o, m.allow_insecure_download_url if m.HasField("allow_insecure_download_url") else None)
+        _set_enable_health_check(o, m.enable_health_check if m.HasField("enable_health_check") else None)
+        _set_directory(o, m.directory if m.HasField("directory") else None)
+        _set_client_directory(o, m.client_directory if m.HasField("client_directory") else None)
+        _set_plugins(o, {k: struct_to_dict(v) for k, v in m.plugins.items()})
+        _set_plugin_states(o, {k: models.PluginState.from_proto(v) for k, v in m.plugin_states.items()})
+        _set_enable_marketplace(o, m.enable_marketplace if m.HasField("enable_marketplace") else None)
+        _set_enable_remote_marketplace(o, m.enable_remote_marketplace if m.HasField("enable_remote_marketplace") else None)
+        _set_automatic_prepackaged_plugins(o, m.automatic_prepackaged_plugins if m.HasField("automatic_prepackaged_plugins") else None)
+        _set_require_plugin_signature(o, m.require_plugin_signature if m.HasField("require_plugin_signature") else None)
+        _set_marketplace_url(o, m.marketplace_url if m.HasField("marketplace_url") else None)
+        _set_signature_public_key_files(o, tuple(m.signature_public_key_files))
+        _set_chimera_o_auth_proxy_url(o, m.chimera_o_auth_proxy_url if m.HasField("chimera_o_auth_proxy_url") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PluginSettings:
         return model_pb2.PluginSettings(
@@ -68,3 +68,20 @@ class PluginSettings:
             signature_public_key_files=list(self.signature_public_key_files),
             chimera_o_auth_proxy_url=self.chimera_o_auth_proxy_url,
         )
+
+
+_set_enable = PluginSettings.__dict__["enable"].__set__
+_set_enable_uploads = PluginSettings.__dict__["enable_uploads"].__set__
+_set_allow_insecure_download_url = PluginSettings.__dict__["allow_insecure_download_url"].__set__
+_set_enable_health_check = PluginSettings.__dict__["enable_health_check"].__set__
+_set_directory = PluginSettings.__dict__["directory"].__set__
+_set_client_directory = PluginSettings.__dict__["client_directory"].__set__
+_set_plugins = PluginSettings.__dict__["plugins"].__set__
+_set_plugin_states = PluginSettings.__dict__["plugin_states"].__set__
+_set_enable_marketplace = PluginSettings.__dict__["enable_marketplace"].__set__
+_set_enable_remote_marketplace = PluginSettings.__dict__["enable_remote_marketplace"].__set__
+_set_automatic_prepackaged_plugins = PluginSettings.__dict__["automatic_prepackaged_plugins"].__set__
+_set_require_plugin_signature = PluginSettings.__dict__["require_plugin_signature"].__set__
+_set_marketplace_url = PluginSettings.__dict__["marketplace_url"].__set__
+_set_signature_public_key_files = PluginSettings.__dict__["signature_public_key_files"].__set__
+_set_chimera_o_auth_proxy_url = PluginSettings.__dict__["chimera_o_auth_proxy_url"].__set__

@@ -19,12 +19,12 @@ class PluginSettingsSchema:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginSettingsSchema) -> PluginSettingsSchema:
-        return cls(
-            header=m.header,
-            footer=m.footer,
-            settings=tuple(models.PluginSetting.from_proto(x) for x in m.settings),
-            sections=tuple(models.PluginSettingsSection.from_proto(x) for x in m.sections),
-        )
+        o = object.__new__(cls)
+        _set_header(o, m.header)
+        _set_footer(o, m.footer)
+        _set_settings(o, tuple(models.PluginSetting.from_proto(x) for x in m.settings))
+        _set_sections(o, tuple(models.PluginSettingsSection.from_proto(x) for x in m.sections))
+        return o
 
     def to_proto(self) -> model_pb2.PluginSettingsSchema:
         return model_pb2.PluginSettingsSchema(
@@ -33,3 +33,9 @@ class PluginSettingsSchema:
             settings=[x.to_proto() for x in self.settings],
             sections=[x.to_proto() for x in self.sections],
         )
+
+
+_set_header = PluginSettingsSchema.__dict__["header"].__set__
+_set_footer = PluginSettingsSchema.__dict__["footer"].__set__
+_set_settings = PluginSettingsSchema.__dict__["settings"].__set__
+_set_sections = PluginSettingsSchema.__dict__["sections"].__set__

@@ -23,16 +23,16 @@ class PluginSettingsSection:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginSettingsSection) -> PluginSettingsSection:
-        return cls(
-            key=m.key,
-            title=m.title,
-            subtitle=m.subtitle,
-            settings=tuple(models.PluginSetting.from_proto(x) for x in m.settings),
-            header=m.header,
-            footer=m.footer,
-            custom=m.custom,
-            fallback=m.fallback,
-        )
+        o = object.__new__(cls)
+        _set_key(o, m.key)
+        _set_title(o, m.title)
+        _set_subtitle(o, m.subtitle)
+        _set_settings(o, tuple(models.PluginSetting.from_proto(x) for x in m.settings))
+        _set_header(o, m.header)
+        _set_footer(o, m.footer)
+        _set_custom(o, m.custom)
+        _set_fallback(o, m.fallback)
+        return o
 
     def to_proto(self) -> model_pb2.PluginSettingsSection:
         return model_pb2.PluginSettingsSection(
@@ -45,3 +45,13 @@ class PluginSettingsSection:
             custom=self.custom,
             fallback=self.fallback,
         )
+
+
+_set_key = PluginSettingsSection.__dict__["key"].__set__
+_set_title = PluginSettingsSection.__dict__["title"].__set__
+_set_subtitle = PluginSettingsSection.__dict__["subtitle"].__set__
+_set_settings = PluginSettingsSection.__dict__["settings"].__set__
+_set_header = PluginSettingsSection.__dict__["header"].__set__
+_set_footer = PluginSettingsSection.__dict__["footer"].__set__
+_set_custom = PluginSettingsSection.__dict__["custom"].__set__
+_set_fallback = PluginSettingsSection.__dict__["fallback"].__set__

@@ -15,11 +15,14 @@ class PluginState:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginState) -> PluginState:
-        return cls(
-            enable=m.enable,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable)
+        return o
 
     def to_proto(self) -> model_pb2.PluginState:
         return model_pb2.PluginState(
             enable=self.enable,
         )
+
+
+_set_enable = PluginState.__dict__["enable"].__set__

@@ -22,16 +22,16 @@ class PluginStatus:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginStatus) -> PluginStatus:
-        return cls(
-            plugin_id=m.plugin_id,
-            cluster_id=m.cluster_id,
-            plugin_path=m.plugin_path,
-            state=m.state,
-            error=m.error,
-            name=m.name,
-            description=m.description,
-            version=m.version,
-        )
+        o = object.__new__(cls)
+        _set_plugin_id(o, m.plugin_id)
+        _set_cluster_id(o, m.cluster_id)
+        _set_plugin_path(o, m.plugin_path)
+        _set_state(o, m.state)
+        _set_error(o, m.error)
+        _set_name(o, m.name)
+        _set_description(o, m.description)
+        _set_version(o, m.version)
+        return o
 
     def to_proto(self) -> model_pb2.PluginStatus:
         return model_pb2.PluginStatus(
@@ -44,3 +44,13 @@ class PluginStatus:
             description=self.description,
             version=self.version,
         )
+
+
+_set_plugin_id = PluginStatus.__dict__["plugin_id"].__set__
+_set_cluster_id = PluginStatus.__dict__["cluster_id"].__set__
+_set_plugin_path = PluginStatus.__dict__["plugin_path"].__set__
+_set_state = PluginStatus.__dict__["state"].__set__
+_set_error = PluginStatus.__dict__["error"].__set__
+_set_name = PluginStatus.__dict__["name"].__set__
+_set_description = PluginStatus.__dict__["description"].__set__
+_set_version = PluginStatus.__dict__["version"].__set__

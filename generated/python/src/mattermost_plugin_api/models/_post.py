@@ -42,33 +42,33 @@ class Post:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Post) -> Post:
-        return cls(
-            id=m.id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            edit_at=m.edit_at,
-            delete_at=m.delete_at,
-            is_pinned=m.is_pinned,
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            root_id=m.root_id,
-            original_id=m.original_id,
-            message=m.message,
-            message_source=m.message_source,
-            type=m.type,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-            hashtags=m.hashtags,
-            filenames=tuple(m.filenames),
-            file_ids=tuple(m.file_ids),
-            pending_post_id=m.pending_post_id,
-            has_reactions=m.has_reactions,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-            reply_count=m.reply_count,
-            last_reply_at=m.last_reply_at,
-            participants=tuple(models.User.from_proto(x) for x in m.participants),
-            is_following=m.is_following if m.HasField("is_following") else None,
-            metadata=models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_edit_at(o, m.edit_at)
+        _set_delete_at(o, m.delete_at)
+        _set_is_pinned(o, m.is_pinned)
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_root_id(o, m.root_id)
+        _set_original_id(o, m.original_id)
+        _set_message(o, m.message)
+        _set_message_source(o, m.message_source)
+        _set_type(o, m.type)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_hashtags(o, m.hashtags)
+        _set_filenames(o, tuple(m.filenames))
+        _set_file_ids(o, tuple(m.file_ids))
+        _set_pending_post_id(o, m.pending_post_id)
+        _set_has_reactions(o, m.has_reactions)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        _set_reply_count(o, m.reply_count)
+        _set_last_reply_at(o, m.last_reply_at)
+        _set_participants(o, tuple(models.User.from_proto(x) for x in m.participants))
+        _set_is_following(o, m.is_following if m.HasField("is_following") else None)
+        _set_metadata(o, models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None)
+        return o
 
     def to_proto(self) -> model_pb2.Post:
         return model_pb2.Post(
@@ -98,3 +98,30 @@ class Post:
             is_following=self.is_following,
             metadata=self.metadata.to_proto() if self.metadata is not None else None,
         )
+
+
+_set_id = Post.__dict__["id"].__set__
+_set_create_at = Post.__dict__["create_at"].__set__
+_set_update_at = Post.__dict__["update_at"].__set__
+_set_edit_at = Post.__dict__["edit_at"].__set__
+_set_delete_at = Post.__dict__["delete_at"].__set__
+_set_is_pinned = Post.__dict__["is_pinned"].__set__
+_set_user_id = Post.__dict__["user_id"].__set__
+_set_channel_id = Post.__dict__["channel_id"].__set__
+_set_root_id = Post.__dict__["root_id"].__set__
+_set_original_id = Post.__dict__["original_id"].__set__
+_set_message = Post.__dict__["message"].__set__
+_set_message_source = Post.__dict__["message_source"].__set__
+_set_type = Post.__dict__["type"].__set__
+_set_props = Post.__dict__["props"].__set__
+_set_hashtags = Post.__dict__["hashtags"].__set__
+_set_filenames = Post.__dict__["filenames"].__set__
+_set_file_ids = Post.__dict__["file_ids"].__set__
+_set_pending_post_id = Post.__dict__["pending_post_id"].__set__
+_set_has_reactions = Post.__dict__["has_reactions"].__set__
+_set_remote_id = Post.__dict__["remote_id"].__set__
+_set_reply_count = Post.__dict__["reply_count"].__set__
+_set_last_reply_at = Post.__dict__["last_reply_at"].__set__
+_set_participants = Post.__dict__["participants"].__set__
+_set_is_following = Post.__dict__["is_following"].__set__
+_set_metadata = Post.__dict__["metadata"].__set__

@@ -19,13 +19,13 @@ class PostAcknowledgement:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostAcknowledgement) -> PostAcknowledgement:
-        return cls(
-            user_id=m.user_id,
-            post_id=m.post_id,
-            acknowledged_at=m.acknowledged_at,
-            channel_id=m.channel_id,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_post_id(o, m.post_id)
+        _set_acknowledged_at(o, m.acknowledged_at)
+        _set_channel_id(o, m.channel_id)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PostAcknowledgement:
         return model_pb2.PostAcknowledgement(
@@ -35,3 +35,10 @@ class PostAcknowledgement:
             channel_id=self.channel_id,
             remote_id=self.remote_id,
         )
+
+
+_set_user_id = PostAcknowledgement.__dict__["user_id"].__set__
+_set_post_id = PostAcknowledgement.__dict__["post_id"].__set__
+_set_acknowledged_at = PostAcknowledgement.__dict__["acknowledged_at"].__set__
+_set_channel_id = PostAcknowledgement.__dict__["channel_id"].__set__
+_set_remote_id = PostAcknowledgement.__dict__["remote_id"].__set__

@@ -26,19 +26,19 @@ class PostAction:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostAction) -> PostAction:
-        return cls(
-            id=m.id,
-            type=m.type,
-            name=m.name,
-            tooltip=m.tooltip,
-            disabled=m.disabled,
-            style=m.style,
-            data_source=m.data_source,
-            options=tuple(models.PostActionOptions.from_proto(x) for x in m.options),
-            default_option=m.default_option,
-            integration=models.PostActionIntegration.from_proto(m.integration) if m.HasField("integration") else None,
-            cookie=m.cookie,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_type(o, m.type)
+        _set_name(o, m.name)
+        _set_tooltip(o, m.tooltip)
+        _set_disabled(o, m.disabled)
+        _set_style(o, m.style)
+        _set_data_source(o, m.data_source)
+        _set_options(o, tuple(models.PostActionOptions.from_proto(x) for x in m.options))
+        _set_default_option(o, m.default_option)
+        _set_integration(o, models.PostActionIntegration.from_proto(m.integration) if m.HasField("integration") else None)
+        _set_cookie(o, m.cookie)
+        return o
 
     def to_proto(self) -> model_pb2.PostAction:
         return model_pb2.PostAction(
@@ -54,3 +54,16 @@ class PostAction:
             integration=self.integration.to_proto() if self.integration is not None else None,
             cookie=self.cookie,
         )
+
+
+_set_id = PostAction.__dict__["id"].__set__
+_set_type = PostAction.__dict__["type"].__set__
+_set_name = PostAction.__dict__["name"].__set__
+_set_tooltip = PostAction.__dict__["tooltip"].__set__
+_set_disabled = PostAction.__dict__["disabled"].__set__
+_set_style = PostAction.__dict__["style"].__set__
+_set_data_source = PostAction.__dict__["data_source"].__set__
+_set_options = PostAction.__dict__["options"].__set__
+_set_default_option = PostAction.__dict__["default_option"].__set__
+_set_integration = PostAction.__dict__["integration"].__set__
+_set_cookie = PostAction.__dict__["cookie"].__set__

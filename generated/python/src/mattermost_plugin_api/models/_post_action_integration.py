@@ -18,13 +18,17 @@ class PostActionIntegration:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostActionIntegration) -> PostActionIntegration:
-        return cls(
-            url=m.url,
-            context=struct_to_dict(m.context) if m.HasField("context") else None,
-        )
+        o = object.__new__(cls)
+        _set_url(o, m.url)
+        _set_context(o, struct_to_dict(m.context) if m.HasField("context") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PostActionIntegration:
         return model_pb2.PostActionIntegration(
             url=self.url,
             context=dict_to_struct(self.context) if self.context is not None else None,
         )
+
+
+_set_url = PostActionIntegration.__dict__["url"].__set__
+_set_context = PostActionIntegration.__dict__["context"].__set__

@@ -16,13 +16,17 @@ class PostActionOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostActionOptions) -> PostActionOptions:
-        return cls(
-            text=m.text,
-            value=m.value,
-        )
+        o = object.__new__(cls)
+        _set_text(o, m.text)
+        _set_value(o, m.value)
+        return o
 
     def to_proto(self) -> model_pb2.PostActionOptions:
         return model_pb2.PostActionOptions(
             text=self.text,
             value=self.value,
         )
+
+
+_set_text = PostActionOptions.__dict__["text"].__set__
+_set_value = PostActionOptions.__dict__["value"].__set__

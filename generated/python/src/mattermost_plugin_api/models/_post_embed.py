@@ -19,11 +19,11 @@ class PostEmbed:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostEmbed) -> PostEmbed:
-        return cls(
-            type=m.type,
-            url=m.url,
-            data=value_to_py(m.data) if m.HasField("data") else None,
-        )
+        o = object.__new__(cls)
+        _set_type(o, m.type)
+        _set_url(o, m.url)
+        _set_data(o, value_to_py(m.data) if m.HasField("data") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PostEmbed:
         return model_pb2.PostEmbed(
@@ -31,3 +31,8 @@ class PostEmbed:
             url=self.url,
             data=py_to_value(self.data) if self.data is not None else None,
         )
+
+
+_set_type = PostEmbed.__dict__["type"].__set__
+_set_url = PostEmbed.__dict__["url"].__set__
+_set_data = PostEmbed.__dict__["data"].__set__

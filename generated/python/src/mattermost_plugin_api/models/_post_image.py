@@ -18,12 +18,12 @@ class PostImage:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostImage) -> PostImage:
-        return cls(
-            width=m.width,
-            height=m.height,
-            format=m.format,
-            frame_count=m.frame_count,
-        )
+        o = object.__new__(cls)
+        _set_width(o, m.width)
+        _set_height(o, m.height)
+        _set_format(o, m.format)
+        _set_frame_count(o, m.frame_count)
+        return o
 
     def to_proto(self) -> model_pb2.PostImage:
         return model_pb2.PostImage(
@@ -32,3 +32,9 @@ class PostImage:
             format=self.format,
             frame_count=self.frame_count,
         )
+
+
+_set_width = PostImage.__dict__["width"].__set__
+_set_height = PostImage.__dict__["height"].__set__
+_set_format = PostImage.__dict__["format"].__set__
+_set_frame_count = PostImage.__dict__["frame_count"].__set__

@@ -26,19 +26,19 @@ class PostMetadata:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostMetadata) -> PostMetadata:
-        return cls(
-            embeds=tuple(models.PostEmbed.from_proto(x) for x in m.embeds),
-            emojis=tuple(models.Emoji.from_proto(x) for x in m.emojis),
-            files=tuple(models.FileInfo.from_proto(x) for x in m.files),
-            redacted_file_count=m.redacted_file_count,
-            images={k: models.PostImage.from_proto(v) for k, v in m.images.items()},
-            reactions=tuple(models.Reaction.from_proto(x) for x in m.reactions),
-            priority=models.PostPriority.from_proto(m.priority) if m.HasField("priority") else None,
-            acknowledgements=tuple(models.PostAcknowledgement.from_proto(x) for x in m.acknowledgements),
-            translations={k: models.PostTranslation.from_proto(v) for k, v in m.translations.items()},
-            expire_at=m.expire_at,
-            recipients=tuple(m.recipients),
-        )
+        o = object.__new__(cls)
+        _set_embeds(o, tuple(models.PostEmbed.from_proto(x) for x in m.embeds))
+        _set_emojis(o, tuple(models.Emoji.from_proto(x) for x in m.emojis))
+        _set_files(o, tuple(models.FileInfo.from_proto(x) for x in m.files))
+        _set_redacted_file_count(o, m.redacted_file_count)
+        _set_images(o, {k: models.PostImage.from_proto(v) for k, v in m.images.items()})
+        _set_reactions(o, tuple(models.Reaction.from_proto(x) for x in m.reactions))
+        _set_priority(o, models.PostPriority.from_proto(m.priority) if m.HasField("priority") else None)
+        _set_acknowledgements(o, tuple(models.PostAcknowledgement.from_proto(x) for x in m.acknowledgements))
+        _set_translations(o, {k: models.PostTranslation.from_proto(v) for k, v in m.translations.items()})
+        _set_expire_at(o, m.expire_at)
+        _set_recipients(o, tuple(m.recipients))
+        return o
 
     def to_proto(self) -> model_pb2.PostMetadata:
         return model_pb2.PostMetadata(
@@ -54,3 +54,16 @@ class PostMetadata:
             expire_at=self.expire_at,
             recipients=list(self.recipients),
         )
+
+
+_set_embeds = PostMetadata.__dict__["embeds"].__set__
+_set_emojis = PostMetadata.__dict__["emojis"].__set__
+_set_files = PostMetadata.__dict__["files"].__set__
+_set_redacted_file_count = PostMetadata.__dict__["redacted_file_count"].__set__
+_set_images = PostMetadata.__dict__["images"].__set__
+_set_reactions = PostMetadata.__dict__["reactions"].__set__
+_set_priority = PostMetadata.__dict__["priority"].__set__
+_set_acknowledgements = PostMetadata.__dict__["acknowledgements"].__set__
+_set_translations = PostMetadata.__dict__["translations"].__set__
+_set_expire_at = PostMetadata.__dict__["expire_at"].__set__
+_set_recipients = PostMetadata.__dict__["recipients"].__set__

@@ -19,13 +19,13 @@ class PostPriority:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostPriority) -> PostPriority:
-        return cls(
-            priority=m.priority if m.HasField("priority") else None,
-            requested_ack=m.requested_ack if m.HasField("requested_ack") else None,
-            persistent_notifications=m.persistent_notifications if m.HasField("persistent_notifications") else None,
-            post_id=m.post_id,
-            channel_id=m.channel_id,
-        )
+        o = object.__new__(cls)
+        _set_priority(o, m.priority if m.HasField("priority") else None)
+        _set_requested_ack(o, m.requested_ack if m.HasField("requested_ack") else None)
+        _set_persistent_notifications(o, m.persistent_notifications if m.HasField("persistent_notifications") else None)
+        _set_post_id(o, m.post_id)
+        _set_channel_id(o, m.channel_id)
+        return o
 
     def to_proto(self) -> model_pb2.PostPriority:
         return model_pb2.PostPriority(
@@ -35,3 +35,10 @@ class PostPriority:
             post_id=self.post_id,
             channel_id=self.channel_id,
         )
+
+
+_set_priority = PostPriority.__dict__["priority"].__set__
+_set_requested_ack = PostPriority.__dict__["requested_ack"].__set__
+_set_persistent_notifications = PostPriority.__dict__["persistent_notifications"].__set__
+_set_post_id = PostPriority.__dict__["post_id"].__set__
+_set_channel_id = PostPriority.__dict__["channel_id"].__set__

@@ -23,16 +23,16 @@ class PostSearchResults:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostSearchResults) -> PostSearchResults:
-        return cls(
-            order=tuple(m.order),
-            posts={k: models.Post.from_proto(v) for k, v in m.posts.items()},
-            next_post_id=m.next_post_id,
-            prev_post_id=m.prev_post_id,
-            has_next=m.has_next if m.HasField("has_next") else None,
-            first_inaccessible_post_time=m.first_inaccessible_post_time,
-            burn_on_read_posts={k: models.Post.from_proto(v) for k, v in m.burn_on_read_posts.items()},
-            matches={k: models.StringList.from_proto(v) for k, v in m.matches.items()},
-        )
+        o = object.__new__(cls)
+        _set_order(o, tuple(m.order))
+        _set_posts(o, {k: models.Post.from_proto(v) for k, v in m.posts.items()})
+        _set_next_post_id(o, m.next_post_id)
+        _set_prev_post_id(o, m.prev_post_id)
+        _set_has_next(o, m.has_next if m.HasField("has_next") else None)
+        _set_first_inaccessible_post_time(o, m.first_inaccessible_post_time)
+        _set_burn_on_read_posts(o, {k: models.Post.from_proto(v) for k, v in m.burn_on_read_posts.items()})
+        _set_matches(o, {k: models.StringList.from_proto(v) for k, v in m.matches.items()})
+        return o
 
     def to_proto(self) -> model_pb2.PostSearchResults:
         return model_pb2.PostSearchResults(
@@ -45,3 +45,13 @@ class PostSearchResults:
             burn_on_read_posts={k: v.to_proto() for k, v in self.burn_on_read_posts.items()},
             matches={k: v.to_proto() for k, v in self.matches.items()},
         )
+
+
+_set_order = PostSearchResults.__dict__["order"].__set__
+_set_posts = PostSearchResults.__dict__["posts"].__set__
+_set_next_post_id = PostSearchResults.__dict__["next_post_id"].__set__
+_set_prev_post_id = PostSearchResults.__dict__["prev_post_id"].__set__
+_set_has_next = PostSearchResults.__dict__["has_next"].__set__
+_set_first_inaccessible_post_time = PostSearchResults.__dict__["first_inaccessible_post_time"].__set__
+_set_burn_on_read_posts = PostSearchResults.__dict__["burn_on_read_posts"].__set__
+_set_matches = PostSearchResults.__dict__["matches"].__set__

@@ -19,13 +19,13 @@ class PostTranslation:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PostTranslation) -> PostTranslation:
-        return cls(
-            text=m.text,
-            object=m.object,
-            type=m.type,
-            state=m.state,
-            source_lang=m.source_lang,
-        )
+        o = object.__new__(cls)
+        _set_text(o, m.text)
+        _set_object(o, m.object)
+        _set_type(o, m.type)
+        _set_state(o, m.state)
+        _set_source_lang(o, m.source_lang)
+        return o
 
     def to_proto(self) -> model_pb2.PostTranslation:
         return model_pb2.PostTranslation(
@@ -35,3 +35,10 @@ class PostTranslation:
             state=self.state,
             source_lang=self.source_lang,
         )
+
+
+_set_text = PostTranslation.__dict__["text"].__set__
+_set_object = PostTranslation.__dict__["object"].__set__
+_set_type = PostTranslation.__dict__["type"].__set__
+_set_state = PostTranslation.__dict__["state"].__set__
+_set_source_lang = PostTranslation.__dict__["source_lang"].__set__

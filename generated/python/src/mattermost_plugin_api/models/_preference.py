@@ -18,12 +18,12 @@ class Preference:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Preference) -> Preference:
-        return cls(
-            user_id=m.user_id,
-            category=m.category,
-            name=m.name,
-            value=m.value,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_category(o, m.category)
+        _set_name(o, m.name)
+        _set_value(o, m.value)
+        return o
 
     def to_proto(self) -> model_pb2.Preference:
         return model_pb2.Preference(
@@ -32,3 +32,9 @@ class Preference:
             name=self.name,
             value=self.value,
         )
+
+
+_set_user_id = Preference.__dict__["user_id"].__set__
+_set_category = Preference.__dict__["category"].__set__
+_set_name = Preference.__dict__["name"].__set__
+_set_value = Preference.__dict__["value"].__set__

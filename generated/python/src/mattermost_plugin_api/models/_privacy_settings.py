@@ -17,11 +17,11 @@ class PrivacySettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PrivacySettings) -> PrivacySettings:
-        return cls(
-            show_email_address=m.show_email_address if m.HasField("show_email_address") else None,
-            show_full_name=m.show_full_name if m.HasField("show_full_name") else None,
-            use_anonymous_ur_ls=m.use_anonymous_ur_ls if m.HasField("use_anonymous_ur_ls") else None,
-        )
+        o = object.__new__(cls)
+        _set_show_email_address(o, m.show_email_address if m.HasField("show_email_address") else None)
+        _set_show_full_name(o, m.show_full_name if m.HasField("show_full_name") else None)
+        _set_use_anonymous_ur_ls(o, m.use_anonymous_ur_ls if m.HasField("use_anonymous_ur_ls") else None)
+        return o
 
     def to_proto(self) -> model_pb2.PrivacySettings:
         return model_pb2.PrivacySettings(
@@ -29,3 +29,8 @@ class PrivacySettings:
             show_full_name=self.show_full_name,
             use_anonymous_ur_ls=self.use_anonymous_ur_ls,
         )
+
+
+_set_show_email_address = PrivacySettings.__dict__["show_email_address"].__set__
+_set_show_full_name = PrivacySettings.__dict__["show_full_name"].__set__
+_set_use_anonymous_ur_ls = PrivacySettings.__dict__["use_anonymous_ur_ls"].__set__

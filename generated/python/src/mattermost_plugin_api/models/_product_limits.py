@@ -18,11 +18,11 @@ class ProductLimits:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ProductLimits) -> ProductLimits:
-        return cls(
-            files=models.FilesLimits.from_proto(m.files) if m.HasField("files") else None,
-            messages=models.MessagesLimits.from_proto(m.messages) if m.HasField("messages") else None,
-            teams=models.TeamsLimits.from_proto(m.teams) if m.HasField("teams") else None,
-        )
+        o = object.__new__(cls)
+        _set_files(o, models.FilesLimits.from_proto(m.files) if m.HasField("files") else None)
+        _set_messages(o, models.MessagesLimits.from_proto(m.messages) if m.HasField("messages") else None)
+        _set_teams(o, models.TeamsLimits.from_proto(m.teams) if m.HasField("teams") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ProductLimits:
         return model_pb2.ProductLimits(
@@ -30,3 +30,8 @@ class ProductLimits:
             messages=self.messages.to_proto() if self.messages is not None else None,
             teams=self.teams.to_proto() if self.teams is not None else None,
         )
+
+
+_set_files = ProductLimits.__dict__["files"].__set__
+_set_messages = ProductLimits.__dict__["messages"].__set__
+_set_teams = ProductLimits.__dict__["teams"].__set__

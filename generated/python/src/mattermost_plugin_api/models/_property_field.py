@@ -34,26 +34,26 @@ class PropertyField:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyField) -> PropertyField:
-        return cls(
-            id=m.id,
-            group_id=m.group_id,
-            name=m.name,
-            type=m.type,
-            attrs=struct_to_dict(m.attrs) if m.HasField("attrs") else None,
-            target_id=m.target_id,
-            target_type=m.target_type,
-            object_type=m.object_type,
-            protected=m.protected,
-            permission_field=m.permission_field if m.HasField("permission_field") else None,
-            permission_values=m.permission_values if m.HasField("permission_values") else None,
-            permission_options=m.permission_options if m.HasField("permission_options") else None,
-            linked_field_id=m.linked_field_id if m.HasField("linked_field_id") else None,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            created_by=m.created_by,
-            updated_by=m.updated_by,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_group_id(o, m.group_id)
+        _set_name(o, m.name)
+        _set_type(o, m.type)
+        _set_attrs(o, struct_to_dict(m.attrs) if m.HasField("attrs") else None)
+        _set_target_id(o, m.target_id)
+        _set_target_type(o, m.target_type)
+        _set_object_type(o, m.object_type)
+        _set_protected(o, m.protected)
+        _set_permission_field(o, m.permission_field if m.HasField("permission_field") else None)
+        _set_permission_values(o, m.permission_values if m.HasField("permission_values") else None)
+        _set_permission_options(o, m.permission_options if m.HasField("permission_options") else None)
+        _set_linked_field_id(o, m.linked_field_id if m.HasField("linked_field_id") else None)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_created_by(o, m.created_by)
+        _set_updated_by(o, m.updated_by)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyField:
         return model_pb2.PropertyField(
@@ -76,3 +76,23 @@ class PropertyField:
             created_by=self.created_by,
             updated_by=self.updated_by,
         )
+
+
+_set_id = PropertyField.__dict__["id"].__set__
+_set_group_id = PropertyField.__dict__["group_id"].__set__
+_set_name = PropertyField.__dict__["name"].__set__
+_set_type = PropertyField.__dict__["type"].__set__
+_set_attrs = PropertyField.__dict__["attrs"].__set__
+_set_target_id = PropertyField.__dict__["target_id"].__set__
+_set_target_type = PropertyField.__dict__["target_type"].__set__
+_set_object_type = PropertyField.__dict__["object_type"].__set__
+_set_protected = PropertyField.__dict__["protected"].__set__
+_set_permission_field = PropertyField.__dict__["permission_field"].__set__
+_set_permission_values = PropertyField.__dict__["permission_values"].__set__
+_set_permission_options = PropertyField.__dict__["permission_options"].__set__
+_set_linked_field_id = PropertyField.__dict__["linked_field_id"].__set__
+_set_create_at = PropertyField.__dict__["create_at"].__set__
+_set_update_at = PropertyField.__dict__["update_at"].__set__
+_set_delete_at = PropertyField.__dict__["delete_at"].__set__
+_set_created_by = PropertyField.__dict__["created_by"].__set__
+_set_updated_by = PropertyField.__dict__["updated_by"].__set__

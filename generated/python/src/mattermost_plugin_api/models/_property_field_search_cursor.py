@@ -17,11 +17,11 @@ class PropertyFieldSearchCursor:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyFieldSearchCursor) -> PropertyFieldSearchCursor:
-        return cls(
-            property_field_id=m.property_field_id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-        )
+        o = object.__new__(cls)
+        _set_property_field_id(o, m.property_field_id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyFieldSearchCursor:
         return model_pb2.PropertyFieldSearchCursor(
@@ -29,3 +29,8 @@ class PropertyFieldSearchCursor:
             create_at=self.create_at,
             update_at=self.update_at,
         )
+
+
+_set_property_field_id = PropertyFieldSearchCursor.__dict__["property_field_id"].__set__
+_set_create_at = PropertyFieldSearchCursor.__dict__["create_at"].__set__
+_set_update_at = PropertyFieldSearchCursor.__dict__["update_at"].__set__

@@ -27,20 +27,20 @@ class PropertyFieldSearchOpts:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyFieldSearchOpts) -> PropertyFieldSearchOpts:
-        return cls(
-            group_id=m.group_id,
-            object_type=m.object_type,
-            object_types=tuple(m.object_types),
-            target_type=m.target_type,
-            target_i_ds=tuple(m.target_i_ds),
-            channel_id=m.channel_id,
-            team_id=m.team_id,
-            linked_field_id=m.linked_field_id,
-            since_update_at=m.since_update_at,
-            include_deleted=m.include_deleted,
-            cursor=models.PropertyFieldSearchCursor.from_proto(m.cursor) if m.HasField("cursor") else None,
-            per_page=m.per_page,
-        )
+        o = object.__new__(cls)
+        _set_group_id(o, m.group_id)
+        _set_object_type(o, m.object_type)
+        _set_object_types(o, tuple(m.object_types))
+        _set_target_type(o, m.target_type)
+        _set_target_i_ds(o, tuple(m.target_i_ds))
+        _set_channel_id(o, m.channel_id)
+        _set_team_id(o, m.team_id)
+        _set_linked_field_id(o, m.linked_field_id)
+        _set_since_update_at(o, m.since_update_at)
+        _set_include_deleted(o, m.include_deleted)
+        _set_cursor(o, models.PropertyFieldSearchCursor.from_proto(m.cursor) if m.HasField("cursor") else None)
+        _set_per_page(o, m.per_page)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyFieldSearchOpts:
         return model_pb2.PropertyFieldSearchOpts(
@@ -57,3 +57,17 @@ class PropertyFieldSearchOpts:
             cursor=self.cursor.to_proto() if self.cursor is not None else None,
             per_page=self.per_page,
         )
+
+
+_set_group_id = PropertyFieldSearchOpts.__dict__["group_id"].__set__
+_set_object_type = PropertyFieldSearchOpts.__dict__["object_type"].__set__
+_set_object_types = PropertyFieldSearchOpts.__dict__["object_types"].__set__
+_set_target_type = PropertyFieldSearchOpts.__dict__["target_type"].__set__
+_set_target_i_ds = PropertyFieldSearchOpts.__dict__["target_i_ds"].__set__
+_set_channel_id = PropertyFieldSearchOpts.__dict__["channel_id"].__set__
+_set_team_id = PropertyFieldSearchOpts.__dict__["team_id"].__set__
+_set_linked_field_id = PropertyFieldSearchOpts.__dict__["linked_field_id"].__set__
+_set_since_update_at = PropertyFieldSearchOpts.__dict__["since_update_at"].__set__
+_set_include_deleted = PropertyFieldSearchOpts.__dict__["include_deleted"].__set__
+_set_cursor = PropertyFieldSearchOpts.__dict__["cursor"].__set__
+_set_per_page = PropertyFieldSearchOpts.__dict__["per_page"].__set__

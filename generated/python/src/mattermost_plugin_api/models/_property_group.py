@@ -18,12 +18,12 @@ class PropertyGroup:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyGroup) -> PropertyGroup:
-        return cls(
-            id=m.id,
-            name=m.name,
-            version=m.version,
-            schema_version=m.schema_version,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_name(o, m.name)
+        _set_version(o, m.version)
+        _set_schema_version(o, m.schema_version)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyGroup:
         return model_pb2.PropertyGroup(
@@ -32,3 +32,9 @@ class PropertyGroup:
             version=self.version,
             schema_version=self.schema_version,
         )
+
+
+_set_id = PropertyGroup.__dict__["id"].__set__
+_set_name = PropertyGroup.__dict__["name"].__set__
+_set_version = PropertyGroup.__dict__["version"].__set__
+_set_schema_version = PropertyGroup.__dict__["schema_version"].__set__

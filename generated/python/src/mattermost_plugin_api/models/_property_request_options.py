@@ -15,11 +15,14 @@ class PropertyRequestOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyRequestOptions) -> PropertyRequestOptions:
-        return cls(
-            acting_as_scope=m.acting_as_scope,
-        )
+        o = object.__new__(cls)
+        _set_acting_as_scope(o, m.acting_as_scope)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyRequestOptions:
         return model_pb2.PropertyRequestOptions(
             acting_as_scope=self.acting_as_scope,
         )
+
+
+_set_acting_as_scope = PropertyRequestOptions.__dict__["acting_as_scope"].__set__

@@ -25,19 +25,19 @@ class PropertyValue:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyValue) -> PropertyValue:
-        return cls(
-            id=m.id,
-            target_id=m.target_id,
-            target_type=m.target_type,
-            group_id=m.group_id,
-            field_id=m.field_id,
-            value=m.value,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            created_by=m.created_by,
-            updated_by=m.updated_by,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_target_id(o, m.target_id)
+        _set_target_type(o, m.target_type)
+        _set_group_id(o, m.group_id)
+        _set_field_id(o, m.field_id)
+        _set_value(o, m.value)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_created_by(o, m.created_by)
+        _set_updated_by(o, m.updated_by)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyValue:
         return model_pb2.PropertyValue(
@@ -53,3 +53,16 @@ class PropertyValue:
             created_by=self.created_by,
             updated_by=self.updated_by,
         )
+
+
+_set_id = PropertyValue.__dict__["id"].__set__
+_set_target_id = PropertyValue.__dict__["target_id"].__set__
+_set_target_type = PropertyValue.__dict__["target_type"].__set__
+_set_group_id = PropertyValue.__dict__["group_id"].__set__
+_set_field_id = PropertyValue.__dict__["field_id"].__set__
+_set_value = PropertyValue.__dict__["value"].__set__
+_set_create_at = PropertyValue.__dict__["create_at"].__set__
+_set_update_at = PropertyValue.__dict__["update_at"].__set__
+_set_delete_at = PropertyValue.__dict__["delete_at"].__set__
+_set_created_by = PropertyValue.__dict__["created_by"].__set__
+_set_updated_by = PropertyValue.__dict__["updated_by"].__set__

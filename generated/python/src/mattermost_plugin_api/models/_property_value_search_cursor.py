@@ -17,11 +17,11 @@ class PropertyValueSearchCursor:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyValueSearchCursor) -> PropertyValueSearchCursor:
-        return cls(
-            property_value_id=m.property_value_id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-        )
+        o = object.__new__(cls)
+        _set_property_value_id(o, m.property_value_id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyValueSearchCursor:
         return model_pb2.PropertyValueSearchCursor(
@@ -29,3 +29,8 @@ class PropertyValueSearchCursor:
             create_at=self.create_at,
             update_at=self.update_at,
         )
+
+
+_set_property_value_id = PropertyValueSearchCursor.__dict__["property_value_id"].__set__
+_set_create_at = PropertyValueSearchCursor.__dict__["create_at"].__set__
+_set_update_at = PropertyValueSearchCursor.__dict__["update_at"].__set__

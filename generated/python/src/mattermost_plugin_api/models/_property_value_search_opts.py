@@ -24,17 +24,17 @@ class PropertyValueSearchOpts:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PropertyValueSearchOpts) -> PropertyValueSearchOpts:
-        return cls(
-            group_id=m.group_id,
-            target_type=m.target_type,
-            target_i_ds=tuple(m.target_i_ds),
-            field_id=m.field_id,
-            since_update_at=m.since_update_at,
-            include_deleted=m.include_deleted,
-            cursor=models.PropertyValueSearchCursor.from_proto(m.cursor) if m.HasField("cursor") else None,
-            per_page=m.per_page,
-            value=m.value,
-        )
+        o = object.__new__(cls)
+        _set_group_id(o, m.group_id)
+        _set_target_type(o, m.target_type)
+        _set_target_i_ds(o, tuple(m.target_i_ds))
+        _set_field_id(o, m.field_id)
+        _set_since_update_at(o, m.since_update_at)
+        _set_include_deleted(o, m.include_deleted)
+        _set_cursor(o, models.PropertyValueSearchCursor.from_proto(m.cursor) if m.HasField("cursor") else None)
+        _set_per_page(o, m.per_page)
+        _set_value(o, m.value)
+        return o
 
     def to_proto(self) -> model_pb2.PropertyValueSearchOpts:
         return model_pb2.PropertyValueSearchOpts(
@@ -48,3 +48,14 @@ class PropertyValueSearchOpts:
             per_page=self.per_page,
             value=self.value,
         )
+
+
+_set_group_id = PropertyValueSearchOpts.__dict__["group_id"].__set__
+_set_target_type = PropertyValueSearchOpts.__dict__["target_type"].__set__
+_set_target_i_ds = PropertyValueSearchOpts.__dict__["target_i_ds"].__set__
+_set_field_id = PropertyValueSearchOpts.__dict__["field_id"].__set__
+_set_since_update_at = PropertyValueSearchOpts.__dict__["since_update_at"].__set__
+_set_include_deleted = PropertyValueSearchOpts.__dict__["include_deleted"].__set__
+_set_cursor = PropertyValueSearchOpts.__dict__["cursor"].__set__
+_set_per_page = PropertyValueSearchOpts.__dict__["per_page"].__set__
+_set_value = PropertyValueSearchOpts.__dict__["value"].__set__

@@ -42,36 +42,36 @@ class PushNotification:
 
     @classmethod
     def from_proto(cls, m: model_pb2.PushNotification) -> PushNotification:
-        return cls(
-            ack_id=m.ack_id,
-            platform=m.platform,
-            server_id=m.server_id,
-            device_id=m.device_id,
-            post_id=m.post_id,
-            category=m.category,
-            sound=m.sound,
-            message=m.message,
-            badge=m.badge,
-            cont_ava=m.cont_ava,
-            team_id=m.team_id,
-            channel_id=m.channel_id,
-            root_id=m.root_id,
-            channel_name=m.channel_name,
-            type=m.type,
-            sub_type=m.sub_type,
-            transport=m.transport,
-            sender_id=m.sender_id,
-            sender_name=m.sender_name,
-            override_username=m.override_username,
-            override_icon_url=m.override_icon_url,
-            from_webhook=m.from_webhook,
-            version=m.version,
-            is_crt_enabled=m.is_crt_enabled,
-            is_id_loaded=m.is_id_loaded,
-            post_type=m.post_type,
-            channel_type=m.channel_type,
-            signature=m.signature,
-        )
+        o = object.__new__(cls)
+        _set_ack_id(o, m.ack_id)
+        _set_platform(o, m.platform)
+        _set_server_id(o, m.server_id)
+        _set_device_id(o, m.device_id)
+        _set_post_id(o, m.post_id)
+        _set_category(o, m.category)
+        _set_sound(o, m.sound)
+        _set_message(o, m.message)
+        _set_badge(o, m.badge)
+        _set_cont_ava(o, m.cont_ava)
+        _set_team_id(o, m.team_id)
+        _set_channel_id(o, m.channel_id)
+        _set_root_id(o, m.root_id)
+        _set_channel_name(o, m.channel_name)
+        _set_type(o, m.type)
+        _set_sub_type(o, m.sub_type)
+        _set_transport(o, m.transport)
+        _set_sender_id(o, m.sender_id)
+        _set_sender_name(o, m.sender_name)
+        _set_override_username(o, m.override_username)
+        _set_override_icon_url(o, m.override_icon_url)
+        _set_from_webhook(o, m.from_webhook)
+        _set_version(o, m.version)
+        _set_is_crt_enabled(o, m.is_crt_enabled)
+        _set_is_id_loaded(o, m.is_id_loaded)
+        _set_post_type(o, m.post_type)
+        _set_channel_type(o, m.channel_type)
+        _set_signature(o, m.signature)
+        return o
 
     def to_proto(self) -> model_pb2.PushNotification:
         return model_pb2.PushNotification(
@@ -104,3 +104,33 @@ class PushNotification:
             channel_type=self.channel_type,
             signature=self.signature,
         )
+
+
+_set_ack_id = PushNotification.__dict__["ack_id"].__set__
+_set_platform = PushNotification.__dict__["platform"].__set__
+_set_server_id = PushNotification.__dict__["server_id"].__set__
+_set_device_id = PushNotification.__dict__["device_id"].__set__
+_set_post_id = PushNotification.__dict__["post_id"].__set__
+_set_category = PushNotification.__dict__["category"].__set__
+_set_sound = PushNotification.__dict__["sound"].__set__
+_set_message = PushNotification.__dict__["message"].__set__
+_set_badge = PushNotification.__dict__["badge"].__set__
+_set_cont_ava = PushNotification.__dict__["cont_ava"].__set__
+_set_team_id = PushNotification.__dict__["team_id"].__set__
+_set_channel_id = PushNotification.__dict__["channel_id"].__set__
+_set_root_id = PushNotification.__dict__["root_id"].__set__
+_set_channel_name = PushNotification.__dict__["channel_name"].__set__
+_set_type = PushNotification.__dict__["type"].__set__
+_set_sub_type = PushNotification.__dict__["sub_type"].__set__
+_set_transport = PushNotification.__dict__["transport"].__set__
+_set_sender_id = PushNotification.__dict__["sender_id"].__set__
+_set_sender_name = PushNotification.__dict__["sender_name"].__set__
+_set_override_username = PushNotification.__dict__["override_username"].__set__
+_set_override_icon_url = PushNotification.__dict__["override_icon_url"].__set__
+_set_from_webhook = PushNotification.__dict__["from_webhook"].__set__
+_set_version = PushNotification.__dict__["version"].__set__
+_set_is_crt_enabled = PushNotification.__dict__["is_crt_enabled"].__set__
+_set_is_id_loaded = PushNotification.__dict__["is_id_loaded"].__set__
+_set_post_type = PushNotification.__dict__["post_type"].__set__
+_set_channel_type = PushNotification.__dict__["channel_type"].__set__
+_set_signature = PushNotification.__dict__["signature"].__set__

@@ -21,15 +21,15 @@ class RateLimitSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.RateLimitSettings) -> RateLimitSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            per_sec=m.per_sec if m.HasField("per_sec") else None,
-            max_burst=m.max_burst if m.HasField("max_burst") else None,
-            memory_store_size=m.memory_store_size if m.HasField("memory_store_size") else None,
-            vary_by_remote_addr=m.vary_by_remote_addr if m.HasField("vary_by_remote_addr") else None,
-            vary_by_user=m.vary_by_user if m.HasField("vary_by_user") else None,
-            vary_by_header=m.vary_by_header,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_per_sec(o, m.per_sec if m.HasField("per_sec") else None)
+        _set_max_burst(o, m.max_burst if m.HasField("max_burst") else None)
+        _set_memory_store_size(o, m.memory_store_size if m.HasField("memory_store_size") else None)
+        _set_vary_by_remote_addr(o, m.vary_by_remote_addr if m.HasField("vary_by_remote_addr") else None)
+        _set_vary_by_user(o, m.vary_by_user if m.HasField("vary_by_user") else None)
+        _set_vary_by_header(o, m.vary_by_header)
+        return o
 
     def to_proto(self) -> model_pb2.RateLimitSettings:
         return model_pb2.RateLimitSettings(
@@ -41,3 +41,12 @@ class RateLimitSettings:
             vary_by_user=self.vary_by_user,
             vary_by_header=self.vary_by_header,
         )
+
+
+_set_enable = RateLimitSettings.__dict__["enable"].__set__
+_set_per_sec = RateLimitSettings.__dict__["per_sec"].__set__
+_set_max_burst = RateLimitSettings.__dict__["max_burst"].__set__
+_set_memory_store_size = RateLimitSettings.__dict__["memory_store_size"].__set__
+_set_vary_by_remote_addr = RateLimitSettings.__dict__["vary_by_remote_addr"].__set__
+_set_vary_by_user = RateLimitSettings.__dict__["vary_by_user"].__set__
+_set_vary_by_header = RateLimitSettings.__dict__["vary_by_header"].__set__

@@ -22,16 +22,16 @@ class Reaction:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Reaction) -> Reaction:
-        return cls(
-            user_id=m.user_id,
-            post_id=m.post_id,
-            emoji_name=m.emoji_name,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-            channel_id=m.channel_id,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_post_id(o, m.post_id)
+        _set_emoji_name(o, m.emoji_name)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        _set_channel_id(o, m.channel_id)
+        return o
 
     def to_proto(self) -> model_pb2.Reaction:
         return model_pb2.Reaction(
@@ -44,3 +44,13 @@ class Reaction:
             remote_id=self.remote_id,
             channel_id=self.channel_id,
         )
+
+
+_set_user_id = Reaction.__dict__["user_id"].__set__
+_set_post_id = Reaction.__dict__["post_id"].__set__
+_set_emoji_name = Reaction.__dict__["emoji_name"].__set__
+_set_create_at = Reaction.__dict__["create_at"].__set__
+_set_update_at = Reaction.__dict__["update_at"].__set__
+_set_delete_at = Reaction.__dict__["delete_at"].__set__
+_set_remote_id = Reaction.__dict__["remote_id"].__set__
+_set_channel_id = Reaction.__dict__["channel_id"].__set__

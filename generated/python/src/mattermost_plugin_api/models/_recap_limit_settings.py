@@ -21,15 +21,15 @@ class RecapLimitSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.RecapLimitSettings) -> RecapLimitSettings:
-        return cls(
-            max_recaps_per_day=m.max_recaps_per_day if m.HasField("max_recaps_per_day") else None,
-            max_scheduled_recaps=m.max_scheduled_recaps if m.HasField("max_scheduled_recaps") else None,
-            max_channels_per_recap=m.max_channels_per_recap if m.HasField("max_channels_per_recap") else None,
-            max_posts_per_recap=m.max_posts_per_recap if m.HasField("max_posts_per_recap") else None,
-            max_tokens_per_recap=m.max_tokens_per_recap if m.HasField("max_tokens_per_recap") else None,
-            max_posts_per_day=m.max_posts_per_day if m.HasField("max_posts_per_day") else None,
-            cooldown_minutes=m.cooldown_minutes if m.HasField("cooldown_minutes") else None,
-        )
+        o = object.__new__(cls)
+        _set_max_recaps_per_day(o, m.max_recaps_per_day if m.HasField("max_recaps_per_day") else None)
+        _set_max_scheduled_recaps(o, m.max_scheduled_recaps if m.HasField("max_scheduled_recaps") else None)
+        _set_max_channels_per_recap(o, m.max_channels_per_recap if m.HasField("max_channels_per_recap") else None)
+        _set_max_posts_per_recap(o, m.max_posts_per_recap if m.HasField("max_posts_per_recap") else None)
+        _set_max_tokens_per_recap(o, m.max_tokens_per_recap if m.HasField("max_tokens_per_recap") else None)
+        _set_max_posts_per_day(o, m.max_posts_per_day if m.HasField("max_posts_per_day") else None)
+        _set_cooldown_minutes(o, m.cooldown_minutes if m.HasField("cooldown_minutes") else None)
+        return o
 
     def to_proto(self) -> model_pb2.RecapLimitSettings:
         return model_pb2.RecapLimitSettings(
@@ -41,3 +41,12 @@ class RecapLimitSettings:
             max_posts_per_day=self.max_posts_per_day,
             cooldown_minutes=self.cooldown_minutes,
         )
+
+
+_set_max_recaps_per_day = RecapLimitSettings.__dict__["max_recaps_per_day"].__set__
+_set_max_scheduled_recaps = RecapLimitSettings.__dict__["max_scheduled_recaps"].__set__
+_set_max_channels_per_recap = RecapLimitSettings.__dict__["max_channels_per_recap"].__set__
+_set_max_posts_per_recap = RecapLimitSettings.__dict__["max_posts_per_recap"].__set__
+_set_max_tokens_per_recap = RecapLimitSettings.__dict__["max_tokens_per_recap"].__set__
+_set_max_posts_per_day = RecapLimitSettings.__dict__["max_posts_per_day"].__set__
+_set_cooldown_minutes = RecapLimitSettings.__dict__["cooldown_minutes"].__set__

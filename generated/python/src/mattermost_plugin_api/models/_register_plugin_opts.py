@@ -20,14 +20,14 @@ class RegisterPluginOpts:
 
     @classmethod
     def from_proto(cls, m: model_pb2.RegisterPluginOpts) -> RegisterPluginOpts:
-        return cls(
-            displayname=m.displayname,
-            plugin_id=m.plugin_id,
-            creator_id=m.creator_id,
-            auto_share_d_ms=m.auto_share_d_ms,
-            auto_invited=m.auto_invited,
-            site_url=m.site_url,
-        )
+        o = object.__new__(cls)
+        _set_displayname(o, m.displayname)
+        _set_plugin_id(o, m.plugin_id)
+        _set_creator_id(o, m.creator_id)
+        _set_auto_share_d_ms(o, m.auto_share_d_ms)
+        _set_auto_invited(o, m.auto_invited)
+        _set_site_url(o, m.site_url)
+        return o
 
     def to_proto(self) -> model_pb2.RegisterPluginOpts:
         return model_pb2.RegisterPluginOpts(
@@ -38,3 +38,11 @@ class RegisterPluginOpts:
             auto_invited=self.auto_invited,
             site_url=self.site_url,
         )
+
+
+_set_displayname = RegisterPluginOpts.__dict__["displayname"].__set__
+_set_plugin_id = RegisterPluginOpts.__dict__["plugin_id"].__set__
+_set_creator_id = RegisterPluginOpts.__dict__["creator_id"].__set__
+_set_auto_share_d_ms = RegisterPluginOpts.__dict__["auto_share_d_ms"].__set__
+_set_auto_invited = RegisterPluginOpts.__dict__["auto_invited"].__set__
+_set_site_url = RegisterPluginOpts.__dict__["site_url"].__set__

@@ -30,24 +30,24 @@ class RemoteCluster:
 
     @classmethod
     def from_proto(cls, m: model_pb2.RemoteCluster) -> RemoteCluster:
-        return cls(
-            remote_id=m.remote_id,
-            remote_team_id=m.remote_team_id,
-            name=m.name,
-            display_name=m.display_name,
-            site_url=m.site_url,
-            default_team_id=m.default_team_id,
-            create_at=m.create_at,
-            delete_at=m.delete_at,
-            last_ping_at=m.last_ping_at,
-            last_global_user_sync_at=m.last_global_user_sync_at,
-            token=m.token,
-            remote_token=m.remote_token,
-            topics=m.topics,
-            creator_id=m.creator_id,
-            plugin_id=m.plugin_id,
-            options=m.options,
-        )
+        o = object.__new__(cls)
+        _set_remote_id(o, m.remote_id)
+        _set_remote_team_id(o, m.remote_team_id)
+        _set_name(o, m.name)
+        _set_display_name(o, m.display_name)
+        _set_site_url(o, m.site_url)
+        _set_default_team_id(o, m.default_team_id)
+        _set_create_at(o, m.create_at)
+        _set_delete_at(o, m.delete_at)
+        _set_last_ping_at(o, m.last_ping_at)
+        _set_last_global_user_sync_at(o, m.last_global_user_sync_at)
+        _set_token(o, m.token)
+        _set_remote_token(o, m.remote_token)
+        _set_topics(o, m.topics)
+        _set_creator_id(o, m.creator_id)
+        _set_plugin_id(o, m.plugin_id)
+        _set_options(o, m.options)
+        return o
 
     def to_proto(self) -> model_pb2.RemoteCluster:
         return model_pb2.RemoteCluster(
@@ -68,3 +68,21 @@ class RemoteCluster:
             plugin_id=self.plugin_id,
             options=self.options,
         )
+
+
+_set_remote_id = RemoteCluster.__dict__["remote_id"].__set__
+_set_remote_team_id = RemoteCluster.__dict__["remote_team_id"].__set__
+_set_name = RemoteCluster.__dict__["name"].__set__
+_set_display_name = RemoteCluster.__dict__["display_name"].__set__
+_set_site_url = RemoteCluster.__dict__["site_url"].__set__
+_set_default_team_id = RemoteCluster.__dict__["default_team_id"].__set__
+_set_create_at = RemoteCluster.__dict__["create_at"].__set__
+_set_delete_at = RemoteCluster.__dict__["delete_at"].__set__
+_set_last_ping_at = RemoteCluster.__dict__["last_ping_at"].__set__
+_set_last_global_user_sync_at = RemoteCluster.__dict__["last_global_user_sync_at"].__set__
+_set_token = RemoteCluster.__dict__["token"].__set__
+_set_remote_token = RemoteCluster.__dict__["remote_token"].__set__
+_set_topics = RemoteCluster.__dict__["topics"].__set__
+_set_creator_id = RemoteCluster.__dict__["creator_id"].__set__
+_set_plugin_id = RemoteCluster.__dict__["plugin_id"].__set__
+_set_options = RemoteCluster.__dict__["options"].__set__

@@ -17,11 +17,11 @@ class ReplicaLagSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ReplicaLagSettings) -> ReplicaLagSettings:
-        return cls(
-            data_source=m.data_source if m.HasField("data_source") else None,
-            query_absolute_lag=m.query_absolute_lag if m.HasField("query_absolute_lag") else None,
-            query_time_lag=m.query_time_lag if m.HasField("query_time_lag") else None,
-        )
+        o = object.__new__(cls)
+        _set_data_source(o, m.data_source if m.HasField("data_source") else None)
+        _set_query_absolute_lag(o, m.query_absolute_lag if m.HasField("query_absolute_lag") else None)
+        _set_query_time_lag(o, m.query_time_lag if m.HasField("query_time_lag") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ReplicaLagSettings:
         return model_pb2.ReplicaLagSettings(
@@ -29,3 +29,8 @@ class ReplicaLagSettings:
             query_absolute_lag=self.query_absolute_lag,
             query_time_lag=self.query_time_lag,
         )
+
+
+_set_data_source = ReplicaLagSettings.__dict__["data_source"].__set__
+_set_query_absolute_lag = ReplicaLagSettings.__dict__["query_absolute_lag"].__set__
+_set_query_time_lag = ReplicaLagSettings.__dict__["query_time_lag"].__set__

@@ -17,11 +17,11 @@ class ReviewerSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ReviewerSettings) -> ReviewerSettings:
-        return cls(
-            common_reviewers=m.common_reviewers if m.HasField("common_reviewers") else None,
-            system_admins_as_reviewers=m.system_admins_as_reviewers if m.HasField("system_admins_as_reviewers") else None,
-            team_admins_as_reviewers=m.team_admins_as_reviewers if m.HasField("team_admins_as_reviewers") else None,
-        )
+        o = object.__new__(cls)
+        _set_common_reviewers(o, m.common_reviewers if m.HasField("common_reviewers") else None)
+        _set_system_admins_as_reviewers(o, m.system_admins_as_reviewers if m.HasField("system_admins_as_reviewers") else None)
+        _set_team_admins_as_reviewers(o, m.team_admins_as_reviewers if m.HasField("team_admins_as_reviewers") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ReviewerSettings:
         return model_pb2.ReviewerSettings(
@@ -29,3 +29,8 @@ class ReviewerSettings:
             system_admins_as_reviewers=self.system_admins_as_reviewers,
             team_admins_as_reviewers=self.team_admins_as_reviewers,
         )
+
+
+_set_common_reviewers = ReviewerSettings.__dict__["common_reviewers"].__set__
+_set_system_admins_as_reviewers = ReviewerSettings.__dict__["system_admins_as_reviewers"].__set__
+_set_team_admins_as_reviewers = ReviewerSettings.__dict__["team_admins_as_reviewers"].__set__

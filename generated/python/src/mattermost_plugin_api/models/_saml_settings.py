@@ -45,39 +45,39 @@ class SamlSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SamlSettings) -> SamlSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            enable_sync_with_ldap=m.enable_sync_with_ldap if m.HasField("enable_sync_with_ldap") else None,
-            enable_sync_with_ldap_include_auth=m.enable_sync_with_ldap_include_auth if m.HasField("enable_sync_with_ldap_include_auth") else None,
-            ignore_guests_ldap_sync=m.ignore_guests_ldap_sync if m.HasField("ignore_guests_ldap_sync") else None,
-            verify=m.verify if m.HasField("verify") else None,
-            encrypt=m.encrypt if m.HasField("encrypt") else None,
-            sign_request=m.sign_request if m.HasField("sign_request") else None,
-            idp_url=m.idp_url if m.HasField("idp_url") else None,
-            idp_descriptor_url=m.idp_descriptor_url if m.HasField("idp_descriptor_url") else None,
-            idp_metadata_url=m.idp_metadata_url if m.HasField("idp_metadata_url") else None,
-            service_provider_identifier=m.service_provider_identifier if m.HasField("service_provider_identifier") else None,
-            assertion_consumer_service_url=m.assertion_consumer_service_url if m.HasField("assertion_consumer_service_url") else None,
-            signature_algorithm=m.signature_algorithm if m.HasField("signature_algorithm") else None,
-            canonical_algorithm=m.canonical_algorithm if m.HasField("canonical_algorithm") else None,
-            scoping_idp_provider_id=m.scoping_idp_provider_id if m.HasField("scoping_idp_provider_id") else None,
-            scoping_idp_name=m.scoping_idp_name if m.HasField("scoping_idp_name") else None,
-            idp_certificate_file=m.idp_certificate_file if m.HasField("idp_certificate_file") else None,
-            public_certificate_file=m.public_certificate_file if m.HasField("public_certificate_file") else None,
-            private_key_file=m.private_key_file if m.HasField("private_key_file") else None,
-            id_attribute=m.id_attribute if m.HasField("id_attribute") else None,
-            guest_attribute=m.guest_attribute if m.HasField("guest_attribute") else None,
-            enable_admin_attribute=m.enable_admin_attribute if m.HasField("enable_admin_attribute") else None,
-            admin_attribute=m.admin_attribute if m.HasField("admin_attribute") else None,
-            first_name_attribute=m.first_name_attribute if m.HasField("first_name_attribute") else None,
-            last_name_attribute=m.last_name_attribute if m.HasField("last_name_attribute") else None,
-            email_attribute=m.email_attribute if m.HasField("email_attribute") else None,
-            username_attribute=m.username_attribute if m.HasField("username_attribute") else None,
-            nickname_attribute=m.nickname_attribute if m.HasField("nickname_attribute") else None,
-            locale_attribute=m.locale_attribute if m.HasField("locale_attribute") else None,
-            position_attribute=m.position_attribute if m.HasField("position_attribute") else None,
-            login_button_text=m.login_button_text if m.HasField("login_button_text") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_enable_sync_with_ldap(o, m.enable_sync_with_ldap if m.HasField("enable_sync_with_ldap") else None)
+        _set_enable_sync_with_ldap_include_auth(o, m.enable_sync_with_ldap_include_auth if m.HasField("enable_sync_with_ldap_include_auth") else None)
+        _set_ignore_guests_ldap_sync(o, m.ignore_guests_ldap_sync if m.HasField("ignore_guests_ldap_sync") else None)
+        _set_verify(o, m.verify if m.HasField("verify") else None)
+        _set_encrypt(o, m.encrypt if m.HasField("encrypt") else None)
+        _set_sign_request(o, m.sign_request if m.HasField("sign_request") else None)
+        _set_idp_url(o, m.idp_url if m.HasField("idp_url") else None)
+        _set_idp_descriptor_url(o, m.idp_descriptor_url if m.HasField("idp_descriptor_url") else None)
+        _set_idp_metadata_url(o, m.idp_metadata_url if m.HasField("idp_metadata_url") else None)
+        _set_service_provider_identifier(o, m.service_provider_identifier if m.HasField("service_provider_identifier") else None)
+        _set_assertion_consumer_service_url(o, m.assertion_consumer_service_url if m.HasField("assertion_consumer_service_url") else None)
+        _set_signature_algorithm(o, m.signature_algorithm if m.HasField("signature_algorithm") else None)
+        _set_canonical_algorithm(o, m.canonical_algorithm if m.HasField("canonical_algorithm") else None)
+        _set_scoping_idp_provider_id(o, m.scoping_idp_provider_id if m.HasField("scoping_idp_provider_id") else None)
+        _set_scoping_idp_name(o, m.scoping_idp_name if m.HasField("scoping_idp_name") else None)
+        _set_idp_certificate_file(o, m.idp_certificate_file if m.HasField("idp_certificate_file") else None)
+        _set_public_certificate_file(o, m.public_certificate_file if m.HasField("public_certificate_file") else None)
+        _set_private_key_file(o, m.private_key_file if m.HasField("private_key_file") else None)
+        _set_id_attribute(o, m.id_attribute if m.HasField("id_attribute") else None)
+        _set_guest_attribute(o, m.guest_attribute if m.HasField("guest_attribute") else None)
+        _set_enable_admin_attribute(o, m.enable_admin_attribute if m.HasField("enable_admin_attribute") else None)
+        _set_admin_attribute(o, m.admin_attribute if m.HasField("admin_attribute") else None)
+        _set_first_name_attribute(o, m.first_name_attribute if m.HasField("first_name_attribute") else None)
+        _set_last_name_attribute(o, m.last_name_attribute if m.HasField("last_name_attribute") else None)
+        _set_email_attribute(o, m.email_attribute if m.HasField("email_attribute") else None)
+        _set_username_attribute(o, m.username_attribute if m.HasField("username_attribute") else None)
+        _set_nickname_attribute(o, m.nickname_attribute if m.HasField("nickname_attribute") else None)
+        _set_locale_attribute(o, m.locale_attribute if m.HasField("locale_attribute") else None)
+        _set_position_attribute(o, m.position_attribute if m.HasField("position_attribute") else None)
+        _set_login_button_text(o, m.login_button_text if m.HasField("login_button_text") else None)
+        return o
 
     def to_proto(self) -> model_pb2.SamlSettings:
         return model_pb2.SamlSettings(
@@ -113,3 +113,36 @@ class SamlSettings:
             position_attribute=self.position_attribute,
             login_button_text=self.login_button_text,
         )
+
+
+_set_enable = SamlSettings.__dict__["enable"].__set__
+_set_enable_sync_with_ldap = SamlSettings.__dict__["enable_sync_with_ldap"].__set__
+_set_enable_sync_with_ldap_include_auth = SamlSettings.__dict__["enable_sync_with_ldap_include_auth"].__set__
+_set_ignore_guests_ldap_sync = SamlSettings.__dict__["ignore_guests_ldap_sync"].__set__
+_set_verify = SamlSettings.__dict__["verify"].__set__
+_set_encrypt = SamlSettings.__dict__["encrypt"].__set__
+_set_sign_request = SamlSettings.__dict__["sign_request"].__set__
+_set_idp_url = SamlSettings.__dict__["idp_url"].__set__
+_set_idp_descriptor_url = SamlSettings.__dict__["idp_descriptor_url"].__set__
+_set_idp_metadata_url = SamlSettings.__dict__["idp_metadata_url"].__set__
+_set_service_provider_identifier = SamlSettings.__dict__["service_provider_identifier"].__set__
+_set_assertion_consumer_service_url = SamlSettings.__dict__["assertion_consumer_service_url"].__set__
+_set_signature_algorithm = SamlSettings.__dict__["signature_algorithm"].__set__
+_set_canonical_algorithm = SamlSettings.__dict__["canonical_algorithm"].__set__
+_set_scoping_idp_provider_id = SamlSettings.__dict__["scoping_idp_provider_id"].__set__
+_set_scoping_idp_name = SamlSettings.__dict__["scoping_idp_name"].__set__
+_set_idp_certificate_file = SamlSettings.__dict__["idp_certificate_file"].__set__
+_set_public_certificate_file = SamlSettings.__dict__["public_certificate_file"].__set__
+_set_private_key_file = SamlSettings.__dict__["private_key_file"].__set__
+_set_id_attribute = SamlSettings.__dict__["id_attribute"].__set__
+_set_guest_attribute = SamlSettings.__dict__["guest_attribute"].__set__
+_set_enable_admin_attribute = SamlSettings.__dict__["enable_admin_attribute"].__set__
+_set_admin_attribute = SamlSettings.__dict__["admin_attribute"].__set__
+_set_first_name_attribute = SamlSettings.__dict__["first_name_attribute"].__set__
+_set_last_name_attribute = SamlSettings.__dict__["last_name_attribute"].__set__
+_set_email_attribute = SamlSettings.__dict__["email_attribute"].__set__
+_set_username_attribute = SamlSettings.__dict__["username_attribute"].__set__
+_set_nickname_attribute = SamlSettings.__dict__["nickname_attribute"].__set__
+_set_locale_attribute = SamlSettings.__dict__["locale_attribute"].__set__
+_set_position_attribute = SamlSettings.__dict__["position_attribute"].__set__
+_set_login_button_text = SamlSettings.__dict__["login_button_text"].__set__

@@ -35,26 +35,26 @@ class ScheduledPost:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ScheduledPost) -> ScheduledPost:
-        return cls(
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            root_id=m.root_id,
-            message=m.message,
-            type=m.type,
-            props=struct_to_dict(m.props) if m.HasField("props") else None,
-            file_ids=tuple(m.file_ids),
-            metadata=models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None,
-            priority=struct_to_dict(m.priority) if m.HasField("priority") else None,
-            id=m.id,
-            scheduled_at=m.scheduled_at,
-            processed_at=m.processed_at,
-            error_code=m.error_code,
-            repeat_type=m.repeat_type,
-            repeat_timezone=m.repeat_timezone,
-        )
+        o = object.__new__(cls)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_root_id(o, m.root_id)
+        _set_message(o, m.message)
+        _set_type(o, m.type)
+        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_file_ids(o, tuple(m.file_ids))
+        _set_metadata(o, models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None)
+        _set_priority(o, struct_to_dict(m.priority) if m.HasField("priority") else None)
+        _set_id(o, m.id)
+        _set_scheduled_at(o, m.scheduled_at)
+        _set_processed_at(o, m.processed_at)
+        _set_error_code(o, m.error_code)
+        _set_repeat_type(o, m.repeat_type)
+        _set_repeat_timezone(o, m.repeat_timezone)
+        return o
 
     def to_proto(self) -> model_pb2.ScheduledPost:
         return model_pb2.ScheduledPost(
@@ -77,3 +77,23 @@ class ScheduledPost:
             repeat_type=self.repeat_type,
             repeat_timezone=self.repeat_timezone,
         )
+
+
+_set_create_at = ScheduledPost.__dict__["create_at"].__set__
+_set_update_at = ScheduledPost.__dict__["update_at"].__set__
+_set_delete_at = ScheduledPost.__dict__["delete_at"].__set__
+_set_user_id = ScheduledPost.__dict__["user_id"].__set__
+_set_channel_id = ScheduledPost.__dict__["channel_id"].__set__
+_set_root_id = ScheduledPost.__dict__["root_id"].__set__
+_set_message = ScheduledPost.__dict__["message"].__set__
+_set_type = ScheduledPost.__dict__["type"].__set__
+_set_props = ScheduledPost.__dict__["props"].__set__
+_set_file_ids = ScheduledPost.__dict__["file_ids"].__set__
+_set_metadata = ScheduledPost.__dict__["metadata"].__set__
+_set_priority = ScheduledPost.__dict__["priority"].__set__
+_set_id = ScheduledPost.__dict__["id"].__set__
+_set_scheduled_at = ScheduledPost.__dict__["scheduled_at"].__set__
+_set_processed_at = ScheduledPost.__dict__["processed_at"].__set__
+_set_error_code = ScheduledPost.__dict__["error_code"].__set__
+_set_repeat_type = ScheduledPost.__dict__["repeat_type"].__set__
+_set_repeat_timezone = ScheduledPost.__dict__["repeat_timezone"].__set__

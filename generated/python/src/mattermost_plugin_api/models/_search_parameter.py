@@ -20,14 +20,14 @@ class SearchParameter:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SearchParameter) -> SearchParameter:
-        return cls(
-            terms=m.terms if m.HasField("terms") else None,
-            is_or_search=m.is_or_search if m.HasField("is_or_search") else None,
-            time_zone_offset=m.time_zone_offset if m.HasField("time_zone_offset") else None,
-            page=m.page if m.HasField("page") else None,
-            per_page=m.per_page if m.HasField("per_page") else None,
-            include_deleted_channels=m.include_deleted_channels if m.HasField("include_deleted_channels") else None,
-        )
+        o = object.__new__(cls)
+        _set_terms(o, m.terms if m.HasField("terms") else None)
+        _set_is_or_search(o, m.is_or_search if m.HasField("is_or_search") else None)
+        _set_time_zone_offset(o, m.time_zone_offset if m.HasField("time_zone_offset") else None)
+        _set_page(o, m.page if m.HasField("page") else None)
+        _set_per_page(o, m.per_page if m.HasField("per_page") else None)
+        _set_include_deleted_channels(o, m.include_deleted_channels if m.HasField("include_deleted_channels") else None)
+        return o
 
     def to_proto(self) -> model_pb2.SearchParameter:
         return model_pb2.SearchParameter(
@@ -38,3 +38,11 @@ class SearchParameter:
             per_page=self.per_page,
             include_deleted_channels=self.include_deleted_channels,
         )
+
+
+_set_terms = SearchParameter.__dict__["terms"].__set__
+_set_is_or_search = SearchParameter.__dict__["is_or_search"].__set__
+_set_time_zone_offset = SearchParameter.__dict__["time_zone_offset"].__set__
+_set_page = SearchParameter.__dict__["page"].__set__
+_set_per_page = SearchParameter.__dict__["per_page"].__set__
+_set_include_deleted_channels = SearchParameter.__dict__["include_deleted_channels"].__set__

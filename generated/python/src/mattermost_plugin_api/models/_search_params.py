@@ -34,28 +34,28 @@ class SearchParams:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SearchParams) -> SearchParams:
-        return cls(
-            terms=m.terms,
-            excluded_terms=m.excluded_terms,
-            ishashtag=m.ishashtag,
-            in_channels=tuple(m.in_channels),
-            excluded_channels=tuple(m.excluded_channels),
-            from_users=tuple(m.from_users),
-            excluded_users=tuple(m.excluded_users),
-            after_date=m.after_date,
-            excluded_after_date=m.excluded_after_date,
-            before_date=m.before_date,
-            excluded_before_date=m.excluded_before_date,
-            extensions=tuple(m.extensions),
-            excluded_extensions=tuple(m.excluded_extensions),
-            on_date=m.on_date,
-            excluded_date=m.excluded_date,
-            or_terms=m.or_terms,
-            include_deleted_channels=m.include_deleted_channels,
-            timezone_offset=m.timezone_offset,
-            search_without_user_id=m.search_without_user_id,
-            modifier=m.modifier,
-        )
+        o = object.__new__(cls)
+        _set_terms(o, m.terms)
+        _set_excluded_terms(o, m.excluded_terms)
+        _set_ishashtag(o, m.ishashtag)
+        _set_in_channels(o, tuple(m.in_channels))
+        _set_excluded_channels(o, tuple(m.excluded_channels))
+        _set_from_users(o, tuple(m.from_users))
+        _set_excluded_users(o, tuple(m.excluded_users))
+        _set_after_date(o, m.after_date)
+        _set_excluded_after_date(o, m.excluded_after_date)
+        _set_before_date(o, m.before_date)
+        _set_excluded_before_date(o, m.excluded_before_date)
+        _set_extensions(o, tuple(m.extensions))
+        _set_excluded_extensions(o, tuple(m.excluded_extensions))
+        _set_on_date(o, m.on_date)
+        _set_excluded_date(o, m.excluded_date)
+        _set_or_terms(o, m.or_terms)
+        _set_include_deleted_channels(o, m.include_deleted_channels)
+        _set_timezone_offset(o, m.timezone_offset)
+        _set_search_without_user_id(o, m.search_without_user_id)
+        _set_modifier(o, m.modifier)
+        return o
 
     def to_proto(self) -> model_pb2.SearchParams:
         return model_pb2.SearchParams(
@@ -80,3 +80,25 @@ class SearchParams:
             search_without_user_id=self.search_without_user_id,
             modifier=self.modifier,
         )
+
+
+_set_terms = SearchParams.__dict__["terms"].__set__
+_set_excluded_terms = SearchParams.__dict__["excluded_terms"].__set__
+_set_ishashtag = SearchParams.__dict__["ishashtag"].__set__
+_set_in_channels = SearchParams.__dict__["in_channels"].__set__
+_set_excluded_channels = SearchParams.__dict__["excluded_channels"].__set__
+_set_from_users = SearchParams.__dict__["from_users"].__set__
+_set_excluded_users = SearchParams.__dict__["excluded_users"].__set__
+_set_after_date = SearchParams.__dict__["after_date"].__set__
+_set_excluded_after_date = SearchParams.__dict__["excluded_after_date"].__set__
+_set_before_date = SearchParams.__dict__["before_date"].__set__
+_set_excluded_before_date = SearchParams.__dict__["excluded_before_date"].__set__
+_set_extensions = SearchParams.__dict__["extensions"].__set__
+_set_excluded_extensions = SearchParams.__dict__["excluded_extensions"].__set__
+_set_on_date = SearchParams.__dict__["on_date"].__set__
+_set_excluded_date = SearchParams.__dict__["excluded_date"].__set__
+_set_or_terms = SearchParams.__dict__["or_terms"].__set__
+_set_include_deleted_channels = SearchParams.__dict__["include_deleted_channels"].__set__
+_set_timezone_offset = SearchParams.__dict__["timezone_offset"].__set__
+_set_search_without_user_id = SearchParams.__dict__["search_without_user_id"].__set__
+_set_modifier = SearchParams.__dict__["modifier"].__set__

@@ -15,11 +15,14 @@ class SendToastMessageOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SendToastMessageOptions) -> SendToastMessageOptions:
-        return cls(
-            position=m.position,
-        )
+        o = object.__new__(cls)
+        _set_position(o, m.position)
+        return o
 
     def to_proto(self) -> model_pb2.SendToastMessageOptions:
         return model_pb2.SendToastMessageOptions(
             position=self.position,
         )
+
+
+_set_position = SendToastMessageOptions.__dict__["position"].__set__

@@ -141,135 +141,135 @@ class ServiceSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ServiceSettings) -> ServiceSettings:
-        return cls(
-            site_url=m.site_url if m.HasField("site_url") else None,
-            websocket_url=m.websocket_url if m.HasField("websocket_url") else None,
-            license_file_location=m.license_file_location if m.HasField("license_file_location") else None,
-            listen_address=m.listen_address if m.HasField("listen_address") else None,
-            connection_security=m.connection_security if m.HasField("connection_security") else None,
-            tls_cert_file=m.tls_cert_file if m.HasField("tls_cert_file") else None,
-            tls_key_file=m.tls_key_file if m.HasField("tls_key_file") else None,
-            tls_min_ver=m.tls_min_ver if m.HasField("tls_min_ver") else None,
-            tls_strict_transport=m.tls_strict_transport if m.HasField("tls_strict_transport") else None,
-            tls_strict_transport_max_age=m.tls_strict_transport_max_age if m.HasField("tls_strict_transport_max_age") else None,
-            tls_overwrite_ciphers=tuple(m.tls_overwrite_ciphers),
-            use_lets_encrypt=m.use_lets_encrypt if m.HasField("use_lets_encrypt") else None,
-            lets_encrypt_certificate_cache_file=m.lets_encrypt_certificate_cache_file if m.HasField("lets_encrypt_certificate_cache_file") else None,
-            forward80_to443=m.forward80_to443 if m.HasField("forward80_to443") else None,
-            trusted_proxy_ip_header=tuple(m.trusted_proxy_ip_header),
-            read_timeout=m.read_timeout if m.HasField("read_timeout") else None,
-            write_timeout=m.write_timeout if m.HasField("write_timeout") else None,
-            idle_timeout=m.idle_timeout if m.HasField("idle_timeout") else None,
-            maximum_login_attempts=m.maximum_login_attempts if m.HasField("maximum_login_attempts") else None,
-            goroutine_health_threshold=m.goroutine_health_threshold if m.HasField("goroutine_health_threshold") else None,
-            enable_o_auth_service_provider=m.enable_o_auth_service_provider if m.HasField("enable_o_auth_service_provider") else None,
-            enable_dynamic_client_registration=m.enable_dynamic_client_registration if m.HasField("enable_dynamic_client_registration") else None,
-            dcr_redirect_uri_allowlist=tuple(m.dcr_redirect_uri_allowlist),
-            enable_incoming_webhooks=m.enable_incoming_webhooks if m.HasField("enable_incoming_webhooks") else None,
-            enable_outgoing_webhooks=m.enable_outgoing_webhooks if m.HasField("enable_outgoing_webhooks") else None,
-            enable_outgoing_o_auth_connections=m.enable_outgoing_o_auth_connections if m.HasField("enable_outgoing_o_auth_connections") else None,
-            enable_commands=m.enable_commands if m.HasField("enable_commands") else None,
-            outgoing_integration_requests_timeout=m.outgoing_integration_requests_timeout if m.HasField("outgoing_integration_requests_timeout") else None,
-            enable_post_username_override=m.enable_post_username_override if m.HasField("enable_post_username_override") else None,
-            enable_post_icon_override=m.enable_post_icon_override if m.HasField("enable_post_icon_override") else None,
-            google_developer_key=m.google_developer_key if m.HasField("google_developer_key") else None,
-            enable_link_previews=m.enable_link_previews if m.HasField("enable_link_previews") else None,
-            enable_permalink_previews=m.enable_permalink_previews if m.HasField("enable_permalink_previews") else None,
-            restrict_link_previews=m.restrict_link_previews if m.HasField("restrict_link_previews") else None,
-            enable_testing=m.enable_testing if m.HasField("enable_testing") else None,
-            enable_developer=m.enable_developer if m.HasField("enable_developer") else None,
-            developer_flags=m.developer_flags if m.HasField("developer_flags") else None,
-            enable_client_performance_debugging=m.enable_client_performance_debugging if m.HasField("enable_client_performance_debugging") else None,
-            enable_security_fix_alert=m.enable_security_fix_alert if m.HasField("enable_security_fix_alert") else None,
-            enable_insecure_outgoing_connections=m.enable_insecure_outgoing_connections if m.HasField("enable_insecure_outgoing_connections") else None,
-            allowed_untrusted_internal_connections=m.allowed_untrusted_internal_connections if m.HasField("allowed_untrusted_internal_connections") else None,
-            enable_multifactor_authentication=m.enable_multifactor_authentication if m.HasField("enable_multifactor_authentication") else None,
-            enforce_multifactor_authentication=m.enforce_multifactor_authentication if m.HasField("enforce_multifactor_authentication") else None,
-            enable_user_access_tokens=m.enable_user_access_tokens if m.HasField("enable_user_access_tokens") else None,
-            maximum_personal_access_token_lifetime_days=m.maximum_personal_access_token_lifetime_days if m.HasField("maximum_personal_access_token_lifetime_days") else None,
-            allow_cors_from=m.allow_cors_from if m.HasField("allow_cors_from") else None,
-            cors_exposed_headers=m.cors_exposed_headers if m.HasField("cors_exposed_headers") else None,
-            cors_allow_credentials=m.cors_allow_credentials if m.HasField("cors_allow_credentials") else None,
-            cors_debug=m.cors_debug if m.HasField("cors_debug") else None,
-            allow_cookies_for_subdomains=m.allow_cookies_for_subdomains if m.HasField("allow_cookies_for_subdomains") else None,
-            extend_session_length_with_activity=m.extend_session_length_with_activity if m.HasField("extend_session_length_with_activity") else None,
-            terminate_sessions_on_password_change=m.terminate_sessions_on_password_change if m.HasField("terminate_sessions_on_password_change") else None,
-            session_length_web_in_days=m.session_length_web_in_days if m.HasField("session_length_web_in_days") else None,
-            session_length_web_in_hours=m.session_length_web_in_hours if m.HasField("session_length_web_in_hours") else None,
-            session_length_mobile_in_days=m.session_length_mobile_in_days if m.HasField("session_length_mobile_in_days") else None,
-            session_length_mobile_in_hours=m.session_length_mobile_in_hours if m.HasField("session_length_mobile_in_hours") else None,
-            session_length_sso_in_days=m.session_length_sso_in_days if m.HasField("session_length_sso_in_days") else None,
-            session_length_sso_in_hours=m.session_length_sso_in_hours if m.HasField("session_length_sso_in_hours") else None,
-            session_cache_in_minutes=m.session_cache_in_minutes if m.HasField("session_cache_in_minutes") else None,
-            session_idle_timeout_in_minutes=m.session_idle_timeout_in_minutes if m.HasField("session_idle_timeout_in_minutes") else None,
-            websocket_secure_port=m.websocket_secure_port if m.HasField("websocket_secure_port") else None,
-            websocket_port=m.websocket_port if m.HasField("websocket_port") else None,
-            webserver_mode=m.webserver_mode if m.HasField("webserver_mode") else None,
-            enable_gif_picker=m.enable_gif_picker if m.HasField("enable_gif_picker") else None,
-            giphy_sdk_key=m.giphy_sdk_key if m.HasField("giphy_sdk_key") else None,
-            enable_custom_emoji=m.enable_custom_emoji if m.HasField("enable_custom_emoji") else None,
-            enable_emoji_picker=m.enable_emoji_picker if m.HasField("enable_emoji_picker") else None,
-            post_edit_time_limit=m.post_edit_time_limit if m.HasField("post_edit_time_limit") else None,
-            time_between_user_typing_updates_milliseconds=m.time_between_user_typing_updates_milliseconds if m.HasField("time_between_user_typing_updates_milliseconds") else None,
-            enable_cross_team_search=m.enable_cross_team_search if m.HasField("enable_cross_team_search") else None,
-            enable_post_search=m.enable_post_search if m.HasField("enable_post_search") else None,
-            enable_file_search=m.enable_file_search if m.HasField("enable_file_search") else None,
-            minimum_hashtag_length=m.minimum_hashtag_length if m.HasField("minimum_hashtag_length") else None,
-            enable_user_typing_messages=m.enable_user_typing_messages if m.HasField("enable_user_typing_messages") else None,
-            enable_channel_viewed_messages=m.enable_channel_viewed_messages if m.HasField("enable_channel_viewed_messages") else None,
-            enable_user_statuses=m.enable_user_statuses if m.HasField("enable_user_statuses") else None,
-            experimental_enable_authentication_transfer=m.experimental_enable_authentication_transfer if m.HasField("experimental_enable_authentication_transfer") else None,
-            cluster_log_timeout_milliseconds=m.cluster_log_timeout_milliseconds if m.HasField("cluster_log_timeout_milliseconds") else None,
-            enable_tutorial=m.enable_tutorial if m.HasField("enable_tutorial") else None,
-            enable_onboarding_flow=m.enable_onboarding_flow if m.HasField("enable_onboarding_flow") else None,
-            experimental_enable_default_channel_leave_join_messages=m.experimental_enable_default_channel_leave_join_messages if m.HasField("experimental_enable_default_channel_leave_join_messages") else None,
-            experimental_group_unread_channels=m.experimental_group_unread_channels if m.HasField("experimental_group_unread_channels") else None,
-            enable_api_team_deletion=m.enable_api_team_deletion if m.HasField("enable_api_team_deletion") else None,
-            enable_api_trigger_admin_notifications=m.enable_api_trigger_admin_notifications if m.HasField("enable_api_trigger_admin_notifications") else None,
-            enable_api_user_deletion=m.enable_api_user_deletion if m.HasField("enable_api_user_deletion") else None,
-            enable_api_post_deletion=m.enable_api_post_deletion if m.HasField("enable_api_post_deletion") else None,
-            enable_desktop_landing_page=m.enable_desktop_landing_page if m.HasField("enable_desktop_landing_page") else None,
-            minimum_desktop_app_version=m.minimum_desktop_app_version if m.HasField("minimum_desktop_app_version") else None,
-            experimental_enable_hardened_mode=m.experimental_enable_hardened_mode if m.HasField("experimental_enable_hardened_mode") else None,
-            experimental_strict_csrf_enforcement=m.experimental_strict_csrf_enforcement if m.HasField("experimental_strict_csrf_enforcement") else None,
-            enable_email_invitations=m.enable_email_invitations if m.HasField("enable_email_invitations") else None,
-            disable_bots_when_owner_is_deactivated=m.disable_bots_when_owner_is_deactivated if m.HasField("disable_bots_when_owner_is_deactivated") else None,
-            enable_bot_account_creation=m.enable_bot_account_creation if m.HasField("enable_bot_account_creation") else None,
-            enable_sv_gs=m.enable_sv_gs if m.HasField("enable_sv_gs") else None,
-            enable_latex=m.enable_latex if m.HasField("enable_latex") else None,
-            enable_inline_latex=m.enable_inline_latex if m.HasField("enable_inline_latex") else None,
-            post_priority=m.post_priority if m.HasField("post_priority") else None,
-            allow_persistent_notifications=m.allow_persistent_notifications if m.HasField("allow_persistent_notifications") else None,
-            allow_persistent_notifications_for_guests=m.allow_persistent_notifications_for_guests if m.HasField("allow_persistent_notifications_for_guests") else None,
-            persistent_notification_interval_minutes=m.persistent_notification_interval_minutes if m.HasField("persistent_notification_interval_minutes") else None,
-            persistent_notification_max_count=m.persistent_notification_max_count if m.HasField("persistent_notification_max_count") else None,
-            persistent_notification_max_recipients=m.persistent_notification_max_recipients if m.HasField("persistent_notification_max_recipients") else None,
-            enable_burn_on_read=m.enable_burn_on_read if m.HasField("enable_burn_on_read") else None,
-            burn_on_read_duration_seconds=m.burn_on_read_duration_seconds if m.HasField("burn_on_read_duration_seconds") else None,
-            burn_on_read_maximum_time_to_live_seconds=m.burn_on_read_maximum_time_to_live_seconds if m.HasField("burn_on_read_maximum_time_to_live_seconds") else None,
-            burn_on_read_scheduler_frequency_seconds=m.burn_on_read_scheduler_frequency_seconds if m.HasField("burn_on_read_scheduler_frequency_seconds") else None,
-            enable_api_channel_deletion=m.enable_api_channel_deletion if m.HasField("enable_api_channel_deletion") else None,
-            enable_local_mode=m.enable_local_mode if m.HasField("enable_local_mode") else None,
-            local_mode_socket_location=m.local_mode_socket_location if m.HasField("local_mode_socket_location") else None,
-            enable_aws_metering=m.enable_aws_metering if m.HasField("enable_aws_metering") else None,
-            aws_metering_timeout_seconds=m.aws_metering_timeout_seconds if m.HasField("aws_metering_timeout_seconds") else None,
-            split_key=m.split_key if m.HasField("split_key") else None,
-            feature_flag_sync_interval_seconds=m.feature_flag_sync_interval_seconds if m.HasField("feature_flag_sync_interval_seconds") else None,
-            debug_split=m.debug_split if m.HasField("debug_split") else None,
-            thread_auto_follow=m.thread_auto_follow if m.HasField("thread_auto_follow") else None,
-            collapsed_threads=m.collapsed_threads if m.HasField("collapsed_threads") else None,
-            managed_resource_paths=m.managed_resource_paths if m.HasField("managed_resource_paths") else None,
-            enable_custom_groups=m.enable_custom_groups if m.HasField("enable_custom_groups") else None,
-            allow_synced_drafts=m.allow_synced_drafts if m.HasField("allow_synced_drafts") else None,
-            unique_emoji_reaction_limit_per_post=m.unique_emoji_reaction_limit_per_post if m.HasField("unique_emoji_reaction_limit_per_post") else None,
-            refresh_post_stats_run_time=m.refresh_post_stats_run_time if m.HasField("refresh_post_stats_run_time") else None,
-            maximum_payload_size_bytes=m.maximum_payload_size_bytes if m.HasField("maximum_payload_size_bytes") else None,
-            maximum_url_length=m.maximum_url_length if m.HasField("maximum_url_length") else None,
-            scheduled_posts=m.scheduled_posts if m.HasField("scheduled_posts") else None,
-            enable_web_hub_channel_iteration=m.enable_web_hub_channel_iteration if m.HasField("enable_web_hub_channel_iteration") else None,
-            frame_ancestors=m.frame_ancestors if m.HasField("frame_ancestors") else None,
-            delete_account_link=m.delete_account_link if m.HasField("delete_account_link") else None,
-        )
+        o = object.__new__(cls)
+        _set_site_url(o, m.site_url if m.HasField("site_url") else None)
+        _set_websocket_url(o, m.websocket_url if m.HasField("websocket_url") else None)
+        _set_license_file_location(o, m.license_file_location if m.HasField("license_file_location") else None)
+        _set_listen_address(o, m.listen_address if m.HasField("listen_address") else None)
+        _set_connection_security(o, m.connection_security if m.HasField("connection_security") else None)
+        _set_tls_cert_file(o, m.tls_cert_file if m.HasField("tls_cert_file") else None)
+        _set_tls_key_file(o, m.tls_key_file if m.HasField("tls_key_file") else None)
+        _set_tls_min_ver(o, m.tls_min_ver if m.HasField("tls_min_ver") else None)
+        _set_tls_strict_transport(o, m.tls_strict_transport if m.HasField("tls_strict_transport") else None)
+        _set_tls_strict_transport_max_age(o, m.tls_strict_transport_max_age if m.HasField("tls_strict_transport_max_age") else None)
+        _set_tls_overwrite_ciphers(o, tuple(m.tls_overwrite_ciphers))
+        _set_use_lets_encrypt(o, m.use_lets_encrypt if m.HasField("use_lets_encrypt") else None)
+        _set_lets_encrypt_certificate_cache_file(o, m.lets_encrypt_certificate_cache_file if m.HasField("lets_encrypt_certificate_cache_file") else None)
+        _set_forward80_to443(o, m.forward80_to443 if m.HasField("forward80_to443") else None)
+        _set_trusted_proxy_ip_header(o, tuple(m.trusted_proxy_ip_header))
+        _set_read_timeout(o, m.read_timeout if m.HasField("read_timeout") else None)
+        _set_write_timeout(o, m.write_timeout if m.HasField("write_timeout") else None)
+        _set_idle_timeout(o, m.idle_timeout if m.HasField("idle_timeout") else None)
+        _set_maximum_login_attempts(o, m.maximum_login_attempts if m.HasField("maximum_login_attempts") else None)
+        _set_goroutine_health_threshold(o, m.goroutine_health_threshold if m.HasField("goroutine_health_threshold") else None)
+        _set_enable_o_auth_service_provider(o, m.enable_o_auth_service_provider if m.HasField("enable_o_auth_service_provider") else None)
+        _set_enable_dynamic_client_registration(o, m.enable_dynamic_client_registration if m.HasField("enable_dynamic_client_registration") else None)
+        _set_dcr_redirect_uri_allowlist(o, tuple(m.dcr_redirect_uri_allowlist))
+        _set_enable_incoming_webhooks(o, m.enable_incoming_webhooks if m.HasField("enable_incoming_webhooks") else None)
+        _set_enable_outgoing_webhooks(o, m.enable_outgoing_webhooks if m.HasField("enable_outgoing_webhooks") else None)
+        _set_enable_outgoing_o_auth_connections(o, m.enable_outgoing_o_auth_connections if m.HasField("enable_outgoing_o_auth_connections") else None)
+        _set_enable_commands(o, m.enable_commands if m.HasField("enable_commands") else None)
+        _set_outgoing_integration_requests_timeout(o, m.outgoing_integration_requests_timeout if m.HasField("outgoing_integration_requests_timeout") else None)
+        _set_enable_post_username_override(o, m.enable_post_username_override if m.HasField("enable_post_username_override") else None)
+        _set_enable_post_icon_override(o, m.enable_post_icon_override if m.HasField("enable_post_icon_override") else None)
+        _set_google_developer_key(o, m.google_developer_key if m.HasField("google_developer_key") else None)
+        _set_enable_link_previews(o, m.enable_link_previews if m.HasField("enable_link_previews") else None)
+        _set_enable_permalink_previews(o, m.enable_permalink_previews if m.HasField("enable_permalink_previews") else None)
+        _set_restrict_link_previews(o, m.restrict_link_previews if m.HasField("restrict_link_previews") else None)
+        _set_enable_testing(o, m.enable_testing if m.HasField("enable_testing") else None)
+        _set_enable_developer(o, m.enable_developer if m.HasField("enable_developer") else None)
+        _set_developer_flags(o, m.developer_flags if m.HasField("developer_flags") else None)
+        _set_enable_client_performance_debugging(o, m.enable_client_performance_debugging if m.HasField("enable_client_performance_debugging") else None)
+        _set_enable_security_fix_alert(o, m.enable_security_fix_alert if m.HasField("enable_security_fix_alert") else None)
+        _set_enable_insecure_outgoing_connections(o, m.enable_insecure_outgoing_connections if m.HasField("enable_insecure_outgoing_connections") else None)
+        _set_allowed_untrusted_internal_connections(o, m.allowed_untrusted_internal_connections if m.HasField("allowed_untrusted_internal_connections") else None)
+        _set_enable_multifactor_authentication(o, m.enable_multifactor_authentication if m.HasField("enable_multifactor_authentication") else None)
+        _set_enforce_multifactor_authentication(o, m.enforce_multifactor_authentication if m.HasField("enforce_multifactor_authentication") else None)
+        _set_enable_user_access_tokens(o, m.enable_user_access_tokens if m.HasField("enable_user_access_tokens") else None)
+        _set_maximum_personal_access_token_lifetime_days(o, m.maximum_personal_access_token_lifetime_days if m.HasField("maximum_personal_access_token_lifetime_days") else None)
+        _set_allow_cors_from(o, m.allow_cors_from if m.HasField("allow_cors_from") else None)
+        _set_cors_exposed_headers(o, m.cors_exposed_headers if m.HasField("cors_exposed_headers") else None)
+        _set_cors_allow_credentials(o, m.cors_allow_credentials if m.HasField("cors_allow_credentials") else None)
+        _set_cors_debug(o, m.cors_debug if m.HasField("cors_debug") else None)
+        _set_allow_cookies_for_subdomains(o, m.allow_cookies_for_subdomains if m.HasField("allow_cookies_for_subdomains") else None)
+        _set_extend_session_length_with_activity(o, m.extend_session_length_with_activity if m.HasField("extend_session_length_with_activity") else None)
+        _set_terminate_sessions_on_password_change(o, m.terminate_sessions_on_password_change if m.HasField("terminate_sessions_on_password_change") else None)
+        _set_session_length_web_in_days(o, m.session_length_web_in_days if m.HasField("session_length_web_in_days") else None)
+        _set_session_length_web_in_hours(o, m.session_length_web_in_hours if m.HasField("session_length_web_in_hours") else None)
+        _set_session_length_mobile_in_days(o, m.session_length_mobile_in_days if m.HasField("session_length_mobile_in_days") else None)
+        _set_session_length_mobile_in_hours(o, m.session_length_mobile_in_hours if m.HasField("session_length_mobile_in_hours") else None)
+        _set_session_length_sso_in_days(o, m.session_length_sso_in_days if m.HasField("session_length_sso_in_days") else None)
+        _set_session_length_sso_in_hours(o, m.session_length_sso_in_hours if m.HasField("session_length_sso_in_hours") else None)
+        _set_session_cache_in_minutes(o, m.session_cache_in_minutes if m.HasField("session_cache_in_minutes") else None)
+        _set_session_idle_timeout_in_minutes(o, m.session_idle_timeout_in_minutes if m.HasField("session_idle_timeout_in_minutes") else None)
+        _set_websocket_secure_port(o, m.websocket_secure_port if m.HasField("websocket_secure_port") else None)
+        _set_websocket_port(o, m.websocket_port if m.HasField("websocket_port") else None)
+        _set_webserver_mode(o, m.webserver_mode if m.HasField("webserver_mode") else None)
+        _set_enable_gif_picker(o, m.enable_gif_picker if m.HasField("enable_gif_picker") else None)
+        _set_giphy_sdk_key(o, m.giphy_sdk_key if m.HasField("giphy_sdk_key") else None)
+        _set_enable_custom_emoji(o, m.enable_custom_emoji if m.HasField("enable_custom_emoji") else None)
+        _set_enable_emoji_picker(o, m.enable_emoji_picker if m.HasField("enable_emoji_picker") else None)
+        _set_post_edit_time_limit(o, m.post_edit_time_limit if m.HasField("post_edit_time_limit") else None)
+        _set_time_between_user_typing_updates_milliseconds(o, m.time_between_user_typing_updates_milliseconds if m.HasField("time_between_user_typing_updates_milliseconds") else None)
+        _set_enable_cross_team_search(o, m.enable_cross_team_search if m.HasField("enable_cross_team_search") else None)
+        _set_enable_post_search(o, m.enable_post_search if m.HasField("enable_post_search") else None)
+        _set_enable_file_search(o, m.enable_file_search if m.HasField("enable_file_search") else None)
+        _set_minimum_hashtag_length(o, m.minimum_hashtag_length if m.HasField("minimum_hashtag_length") else None)
+        _set_enable_user_typing_messages(o, m.enable_user_typing_messages if m.HasField("enable_user_typing_messages") else None)
+        _set_enable_channel_viewed_messages(o, m.enable_channel_viewed_messages if m.HasField("enable_channel_viewed_messages") else None)
+        _set_enable_user_statuses(o, m.enable_user_statuses if m.HasField("enable_user_statuses") else None)
+        _set_experimental_enable_authentication_transfer(o, m.experimental_enable_authentication_transfer if m.HasField("experimental_enable_authentication_transfer") else None)
+        _set_cluster_log_timeout_milliseconds(o, m.cluster_log_timeout_milliseconds if m.HasField("cluster_log_timeout_milliseconds") else None)
+        _set_enable_tutorial(o, m.enable_tutorial if m.HasField("enable_tutorial") else None)
+        _set_enable_onboarding_flow(o, m.enable_onboarding_flow if m.HasField("enable_onboarding_flow") else None)
+        _set_experimental_enable_default_channel_leave_join_messages(o, m.experimental_enable_default_channel_leave_join_messages if m.HasField("experimental_enable_default_channel_leave_join_messages") else None)
+        _set_experimental_group_unread_channels(o, m.experimental_group_unread_channels if m.HasField("experimental_group_unread_channels") else None)
+        _set_enable_api_team_deletion(o, m.enable_api_team_deletion if m.HasField("enable_api_team_deletion") else None)
+        _set_enable_api_trigger_admin_notifications(o, m.enable_api_trigger_admin_notifications if m.HasField("enable_api_trigger_admin_notifications") else None)
+        _set_enable_api_user_deletion(o, m.enable_api_user_deletion if m.HasField("enable_api_user_deletion") else None)
+        _set_enable_api_post_deletion(o, m.enable_api_post_deletion if m.HasField("enable_api_post_deletion") else None)
+        _set_enable_desktop_landing_page(o, m.enable_desktop_landing_page if m.HasField("enable_desktop_landing_page") else None)
+        _set_minimum_desktop_app_version(o, m.minimum_desktop_app_version if m.HasField("minimum_desktop_app_version") else None)
+        _set_experimental_enable_hardened_mode(o, m.experimental_enable_hardened_mode if m.HasField("experimental_enable_hardened_mode") else None)
+        _set_experimental_strict_csrf_enforcement(o, m.experimental_strict_csrf_enforcement if m.HasField("experimental_strict_csrf_enforcement") else None)
+        _set_enable_email_invitations(o, m.enable_email_invitations if m.HasField("enable_email_invitations") else None)
+        _set_disable_bots_when_owner_is_deactivated(o, m.disable_bots_when_owner_is_deactivated if m.HasField("disable_bots_when_owner_is_deactivated") else None)
+        _set_enable_bot_account_creation(o, m.enable_bot_account_creation if m.HasField("enable_bot_account_creation") else None)
+        _set_enable_sv_gs(o, m.enable_sv_gs if m.HasField("enable_sv_gs") else None)
+        _set_enable_latex(o, m.enable_latex if m.HasField("enable_latex") else None)
+        _set_enable_inline_latex(o, m.enable_inline_latex if m.HasField("enable_inline_latex") else None)
+        _set_post_priority(o, m.post_priority if m.HasField("post_priority") else None)
+        _set_allow_persistent_notifications(o, m.allow_persistent_notifications if m.HasField("allow_persistent_notifications") else None)
+        _set_allow_persistent_notifications_for_guests(o, m.allow_persistent_notifications_for_guests if m.HasField("allow_persistent_notifications_for_guests") else None)
+        _set_persistent_notification_interval_minutes(o, m.persistent_notification_interval_minutes if m.HasField("persistent_notification_interval_minutes") else None)
+        _set_persistent_notification_max_count(o, m.persistent_notification_max_count if m.HasField("persistent_notification_max_count") else None)
+        _set_persistent_notification_max_recipients(o, m.persistent_notification_max_recipients if m.HasField("persistent_notification_max_recipients") else None)
+        _set_enable_burn_on_read(o, m.enable_burn_on_read if m.HasField("enable_burn_on_read") else None)
+        _set_burn_on_read_duration_seconds(o, m.burn_on_read_duration_seconds if m.HasField("burn_on_read_duration_seconds") else None)
+        _set_burn_on_read_maximum_time_to_live_seconds(o, m.burn_on_read_maximum_time_to_live_seconds if m.HasField("burn_on_read_maximum_time_to_live_seconds") else None)
+        _set_burn_on_read_scheduler_frequency_seconds(o, m.burn_on_read_scheduler_frequency_seconds if m.HasField("burn_on_read_scheduler_frequency_seconds") else None)
+        _set_enable_api_channel_deletion(o, m.enable_api_channel_deletion if m.HasField("enable_api_channel_deletion") else None)
+        _set_enable_local_mode(o, m.enable_local_mode if m.HasField("enable_local_mode") else None)
+        _set_local_mode_socket_location(o, m.local_mode_socket_location if m.HasField("local_mode_socket_location") else None)
+        _set_enable_aws_metering(o, m.enable_aws_metering if m.HasField("enable_aws_metering") else None)
+        _set_aws_metering_timeout_seconds(o, m.aws_metering_timeout_seconds if m.HasField("aws_metering_timeout_seconds") else None)
+        _set_split_key(o, m.split_key if m.HasField("split_key") else None)
+        _set_feature_flag_sync_interval_seconds(o, m.feature_flag_sync_interval_seconds if m.HasField("feature_flag_sync_interval_seconds") else None)
+        _set_debug_split(o, m.debug_split if m.HasField("debug_split") else None)
+        _set_thread_auto_follow(o, m.thread_auto_follow if m.HasField("thread_auto_follow") else None)
+        _set_collapsed_threads(o, m.collapsed_threads if m.HasField("collapsed_threads") else None)
+        _set_managed_resource_paths(o, m.managed_resource_paths if m.HasField("managed_resource_paths") else None)
+        _set_enable_custom_groups(o, m.enable_custom_groups if m.HasField("enable_custom_groups") else None)
+        _set_allow_synced_drafts(o, m.allow_synced_drafts if m.HasField("allow_synced_drafts") else None)
+        _set_unique_emoji_reaction_limit_per_post(o, m.unique_emoji_reaction_limit_per_post if m.HasField("unique_emoji_reaction_limit_per_post") else None)
+        _set_refresh_post_stats_run_time(o, m.refresh_post_stats_run_time if m.HasField("refresh_post_stats_run_time") else None)
+        _set_maximum_payload_size_bytes(o, m.maximum_payload_size_bytes if m.HasField("maximum_payload_size_bytes") else None)
+        _set_maximum_url_length(o, m.maximum_url_length if m.HasField("maximum_url_length") else None)
+        _set_scheduled_posts(o, m.scheduled_posts if m.HasField("scheduled_posts") else None)
+        _set_enable_web_hub_channel_iteration(o, m.enable_web_hub_channel_iteration if m.HasField("enable_web_hub_channel_iteration") else None)
+        _set_frame_ancestors(o, m.frame_ancestors if m.HasField("frame_ancestors") else None)
+        _set_delete_account_link(o, m.delete_account_link if m.HasField("delete_account_link") else None)
+        return o
 
     def to_proto(self) -> model_pb2.ServiceSettings:
         return model_pb2.ServiceSettings(
@@ -401,3 +401,132 @@ class ServiceSettings:
             frame_ancestors=self.frame_ancestors,
             delete_account_link=self.delete_account_link,
         )
+
+
+_set_site_url = ServiceSettings.__dict__["site_url"].__set__
+_set_websocket_url = ServiceSettings.__dict__["websocket_url"].__set__
+_set_license_file_location = ServiceSettings.__dict__["license_file_location"].__set__
+_set_listen_address = ServiceSettings.__dict__["listen_address"].__set__
+_set_connection_security = ServiceSettings.__dict__["connection_security"].__set__
+_set_tls_cert_file = ServiceSettings.__dict__["tls_cert_file"].__set__
+_set_tls_key_file = ServiceSettings.__dict__["tls_key_file"].__set__
+_set_tls_min_ver = ServiceSettings.__dict__["tls_min_ver"].__set__
+_set_tls_strict_transport = ServiceSettings.__dict__["tls_strict_transport"].__set__
+_set_tls_strict_transport_max_age = ServiceSettings.__dict__["tls_strict_transport_max_age"].__set__
+_set_tls_overwrite_ciphers = ServiceSettings.__dict__["tls_overwrite_ciphers"].__set__
+_set_use_lets_encrypt = ServiceSettings.__dict__["use_lets_encrypt"].__set__
+_set_lets_encrypt_certificate_cache_file = ServiceSettings.__dict__["lets_encrypt_certificate_cache_file"].__set__
+_set_forward80_to443 = ServiceSettings.__dict__["forward80_to443"].__set__
+_set_trusted_proxy_ip_header = ServiceSettings.__dict__["trusted_proxy_ip_header"].__set__
+_set_read_timeout = ServiceSettings.__dict__["read_timeout"].__set__
+_set_write_timeout = ServiceSettings.__dict__["write_timeout"].__set__
+_set_idle_timeout = ServiceSettings.__dict__["idle_timeout"].__set__
+_set_maximum_login_attempts = ServiceSettings.__dict__["maximum_login_attempts"].__set__
+_set_goroutine_health_threshold = ServiceSettings.__dict__["goroutine_health_threshold"].__set__
+_set_enable_o_auth_service_provider = ServiceSettings.__dict__["enable_o_auth_service_provider"].__set__
+_set_enable_dynamic_client_registration = ServiceSettings.__dict__["enable_dynamic_client_registration"].__set__
+_set_dcr_redirect_uri_allowlist = ServiceSettings.__dict__["dcr_redirect_uri_allowlist"].__set__
+_set_enable_incoming_webhooks = ServiceSettings.__dict__["enable_incoming_webhooks"].__set__
+_set_enable_outgoing_webhooks = ServiceSettings.__dict__["enable_outgoing_webhooks"].__set__
+_set_enable_outgoing_o_auth_connections = ServiceSettings.__dict__["enable_outgoing_o_auth_connections"].__set__
+_set_enable_commands = ServiceSettings.__dict__["enable_commands"].__set__
+_set_outgoing_integration_requests_timeout = ServiceSettings.__dict__["outgoing_integration_requests_timeout"].__set__
+_set_enable_post_username_override = ServiceSettings.__dict__["enable_post_username_override"].__set__
+_set_enable_post_icon_override = ServiceSettings.__dict__["enable_post_icon_override"].__set__
+_set_google_developer_key = ServiceSettings.__dict__["google_developer_key"].__set__
+_set_enable_link_previews = ServiceSettings.__dict__["enable_link_previews"].__set__
+_set_enable_permalink_previews = ServiceSettings.__dict__["enable_permalink_previews"].__set__
+_set_restrict_link_previews = ServiceSettings.__dict__["restrict_link_previews"].__set__
+_set_enable_testing = ServiceSettings.__dict__["enable_testing"].__set__
+_set_enable_developer = ServiceSettings.__dict__["enable_developer"].__set__
+_set_developer_flags = ServiceSettings.__dict__["developer_flags"].__set__
+_set_enable_client_performance_debugging = ServiceSettings.__dict__["enable_client_performance_debugging"].__set__
+_set_enable_security_fix_alert = ServiceSettings.__dict__["enable_security_fix_alert"].__set__
+_set_enable_insecure_outgoing_connections = ServiceSettings.__dict__["enable_insecure_outgoing_connections"].__set__
+_set_allowed_untrusted_internal_connections = ServiceSettings.__dict__["allowed_untrusted_internal_connections"].__set__
+_set_enable_multifactor_authentication = ServiceSettings.__dict__["enable_multifactor_authentication"].__set__
+_set_enforce_multifactor_authentication = ServiceSettings.__dict__["enforce_multifactor_authentication"].__set__
+_set_enable_user_access_tokens = ServiceSettings.__dict__["enable_user_access_tokens"].__set__
+_set_maximum_personal_access_token_lifetime_days = ServiceSettings.__dict__["maximum_personal_access_token_lifetime_days"].__set__
+_set_allow_cors_from = ServiceSettings.__dict__["allow_cors_from"].__set__
+_set_cors_exposed_headers = ServiceSettings.__dict__["cors_exposed_headers"].__set__
+_set_cors_allow_credentials = ServiceSettings.__dict__["cors_allow_credentials"].__set__
+_set_cors_debug = ServiceSettings.__dict__["cors_debug"].__set__
+_set_allow_cookies_for_subdomains = ServiceSettings.__dict__["allow_cookies_for_subdomains"].__set__
+_set_extend_session_length_with_activity = ServiceSettings.__dict__["extend_session_length_with_activity"].__set__
+_set_terminate_sessions_on_password_change = ServiceSettings.__dict__["terminate_sessions_on_password_change"].__set__
+_set_session_length_web_in_days = ServiceSettings.__dict__["session_length_web_in_days"].__set__
+_set_session_length_web_in_hours = ServiceSettings.__dict__["session_length_web_in_hours"].__set__
+_set_session_length_mobile_in_days = ServiceSettings.__dict__["session_length_mobile_in_days"].__set__
+_set_session_length_mobile_in_hours = ServiceSettings.__dict__["session_length_mobile_in_hours"].__set__
+_set_session_length_sso_in_days = ServiceSettings.__dict__["session_length_sso_in_days"].__set__
+_set_session_length_sso_in_hours = ServiceSettings.__dict__["session_length_sso_in_hours"].__set__
+_set_session_cache_in_minutes = ServiceSettings.__dict__["session_cache_in_minutes"].__set__
+_set_session_idle_timeout_in_minutes = ServiceSettings.__dict__["session_idle_timeout_in_minutes"].__set__
+_set_websocket_secure_port = ServiceSettings.__dict__["websocket_secure_port"].__set__
+_set_websocket_port = ServiceSettings.__dict__["websocket_port"].__set__
+_set_webserver_mode = ServiceSettings.__dict__["webserver_mode"].__set__
+_set_enable_gif_picker = ServiceSettings.__dict__["enable_gif_picker"].__set__
+_set_giphy_sdk_key = ServiceSettings.__dict__["giphy_sdk_key"].__set__
+_set_enable_custom_emoji = ServiceSettings.__dict__["enable_custom_emoji"].__set__
+_set_enable_emoji_picker = ServiceSettings.__dict__["enable_emoji_picker"].__set__
+_set_post_edit_time_limit = ServiceSettings.__dict__["post_edit_time_limit"].__set__
+_set_time_between_user_typing_updates_milliseconds = ServiceSettings.__dict__["time_between_user_typing_updates_milliseconds"].__set__
+_set_enable_cross_team_search = ServiceSettings.__dict__["enable_cross_team_search"].__set__
+_set_enable_post_search = ServiceSettings.__dict__["enable_post_search"].__set__
+_set_enable_file_search = ServiceSettings.__dict__["enable_file_search"].__set__
+_set_minimum_hashtag_length = ServiceSettings.__dict__["minimum_hashtag_length"].__set__
+_set_enable_user_typing_messages = ServiceSettings.__dict__["enable_user_typing_messages"].__set__
+_set_enable_channel_viewed_messages = ServiceSettings.__dict__["enable_channel_viewed_messages"].__set__
+_set_enable_user_statuses = ServiceSettings.__dict__["enable_user_statuses"].__set__
+_set_experimental_enable_authentication_transfer = ServiceSettings.__dict__["experimental_enable_authentication_transfer"].__set__
+_set_cluster_log_timeout_milliseconds = ServiceSettings.__dict__["cluster_log_timeout_milliseconds"].__set__
+_set_enable_tutorial = ServiceSettings.__dict__["enable_tutorial"].__set__
+_set_enable_onboarding_flow = ServiceSettings.__dict__["enable_onboarding_flow"].__set__
+_set_experimental_enable_default_channel_leave_join_messages = ServiceSettings.__dict__["experimental_enable_default_channel_leave_join_messages"].__set__
+_set_experimental_group_unread_channels = ServiceSettings.__dict__["experimental_group_unread_channels"].__set__
+_set_enable_api_team_deletion = ServiceSettings.__dict__["enable_api_team_deletion"].__set__
+_set_enable_api_trigger_admin_notifications = ServiceSettings.__dict__["enable_api_trigger_admin_notifications"].__set__
+_set_enable_api_user_deletion = ServiceSettings.__dict__["enable_api_user_deletion"].__set__
+_set_enable_api_post_deletion = ServiceSettings.__dict__["enable_api_post_deletion"].__set__
+_set_enable_desktop_landing_page = ServiceSettings.__dict__["enable_desktop_landing_page"].__set__
+_set_minimum_desktop_app_version = ServiceSettings.__dict__["minimum_desktop_app_version"].__set__
+_set_experimental_enable_hardened_mode = ServiceSettings.__dict__["experimental_enable_hardened_mode"].__set__
+_set_experimental_strict_csrf_enforcement = ServiceSettings.__dict__["experimental_strict_csrf_enforcement"].__set__
+_set_enable_email_invitations = ServiceSettings.__dict__["enable_email_invitations"].__set__
+_set_disable_bots_when_owner_is_deactivated = ServiceSettings.__dict__["disable_bots_when_owner_is_deactivated"].__set__
+_set_enable_bot_account_creation = ServiceSettings.__dict__["enable_bot_account_creation"].__set__
+_set_enable_sv_gs = ServiceSettings.__dict__["enable_sv_gs"].__set__
+_set_enable_latex = ServiceSettings.__dict__["enable_latex"].__set__
+_set_enable_inline_latex = ServiceSettings.__dict__["enable_inline_latex"].__set__
+_set_post_priority = ServiceSettings.__dict__["post_priority"].__set__
+_set_allow_persistent_notifications = ServiceSettings.__dict__["allow_persistent_notifications"].__set__
+_set_allow_persistent_notifications_for_guests = ServiceSettings.__dict__["allow_persistent_notifications_for_guests"].__set__
+_set_persistent_notification_interval_minutes = ServiceSettings.__dict__["persistent_notification_interval_minutes"].__set__
+_set_persistent_notification_max_count = ServiceSettings.__dict__["persistent_notification_max_count"].__set__
+_set_persistent_notification_max_recipients = ServiceSettings.__dict__["persistent_notification_max_recipients"].__set__
+_set_enable_burn_on_read = ServiceSettings.__dict__["enable_burn_on_read"].__set__
+_set_burn_on_read_duration_seconds = ServiceSettings.__dict__["burn_on_read_duration_seconds"].__set__
+_set_burn_on_read_maximum_time_to_live_seconds = ServiceSettings.__dict__["burn_on_read_maximum_time_to_live_seconds"].__set__
+_set_burn_on_read_scheduler_frequency_seconds = ServiceSettings.__dict__["burn_on_read_scheduler_frequency_seconds"].__set__
+_set_enable_api_channel_deletion = ServiceSettings.__dict__["enable_api_channel_deletion"].__set__
+_set_enable_local_mode = ServiceSettings.__dict__["enable_local_mode"].__set__
+_set_local_mode_socket_location = ServiceSettings.__dict__["local_mode_socket_location"].__set__
+_set_enable_aws_metering = ServiceSettings.__dict__["enable_aws_metering"].__set__
+_set_aws_metering_timeout_seconds = ServiceSettings.__dict__["aws_metering_timeout_seconds"].__set__
+_set_split_key = ServiceSettings.__dict__["split_key"].__set__
+_set_feature_flag_sync_interval_seconds = ServiceSettings.__dict__["feature_flag_sync_interval_seconds"].__set__
+_set_debug_split = ServiceSettings.__dict__["debug_split"].__set__
+_set_thread_auto_follow = ServiceSettings.__dict__["thread_auto_follow"].__set__
+_set_collapsed_threads = ServiceSettings.__dict__["collapsed_threads"].__set__
+_set_managed_resource_paths = ServiceSettings.__dict__["managed_resource_paths"].__set__
+_set_enable_custom_groups = ServiceSettings.__dict__["enable_custom_groups"].__set__
+_set_allow_synced_drafts = ServiceSettings.__dict__["allow_synced_drafts"].__set__
+_set_unique_emoji_reaction_limit_per_post = ServiceSettings.__dict__["unique_emoji_reaction_limit_per_post"].__set__
+_set_refresh_post_stats_run_time = ServiceSettings.__dict__["refresh_post_stats_run_time"].__set__
+_set_maximum_payload_size_bytes = ServiceSettings.__dict__["maximum_payload_size_bytes"].__set__
+_set_maximum_url_length = ServiceSettings.__dict__["maximum_url_length"].__set__
+_set_scheduled_posts = ServiceSettings.__dict__["scheduled_posts"].__set__
+_set_enable_web_hub_channel_iteration = ServiceSettings.__dict__["enable_web_hub_channel_iteration"].__set__
+_set_frame_ancestors = ServiceSettings.__dict__["frame_ancestors"].__set__
+_set_delete_account_link = ServiceSettings.__dict__["delete_account_link"].__set__

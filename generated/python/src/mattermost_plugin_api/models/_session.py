@@ -29,22 +29,22 @@ class Session:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Session) -> Session:
-        return cls(
-            id=m.id,
-            token=m.token,
-            create_at=m.create_at,
-            expires_at=m.expires_at,
-            last_activity_at=m.last_activity_at,
-            user_id=m.user_id,
-            device_id=m.device_id,
-            voip_device_id=m.voip_device_id,
-            roles=m.roles,
-            is_oauth=m.is_oauth,
-            expired_notify=m.expired_notify,
-            props=dict(m.props),
-            team_members=tuple(models.TeamMember.from_proto(x) for x in m.team_members),
-            local=m.local,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_token(o, m.token)
+        _set_create_at(o, m.create_at)
+        _set_expires_at(o, m.expires_at)
+        _set_last_activity_at(o, m.last_activity_at)
+        _set_user_id(o, m.user_id)
+        _set_device_id(o, m.device_id)
+        _set_voip_device_id(o, m.voip_device_id)
+        _set_roles(o, m.roles)
+        _set_is_oauth(o, m.is_oauth)
+        _set_expired_notify(o, m.expired_notify)
+        _set_props(o, dict(m.props))
+        _set_team_members(o, tuple(models.TeamMember.from_proto(x) for x in m.team_members))
+        _set_local(o, m.local)
+        return o
 
     def to_proto(self) -> model_pb2.Session:
         return model_pb2.Session(
@@ -63,3 +63,19 @@ class Session:
             team_members=[x.to_proto() for x in self.team_members],
             local=self.local,
         )
+
+
+_set_id = Session.__dict__["id"].__set__
+_set_token = Session.__dict__["token"].__set__
+_set_create_at = Session.__dict__["create_at"].__set__
+_set_expires_at = Session.__dict__["expires_at"].__set__
+_set_last_activity_at = Session.__dict__["last_activity_at"].__set__
+_set_user_id = Session.__dict__["user_id"].__set__
+_set_device_id = Session.__dict__["device_id"].__set__
+_set_voip_device_id = Session.__dict__["voip_device_id"].__set__
+_set_roles = Session.__dict__["roles"].__set__
+_set_is_oauth = Session.__dict__["is_oauth"].__set__
+_set_expired_notify = Session.__dict__["expired_notify"].__set__
+_set_props = Session.__dict__["props"].__set__
+_set_team_members = Session.__dict__["team_members"].__set__
+_set_local = Session.__dict__["local"].__set__

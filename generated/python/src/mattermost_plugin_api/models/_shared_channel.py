@@ -27,21 +27,21 @@ class SharedChannel:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SharedChannel) -> SharedChannel:
-        return cls(
-            id=m.id,
-            team_id=m.team_id,
-            home=m.home,
-            readonly=m.readonly,
-            name=m.name,
-            display_name=m.display_name,
-            purpose=m.purpose,
-            header=m.header,
-            creator_id=m.creator_id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            remote_id=m.remote_id,
-            type=m.type,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_team_id(o, m.team_id)
+        _set_home(o, m.home)
+        _set_readonly(o, m.readonly)
+        _set_name(o, m.name)
+        _set_display_name(o, m.display_name)
+        _set_purpose(o, m.purpose)
+        _set_header(o, m.header)
+        _set_creator_id(o, m.creator_id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_remote_id(o, m.remote_id)
+        _set_type(o, m.type)
+        return o
 
     def to_proto(self) -> model_pb2.SharedChannel:
         return model_pb2.SharedChannel(
@@ -59,3 +59,18 @@ class SharedChannel:
             remote_id=self.remote_id,
             type=self.type,
         )
+
+
+_set_id = SharedChannel.__dict__["id"].__set__
+_set_team_id = SharedChannel.__dict__["team_id"].__set__
+_set_home = SharedChannel.__dict__["home"].__set__
+_set_readonly = SharedChannel.__dict__["readonly"].__set__
+_set_name = SharedChannel.__dict__["name"].__set__
+_set_display_name = SharedChannel.__dict__["display_name"].__set__
+_set_purpose = SharedChannel.__dict__["purpose"].__set__
+_set_header = SharedChannel.__dict__["header"].__set__
+_set_creator_id = SharedChannel.__dict__["creator_id"].__set__
+_set_create_at = SharedChannel.__dict__["create_at"].__set__
+_set_update_at = SharedChannel.__dict__["update_at"].__set__
+_set_remote_id = SharedChannel.__dict__["remote_id"].__set__
+_set_type = SharedChannel.__dict__["type"].__set__

@@ -23,17 +23,17 @@ class SidebarCategory:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SidebarCategory) -> SidebarCategory:
-        return cls(
-            id=m.id,
-            user_id=m.user_id,
-            team_id=m.team_id,
-            sort_order=m.sort_order,
-            sorting=m.sorting,
-            type=m.type,
-            display_name=m.display_name,
-            muted=m.muted,
-            collapsed=m.collapsed,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_user_id(o, m.user_id)
+        _set_team_id(o, m.team_id)
+        _set_sort_order(o, m.sort_order)
+        _set_sorting(o, m.sorting)
+        _set_type(o, m.type)
+        _set_display_name(o, m.display_name)
+        _set_muted(o, m.muted)
+        _set_collapsed(o, m.collapsed)
+        return o
 
     def to_proto(self) -> model_pb2.SidebarCategory:
         return model_pb2.SidebarCategory(
@@ -47,3 +47,14 @@ class SidebarCategory:
             muted=self.muted,
             collapsed=self.collapsed,
         )
+
+
+_set_id = SidebarCategory.__dict__["id"].__set__
+_set_user_id = SidebarCategory.__dict__["user_id"].__set__
+_set_team_id = SidebarCategory.__dict__["team_id"].__set__
+_set_sort_order = SidebarCategory.__dict__["sort_order"].__set__
+_set_sorting = SidebarCategory.__dict__["sorting"].__set__
+_set_type = SidebarCategory.__dict__["type"].__set__
+_set_display_name = SidebarCategory.__dict__["display_name"].__set__
+_set_muted = SidebarCategory.__dict__["muted"].__set__
+_set_collapsed = SidebarCategory.__dict__["collapsed"].__set__

@@ -24,18 +24,18 @@ class SidebarCategoryWithChannels:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SidebarCategoryWithChannels) -> SidebarCategoryWithChannels:
-        return cls(
-            id=m.id,
-            user_id=m.user_id,
-            team_id=m.team_id,
-            sort_order=m.sort_order,
-            sorting=m.sorting,
-            type=m.type,
-            display_name=m.display_name,
-            muted=m.muted,
-            collapsed=m.collapsed,
-            channel_ids=tuple(m.channel_ids),
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_user_id(o, m.user_id)
+        _set_team_id(o, m.team_id)
+        _set_sort_order(o, m.sort_order)
+        _set_sorting(o, m.sorting)
+        _set_type(o, m.type)
+        _set_display_name(o, m.display_name)
+        _set_muted(o, m.muted)
+        _set_collapsed(o, m.collapsed)
+        _set_channel_ids(o, tuple(m.channel_ids))
+        return o
 
     def to_proto(self) -> model_pb2.SidebarCategoryWithChannels:
         return model_pb2.SidebarCategoryWithChannels(
@@ -50,3 +50,15 @@ class SidebarCategoryWithChannels:
             collapsed=self.collapsed,
             channel_ids=list(self.channel_ids),
         )
+
+
+_set_id = SidebarCategoryWithChannels.__dict__["id"].__set__
+_set_user_id = SidebarCategoryWithChannels.__dict__["user_id"].__set__
+_set_team_id = SidebarCategoryWithChannels.__dict__["team_id"].__set__
+_set_sort_order = SidebarCategoryWithChannels.__dict__["sort_order"].__set__
+_set_sorting = SidebarCategoryWithChannels.__dict__["sorting"].__set__
+_set_type = SidebarCategoryWithChannels.__dict__["type"].__set__
+_set_display_name = SidebarCategoryWithChannels.__dict__["display_name"].__set__
+_set_muted = SidebarCategoryWithChannels.__dict__["muted"].__set__
+_set_collapsed = SidebarCategoryWithChannels.__dict__["collapsed"].__set__
+_set_channel_ids = SidebarCategoryWithChannels.__dict__["channel_ids"].__set__

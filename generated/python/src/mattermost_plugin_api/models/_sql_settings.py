@@ -31,24 +31,24 @@ class SqlSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SqlSettings) -> SqlSettings:
-        return cls(
-            driver_name=m.driver_name if m.HasField("driver_name") else None,
-            data_source=m.data_source if m.HasField("data_source") else None,
-            data_source_replicas=tuple(m.data_source_replicas),
-            data_source_search_replicas=tuple(m.data_source_search_replicas),
-            max_idle_conns=m.max_idle_conns if m.HasField("max_idle_conns") else None,
-            conn_max_lifetime_milliseconds=m.conn_max_lifetime_milliseconds if m.HasField("conn_max_lifetime_milliseconds") else None,
-            conn_max_idle_time_milliseconds=m.conn_max_idle_time_milliseconds if m.HasField("conn_max_idle_time_milliseconds") else None,
-            max_open_conns=m.max_open_conns if m.HasField("max_open_conns") else None,
-            trace=m.trace if m.HasField("trace") else None,
-            at_rest_encrypt_key=m.at_rest_encrypt_key if m.HasField("at_rest_encrypt_key") else None,
-            query_timeout=m.query_timeout if m.HasField("query_timeout") else None,
-            analytics_query_timeout=m.analytics_query_timeout if m.HasField("analytics_query_timeout") else None,
-            disable_database_search=m.disable_database_search if m.HasField("disable_database_search") else None,
-            migrations_statement_timeout_seconds=m.migrations_statement_timeout_seconds if m.HasField("migrations_statement_timeout_seconds") else None,
-            replica_lag_settings=tuple(models.ReplicaLagSettings.from_proto(x) for x in m.replica_lag_settings),
-            replica_monitor_interval_seconds=m.replica_monitor_interval_seconds if m.HasField("replica_monitor_interval_seconds") else None,
-        )
+        o = object.__new__(cls)
+        _set_driver_name(o, m.driver_name if m.HasField("driver_name") else None)
+        _set_data_source(o, m.data_source if m.HasField("data_source") else None)
+        _set_data_source_replicas(o, tuple(m.data_source_replicas))
+        _set_data_source_search_replicas(o, tuple(m.data_source_search_replicas))
+        _set_max_idle_conns(o, m.max_idle_conns if m.HasField("max_idle_conns") else None)
+        _set_conn_max_lifetime_milliseconds(o, m.conn_max_lifetime_milliseconds if m.HasField("conn_max_lifetime_milliseconds") else None)
+        _set_conn_max_idle_time_milliseconds(o, m.conn_max_idle_time_milliseconds if m.HasField("conn_max_idle_time_milliseconds") else None)
+        _set_max_open_conns(o, m.max_open_conns if m.HasField("max_open_conns") else None)
+        _set_trace(o, m.trace if m.HasField("trace") else None)
+        _set_at_rest_encrypt_key(o, m.at_rest_encrypt_key if m.HasField("at_rest_encrypt_key") else None)
+        _set_query_timeout(o, m.query_timeout if m.HasField("query_timeout") else None)
+        _set_analytics_query_timeout(o, m.analytics_query_timeout if m.HasField("analytics_query_timeout") else None)
+        _set_disable_database_search(o, m.disable_database_search if m.HasField("disable_database_search") else None)
+        _set_migrations_statement_timeout_seconds(o, m.migrations_statement_timeout_seconds if m.HasField("migrations_statement_timeout_seconds") else None)
+        _set_replica_lag_settings(o, tuple(models.ReplicaLagSettings.from_proto(x) for x in m.replica_lag_settings))
+        _set_replica_monitor_interval_seconds(o, m.replica_monitor_interval_seconds if m.HasField("replica_monitor_interval_seconds") else None)
+        return o
 
     def to_proto(self) -> model_pb2.SqlSettings:
         return model_pb2.SqlSettings(
@@ -69,3 +69,21 @@ class SqlSettings:
             replica_lag_settings=[x.to_proto() for x in self.replica_lag_settings],
             replica_monitor_interval_seconds=self.replica_monitor_interval_seconds,
         )
+
+
+_set_driver_name = SqlSettings.__dict__["driver_name"].__set__
+_set_data_source = SqlSettings.__dict__["data_source"].__set__
+_set_data_source_replicas = SqlSettings.__dict__["data_source_replicas"].__set__
+_set_data_source_search_replicas = SqlSettings.__dict__["data_source_search_replicas"].__set__
+_set_max_idle_conns = SqlSettings.__dict__["max_idle_conns"].__set__
+_set_conn_max_lifetime_milliseconds = SqlSettings.__dict__["conn_max_lifetime_milliseconds"].__set__
+_set_conn_max_idle_time_milliseconds = SqlSettings.__dict__["conn_max_idle_time_milliseconds"].__set__
+_set_max_open_conns = SqlSettings.__dict__["max_open_conns"].__set__
+_set_trace = SqlSettings.__dict__["trace"].__set__
+_set_at_rest_encrypt_key = SqlSettings.__dict__["at_rest_encrypt_key"].__set__
+_set_query_timeout = SqlSettings.__dict__["query_timeout"].__set__
+_set_analytics_query_timeout = SqlSettings.__dict__["analytics_query_timeout"].__set__
+_set_disable_database_search = SqlSettings.__dict__["disable_database_search"].__set__
+_set_migrations_statement_timeout_seconds = SqlSettings.__dict__["migrations_statement_timeout_seconds"].__set__
+_set_replica_lag_settings = SqlSettings.__dict__["replica_lag_settings"].__set__
+_set_replica_monitor_interval_seconds = SqlSettings.__dict__["replica_monitor_interval_seconds"].__set__

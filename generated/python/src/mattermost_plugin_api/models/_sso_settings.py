@@ -25,19 +25,19 @@ class SSOSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SSOSettings) -> SSOSettings:
-        return cls(
-            enable=m.enable if m.HasField("enable") else None,
-            secret=m.secret if m.HasField("secret") else None,
-            id=m.id if m.HasField("id") else None,
-            scope=m.scope if m.HasField("scope") else None,
-            auth_endpoint=m.auth_endpoint if m.HasField("auth_endpoint") else None,
-            token_endpoint=m.token_endpoint if m.HasField("token_endpoint") else None,
-            user_api_endpoint=m.user_api_endpoint if m.HasField("user_api_endpoint") else None,
-            discovery_endpoint=m.discovery_endpoint if m.HasField("discovery_endpoint") else None,
-            button_text=m.button_text if m.HasField("button_text") else None,
-            button_color=m.button_color if m.HasField("button_color") else None,
-            use_preferred_username=m.use_preferred_username if m.HasField("use_preferred_username") else None,
-        )
+        o = object.__new__(cls)
+        _set_enable(o, m.enable if m.HasField("enable") else None)
+        _set_secret(o, m.secret if m.HasField("secret") else None)
+        _set_id(o, m.id if m.HasField("id") else None)
+        _set_scope(o, m.scope if m.HasField("scope") else None)
+        _set_auth_endpoint(o, m.auth_endpoint if m.HasField("auth_endpoint") else None)
+        _set_token_endpoint(o, m.token_endpoint if m.HasField("token_endpoint") else None)
+        _set_user_api_endpoint(o, m.user_api_endpoint if m.HasField("user_api_endpoint") else None)
+        _set_discovery_endpoint(o, m.discovery_endpoint if m.HasField("discovery_endpoint") else None)
+        _set_button_text(o, m.button_text if m.HasField("button_text") else None)
+        _set_button_color(o, m.button_color if m.HasField("button_color") else None)
+        _set_use_preferred_username(o, m.use_preferred_username if m.HasField("use_preferred_username") else None)
+        return o
 
     def to_proto(self) -> model_pb2.SSOSettings:
         return model_pb2.SSOSettings(
@@ -53,3 +53,16 @@ class SSOSettings:
             button_color=self.button_color,
             use_preferred_username=self.use_preferred_username,
         )
+
+
+_set_enable = SSOSettings.__dict__["enable"].__set__
+_set_secret = SSOSettings.__dict__["secret"].__set__
+_set_id = SSOSettings.__dict__["id"].__set__
+_set_scope = SSOSettings.__dict__["scope"].__set__
+_set_auth_endpoint = SSOSettings.__dict__["auth_endpoint"].__set__
+_set_token_endpoint = SSOSettings.__dict__["token_endpoint"].__set__
+_set_user_api_endpoint = SSOSettings.__dict__["user_api_endpoint"].__set__
+_set_discovery_endpoint = SSOSettings.__dict__["discovery_endpoint"].__set__
+_set_button_text = SSOSettings.__dict__["button_text"].__set__
+_set_button_color = SSOSettings.__dict__["button_color"].__set__
+_set_use_preferred_username = SSOSettings.__dict__["use_preferred_username"].__set__

@@ -21,15 +21,15 @@ class Status:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Status) -> Status:
-        return cls(
-            user_id=m.user_id,
-            status=m.status,
-            manual=m.manual,
-            last_activity_at=m.last_activity_at,
-            active_channel=m.active_channel,
-            dnd_end_time=m.dnd_end_time,
-            prev_status=m.prev_status,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_status(o, m.status)
+        _set_manual(o, m.manual)
+        _set_last_activity_at(o, m.last_activity_at)
+        _set_active_channel(o, m.active_channel)
+        _set_dnd_end_time(o, m.dnd_end_time)
+        _set_prev_status(o, m.prev_status)
+        return o
 
     def to_proto(self) -> model_pb2.Status:
         return model_pb2.Status(
@@ -41,3 +41,12 @@ class Status:
             dnd_end_time=self.dnd_end_time,
             prev_status=self.prev_status,
         )
+
+
+_set_user_id = Status.__dict__["user_id"].__set__
+_set_status = Status.__dict__["status"].__set__
+_set_manual = Status.__dict__["manual"].__set__
+_set_last_activity_at = Status.__dict__["last_activity_at"].__set__
+_set_active_channel = Status.__dict__["active_channel"].__set__
+_set_dnd_end_time = Status.__dict__["dnd_end_time"].__set__
+_set_prev_status = Status.__dict__["prev_status"].__set__

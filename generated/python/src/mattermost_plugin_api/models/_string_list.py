@@ -15,11 +15,14 @@ class StringList:
 
     @classmethod
     def from_proto(cls, m: model_pb2.StringList) -> StringList:
-        return cls(
-            values=tuple(m.values),
-        )
+        o = object.__new__(cls)
+        _set_values(o, tuple(m.values))
+        return o
 
     def to_proto(self) -> model_pb2.StringList:
         return model_pb2.StringList(
             values=list(self.values),
         )
+
+
+_set_values = StringList.__dict__["values"].__set__

@@ -27,21 +27,21 @@ class SupportSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SupportSettings) -> SupportSettings:
-        return cls(
-            terms_of_service_link=m.terms_of_service_link if m.HasField("terms_of_service_link") else None,
-            privacy_policy_link=m.privacy_policy_link if m.HasField("privacy_policy_link") else None,
-            about_link=m.about_link if m.HasField("about_link") else None,
-            help_link=m.help_link if m.HasField("help_link") else None,
-            report_a_problem_link=m.report_a_problem_link if m.HasField("report_a_problem_link") else None,
-            report_a_problem_type=m.report_a_problem_type if m.HasField("report_a_problem_type") else None,
-            report_a_problem_mail=m.report_a_problem_mail if m.HasField("report_a_problem_mail") else None,
-            allow_download_logs=m.allow_download_logs if m.HasField("allow_download_logs") else None,
-            forgot_password_link=m.forgot_password_link if m.HasField("forgot_password_link") else None,
-            support_email=m.support_email if m.HasField("support_email") else None,
-            custom_terms_of_service_enabled=m.custom_terms_of_service_enabled if m.HasField("custom_terms_of_service_enabled") else None,
-            custom_terms_of_service_re_acceptance_period=m.custom_terms_of_service_re_acceptance_period if m.HasField("custom_terms_of_service_re_acceptance_period") else None,
-            enable_ask_community_link=m.enable_ask_community_link if m.HasField("enable_ask_community_link") else None,
-        )
+        o = object.__new__(cls)
+        _set_terms_of_service_link(o, m.terms_of_service_link if m.HasField("terms_of_service_link") else None)
+        _set_privacy_policy_link(o, m.privacy_policy_link if m.HasField("privacy_policy_link") else None)
+        _set_about_link(o, m.about_link if m.HasField("about_link") else None)
+        _set_help_link(o, m.help_link if m.HasField("help_link") else None)
+        _set_report_a_problem_link(o, m.report_a_problem_link if m.HasField("report_a_problem_link") else None)
+        _set_report_a_problem_type(o, m.report_a_problem_type if m.HasField("report_a_problem_type") else None)
+        _set_report_a_problem_mail(o, m.report_a_problem_mail if m.HasField("report_a_problem_mail") else None)
+        _set_allow_download_logs(o, m.allow_download_logs if m.HasField("allow_download_logs") else None)
+        _set_forgot_password_link(o, m.forgot_password_link if m.HasField("forgot_password_link") else None)
+        _set_support_email(o, m.support_email if m.HasField("support_email") else None)
+        _set_custom_terms_of_service_enabled(o, m.custom_terms_of_service_enabled if m.HasField("custom_terms_of_service_enabled") else None)
+        _set_custom_terms_of_service_re_acceptance_period(o, m.custom_terms_of_service_re_acceptance_period if m.HasField("custom_terms_of_service_re_acceptance_period") else None)
+        _set_enable_ask_community_link(o, m.enable_ask_community_link if m.HasField("enable_ask_community_link") else None)
+        return o
 
     def to_proto(self) -> model_pb2.SupportSettings:
         return model_pb2.SupportSettings(
@@ -59,3 +59,18 @@ class SupportSettings:
             custom_terms_of_service_re_acceptance_period=self.custom_terms_of_service_re_acceptance_period,
             enable_ask_community_link=self.enable_ask_community_link,
         )
+
+
+_set_terms_of_service_link = SupportSettings.__dict__["terms_of_service_link"].__set__
+_set_privacy_policy_link = SupportSettings.__dict__["privacy_policy_link"].__set__
+_set_about_link = SupportSettings.__dict__["about_link"].__set__
+_set_help_link = SupportSettings.__dict__["help_link"].__set__
+_set_report_a_problem_link = SupportSettings.__dict__["report_a_problem_link"].__set__
+_set_report_a_problem_type = SupportSettings.__dict__["report_a_problem_type"].__set__
+_set_report_a_problem_mail = SupportSettings.__dict__["report_a_problem_mail"].__set__
+_set_allow_download_logs = SupportSettings.__dict__["allow_download_logs"].__set__
+_set_forgot_password_link = SupportSettings.__dict__["forgot_password_link"].__set__
+_set_support_email = SupportSettings.__dict__["support_email"].__set__
+_set_custom_terms_of_service_enabled = SupportSettings.__dict__["custom_terms_of_service_enabled"].__set__
+_set_custom_terms_of_service_re_acceptance_period = SupportSettings.__dict__["custom_terms_of_service_re_acceptance_period"].__set__
+_set_enable_ask_community_link = SupportSettings.__dict__["enable_ask_community_link"].__set__

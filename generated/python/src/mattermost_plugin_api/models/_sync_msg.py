@@ -24,17 +24,17 @@ class SyncMsg:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SyncMsg) -> SyncMsg:
-        return cls(
-            id=m.id,
-            channel_id=m.channel_id,
-            users={k: models.User.from_proto(v) for k, v in m.users.items()},
-            posts=tuple(models.Post.from_proto(x) for x in m.posts),
-            reactions=tuple(models.Reaction.from_proto(x) for x in m.reactions),
-            statuses=tuple(models.Status.from_proto(x) for x in m.statuses),
-            membership_changes=tuple(models.MembershipChangeMsg.from_proto(x) for x in m.membership_changes),
-            acknowledgements=tuple(models.PostAcknowledgement.from_proto(x) for x in m.acknowledgements),
-            mention_transforms=dict(m.mention_transforms),
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_channel_id(o, m.channel_id)
+        _set_users(o, {k: models.User.from_proto(v) for k, v in m.users.items()})
+        _set_posts(o, tuple(models.Post.from_proto(x) for x in m.posts))
+        _set_reactions(o, tuple(models.Reaction.from_proto(x) for x in m.reactions))
+        _set_statuses(o, tuple(models.Status.from_proto(x) for x in m.statuses))
+        _set_membership_changes(o, tuple(models.MembershipChangeMsg.from_proto(x) for x in m.membership_changes))
+        _set_acknowledgements(o, tuple(models.PostAcknowledgement.from_proto(x) for x in m.acknowledgements))
+        _set_mention_transforms(o, dict(m.mention_transforms))
+        return o
 
     def to_proto(self) -> model_pb2.SyncMsg:
         return model_pb2.SyncMsg(
@@ -48,3 +48,14 @@ class SyncMsg:
             acknowledgements=[x.to_proto() for x in self.acknowledgements],
             mention_transforms=dict(self.mention_transforms),
         )
+
+
+_set_id = SyncMsg.__dict__["id"].__set__
+_set_channel_id = SyncMsg.__dict__["channel_id"].__set__
+_set_users = SyncMsg.__dict__["users"].__set__
+_set_posts = SyncMsg.__dict__["posts"].__set__
+_set_reactions = SyncMsg.__dict__["reactions"].__set__
+_set_statuses = SyncMsg.__dict__["statuses"].__set__
+_set_membership_changes = SyncMsg.__dict__["membership_changes"].__set__
+_set_acknowledgements = SyncMsg.__dict__["acknowledgements"].__set__
+_set_mention_transforms = SyncMsg.__dict__["mention_transforms"].__set__

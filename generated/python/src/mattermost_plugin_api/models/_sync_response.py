@@ -25,19 +25,19 @@ class SyncResponse:
 
     @classmethod
     def from_proto(cls, m: model_pb2.SyncResponse) -> SyncResponse:
-        return cls(
-            users_last_update_at=m.users_last_update_at,
-            user_errors=tuple(m.user_errors),
-            users_syncd=tuple(m.users_syncd),
-            posts_last_update_at=m.posts_last_update_at,
-            post_errors=tuple(m.post_errors),
-            reactions_last_update_at=m.reactions_last_update_at,
-            reaction_errors=tuple(m.reaction_errors),
-            acknowledgements_last_update_at=m.acknowledgements_last_update_at,
-            acknowledgement_errors=tuple(m.acknowledgement_errors),
-            status_errors=tuple(m.status_errors),
-            membership_errors=tuple(m.membership_errors),
-        )
+        o = object.__new__(cls)
+        _set_users_last_update_at(o, m.users_last_update_at)
+        _set_user_errors(o, tuple(m.user_errors))
+        _set_users_syncd(o, tuple(m.users_syncd))
+        _set_posts_last_update_at(o, m.posts_last_update_at)
+        _set_post_errors(o, tuple(m.post_errors))
+        _set_reactions_last_update_at(o, m.reactions_last_update_at)
+        _set_reaction_errors(o, tuple(m.reaction_errors))
+        _set_acknowledgements_last_update_at(o, m.acknowledgements_last_update_at)
+        _set_acknowledgement_errors(o, tuple(m.acknowledgement_errors))
+        _set_status_errors(o, tuple(m.status_errors))
+        _set_membership_errors(o, tuple(m.membership_errors))
+        return o
 
     def to_proto(self) -> model_pb2.SyncResponse:
         return model_pb2.SyncResponse(
@@ -53,3 +53,16 @@ class SyncResponse:
             status_errors=list(self.status_errors),
             membership_errors=list(self.membership_errors),
         )
+
+
+_set_users_last_update_at = SyncResponse.__dict__["users_last_update_at"].__set__
+_set_user_errors = SyncResponse.__dict__["user_errors"].__set__
+_set_users_syncd = SyncResponse.__dict__["users_syncd"].__set__
+_set_posts_last_update_at = SyncResponse.__dict__["posts_last_update_at"].__set__
+_set_post_errors = SyncResponse.__dict__["post_errors"].__set__
+_set_reactions_last_update_at = SyncResponse.__dict__["reactions_last_update_at"].__set__
+_set_reaction_errors = SyncResponse.__dict__["reaction_errors"].__set__
+_set_acknowledgements_last_update_at = SyncResponse.__dict__["acknowledgements_last_update_at"].__set__
+_set_acknowledgement_errors = SyncResponse.__dict__["acknowledgement_errors"].__set__
+_set_status_errors = SyncResponse.__dict__["status_errors"].__set__
+_set_membership_errors = SyncResponse.__dict__["membership_errors"].__set__

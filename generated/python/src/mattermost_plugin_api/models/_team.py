@@ -36,30 +36,30 @@ class Team:
 
     @classmethod
     def from_proto(cls, m: model_pb2.Team) -> Team:
-        return cls(
-            id=m.id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            display_name=m.display_name,
-            name=m.name,
-            description=m.description,
-            email=m.email,
-            type=m.type,
-            company_name=m.company_name,
-            allowed_domains=m.allowed_domains,
-            invite_id=m.invite_id,
-            allow_open_invite=m.allow_open_invite,
-            last_team_icon_update=m.last_team_icon_update,
-            scheme_id=m.scheme_id if m.HasField("scheme_id") else None,
-            group_constrained=m.group_constrained if m.HasField("group_constrained") else None,
-            policy_id=m.policy_id if m.HasField("policy_id") else None,
-            cloud_limits_archived=m.cloud_limits_archived,
-            policy_enforced=m.policy_enforced,
-            policy_actions=dict(m.policy_actions),
-            policy_is_active=m.policy_is_active,
-            recommended=m.recommended,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_display_name(o, m.display_name)
+        _set_name(o, m.name)
+        _set_description(o, m.description)
+        _set_email(o, m.email)
+        _set_type(o, m.type)
+        _set_company_name(o, m.company_name)
+        _set_allowed_domains(o, m.allowed_domains)
+        _set_invite_id(o, m.invite_id)
+        _set_allow_open_invite(o, m.allow_open_invite)
+        _set_last_team_icon_update(o, m.last_team_icon_update)
+        _set_scheme_id(o, m.scheme_id if m.HasField("scheme_id") else None)
+        _set_group_constrained(o, m.group_constrained if m.HasField("group_constrained") else None)
+        _set_policy_id(o, m.policy_id if m.HasField("policy_id") else None)
+        _set_cloud_limits_archived(o, m.cloud_limits_archived)
+        _set_policy_enforced(o, m.policy_enforced)
+        _set_policy_actions(o, dict(m.policy_actions))
+        _set_policy_is_active(o, m.policy_is_active)
+        _set_recommended(o, m.recommended)
+        return o
 
     def to_proto(self) -> model_pb2.Team:
         return model_pb2.Team(
@@ -86,3 +86,27 @@ class Team:
             policy_is_active=self.policy_is_active,
             recommended=self.recommended,
         )
+
+
+_set_id = Team.__dict__["id"].__set__
+_set_create_at = Team.__dict__["create_at"].__set__
+_set_update_at = Team.__dict__["update_at"].__set__
+_set_delete_at = Team.__dict__["delete_at"].__set__
+_set_display_name = Team.__dict__["display_name"].__set__
+_set_name = Team.__dict__["name"].__set__
+_set_description = Team.__dict__["description"].__set__
+_set_email = Team.__dict__["email"].__set__
+_set_type = Team.__dict__["type"].__set__
+_set_company_name = Team.__dict__["company_name"].__set__
+_set_allowed_domains = Team.__dict__["allowed_domains"].__set__
+_set_invite_id = Team.__dict__["invite_id"].__set__
+_set_allow_open_invite = Team.__dict__["allow_open_invite"].__set__
+_set_last_team_icon_update = Team.__dict__["last_team_icon_update"].__set__
+_set_scheme_id = Team.__dict__["scheme_id"].__set__
+_set_group_constrained = Team.__dict__["group_constrained"].__set__
+_set_policy_id = Team.__dict__["policy_id"].__set__
+_set_cloud_limits_archived = Team.__dict__["cloud_limits_archived"].__set__
+_set_policy_enforced = Team.__dict__["policy_enforced"].__set__
+_set_policy_actions = Team.__dict__["policy_actions"].__set__
+_set_policy_is_active = Team.__dict__["policy_is_active"].__set__
+_set_recommended = Team.__dict__["recommended"].__set__

@@ -23,17 +23,17 @@ class TeamMember:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamMember) -> TeamMember:
-        return cls(
-            team_id=m.team_id,
-            user_id=m.user_id,
-            roles=m.roles,
-            delete_at=m.delete_at,
-            scheme_guest=m.scheme_guest,
-            scheme_user=m.scheme_user,
-            scheme_admin=m.scheme_admin,
-            explicit_roles=m.explicit_roles,
-            create_at=m.create_at,
-        )
+        o = object.__new__(cls)
+        _set_team_id(o, m.team_id)
+        _set_user_id(o, m.user_id)
+        _set_roles(o, m.roles)
+        _set_delete_at(o, m.delete_at)
+        _set_scheme_guest(o, m.scheme_guest)
+        _set_scheme_user(o, m.scheme_user)
+        _set_scheme_admin(o, m.scheme_admin)
+        _set_explicit_roles(o, m.explicit_roles)
+        _set_create_at(o, m.create_at)
+        return o
 
     def to_proto(self) -> model_pb2.TeamMember:
         return model_pb2.TeamMember(
@@ -47,3 +47,14 @@ class TeamMember:
             explicit_roles=self.explicit_roles,
             create_at=self.create_at,
         )
+
+
+_set_team_id = TeamMember.__dict__["team_id"].__set__
+_set_user_id = TeamMember.__dict__["user_id"].__set__
+_set_roles = TeamMember.__dict__["roles"].__set__
+_set_delete_at = TeamMember.__dict__["delete_at"].__set__
+_set_scheme_guest = TeamMember.__dict__["scheme_guest"].__set__
+_set_scheme_user = TeamMember.__dict__["scheme_user"].__set__
+_set_scheme_admin = TeamMember.__dict__["scheme_admin"].__set__
+_set_explicit_roles = TeamMember.__dict__["explicit_roles"].__set__
+_set_create_at = TeamMember.__dict__["create_at"].__set__

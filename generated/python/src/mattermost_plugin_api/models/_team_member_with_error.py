@@ -18,11 +18,11 @@ class TeamMemberWithError:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamMemberWithError) -> TeamMemberWithError:
-        return cls(
-            user_id=m.user_id,
-            member=models.TeamMember.from_proto(m.member) if m.HasField("member") else None,
-            error=models.AppError.from_proto(m.error) if m.HasField("error") else None,
-        )
+        o = object.__new__(cls)
+        _set_user_id(o, m.user_id)
+        _set_member(o, models.TeamMember.from_proto(m.member) if m.HasField("member") else None)
+        _set_error(o, models.AppError.from_proto(m.error) if m.HasField("error") else None)
+        return o
 
     def to_proto(self) -> model_pb2.TeamMemberWithError:
         return model_pb2.TeamMemberWithError(
@@ -30,3 +30,8 @@ class TeamMemberWithError:
             member=self.member.to_proto() if self.member is not None else None,
             error=self.error.to_proto() if self.error is not None else None,
         )
+
+
+_set_user_id = TeamMemberWithError.__dict__["user_id"].__set__
+_set_member = TeamMemberWithError.__dict__["member"].__set__
+_set_error = TeamMemberWithError.__dict__["error"].__set__

@@ -39,33 +39,33 @@ class TeamSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamSettings) -> TeamSettings:
-        return cls(
-            site_name=m.site_name if m.HasField("site_name") else None,
-            max_users_per_team=m.max_users_per_team if m.HasField("max_users_per_team") else None,
-            enable_join_leave_message_by_default=m.enable_join_leave_message_by_default if m.HasField("enable_join_leave_message_by_default") else None,
-            enable_user_creation=m.enable_user_creation if m.HasField("enable_user_creation") else None,
-            enable_open_server=m.enable_open_server if m.HasField("enable_open_server") else None,
-            enable_user_deactivation=m.enable_user_deactivation if m.HasField("enable_user_deactivation") else None,
-            restrict_creation_to_domains=m.restrict_creation_to_domains if m.HasField("restrict_creation_to_domains") else None,
-            enable_custom_user_statuses=m.enable_custom_user_statuses if m.HasField("enable_custom_user_statuses") else None,
-            enable_custom_brand=m.enable_custom_brand if m.HasField("enable_custom_brand") else None,
-            custom_brand_text=m.custom_brand_text if m.HasField("custom_brand_text") else None,
-            custom_description_text=m.custom_description_text if m.HasField("custom_description_text") else None,
-            restrict_direct_message=m.restrict_direct_message if m.HasField("restrict_direct_message") else None,
-            enable_last_active_time=m.enable_last_active_time if m.HasField("enable_last_active_time") else None,
-            user_status_away_timeout=m.user_status_away_timeout if m.HasField("user_status_away_timeout") else None,
-            max_channels_per_team=m.max_channels_per_team if m.HasField("max_channels_per_team") else None,
-            enable_channel_category_sorting=m.enable_channel_category_sorting if m.HasField("enable_channel_category_sorting") else None,
-            max_notifications_per_channel=m.max_notifications_per_channel if m.HasField("max_notifications_per_channel") else None,
-            enable_confirm_notifications_to_channel=m.enable_confirm_notifications_to_channel if m.HasField("enable_confirm_notifications_to_channel") else None,
-            teammate_name_display=m.teammate_name_display if m.HasField("teammate_name_display") else None,
-            experimental_view_archived_channels=m.experimental_view_archived_channels if m.HasField("experimental_view_archived_channels") else None,
-            experimental_enable_automatic_replies=m.experimental_enable_automatic_replies if m.HasField("experimental_enable_automatic_replies") else None,
-            lock_teammate_name_display=m.lock_teammate_name_display if m.HasField("lock_teammate_name_display") else None,
-            lock_profile_fields_for_email_users=m.lock_profile_fields_for_email_users if m.HasField("lock_profile_fields_for_email_users") else None,
-            experimental_primary_team=m.experimental_primary_team if m.HasField("experimental_primary_team") else None,
-            experimental_default_channels=tuple(m.experimental_default_channels),
-        )
+        o = object.__new__(cls)
+        _set_site_name(o, m.site_name if m.HasField("site_name") else None)
+        _set_max_users_per_team(o, m.max_users_per_team if m.HasField("max_users_per_team") else None)
+        _set_enable_join_leave_message_by_default(o, m.enable_join_leave_message_by_default if m.HasField("enable_join_leave_message_by_default") else None)
+        _set_enable_user_creation(o, m.enable_user_creation if m.HasField("enable_user_creation") else None)
+        _set_enable_open_server(o, m.enable_open_server if m.HasField("enable_open_server") else None)
+        _set_enable_user_deactivation(o, m.enable_user_deactivation if m.HasField("enable_user_deactivation") else None)
+        _set_restrict_creation_to_domains(o, m.restrict_creation_to_domains if m.HasField("restrict_creation_to_domains") else None)
+        _set_enable_custom_user_statuses(o, m.enable_custom_user_statuses if m.HasField("enable_custom_user_statuses") else None)
+        _set_enable_custom_brand(o, m.enable_custom_brand if m.HasField("enable_custom_brand") else None)
+        _set_custom_brand_text(o, m.custom_brand_text if m.HasField("custom_brand_text") else None)
+        _set_custom_description_text(o, m.custom_description_text if m.HasField("custom_description_text") else None)
+        _set_restrict_direct_message(o, m.restrict_direct_message if m.HasField("restrict_direct_message") else None)
+        _set_enable_last_active_time(o, m.enable_last_active_time if m.HasField("enable_last_active_time") else None)
+        _set_user_status_away_timeout(o, m.user_status_away_timeout if m.HasField("user_status_away_timeout") else None)
+        _set_max_channels_per_team(o, m.max_channels_per_team if m.HasField("max_channels_per_team") else None)
+        _set_enable_channel_category_sorting(o, m.enable_channel_category_sorting if m.HasField("enable_channel_category_sorting") else None)
+        _set_max_notifications_per_channel(o, m.max_notifications_per_channel if m.HasField("max_notifications_per_channel") else None)
+        _set_enable_confirm_notifications_to_channel(o, m.enable_confirm_notifications_to_channel if m.HasField("enable_confirm_notifications_to_channel") else None)
+        _set_teammate_name_display(o, m.teammate_name_display if m.HasField("teammate_name_display") else None)
+        _set_experimental_view_archived_channels(o, m.experimental_view_archived_channels if m.HasField("experimental_view_archived_channels") else None)
+        _set_experimental_enable_automatic_replies(o, m.experimental_enable_automatic_replies if m.HasField("experimental_enable_automatic_replies") else None)
+        _set_lock_teammate_name_display(o, m.lock_teammate_name_display if m.HasField("lock_teammate_name_display") else None)
+        _set_lock_profile_fields_for_email_users(o, m.lock_profile_fields_for_email_users if m.HasField("lock_profile_fields_for_email_users") else None)
+        _set_experimental_primary_team(o, m.experimental_primary_team if m.HasField("experimental_primary_team") else None)
+        _set_experimental_default_channels(o, tuple(m.experimental_default_channels))
+        return o
 
     def to_proto(self) -> model_pb2.TeamSettings:
         return model_pb2.TeamSettings(
@@ -95,3 +95,30 @@ class TeamSettings:
             experimental_primary_team=self.experimental_primary_team,
             experimental_default_channels=list(self.experimental_default_channels),
         )
+
+
+_set_site_name = TeamSettings.__dict__["site_name"].__set__
+_set_max_users_per_team = TeamSettings.__dict__["max_users_per_team"].__set__
+_set_enable_join_leave_message_by_default = TeamSettings.__dict__["enable_join_leave_message_by_default"].__set__
+_set_enable_user_creation = TeamSettings.__dict__["enable_user_creation"].__set__
+_set_enable_open_server = TeamSettings.__dict__["enable_open_server"].__set__
+_set_enable_user_deactivation = TeamSettings.__dict__["enable_user_deactivation"].__set__
+_set_restrict_creation_to_domains = TeamSettings.__dict__["restrict_creation_to_domains"].__set__
+_set_enable_custom_user_statuses = TeamSettings.__dict__["enable_custom_user_statuses"].__set__
+_set_enable_custom_brand = TeamSettings.__dict__["enable_custom_brand"].__set__
+_set_custom_brand_text = TeamSettings.__dict__["custom_brand_text"].__set__
+_set_custom_description_text = TeamSettings.__dict__["custom_description_text"].__set__
+_set_restrict_direct_message = TeamSettings.__dict__["restrict_direct_message"].__set__
+_set_enable_last_active_time = TeamSettings.__dict__["enable_last_active_time"].__set__
+_set_user_status_away_timeout = TeamSettings.__dict__["user_status_away_timeout"].__set__
+_set_max_channels_per_team = TeamSettings.__dict__["max_channels_per_team"].__set__
+_set_enable_channel_category_sorting = TeamSettings.__dict__["enable_channel_category_sorting"].__set__
+_set_max_notifications_per_channel = TeamSettings.__dict__["max_notifications_per_channel"].__set__
+_set_enable_confirm_notifications_to_channel = TeamSettings.__dict__["enable_confirm_notifications_to_channel"].__set__
+_set_teammate_name_display = TeamSettings.__dict__["teammate_name_display"].__set__
+_set_experimental_view_archived_channels = TeamSettings.__dict__["experimental_view_archived_channels"].__set__
+_set_experimental_enable_automatic_replies = TeamSettings.__dict__["experimental_enable_automatic_replies"].__set__
+_set_lock_teammate_name_display = TeamSettings.__dict__["lock_teammate_name_display"].__set__
+_set_lock_profile_fields_for_email_users = TeamSettings.__dict__["lock_profile_fields_for_email_users"].__set__
+_set_experimental_primary_team = TeamSettings.__dict__["experimental_primary_team"].__set__
+_set_experimental_default_channels = TeamSettings.__dict__["experimental_default_channels"].__set__

@@ -17,11 +17,11 @@ class TeamStats:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamStats) -> TeamStats:
-        return cls(
-            team_id=m.team_id,
-            total_member_count=m.total_member_count,
-            active_member_count=m.active_member_count,
-        )
+        o = object.__new__(cls)
+        _set_team_id(o, m.team_id)
+        _set_total_member_count(o, m.total_member_count)
+        _set_active_member_count(o, m.active_member_count)
+        return o
 
     def to_proto(self) -> model_pb2.TeamStats:
         return model_pb2.TeamStats(
@@ -29,3 +29,8 @@ class TeamStats:
             total_member_count=self.total_member_count,
             active_member_count=self.active_member_count,
         )
+
+
+_set_team_id = TeamStats.__dict__["team_id"].__set__
+_set_total_member_count = TeamStats.__dict__["total_member_count"].__set__
+_set_active_member_count = TeamStats.__dict__["active_member_count"].__set__

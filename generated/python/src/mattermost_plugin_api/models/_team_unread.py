@@ -22,16 +22,16 @@ class TeamUnread:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamUnread) -> TeamUnread:
-        return cls(
-            team_id=m.team_id,
-            msg_count=m.msg_count,
-            mention_count=m.mention_count,
-            mention_count_root=m.mention_count_root,
-            msg_count_root=m.msg_count_root,
-            thread_count=m.thread_count,
-            thread_mention_count=m.thread_mention_count,
-            thread_urgent_mention_count=m.thread_urgent_mention_count,
-        )
+        o = object.__new__(cls)
+        _set_team_id(o, m.team_id)
+        _set_msg_count(o, m.msg_count)
+        _set_mention_count(o, m.mention_count)
+        _set_mention_count_root(o, m.mention_count_root)
+        _set_msg_count_root(o, m.msg_count_root)
+        _set_thread_count(o, m.thread_count)
+        _set_thread_mention_count(o, m.thread_mention_count)
+        _set_thread_urgent_mention_count(o, m.thread_urgent_mention_count)
+        return o
 
     def to_proto(self) -> model_pb2.TeamUnread:
         return model_pb2.TeamUnread(
@@ -44,3 +44,13 @@ class TeamUnread:
             thread_mention_count=self.thread_mention_count,
             thread_urgent_mention_count=self.thread_urgent_mention_count,
         )
+
+
+_set_team_id = TeamUnread.__dict__["team_id"].__set__
+_set_msg_count = TeamUnread.__dict__["msg_count"].__set__
+_set_mention_count = TeamUnread.__dict__["mention_count"].__set__
+_set_mention_count_root = TeamUnread.__dict__["mention_count_root"].__set__
+_set_msg_count_root = TeamUnread.__dict__["msg_count_root"].__set__
+_set_thread_count = TeamUnread.__dict__["thread_count"].__set__
+_set_thread_mention_count = TeamUnread.__dict__["thread_mention_count"].__set__
+_set_thread_urgent_mention_count = TeamUnread.__dict__["thread_urgent_mention_count"].__set__

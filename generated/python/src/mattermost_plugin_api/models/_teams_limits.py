@@ -15,11 +15,14 @@ class TeamsLimits:
 
     @classmethod
     def from_proto(cls, m: model_pb2.TeamsLimits) -> TeamsLimits:
-        return cls(
-            active=m.active if m.HasField("active") else None,
-        )
+        o = object.__new__(cls)
+        _set_active(o, m.active if m.HasField("active") else None)
+        return o
 
     def to_proto(self) -> model_pb2.TeamsLimits:
         return model_pb2.TeamsLimits(
             active=self.active,
         )
+
+
+_set_active = TeamsLimits.__dict__["active"].__set__

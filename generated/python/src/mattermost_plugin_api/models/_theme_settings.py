@@ -18,12 +18,12 @@ class ThemeSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ThemeSettings) -> ThemeSettings:
-        return cls(
-            enable_theme_selection=m.enable_theme_selection if m.HasField("enable_theme_selection") else None,
-            default_theme=m.default_theme if m.HasField("default_theme") else None,
-            allow_custom_themes=m.allow_custom_themes if m.HasField("allow_custom_themes") else None,
-            allowed_themes=tuple(m.allowed_themes),
-        )
+        o = object.__new__(cls)
+        _set_enable_theme_selection(o, m.enable_theme_selection if m.HasField("enable_theme_selection") else None)
+        _set_default_theme(o, m.default_theme if m.HasField("default_theme") else None)
+        _set_allow_custom_themes(o, m.allow_custom_themes if m.HasField("allow_custom_themes") else None)
+        _set_allowed_themes(o, tuple(m.allowed_themes))
+        return o
 
     def to_proto(self) -> model_pb2.ThemeSettings:
         return model_pb2.ThemeSettings(
@@ -32,3 +32,9 @@ class ThemeSettings:
             allow_custom_themes=self.allow_custom_themes,
             allowed_themes=list(self.allowed_themes),
         )
+
+
+_set_enable_theme_selection = ThemeSettings.__dict__["enable_theme_selection"].__set__
+_set_default_theme = ThemeSettings.__dict__["default_theme"].__set__
+_set_allow_custom_themes = ThemeSettings.__dict__["allow_custom_themes"].__set__
+_set_allowed_themes = ThemeSettings.__dict__["allowed_themes"].__set__

@@ -25,19 +25,19 @@ class UploadSession:
 
     @classmethod
     def from_proto(cls, m: model_pb2.UploadSession) -> UploadSession:
-        return cls(
-            id=m.id,
-            type=m.type,
-            create_at=m.create_at,
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            filename=m.filename,
-            path=m.path,
-            file_size=m.file_size,
-            file_offset=m.file_offset,
-            remote_id=m.remote_id,
-            req_file_id=m.req_file_id,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_type(o, m.type)
+        _set_create_at(o, m.create_at)
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_filename(o, m.filename)
+        _set_path(o, m.path)
+        _set_file_size(o, m.file_size)
+        _set_file_offset(o, m.file_offset)
+        _set_remote_id(o, m.remote_id)
+        _set_req_file_id(o, m.req_file_id)
+        return o
 
     def to_proto(self) -> model_pb2.UploadSession:
         return model_pb2.UploadSession(
@@ -53,3 +53,16 @@ class UploadSession:
             remote_id=self.remote_id,
             req_file_id=self.req_file_id,
         )
+
+
+_set_id = UploadSession.__dict__["id"].__set__
+_set_type = UploadSession.__dict__["type"].__set__
+_set_create_at = UploadSession.__dict__["create_at"].__set__
+_set_user_id = UploadSession.__dict__["user_id"].__set__
+_set_channel_id = UploadSession.__dict__["channel_id"].__set__
+_set_filename = UploadSession.__dict__["filename"].__set__
+_set_path = UploadSession.__dict__["path"].__set__
+_set_file_size = UploadSession.__dict__["file_size"].__set__
+_set_file_offset = UploadSession.__dict__["file_offset"].__set__
+_set_remote_id = UploadSession.__dict__["remote_id"].__set__
+_set_req_file_id = UploadSession.__dict__["req_file_id"].__set__

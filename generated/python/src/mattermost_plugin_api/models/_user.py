@@ -49,43 +49,43 @@ class User:
 
     @classmethod
     def from_proto(cls, m: model_pb2.User) -> User:
-        return cls(
-            id=m.id,
-            create_at=m.create_at,
-            update_at=m.update_at,
-            delete_at=m.delete_at,
-            username=m.username,
-            password=m.password,
-            auth_data=m.auth_data if m.HasField("auth_data") else None,
-            auth_service=m.auth_service,
-            email=m.email,
-            email_verified=m.email_verified,
-            nickname=m.nickname,
-            first_name=m.first_name,
-            last_name=m.last_name,
-            position=m.position,
-            roles=m.roles,
-            allow_marketing=m.allow_marketing,
-            props=dict(m.props),
-            notify_props=dict(m.notify_props),
-            last_password_update=m.last_password_update,
-            last_picture_update=m.last_picture_update,
-            failed_attempts=m.failed_attempts,
-            locale=m.locale,
-            timezone=dict(m.timezone),
-            mfa_active=m.mfa_active,
-            mfa_secret=m.mfa_secret,
-            remote_id=m.remote_id if m.HasField("remote_id") else None,
-            last_activity_at=m.last_activity_at,
-            is_bot=m.is_bot,
-            bot_description=m.bot_description,
-            bot_last_icon_update=m.bot_last_icon_update,
-            terms_of_service_id=m.terms_of_service_id,
-            terms_of_service_create_at=m.terms_of_service_create_at,
-            disable_welcome_email=m.disable_welcome_email,
-            last_login=m.last_login,
-            mfa_used_timestamps=tuple(m.mfa_used_timestamps),
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_create_at(o, m.create_at)
+        _set_update_at(o, m.update_at)
+        _set_delete_at(o, m.delete_at)
+        _set_username(o, m.username)
+        _set_password(o, m.password)
+        _set_auth_data(o, m.auth_data if m.HasField("auth_data") else None)
+        _set_auth_service(o, m.auth_service)
+        _set_email(o, m.email)
+        _set_email_verified(o, m.email_verified)
+        _set_nickname(o, m.nickname)
+        _set_first_name(o, m.first_name)
+        _set_last_name(o, m.last_name)
+        _set_position(o, m.position)
+        _set_roles(o, m.roles)
+        _set_allow_marketing(o, m.allow_marketing)
+        _set_props(o, dict(m.props))
+        _set_notify_props(o, dict(m.notify_props))
+        _set_last_password_update(o, m.last_password_update)
+        _set_last_picture_update(o, m.last_picture_update)
+        _set_failed_attempts(o, m.failed_attempts)
+        _set_locale(o, m.locale)
+        _set_timezone(o, dict(m.timezone))
+        _set_mfa_active(o, m.mfa_active)
+        _set_mfa_secret(o, m.mfa_secret)
+        _set_remote_id(o, m.remote_id if m.HasField("remote_id") else None)
+        _set_last_activity_at(o, m.last_activity_at)
+        _set_is_bot(o, m.is_bot)
+        _set_bot_description(o, m.bot_description)
+        _set_bot_last_icon_update(o, m.bot_last_icon_update)
+        _set_terms_of_service_id(o, m.terms_of_service_id)
+        _set_terms_of_service_create_at(o, m.terms_of_service_create_at)
+        _set_disable_welcome_email(o, m.disable_welcome_email)
+        _set_last_login(o, m.last_login)
+        _set_mfa_used_timestamps(o, tuple(m.mfa_used_timestamps))
+        return o
 
     def to_proto(self) -> model_pb2.User:
         return model_pb2.User(
@@ -125,3 +125,40 @@ class User:
             last_login=self.last_login,
             mfa_used_timestamps=list(self.mfa_used_timestamps),
         )
+
+
+_set_id = User.__dict__["id"].__set__
+_set_create_at = User.__dict__["create_at"].__set__
+_set_update_at = User.__dict__["update_at"].__set__
+_set_delete_at = User.__dict__["delete_at"].__set__
+_set_username = User.__dict__["username"].__set__
+_set_password = User.__dict__["password"].__set__
+_set_auth_data = User.__dict__["auth_data"].__set__
+_set_auth_service = User.__dict__["auth_service"].__set__
+_set_email = User.__dict__["email"].__set__
+_set_email_verified = User.__dict__["email_verified"].__set__
+_set_nickname = User.__dict__["nickname"].__set__
+_set_first_name = User.__dict__["first_name"].__set__
+_set_last_name = User.__dict__["last_name"].__set__
+_set_position = User.__dict__["position"].__set__
+_set_roles = User.__dict__["roles"].__set__
+_set_allow_marketing = User.__dict__["allow_marketing"].__set__
+_set_props = User.__dict__["props"].__set__
+_set_notify_props = User.__dict__["notify_props"].__set__
+_set_last_password_update = User.__dict__["last_password_update"].__set__
+_set_last_picture_update = User.__dict__["last_picture_update"].__set__
+_set_failed_attempts = User.__dict__["failed_attempts"].__set__
+_set_locale = User.__dict__["locale"].__set__
+_set_timezone = User.__dict__["timezone"].__set__
+_set_mfa_active = User.__dict__["mfa_active"].__set__
+_set_mfa_secret = User.__dict__["mfa_secret"].__set__
+_set_remote_id = User.__dict__["remote_id"].__set__
+_set_last_activity_at = User.__dict__["last_activity_at"].__set__
+_set_is_bot = User.__dict__["is_bot"].__set__
+_set_bot_description = User.__dict__["bot_description"].__set__
+_set_bot_last_icon_update = User.__dict__["bot_last_icon_update"].__set__
+_set_terms_of_service_id = User.__dict__["terms_of_service_id"].__set__
+_set_terms_of_service_create_at = User.__dict__["terms_of_service_create_at"].__set__
+_set_disable_welcome_email = User.__dict__["disable_welcome_email"].__set__
+_set_last_login = User.__dict__["last_login"].__set__
+_set_mfa_used_timestamps = User.__dict__["mfa_used_timestamps"].__set__

@@ -21,15 +21,15 @@ class UserAccessToken:
 
     @classmethod
     def from_proto(cls, m: model_pb2.UserAccessToken) -> UserAccessToken:
-        return cls(
-            id=m.id,
-            token=m.token,
-            user_id=m.user_id,
-            description=m.description,
-            is_active=m.is_active,
-            expires_at=m.expires_at,
-            last_notified_at=m.last_notified_at if m.HasField("last_notified_at") else None,
-        )
+        o = object.__new__(cls)
+        _set_id(o, m.id)
+        _set_token(o, m.token)
+        _set_user_id(o, m.user_id)
+        _set_description(o, m.description)
+        _set_is_active(o, m.is_active)
+        _set_expires_at(o, m.expires_at)
+        _set_last_notified_at(o, m.last_notified_at if m.HasField("last_notified_at") else None)
+        return o
 
     def to_proto(self) -> model_pb2.UserAccessToken:
         return model_pb2.UserAccessToken(
@@ -41,3 +41,12 @@ class UserAccessToken:
             expires_at=self.expires_at,
             last_notified_at=self.last_notified_at,
         )
+
+
+_set_id = UserAccessToken.__dict__["id"].__set__
+_set_token = UserAccessToken.__dict__["token"].__set__
+_set_user_id = UserAccessToken.__dict__["user_id"].__set__
+_set_description = UserAccessToken.__dict__["description"].__set__
+_set_is_active = UserAccessToken.__dict__["is_active"].__set__
+_set_expires_at = UserAccessToken.__dict__["expires_at"].__set__
+_set_last_notified_at = UserAccessToken.__dict__["last_notified_at"].__set__

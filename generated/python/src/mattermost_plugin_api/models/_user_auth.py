@@ -16,13 +16,17 @@ class UserAuth:
 
     @classmethod
     def from_proto(cls, m: model_pb2.UserAuth) -> UserAuth:
-        return cls(
-            auth_data=m.auth_data if m.HasField("auth_data") else None,
-            auth_service=m.auth_service,
-        )
+        o = object.__new__(cls)
+        _set_auth_data(o, m.auth_data if m.HasField("auth_data") else None)
+        _set_auth_service(o, m.auth_service)
+        return o
 
     def to_proto(self) -> model_pb2.UserAuth:
         return model_pb2.UserAuth(
             auth_data=self.auth_data,
             auth_service=self.auth_service,
         )
+
+
+_set_auth_data = UserAuth.__dict__["auth_data"].__set__
+_set_auth_service = UserAuth.__dict__["auth_service"].__set__

@@ -34,27 +34,27 @@ class UserGetOptions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.UserGetOptions) -> UserGetOptions:
-        return cls(
-            in_team_id=m.in_team_id,
-            not_in_team_id=m.not_in_team_id,
-            in_channel_id=m.in_channel_id,
-            not_in_channel_id=m.not_in_channel_id,
-            in_group_id=m.in_group_id,
-            not_in_group_id=m.not_in_group_id,
-            group_constrained=m.group_constrained,
-            without_team=m.without_team,
-            inactive=m.inactive,
-            active=m.active,
-            role=m.role,
-            roles=tuple(m.roles),
-            channel_roles=tuple(m.channel_roles),
-            team_roles=tuple(m.team_roles),
-            sort=m.sort,
-            view_restrictions=models.ViewUsersRestrictions.from_proto(m.view_restrictions) if m.HasField("view_restrictions") else None,
-            page=m.page,
-            per_page=m.per_page,
-            updated_after=m.updated_after,
-        )
+        o = object.__new__(cls)
+        _set_in_team_id(o, m.in_team_id)
+        _set_not_in_team_id(o, m.not_in_team_id)
+        _set_in_channel_id(o, m.in_channel_id)
+        _set_not_in_channel_id(o, m.not_in_channel_id)
+        _set_in_group_id(o, m.in_group_id)
+        _set_not_in_group_id(o, m.not_in_group_id)
+        _set_group_constrained(o, m.group_constrained)
+        _set_without_team(o, m.without_team)
+        _set_inactive(o, m.inactive)
+        _set_active(o, m.active)
+        _set_role(o, m.role)
+        _set_roles(o, tuple(m.roles))
+        _set_channel_roles(o, tuple(m.channel_roles))
+        _set_team_roles(o, tuple(m.team_roles))
+        _set_sort(o, m.sort)
+        _set_view_restrictions(o, models.ViewUsersRestrictions.from_proto(m.view_restrictions) if m.HasField("view_restrictions") else None)
+        _set_page(o, m.page)
+        _set_per_page(o, m.per_page)
+        _set_updated_after(o, m.updated_after)
+        return o
 
     def to_proto(self) -> model_pb2.UserGetOptions:
         return model_pb2.UserGetOptions(
@@ -78,3 +78,24 @@ class UserGetOptions:
             per_page=self.per_page,
             updated_after=self.updated_after,
         )
+
+
+_set_in_team_id = UserGetOptions.__dict__["in_team_id"].__set__
+_set_not_in_team_id = UserGetOptions.__dict__["not_in_team_id"].__set__
+_set_in_channel_id = UserGetOptions.__dict__["in_channel_id"].__set__
+_set_not_in_channel_id = UserGetOptions.__dict__["not_in_channel_id"].__set__
+_set_in_group_id = UserGetOptions.__dict__["in_group_id"].__set__
+_set_not_in_group_id = UserGetOptions.__dict__["not_in_group_id"].__set__
+_set_group_constrained = UserGetOptions.__dict__["group_constrained"].__set__
+_set_without_team = UserGetOptions.__dict__["without_team"].__set__
+_set_inactive = UserGetOptions.__dict__["inactive"].__set__
+_set_active = UserGetOptions.__dict__["active"].__set__
+_set_role = UserGetOptions.__dict__["role"].__set__
+_set_roles = UserGetOptions.__dict__["roles"].__set__
+_set_channel_roles = UserGetOptions.__dict__["channel_roles"].__set__
+_set_team_roles = UserGetOptions.__dict__["team_roles"].__set__
+_set_sort = UserGetOptions.__dict__["sort"].__set__
+_set_view_restrictions = UserGetOptions.__dict__["view_restrictions"].__set__
+_set_page = UserGetOptions.__dict__["page"].__set__
+_set_per_page = UserGetOptions.__dict__["per_page"].__set__
+_set_updated_after = UserGetOptions.__dict__["updated_after"].__set__

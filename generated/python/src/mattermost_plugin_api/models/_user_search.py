@@ -29,23 +29,23 @@ class UserSearch:
 
     @classmethod
     def from_proto(cls, m: model_pb2.UserSearch) -> UserSearch:
-        return cls(
-            term=m.term,
-            team_id=m.team_id,
-            not_in_team_id=m.not_in_team_id,
-            in_channel_id=m.in_channel_id,
-            not_in_channel_id=m.not_in_channel_id,
-            in_group_id=m.in_group_id,
-            group_constrained=m.group_constrained,
-            allow_inactive=m.allow_inactive,
-            without_team=m.without_team,
-            limit=m.limit,
-            role=m.role,
-            roles=tuple(m.roles),
-            channel_roles=tuple(m.channel_roles),
-            team_roles=tuple(m.team_roles),
-            not_in_group_id=m.not_in_group_id,
-        )
+        o = object.__new__(cls)
+        _set_term(o, m.term)
+        _set_team_id(o, m.team_id)
+        _set_not_in_team_id(o, m.not_in_team_id)
+        _set_in_channel_id(o, m.in_channel_id)
+        _set_not_in_channel_id(o, m.not_in_channel_id)
+        _set_in_group_id(o, m.in_group_id)
+        _set_group_constrained(o, m.group_constrained)
+        _set_allow_inactive(o, m.allow_inactive)
+        _set_without_team(o, m.without_team)
+        _set_limit(o, m.limit)
+        _set_role(o, m.role)
+        _set_roles(o, tuple(m.roles))
+        _set_channel_roles(o, tuple(m.channel_roles))
+        _set_team_roles(o, tuple(m.team_roles))
+        _set_not_in_group_id(o, m.not_in_group_id)
+        return o
 
     def to_proto(self) -> model_pb2.UserSearch:
         return model_pb2.UserSearch(
@@ -65,3 +65,20 @@ class UserSearch:
             team_roles=list(self.team_roles),
             not_in_group_id=self.not_in_group_id,
         )
+
+
+_set_term = UserSearch.__dict__["term"].__set__
+_set_team_id = UserSearch.__dict__["team_id"].__set__
+_set_not_in_team_id = UserSearch.__dict__["not_in_team_id"].__set__
+_set_in_channel_id = UserSearch.__dict__["in_channel_id"].__set__
+_set_not_in_channel_id = UserSearch.__dict__["not_in_channel_id"].__set__
+_set_in_group_id = UserSearch.__dict__["in_group_id"].__set__
+_set_group_constrained = UserSearch.__dict__["group_constrained"].__set__
+_set_allow_inactive = UserSearch.__dict__["allow_inactive"].__set__
+_set_without_team = UserSearch.__dict__["without_team"].__set__
+_set_limit = UserSearch.__dict__["limit"].__set__
+_set_role = UserSearch.__dict__["role"].__set__
+_set_roles = UserSearch.__dict__["roles"].__set__
+_set_channel_roles = UserSearch.__dict__["channel_roles"].__set__
+_set_team_roles = UserSearch.__dict__["team_roles"].__set__
+_set_not_in_group_id = UserSearch.__dict__["not_in_group_id"].__set__

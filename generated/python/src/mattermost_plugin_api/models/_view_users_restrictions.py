@@ -16,13 +16,17 @@ class ViewUsersRestrictions:
 
     @classmethod
     def from_proto(cls, m: model_pb2.ViewUsersRestrictions) -> ViewUsersRestrictions:
-        return cls(
-            teams=tuple(m.teams),
-            channels=tuple(m.channels),
-        )
+        o = object.__new__(cls)
+        _set_teams(o, tuple(m.teams))
+        _set_channels(o, tuple(m.channels))
+        return o
 
     def to_proto(self) -> model_pb2.ViewUsersRestrictions:
         return model_pb2.ViewUsersRestrictions(
             teams=list(self.teams),
             channels=list(self.channels),
         )
+
+
+_set_teams = ViewUsersRestrictions.__dict__["teams"].__set__
+_set_channels = ViewUsersRestrictions.__dict__["channels"].__set__

@@ -16,11 +16,14 @@ class VisualExpression:
 
     @classmethod
     def from_proto(cls, m: model_pb2.VisualExpression) -> VisualExpression:
-        return cls(
-            conditions=tuple(models.Condition.from_proto(x) for x in m.conditions),
-        )
+        o = object.__new__(cls)
+        _set_conditions(o, tuple(models.Condition.from_proto(x) for x in m.conditions))
+        return o
 
     def to_proto(self) -> model_pb2.VisualExpression:
         return model_pb2.VisualExpression(
             conditions=[x.to_proto() for x in self.conditions],
         )
+
+
+_set_conditions = VisualExpression.__dict__["conditions"].__set__

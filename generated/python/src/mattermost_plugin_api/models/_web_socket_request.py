@@ -22,13 +22,13 @@ class WebSocketRequest:
 
     @classmethod
     def from_proto(cls, m: model_pb2.WebSocketRequest) -> WebSocketRequest:
-        return cls(
-            seq=m.seq,
-            action=m.action,
-            data=struct_to_dict(m.data) if m.HasField("data") else None,
-            session=models.Session.from_proto(m.session) if m.HasField("session") else None,
-            locale=m.locale,
-        )
+        o = object.__new__(cls)
+        _set_seq(o, m.seq)
+        _set_action(o, m.action)
+        _set_data(o, struct_to_dict(m.data) if m.HasField("data") else None)
+        _set_session(o, models.Session.from_proto(m.session) if m.HasField("session") else None)
+        _set_locale(o, m.locale)
+        return o
 
     def to_proto(self) -> model_pb2.WebSocketRequest:
         return model_pb2.WebSocketRequest(
@@ -38,3 +38,10 @@ class WebSocketRequest:
             session=self.session.to_proto() if self.session is not None else None,
             locale=self.locale,
         )
+
+
+_set_seq = WebSocketRequest.__dict__["seq"].__set__
+_set_action = WebSocketRequest.__dict__["action"].__set__
+_set_data = WebSocketRequest.__dict__["data"].__set__
+_set_session = WebSocketRequest.__dict__["session"].__set__
+_set_locale = WebSocketRequest.__dict__["locale"].__set__

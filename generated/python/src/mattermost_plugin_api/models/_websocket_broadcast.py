@@ -28,20 +28,20 @@ class WebsocketBroadcast:
 
     @classmethod
     def from_proto(cls, m: model_pb2.WebsocketBroadcast) -> WebsocketBroadcast:
-        return cls(
-            omit_users=dict(m.omit_users),
-            user_id=m.user_id,
-            channel_id=m.channel_id,
-            team_id=m.team_id,
-            connection_id=m.connection_id,
-            omit_connection_id=m.omit_connection_id,
-            contains_sanitized_data=m.contains_sanitized_data,
-            contains_sensitive_data=m.contains_sensitive_data,
-            required_permissions=tuple(m.required_permissions),
-            reliable_cluster_send=m.reliable_cluster_send,
-            broadcast_hooks=tuple(m.broadcast_hooks),
-            broadcast_hook_args=tuple(struct_to_dict(x) for x in m.broadcast_hook_args),
-        )
+        o = object.__new__(cls)
+        _set_omit_users(o, dict(m.omit_users))
+        _set_user_id(o, m.user_id)
+        _set_channel_id(o, m.channel_id)
+        _set_team_id(o, m.team_id)
+        _set_connection_id(o, m.connection_id)
+        _set_omit_connection_id(o, m.omit_connection_id)
+        _set_contains_sanitized_data(o, m.contains_sanitized_data)
+        _set_contains_sensitive_data(o, m.contains_sensitive_data)
+        _set_required_permissions(o, tuple(m.required_permissions))
+        _set_reliable_cluster_send(o, m.reliable_cluster_send)
+        _set_broadcast_hooks(o, tuple(m.broadcast_hooks))
+        _set_broadcast_hook_args(o, tuple(struct_to_dict(x) for x in m.broadcast_hook_args))
+        return o
 
     def to_proto(self) -> model_pb2.WebsocketBroadcast:
         return model_pb2.WebsocketBroadcast(
@@ -58,3 +58,17 @@ class WebsocketBroadcast:
             broadcast_hooks=list(self.broadcast_hooks),
             broadcast_hook_args=[dict_to_struct(x) for x in self.broadcast_hook_args],
         )
+
+
+_set_omit_users = WebsocketBroadcast.__dict__["omit_users"].__set__
+_set_user_id = WebsocketBroadcast.__dict__["user_id"].__set__
+_set_channel_id = WebsocketBroadcast.__dict__["channel_id"].__set__
+_set_team_id = WebsocketBroadcast.__dict__["team_id"].__set__
+_set_connection_id = WebsocketBroadcast.__dict__["connection_id"].__set__
+_set_omit_connection_id = WebsocketBroadcast.__dict__["omit_connection_id"].__set__
+_set_contains_sanitized_data = WebsocketBroadcast.__dict__["contains_sanitized_data"].__set__
+_set_contains_sensitive_data = WebsocketBroadcast.__dict__["contains_sensitive_data"].__set__
+_set_required_permissions = WebsocketBroadcast.__dict__["required_permissions"].__set__
+_set_reliable_cluster_send = WebsocketBroadcast.__dict__["reliable_cluster_send"].__set__
+_set_broadcast_hooks = WebsocketBroadcast.__dict__["broadcast_hooks"].__set__
+_set_broadcast_hook_args = WebsocketBroadcast.__dict__["broadcast_hook_args"].__set__

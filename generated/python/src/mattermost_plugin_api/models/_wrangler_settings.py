@@ -21,15 +21,15 @@ class WranglerSettings:
 
     @classmethod
     def from_proto(cls, m: model_pb2.WranglerSettings) -> WranglerSettings:
-        return cls(
-            permitted_wrangler_roles=tuple(m.permitted_wrangler_roles),
-            allowed_email_domain=tuple(m.allowed_email_domain),
-            move_thread_max_count=m.move_thread_max_count if m.HasField("move_thread_max_count") else None,
-            move_thread_to_another_team_enable=m.move_thread_to_another_team_enable if m.HasField("move_thread_to_another_team_enable") else None,
-            move_thread_from_private_channel_enable=m.move_thread_from_private_channel_enable if m.HasField("move_thread_from_private_channel_enable") else None,
-            move_thread_from_direct_message_channel_enable=m.move_thread_from_direct_message_channel_enable if m.HasField("move_thread_from_direct_message_channel_enable") else None,
-            move_thread_from_group_message_channel_enable=m.move_thread_from_group_message_channel_enable if m.HasField("move_thread_from_group_message_channel_enable") else None,
-        )
+        o = object.__new__(cls)
+        _set_permitted_wrangler_roles(o, tuple(m.permitted_wrangler_roles))
+        _set_allowed_email_domain(o, tuple(m.allowed_email_domain))
+        _set_move_thread_max_count(o, m.move_thread_max_count if m.HasField("move_thread_max_count") else None)
+        _set_move_thread_to_another_team_enable(o, m.move_thread_to_another_team_enable if m.HasField("move_thread_to_another_team_enable") else None)
+        _set_move_thread_from_private_channel_enable(o, m.move_thread_from_private_channel_enable if m.HasField("move_thread_from_private_channel_enable") else None)
+        _set_move_thread_from_direct_message_channel_enable(o, m.move_thread_from_direct_message_channel_enable if m.HasField("move_thread_from_direct_message_channel_enable") else None)
+        _set_move_thread_from_group_message_channel_enable(o, m.move_thread_from_group_message_channel_enable if m.HasField("move_thread_from_group_message_channel_enable") else None)
+        return o
 
     def to_proto(self) -> model_pb2.WranglerSettings:
         return model_pb2.WranglerSettings(
@@ -41,3 +41,12 @@ class WranglerSettings:
             move_thread_from_direct_message_channel_enable=self.move_thread_from_direct_message_channel_enable,
             move_thread_from_group_message_channel_enable=self.move_thread_from_group_message_channel_enable,
         )
+
+
+_set_permitted_wrangler_roles = WranglerSettings.__dict__["permitted_wrangler_roles"].__set__
+_set_allowed_email_domain = WranglerSettings.__dict__["allowed_email_domain"].__set__
+_set_move_thread_max_count = WranglerSettings.__dict__["move_thread_max_count"].__set__
+_set_move_thread_to_another_team_enable = WranglerSettings.__dict__["move_thread_to_another_team_enable"].__set__
+_set_move_thread_from_private_channel_enable = WranglerSettings.__dict__["move_thread_from_private_channel_enable"].__set__
+_set_move_thread_from_direct_message_channel_enable = WranglerSettings.__dict__["move_thread_from_direct_message_channel_enable"].__set__
+_set_move_thread_from_group_message_channel_enable = WranglerSettings.__dict__["move_thread_from_group_message_channel_enable"].__set__
