@@ -15,7 +15,7 @@ use mattermost_plugin_api::pb;
 use mattermost_plugin_api::{ApiError, PluginApi, PluginHooks};
 use serde_json::{Value, json};
 
-use super::{Shared, api_error, bad_request};
+use super::{Shared, api_error, bad_request, rejected};
 use crate::backend::memory::{base_name, extension, mime_type};
 
 /// Frames carry at most this much of the file, as every stream in the contract does.
@@ -95,11 +95,7 @@ pub(super) async fn upload_file(
             return bad_request(format!("reading the upload: {reason}"));
         }
         if !outcome.rejection.is_empty() {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "rejected": true, "reason": outcome.rejection })),
-            )
-                .into_response();
+            return rejected(StatusCode::BAD_REQUEST, outcome.rejection);
         }
         let name = outcome
             .replacement
@@ -261,11 +257,7 @@ pub(super) async fn download_file(
         Err(e) => return api_error(e),
     };
     if !refusal.is_empty() {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({ "rejected": true, "reason": refusal })),
-        )
-            .into_response();
+        return rejected(StatusCode::FORBIDDEN, refusal);
     }
     match shared.backend.get_file(&ctx, file_id).await {
         Ok(data) => {

@@ -323,6 +323,15 @@ fn api_error(e: ApiError) -> Response {
     (status, Json(json!({ "error": e.to_string() }))).into_response()
 }
 
+/// A hook said no: the status and the plugin's reason.
+fn rejected(status: StatusCode, reason: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "rejected": true, "reason": reason.into() })),
+    )
+        .into_response()
+}
+
 fn bad_request(message: impl Into<String>) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -443,11 +452,7 @@ async fn create_post(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
         Err(e) => return api_error(e),
     };
     if !rejection.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "rejected": true, "reason": rejection })),
-        )
-            .into_response();
+        return rejected(StatusCode::BAD_REQUEST, rejection);
     }
     let stored = match shared
         .backend
@@ -506,11 +511,7 @@ async fn update_post(
         Err(e) => return api_error(e),
     };
     if !rejection.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "rejected": true, "reason": rejection })),
-        )
-            .into_response();
+        return rejected(StatusCode::BAD_REQUEST, rejection);
     }
     let stored = match shared
         .backend
@@ -589,11 +590,7 @@ async fn add_channel_member(
         .await
     {
         Ok((_, rejection)) if !rejection.is_empty() => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "rejected": true, "reason": rejection })),
-            )
-                .into_response();
+            return rejected(StatusCode::BAD_REQUEST, rejection);
         }
         Ok(_) => {}
         Err(e) => return api_error(e),
