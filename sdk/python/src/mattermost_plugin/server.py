@@ -71,7 +71,10 @@ def run_plugin(plugin_class: type[Plugin]) -> None:
             "This is a Mattermost plugin: start it with `mm-plugin-host run <plugin-dir>` or a Mattermost server.\n"
         )
         sys.exit(1)
-    asyncio.run(_serve(plugin_class, handshake_fd))
+    # The host is the parent now; read before the handshake, so a host that dies right after it
+    # is still noticed.
+    host_pid = os.getppid()
+    asyncio.run(_serve(plugin_class, handshake_fd, host_pid))
 
 
 def _accepted(fn: Callable[..., Any]) -> set[str] | None:
@@ -247,10 +250,9 @@ def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterat
     return handle
 
 
-async def _stop_when_orphaned(stop: asyncio.Event, interval: float = 0.5) -> None:
+async def _stop_when_orphaned(stop: asyncio.Event, host: int, interval: float = 0.5) -> None:
     """A host that dies without stopping the plugin (SIGKILL, a crash) leaves it reparented; a
     plugin must not outlive its host, so that ends the plugin as a Shutdown would."""
-    host = os.getppid()
     while os.getppid() == host:
         await asyncio.sleep(interval)
     logging.getLogger("mattermost_plugin").warning("the host process %d is gone: stopping", host)
@@ -273,7 +275,7 @@ def _socket_dir() -> str:
             continue
 
 
-async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
+async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -> None:
     target = os.environ.get("MM_PLUGIN_API_ADDR", "")
     token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
     stderr = logging.StreamHandler(sys.stderr)
@@ -359,7 +361,7 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        orphan_watch = asyncio.create_task(_stop_when_orphaned(stop))
+        orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, host_pid))
         await stop.wait()
         orphan_watch.cancel()
         await server.stop(grace=1)
