@@ -222,6 +222,17 @@ async fn run_a_rust_plugin_end_to_end() {
     assert!(body.contains("`filename` is required"), "{body}");
     let (status, _) = http(addr, "GET", "/api/v4/files/nosuchfile0000000000000000", "").await;
     assert_eq!(status, 404);
+    // Too large is refused from the declared length, before any of the body is read.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v4/files?filename=huge.bin HTTP/1.1\r\nHost: test\r\nContent-Length: 200000000\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
 
     let (status, body) = http(addr, "GET", "/api/v4/system/ping", "").await;
     assert_eq!(status, 200);

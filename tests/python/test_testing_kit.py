@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
@@ -99,6 +102,20 @@ def test_file_hooks_end_to_end(tmp_path: pathlib.Path) -> None:
         status, info = host.upload_file("photo.png", b"\x89PNG raw")
         assert status == 201 and info["name"] == "photo.png" and info["mime_type"] == "image/png"
         assert host.download_file(info["id"]) == (200, b"\x89PNG raw")
+        # The plugin answers before the file has arrived (it never reads it): all of it is stored.
+        photo = os.urandom(3 << 20)
+        status, info = host.upload_file("big.png", photo)
+        assert status == 201 and info["size"] == len(photo)
+        assert host.download_file(info["id"]) == (200, photo)
+
+        # Past the size limit with no declared length: refused once the limit is crossed.
+        url = urllib.parse.urlsplit(host.url)
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=60)
+        block = b"\0" * (1 << 20)
+        chunks = (block for _ in range(101))
+        connection.request("POST", "/api/v4/files?filename=huge.png", body=chunks, encode_chunked=True)
+        assert connection.getresponse().status == 413
+        connection.close()
 
         status, rejected = host.upload_file("setup.exe", b"MZ")
         assert status == 400 and rejected == {"rejected": True, "reason": "no executables"}

@@ -2,7 +2,7 @@
 //! FileWillBeDownloaded first. The dev host takes the raw body with the name in the query
 //! (`POST /api/v4/files?channel_id=…&filename=…`) rather than Mattermost's multipart form.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -16,7 +16,7 @@ use mattermost_plugin_api::{ApiError, PluginApi, PluginHooks};
 use serde_json::{Value, json};
 
 use super::{Shared, api_error, bad_request, rejected};
-use crate::backend::memory::{base_name, extension, mime_type};
+use crate::backend::memory::{MAX_FILE_SIZE, base_name, extension, mime_type};
 
 /// Frames carry at most this much of the file, as every stream in the contract does.
 const MAX_CHUNK: usize = 64 * 1024;
@@ -56,16 +56,21 @@ pub(super) async fn upload_file(
         Ok(implemented) => implemented,
         Err(e) => return api_error(e),
     };
+    let declared_size: Option<u64> = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    if declared_size.is_some_and(|size| size > MAX_FILE_SIZE as u64) {
+        return too_large();
+    }
     let name = base_name(filename).to_string();
     let ext = extension(&name);
     let draft = pb::FileInfo {
         mime_type: mime_type(&ext).to_string(),
         channel_id: channel_id.clone(),
         user_id: shared.seed.user.id.clone(),
-        size: headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
+        size: declared_size
+            .and_then(|s| i64::try_from(s).ok())
             .unwrap_or_default(),
         name,
         extension: ext,
@@ -76,8 +81,8 @@ pub(super) async fn upload_file(
     // writes a replacement.
     let original = Arc::new(Mutex::new(Vec::new()));
     let (data, stored_name) = if implemented {
-        let body_failed = Arc::new(Mutex::new(None::<String>));
-        let frames = upload_frames(
+        let body_failed = Arc::new(Mutex::new(None::<BodyFailure>));
+        let (frames, reader) = read_upload(
             body,
             pb::FileWillBeUploadedRequest {
                 context: Some(shared.plugin_context()),
@@ -89,10 +94,24 @@ pub(super) async fn upload_file(
         );
         let outcome = match run_upload_hook(&shared, frames).await {
             Ok(outcome) => outcome,
-            Err(e) => return api_error(e),
+            Err(e) => {
+                reader.abort();
+                return api_error(e);
+            }
         };
-        if let Some(reason) = body_failed.lock().map(|f| f.clone()).unwrap_or(None) {
-            return bad_request(format!("reading the upload: {reason}"));
+        if let Err(e) = reader.await {
+            return api_error(ApiError::app(
+                500,
+                "devhost.upload",
+                format!("reading the upload: {e}"),
+            ));
+        }
+        match body_failed.lock().map(|f| f.clone()).unwrap_or(None) {
+            Some(BodyFailure::TooLarge) => return too_large(),
+            Some(BodyFailure::Read(reason)) => {
+                return bad_request(format!("reading the upload: {reason}"));
+            }
+            None => {}
         }
         if !outcome.rejection.is_empty() {
             return rejected(StatusCode::BAD_REQUEST, outcome.rejection);
@@ -109,10 +128,16 @@ pub(super) async fn upload_file(
         };
         (data, name)
     } else {
-        match axum::body::to_bytes(body, usize::MAX).await {
-            Ok(bytes) => (bytes.to_vec(), draft.name),
-            Err(e) => return bad_request(format!("reading the upload: {e}")),
+        let mut data = Vec::new();
+        let mut chunks = body.into_data_stream();
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(bytes) if data.len() + bytes.len() > MAX_FILE_SIZE => return too_large(),
+                Ok(bytes) => data.extend_from_slice(&bytes),
+                Err(e) => return bad_request(format!("reading the upload: {e}")),
+            }
         }
+        (data, draft.name)
     };
     match shared
         .backend
@@ -129,73 +154,95 @@ pub(super) async fn upload_file(
     }
 }
 
-/// The request frames: the first carries context and info, each at most MAX_CHUNK of the file,
-/// and the last is marked complete. A body error ends the stream early and is recorded, so the
-/// plugin's verdict on a partial file is thrown away.
-fn upload_frames(
+/// Why an upload's body did not arrive whole.
+#[derive(Clone)]
+enum BodyFailure {
+    Read(String),
+    TooLarge,
+}
+
+fn too_large() -> Response {
+    api_error(ApiError::app(
+        413,
+        "api.file.upload_file.too_large_detailed.app_error",
+        format!("the file is larger than the {MAX_FILE_SIZE}-byte limit"),
+    ))
+}
+
+/// Reads the whole body on its own task, keeping it in `original` and forwarding it as request
+/// frames: the first carries context and info, each at most MAX_CHUNK of the file, the last is
+/// marked complete. A plugin may answer before the file ends; the task then keeps reading so the
+/// stored original is whole. A body error or an oversized body ends the frames early and is
+/// recorded in `failed`, so the plugin's verdict on a partial file is thrown away.
+fn read_upload(
     body: Body,
     first: pb::FileWillBeUploadedRequest,
     original: Arc<Mutex<Vec<u8>>>,
-    failed: Arc<Mutex<Option<String>>>,
-) -> mattermost_plugin_api::BoxStream<Result<pb::FileWillBeUploadedRequest, ApiError>> {
-    struct Upload {
-        body: axum::body::BodyDataStream,
-        first: Option<pb::FileWillBeUploadedRequest>,
-        pending: VecDeque<Bytes>,
-        done: bool,
-    }
-    let state = Upload {
-        body: body.into_data_stream(),
-        first: Some(first),
-        pending: VecDeque::new(),
-        done: false,
-    };
-    Box::pin(futures_util::stream::unfold(state, move |mut up| {
-        let (original, failed) = (original.clone(), failed.clone());
-        async move {
-            loop {
-                if up.done {
-                    return None;
+    failed: Arc<Mutex<Option<BodyFailure>>>,
+) -> (
+    mattermost_plugin_api::BoxStream<Result<pb::FileWillBeUploadedRequest, ApiError>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let reader = tokio::spawn(async move {
+        let mut first = Some(first);
+        let mut forwarding = true;
+        let mut chunks = body.into_data_stream();
+        let fail = |failure: BodyFailure| {
+            let error = match &failure {
+                BodyFailure::TooLarge => {
+                    ApiError::app(413, "devhost.upload", "the file is too large")
                 }
-                if let Some(part) = up.pending.pop_front() {
-                    let mut frame = up.first.take().unwrap_or_default();
-                    frame.file_chunk = part.to_vec();
-                    return Some((Ok(frame), up));
+                BodyFailure::Read(e) => {
+                    ApiError::app(400, "devhost.upload", format!("reading the upload: {e}"))
                 }
-                match up.body.next().await {
-                    Some(Ok(bytes)) => {
-                        if let Ok(mut kept) = original.lock() {
-                            kept.extend_from_slice(&bytes);
-                        }
-                        let mut rest = bytes;
-                        while !rest.is_empty() {
-                            up.pending
-                                .push_back(rest.split_to(rest.len().min(MAX_CHUNK)));
-                        }
+            };
+            if let Ok(mut f) = failed.lock() {
+                *f = Some(failure);
+            }
+            error
+        };
+        while let Some(chunk) = chunks.next().await {
+            let bytes = match chunk {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let error = fail(BodyFailure::Read(e.to_string()));
+                    if forwarding {
+                        let _ = tx.send(Err(error)).await;
                     }
-                    Some(Err(e)) => {
-                        up.done = true;
-                        if let Ok(mut f) = failed.lock() {
-                            *f = Some(e.to_string());
-                        }
-                        let error = ApiError::app(
-                            400,
-                            "devhost.upload",
-                            format!("reading the upload: {e}"),
-                        );
-                        return Some((Err(error), up));
-                    }
-                    None => {
-                        // The complete frame carries context and info too when the file was empty.
-                        up.done = true;
-                        let mut frame = up.first.take().unwrap_or_default();
-                        frame.file_complete = true;
-                        return Some((Ok(frame), up));
-                    }
+                    return;
                 }
+            };
+            let kept = original.lock().map_or(usize::MAX, |mut kept| {
+                kept.extend_from_slice(&bytes);
+                kept.len()
+            });
+            if kept > MAX_FILE_SIZE {
+                let error = fail(BodyFailure::TooLarge);
+                if forwarding {
+                    let _ = tx.send(Err(error)).await;
+                }
+                return;
+            }
+            let mut rest: Bytes = bytes;
+            while forwarding && !rest.is_empty() {
+                let mut frame = first.take().unwrap_or_default();
+                frame.file_chunk = rest.split_to(rest.len().min(MAX_CHUNK)).to_vec();
+                // A closed channel: the plugin has answered; keep reading, stop forwarding.
+                forwarding = tx.send(Ok(frame)).await.is_ok();
             }
         }
-    }))
+        if forwarding {
+            // The complete frame carries context and info too when the file was empty.
+            let mut frame = first.take().unwrap_or_default();
+            frame.file_complete = true;
+            let _ = tx.send(Ok(frame)).await;
+        }
+    });
+    let frames = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    });
+    (Box::pin(frames), reader)
 }
 
 async fn run_upload_hook(
@@ -209,6 +256,13 @@ async fn run_upload_hook(
     let mut output = Vec::new();
     while let Some(frame) = responses.next().await {
         let frame = frame?;
+        if output.len() + frame.output_chunk.len() > MAX_FILE_SIZE {
+            return Err(ApiError::app(
+                413,
+                "devhost.upload",
+                format!("FileWillBeUploaded wrote more than the {MAX_FILE_SIZE}-byte limit"),
+            ));
+        }
         output.extend_from_slice(&frame.output_chunk);
         if frame.complete {
             return Ok(Outcome {

@@ -9,7 +9,7 @@ use super::errors::{Fault, Outcome, TOO_LARGE};
 use super::ids::{new_id, require_id};
 
 /// `FileSettings.MaxFileSize` default (100 MiB).
-const MAX_FILE_SIZE: usize = 100 * 1024 * 1024;
+pub(crate) const MAX_FILE_SIZE: usize = 100 * 1024 * 1024;
 /// Plugin uploads have no team and no uploading user (the server's placeholders).
 const NO_TEAM: &str = "noteam";
 const NO_USER: &str = "nouser";

@@ -21,7 +21,7 @@ mod commands;
 mod config;
 mod errors;
 mod files;
-pub(crate) use files::{base_name, extension, mime_type};
+pub(crate) use files::{MAX_FILE_SIZE, base_name, extension, mime_type};
 mod ids;
 mod kv;
 mod logs;
