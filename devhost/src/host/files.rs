@@ -3,7 +3,7 @@
 //! (`POST /api/v4/files?channel_id=…&filename=…`) rather than Mattermost's multipart form.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -77,67 +77,57 @@ pub(super) async fn upload_file(
         ..Default::default()
     };
 
-    // The original bytes are kept as they stream past: they are stored unless the plugin
-    // writes a replacement.
-    let original = Arc::new(Mutex::new(Vec::new()));
-    let (data, stored_name) = if implemented {
-        let body_failed = Arc::new(Mutex::new(None::<BodyFailure>));
-        let (frames, reader) = read_upload(
-            body,
-            pb::FileWillBeUploadedRequest {
-                context: Some(shared.plugin_context()),
-                info: Some(draft.clone()),
-                ..Default::default()
-            },
-            original.clone(),
-            body_failed.clone(),
-        );
-        let outcome = match run_upload_hook(&shared, frames).await {
-            Ok(outcome) => outcome,
+    // The body is read whole on its own task, and forwarded to the plugin when it takes uploads.
+    let first = pb::FileWillBeUploadedRequest {
+        context: Some(shared.plugin_context()),
+        info: Some(draft.clone()),
+        ..Default::default()
+    };
+    let (frames, reader) = read_upload(body, first);
+    let outcome = if implemented {
+        match run_upload_hook(&shared, frames).await {
+            Ok(outcome) => Some(outcome),
             Err(e) => {
                 reader.abort();
                 return api_error(e);
             }
-        };
-        if let Err(e) = reader.await {
+        }
+    } else {
+        drop(frames);
+        None
+    };
+    let original = match reader.await {
+        Ok(Ok(original)) => original,
+        // Whatever the plugin said was about a partial file.
+        Ok(Err(BodyFailure::TooLarge)) => return too_large(),
+        Ok(Err(BodyFailure::Read(reason))) => {
+            return bad_request(format!("reading the upload: {reason}"));
+        }
+        Err(e) => {
             return api_error(ApiError::app(
                 500,
                 "devhost.upload",
                 format!("reading the upload: {e}"),
             ));
         }
-        match body_failed.lock().map(|f| f.clone()).unwrap_or(None) {
-            Some(BodyFailure::TooLarge) => return too_large(),
-            Some(BodyFailure::Read(reason)) => {
-                return bad_request(format!("reading the upload: {reason}"));
-            }
-            None => {}
-        }
-        if !outcome.rejection.is_empty() {
+    };
+    let (data, stored_name) = match outcome {
+        Some(outcome) if !outcome.rejection.is_empty() => {
             return rejected(StatusCode::BAD_REQUEST, outcome.rejection);
         }
-        let name = outcome
-            .replacement
-            .map(|info| info.name)
-            .filter(|n| !n.is_empty())
-            .unwrap_or(draft.name);
-        let data = if outcome.output.is_empty() {
-            std::mem::take(&mut *original.lock().unwrap_or_else(|p| p.into_inner()))
-        } else {
-            outcome.output
-        };
-        (data, name)
-    } else {
-        let mut data = Vec::new();
-        let mut chunks = body.into_data_stream();
-        while let Some(chunk) = chunks.next().await {
-            match chunk {
-                Ok(bytes) if data.len() + bytes.len() > MAX_FILE_SIZE => return too_large(),
-                Ok(bytes) => data.extend_from_slice(&bytes),
-                Err(e) => return bad_request(format!("reading the upload: {e}")),
-            }
-        }
-        (data, draft.name)
+        Some(outcome) => (
+            if outcome.output.is_empty() {
+                original
+            } else {
+                outcome.output
+            },
+            outcome
+                .replacement
+                .map(|info| info.name)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(draft.name),
+        ),
+        None => (original, draft.name),
     };
     match shared
         .backend
@@ -155,7 +145,6 @@ pub(super) async fn upload_file(
 }
 
 /// Why an upload's body did not arrive whole.
-#[derive(Clone)]
 enum BodyFailure {
     Read(String),
     TooLarge,
@@ -169,68 +158,52 @@ fn too_large() -> Response {
     ))
 }
 
-/// Reads the whole body on its own task, keeping it in `original` and forwarding it as request
+type UploadFrames =
+    mattermost_plugin_api::BoxStream<Result<pb::FileWillBeUploadedRequest, ApiError>>;
+
+/// Reads the whole body on its own task and returns it, forwarding it meanwhile as request
 /// frames: the first carries context and info, each at most MAX_CHUNK of the file, the last is
-/// marked complete. A plugin may answer before the file ends; the task then keeps reading so the
-/// stored original is whole. A body error or an oversized body ends the frames early and is
-/// recorded in `failed`, so the plugin's verdict on a partial file is thrown away.
+/// marked complete. Once nobody takes the frames (the plugin answered before the file ended, or
+/// does not take uploads) the task keeps reading, so the original is always whole. A body error
+/// or an oversized body ends both early.
 fn read_upload(
     body: Body,
     first: pb::FileWillBeUploadedRequest,
-    original: Arc<Mutex<Vec<u8>>>,
-    failed: Arc<Mutex<Option<BodyFailure>>>,
 ) -> (
-    mattermost_plugin_api::BoxStream<Result<pb::FileWillBeUploadedRequest, ApiError>>,
-    tokio::task::JoinHandle<()>,
+    UploadFrames,
+    tokio::task::JoinHandle<Result<Vec<u8>, BodyFailure>>,
 ) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let reader = tokio::spawn(async move {
         let mut first = Some(first);
         let mut forwarding = true;
+        let mut original = Vec::new();
         let mut chunks = body.into_data_stream();
-        let fail = |failure: BodyFailure| {
-            let error = match &failure {
-                BodyFailure::TooLarge => {
-                    ApiError::app(413, "devhost.upload", "the file is too large")
-                }
-                BodyFailure::Read(e) => {
-                    ApiError::app(400, "devhost.upload", format!("reading the upload: {e}"))
-                }
-            };
-            if let Ok(mut f) = failed.lock() {
-                *f = Some(failure);
-            }
-            error
-        };
         while let Some(chunk) = chunks.next().await {
-            let bytes = match chunk {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    let error = fail(BodyFailure::Read(e.to_string()));
-                    if forwarding {
-                        let _ = tx.send(Err(error)).await;
+            let failure = match chunk {
+                Err(e) => BodyFailure::Read(e.to_string()),
+                Ok(bytes) if original.len() + bytes.len() > MAX_FILE_SIZE => BodyFailure::TooLarge,
+                Ok(bytes) => {
+                    original.extend_from_slice(&bytes);
+                    let mut rest: Bytes = bytes;
+                    while forwarding && !rest.is_empty() {
+                        let mut frame = first.take().unwrap_or_default();
+                        frame.file_chunk = rest.split_to(rest.len().min(MAX_CHUNK)).to_vec();
+                        forwarding = tx.send(Ok(frame)).await.is_ok();
                     }
-                    return;
+                    continue;
                 }
             };
-            let kept = original.lock().map_or(usize::MAX, |mut kept| {
-                kept.extend_from_slice(&bytes);
-                kept.len()
-            });
-            if kept > MAX_FILE_SIZE {
-                let error = fail(BodyFailure::TooLarge);
-                if forwarding {
-                    let _ = tx.send(Err(error)).await;
-                }
-                return;
+            if forwarding {
+                let (status, message) = match &failure {
+                    BodyFailure::TooLarge => (413, "the file is too large".to_string()),
+                    BodyFailure::Read(e) => (400, format!("reading the upload: {e}")),
+                };
+                let _ = tx
+                    .send(Err(ApiError::app(status, "devhost.upload", message)))
+                    .await;
             }
-            let mut rest: Bytes = bytes;
-            while forwarding && !rest.is_empty() {
-                let mut frame = first.take().unwrap_or_default();
-                frame.file_chunk = rest.split_to(rest.len().min(MAX_CHUNK)).to_vec();
-                // A closed channel: the plugin has answered; keep reading, stop forwarding.
-                forwarding = tx.send(Ok(frame)).await.is_ok();
-            }
+            return Err(failure);
         }
         if forwarding {
             // The complete frame carries context and info too when the file was empty.
@@ -238,6 +211,7 @@ fn read_upload(
             frame.file_complete = true;
             let _ = tx.send(Ok(frame)).await;
         }
+        Ok(original)
     });
     let frames = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|frame| (frame, rx))
@@ -245,10 +219,7 @@ fn read_upload(
     (Box::pin(frames), reader)
 }
 
-async fn run_upload_hook(
-    shared: &Shared,
-    frames: mattermost_plugin_api::BoxStream<Result<pb::FileWillBeUploadedRequest, ApiError>>,
-) -> Result<Outcome, ApiError> {
+async fn run_upload_hook(shared: &Shared, frames: UploadFrames) -> Result<Outcome, ApiError> {
     let mut responses = shared
         .hooks()
         .file_will_be_uploaded(&shared.ctx(), frames)
