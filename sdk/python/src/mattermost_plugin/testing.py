@@ -143,6 +143,8 @@ class DevHost:
                 self.url = f"http://127.0.0.1:{port}"
                 return self
         code = self._process.wait(timeout=10)
+        self._process = None
+        self._remove_owned_dir()
         raise RuntimeError(f"mm-plugin-host exited with {code} before listening:\n{''.join(output)}")
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
@@ -155,9 +157,14 @@ class DevHost:
         process, self._process = self._process, None
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
+        self._remove_owned_dir()
+        return code
+
+    def _remove_owned_dir(self) -> None:
+        """The plugin directory `for_class` wrote, once the host is done with it."""
         if self._owned_dir is not None:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
-        return code
+            self._owned_dir = None
 
     def request(
         self, method: str, path: str, body: bytes | None = None, *, content_type: str = "application/json"
