@@ -396,7 +396,7 @@ const COMMON_NAMES: &[&str] = &[
 
 /// `models/_convert.py`: the value conversions shared by models, client and hooks.
 /// `json_format` is imported on first use: it is slow to import and most plugins never need it.
-pub const CONVERT: &str = r#""""Conversions between protobuf well-known types and plain Python values."""
+const CONVERT: &str = r#""""Conversions between protobuf well-known types and plain Python values."""
 
 from __future__ import annotations
 
