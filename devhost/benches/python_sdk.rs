@@ -261,7 +261,7 @@ async fn hook_round_trip(python: &Path, scripts: &Path, api_target: &str, tokens
         ("raw grpc.aio echo", vec![raw.as_path()]),
     ] {
         let supervisor = start(python, &args, api_target, tokens).await;
-        let hooks = PluginHooksClient::new(supervisor.channel());
+        let hooks = supervisor.connection().hooks_client();
         subjects.push(HookSubject {
             name,
             supervisor,
@@ -361,7 +361,9 @@ async fn cold_start(
 ) -> Duration {
     let started = Instant::now();
     let supervisor = start(python, args, api_target, tokens).await;
-    PluginHooksClient::new(supervisor.channel())
+    supervisor
+        .connection()
+        .hooks_client()
         .on_activate(&CallContext::new("bench"))
         .await
         .unwrap_or_else(|e| fail(format!("OnActivate: {e}")));

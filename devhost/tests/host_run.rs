@@ -37,11 +37,13 @@ fn echo_plugin() -> PathBuf {
 
 fn plugin_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    // A server runs only executables inside the plugin's directory.
+    std::fs::copy(echo_plugin(), dir.path().join("mm-echo-plugin")).unwrap();
     let manifest = serde_json::json!({
         "id": "com.example.rust-echo",
         "name": "Rust echo",
         "version": "0.1.0",
-        "server": { "executable": echo_plugin() },
+        "server": { "executable": "mm-echo-plugin" },
     });
     std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
     dir
@@ -78,6 +80,7 @@ async fn run_a_rust_plugin_end_to_end() {
         plugin_dir: dir.path().to_path_buf(),
         http_addr: "127.0.0.1:0".parse().unwrap(),
         hook_timeout: Duration::from_secs(10),
+        ..HostConfig::new(dir.path())
     };
     let host = DevHost::start(config)
         .await

@@ -163,7 +163,7 @@ async fn cold_start(tokens: &TokenRegistry, api_target: &str) -> Duration {
     let config = SupervisorConfig::new("bench", CommandSpec::new(echo_plugin()), api_target)
         .with_tokens(Arc::new(tokens.clone()));
     let supervisor = Supervisor::start(config).await.expect("plugin starts");
-    let hooks = PluginHooksClient::new(supervisor.channel());
+    let hooks = supervisor.connection().hooks_client();
     hooks
         .on_activate(&CallContext::new("bench"))
         .await
@@ -202,7 +202,7 @@ fn main() {
         let api = ApiServer::start(Arc::new(NoApi), tokens.clone(), ApiServerConfig::default()).await.expect("api");
         let config = SupervisorConfig::new("echo", CommandSpec::new(echo_plugin()), api.addr().target()).with_tokens(Arc::new(tokens.clone()));
         let supervisor = Supervisor::start(config).await.expect("plugin starts");
-        let hooks = PluginHooksClient::new(supervisor.channel());
+        let hooks = supervisor.connection().hooks_client();
         let bridged = serve(axum::Router::new().route("/echo", axum::routing::post(bridge)).with_state(hooks)).await;
         let direct = serve(axum::Router::new().route("/echo", axum::routing::post(direct_echo))).await;
 

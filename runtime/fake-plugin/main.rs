@@ -3,6 +3,8 @@
 //!
 //! It checks the magic cookie, serves `grpc.health.v1.Health` (service `plugin` SERVING) and
 //! `plugin.GRPCController/Shutdown` on a Unix socket (or loopback TCP), and prints the handshake.
+//! Like a real plugin it refuses calls without the host's `MM_PLUGIN_HOOK_TOKEN` (when set) and
+//! puts its socket in `MM_PLUGIN_SOCKET_DIR` (when set).
 //!
 //! Environment:
 //! - `FAKE_MODE`: `normal` (default) | `slow_start` (sleeps `FAKE_DELAY_MS` before the handshake)
@@ -15,10 +17,12 @@
 //! - `FAKE_ONCE_FILE`: if set, `FAKE_MODE` applies only when this file does not exist yet (it is
 //!   created); later starts use `FAKE_LATER_MODE` (default `normal`) — e.g. "misbehave once,
 //!   then recover after a restart";
-//! - `FAKE_RECORD_FILE`: a line `pid=… token=… plugin_id=… api_addr=… versions=…` is appended per
-//!   start (plus `grandchild=…` lines), so tests can check the environment and the cleanup;
+//! - `FAKE_RECORD_FILE`: a line `pid=… token=… plugin_id=… api_addr=… versions=… hook_token=…
+//!   socket_dir=…` is appended per start (plus `grandchild=…` lines), so tests can check the
+//!   environment and the cleanup;
 //! - `FAKE_NETWORK`: `unix` (default) or `tcp`;
-//! - `FAKE_SOCKET_DIR`: where the socket goes (default: a fresh directory under the temp dir);
+//! - `FAKE_SOCKET_DIR`: where the socket goes (default: `MM_PLUGIN_SOCKET_DIR`, else a fresh
+//!   directory under the temp dir, removed on a clean exit);
 //! - `FAKE_GRANDCHILD=1`: also starts a `sleep 300` child in the same process group.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
@@ -31,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use mattermost_plugin_runtime::plugin_side::HookTokenLayer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
@@ -136,11 +141,13 @@ fn main() {
 async fn run() {
     let pid = std::process::id();
     record(&format!(
-        "pid={pid} token={} plugin_id={} api_addr={} versions={}",
+        "pid={pid} token={} plugin_id={} api_addr={} versions={} hook_token={} socket_dir={}",
         env("MM_PLUGIN_API_TOKEN").unwrap_or_default(),
         env("MM_PLUGIN_ID").unwrap_or_default(),
         env("MM_PLUGIN_API_ADDR").unwrap_or_default(),
         env("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_default(),
+        env("MM_PLUGIN_HOOK_TOKEN").unwrap_or_default(),
+        env("MM_PLUGIN_SOCKET_DIR").unwrap_or_default(),
     ));
 
     let mut mode = parse_mode(&env("FAKE_MODE").unwrap_or_default());
@@ -203,7 +210,12 @@ async fn run() {
         shutdown: shutdown.clone(),
         obey: mode != Mode::IgnoreSigterm,
     };
+    // An immediate hang applies from the first call (the host checks health right after the handshake).
+    if mode == Mode::HangAfter(0) {
+        hung.store(true, Ordering::SeqCst);
+    }
     let router = tonic::transport::Server::builder()
+        .layer(HookTokenLayer::new(env("MM_PLUGIN_HOOK_TOKEN")))
         .add_service(HangGate {
             inner: health,
             hung: hung.clone(),
@@ -211,7 +223,8 @@ async fn run() {
         .add_service(controller);
 
     // Listen, then announce.
-    let socket_dir = match env("FAKE_SOCKET_DIR") {
+    let given_dir = env("FAKE_SOCKET_DIR").or_else(|| env("MM_PLUGIN_SOCKET_DIR"));
+    let socket_dir = match &given_dir {
         Some(dir) => PathBuf::from(dir),
         None => std::env::temp_dir().join(format!("mm-fake-plugin-{pid}")),
     };
@@ -314,7 +327,7 @@ async fn run() {
         Incoming::Unix(incoming) => router.serve_with_incoming_shutdown(incoming, stop).await,
         Incoming::Tcp(incoming) => router.serve_with_incoming_shutdown(incoming, stop).await,
     };
-    if !tcp && env("FAKE_SOCKET_DIR").is_none() {
+    if !tcp && given_dir.is_none() {
         let _ = std::fs::remove_dir_all(&socket_dir);
     }
     if let Err(e) = served {

@@ -6,7 +6,9 @@
 //! plugin may answer before the request body is complete, and a client that disconnects drops the
 //! response stream, which cancels the plugin's stream.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use futures_util::{Stream, StreamExt};
@@ -204,32 +206,104 @@ fn plain_response(status: http::StatusCode, message: String) -> http::Response<B
     response
 }
 
-/// Sends one HTTP request through the plugin's hook and returns the streamed response.
+/// Time limits of one exchange with the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    /// From the request to the plugin's response head; past it the client gets 504 and the
+    /// plugin's stream is cancelled. Default 60 s.
+    pub head: Duration,
+    /// Longest gap between two response frames once the head arrived; past it the response is
+    /// aborted (the client sees a truncated body) and the plugin's stream cancelled. Default
+    /// 300 s, the write timeout a Mattermost server applies to every response.
+    pub idle: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts {
+            head: Duration::from_secs(60),
+            idle: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Set on the response (as an extension) when the bridge gave up waiting for the plugin's head,
+/// so the host can count it like a hook timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginTimedOut {
+    pub hook: &'static str,
+    pub limit: Duration,
+}
+
+/// Response bytes held back before the head is committed (Go's ResponseWriter buffers 4 KiB).
+const COMMIT_THRESHOLD: usize = 4096;
+
+/// How long the plugin may take to end its stream after the frame that completed the body.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Sends one HTTP request through the plugin's hook and returns the streamed response, with the
+/// default [`HttpTimeouts`].
 pub async fn forward<K: HttpHook, H: PluginHooks>(
     hooks: &H,
     ctx: &CallContext,
     info: RequestInfo,
     body: Body,
 ) -> http::Response<Body> {
+    forward_with::<K, H>(hooks, ctx, info, body, HttpTimeouts::default()).await
+}
+
+/// [`forward`] with explicit time limits.
+pub async fn forward_with<K: HttpHook, H: PluginHooks>(
+    hooks: &H,
+    ctx: &CallContext,
+    info: RequestInfo,
+    body: Body,
+    timeouts: HttpTimeouts,
+) -> http::Response<Body> {
+    let started = Instant::now();
+    let target = format!("{} {}", info.method, info.url);
     let first = futures_util::stream::once(futures_util::future::ready(Ok(K::head_frame(
         info.context.clone(),
         info.head(),
     ))));
     let frames: BoxStream<Result<K::Request, ApiError>> =
         Box::pin(first.chain(body_frames::<K>(body)));
-    let mut responses = match K::call(hooks, ctx, frames).await {
-        Ok(stream) => stream,
-        Err(e) => {
+    let head = async {
+        let mut responses = K::call(hooks, ctx, frames).await?;
+        let first = responses.next().await;
+        Ok::<_, ApiError>((responses, first))
+    };
+    let (responses, first) = match tokio::time::timeout(timeouts.head, head).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
             return plain_response(
                 http::StatusCode::BAD_GATEWAY,
                 format!("plugin {} failed: {e}\n", K::NAME),
             );
         }
+        Err(_) => {
+            tracing::warn!(plugin_id = %ctx.plugin_id, hook = K::NAME, request = %target,
+                elapsed = ?started.elapsed(), "plugin sent no response head in time; answering 504");
+            let mut response = plain_response(
+                http::StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "plugin {} {} sent no response within {:?}\n",
+                    ctx.plugin_id,
+                    K::NAME,
+                    timeouts.head
+                ),
+            );
+            response.extensions_mut().insert(PluginTimedOut {
+                hook: K::NAME,
+                limit: timeouts.head,
+            });
+            return response;
+        }
     };
-    let (head, first_chunk, complete) = match responses.next().await {
+    let (head, first_chunk, flushed, complete) = match first {
         Some(Ok(frame)) => {
-            let (head, chunk, _flush, complete) = K::response_parts(frame);
-            (head.unwrap_or_default(), chunk, complete)
+            let (head, chunk, flush, complete) = K::response_parts(frame);
+            (head.unwrap_or_default(), chunk, flush, complete)
         }
         Some(Err(e)) => {
             return plain_response(
@@ -244,35 +318,120 @@ pub async fn forward<K: HttpHook, H: PluginHooks>(
             );
         }
     };
+    // Like Go's ResponseWriter, the head is committed on the first flush, once a few KiB are
+    // buffered, or when the body is complete. Until then the exchange can still fail cleanly: a
+    // plugin that dies mid-response gets the client a 502, not a truncated 200.
+    let mut responses = responses;
+    let mut pending: VecDeque<Bytes> = VecDeque::new();
+    let mut buffered = first_chunk.len();
+    if !first_chunk.is_empty() {
+        pending.push_back(Bytes::from(first_chunk));
+    }
+    let (mut flushed, mut complete) = (flushed, complete);
+    while !complete && !flushed && buffered < COMMIT_THRESHOLD {
+        match tokio::time::timeout(timeouts.idle, responses.next()).await {
+            Ok(Some(Ok(frame))) => {
+                let (_, chunk, flush, done) = K::response_parts(frame);
+                buffered += chunk.len();
+                if !chunk.is_empty() {
+                    pending.push_back(Bytes::from(chunk));
+                }
+                (flushed, complete) = (flush, done);
+            }
+            Ok(Some(Err(e))) => {
+                return plain_response(
+                    http::StatusCode::BAD_GATEWAY,
+                    format!("plugin {} {} failed midway: {e}\n", ctx.plugin_id, K::NAME),
+                );
+            }
+            Ok(None) => {
+                return plain_response(
+                    http::StatusCode::BAD_GATEWAY,
+                    format!(
+                        "plugin {} {} ended its response without completing the body\n",
+                        ctx.plugin_id,
+                        K::NAME
+                    ),
+                );
+            }
+            Err(_) => {
+                tracing::warn!(plugin_id = %ctx.plugin_id, hook = K::NAME, request = %target,
+                    idle = ?timeouts.idle, "plugin response stalled before its head was sent; answering 504");
+                return plain_response(
+                    http::StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "plugin {} {} stalled for {:?}\n",
+                        ctx.plugin_id,
+                        K::NAME,
+                        timeouts.idle
+                    ),
+                );
+            }
+        }
+    }
     // Go's net/http accepts 100–999; anything else is the plugin's bug, reported as 500.
+    // 1xx is not a final status (a 101 would need a connection upgrade the bridge cannot make).
     let status = u16::try_from(head.status_code)
         .ok()
-        .filter(|s| (100..=999).contains(s))
+        .filter(|s| (200..=999).contains(s))
         .and_then(|s| http::StatusCode::from_u16(s).ok())
-        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    let rest: BoxStream<Result<Bytes, std::io::Error>> = if complete {
-        Box::pin(futures_util::stream::empty())
+        .unwrap_or_else(|| {
+            tracing::warn!(plugin_id = %ctx.plugin_id, hook = K::NAME, request = %target,
+                status = head.status_code, "plugin answered with no valid final status; sending 500");
+            http::StatusCode::INTERNAL_SERVER_ERROR
+        });
+    // The plugin's Content-Length is kept only when it can be true: one entry with one decimal
+    // length, for a body still streaming (a complete one gets its exact length below).
+    let declared_length = {
+        let mut lengths = head
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .flat_map(|h| h.values.iter());
+        match (lengths.next(), lengths.next()) {
+            (Some(value), None)
+                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                value.parse::<u64>().ok()
+            }
+            _ => None,
+        }
+    }
+    .filter(|_| !complete);
+    let body = if complete {
+        // The whole body is here: send it with its exact length, whatever the plugin declared.
+        drain(responses, ctx.plugin_id.clone());
+        let whole: Vec<u8> = pending
+            .iter()
+            .flat_map(|chunk| chunk.iter().copied())
+            .collect();
+        Body::from(whole)
     } else {
-        Box::pin(
-            until_complete(responses.map(|item| item.map(K::response_parts))).filter_map(
-                |item| async move {
-                    match item {
-                        Ok((_, chunk, _, _)) if chunk.is_empty() => None,
-                        Ok((_, chunk, _, _)) => Some(Ok(Bytes::from(chunk))),
-                        Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
-                    }
-                },
-            ),
-        )
+        let state = BodyState::<K> {
+            responses: Some(responses),
+            pending,
+            declared_length,
+            sent: 0,
+            complete,
+            idle: timeouts.idle,
+            plugin_id: ctx.plugin_id.clone(),
+            target,
+        };
+        Body::from_stream(state.into_stream())
     };
-    let head_chunk =
-        futures_util::stream::iter((!first_chunk.is_empty()).then(|| Ok(Bytes::from(first_chunk))));
-    let mut response = http::Response::new(Body::from_stream(head_chunk.chain(rest)));
+    let mut response = http::Response::new(body);
     *response.status_mut() = status;
     for header in head.headers {
         let Ok(name) = http::header::HeaderName::from_bytes(header.name.as_bytes()) else {
             continue;
         };
+        // Framing belongs to the host's HTTP server, not the plugin.
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        if name == http::header::CONTENT_LENGTH && declared_length.is_none() {
+            continue;
+        }
         for value in header.values {
             if let Ok(value) = http::HeaderValue::from_str(&value) {
                 response.headers_mut().append(name.clone(), value);
@@ -282,22 +441,146 @@ pub async fn forward<K: HttpHook, H: PluginHooks>(
     response
 }
 
-/// Response frame parts: head, body chunk, flush, body complete.
-type Parts = (Option<pb::HttpResponseHead>, Vec<u8>, bool, bool);
+/// Headers about one connection's framing, which the plugin cannot know (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
-/// Ends a frame stream after the frame that completes the body (inclusive) or the first error.
-fn until_complete(
-    stream: impl Stream<Item = Result<Parts, ApiError>> + Send + 'static,
-) -> BoxStream<Result<Parts, ApiError>> {
-    Box::pin(futures_util::stream::unfold(
-        (Box::pin(stream), false),
-        |(mut stream, done)| async move {
-            if done {
+/// The response body as it streams out of the plugin's frames.
+struct BodyState<K: HttpHook> {
+    /// `None` once handed to the drain task (or ended).
+    responses: Option<BoxStream<Result<K::Response, ApiError>>>,
+    /// Chunks received but not yet passed on.
+    pending: VecDeque<Bytes>,
+    /// The plugin's Content-Length, when the response carries it: the body is cut there, and
+    /// one that ends short is an error (the client sees a cut-short body, as from Go).
+    declared_length: Option<u64>,
+    /// Body bytes passed on so far.
+    sent: u64,
+    /// The plugin sent the frame that completes the body.
+    complete: bool,
+    idle: Duration,
+    plugin_id: String,
+    target: String,
+}
+
+impl<K: HttpHook> BodyState<K> {
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+        futures_util::stream::unfold(self, |state| async move {
+            let (item, state) = Self::next_item(state).await?;
+            if item.is_err() {
+                // Give the HTTP server a turn to write what it holds (the head, flushed chunks)
+                // before the error aborts the response: the client then sees a cut-short body,
+                // not an empty reply.
+                tokio::task::yield_now().await;
+            }
+            Some((item, state))
+        })
+    }
+
+    async fn next_item(mut state: Self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+        loop {
+            if let Some(mut chunk) = state.pending.pop_front() {
+                if let Some(declared) = state.declared_length {
+                    let room = declared.saturating_sub(state.sent);
+                    if (chunk.len() as u64) > room {
+                        tracing::warn!(plugin_id = %state.plugin_id, hook = K::NAME, request = %state.target,
+                            declared, "plugin wrote more than its Content-Length; cutting the body there");
+                        chunk.truncate(room as usize);
+                        state.pending.clear();
+                        state.complete = true;
+                        state.declared_length = None;
+                    }
+                }
+                state.sent += chunk.len() as u64;
+                if chunk.is_empty() {
+                    continue;
+                }
+                return Some((Ok(chunk), state));
+            }
+            if state.complete {
+                if let Some(declared) = state.declared_length.take().filter(|d| *d != state.sent) {
+                    let message = format!(
+                        "plugin sent {} of the {declared} bytes its Content-Length declared",
+                        state.sent
+                    );
+                    tracing::warn!(plugin_id = %state.plugin_id, hook = K::NAME, request = %state.target, "{message}");
+                    if let Some(responses) = state.responses.take() {
+                        drain(responses, state.plugin_id.clone());
+                    }
+                    return Some((Err(std::io::Error::other(message)), state));
+                }
+                // Let the plugin's stream end on its own (its trailers arrive), so a normal
+                // exchange never resets an HTTP/2 stream: a connection resets only so many
+                // before its peer is told to go away, failing every call on it.
+                if let Some(responses) = state.responses.take() {
+                    drain(responses, state.plugin_id.clone());
+                }
                 return None;
             }
-            let item = stream.next().await?;
-            let complete = matches!(&item, Ok((_, _, _, true)) | Err(_));
-            Some((item, (stream, complete)))
-        },
-    ))
+            let responses = state.responses.as_mut()?;
+            match tokio::time::timeout(state.idle, responses.next()).await {
+                Ok(Some(Ok(frame))) => {
+                    let (_, chunk, _, complete) = K::response_parts(frame);
+                    state.complete = complete;
+                    if !chunk.is_empty() {
+                        state.pending.push_back(Bytes::from(chunk));
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    state.responses = None;
+                    tracing::warn!(plugin_id = %state.plugin_id, hook = K::NAME, request = %state.target,
+                            error = %e, "plugin response failed midway");
+                    return Some((Err(std::io::Error::other(e.to_string())), state));
+                }
+                Ok(None) => {
+                    state.responses = None;
+                    let message = "plugin ended its response without completing the body";
+                    tracing::warn!(plugin_id = %state.plugin_id, hook = K::NAME, request = %state.target, message);
+                    return Some((Err(std::io::Error::other(message)), state));
+                }
+                Err(_) => {
+                    state.responses = None;
+                    tracing::warn!(plugin_id = %state.plugin_id, hook = K::NAME, request = %state.target,
+                            idle = ?state.idle, "plugin response stalled; aborting it");
+                    return Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!("plugin {} sent nothing for {:?}", K::NAME, state.idle),
+                        )),
+                        state,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Reads a frame stream to its end in the background, bounded by [`DRAIN_LIMIT`].
+pub fn drain<T: Send + 'static>(mut stream: BoxStream<Result<T, ApiError>>, plugin_id: String) {
+    tokio::spawn(async move {
+        let ended = tokio::time::timeout(DRAIN_LIMIT, async {
+            let mut extra = 0usize;
+            while let Some(item) = stream.next().await {
+                if item.is_ok() {
+                    extra += 1;
+                }
+            }
+            extra
+        })
+        .await;
+        match ended {
+            Ok(0) => {}
+            Ok(extra) => tracing::debug!(%plugin_id, extra, "plugin sent frames after completing"),
+            Err(_) => {
+                tracing::warn!(%plugin_id, "plugin kept its stream open {DRAIN_LIMIT:?} after completing; cancelling it")
+            }
+        }
+    });
 }

@@ -61,7 +61,7 @@ async fn start() -> Host {
     let config =
         SupervisorConfig::new("echo", command, api.addr().target()).with_tokens(Arc::new(tokens));
     let supervisor = Supervisor::start(config).await.unwrap();
-    let hooks = PluginHooksClient::new(supervisor.channel());
+    let hooks = supervisor.connection().hooks_client();
     let app = axum::Router::new()
         .route("/plugins/echo/{*rest}", axum::routing::any(bridge))
         .with_state(hooks);

@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mattermost_plugin_api::{PluginApi, pb};
+use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
 use mattermost_plugin_runtime::supervisor::{
-    CommandSpec, HandshakeError, StartError, StartPhase, StopOutcome, Supervisor, SupervisorConfig,
-    SupervisorState, SupervisorStatus, TokenIssuer, random_token,
+    CommandSpec, HOOK_TOKEN_METADATA, HandshakeError, PluginAddress, PluginConnection, StartError,
+    StartPhase, StopOutcome, Supervisor, SupervisorConfig, SupervisorState, SupervisorStatus,
+    TokenIssuer, call_shutdown, connect, health_check, random_token,
 };
 use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 const FAKE: &str = env!("CARGO_BIN_EXE_mm-fake-plugin");
@@ -180,13 +182,11 @@ async fn wait_status(
     }
 }
 
-async fn serving(channel: tonic::transport::Channel) -> bool {
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "plugin".into(),
-        })
-        .await;
-    matches!(response, Ok(r) if r.get_ref().status() == ServingStatus::Serving)
+/// A health check as the host makes it (with the hook token).
+async fn serving(connection: &PluginConnection) -> bool {
+    health_check(connection.channel.clone(), &connection.hook_token)
+        .await
+        .is_ok()
 }
 
 async fn start_err(config: SupervisorConfig) -> StartError {
@@ -276,9 +276,13 @@ async fn normal_start_runs_and_stops_cleanly() {
     assert_eq!(record.fields["plugin_id"], "com.example.normal");
     assert_eq!(record.fields["api_addr"], "unix:///nonexistent/api.sock");
     assert_eq!(record.fields["versions"], "1");
+    let hook_token = &supervisor.connection().hook_token;
+    assert_eq!(hook_token.len(), 64);
+    assert_ne!(*hook_token, token, "the hook token is not the API token");
+    assert_eq!(&record.fields["hook_token"], hook_token);
 
     // The channel is usable by the caller.
-    assert!(serving(supervisor.channel()).await);
+    assert!(serving(&supervisor.connection()).await);
 
     let started = Instant::now();
     let report = supervisor.stop().await;
@@ -309,7 +313,7 @@ async fn tcp_network_is_supported() {
             .to_string()
             .starts_with("tcp:127.0.0.1:")
     );
-    assert!(serving(supervisor.channel()).await);
+    assert!(serving(&supervisor.connection()).await);
     assert_eq!(supervisor.stop().await.outcome, StopOutcome::Shutdown);
     fixture.assert_reaped_now();
 }
@@ -375,6 +379,10 @@ async fn stdout_noise_before_the_handshake_is_tolerated_and_output_is_logged() {
         .with_ansi(false)
         .with_max_level(tracing::Level::DEBUG)
         .finish();
+    // With a single registered subscriber, tracing decides a call site's interest from the
+    // default of whichever thread hits it first: a parallel test's thread (no subscriber) would
+    // disable call sites for good. A second, idle one makes it ask every registered subscriber.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let fixture = Fixture::new();
@@ -574,7 +582,7 @@ async fn crash_later_is_restarted_with_a_new_generation_channel_and_token() {
     assert_eq!(second.generation, 2);
     assert_ne!(second.pid, first.pid);
     assert_eq!(supervisor.connection().pid, second.pid);
-    assert!(serving(supervisor.channel()).await);
+    assert!(serving(&supervisor.connection()).await);
     let second_token = supervisor.token().expect("token");
     assert_ne!(second_token, first_token);
     assert!(tokens.revoked.lock().unwrap().contains(&first_token));
@@ -606,7 +614,7 @@ async fn hung_plugin_fails_health_checks_and_is_restarted() {
     assert!(reason.contains("no answer within 200ms"), "{reason}");
     // The hung process was alive: it needed SIGTERM, and is reaped.
     assert!(reaped(first_pid));
-    assert!(serving(supervisor.channel()).await);
+    assert!(serving(&supervisor.connection()).await);
     supervisor.stop().await;
     fixture.assert_reaped_now();
 }
@@ -705,7 +713,7 @@ async fn stop_with_runs_the_deactivate_hook_first() {
     let report = supervisor
         .stop_with(move |connection| async move {
             // Stands in for OnDeactivate: the plugin is still up and reachable.
-            let alive = serving(connection.channel.clone()).await;
+            let alive = serving(&connection).await;
             *ran_in_hook.lock().unwrap() = Some((connection.generation, alive));
         })
         .await;
@@ -885,5 +893,209 @@ fn plugin_dies_with_its_killed_host() {
             panic!("plugin {plugin} outlived its host: {state}");
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// An API with nothing implemented, for the Rust test plugin.
+struct NoApi;
+impl PluginApi for NoApi {}
+
+/// Another process of the same user that finds the plugin's socket gets nowhere without the
+/// host's hook token: not Shutdown, not a hook, not even health; and the plugin serves on.
+#[tokio::test]
+async fn callers_without_the_hook_token_are_refused_and_the_plugin_keeps_running() {
+    let tokens = TokenRegistry::default();
+    let api = ApiServer::start(Arc::new(NoApi), tokens.clone(), ApiServerConfig::default())
+        .await
+        .expect("API server");
+    let command = CommandSpec::new(env!("CARGO_BIN_EXE_mm-echo-plugin"));
+    let mut config =
+        SupervisorConfig::new("echo", command, api.addr().target()).with_tokens(Arc::new(tokens));
+    config.health_interval = Duration::from_millis(50);
+    config.health_timeout = Duration::from_millis(500);
+    let supervisor = Supervisor::start(config).await.expect("start");
+    let connection = supervisor.connection();
+    let pid = connection.pid;
+
+    let foreign = connect(&connection.address)
+        .await
+        .expect("the socket itself accepts connections");
+    let refused = |what: &str, status: tonic::Status| {
+        assert_eq!(
+            status.code(),
+            tonic::Code::Unauthenticated,
+            "{what}: {status:?}"
+        );
+    };
+    let wrong = random_token().unwrap();
+    for token in ["", wrong.as_str()] {
+        let status = call_shutdown(foreign.clone(), token)
+            .await
+            .expect_err("Shutdown must be refused");
+        refused("Shutdown", status);
+    }
+    let mut hooks = pb::plugin_hooks_client::PluginHooksClient::new(foreign.clone());
+    let status = hooks
+        .on_activate(pb::OnActivateRequest {})
+        .await
+        .expect_err("a hook must be refused");
+    refused("OnActivate", status);
+    let mut with_wrong_token = tonic::Request::new(pb::ImplementedRequest {});
+    with_wrong_token
+        .metadata_mut()
+        .insert(HOOK_TOKEN_METADATA, wrong.parse().unwrap());
+    let status = hooks
+        .implemented(with_wrong_token)
+        .await
+        .expect_err("Implemented must be refused");
+    refused("Implemented", status);
+    let status = HealthClient::new(foreign)
+        .check(HealthCheckRequest {
+            service: "plugin".into(),
+        })
+        .await
+        .expect_err("health must be refused");
+    refused("Health/Check", status);
+
+    // Several of the host's health pings later: the same process, never restarted.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = supervisor.status();
+    assert_eq!(
+        (status.state, status.generation, status.pid),
+        (SupervisorState::Running, 1, Some(pid)),
+        "{status:?}"
+    );
+    assert!(!reaped(pid));
+    // The host's own clients carry the token and are let in.
+    let implemented = connection
+        .hooks_client()
+        .implemented_hooks()
+        .await
+        .expect("the host's hooks client is let in")
+        .clone();
+    assert!(implemented.contains("ServeHTTP"), "{implemented:?}");
+    assert!(serving(&connection).await);
+    assert_eq!(supervisor.stop().await.outcome, StopOutcome::Shutdown);
+    assert!(reaped(pid));
+}
+
+/// A config whose socket directory is left to the host (no `FAKE_SOCKET_DIR`), with a private
+/// TMPDIR for the child; returns that TMPDIR.
+fn private_tmp_config(
+    fixture: &Fixture,
+    plugin_id: &str,
+    mode: &str,
+) -> (SupervisorConfig, PathBuf) {
+    let tmp = fixture.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut config = fixture.config(plugin_id, mode);
+    config
+        .command
+        .env
+        .retain(|(key, _)| key != "FAKE_SOCKET_DIR");
+    config.command = config.command.env("TMPDIR", &tmp);
+    (config, tmp)
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    found.sort();
+    found
+}
+
+fn socket_dir_of(record: &Record) -> PathBuf {
+    PathBuf::from(&record.fields["socket_dir"])
+}
+
+#[tokio::test]
+async fn the_host_makes_a_private_socket_dir_and_removes_it_after_a_clean_stop() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = Fixture::new();
+    let (config, tmp) = private_tmp_config(&fixture, "sockets", "normal");
+    let supervisor = Supervisor::start(config).await.expect("start");
+    let dir = socket_dir_of(&fixture.records()[0]);
+    assert_eq!(entries(&tmp), vec![dir.clone()]);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    match &supervisor.connection().address {
+        PluginAddress::Unix(socket) => assert_eq!(socket.parent(), Some(dir.as_path())),
+        other => panic!("expected a Unix socket, got {other}"),
+    }
+    assert_eq!(supervisor.stop().await.outcome, StopOutcome::Shutdown);
+    assert_eq!(entries(&tmp), Vec::<PathBuf>::new());
+    fixture.assert_reaped_now();
+}
+
+#[tokio::test]
+async fn a_sigkilled_plugins_socket_dir_is_removed_when_it_is_restarted() {
+    let fixture = Fixture::new();
+    let (config, tmp) = private_tmp_config(&fixture, "killed", "normal");
+    let supervisor = Supervisor::start(config).await.expect("start");
+    let first = supervisor.pid().expect("pid");
+    // SAFETY: plain kill(2) of the plugin process this test started.
+    unsafe { libc::kill(first as libc::pid_t, libc::SIGKILL) };
+    wait_status(&supervisor, "generation 2 running", |s| {
+        s.generation >= 2 && s.state == SupervisorState::Running
+    })
+    .await;
+    let records = fixture.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        entries(&tmp),
+        vec![socket_dir_of(&records[1])],
+        "only the running generation's directory is left"
+    );
+    supervisor.stop().await;
+    assert_eq!(entries(&tmp), Vec::<PathBuf>::new());
+    fixture.assert_reaped_now();
+}
+
+#[tokio::test]
+async fn the_socket_dir_is_removed_when_stop_escalates_to_sigkill() {
+    let fixture = Fixture::new();
+    let (mut config, tmp) = private_tmp_config(&fixture, "stubborn-dir", "ignore_sigterm");
+    config.shutdown_timeout = Duration::from_millis(200);
+    config.stop_grace = Duration::from_millis(300);
+    let supervisor = Supervisor::start(config).await.expect("start");
+    assert_eq!(entries(&tmp).len(), 1);
+    assert_eq!(supervisor.stop().await.outcome, StopOutcome::Killed);
+    assert_eq!(entries(&tmp), Vec::<PathBuf>::new());
+    fixture.assert_reaped_now();
+}
+
+#[tokio::test]
+async fn failed_starts_leave_no_socket_dir() {
+    // Exits before the handshake; its handshake is refused after it bound its socket; it never
+    // answers the first health check.
+    for mode in ["crash_at_start", "bad_protocol", "hang_after:0"] {
+        let fixture = Fixture::new();
+        let (mut config, tmp) = private_tmp_config(&fixture, "failing", mode);
+        config.start_timeout = Duration::from_millis(500);
+        start_err(config).await;
+        assert_eq!(entries(&tmp), Vec::<PathBuf>::new(), "{mode}");
+        fixture.assert_reaped_now();
+    }
+}
+
+/// A start dropped midway (the host interrupted while starting) kills the plugin and removes its
+/// directory on drop.
+#[tokio::test]
+async fn an_abandoned_start_leaves_no_socket_dir() {
+    let fixture = Fixture::new();
+    let (config, tmp) = private_tmp_config(&fixture, "abandoned", "hang_after:0");
+    let started = tokio::time::timeout(Duration::from_millis(500), Supervisor::start(config)).await;
+    assert!(
+        started.is_err(),
+        "the start should still be waiting for health"
+    );
+    assert_eq!(entries(&tmp), Vec::<PathBuf>::new());
+    let pid = fixture.records()[0].pid;
+    let deadline = Instant::now() + WAIT;
+    while !reaped(pid) {
+        assert!(Instant::now() < deadline, "{pid}: {}", proc_state(pid));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -4,14 +4,17 @@ refreshed, ServeHTTP streams both ways, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -110,42 +113,86 @@ ASGI_PLUGIN = textwrap.dedent(
 )
 
 
+class _Host:
+    """`mm-plugin-host run` on a plugin written to `tmp_path` from `source`, its stderr collected as
+    it comes. Host and plugin put their sockets under a TMPDIR of their own, `scratch`."""
+
+    def __init__(
+        self,
+        tmp_path: pathlib.Path,
+        source: str = PLUGIN,
+        *args: str,
+        rust_log: str = "warn",
+        wait: bool = True,
+    ) -> None:
+        (tmp_path / "plugin.py").write_text(source)
+        manifest = {"id": PLUGIN_ID, "version": "0.1.0", "server": {"executable": "plugin.py", "runtime": "python"}}
+        (tmp_path / "plugin.json").write_text(json.dumps(manifest))
+        # The plugin runs on this interpreter's environment (the manifest looks for .venv first).
+        (tmp_path / ".venv").symlink_to(sys.prefix)
+        self.scratch = tmp_path / "tmp"
+        self.scratch.mkdir()
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [str(_host_binary()), "run", str(tmp_path), "--listen", f"127.0.0.1:{port}", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "RUST_LOG": rust_log, "TMPDIR": str(self.scratch)},
+        )
+        self._stderr: list[str] = []
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+        if not wait:
+            return
+        assert self.process.stdout is not None
+        seen = []
+        for line in self.process.stdout:
+            seen.append(line)
+            if line.startswith("listening on"):
+                return
+        self.process.wait(timeout=10)
+        self._drain.join(timeout=5)
+        pytest.fail(f"mm-plugin-host did not start:\n{''.join(seen)}\n{self.log()}")
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
+
+    def log(self) -> str:
+        return re.sub(r"\x1b\[[0-9;]*m", "", "".join(self._stderr))  # without the colours
+
+    def wait_for_log(self, needle: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.log():
+            assert time.monotonic() < deadline, f"no {needle!r} in the host's log:\n{self.log()}"
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        """Ctrl-C; the host's exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=30)
+        self._drain.join(timeout=5)
+        return code
+
+    def leftovers(self) -> list[pathlib.Path]:
+        return sorted(self.scratch.iterdir())
+
+
 @pytest.fixture
 def host(tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    source = getattr(request, "param", PLUGIN)
-    (tmp_path / "plugin.py").write_text(source)
-    manifest = {"id": PLUGIN_ID, "version": "0.1.0", "server": {"executable": "plugin.py", "runtime": "python"}}
-    (tmp_path / "plugin.json").write_text(json.dumps(manifest))
-    # The plugin runs on this interpreter's environment (the manifest looks for .venv first).
-    (tmp_path / ".venv").symlink_to(sys.prefix)
-    port = _free_port()
-    # Host and plugin put their sockets under TMPDIR; after a clean stop nothing is left there.
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    process = subprocess.Popen(
-        [str(_host_binary()), "run", str(tmp_path), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "RUST_LOG": "warn", "TMPDIR": str(scratch)},
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if line.startswith("listening on"):
-            break
-    else:
-        _, err = process.communicate(timeout=10)
-        pytest.fail(f"mm-plugin-host did not start:\n{''.join(seen)}\n{err}")
-    HOST_PIDS[f"http://127.0.0.1:{port}"] = process.pid
+    running = _Host(tmp_path, getattr(request, "param", PLUGIN))
+    HOST_PIDS[running.url] = running.process.pid
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running.url
     finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=20)
-        assert code == 0, process.stderr.read() if process.stderr else ""
-        assert list(scratch.iterdir()) == []
+        code = running.stop()
+        assert code == 0, running.log()
+        # After a clean stop nothing is left under TMPDIR.
+        assert running.leftovers() == []
 
 
 def _call(method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -316,3 +363,209 @@ def test_the_plugin_exits_when_its_host_is_killed(tmp_path: pathlib.Path) -> Non
             os.kill(plugin_pid, signal.SIGKILL)
     # It stopped the way a Shutdown stops it: its socket directory is gone.
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("mm-plugin-")]
+
+
+def _socket_of_plugin(scratch: pathlib.Path) -> pathlib.Path:
+    sockets = list(scratch.glob("mm-plugin-*/plugin.sock"))
+    assert len(sockets) == 1, sockets
+    return sockets[0]
+
+
+def test_calls_without_the_hosts_hook_token_are_refused(tmp_path: pathlib.Path) -> None:
+    import grpc
+
+    from mattermost_plugin_api._pb import hooks_pb2
+
+    host = _Host(tmp_path)
+    try:
+        plugin_pid = _children(host.process.pid)[0]
+        # Another process of the same user found the socket.
+        post = hooks_pb2.MessageWillBePostedRequest().SerializeToString()
+        calls = {
+            "/plugin.GRPCController/Shutdown": b"",
+            "/mattermost.plugin.v1.PluginHooks/MessageWillBePosted": post,
+            "/mattermost.plugin.v1.PluginHooks/Implemented": b"",
+            "/grpc.health.v1.Health/Check": b"\n\x06plugin",
+        }
+        with grpc.insecure_channel(f"unix:{_socket_of_plugin(host.scratch)}") as channel:
+            for metadata in (None, (("mm-plugin-hook-token", "0" * 64),)):
+                for method, request in calls.items():
+                    with pytest.raises(grpc.RpcError) as refused:
+                        channel.unary_unary(method)(request, timeout=10, metadata=metadata)
+                    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, (method, refused.value)
+        # The same process still serves the host.
+        status, body = _call("POST", f"{host.url}/api/v4/posts", b'{"message": "hi"}')
+        assert status == 201 and json.loads(body)["message"] == "hi!", body
+        assert _children(host.process.pid) == [plugin_pid]
+    finally:
+        assert host.stop() == 0, host.log()
+    assert host.leftovers() == []
+
+
+def test_a_sigkilled_plugin_is_restarted_and_leaves_no_socket_directory(tmp_path: pathlib.Path) -> None:
+    host = _Host(tmp_path)
+    try:
+        first = _children(host.process.pid)[0]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            status, body = _call("POST", f"{host.url}/api/v4/posts", b'{"message": "hi"}')
+            restarted = [pid for pid in _children(host.process.pid) if pid != first]
+            if restarted and status == 201 and json.loads(body)["message"] == "hi!":
+                break
+            assert time.monotonic() < deadline, f"no restart: {status} {body!r}\n{host.log()}"
+            time.sleep(0.2)
+        # Only the running generation's directory (and the API server's) are there.
+        assert len([p for p in host.leftovers() if not p.name.startswith("mm-plugin-api-")]) == 1, host.leftovers()
+    finally:
+        assert host.stop() == 0, host.log()
+    assert host.leftovers() == []
+
+
+STUCK_PLUGIN = textwrap.dedent(
+    """
+    import asyncio
+    import dataclasses
+    import threading
+
+    from mattermost_plugin import Plugin, hook, run_plugin
+    from mattermost_plugin_api import models
+
+    NEVER = threading.Event()
+
+
+    class Stuck(Plugin):
+        @hook
+        def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
+            assert post is not None
+            if post.message == "hang":
+                self.logger.warning("handler stuck")
+                NEVER.wait()
+            return dataclasses.replace(post, message=post.message + "!"), ""
+
+        @hook
+        async def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
+            command = args.command if args else ""
+            if command == "/hang":
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    self.logger.warning("async handler cancelled")
+                    raise
+            if command == "/park":
+                # Plugin code parking a thread of the default executor for good.
+                self.logger.warning("handler stuck")
+                await asyncio.to_thread(NEVER.wait)
+            return models.CommandResponse(text="ok")
+
+
+    run_plugin(Stuck)
+    """
+)
+
+
+def _stop_outcome(log: str) -> str:
+    stopped = [line for line in log.splitlines() if "plugin stopped" in line and "outcome=" in line]
+    assert stopped, log
+    return stopped[-1].split("outcome=", 1)[1].split()[0]
+
+
+def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_others(tmp_path: pathlib.Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # As many as the default executor that used to run sync handlers has threads, and one more.
+    count = getattr(os, "process_cpu_count", os.cpu_count)() or 1
+    hung = min(32, count + 4) + 1
+    host = _Host(tmp_path, STUCK_PLUGIN, "--hook-timeout", "1", rust_log="warn,mattermost_plugin_devhost=info")
+    posts, commands = f"{host.url}/api/v4/posts", f"{host.url}/api/v4/commands/execute"
+    try:
+        plugin_pid = _children(host.process.pid)[0]
+        # Hung handlers pile up in the plugin, two at a time; after each pair a handler that does
+        # not hang must still be served by the plugin (not the host's default). The answered
+        # call also keeps the host from taking the plugin for stuck and restarting it.
+        with ThreadPoolExecutor(2) as callers:
+            for first in range(0, hung, 2):
+                pair = [callers.submit(_call, "POST", posts, b'{"message": "hang"}') for _ in range(first, hung)[:2]]
+                # The host gave up on each after its hook timeout and stored the post unchanged.
+                assert [json.loads(f.result()[1])["message"] for f in pair] == ["hang"] * len(pair)
+                status, body = _call("POST", posts, f'{{"message": "after {first}"}}'.encode())
+                assert status == 201 and json.loads(body)["message"] == f"after {first}!", body
+        status, body = _call("POST", commands, b'{"command": "/hang"}')
+        assert status == 200 and json.loads(body)["text"] == "", body
+        status, body = _call("POST", commands, b'{"command": "/ping"}')
+        assert status == 200 and json.loads(body)["text"] == "ok", body
+        assert _children(host.process.pid) == [plugin_pid], "the plugin was restarted"
+    finally:
+        code = host.stop()
+    log = host.log()
+    assert code == 0, log
+    for hook, handler in [
+        ("MessageWillBePosted", "Stuck.message_will_be_posted"),
+        ("ExecuteCommand", "Stuck.execute_command"),
+    ]:
+        overran = [line for line in log.splitlines() if handler in line]
+        assert overran, log
+        assert all(" WARN " in line and f"hook {hook}" in line for line in overran), overran
+        assert all(re.search(r"still running after \d+\.\d s", line) for line in overran), overran
+    assert "async handler cancelled" in log
+    # The written-off threads, stuck for good, do not hold up the stop.
+    assert _stop_outcome(log) == "Shutdown", log
+    assert host.leftovers() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/api/v4/posts", b'{"message": "hang"}'), ("/api/v4/commands/execute", b'{"command": "/park"}')],
+    ids=["sync handler", "default executor thread"],
+)
+def test_a_plugin_stuck_in_a_handler_stops_on_shutdown(tmp_path: pathlib.Path, path: str, body: bytes) -> None:
+    host = _Host(tmp_path, STUCK_PLUGIN, rust_log="warn,mattermost_plugin_devhost=info")
+
+    def call_and_forget() -> None:
+        with contextlib.suppress(OSError):  # the host goes away before answering
+            _call("POST", f"{host.url}{path}", body)
+
+    caller = threading.Thread(target=call_and_forget, daemon=True)
+    try:
+        caller.start()
+        host.wait_for_log("handler stuck")
+    finally:
+        code = host.stop()
+    assert code == 0, host.log()
+    # Not escalated to SIGTERM or SIGKILL.
+    assert _stop_outcome(host.log()) == "Shutdown", host.log()
+    assert host.leftovers() == []
+
+
+SLOW_TO_ACTIVATE = textwrap.dedent(
+    """
+    import threading
+
+    from mattermost_plugin import Plugin, hook, run_plugin
+
+
+    class Slow(Plugin):
+        @hook
+        def on_activate(self) -> None:
+            self.logger.warning("activating")
+            threading.Event().wait()
+
+
+    run_plugin(Slow)
+    """
+)
+
+
+def test_ctrl_c_while_the_host_starts_leaves_no_socket_directory(tmp_path: pathlib.Path) -> None:
+    host = _Host(tmp_path, SLOW_TO_ACTIVATE, "--hook-timeout", "60", wait=False)
+    try:
+        host.wait_for_log("activating")
+        plugin_pid = _children(host.process.pid)[0]
+    finally:
+        code = host.stop()
+    assert code == 1 and "interrupted while starting" in host.log(), (code, host.log())
+    deadline = time.monotonic() + 10
+    while not _exited(plugin_pid):
+        assert time.monotonic() < deadline, "the plugin outlived its host"
+        time.sleep(0.05)
+    assert host.leftovers() == []

@@ -43,7 +43,12 @@ enum Cmd {
     /// Fail when any generated or spec file differs from what the pipeline derives.
     Check,
     /// Run every test in the repository.
-    Test,
+    Test {
+        /// Run only the fault suite (crashes, hangs, load, bad input, hostile callers) on a
+        /// Python plugin; `MM_FAULTS_LOAD_SECS` lengthens the load scenarios.
+        #[arg(long)]
+        faults: bool,
+    },
     /// Run the benchmarks.
     Bench,
     /// Run the Python hello plugin on the dev host and drive it through its HTTP surface.
@@ -55,7 +60,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Regen { mattermost } => regen(mattermost.as_deref()),
         Cmd::Check => check(),
-        Cmd::Test => test(),
+        Cmd::Test { faults: false } => test(),
+        Cmd::Test { faults: true } => faults(),
         Cmd::Bench => bench(),
         Cmd::Demo => demo::run(),
     };
@@ -364,6 +370,7 @@ fn test() -> Result<()> {
     cmd.args(["test", "--workspace", "--all-targets"])
         .env("MM_BENCH_PYTHON", &python);
     run(cmd, "cargo test --workspace")?;
+    faults()?;
     let mut cmd = Command::new("go");
     cmd.args(["vet", "."])
         .current_dir(root().join("codegen/tests/go-reference"));
@@ -372,6 +379,25 @@ fn test() -> Result<()> {
     // The main job must keep working: the demo drives the hello plugin end to end.
     demo::run()?;
     Ok(())
+}
+
+/// The fault suite (`devhost/tests/faults.rs`, not part of a plain `cargo test`): each scenario
+/// drives a Python plugin on a real `mm-plugin-host`, one at a time, and prints its figures.
+fn faults() -> Result<()> {
+    let python = ensure_venv()?;
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "-p",
+        "mattermost-plugin-devhost",
+        "--test",
+        "faults",
+        "--",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("MM_BENCH_PYTHON", &python);
+    run(cmd, "fault suite")
 }
 
 /// The repository's virtualenv (`.venv`), created and filled from `tools/python-dev.txt` when

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mattermost_plugin_devhost::host::{DevHost, HostConfig, display_dir};
+use mattermost_plugin_devhost::host::{DevHost, HostConfig, HostError, display_dir};
+use mattermost_plugin_runtime::http_bridge::HttpTimeouts;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +30,12 @@ enum Command {
         /// Timeout for each unary hook call, in seconds.
         #[arg(long, default_value_t = 30)]
         hook_timeout: u64,
+        /// Seconds a plugin has to send its HTTP response head before the client gets 504.
+        #[arg(long, default_value_t = 60)]
+        http_timeout: u64,
+        /// Seconds a plugin's HTTP response may stay silent before it is aborted.
+        #[arg(long, default_value_t = 300)]
+        http_idle_timeout: u64,
     },
 }
 
@@ -44,13 +51,33 @@ async fn main() -> ExitCode {
         plugin_dir,
         listen,
         hook_timeout,
+        http_timeout,
+        http_idle_timeout,
     } = Cli::parse().command;
     let config = HostConfig {
         plugin_dir: plugin_dir.clone(),
         http_addr: listen,
         hook_timeout: Duration::from_secs(hook_timeout),
+        http_timeouts: HttpTimeouts {
+            head: Duration::from_secs(http_timeout),
+            idle: Duration::from_secs(http_idle_timeout),
+        },
     };
-    let host = match DevHost::start(config).await {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mm-plugin-host: cannot watch SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Ctrl-C while starting: dropping the start kills the plugin and removes its socket directory
+    // (the default SIGINT action would leave both to the kernel, which removes nothing).
+    let started = tokio::select! {
+        started = DevHost::start(config) => started,
+        _ = tokio::signal::ctrl_c() => Err(HostError("interrupted while starting".into())),
+        _ = term.recv() => Err(HostError("terminated while starting".into())),
+    };
+    let host = match started {
         Ok(h) => h,
         Err(e) => {
             eprintln!("mm-plugin-host: {e}");
@@ -82,19 +109,21 @@ async fn main() -> ExitCode {
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("mm-plugin-host: cannot watch SIGTERM: {e}");
-            host.stop().await;
-            return ExitCode::FAILURE;
-        }
-    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    println!("stopping");
-    host.stop().await;
+    println!("stopping (Ctrl-C again to kill the plugin at once)");
+    let _ = std::io::stdout().flush();
+    let supervisor = host.supervisor().clone();
+    let stop = host.stop();
+    tokio::pin!(stop);
+    tokio::select! {
+        _ = &mut stop => {}
+        _ = tokio::signal::ctrl_c() => {
+            supervisor.kill_now();
+            stop.await;
+        }
+    }
     ExitCode::SUCCESS
 }

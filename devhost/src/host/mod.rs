@@ -12,14 +12,17 @@ use axum::extract::{ConnectInfo, Path as UrlPath, State};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
+use axum::serve::ListenerExt;
 use mattermost_plugin_api::pb;
 use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks, PluginHooksClient};
 use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
 use mattermost_plugin_runtime::http_bridge::{
-    self, HttpHook, RequestInfo, ServeHttp, ServeMetrics,
+    self, HttpHook, HttpTimeouts, RequestInfo, ServeHttp, ServeMetrics,
 };
 use mattermost_plugin_runtime::manifest::Manifest;
-use mattermost_plugin_runtime::supervisor::{CommandSpec, Supervisor, SupervisorConfig};
+use mattermost_plugin_runtime::supervisor::{
+    CommandSpec, Supervisor, SupervisorConfig, SupervisorState, SupervisorStatus,
+};
 use serde_json::{Value, json};
 
 use crate::backend::memory::MemoryBackend;
@@ -34,6 +37,8 @@ pub struct HostConfig {
     pub http_addr: SocketAddr,
     /// Timeout for unary hooks.
     pub hook_timeout: Duration,
+    /// Time limits of the plugin's HTTP responses (ServeHTTP, ServeMetrics).
+    pub http_timeouts: HttpTimeouts,
 }
 
 impl HostConfig {
@@ -42,9 +47,13 @@ impl HostConfig {
             plugin_dir: plugin_dir.into(),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8065)),
             hook_timeout: PluginHooksClient::DEFAULT_TIMEOUT,
+            http_timeouts: HttpTimeouts::default(),
         }
     }
 }
+
+/// The longest a stop waits for the plugin's OnDeactivate.
+pub const DEACTIVATE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Seeded data the REST surface uses as defaults.
 #[derive(Debug, Clone)]
@@ -60,6 +69,8 @@ struct Shared {
     hooks: RwLock<PluginHooksClient>,
     seed: Seed,
     timeout: Duration,
+    http_timeouts: HttpTimeouts,
+    status: tokio::sync::watch::Receiver<SupervisorStatus>,
 }
 
 impl Shared {
@@ -120,6 +131,10 @@ impl DevHost {
             )
         })?;
         let manifest = Manifest::load(&dir).map_err(|e| err("manifest", e))?;
+        // Refused before anything starts, as a server refuses to activate it.
+        manifest
+            .check_server_version(crate::backend::memory::DEFAULT_SERVER_VERSION)
+            .map_err(|e| err("manifest", e))?;
         let launch = manifest.launch(&dir).map_err(|e| err("manifest", e))?;
         let plugin_id = manifest.id.clone();
 
@@ -146,13 +161,17 @@ impl DevHost {
             .await
             .map_err(|e| err(&format!("starting plugin {plugin_id}"), e))?;
 
-        let hooks = PluginHooksClient::new(supervisor.channel()).with_timeout(config.hook_timeout);
+        let hooks = supervisor
+            .hooks_client(&supervisor.connection())
+            .with_timeout(config.hook_timeout);
         let shared = Arc::new(Shared {
             plugin_id: plugin_id.clone(),
             backend,
             hooks: RwLock::new(hooks),
             seed,
             timeout: config.hook_timeout,
+            http_timeouts: config.http_timeouts,
+            status: supervisor.subscribe(),
         });
         let implemented = activate(&shared).await?;
         follow_restarts(shared.clone(), &supervisor);
@@ -161,6 +180,13 @@ impl DevHost {
             .await
             .map_err(|e| err(&format!("listening on {}", config.http_addr), e))?;
         let http_addr = listener.local_addr().map_err(|e| err("local address", e))?;
+        // Without TCP_NODELAY a streamed response's small writes wait on the client's delayed
+        // ACK (~40 ms each on a reused connection).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let app = router(shared.clone());
         let http_task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -209,17 +235,21 @@ impl DevHost {
     }
 
     /// OnDeactivate, then the supervisor's stop sequence, then the servers.
+    ///
+    /// Bounded: OnDeactivate gets at most [`DEACTIVATE_LIMIT`] (or the hook timeout, if
+    /// shorter), then the supervisor's Shutdown → SIGTERM → SIGKILL sequence runs. To end it at
+    /// once (a second Ctrl-C), call [`Supervisor::kill_now`] on [`supervisor`](Self::supervisor)
+    /// meanwhile.
     pub async fn stop(mut self) {
         let shared = self.shared.clone();
-        let timeout = self.shared.timeout;
+        let limit = self.shared.timeout.min(DEACTIVATE_LIMIT);
         let report = self
             .supervisor
             .stop_with(move |_connection| async move {
-                let hooks = shared.hooks();
-                match tokio::time::timeout(timeout, hooks.on_deactivate(&shared.ctx())).await {
-                    Ok(Err(e)) => tracing::warn!(error = %e, "OnDeactivate failed"),
-                    Err(_) => tracing::warn!("OnDeactivate timed out"),
-                    Ok(Ok(())) => {}
+                let hooks = shared.hooks().with_hook_timeout("OnDeactivate", limit);
+                // The client answers Go's default (and logs) when the limit passes.
+                if let Err(e) = hooks.on_deactivate(&shared.ctx()).await {
+                    tracing::warn!(error = %e, "OnDeactivate failed");
                 }
             })
             .await;
@@ -277,12 +307,13 @@ async fn activate(shared: &Shared) -> Result<Vec<String>, HostError> {
 /// After a restart, talk to the new process and activate it again.
 fn follow_restarts(shared: Arc<Shared>, supervisor: &Supervisor) {
     let mut connections = supervisor.watch_connection();
+    let clients = supervisor.hook_clients();
     tokio::spawn(async move {
         connections.borrow_and_update();
         while connections.changed().await.is_ok() {
-            let channel = connections.borrow_and_update().channel.clone();
+            let client = clients.client(&connections.borrow_and_update());
             if let Ok(mut hooks) = shared.hooks.write() {
-                *hooks = PluginHooksClient::new(channel).with_timeout(shared.timeout);
+                *hooks = client.with_timeout(shared.timeout);
             }
             if let Err(e) = activate(&shared).await {
                 tracing::error!(error = %e, "re-activating the restarted plugin failed");
@@ -292,29 +323,101 @@ fn follow_restarts(shared: Arc<Shared>, supervisor: &Supervisor) {
 }
 
 fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new()
+    // Routes that call the plugin answer 503 with its state while it is not running, instead of
+    // a transport error from a dead socket.
+    let through_plugin = axum::Router::new()
         .route("/plugins/{plugin_id}", any(plugin_http))
         .route("/plugins/{plugin_id}/", any(plugin_http))
         .route("/plugins/{plugin_id}/{*rest}", any(plugin_http))
         // Mattermost serves plugin metrics on its metrics listener at /plugins/<id>/metrics.
         .route("/metrics/plugins/{plugin_id}/{*rest}", any(plugin_metrics))
-        .route("/api/v4/system/ping", get(ping))
         .route("/api/v4/posts", post(create_post))
-        .route("/api/v4/posts/{post_id}", put(update_post).get(get_post))
-        .route("/api/v4/posts/{post_id}/thread", get(get_thread))
+        .route("/api/v4/posts/{post_id}", put(update_post))
         .route(
             "/api/v4/channels/{channel_id}/members",
             post(add_channel_member),
         )
         .route("/api/v4/commands/execute", post(execute_command))
         .route("/api/v4/plugins/{plugin_id}/config", put(set_config))
-        .route("/api/v4/logs", get(logs))
         .route("/api/v4/files", post(files::upload_file))
         .route("/api/v4/files/{file_id}", get(files::download_file))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            require_running,
+        ));
+    axum::Router::new()
+        .route("/api/v4/system/ping", get(ping))
+        .route("/api/v4/posts/{post_id}", get(get_post))
+        .route("/api/v4/posts/{post_id}/thread", get(get_thread))
+        .route("/api/v4/logs", get(logs))
+        .merge(through_plugin)
         .with_state(shared)
 }
 
+/// The supervisor's view of the plugin, as JSON.
+fn plugin_state(status: &SupervisorStatus) -> Value {
+    json!({
+        "state": format!("{:?}", status.state).to_lowercase(),
+        "generation": status.generation,
+        "pid": status.pid,
+        "restarts_in_window": status.restarts_in_window,
+        "last_error": status.last_error,
+    })
+}
+
+async fn require_running(
+    State(shared): State<Arc<Shared>>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let status = shared.status.borrow().clone();
+    if status.state != SupervisorState::Running {
+        return unavailable(&shared, &status, None);
+    }
+    let response = next.run(request).await;
+    match response.extensions().get::<PluginUnreachable>() {
+        // The plugin went away during the call (a crash; the supervisor may not know yet).
+        Some(PluginUnreachable(error)) => {
+            let status = shared.status.borrow().clone();
+            unavailable(&shared, &status, Some(error))
+        }
+        None => response,
+    }
+}
+
+/// 503 naming the plugin, its state and what failed.
+fn unavailable(shared: &Shared, status: &SupervisorStatus, call_error: Option<&str>) -> Response {
+    let mut message = format!(
+        "plugin {} is {}",
+        shared.plugin_id,
+        format!("{:?}", status.state).to_lowercase()
+    );
+    if let Some(error) = call_error {
+        message.push_str(&format!(" and could not be reached: {error}"));
+    }
+    if let Some(error) = &status.last_error {
+        message.push_str(&format!(" (last error: {error})"));
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": message, "plugin": plugin_state(status) })),
+    )
+        .into_response()
+}
+
 fn api_error(e: ApiError) -> Response {
+    if let ApiError::Transport { .. } = e {
+        // Only calls into the plugin fail in transport; `require_running` adds its state.
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response();
+        response
+            .extensions_mut()
+            .insert(PluginUnreachable(e.to_string()));
+        return response;
+    }
     let status = e
         .status_code()
         .and_then(|s| u16::try_from(s).ok())
@@ -322,6 +425,10 @@ fn api_error(e: ApiError) -> Response {
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(json!({ "error": e.to_string() }))).into_response()
 }
+
+/// Marks a response whose hook call could not reach the plugin.
+#[derive(Clone)]
+struct PluginUnreachable(String);
 
 /// A hook said no: the status and the plugin's reason.
 fn rejected(status: StatusCode, reason: impl Into<String>) -> Response {
@@ -397,20 +504,49 @@ async fn forward<K: HttpHook>(
         remote_addr: Some(remote),
         context,
     };
-    http_bridge::forward::<K, _>(&shared.hooks(), &shared.ctx(), info, body).await
+    let hooks = shared.hooks();
+    let response =
+        http_bridge::forward_with::<K, _>(&hooks, &shared.ctx(), info, body, shared.http_timeouts)
+            .await;
+    // A plugin that cannot even send a response head is as stuck as one missing hook deadlines.
+    if let (Some(timed_out), Some(observer)) = (
+        response.extensions().get::<http_bridge::PluginTimedOut>(),
+        hooks.observer(),
+    ) {
+        observer.timed_out(timed_out.hook, timed_out.limit);
+    }
+    response
 }
 
+/// The host's health: OK (200) only while the plugin runs; otherwise 503 with its state and the
+/// last error, so a monitor sees a failed plugin.
 async fn ping(State(shared): State<Arc<Shared>>) -> Response {
-    let implemented: Vec<String> = match shared.hooks().implemented_hooks().await {
-        Ok(set) => {
-            let mut v: Vec<String> = set.iter().cloned().collect();
-            v.sort();
-            v
+    let status = shared.status.borrow().clone();
+    let running = status.state == SupervisorState::Running;
+    let implemented: Vec<String> = if running {
+        match shared.hooks().implemented_hooks().await {
+            Ok(set) => {
+                let mut v: Vec<String> = set.iter().cloned().collect();
+                v.sort();
+                v
+            }
+            Err(e) => return api_error(e),
         }
-        Err(e) => return api_error(e),
+    } else {
+        Vec::new()
     };
-    Json(json!({ "status": "OK", "plugin_id": shared.plugin_id, "implemented": implemented }))
-        .into_response()
+    let body = json!({
+        "status": if running { "OK" } else { "UNHEALTHY" },
+        "plugin_id": shared.plugin_id,
+        "plugin": plugin_state(&status),
+        "implemented": implemented,
+    });
+    let code = if running {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
 }
 
 pub fn post_json(p: &pb::Post) -> Value {

@@ -2137,9 +2137,17 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         }
     }
 }
+/// Told how unary hook calls end, so a host can tell a stuck plugin from a slow one.
+pub trait HookObserver: Send + Sync + 'static {
+    /// The plugin answered `hook` in time (with a result or an error).
+    fn answered(&self, hook: &'static str);
+    /// The plugin did not answer `hook` within `limit`; Go's default was used.
+    fn timed_out(&self, hook: &'static str, limit: Duration);
+}
 /// The host's view of a plugin: calls `Implemented` once, answers hooks the plugin lacks
 /// with Go's defaults without a call, and bounds every unary hook by a timeout after
-/// which the default is returned. Streaming hooks (HTTP, uploads) have no timeout.
+/// which the default is returned (logged at WARN, and reported to the
+/// [`HookObserver`] if one is set). Streaming hooks (HTTP, uploads) have no timeout.
 #[derive(Clone)]
 pub struct PluginHooksClient {
     inner: pb::plugin_hooks_client::PluginHooksClient<tonic::transport::Channel>,
@@ -2147,6 +2155,7 @@ pub struct PluginHooksClient {
     implemented: Arc<tokio::sync::OnceCell<HashSet<String>>>,
     timeout: Duration,
     hook_timeouts: Arc<HashMap<String, Duration>>,
+    observer: Option<Arc<dyn HookObserver>>,
 }
 impl PluginHooksClient {
     /// Default timeout for a unary hook.
@@ -2160,6 +2169,31 @@ impl PluginHooksClient {
             implemented: Default::default(),
             timeout: Self::DEFAULT_TIMEOUT,
             hook_timeouts: Default::default(),
+            observer: None,
+        }
+    }
+    /// Reports every unary hook's outcome to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn HookObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+    /// The observer set with [`with_observer`](Self::with_observer): a host reports
+    /// timeouts of the streaming hooks it bounds itself (HTTP) there too.
+    pub fn observer(&self) -> Option<&Arc<dyn HookObserver>> {
+        self.observer.as_ref()
+    }
+    fn report_timeout(&self, plugin_id: &str, hook: &'static str, limit: Duration) {
+        tracing::warn!(
+            plugin_id, hook, timeout = ? limit,
+            "the plugin did not answer the hook in time; using the server's default"
+        );
+        if let Some(observer) = &self.observer {
+            observer.timed_out(hook, limit);
+        }
+    }
+    fn report_answer(&self, hook: &'static str) {
+        if let Some(observer) = &self.observer {
+            observer.answered(hook);
         }
     }
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -2204,24 +2238,33 @@ impl PluginHooks for PluginHooksClient {
         ctx: &CallContext,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnActivate");
+        let mut request = crate::support::request_with(
             pb::OnActivateRequest {},
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnActivate").await? {
                 return defaults::on_activate().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnActivate"),
-                    client.on_activate(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::on_activate().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_activate(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnActivate", limit);
+                    defaults::on_activate().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnActivate", limit);
+                    defaults::on_activate().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnActivate");
                     let response = outcome
                         .map_err(|status| ApiError::transport("OnActivate", status))?
                         .into_inner();
@@ -2266,24 +2309,33 @@ impl PluginHooks for PluginHooksClient {
         ctx: &CallContext,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnDeactivate");
+        let mut request = crate::support::request_with(
             pb::OnDeactivateRequest {},
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnDeactivate").await? {
                 return defaults::on_deactivate().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnDeactivate"),
-                    client.on_deactivate(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::on_deactivate().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_deactivate(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnDeactivate", limit);
+                    defaults::on_deactivate().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnDeactivate", limit);
+                    defaults::on_deactivate().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnDeactivate");
                     let response = outcome
                         .map_err(|status| ApiError::transport("OnDeactivate", status))?
                         .into_inner();
@@ -2302,25 +2354,36 @@ impl PluginHooks for PluginHooksClient {
         ctx: &CallContext,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnConfigurationChange");
+        let mut request = crate::support::request_with(
             pb::OnConfigurationChangeRequest {
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnConfigurationChange").await? {
                 return defaults::on_configuration_change().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnConfigurationChange"),
-                    client.on_configuration_change(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_configuration_change(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_configuration_change().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnConfigurationChange", limit);
+                    defaults::on_configuration_change().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnConfigurationChange", limit);
+                    defaults::on_configuration_change().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnConfigurationChange");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnConfigurationChange",
@@ -2378,7 +2441,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::core::option::Option<crate::pb::CommandResponse>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ExecuteCommand");
+        let mut request = crate::support::request_with(
             pb::ExecuteCommandRequest {
                 context,
                 args,
@@ -2386,19 +2450,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ExecuteCommand").await? {
                 return defaults::execute_command().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ExecuteCommand"),
-                    client.execute_command(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::execute_command().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.execute_command(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ExecuteCommand", limit);
+                    defaults::execute_command().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ExecuteCommand", limit);
+                    defaults::execute_command().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ExecuteCommand");
                     let response = outcome
                         .map_err(|status| ApiError::transport("ExecuteCommand", status))?
                         .into_inner();
@@ -2419,7 +2491,8 @@ impl PluginHooks for PluginHooksClient {
         user: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasBeenCreated");
+        let mut request = crate::support::request_with(
             pb::UserHasBeenCreatedRequest {
                 context,
                 user,
@@ -2427,19 +2500,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasBeenCreated").await? {
                 return defaults::user_has_been_created().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasBeenCreated"),
-                    client.user_has_been_created(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_been_created(request))
                 .await
             {
-                Err(_elapsed) => defaults::user_has_been_created().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasBeenCreated", limit);
+                    defaults::user_has_been_created().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasBeenCreated", limit);
+                    defaults::user_has_been_created().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasBeenCreated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasBeenCreated",
@@ -2463,7 +2546,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserWillLogIn");
+        let mut request = crate::support::request_with(
             pb::UserWillLogInRequest {
                 context,
                 user,
@@ -2471,19 +2555,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserWillLogIn").await? {
                 return defaults::user_will_log_in().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserWillLogIn"),
-                    client.user_will_log_in(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::user_will_log_in().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_will_log_in(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserWillLogIn", limit);
+                    defaults::user_will_log_in().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserWillLogIn", limit);
+                    defaults::user_will_log_in().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserWillLogIn");
                     let response = outcome
                         .map_err(|status| ApiError::transport("UserWillLogIn", status))?
                         .into_inner();
@@ -2501,7 +2593,8 @@ impl PluginHooks for PluginHooksClient {
         user: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasLoggedIn");
+        let mut request = crate::support::request_with(
             pb::UserHasLoggedInRequest {
                 context,
                 user,
@@ -2509,19 +2602,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasLoggedIn").await? {
                 return defaults::user_has_logged_in().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasLoggedIn"),
-                    client.user_has_logged_in(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::user_has_logged_in().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_logged_in(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasLoggedIn", limit);
+                    defaults::user_has_logged_in().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasLoggedIn", limit);
+                    defaults::user_has_logged_in().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasLoggedIn");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasLoggedIn",
@@ -2548,7 +2649,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessageWillBePosted");
+        let mut request = crate::support::request_with(
             pb::MessageWillBePostedRequest {
                 context,
                 post,
@@ -2556,19 +2658,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessageWillBePosted").await? {
                 return defaults::message_will_be_posted().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessageWillBePosted"),
-                    client.message_will_be_posted(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.message_will_be_posted(request))
                 .await
             {
-                Err(_elapsed) => defaults::message_will_be_posted().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessageWillBePosted", limit);
+                    defaults::message_will_be_posted().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessageWillBePosted", limit);
+                    defaults::message_will_be_posted().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessageWillBePosted");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessageWillBePosted",
@@ -2595,7 +2707,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessageWillBeUpdated");
+        let mut request = crate::support::request_with(
             pb::MessageWillBeUpdatedRequest {
                 context,
                 new_post,
@@ -2604,19 +2717,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessageWillBeUpdated").await? {
                 return defaults::message_will_be_updated().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessageWillBeUpdated"),
-                    client.message_will_be_updated(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.message_will_be_updated(request))
                 .await
             {
-                Err(_elapsed) => defaults::message_will_be_updated().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessageWillBeUpdated", limit);
+                    defaults::message_will_be_updated().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessageWillBeUpdated", limit);
+                    defaults::message_will_be_updated().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessageWillBeUpdated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessageWillBeUpdated",
@@ -2637,7 +2760,8 @@ impl PluginHooks for PluginHooksClient {
         post: ::core::option::Option<crate::pb::Post>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessageHasBeenPosted");
+        let mut request = crate::support::request_with(
             pb::MessageHasBeenPostedRequest {
                 context,
                 post,
@@ -2645,19 +2769,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessageHasBeenPosted").await? {
                 return defaults::message_has_been_posted().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessageHasBeenPosted"),
-                    client.message_has_been_posted(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.message_has_been_posted(request))
                 .await
             {
-                Err(_elapsed) => defaults::message_has_been_posted().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenPosted", limit);
+                    defaults::message_has_been_posted().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenPosted", limit);
+                    defaults::message_has_been_posted().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessageHasBeenPosted");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessageHasBeenPosted",
@@ -2680,7 +2814,8 @@ impl PluginHooks for PluginHooksClient {
         old_post: ::core::option::Option<crate::pb::Post>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessageHasBeenUpdated");
+        let mut request = crate::support::request_with(
             pb::MessageHasBeenUpdatedRequest {
                 context,
                 new_post,
@@ -2689,19 +2824,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessageHasBeenUpdated").await? {
                 return defaults::message_has_been_updated().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessageHasBeenUpdated"),
-                    client.message_has_been_updated(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.message_has_been_updated(request))
                 .await
             {
-                Err(_elapsed) => defaults::message_has_been_updated().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenUpdated", limit);
+                    defaults::message_has_been_updated().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenUpdated", limit);
+                    defaults::message_has_been_updated().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessageHasBeenUpdated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessageHasBeenUpdated",
@@ -2724,26 +2869,37 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessagesWillBeConsumed");
+        let mut request = crate::support::request_with(
             pb::MessagesWillBeConsumedRequest {
                 posts,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessagesWillBeConsumed").await? {
                 return defaults::messages_will_be_consumed().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessagesWillBeConsumed"),
-                    client.messages_will_be_consumed(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.messages_will_be_consumed(request))
                 .await
             {
-                Err(_elapsed) => defaults::messages_will_be_consumed().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessagesWillBeConsumed", limit);
+                    defaults::messages_will_be_consumed().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessagesWillBeConsumed", limit);
+                    defaults::messages_will_be_consumed().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessagesWillBeConsumed");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessagesWillBeConsumed",
@@ -2766,7 +2922,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessagesWillBeConsumedWithContext");
+        let mut request = crate::support::request_with(
             pb::MessagesWillBeConsumedWithContextRequest {
                 context,
                 posts,
@@ -2774,19 +2931,40 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessagesWillBeConsumedWithContext").await? {
                 return defaults::messages_will_be_consumed_with_context().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("MessagesWillBeConsumedWithContext"),
+                    limit,
                     client.messages_will_be_consumed_with_context(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::messages_will_be_consumed_with_context().await,
+                Err(_elapsed) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "MessagesWillBeConsumedWithContext",
+                        limit,
+                    );
+                    defaults::messages_will_be_consumed_with_context().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "MessagesWillBeConsumedWithContext",
+                        limit,
+                    );
+                    defaults::messages_will_be_consumed_with_context().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessagesWillBeConsumedWithContext");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessagesWillBeConsumedWithContext",
@@ -2807,7 +2985,8 @@ impl PluginHooks for PluginHooksClient {
         post: ::core::option::Option<crate::pb::Post>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("MessageHasBeenDeleted");
+        let mut request = crate::support::request_with(
             pb::MessageHasBeenDeletedRequest {
                 context,
                 post,
@@ -2815,19 +2994,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("MessageHasBeenDeleted").await? {
                 return defaults::message_has_been_deleted().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("MessageHasBeenDeleted"),
-                    client.message_has_been_deleted(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.message_has_been_deleted(request))
                 .await
             {
-                Err(_elapsed) => defaults::message_has_been_deleted().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenDeleted", limit);
+                    defaults::message_has_been_deleted().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "MessageHasBeenDeleted", limit);
+                    defaults::message_has_been_deleted().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("MessageHasBeenDeleted");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "MessageHasBeenDeleted",
@@ -2849,7 +3038,8 @@ impl PluginHooks for PluginHooksClient {
         channel: ::core::option::Option<crate::pb::Channel>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ChannelHasBeenCreated");
+        let mut request = crate::support::request_with(
             pb::ChannelHasBeenCreatedRequest {
                 context,
                 channel,
@@ -2857,19 +3047,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ChannelHasBeenCreated").await? {
                 return defaults::channel_has_been_created().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ChannelHasBeenCreated"),
-                    client.channel_has_been_created(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.channel_has_been_created(request))
                 .await
             {
-                Err(_elapsed) => defaults::channel_has_been_created().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ChannelHasBeenCreated", limit);
+                    defaults::channel_has_been_created().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ChannelHasBeenCreated", limit);
+                    defaults::channel_has_been_created().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ChannelHasBeenCreated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ChannelHasBeenCreated",
@@ -2893,7 +3093,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ChannelWillBeArchived");
+        let mut request = crate::support::request_with(
             pb::ChannelWillBeArchivedRequest {
                 context,
                 channel,
@@ -2901,19 +3102,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ChannelWillBeArchived").await? {
                 return defaults::channel_will_be_archived().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ChannelWillBeArchived"),
-                    client.channel_will_be_archived(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.channel_will_be_archived(request))
                 .await
             {
-                Err(_elapsed) => defaults::channel_will_be_archived().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeArchived", limit);
+                    defaults::channel_will_be_archived().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeArchived", limit);
+                    defaults::channel_will_be_archived().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ChannelWillBeArchived");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ChannelWillBeArchived",
@@ -2942,7 +3153,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ChannelMemberWillBeAdded");
+        let mut request = crate::support::request_with(
             pb::ChannelMemberWillBeAddedRequest {
                 context,
                 channel_member,
@@ -2950,19 +3162,32 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ChannelMemberWillBeAdded").await? {
                 return defaults::channel_member_will_be_added().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("ChannelMemberWillBeAdded"),
+                    limit,
                     client.channel_member_will_be_added(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::channel_member_will_be_added().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ChannelMemberWillBeAdded", limit);
+                    defaults::channel_member_will_be_added().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ChannelMemberWillBeAdded", limit);
+                    defaults::channel_member_will_be_added().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ChannelMemberWillBeAdded");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ChannelMemberWillBeAdded",
@@ -2984,7 +3209,8 @@ impl PluginHooks for PluginHooksClient {
         actor: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasJoinedChannel");
+        let mut request = crate::support::request_with(
             pb::UserHasJoinedChannelRequest {
                 context,
                 channel_member,
@@ -2993,19 +3219,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasJoinedChannel").await? {
                 return defaults::user_has_joined_channel().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasJoinedChannel"),
-                    client.user_has_joined_channel(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_joined_channel(request))
                 .await
             {
-                Err(_elapsed) => defaults::user_has_joined_channel().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasJoinedChannel", limit);
+                    defaults::user_has_joined_channel().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasJoinedChannel", limit);
+                    defaults::user_has_joined_channel().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasJoinedChannel");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasJoinedChannel",
@@ -3028,7 +3264,8 @@ impl PluginHooks for PluginHooksClient {
         actor: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasLeftChannel");
+        let mut request = crate::support::request_with(
             pb::UserHasLeftChannelRequest {
                 context,
                 channel_member,
@@ -3037,19 +3274,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasLeftChannel").await? {
                 return defaults::user_has_left_channel().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasLeftChannel"),
-                    client.user_has_left_channel(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_left_channel(request))
                 .await
             {
-                Err(_elapsed) => defaults::user_has_left_channel().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasLeftChannel", limit);
+                    defaults::user_has_left_channel().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasLeftChannel", limit);
+                    defaults::user_has_left_channel().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasLeftChannel");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasLeftChannel",
@@ -3079,7 +3326,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("TeamMemberWillBeAdded");
+        let mut request = crate::support::request_with(
             pb::TeamMemberWillBeAddedRequest {
                 context,
                 team_member,
@@ -3087,19 +3335,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("TeamMemberWillBeAdded").await? {
                 return defaults::team_member_will_be_added().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("TeamMemberWillBeAdded"),
-                    client.team_member_will_be_added(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.team_member_will_be_added(request))
                 .await
             {
-                Err(_elapsed) => defaults::team_member_will_be_added().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "TeamMemberWillBeAdded", limit);
+                    defaults::team_member_will_be_added().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "TeamMemberWillBeAdded", limit);
+                    defaults::team_member_will_be_added().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("TeamMemberWillBeAdded");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "TeamMemberWillBeAdded",
@@ -3121,7 +3379,8 @@ impl PluginHooks for PluginHooksClient {
         actor: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasJoinedTeam");
+        let mut request = crate::support::request_with(
             pb::UserHasJoinedTeamRequest {
                 context,
                 team_member,
@@ -3130,19 +3389,28 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasJoinedTeam").await? {
                 return defaults::user_has_joined_team().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasJoinedTeam"),
-                    client.user_has_joined_team(request),
-                )
-                .await
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_joined_team(request)).await
             {
-                Err(_elapsed) => defaults::user_has_joined_team().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasJoinedTeam", limit);
+                    defaults::user_has_joined_team().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasJoinedTeam", limit);
+                    defaults::user_has_joined_team().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasJoinedTeam");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasJoinedTeam",
@@ -3165,7 +3433,8 @@ impl PluginHooks for PluginHooksClient {
         actor: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasLeftTeam");
+        let mut request = crate::support::request_with(
             pb::UserHasLeftTeamRequest {
                 context,
                 team_member,
@@ -3174,19 +3443,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasLeftTeam").await? {
                 return defaults::user_has_left_team().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasLeftTeam"),
-                    client.user_has_left_team(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::user_has_left_team().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_left_team(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasLeftTeam", limit);
+                    defaults::user_has_left_team().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasLeftTeam", limit);
+                    defaults::user_has_left_team().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasLeftTeam");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasLeftTeam",
@@ -3246,7 +3523,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("FileWillBeDownloaded");
+        let mut request = crate::support::request_with(
             pb::FileWillBeDownloadedRequest {
                 context,
                 file_info,
@@ -3256,19 +3534,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("FileWillBeDownloaded").await? {
                 return defaults::file_will_be_downloaded().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("FileWillBeDownloaded"),
-                    client.file_will_be_downloaded(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.file_will_be_downloaded(request))
                 .await
             {
-                Err(_elapsed) => defaults::file_will_be_downloaded().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "FileWillBeDownloaded", limit);
+                    defaults::file_will_be_downloaded().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "FileWillBeDownloaded", limit);
+                    defaults::file_will_be_downloaded().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("FileWillBeDownloaded");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "FileWillBeDownloaded",
@@ -3289,7 +3577,8 @@ impl PluginHooks for PluginHooksClient {
         reaction: ::core::option::Option<crate::pb::Reaction>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ReactionHasBeenAdded");
+        let mut request = crate::support::request_with(
             pb::ReactionHasBeenAddedRequest {
                 context,
                 reaction,
@@ -3297,19 +3586,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ReactionHasBeenAdded").await? {
                 return defaults::reaction_has_been_added().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ReactionHasBeenAdded"),
-                    client.reaction_has_been_added(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.reaction_has_been_added(request))
                 .await
             {
-                Err(_elapsed) => defaults::reaction_has_been_added().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ReactionHasBeenAdded", limit);
+                    defaults::reaction_has_been_added().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ReactionHasBeenAdded", limit);
+                    defaults::reaction_has_been_added().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ReactionHasBeenAdded");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ReactionHasBeenAdded",
@@ -3331,7 +3630,8 @@ impl PluginHooks for PluginHooksClient {
         reaction: ::core::option::Option<crate::pb::Reaction>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ReactionHasBeenRemoved");
+        let mut request = crate::support::request_with(
             pb::ReactionHasBeenRemovedRequest {
                 context,
                 reaction,
@@ -3339,19 +3639,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ReactionHasBeenRemoved").await? {
                 return defaults::reaction_has_been_removed().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ReactionHasBeenRemoved"),
-                    client.reaction_has_been_removed(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.reaction_has_been_removed(request))
                 .await
             {
-                Err(_elapsed) => defaults::reaction_has_been_removed().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ReactionHasBeenRemoved", limit);
+                    defaults::reaction_has_been_removed().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ReactionHasBeenRemoved", limit);
+                    defaults::reaction_has_been_removed().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ReactionHasBeenRemoved");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ReactionHasBeenRemoved",
@@ -3373,7 +3683,8 @@ impl PluginHooks for PluginHooksClient {
         ev: ::core::option::Option<crate::pb::PluginClusterEvent>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnPluginClusterEvent");
+        let mut request = crate::support::request_with(
             pb::OnPluginClusterEventRequest {
                 context,
                 ev,
@@ -3381,19 +3692,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnPluginClusterEvent").await? {
                 return defaults::on_plugin_cluster_event().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnPluginClusterEvent"),
-                    client.on_plugin_cluster_event(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_plugin_cluster_event(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_plugin_cluster_event().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnPluginClusterEvent", limit);
+                    defaults::on_plugin_cluster_event().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnPluginClusterEvent", limit);
+                    defaults::on_plugin_cluster_event().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnPluginClusterEvent");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnPluginClusterEvent",
@@ -3415,7 +3736,8 @@ impl PluginHooks for PluginHooksClient {
         user_id: ::prost::alloc::string::String,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnWebSocketConnect");
+        let mut request = crate::support::request_with(
             pb::OnWebSocketConnectRequest {
                 web_conn_id,
                 user_id,
@@ -3423,19 +3745,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnWebSocketConnect").await? {
                 return defaults::on_web_socket_connect().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnWebSocketConnect"),
-                    client.on_web_socket_connect(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_web_socket_connect(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_web_socket_connect().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnWebSocketConnect", limit);
+                    defaults::on_web_socket_connect().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnWebSocketConnect", limit);
+                    defaults::on_web_socket_connect().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnWebSocketConnect");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnWebSocketConnect",
@@ -3457,7 +3789,8 @@ impl PluginHooks for PluginHooksClient {
         user_id: ::prost::alloc::string::String,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnWebSocketDisconnect");
+        let mut request = crate::support::request_with(
             pb::OnWebSocketDisconnectRequest {
                 web_conn_id,
                 user_id,
@@ -3465,19 +3798,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnWebSocketDisconnect").await? {
                 return defaults::on_web_socket_disconnect().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnWebSocketDisconnect"),
-                    client.on_web_socket_disconnect(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_web_socket_disconnect(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_web_socket_disconnect().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnWebSocketDisconnect", limit);
+                    defaults::on_web_socket_disconnect().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnWebSocketDisconnect", limit);
+                    defaults::on_web_socket_disconnect().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnWebSocketDisconnect");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnWebSocketDisconnect",
@@ -3500,7 +3843,8 @@ impl PluginHooks for PluginHooksClient {
         req: ::core::option::Option<crate::pb::WebSocketRequest>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("WebSocketMessageHasBeenPosted");
+        let mut request = crate::support::request_with(
             pb::WebSocketMessageHasBeenPostedRequest {
                 web_conn_id,
                 user_id,
@@ -3509,19 +3853,40 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("WebSocketMessageHasBeenPosted").await? {
                 return defaults::web_socket_message_has_been_posted().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("WebSocketMessageHasBeenPosted"),
+                    limit,
                     client.web_socket_message_has_been_posted(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::web_socket_message_has_been_posted().await,
+                Err(_elapsed) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "WebSocketMessageHasBeenPosted",
+                        limit,
+                    );
+                    defaults::web_socket_message_has_been_posted().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "WebSocketMessageHasBeenPosted",
+                        limit,
+                    );
+                    defaults::web_socket_message_has_been_posted().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("WebSocketMessageHasBeenPosted");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "WebSocketMessageHasBeenPosted",
@@ -3543,7 +3908,8 @@ impl PluginHooks for PluginHooksClient {
         batch_size: i64,
     ) -> impl std::future::Future<Output = Result<i64, ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("RunDataRetention");
+        let mut request = crate::support::request_with(
             pb::RunDataRetentionRequest {
                 now_time,
                 batch_size,
@@ -3551,19 +3917,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("RunDataRetention").await? {
                 return defaults::run_data_retention().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("RunDataRetention"),
-                    client.run_data_retention(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::run_data_retention().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.run_data_retention(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "RunDataRetention", limit);
+                    defaults::run_data_retention().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "RunDataRetention", limit);
+                    defaults::run_data_retention().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("RunDataRetention");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "RunDataRetention",
@@ -3587,7 +3961,8 @@ impl PluginHooks for PluginHooksClient {
         event: ::core::option::Option<crate::pb::OnInstallEvent>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnInstall");
+        let mut request = crate::support::request_with(
             pb::OnInstallRequest {
                 context,
                 event,
@@ -3595,19 +3970,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnInstall").await? {
                 return defaults::on_install().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnInstall"),
-                    client.on_install(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::on_install().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_install(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnInstall", limit);
+                    defaults::on_install().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnInstall", limit);
+                    defaults::on_install().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnInstall");
                     let response = outcome
                         .map_err(|status| ApiError::transport("OnInstall", status))?
                         .into_inner();
@@ -3626,24 +4009,35 @@ impl PluginHooks for PluginHooksClient {
         ctx: &CallContext,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSendDailyTelemetry");
+        let mut request = crate::support::request_with(
             pb::OnSendDailyTelemetryRequest {},
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSendDailyTelemetry").await? {
                 return defaults::on_send_daily_telemetry().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnSendDailyTelemetry"),
-                    client.on_send_daily_telemetry(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_send_daily_telemetry(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_send_daily_telemetry().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnSendDailyTelemetry", limit);
+                    defaults::on_send_daily_telemetry().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnSendDailyTelemetry", limit);
+                    defaults::on_send_daily_telemetry().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnSendDailyTelemetry");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnSendDailyTelemetry",
@@ -3664,26 +4058,37 @@ impl PluginHooks for PluginHooksClient {
         limits: ::core::option::Option<crate::pb::ProductLimits>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnCloudLimitsUpdated");
+        let mut request = crate::support::request_with(
             pb::OnCloudLimitsUpdatedRequest {
                 limits,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnCloudLimitsUpdated").await? {
                 return defaults::on_cloud_limits_updated().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnCloudLimitsUpdated"),
-                    client.on_cloud_limits_updated(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_cloud_limits_updated(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_cloud_limits_updated().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnCloudLimitsUpdated", limit);
+                    defaults::on_cloud_limits_updated().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnCloudLimitsUpdated", limit);
+                    defaults::on_cloud_limits_updated().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnCloudLimitsUpdated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnCloudLimitsUpdated",
@@ -3706,26 +4111,40 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::core::option::Option<crate::pb::Config>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ConfigurationWillBeSaved");
+        let mut request = crate::support::request_with(
             pb::ConfigurationWillBeSavedRequest {
                 new_cfg,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ConfigurationWillBeSaved").await? {
                 return defaults::configuration_will_be_saved().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("ConfigurationWillBeSaved"),
+                    limit,
                     client.configuration_will_be_saved(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::configuration_will_be_saved().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ConfigurationWillBeSaved", limit);
+                    defaults::configuration_will_be_saved().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ConfigurationWillBeSaved", limit);
+                    defaults::configuration_will_be_saved().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ConfigurationWillBeSaved");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ConfigurationWillBeSaved",
@@ -3756,26 +4175,48 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("EmailNotificationWillBeSent");
+        let mut request = crate::support::request_with(
             pb::EmailNotificationWillBeSentRequest {
                 email_notification,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("EmailNotificationWillBeSent").await? {
                 return defaults::email_notification_will_be_sent().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("EmailNotificationWillBeSent"),
+                    limit,
                     client.email_notification_will_be_sent(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::email_notification_will_be_sent().await,
+                Err(_elapsed) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "EmailNotificationWillBeSent",
+                        limit,
+                    );
+                    defaults::email_notification_will_be_sent().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "EmailNotificationWillBeSent",
+                        limit,
+                    );
+                    defaults::email_notification_will_be_sent().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("EmailNotificationWillBeSent");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "EmailNotificationWillBeSent",
@@ -3804,7 +4245,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("NotificationWillBePushed");
+        let mut request = crate::support::request_with(
             pb::NotificationWillBePushedRequest {
                 push_notification,
                 user_id,
@@ -3812,19 +4254,32 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("NotificationWillBePushed").await? {
                 return defaults::notification_will_be_pushed().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("NotificationWillBePushed"),
+                    limit,
                     client.notification_will_be_pushed(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::notification_will_be_pushed().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "NotificationWillBePushed", limit);
+                    defaults::notification_will_be_pushed().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "NotificationWillBePushed", limit);
+                    defaults::notification_will_be_pushed().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("NotificationWillBePushed");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "NotificationWillBePushed",
@@ -3845,7 +4300,8 @@ impl PluginHooks for PluginHooksClient {
         user: ::core::option::Option<crate::pb::User>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("UserHasBeenDeactivated");
+        let mut request = crate::support::request_with(
             pb::UserHasBeenDeactivatedRequest {
                 context,
                 user,
@@ -3853,19 +4309,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("UserHasBeenDeactivated").await? {
                 return defaults::user_has_been_deactivated().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("UserHasBeenDeactivated"),
-                    client.user_has_been_deactivated(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.user_has_been_deactivated(request))
                 .await
             {
-                Err(_elapsed) => defaults::user_has_been_deactivated().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "UserHasBeenDeactivated", limit);
+                    defaults::user_has_been_deactivated().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "UserHasBeenDeactivated", limit);
+                    defaults::user_has_been_deactivated().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("UserHasBeenDeactivated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "UserHasBeenDeactivated",
@@ -3921,7 +4387,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::core::option::Option<crate::pb::SyncResponse>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSharedChannelsSyncMsg");
+        let mut request = crate::support::request_with(
             pb::OnSharedChannelsSyncMsgRequest {
                 msg,
                 rc,
@@ -3929,19 +4396,32 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSharedChannelsSyncMsg").await? {
                 return defaults::on_shared_channels_sync_msg().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("OnSharedChannelsSyncMsg"),
+                    limit,
                     client.on_shared_channels_sync_msg(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::on_shared_channels_sync_msg().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnSharedChannelsSyncMsg", limit);
+                    defaults::on_shared_channels_sync_msg().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnSharedChannelsSyncMsg", limit);
+                    defaults::on_shared_channels_sync_msg().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnSharedChannelsSyncMsg");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnSharedChannelsSyncMsg",
@@ -3964,26 +4444,37 @@ impl PluginHooks for PluginHooksClient {
         rc: ::core::option::Option<crate::pb::RemoteCluster>,
     ) -> impl std::future::Future<Output = Result<bool, ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSharedChannelsPing");
+        let mut request = crate::support::request_with(
             pb::OnSharedChannelsPingRequest {
                 rc,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSharedChannelsPing").await? {
                 return defaults::on_shared_channels_ping().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnSharedChannelsPing"),
-                    client.on_shared_channels_ping(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_shared_channels_ping(request))
                 .await
             {
-                Err(_elapsed) => defaults::on_shared_channels_ping().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnSharedChannelsPing", limit);
+                    defaults::on_shared_channels_ping().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnSharedChannelsPing", limit);
+                    defaults::on_shared_channels_ping().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnSharedChannelsPing");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnSharedChannelsPing",
@@ -4004,7 +4495,8 @@ impl PluginHooks for PluginHooksClient {
         preferences: ::std::vec::Vec<crate::pb::Preference>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("PreferencesHaveChanged");
+        let mut request = crate::support::request_with(
             pb::PreferencesHaveChangedRequest {
                 context,
                 preferences,
@@ -4012,19 +4504,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("PreferencesHaveChanged").await? {
                 return defaults::preferences_have_changed().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("PreferencesHaveChanged"),
-                    client.preferences_have_changed(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.preferences_have_changed(request))
                 .await
             {
-                Err(_elapsed) => defaults::preferences_have_changed().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "PreferencesHaveChanged", limit);
+                    defaults::preferences_have_changed().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "PreferencesHaveChanged", limit);
+                    defaults::preferences_have_changed().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("PreferencesHaveChanged");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "PreferencesHaveChanged",
@@ -4047,7 +4549,8 @@ impl PluginHooks for PluginHooksClient {
         rc: ::core::option::Option<crate::pb::RemoteCluster>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSharedChannelsAttachmentSyncMsg");
+        let mut request = crate::support::request_with(
             pb::OnSharedChannelsAttachmentSyncMsgRequest {
                 fi,
                 post,
@@ -4056,19 +4559,40 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSharedChannelsAttachmentSyncMsg").await? {
                 return defaults::on_shared_channels_attachment_sync_msg().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("OnSharedChannelsAttachmentSyncMsg"),
+                    limit,
                     client.on_shared_channels_attachment_sync_msg(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::on_shared_channels_attachment_sync_msg().await,
+                Err(_elapsed) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "OnSharedChannelsAttachmentSyncMsg",
+                        limit,
+                    );
+                    defaults::on_shared_channels_attachment_sync_msg().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "OnSharedChannelsAttachmentSyncMsg",
+                        limit,
+                    );
+                    defaults::on_shared_channels_attachment_sync_msg().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnSharedChannelsAttachmentSyncMsg");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnSharedChannelsAttachmentSyncMsg",
@@ -4092,7 +4616,8 @@ impl PluginHooks for PluginHooksClient {
         rc: ::core::option::Option<crate::pb::RemoteCluster>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSharedChannelsProfileImageSyncMsg");
+        let mut request = crate::support::request_with(
             pb::OnSharedChannelsProfileImageSyncMsgRequest {
                 user,
                 rc,
@@ -4100,21 +4625,40 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSharedChannelsProfileImageSyncMsg").await? {
                 return defaults::on_shared_channels_profile_image_sync_msg().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("OnSharedChannelsProfileImageSyncMsg"),
+                    limit,
                     client.on_shared_channels_profile_image_sync_msg(request),
                 )
                 .await
             {
                 Err(_elapsed) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "OnSharedChannelsProfileImageSyncMsg",
+                        limit,
+                    );
+                    defaults::on_shared_channels_profile_image_sync_msg().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(
+                        &plugin_id,
+                        "OnSharedChannelsProfileImageSyncMsg",
+                        limit,
+                    );
                     defaults::on_shared_channels_profile_image_sync_msg().await
                 }
                 Ok(outcome) => {
+                    this.report_answer("OnSharedChannelsProfileImageSyncMsg");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "OnSharedChannelsProfileImageSyncMsg",
@@ -4139,26 +4683,37 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::std::vec::Vec<crate::pb::FileData>, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("GenerateSupportData");
+        let mut request = crate::support::request_with(
             pb::GenerateSupportDataRequest {
                 context,
             },
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("GenerateSupportData").await? {
                 return defaults::generate_support_data().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("GenerateSupportData"),
-                    client.generate_support_data(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.generate_support_data(request))
                 .await
             {
-                Err(_elapsed) => defaults::generate_support_data().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "GenerateSupportData", limit);
+                    defaults::generate_support_data().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "GenerateSupportData", limit);
+                    defaults::generate_support_data().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("GenerateSupportData");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "GenerateSupportData",
@@ -4183,7 +4738,8 @@ impl PluginHooks for PluginHooksClient {
         assertion: ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("OnSAMLLogin");
+        let mut request = crate::support::request_with(
             pb::OnSamlLoginRequest {
                 context,
                 user,
@@ -4192,19 +4748,27 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("OnSAMLLogin").await? {
                 return defaults::on_saml_login().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("OnSAMLLogin"),
-                    client.on_saml_login(request),
-                )
-                .await
-            {
-                Err(_elapsed) => defaults::on_saml_login().await,
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.on_saml_login(request)).await {
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "OnSAMLLogin", limit);
+                    defaults::on_saml_login().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "OnSAMLLogin", limit);
+                    defaults::on_saml_login().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("OnSAMLLogin");
                     let response = outcome
                         .map_err(|status| ApiError::transport("OnSAMLLogin", status))?
                         .into_inner();
@@ -4231,7 +4795,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ChannelWillBeUpdated");
+        let mut request = crate::support::request_with(
             pb::ChannelWillBeUpdatedRequest {
                 context,
                 new_channel,
@@ -4240,19 +4805,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ChannelWillBeUpdated").await? {
                 return defaults::channel_will_be_updated().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ChannelWillBeUpdated"),
-                    client.channel_will_be_updated(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.channel_will_be_updated(request))
                 .await
             {
-                Err(_elapsed) => defaults::channel_will_be_updated().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeUpdated", limit);
+                    defaults::channel_will_be_updated().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeUpdated", limit);
+                    defaults::channel_will_be_updated().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ChannelWillBeUpdated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ChannelWillBeUpdated",
@@ -4275,7 +4850,8 @@ impl PluginHooks for PluginHooksClient {
         Output = Result<::prost::alloc::string::String, ApiError>,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ChannelWillBeRestored");
+        let mut request = crate::support::request_with(
             pb::ChannelWillBeRestoredRequest {
                 context,
                 channel,
@@ -4283,19 +4859,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ChannelWillBeRestored").await? {
                 return defaults::channel_will_be_restored().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("ChannelWillBeRestored"),
-                    client.channel_will_be_restored(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.channel_will_be_restored(request))
                 .await
             {
-                Err(_elapsed) => defaults::channel_will_be_restored().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeRestored", limit);
+                    defaults::channel_will_be_restored().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ChannelWillBeRestored", limit);
+                    defaults::channel_will_be_restored().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ChannelWillBeRestored");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ChannelWillBeRestored",
@@ -4324,7 +4910,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("ScheduledPostWillBeCreated");
+        let mut request = crate::support::request_with(
             pb::ScheduledPostWillBeCreatedRequest {
                 context,
                 scheduled_post,
@@ -4332,19 +4919,32 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("ScheduledPostWillBeCreated").await? {
                 return defaults::scheduled_post_will_be_created().await;
             }
             let mut client = this.inner.clone();
+            let started = tokio::time::Instant::now();
             match tokio::time::timeout(
-                    this.timeout_for("ScheduledPostWillBeCreated"),
+                    limit,
                     client.scheduled_post_will_be_created(request),
                 )
                 .await
             {
-                Err(_elapsed) => defaults::scheduled_post_will_be_created().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "ScheduledPostWillBeCreated", limit);
+                    defaults::scheduled_post_will_be_created().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "ScheduledPostWillBeCreated", limit);
+                    defaults::scheduled_post_will_be_created().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("ScheduledPostWillBeCreated");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "ScheduledPostWillBeCreated",
@@ -4370,7 +4970,8 @@ impl PluginHooks for PluginHooksClient {
         >,
     > + Send {
         let this = self.clone();
-        let request = crate::support::request_with(
+        let limit = self.timeout_for("DraftWillBeUpserted");
+        let mut request = crate::support::request_with(
             pb::DraftWillBeUpsertedRequest {
                 context,
                 draft,
@@ -4378,19 +4979,29 @@ impl PluginHooks for PluginHooksClient {
             &self.metadata,
             ctx,
         );
+        request.set_timeout(limit);
+        let plugin_id = ctx.plugin_id.clone();
         async move {
             if !this.is_implemented("DraftWillBeUpserted").await? {
                 return defaults::draft_will_be_upserted().await;
             }
             let mut client = this.inner.clone();
-            match tokio::time::timeout(
-                    this.timeout_for("DraftWillBeUpserted"),
-                    client.draft_will_be_upserted(request),
-                )
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout(limit, client.draft_will_be_upserted(request))
                 .await
             {
-                Err(_elapsed) => defaults::draft_will_be_upserted().await,
+                Err(_elapsed) => {
+                    this.report_timeout(&plugin_id, "DraftWillBeUpserted", limit);
+                    defaults::draft_will_be_upserted().await
+                }
+                Ok(
+                    Err(status),
+                ) if crate::support::deadline_passed(&status, started, limit) => {
+                    this.report_timeout(&plugin_id, "DraftWillBeUpserted", limit);
+                    defaults::draft_will_be_upserted().await
+                }
                 Ok(outcome) => {
+                    this.report_answer("DraftWillBeUpserted");
                     let response = outcome
                         .map_err(|status| ApiError::transport(
                             "DraftWillBeUpserted",

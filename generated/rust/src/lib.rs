@@ -17,7 +17,7 @@ pub mod support;
 #[cfg(test)]
 mod roundtrip_tests;
 pub use api::{PluginApi, PluginApiClient, PluginApiServer};
-pub use hooks::{PluginHooks, PluginHooksClient, PluginHooksServer};
+pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
 pub const CONTRACT_HASH: &str = "dd02d8abd6744580";

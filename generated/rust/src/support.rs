@@ -185,6 +185,19 @@ pub fn to_transport<T: Send + 'static>(
 ) -> BoxStream<Result<T, tonic::Status>> {
     Box::pin(stream.map(|item| item.map_err(ApiError::into_status)))
 }
+/// Whether a failed hook call ended because its deadline passed: the plugin answered
+/// DEADLINE_EXCEEDED, or tonic's own timer (grpc-timeout) cancelled it at the limit.
+pub fn deadline_passed(
+    status: &tonic::Status,
+    started: tokio::time::Instant,
+    limit: std::time::Duration,
+) -> bool {
+    match status.code() {
+        tonic::Code::DeadlineExceeded => true,
+        tonic::Code::Cancelled => started.elapsed() >= limit,
+        _ => false,
+    }
+}
 /// Merges call metadata into an outgoing request.
 pub fn request_with<T>(
     message: T,

@@ -16,6 +16,14 @@ pub const ENV_PLUGIN_ID: &str = "MM_PLUGIN_ID";
 pub const ENV_API_ADDR: &str = "MM_PLUGIN_API_ADDR";
 /// Env var carrying this process's API token (fresh for every start).
 pub const ENV_API_TOKEN: &str = "MM_PLUGIN_API_TOKEN";
+/// Env var carrying the secret the host sends with every call into this process (fresh for every
+/// start): the plugin refuses calls without it.
+pub const ENV_HOOK_TOKEN: &str = "MM_PLUGIN_HOOK_TOKEN";
+/// The gRPC metadata key the host sends [`ENV_HOOK_TOKEN`]'s value under.
+pub const HOOK_TOKEN_METADATA: &str = "mm-plugin-hook-token";
+/// Env var naming the private (0700) directory the host made for this process's socket. The host
+/// removes it once the process is gone, however it ended.
+pub const ENV_SOCKET_DIR: &str = "MM_PLUGIN_SOCKET_DIR";
 /// go-plugin's env var listing the app protocol versions the host speaks.
 pub const ENV_PROTOCOL_VERSIONS: &str = "PLUGIN_PROTOCOL_VERSIONS";
 /// The application protocol version Mattermost's plugins speak.
@@ -26,7 +34,8 @@ pub const HEALTH_SERVICE: &str = "plugin";
 /// How to launch the plugin executable.
 ///
 /// The child inherits the host's environment, plus [`CommandSpec::env`], plus the protocol
-/// variables (magic cookie, `MM_PLUGIN_*`, `PLUGIN_PROTOCOL_VERSIONS`), which win over both.
+/// variables (magic cookie, `MM_PLUGIN_*`, `PLUGIN_PROTOCOL_VERSIONS`), which win over both. Its
+/// socket directory goes under the `TMPDIR` it sees (set in `env`, else the host's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
     /// The executable (a path, or a name looked up in `PATH`).
@@ -140,6 +149,10 @@ pub struct SupervisorConfig {
     pub health_timeout: Duration,
     /// Consecutive failed pings that trigger a restart. Default 3.
     pub health_failures_before_restart: u32,
+    /// Consecutive unary hook timeouts (through [`Supervisor::hooks_client`](super::Supervisor::hooks_client))
+    /// that trigger a restart: the plugin answers health checks but cannot serve hooks. 0 never
+    /// restarts. Default 3.
+    pub hook_timeouts_before_restart: u32,
     /// Restarts allowed within [`restart_window`](Self::restart_window); the failure that would
     /// need one more puts the supervisor in `Failed`. Default 3.
     pub max_restarts: u32,
@@ -174,6 +187,7 @@ impl SupervisorConfig {
             health_interval: Duration::from_secs(30),
             health_timeout: Duration::from_secs(5),
             health_failures_before_restart: 3,
+            hook_timeouts_before_restart: 3,
             max_restarts: 3,
             restart_window: Duration::from_secs(60 * 60),
             restart_backoff: Duration::from_secs(1),
@@ -211,6 +225,10 @@ impl fmt::Debug for SupervisorConfig {
             .field(
                 "health_failures_before_restart",
                 &self.health_failures_before_restart,
+            )
+            .field(
+                "hook_timeouts_before_restart",
+                &self.hook_timeouts_before_restart,
             )
             .field("max_restarts", &self.max_restarts)
             .field("restart_window", &self.restart_window)

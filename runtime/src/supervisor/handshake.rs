@@ -56,6 +56,12 @@ pub enum HandshakeError {
     /// A network other than `unix` or `tcp`.
     #[error("network {network:?} is not supported (expected \"unix\" or \"tcp\")")]
     UnsupportedNetwork { network: String },
+    /// A TCP address that is not on this machine's loopback interface: the plugin is a local
+    /// child process, so anything else would send hook traffic (and the host's credential) away.
+    #[error(
+        "tcp address {address} is not a loopback address; plugins must listen on 127.0.0.1 or ::1"
+    )]
+    NotLoopback { address: SocketAddr },
     /// A protocol other than `grpc` (e.g. go-plugin's `netrpc`).
     #[error("protocol {protocol:?} is not supported (expected \"grpc\")")]
     UnsupportedProtocol { protocol: String },
@@ -84,10 +90,17 @@ pub fn parse_handshake(line: &str, app_version: u32) -> Result<Handshake, Handsh
             ),
         });
     }
+    // Digits only: Rust's integer parser also takes a leading '+', which would accept lines
+    // that `is_handshake_candidate` (and go-plugin) do not.
     let version = |what: &str, field: &str| {
-        field.parse::<u32>().map_err(|_| HandshakeError::Malformed {
-            reason: format!("{what} protocol version {field:?} is not a number"),
-        })
+        field
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| field.parse::<u32>().ok())
+            .flatten()
+            .ok_or_else(|| HandshakeError::Malformed {
+                reason: format!("{what} protocol version {field:?} is not a number"),
+            })
     };
     let core_version = version("core", fields[0])?;
     if core_version != CORE_PROTOCOL_VERSION {
@@ -111,9 +124,14 @@ pub fn parse_handshake(line: &str, app_version: u32) -> Result<Handshake, Handsh
         }
         ("unix", path) => PluginAddress::Unix(PathBuf::from(path)),
         ("tcp", addr) => {
-            PluginAddress::Tcp(addr.parse().map_err(|_| HandshakeError::Malformed {
+            let address: SocketAddr = addr.parse().map_err(|_| HandshakeError::Malformed {
                 reason: format!("tcp address {addr:?} is not host:port"),
-            })?)
+            })?;
+            // Checked before anything connects: the host never dials out on a plugin's word.
+            if !address.ip().is_loopback() {
+                return Err(HandshakeError::NotLoopback { address });
+            }
+            PluginAddress::Tcp(address)
         }
         (network, _) => {
             return Err(HandshakeError::UnsupportedNetwork {
@@ -168,6 +186,10 @@ mod tests {
             Err(Malformed { .. })
         ));
         assert!(matches!(
+            parse_handshake("+1|1|unix|/s|grpc", 1),
+            Err(Malformed { .. })
+        ));
+        assert!(matches!(
             parse_handshake("1|1|unix||grpc", 1),
             Err(Malformed { .. })
         ));
@@ -197,6 +219,32 @@ mod tests {
             parse_handshake("1|1|unix|/s|netrpc", 1),
             Err(UnsupportedProtocol { .. })
         ));
+    }
+
+    #[test]
+    fn tcp_must_be_loopback() {
+        for line in [
+            "1|1|tcp|127.0.0.1:4321|grpc",
+            "1|1|tcp|127.8.9.10:4321|grpc",
+            "1|1|tcp|[::1]:4321|grpc",
+        ] {
+            assert!(parse_handshake(line, 1).is_ok(), "{line}");
+        }
+        for line in [
+            "1|1|tcp|0.0.0.0:4321|grpc",
+            "1|1|tcp|10.1.2.3:4321|grpc",
+            "1|1|tcp|192.0.2.7:80|grpc",
+            "1|1|tcp|[::]:4321|grpc",
+            "1|1|tcp|[2001:db8::1]:4321|grpc",
+            "1|1|tcp|[::ffff:192.0.2.7]:4321|grpc",
+        ] {
+            let error = parse_handshake(line, 1).unwrap_err();
+            assert!(
+                matches!(error, HandshakeError::NotLoopback { .. }),
+                "{line}: {error}"
+            );
+            assert!(error.to_string().contains("not a loopback address"));
+        }
     }
 
     #[test]

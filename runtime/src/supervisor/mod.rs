@@ -2,7 +2,8 @@
 //!
 //! [`Supervisor::start`] spawns the plugin executable with the go-plugin magic cookie
 //! (`MATTERMOST_PLUGIN`), `PLUGIN_PROTOCOL_VERSIONS=1` and our own variables (`MM_PLUGIN_ID`,
-//! `MM_PLUGIN_API_ADDR`, `MM_PLUGIN_API_TOKEN`), reads the handshake line
+//! `MM_PLUGIN_API_ADDR`, `MM_PLUGIN_API_TOKEN`, `MM_PLUGIN_HOOK_TOKEN`, `MM_PLUGIN_SOCKET_DIR`),
+//! reads the handshake line
 //! `1|1|unix|/path/sock|grpc` from its stdout (earlier lines are logged as noise), connects a
 //! tonic [`Channel`](tonic::transport::Channel) and checks `grpc.health.v1.Health/Check` for
 //! service `plugin` once. It then returns a [`Supervisor`] whose background task
@@ -21,7 +22,8 @@
 //! Every process is a new *generation* with a new socket, a new [`Channel`](tonic::transport::Channel)
 //! and a new API token. [`Supervisor::channel`] / [`Supervisor::connection`] always return the
 //! current one; [`Supervisor::watch_connection`] yields each new [`PluginConnection`] (generation,
-//! pid, address, channel): rebuild hook clients and call `OnActivate` again when it changes.
+//! pid, address, channel, hook token): rebuild hook clients ([`PluginConnection::hooks_client`])
+//! and call `OnActivate` again when it changes.
 //!
 //! Tokens come from the config's [`TokenIssuer`]: `issue` right before each spawn (the token is
 //! valid from the child's first instruction), `revoke` once that process has been reaped. Pass the
@@ -55,6 +57,7 @@
 mod config;
 mod error;
 mod handshake;
+mod hook_watch;
 mod output;
 mod process;
 mod spawner;
@@ -69,9 +72,9 @@ use tokio::time::{Instant, MissedTickBehavior, sleep};
 use tracing::Instrument;
 
 pub use config::{
-    APP_PROTOCOL_VERSION, CommandSpec, ENV_API_ADDR, ENV_API_TOKEN, ENV_PLUGIN_ID,
-    ENV_PROTOCOL_VERSIONS, HEALTH_SERVICE, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, RandomTokens,
-    SupervisorConfig, TokenIssuer, random_token,
+    APP_PROTOCOL_VERSION, CommandSpec, ENV_API_ADDR, ENV_API_TOKEN, ENV_HOOK_TOKEN, ENV_PLUGIN_ID,
+    ENV_PROTOCOL_VERSIONS, ENV_SOCKET_DIR, HEALTH_SERVICE, HOOK_TOKEN_METADATA, MAGIC_COOKIE_KEY,
+    MAGIC_COOKIE_VALUE, RandomTokens, SupervisorConfig, TokenIssuer, random_token,
 };
 pub use error::{HealthError, StartError, StartPhase};
 pub use handshake::{
@@ -141,6 +144,10 @@ pub struct Supervisor {
 struct Shared {
     plugin_id: String,
     requests: mpsc::UnboundedSender<Request>,
+    /// Hook clients report stuck generations here (a channel of its own, so observers kept by
+    /// clients do not keep the supervisor alive once every handle is dropped).
+    stuck: mpsc::UnboundedSender<hook_watch::Stuck>,
+    hook_timeouts_before_restart: u32,
     status: watch::Receiver<SupervisorStatus>,
     connection: watch::Receiver<PluginConnection>,
     token: Arc<Mutex<Option<String>>>,
@@ -178,10 +185,12 @@ impl Supervisor {
         });
         let (connection_tx, connection_rx) = watch::channel(connection);
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+        let (stuck_tx, stuck_rx) = mpsc::unbounded_channel();
         let token = Arc::new(Mutex::new(process.token().map(str::to_owned)));
         let task = Task {
             cfg: config.clone(),
             requests: requests_rx,
+            stuck: stuck_rx,
             status: status_tx,
             connection: connection_tx,
             token: token.clone(),
@@ -191,8 +200,10 @@ impl Supervisor {
         tokio::spawn(task.run(process).instrument(span));
         Ok(Supervisor {
             shared: Arc::new(Shared {
+                hook_timeouts_before_restart: config.hook_timeouts_before_restart,
                 plugin_id: config.plugin_id,
                 requests: requests_tx,
+                stuck: stuck_tx,
                 status: status_rx,
                 connection: connection_rx,
                 token,
@@ -242,6 +253,27 @@ impl Supervisor {
         self.shared.connection.borrow().clone()
     }
 
+    /// A hooks client for `connection` (see [`PluginConnection::hooks_client`]) whose timeouts
+    /// count towards the restart policy: after
+    /// [`hook_timeouts_before_restart`](SupervisorConfig::hook_timeouts_before_restart)
+    /// consecutive timeouts that generation is restarted.
+    pub fn hooks_client(
+        &self,
+        connection: &PluginConnection,
+    ) -> mattermost_plugin_api::PluginHooksClient {
+        self.hook_clients().client(connection)
+    }
+
+    /// Makes [`hooks_client`](Self::hooks_client)s without holding the supervisor (for a task
+    /// that follows restarts: a `Supervisor` handle there would keep the plugin alive).
+    pub fn hook_clients(&self) -> HookClients {
+        HookClients {
+            plugin_id: self.shared.plugin_id.clone(),
+            threshold: self.shared.hook_timeouts_before_restart,
+            stuck: self.shared.stuck.clone(),
+        }
+    }
+
     /// Yields every new generation's connection once it passed its start (marked changed
     /// each time); the current one is available immediately with `borrow()`.
     pub fn watch_connection(&self) -> watch::Receiver<PluginConnection> {
@@ -262,6 +294,21 @@ impl Supervisor {
     /// Pid of the live process, if any.
     pub fn pid(&self) -> Option<u32> {
         self.shared.status.borrow().pid
+    }
+
+    /// SIGKILLs the live process's group now, whatever the supervisor is doing: a stop in
+    /// progress (waiting on OnDeactivate or Shutdown) then finishes at once, reaping it and
+    /// removing its files; otherwise it counts as a crash. For an impatient operator's second
+    /// Ctrl-C.
+    pub fn kill_now(&self) {
+        if let Some(pid) = self.pid() {
+            tracing::warn!(plugin_id = %self.shared.plugin_id, pid, "killing the plugin at once");
+            // SAFETY: kill(2) on the process group the supervisor made for this child (pgid ==
+            // pid); the pid is only published while that child is unreaped.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
     }
 
     /// Stops the plugin (Shutdown call, SIGTERM, SIGKILL; reaps) and ends supervision. The caller
@@ -301,6 +348,31 @@ impl Supervisor {
     }
 }
 
+/// See [`Supervisor::hook_clients`].
+#[derive(Clone)]
+pub struct HookClients {
+    plugin_id: String,
+    threshold: u32,
+    stuck: mpsc::UnboundedSender<hook_watch::Stuck>,
+}
+
+impl HookClients {
+    /// A hooks client for `connection` whose timeouts count towards the restart policy.
+    pub fn client(
+        &self,
+        connection: &PluginConnection,
+    ) -> mattermost_plugin_api::PluginHooksClient {
+        let watch = hook_watch::HookWatch {
+            plugin_id: self.plugin_id.clone(),
+            generation: connection.generation,
+            threshold: self.threshold,
+            consecutive: Default::default(),
+            reports: self.stuck.clone(),
+        };
+        connection.hooks_client().with_observer(Arc::new(watch))
+    }
+}
+
 /// Why supervision of one generation ended.
 enum Exit {
     Stop(Option<StopHook>, oneshot::Sender<StopReport>),
@@ -312,6 +384,7 @@ enum Exit {
 struct Task {
     cfg: SupervisorConfig,
     requests: mpsc::UnboundedReceiver<Request>,
+    stuck: mpsc::UnboundedReceiver<hook_watch::Stuck>,
     status: watch::Sender<SupervisorStatus>,
     connection: watch::Sender<PluginConnection>,
     token: Arc<Mutex<Option<String>>>,
@@ -349,9 +422,10 @@ impl Task {
             Exited(std::io::Result<std::process::ExitStatus>),
             Tick,
             Health(Result<(), HealthError>),
+            Stuck(hook_watch::Stuck),
         }
-        let channel = match process.connection() {
-            Some(connection) => connection.channel.clone(),
+        let connection = match process.connection() {
+            Some(connection) => connection.clone(),
             None => return Exit::Restart("process has no connection".into()),
         };
         let period = self
@@ -365,6 +439,7 @@ impl Task {
         loop {
             let event = tokio::select! {
                 request = self.requests.recv() => Event::Request(request),
+                Some(stuck) = self.stuck.recv() => Event::Stuck(stuck),
                 status = process.wait() => Event::Exited(status),
                 _ = ticker.tick(), if ping.is_none() => Event::Tick,
                 result = async { ping.as_mut().expect("guarded").await }, if ping.is_some() => Event::Health(result),
@@ -386,9 +461,14 @@ impl Task {
                     );
                     return Exit::Restart(reason);
                 }
+                Event::Stuck(stuck) if stuck.generation == process.generation() => {
+                    return Exit::Restart(stuck.reason);
+                }
+                // About an earlier generation, already replaced.
+                Event::Stuck(_) => {}
                 Event::Tick => {
                     ping = Some(Box::pin(health_check_within(
-                        channel.clone(),
+                        connection.clone(),
                         self.cfg.health_timeout,
                     )))
                 }

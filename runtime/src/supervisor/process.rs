@@ -1,12 +1,14 @@
 //! One plugin process: spawn, handshake, connect, health, stop, reap.
 
+use std::ffi::OsStr;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
+use mattermost_plugin_api::PluginHooksClient;
 use tokio::io::BufReader;
 use tokio::net::UnixStream;
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
@@ -21,8 +23,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use super::config::{
-    ENV_API_ADDR, ENV_API_TOKEN, ENV_PLUGIN_ID, ENV_PROTOCOL_VERSIONS, HEALTH_SERVICE,
-    MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, SupervisorConfig, TokenIssuer,
+    CommandSpec, ENV_API_ADDR, ENV_API_TOKEN, ENV_HOOK_TOKEN, ENV_PLUGIN_ID, ENV_PROTOCOL_VERSIONS,
+    ENV_SOCKET_DIR, HEALTH_SERVICE, HOOK_TOKEN_METADATA, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE,
+    SupervisorConfig, TokenIssuer, random_token,
 };
 use super::error::{HealthError, StartError, StartPhase};
 use super::handshake::{HandshakeError, PluginAddress, is_handshake_candidate, parse_handshake};
@@ -36,9 +39,12 @@ pub const SHUTDOWN_PATH: &str = "/plugin.GRPCController/Shutdown";
 const KILL_WAIT: Duration = Duration::from_secs(5);
 /// After the process exited, how long its stdout/stderr readers may take to flush their last lines.
 const DRAIN_WAIT: Duration = Duration::from_millis(250);
+/// Longest path for a plugin's socket directory. A Unix socket path holds at most 107 bytes; this
+/// leaves the plugin 19 of them for `/` and its socket's name (`plugin.sock` needs 12).
+const MAX_SOCKET_DIR_LEN: usize = 88;
 
 /// A live connection to one plugin process (one *generation*).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PluginConnection {
     /// 1 for the first process, +1 for every later spawn (restart attempts included).
     pub generation: u64,
@@ -46,8 +52,34 @@ pub struct PluginConnection {
     pub pid: u32,
     /// Where the plugin serves gRPC.
     pub address: PluginAddress,
-    /// A channel to the plugin's gRPC server: build hook clients on it.
+    /// A channel to the plugin's gRPC server. The plugin refuses calls without
+    /// [`hook_token`](Self::hook_token): build hook clients with [`hooks_client`](Self::hooks_client).
     pub channel: Channel,
+    /// This process's `MM_PLUGIN_HOOK_TOKEN`, to send as `mm-plugin-hook-token` metadata on every
+    /// call to the plugin.
+    pub hook_token: String,
+}
+
+impl PluginConnection {
+    /// A hooks client for this generation that sends the hook token on every call.
+    ///
+    /// Panics if `hook_token` is not a valid metadata value (the supervisor's are hex).
+    pub fn hooks_client(&self) -> PluginHooksClient {
+        PluginHooksClient::new(self.channel.clone())
+            .with_metadata(HOOK_TOKEN_METADATA, &self.hook_token)
+            .expect("hook tokens are valid metadata")
+    }
+}
+
+// By hand, to keep the token out of logs.
+impl std::fmt::Debug for PluginConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginConnection")
+            .field("generation", &self.generation)
+            .field("pid", &self.pid)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a stop ended.
@@ -102,16 +134,32 @@ pub(crate) struct PluginProcess {
     readers: Vec<JoinHandle<()>>,
     tokens: Arc<dyn TokenIssuer>,
     token: Option<String>,
+    hook_token: String,
+    /// The private directory made for this process's socket; removed once it is reaped (or on drop).
+    socket_dir: Option<tempfile::TempDir>,
     connection: Option<PluginConnection>,
 }
 
 impl PluginProcess {
-    /// Issues a token and spawns the executable with the protocol environment.
+    /// Issues a token, makes the socket directory and spawns the executable with the protocol
+    /// environment.
     pub(crate) async fn spawn(
         cfg: &SupervisorConfig,
         generation: u64,
     ) -> Result<PluginProcess, StartError> {
         let plugin_id: Arc<str> = Arc::from(cfg.plugin_id.as_str());
+        let spec = &cfg.command;
+        let spawn_error = |source: io::Error| StartError::Spawn {
+            plugin_id: cfg.plugin_id.clone(),
+            program: spec.program.display().to_string(),
+            source,
+        };
+        // Made before anything that needs undoing: on error it is simply dropped (and removed).
+        let socket_dir = socket_dir(spec).map_err(spawn_error)?;
+        let hook_token = random_token().map_err(|source| StartError::Token {
+            plugin_id: cfg.plugin_id.clone(),
+            source,
+        })?;
         let token = cfg
             .tokens
             .issue(&cfg.plugin_id)
@@ -120,7 +168,6 @@ impl PluginProcess {
                 source,
             })?;
 
-        let spec = &cfg.command;
         let mut command = Command::new(&spec.program);
         command
             .args(&spec.args)
@@ -129,6 +176,8 @@ impl PluginProcess {
             .env(ENV_PLUGIN_ID, &cfg.plugin_id)
             .env(ENV_API_ADDR, &cfg.api_addr)
             .env(ENV_API_TOKEN, &token)
+            .env(ENV_HOOK_TOKEN, &hook_token)
+            .env(ENV_SOCKET_DIR, socket_dir.path())
             .env(ENV_PROTOCOL_VERSIONS, cfg.app_protocol_version.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -144,11 +193,7 @@ impl PluginProcess {
             Ok(child) => child,
             Err(source) => {
                 cfg.tokens.revoke(&token);
-                return Err(StartError::Spawn {
-                    plugin_id: cfg.plugin_id.clone(),
-                    program: spec.program.display().to_string(),
-                    source,
-                });
+                return Err(spawn_error(source));
             }
         };
         let pid = child.id().unwrap_or_default();
@@ -185,6 +230,8 @@ impl PluginProcess {
             readers,
             tokens: cfg.tokens.clone(),
             token: Some(token),
+            hook_token,
+            socket_dir: Some(socket_dir),
             connection: None,
         })
     }
@@ -258,8 +305,9 @@ impl PluginProcess {
         };
 
         // 3. One health check.
+        let hook_token = self.hook_token.clone();
         tokio::select! {
-            health = health_check(channel.clone()) => health.map_err(Failure::Health)?,
+            health = health_check(channel.clone(), &hook_token) => health.map_err(Failure::Health)?,
             status = self.wait() => return Err(exited(status, StartPhase::HealthCheck)),
             _ = sleep_until(deadline) => return Err(Failure::Timeout(StartPhase::HealthCheck)),
         }
@@ -268,6 +316,7 @@ impl PluginProcess {
             pid: self.pid,
             address,
             channel,
+            hook_token,
         })
     }
 
@@ -363,7 +412,7 @@ impl PluginProcess {
     }
 
     /// After the leader exited: SIGKILL whatever is left in its process group, let the output
-    /// readers flush, and revoke the token.
+    /// readers flush, revoke the token and remove the socket directory.
     async fn finish(&mut self) {
         self.signal_group(libc::SIGKILL);
         self.group_armed = false;
@@ -380,6 +429,12 @@ impl PluginProcess {
         self.readers.clear();
         if let Some(token) = self.token.take() {
             self.tokens.revoke(&token);
+        }
+        if let Some(dir) = self.socket_dir.take() {
+            let path = dir.path().to_path_buf();
+            if let Err(error) = dir.close() {
+                tracing::warn!(plugin_id = %self.plugin_id, path = %path.display(), %error, "could not remove the plugin's socket directory");
+            }
         }
         tracing::debug!(plugin_id = %self.plugin_id, generation = self.generation, pid = self.pid,
             status = ?self.exit_status, "plugin process reaped");
@@ -430,7 +485,8 @@ impl PluginProcess {
         }
         if let Some(connection) = &self.connection {
             let deadline = Instant::now() + cfg.shutdown_timeout;
-            match timeout_at(deadline, call_shutdown(connection.channel.clone())).await {
+            let shutdown = call_shutdown(connection.channel.clone(), &connection.hook_token);
+            match timeout_at(deadline, shutdown).await {
                 Ok(Ok(())) => {}
                 // Exiting while answering is fine; the wait below tells.
                 Ok(Err(status)) => {
@@ -461,7 +517,44 @@ impl Drop for PluginProcess {
         if let Some(token) = self.token.take() {
             self.tokens.revoke(&token);
         }
+        // The group was just SIGKILLed, so nothing recreates the socket; removal is best effort.
+        drop(self.socket_dir.take());
     }
+}
+
+/// A new private (0700) directory for one process's socket, under the TMPDIR the child will see
+/// (the command's own, else the host's), or under `/tmp` when that path would be too long.
+fn socket_dir(spec: &CommandSpec) -> io::Result<tempfile::TempDir> {
+    let base = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == OsStr::new("TMPDIR"))
+        .map(|(_, value)| PathBuf::from(value))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(std::env::temp_dir);
+    // `<base>/mm-plugin-XXXXXX`
+    let fits = |base: &Path| base.as_os_str().len() + 17 <= MAX_SOCKET_DIR_LEN;
+    let base = if fits(&base) {
+        base
+    } else {
+        PathBuf::from("/tmp")
+    };
+    // Created 0700 (not chmod-ed after): no other user can enter it at any point.
+    let made = tempfile::Builder::new()
+        .prefix("mm-plugin-")
+        .rand_bytes(6)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(&base);
+    made.map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!(
+                "making a socket directory under {}: {error}",
+                base.display()
+            ),
+        )
+    })
 }
 
 fn exited(status: io::Result<ExitStatus>, phase: StartPhase) -> Failure {
@@ -577,12 +670,29 @@ pub async fn connect(address: &PluginAddress) -> Result<Channel, tonic::transpor
     }
 }
 
-/// One `grpc.health.v1.Health/Check` for service `plugin`; `Ok` only for SERVING.
-pub async fn health_check(channel: Channel) -> Result<(), HealthError> {
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
+/// A request carrying the plugin's hook token (none when `hook_token` is empty).
+fn with_hook_token<T>(message: T, hook_token: &str) -> Result<tonic::Request<T>, tonic::Status> {
+    let mut request = tonic::Request::new(message);
+    if !hook_token.is_empty() {
+        let value = hook_token
+            .parse()
+            .map_err(|_| tonic::Status::invalid_argument("hook token is not valid metadata"))?;
+        request.metadata_mut().insert(HOOK_TOKEN_METADATA, value);
+    }
+    Ok(request)
+}
+
+/// One `grpc.health.v1.Health/Check` for service `plugin`, with the plugin's hook token; `Ok`
+/// only for SERVING.
+pub async fn health_check(channel: Channel, hook_token: &str) -> Result<(), HealthError> {
+    let request = with_hook_token(
+        HealthCheckRequest {
             service: HEALTH_SERVICE.to_string(),
-        })
+        },
+        hook_token,
+    )?;
+    let response = HealthClient::new(channel)
+        .check(request)
         .await?
         .into_inner();
     match response.status() {
@@ -591,24 +701,28 @@ pub async fn health_check(channel: Channel) -> Result<(), HealthError> {
     }
 }
 
-/// [`health_check`] bounded by `limit`.
+/// [`health_check`] of `connection` bounded by `limit`.
 pub(crate) async fn health_check_within(
-    channel: Channel,
+    connection: PluginConnection,
     limit: Duration,
 ) -> Result<(), HealthError> {
-    timeout(limit, health_check(channel))
-        .await
-        .unwrap_or(Err(HealthError::Timeout(limit)))
+    timeout(
+        limit,
+        health_check(connection.channel, &connection.hook_token),
+    )
+    .await
+    .unwrap_or(Err(HealthError::Timeout(limit)))
 }
 
-/// go-plugin's `plugin.GRPCController/Shutdown`.
-pub async fn call_shutdown(channel: Channel) -> Result<(), tonic::Status> {
+/// go-plugin's `plugin.GRPCController/Shutdown`, with the plugin's hook token.
+pub async fn call_shutdown(channel: Channel, hook_token: &str) -> Result<(), tonic::Status> {
+    let request = with_hook_token((), hook_token)?;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready()
         .await
         .map_err(|error| tonic::Status::unavailable(format!("channel not ready: {error}")))?;
     grpc.unary(
-        tonic::Request::new(()),
+        request,
         PathAndQuery::from_static(SHUTDOWN_PATH),
         tonic_prost::ProstCodec::<(), ()>::default(),
     )

@@ -76,6 +76,7 @@ prost-types = "0.14"
 tokio = {{ version = "1", features = ["sync", "time"] }}
 tonic = "0.14"
 tonic-prost = "0.14"
+tracing = "0.1"
 
 [dev-dependencies]
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net"] }}

@@ -160,7 +160,7 @@ impl<'a> Generator<'a> {
             mod roundtrip_tests;
 
             pub use api::{PluginApi, PluginApiClient, PluginApiServer};
-            pub use hooks::{PluginHooks, PluginHooksClient, PluginHooksServer};
+            pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
             pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 
             /// Fingerprint of the proto contract this crate was generated from.
@@ -341,6 +341,16 @@ impl<'a> Generator<'a> {
             /// An API stream as a transport stream.
             pub fn to_transport<T: Send + 'static>(stream: BoxStream<Result<T, ApiError>>) -> BoxStream<Result<T, tonic::Status>> {
                 Box::pin(stream.map(|item| item.map_err(ApiError::into_status)))
+            }
+
+            /// Whether a failed hook call ended because its deadline passed: the plugin answered
+            /// DEADLINE_EXCEEDED, or tonic's own timer (grpc-timeout) cancelled it at the limit.
+            pub fn deadline_passed(status: &tonic::Status, started: tokio::time::Instant, limit: std::time::Duration) -> bool {
+                match status.code() {
+                    tonic::Code::DeadlineExceeded => true,
+                    tonic::Code::Cancelled => started.elapsed() >= limit,
+                    _ => false,
+                }
             }
 
             /// Merges call metadata into an outgoing request.
@@ -863,15 +873,31 @@ impl<'a> Generator<'a> {
                 quote! {
                     let this = self.clone();
                     #prepare
-                    let request = crate::support::request_with(pb::#req { #(#params),* }, &self.metadata, ctx);
+                    let limit = self.timeout_for(#go);
+                    let mut request = crate::support::request_with(pb::#req { #(#params),* }, &self.metadata, ctx);
+                    // The plugin learns the deadline too (grpc-timeout), so it can say which
+                    // handler overran it.
+                    request.set_timeout(limit);
+                    let plugin_id = ctx.plugin_id.clone();
                     async move {
                         if !this.is_implemented(#go).await? {
                             return #fallback.await;
                         }
                         let mut client = this.inner.clone();
-                        match tokio::time::timeout(this.timeout_for(#go), client.#name(request)).await {
-                            Err(_elapsed) => #fallback.await,
+                        let started = tokio::time::Instant::now();
+                        match tokio::time::timeout(limit, client.#name(request)).await {
+                            Err(_elapsed) => {
+                                this.report_timeout(&plugin_id, #go, limit);
+                                #fallback.await
+                            }
+                            // The deadline travels with the call, so the plugin or tonic's own
+                            // timer may end it a moment before ours does.
+                            Ok(Err(status)) if crate::support::deadline_passed(&status, started, limit) => {
+                                this.report_timeout(&plugin_id, #go, limit);
+                                #fallback.await
+                            }
                             Ok(outcome) => {
+                                this.report_answer(#go);
                                 let response = outcome.map_err(|status| ApiError::transport(#go, status))?.into_inner();
                                 #result
                             }
@@ -967,9 +993,18 @@ impl<'a> Generator<'a> {
                 #(#server)*
             }
 
+            /// Told how unary hook calls end, so a host can tell a stuck plugin from a slow one.
+            pub trait HookObserver: Send + Sync + 'static {
+                /// The plugin answered `hook` in time (with a result or an error).
+                fn answered(&self, hook: &'static str);
+                /// The plugin did not answer `hook` within `limit`; Go's default was used.
+                fn timed_out(&self, hook: &'static str, limit: Duration);
+            }
+
             /// The host's view of a plugin: calls `Implemented` once, answers hooks the plugin lacks
             /// with Go's defaults without a call, and bounds every unary hook by a timeout after
-            /// which the default is returned. Streaming hooks (HTTP, uploads) have no timeout.
+            /// which the default is returned (logged at WARN, and reported to the
+            /// [`HookObserver`] if one is set). Streaming hooks (HTTP, uploads) have no timeout.
             #[derive(Clone)]
             pub struct PluginHooksClient {
                 inner: pb::plugin_hooks_client::PluginHooksClient<tonic::transport::Channel>,
@@ -977,6 +1012,7 @@ impl<'a> Generator<'a> {
                 implemented: Arc<tokio::sync::OnceCell<HashSet<String>>>,
                 timeout: Duration,
                 hook_timeouts: Arc<HashMap<String, Duration>>,
+                observer: Option<Arc<dyn HookObserver>>,
             }
 
             impl PluginHooksClient {
@@ -992,6 +1028,33 @@ impl<'a> Generator<'a> {
                         implemented: Default::default(),
                         timeout: Self::DEFAULT_TIMEOUT,
                         hook_timeouts: Default::default(),
+                        observer: None,
+                    }
+                }
+
+                /// Reports every unary hook's outcome to `observer`.
+                pub fn with_observer(mut self, observer: Arc<dyn HookObserver>) -> Self {
+                    self.observer = Some(observer);
+                    self
+                }
+
+                /// The observer set with [`with_observer`](Self::with_observer): a host reports
+                /// timeouts of the streaming hooks it bounds itself (HTTP) there too.
+                pub fn observer(&self) -> Option<&Arc<dyn HookObserver>> {
+                    self.observer.as_ref()
+                }
+
+                fn report_timeout(&self, plugin_id: &str, hook: &'static str, limit: Duration) {
+                    tracing::warn!(plugin_id, hook, timeout = ?limit,
+                        "the plugin did not answer the hook in time; using the server's default");
+                    if let Some(observer) = &self.observer {
+                        observer.timed_out(hook, limit);
+                    }
+                }
+
+                fn report_answer(&self, hook: &'static str) {
+                    if let Some(observer) = &self.observer {
+                        observer.answered(hook);
                     }
                 }
 

@@ -13,8 +13,10 @@ use super::State;
 use super::errors::{Fault, Outcome};
 use super::ids::new_id;
 
-/// The newest version `server/public` v0.4.4 knows (first entry of `model/version.go`).
-pub(super) const DEFAULT_SERVER_VERSION: &str = "11.11.0";
+/// The newest version `server/public` v0.4.4 knows (first entry of `model/version.go`): what
+/// `GetServerVersion` reports unless changed, and what the dev host checks a plugin's
+/// `min_server_version` against.
+pub const DEFAULT_SERVER_VERSION: &str = "11.11.0";
 const DEFAULT_SITE_URL: &str = "http://localhost:8065";
 
 /// Facts `GetServerVersion`, `GetSystemInstallDate` and `GetDiagnosticId` report.

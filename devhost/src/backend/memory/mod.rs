@@ -37,6 +37,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mattermost_plugin_api::{ApiError, pb};
 
+pub use config::DEFAULT_SERVER_VERSION;
 pub use ids::{ID_LEN, is_valid_id, new_id};
 pub use logs::{LogLevel, LogRecord};
 pub use posts::EphemeralPost;

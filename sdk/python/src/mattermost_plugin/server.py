@@ -11,12 +11,16 @@ import logging
 import os
 import signal
 import sys
+
+# hmac.compare_digest without importing hmac and hashlib, which would cost every cold start.
+from _operator import _compare_digest
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import message as _message
 
+from mattermost_plugin._handlers import DEFAULT_DEADLINE, Handlers, Overran
 from mattermost_plugin.asgi import serve_asgi
 from mattermost_plugin.http import HTTPRequest, ResponseWriter, UploadWriter
 from mattermost_plugin.plugin import Plugin
@@ -26,8 +30,14 @@ from mattermost_plugin_api._pb import common_pb2, hooks_pb2
 MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
 MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
 _HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
-# grpc.health.v1.HealthCheckResponse{status: SERVING}, encoded by hand to need no extra package.
+# grpc.health.v1.HealthCheckResponse{status: SERVING | NOT_SERVING}, encoded by hand to need no
+# extra package.
 _SERVING = b"\x08\x01"
+_NOT_SERVING = b"\x08\x02"
+# The host's credential (MM_PLUGIN_HOOK_TOKEN) arrives under this metadata key on every call.
+_HOOK_TOKEN_METADATA = "mm-plugin-hook-token"
+# On stop, how long calls still in flight get before they are cancelled.
+_STOP_GRACE = 0.5
 
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is a key/value.
@@ -94,12 +104,39 @@ def _error_response(spec: HookSpec, error: BaseException) -> _message.Message | 
     return None
 
 
-def _unary(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None) -> Callable[..., Awaitable[_message.Message]]:
+def _refused(context: grpc.aio.ServicerContext[Any, Any], token: str) -> bool:
+    """Whether a call lacks the host's hook token. A plain scan in each handler: a server
+    interceptor would add a coroutine hop to every hook call."""
+    for key, value in context.invocation_metadata() or ():
+        if key == _HOOK_TOKEN_METADATA:
+            return not (isinstance(value, str) and _compare_digest(value, token))
+    return True
+
+
+async def _refuse(context: grpc.aio.ServicerContext[Any, Any]) -> NoReturn:
+    await context.abort(
+        grpc.StatusCode.UNAUTHENTICATED, "this socket serves only the plugin's host (missing or wrong hook token)"
+    )
+    raise AssertionError("unreachable")
+
+
+def _handler_name(plugin: Plugin, fn: Callable[..., Any] | None) -> str:
+    return f"{type(plugin).__name__}.{getattr(fn, '__name__', fn)}"
+
+
+def _unary(
+    plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None, token: str, handlers: Handlers
+) -> Callable[..., Awaitable[_message.Message]]:
     accepted = _accepted(fn) if fn is not None else set()
     tuple_results = spec.returns.startswith("tuple[")
     width = spec.returns.count("|") if tuple_results else 1
+    is_async = fn is not None and inspect.iscoroutinefunction(fn)
+    hook_name = spec.hook.value
+    handler = _handler_name(plugin, fn)
 
     async def handle(request: _message.Message, context: grpc.aio.ServicerContext[Any, Any]) -> _message.Message:
+        if token and _refused(context, token):
+            await _refuse(context)
         if spec.args is None or spec.response is None:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{spec.hook.value} is a streaming hook")
             raise AssertionError("unreachable")
@@ -111,11 +148,18 @@ def _unary(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None) -> Cal
                 await asyncio.to_thread(plugin.load_configuration)
             if fn is None:
                 result: Any = None
-            elif inspect.iscoroutinefunction(fn):
-                result = await fn(**kwargs)
             else:
-                # Sync handlers run in a worker thread so their blocking API calls never stall the loop.
-                result = await asyncio.to_thread(fn, **kwargs)
+                # The host's hook timeout arrives as the call's deadline, which grpc enforces;
+                # a call without one gets the SDK's.
+                limit = DEFAULT_DEADLINE if context.time_remaining() is None else None
+                if is_async:
+                    result = await handlers.run_async(fn, kwargs, limit, hook_name, handler)
+                else:
+                    # In a worker thread, so their blocking API calls never stall the loop.
+                    result = await handlers.run_sync(fn, kwargs, limit, hook_name, handler)
+        except Overran:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"{hook_name}: the handler overran its deadline")
+            raise AssertionError("unreachable") from None
         except Exception as e:
             plugin.logger.exception("hook %s failed", spec.hook.value)
             response = _error_response(spec, e)
@@ -130,10 +174,14 @@ def _unary(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None) -> Cal
     return handle
 
 
-def _http(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any]) -> Callable[..., AsyncIterator[_message.Message]]:
+def _http(
+    plugin: Plugin, spec: HookSpec, fn: Callable[..., Any], token: str = ""
+) -> Callable[..., AsyncIterator[_message.Message]]:
     async def handle(
         frames: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[_message.Message]:
+        if token and _refused(context, token):
+            await _refuse(context)
         first = await frames.__anext__()
         head = first.head
 
@@ -188,13 +236,17 @@ def _http(plugin: Plugin, spec: HookSpec, fn: Callable[..., Any]) -> Callable[..
     return handle
 
 
-def _upload(plugin: Plugin, fn: Callable[..., Any]) -> Callable[..., AsyncIterator[_message.Message]]:
+def _upload(
+    plugin: Plugin, fn: Callable[..., Any], token: str = ""
+) -> Callable[..., AsyncIterator[_message.Message]]:
     """FileWillBeUploaded: the file streams in, a replacement streams out, then the outcome."""
     accepted = _accepted(fn)
 
     async def handle(
         frames: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[_message.Message]:
+        if token and _refused(context, token):
+            await _refuse(context)
         first = await frames.__anext__()
 
         async def file() -> AsyncIterator[bytes]:
@@ -275,12 +327,33 @@ def _socket_dir() -> str:
             continue
 
 
+def _exit_now() -> NoReturn:
+    """Ends the process once the plugin has stopped. A sync handler stuck past its deadline holds
+    a thread nothing can interrupt, and asyncio.run's teardown (the default executor) and the
+    interpreter's exit would wait for such threads, keeping the plugin alive past the host's
+    Shutdown grace until it is killed. The socket is gone and the clients are closed by now, so
+    flush the logs and leave without waiting (as a Go plugin's process ends when main returns)."""
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(0)
+
+
 async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -> None:
     target = os.environ.get("MM_PLUGIN_API_ADDR", "")
     token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
+    # Read once: the secret the host sends with every call into the plugin.
+    hook_token = os.environ.get("MM_PLUGIN_HOOK_TOKEN", "")
+    host_socket_dir = os.environ.get("MM_PLUGIN_SOCKET_DIR", "")
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(_HclogFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[stderr], force=True)
+    if not hook_token:
+        # A host that sends no token (not ours) can still run the plugin, but anyone can call it.
+        logging.getLogger("mattermost_plugin").warning(
+            "MM_PLUGIN_HOOK_TOKEN is not set: the plugin's socket accepts calls from any process that can reach it"
+        )
+    handlers_run = Handlers()
 
     plugin = plugin_class()
     plugin.api = PluginAPI(target, token)
@@ -305,7 +378,11 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
         if spec.streaming:
             if fn is None:
                 raise TypeError(f"{which.value} needs a handler")
-            stream = _upload(plugin, fn) if which is Hook.FILE_WILL_BE_UPLOADED else _http(plugin, spec, fn)
+            stream = (
+                _upload(plugin, fn, hook_token)
+                if which is Hook.FILE_WILL_BE_UPLOADED
+                else _http(plugin, spec, fn, hook_token)
+            )
             handlers[which.value] = grpc.stream_stream_rpc_method_handler(
                 stream,
                 request_deserializer=spec.request_type.FromString,
@@ -313,7 +390,7 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
             )
         else:
             handlers[which.value] = grpc.unary_unary_rpc_method_handler(
-                _unary(plugin, spec, fn),
+                _unary(plugin, spec, fn, hook_token, handlers_run),
                 request_deserializer=spec.request_type.FromString,
                 response_serializer=spec.response_type.SerializeToString,
             )
@@ -323,6 +400,8 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
     async def implemented_hooks(
         request: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> hooks_pb2.ImplementedResponse:
+        if hook_token and _refused(context, hook_token):
+            await _refuse(context)
         return hooks_pb2.ImplementedResponse(result=names)
 
     handlers["Implemented"] = grpc.unary_unary_rpc_method_handler(
@@ -334,9 +413,14 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
     stop = asyncio.Event()
 
     async def check(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
-        return _SERVING
+        if hook_token and _refused(context, hook_token):
+            await _refuse(context)
+        # Unhealthy once too many stuck handlers are written off: the host then restarts the plugin.
+        return _SERVING if handlers_run.healthy else _NOT_SERVING
 
     async def shutdown(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        if hook_token and _refused(context, hook_token):
+            await _refuse(context)
         stop.set()
         return b""
 
@@ -351,7 +435,8 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
             grpc.method_handlers_generic_handler("plugin.GRPCController", {"Shutdown": raw(shutdown)}),
         )
     )
-    socket_dir = _socket_dir()
+    # The host's directory is the host's to remove (it does, however the plugin ends).
+    socket_dir = host_socket_dir or _socket_dir()
     path = os.path.join(socket_dir, "plugin.sock")
     try:
         server.add_insecure_port(f"unix://{path}")
@@ -364,11 +449,14 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
         orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, host_pid))
         await stop.wait()
         orphan_watch.cancel()
-        await server.stop(grace=1)
+        handlers_run.stopping = True
+        await server.stop(grace=_STOP_GRACE)
         await plugin.api_async.close()
         plugin.api.close()
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
-        with contextlib.suppress(OSError):
-            os.rmdir(socket_dir)
+        if not host_socket_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(socket_dir)
+    _exit_now()
