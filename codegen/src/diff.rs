@@ -92,6 +92,13 @@ fn keyed_changes<T: PartialEq>(
 
 /// `GetUser(userID string) (*model.User, *model.AppError)`-style text of a method.
 pub fn signature(m: &Method) -> String {
+    let mut s = go_signature(m);
+    append_facts(m, &mut s);
+    s
+}
+
+/// The Go signature alone, as a Go programmer writes it: `KVSet(key string, value []byte) *model.AppError`.
+pub fn go_signature(m: &Method) -> String {
     let params: Vec<String> = m
         .params
         .iter()
@@ -117,7 +124,11 @@ pub fn signature(m: &Method) -> String {
         1 => format!(" {}", results[0]),
         _ => format!(" ({})", results.join(", ")),
     };
-    let mut s = format!("{}({}){}", m.name, params.join(", "), results);
+    format!("{}({}){}", m.name, params.join(", "), results)
+}
+
+/// The IR facts [`signature`] lists after the Go signature, each in brackets.
+fn append_facts(m: &Method, s: &mut String) {
     if let Some(v) = &m.min_server_version {
         s.push_str(&format!(" [min {v}]"));
     }
@@ -133,5 +144,4 @@ pub fn signature(m: &Method) -> String {
     if let Some(default) = m.hook_default {
         s.push_str(&format!(" [default {default:?}]"));
     }
-    s
 }

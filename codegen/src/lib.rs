@@ -5,6 +5,7 @@ pub mod diff;
 pub mod emit;
 pub mod externals;
 pub mod ir;
+pub mod naming;
 pub mod parse;
 pub mod projection;
 pub mod source;

@@ -218,6 +218,23 @@ mod tests {
         assert_eq!(keys, sorted);
     }
 
+    /// Parsing an older release only notes rows naming methods it lacks; the pinned release must
+    /// have every one (a misspelt row would otherwise go unnoticed).
+    #[test]
+    fn every_row_names_a_method_of_the_pinned_release() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        let ir = crate::Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for row in TABLE {
+            let service = ir.service(row.service).unwrap();
+            assert!(
+                service.methods.iter().any(|m| m.name == row.method),
+                "{:?}.{} is not in the pinned release",
+                row.service,
+                row.method
+            );
+        }
+    }
+
     #[test]
     fn defaults() {
         assert_eq!(MATTERMOST.hook_default("ServeHTTP"), HookDefault::NotFound);

@@ -70,7 +70,7 @@ async fn unmodelled_methods_answer_501_naming_the_method() {
     let backend = MemoryBackend::new();
     let e = app_error(
         backend
-            .create_o_auth_app(&ctx(), Some(pb::OAuthApp::default()))
+            .create_oauth_app(&ctx(), Some(pb::OAuthApp::default()))
             .await,
     );
     assert_eq!(e.status_code, 501);

@@ -22,7 +22,7 @@ use codegen::source::{self, SourceSet};
 /// The Mattermost `server/public` version used when `spec/` pins none yet.
 const DEFAULT_VERSION: &str = "v0.4.4";
 const SPEC_IR: &str = "spec/ir.json";
-const SPEC_LOCK: &str = "spec/proto-lock.json";
+pub(crate) const SPEC_LOCK: &str = "spec/proto-lock.json";
 
 #[derive(Parser)]
 #[command(name = "cargo xtask")]
@@ -156,8 +156,12 @@ fn parse_source(spec: &str) -> Result<Ir> {
         module: source::MODULE_PATH.to_string(),
         version: resolved.version,
     };
-    codegen::parse::parse(&set, info)
-        .map_err(|e| anyhow::anyhow!("cannot read the plugin API from {spec}:\n{e}"))
+    let (ir, notes) = codegen::parse::parse_with_notes(&set, info, codegen::special::MATTERMOST)
+        .map_err(|e| anyhow::anyhow!("cannot read the plugin API from {spec}:\n{e}"))?;
+    for note in notes {
+        println!("note: {note}");
+    }
+    Ok(ir)
 }
 
 fn summary(ir: &Ir) -> String {

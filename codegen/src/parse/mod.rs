@@ -34,13 +34,23 @@ pub fn parse_with(
     source: SourceInfo,
     special: special::SpecialCases,
 ) -> Result<Ir, ParseError> {
+    parse_with_notes(set, source, special).map(|(ir, _)| ir)
+}
+
+/// [`parse`], also returning notes: things worth saying that do not stop the parse, such as a
+/// special-case row naming a method an older release does not have yet.
+pub fn parse_with_notes(
+    set: &SourceSet,
+    source: SourceInfo,
+    special: special::SpecialCases,
+) -> Result<(Ir, Vec<Diagnostic>), ParseError> {
     let mut diags = Vec::new();
     let files = parse_files(set, &mut diags);
     let mut ctx = Ctx::new(&files, &mut diags);
     ctx.special = special;
     let ir = ctx.lower(source, &mut diags);
     if diags.is_empty() {
-        Ok(ir)
+        Ok((ir, ctx.notes.into_inner()))
     } else {
         diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
         diags.dedup();
@@ -213,6 +223,8 @@ struct Ctx<'t, 's> {
     /// External types met while lowering: (path, name) → local package name.
     externals: RefCell<BTreeMap<(String, String), String>>,
     special: special::SpecialCases,
+    /// See [`parse_with_notes`].
+    notes: RefCell<Vec<Diagnostic>>,
 }
 
 /// What a type expression is lowered against.
@@ -279,6 +291,7 @@ impl<'t, 's> Ctx<'t, 's> {
             inline: RefCell::default(),
             externals: RefCell::default(),
             special: special::MATTERMOST,
+            notes: RefCell::default(),
         }
     }
 
@@ -462,12 +475,14 @@ impl<'t, 's> Ctx<'t, 's> {
             .iter()
             .filter(|r| r.service == service.name)
         {
+            // Older releases lack methods added since, so this is a note; the pinned release is
+            // held to the table by a test (`special::tests`).
             if !service.methods.iter().any(|m| m.name == row.method) {
-                diags.push(Diagnostic::at(
+                self.notes.borrow_mut().push(Diagnostic::at(
                     path,
                     iface,
                     format!(
-                        "the special-case table (codegen/src/special.rs) names `{}.{}`, which does not exist; remove or update the row",
+                        "the special-case table (codegen/src/special.rs) names `{}.{}`, which this source does not have; the row is skipped",
                         service.name.go_name(),
                         row.method
                     ),

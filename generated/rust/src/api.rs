@@ -212,16 +212,16 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, options);
         std::future::ready(Err(ApiError::not_implemented("GetUsers")))
     }
-    /// Go: `GetUsersByIds(userIDs`
+    /// Go: `GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::User>, ApiError>,
     > + Send {
-        let _ = (ctx, user_i_ds);
+        let _ = (ctx, user_ids);
         std::future::ready(Err(ApiError::not_implemented("GetUsersByIds")))
     }
     /// Go: `GetUser(userID string) (*model.User, *model.AppError)`
@@ -260,7 +260,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, name);
         std::future::ready(Err(ApiError::not_implemented("GetUserByUsername")))
     }
-    /// Go: `GetUsersByUsernames(usernames`
+    /// Go: `GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
@@ -312,7 +312,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetPreferencesForUser")))
     }
-    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Go: `UpdatePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
@@ -323,7 +323,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, preferences);
         std::future::ready(Err(ApiError::not_implemented("UpdatePreferencesForUser")))
     }
-    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Go: `DeletePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
@@ -413,7 +413,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetTeamIcon")))
     }
-    /// Go: `SetTeamIcon(teamID string, data`
+    /// Go: `SetTeamIcon(teamID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
@@ -458,7 +458,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetUserStatus")))
     }
-    /// Go: `GetUserStatusesByIds(userIds`
+    /// Go: `GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
@@ -543,7 +543,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, sort_by, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetUsersInChannel")))
     }
-    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Go: `GetLDAPUserAttributes(userID string, attributes []string) (map[string]string, *model.AppError)`
     /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
@@ -680,7 +680,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("CreateTeamMember")))
     }
-    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Go: `CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)`
     /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
@@ -694,7 +694,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, team_id, user_ids, requestor_id);
         std::future::ready(Err(ApiError::not_implemented("CreateTeamMembers")))
     }
-    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds []string, requestorId string) ([]*model.TeamMemberWithError, *model.AppError)`
     /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
@@ -913,7 +913,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id1, user_id2);
         std::future::ready(Err(ApiError::not_implemented("GetDirectChannel")))
     }
-    /// Go: `GetGroupChannel(userIds`
+    /// Go: `GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
@@ -1005,7 +1005,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, team_id);
         std::future::ready(Err(ApiError::not_implemented("GetChannelSidebarCategories")))
     }
-    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)`
     /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
@@ -1036,7 +1036,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, search);
         std::future::ready(Err(ApiError::not_implemented("SearchUsers")))
     }
-    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Go: `SearchPostsInTeam(teamID string, paramsList []*model.SearchParams) ([]*model.Post, *model.AppError)`
     /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
@@ -1117,7 +1117,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, channel_id, page, per_page);
         std::future::ready(Err(ApiError::not_implemented("GetChannelMembers")))
     }
-    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Go: `GetChannelMembersByIds(channelId string, userIds []string) (model.ChannelMembers, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
@@ -1178,7 +1178,7 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("UpdateChannelMemberNotifications")),
         )
     }
-    /// Go: `PatchChannelMembersNotifications(members`
+    /// Go: `PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError`
     /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
@@ -1477,7 +1477,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id);
         std::future::ready(Err(ApiError::not_implemented("GetProfileImage")))
     }
-    /// Go: `SetProfileImage(userID string, data`
+    /// Go: `SetProfileImage(userID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
@@ -1526,7 +1526,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, emoji_id);
         std::future::ready(Err(ApiError::not_implemented("GetEmoji")))
     }
-    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Go: `CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)`
     /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
@@ -1627,7 +1627,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, emoji_id);
         std::future::ready(Err(ApiError::not_implemented("GetEmojiImage")))
     }
-    /// Go: `UploadFile(data`
+    /// Go: `UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)`
     /// Minimum server version: 5.6.
     fn upload_file(
         &self,
@@ -1730,7 +1730,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, replace, file);
         std::future::ready(Err(ApiError::not_implemented("InstallPlugin")))
     }
-    /// Go: `KVSet(key string, value`
+    /// Go: `KVSet(key string, value []byte) *model.AppError`
     /// Minimum server version: 5.2.
     fn kv_set(
         &self,
@@ -1741,7 +1741,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, value);
         std::future::ready(Err(ApiError::not_implemented("KVSet")))
     }
-    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Go: `KVCompareAndSet(key string, oldValue []byte, newValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
@@ -1753,7 +1753,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, old_value, new_value);
         std::future::ready(Err(ApiError::not_implemented("KVCompareAndSet")))
     }
-    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Go: `KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
@@ -1764,7 +1764,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, old_value);
         std::future::ready(Err(ApiError::not_implemented("KVCompareAndDelete")))
     }
-    /// Go: `KVSetWithOptions(key string, value`
+    /// Go: `KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)`
     /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
@@ -1776,7 +1776,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, key, value, options);
         std::future::ready(Err(ApiError::not_implemented("KVSetWithOptions")))
     }
-    /// Go: `KVSetWithExpiry(key string, value`
+    /// Go: `KVSetWithExpiry(key string, value []byte, expireInSeconds int64) *model.AppError`
     /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
@@ -1879,7 +1879,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, user_id, channel_id, permission);
         std::future::ready(Err(ApiError::not_implemented("HasPermissionToChannel")))
     }
-    /// Go: `RolesGrantPermission(roleNames`
+    /// Go: `RolesGrantPermission(roleNames []string, permissionId string) bool`
     /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
@@ -2142,7 +2142,7 @@ pub trait PluginApi: Send + Sync + 'static {
     }
     /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn create_o_auth_app(
+    fn create_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -2154,7 +2154,7 @@ pub trait PluginApi: Send + Sync + 'static {
     }
     /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn get_o_auth_app(
+    fn get_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -2166,7 +2166,7 @@ pub trait PluginApi: Send + Sync + 'static {
     }
     /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn update_o_auth_app(
+    fn update_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -2178,7 +2178,7 @@ pub trait PluginApi: Send + Sync + 'static {
     }
     /// Go: `DeleteOAuthApp(appID string) *model.AppError`
     /// Minimum server version: 5.38.
-    fn delete_o_auth_app(
+    fn delete_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -2453,7 +2453,7 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("ReceiveSharedChannelAttachmentSyncMsg")),
         )
     }
-    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error`
     /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
@@ -2480,17 +2480,17 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, user_id);
         std::future::ready(Err(ApiError::not_implemented("UpsertGroupMember")))
     }
-    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Go: `UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)`
     /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
         group_id: ::prost::alloc::string::String,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::GroupMember>, ApiError>,
     > + Send {
-        let _ = (ctx, group_id, user_i_ds);
+        let _ = (ctx, group_id, user_ids);
         std::future::ready(Err(ApiError::not_implemented("UpsertGroupMembers")))
     }
     /// Go: `GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)`
@@ -2719,7 +2719,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, field_id);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyField")))
     }
-    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Go: `GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
@@ -2820,7 +2820,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, value_id);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyValue")))
     }
-    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Go: `GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
@@ -2920,7 +2920,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, target_id, name);
         std::future::ready(Err(ApiError::not_implemented("GetPropertyFieldByName")))
     }
-    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Go: `UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
@@ -2933,7 +2933,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, fields);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyFields")))
     }
-    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Go: `UpdatePropertyValues(groupID string, values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
@@ -2946,7 +2946,7 @@ pub trait PluginApi: Send + Sync + 'static {
         let _ = (ctx, group_id, values);
         std::future::ready(Err(ApiError::not_implemented("UpdatePropertyValues")))
     }
-    /// Go: `UpsertPropertyValues(values`
+    /// Go: `UpsertPropertyValues(values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
@@ -2985,7 +2985,7 @@ pub trait PluginApi: Send + Sync + 'static {
             Err(ApiError::not_implemented("DeletePropertyValuesForField")),
         )
     }
-    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Go: `UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)`
     /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,
@@ -3652,8 +3652,8 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
     ) -> Result<tonic::Response<pb::GetUsersByIdsResponse>, tonic::Status> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
-        let pb::GetUsersByIdsRequest { user_i_ds } = message;
-        match self.inner.get_users_by_ids(&ctx, user_i_ds).await {
+        let pb::GetUsersByIdsRequest { user_ids } = message;
+        match self.inner.get_users_by_ids(&ctx, user_ids).await {
             Ok(value) => {
                 Ok(
                     tonic::Response::new(pb::GetUsersByIdsResponse {
@@ -7633,7 +7633,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
         let pb::CreateOAuthAppRequest { app } = message;
-        match self.inner.create_o_auth_app(&ctx, app).await {
+        match self.inner.create_oauth_app(&ctx, app).await {
             Ok(value) => {
                 Ok(
                     tonic::Response::new(pb::CreateOAuthAppResponse {
@@ -7660,7 +7660,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
         let pb::GetOAuthAppRequest { app_id } = message;
-        match self.inner.get_o_auth_app(&ctx, app_id).await {
+        match self.inner.get_oauth_app(&ctx, app_id).await {
             Ok(value) => {
                 Ok(
                     tonic::Response::new(pb::GetOAuthAppResponse {
@@ -7687,7 +7687,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
         let pb::UpdateOAuthAppRequest { app } = message;
-        match self.inner.update_o_auth_app(&ctx, app).await {
+        match self.inner.update_oauth_app(&ctx, app).await {
             Ok(value) => {
                 Ok(
                     tonic::Response::new(pb::UpdateOAuthAppResponse {
@@ -7714,7 +7714,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
         let pb::DeleteOAuthAppRequest { app_id } = message;
-        match self.inner.delete_o_auth_app(&ctx, app_id).await {
+        match self.inner.delete_oauth_app(&ctx, app_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteOAuthAppResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) => {
@@ -8470,8 +8470,8 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
     ) -> Result<tonic::Response<pb::UpsertGroupMembersResponse>, tonic::Status> {
         let (metadata, _, message) = request.into_parts();
         let ctx = CallContext::from_owned_metadata(metadata);
-        let pb::UpsertGroupMembersRequest { group_id, user_i_ds } = message;
-        match self.inner.upsert_group_members(&ctx, group_id, user_i_ds).await {
+        let pb::UpsertGroupMembersRequest { group_id, user_ids } = message;
+        match self.inner.upsert_group_members(&ctx, group_id, user_ids).await {
             Ok(value) => {
                 Ok(
                     tonic::Response::new(pb::UpsertGroupMembersResponse {
@@ -10585,19 +10585,19 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetUsersByIds(userIDs`
+    /// Go: `GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::User>, ApiError>,
     > + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
             pb::GetUsersByIdsRequest {
-                user_i_ds,
+                user_ids,
             },
             &self.metadata,
             ctx,
@@ -10697,7 +10697,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetUsersByUsernames(usernames`
+    /// Go: `GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
@@ -10821,7 +10821,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Go: `UpdatePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
@@ -10853,7 +10853,7 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Go: `DeletePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
@@ -11082,7 +11082,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `SetTeamIcon(teamID string, data`
+    /// Go: `SetTeamIcon(teamID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
@@ -11194,7 +11194,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetUserStatusesByIds(userIds`
+    /// Go: `GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
@@ -11405,7 +11405,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Go: `GetLDAPUserAttributes(userID string, attributes []string) (map[string]string, *model.AppError)`
     /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
@@ -11717,7 +11717,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Go: `CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)`
     /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
@@ -11750,7 +11750,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds []string, requestorId string) ([]*model.TeamMemberWithError, *model.AppError)`
     /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
@@ -12291,7 +12291,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetGroupChannel(userIds`
+    /// Go: `GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
@@ -12510,7 +12510,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)`
     /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
@@ -12576,7 +12576,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Go: `SearchPostsInTeam(teamID string, paramsList []*model.SearchParams) ([]*model.Post, *model.AppError)`
     /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
@@ -12771,7 +12771,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Go: `GetChannelMembersByIds(channelId string, userIds []string) (model.ChannelMembers, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
@@ -12915,7 +12915,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `PatchChannelMembersNotifications(members`
+    /// Go: `PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError`
     /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
@@ -13613,7 +13613,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `SetProfileImage(userID string, data`
+    /// Go: `SetProfileImage(userID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
@@ -13729,7 +13729,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Go: `CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)`
     /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
@@ -13965,7 +13965,7 @@ impl PluginApi for PluginApiClient {
             Ok((response.result_0, response.result_1))
         }
     }
-    /// Go: `UploadFile(data`
+    /// Go: `UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)`
     /// Minimum server version: 5.6.
     fn upload_file(
         &self,
@@ -14222,7 +14222,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `KVSet(key string, value`
+    /// Go: `KVSet(key string, value []byte) *model.AppError`
     /// Minimum server version: 5.2.
     fn kv_set(
         &self,
@@ -14248,7 +14248,7 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Go: `KVCompareAndSet(key string, oldValue []byte, newValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
@@ -14279,7 +14279,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Go: `KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
@@ -14308,7 +14308,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `KVSetWithOptions(key string, value`
+    /// Go: `KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)`
     /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
@@ -14339,7 +14339,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `KVSetWithExpiry(key string, value`
+    /// Go: `KVSetWithExpiry(key string, value []byte, expireInSeconds int64) *model.AppError`
     /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
@@ -14588,7 +14588,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `RolesGrantPermission(roleNames`
+    /// Go: `RolesGrantPermission(roleNames []string, permissionId string) bool`
     /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
@@ -15212,7 +15212,7 @@ impl PluginApi for PluginApiClient {
     }
     /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn create_o_auth_app(
+    fn create_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -15239,7 +15239,7 @@ impl PluginApi for PluginApiClient {
     }
     /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn get_o_auth_app(
+    fn get_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -15266,7 +15266,7 @@ impl PluginApi for PluginApiClient {
     }
     /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn update_o_auth_app(
+    fn update_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -15293,7 +15293,7 @@ impl PluginApi for PluginApiClient {
     }
     /// Go: `DeleteOAuthApp(appID string) *model.AppError`
     /// Minimum server version: 5.38.
-    fn delete_o_auth_app(
+    fn delete_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -16000,7 +16000,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error`
     /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
@@ -16065,13 +16065,13 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Go: `UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)`
     /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
         group_id: ::prost::alloc::string::String,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::GroupMember>, ApiError>,
     > + Send {
@@ -16079,7 +16079,7 @@ impl PluginApi for PluginApiClient {
         let request = crate::support::request_with(
             pb::UpsertGroupMembersRequest {
                 group_id,
-                user_i_ds,
+                user_ids,
             },
             &self.metadata,
             ctx,
@@ -16630,7 +16630,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Go: `GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
@@ -16877,7 +16877,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Go: `GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
@@ -17119,7 +17119,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Go: `UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
@@ -17150,7 +17150,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Go: `UpdatePropertyValues(groupID string, values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
@@ -17181,7 +17181,7 @@ impl PluginApi for PluginApiClient {
             Ok(response.result)
         }
     }
-    /// Go: `UpsertPropertyValues(values`
+    /// Go: `UpsertPropertyValues(values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
@@ -17276,7 +17276,7 @@ impl PluginApi for PluginApiClient {
             Ok(())
         }
     }
-    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Go: `UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)`
     /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,

@@ -169,7 +169,7 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &context, &new_post, &old_post);
         defaults::message_has_been_updated()
     }
-    /// Go: `MessagesWillBeConsumed(posts`
+    /// Go: `MessagesWillBeConsumed(posts []*model.Post) []*model.Post`
     /// Minimum server version: 9.3.
     fn messages_will_be_consumed(
         &self,
@@ -181,7 +181,7 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &posts);
         defaults::messages_will_be_consumed()
     }
-    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
+    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post`
     /// Minimum server version: 11.9.
     fn messages_will_be_consumed_with_context(
         &self,
@@ -553,7 +553,7 @@ pub trait PluginHooks: Send + Sync + 'static {
         let _ = (ctx, &rc);
         defaults::on_shared_channels_ping()
     }
-    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
+    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)`
     /// Minimum server version: 9.5.
     fn preferences_have_changed(
         &self,
@@ -2859,7 +2859,7 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    /// Go: `MessagesWillBeConsumed(posts`
+    /// Go: `MessagesWillBeConsumed(posts []*model.Post) []*model.Post`
     /// Minimum server version: 9.3.
     fn messages_will_be_consumed(
         &self,
@@ -2911,7 +2911,7 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts`
+    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post`
     /// Minimum server version: 11.9.
     fn messages_will_be_consumed_with_context(
         &self,
@@ -4486,7 +4486,7 @@ impl PluginHooks for PluginHooksClient {
             }
         }
     }
-    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences`
+    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)`
     /// Minimum server version: 9.5.
     fn preferences_have_changed(
         &self,

@@ -20,7 +20,7 @@ pub use api::{PluginApi, PluginApiClient, PluginApiServer};
 pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
-pub const CONTRACT_HASH: &str = "dd02d8abd6744580";
+pub const CONTRACT_HASH: &str = "add7f5b53149eeeb";
 /// The `server/public` version the contract was generated from.
 pub const MATTERMOST_VERSION: &str = "v0.4.4";
 /// Number of `plugin.API` methods.

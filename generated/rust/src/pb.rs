@@ -1868,7 +1868,7 @@ pub struct FeatureFlags {
     pub test_bool_feature: bool,
     /// Go: EnableSharedChannelsDMs bool
     #[prost(bool, tag = "3")]
-    pub enable_shared_channels_d_ms: bool,
+    pub enable_shared_channels_dms: bool,
     /// Go: EnableSyncAllUsersForRemoteCluster bool
     #[prost(bool, tag = "4")]
     pub enable_sync_all_users_for_remote_cluster: bool,
@@ -1877,7 +1877,7 @@ pub struct FeatureFlags {
     pub apps_enabled: bool,
     /// Go: NormalizeLdapDNs bool
     #[prost(bool, tag = "6")]
-    pub normalize_ldap_d_ns: bool,
+    pub normalize_ldap_dns: bool,
     /// Go: WysiwygEditor bool
     #[prost(bool, tag = "7")]
     pub wysiwyg_editor: bool,
@@ -2546,7 +2546,7 @@ pub struct GroupSearchOpts {
     pub include_timezones: bool,
     /// Go: IncludeMemberIDs bool
     #[prost(bool, tag = "13")]
-    pub include_member_i_ds: bool,
+    pub include_member_ids: bool,
     /// Go: IncludeArchived bool
     #[prost(bool, tag = "14")]
     pub include_archived: bool,
@@ -3477,7 +3477,7 @@ pub struct PluginSettings {
     >,
     /// Go: ChimeraOAuthProxyURL \*string
     #[prost(string, optional, tag = "15")]
-    pub chimera_o_auth_proxy_url: ::core::option::Option<::prost::alloc::string::String>,
+    pub chimera_oauth_proxy_url: ::core::option::Option<::prost::alloc::string::String>,
 }
 /// Go: model.PluginSettingsSchema (model/manifest.go)
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -3907,7 +3907,7 @@ pub struct PrivacySettings {
     pub show_full_name: ::core::option::Option<bool>,
     /// Go: UseAnonymousURLs \*bool
     #[prost(bool, optional, tag = "3")]
-    pub use_anonymous_ur_ls: ::core::option::Option<bool>,
+    pub use_anonymous_urls: ::core::option::Option<bool>,
 }
 /// Go: model.ProductLimits (model/cloud.go)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -4014,7 +4014,7 @@ pub struct PropertyFieldSearchOpts {
     pub target_type: ::prost::alloc::string::String,
     /// Go: TargetIDs \[\]string
     #[prost(string, repeated, tag = "5")]
-    pub target_i_ds: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    pub target_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// Go: ChannelID string
     #[prost(string, tag = "6")]
     pub channel_id: ::prost::alloc::string::String,
@@ -4121,7 +4121,7 @@ pub struct PropertyValueSearchOpts {
     pub target_type: ::prost::alloc::string::String,
     /// Go: TargetIDs \[\]string
     #[prost(string, repeated, tag = "3")]
-    pub target_i_ds: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    pub target_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// Go: FieldID string
     #[prost(string, tag = "4")]
     pub field_id: ::prost::alloc::string::String,
@@ -4324,7 +4324,7 @@ pub struct RegisterPluginOpts {
     pub creator_id: ::prost::alloc::string::String,
     /// Go: AutoShareDMs bool
     #[prost(bool, tag = "4")]
-    pub auto_share_d_ms: bool,
+    pub auto_share_dms: bool,
     /// Go: AutoInvited bool
     #[prost(bool, tag = "5")]
     pub auto_invited: bool,
@@ -4768,7 +4768,7 @@ pub struct ServiceSettings {
     pub goroutine_health_threshold: ::core::option::Option<i64>,
     /// Go: EnableOAuthServiceProvider \*bool
     #[prost(bool, optional, tag = "21")]
-    pub enable_o_auth_service_provider: ::core::option::Option<bool>,
+    pub enable_oauth_service_provider: ::core::option::Option<bool>,
     /// Go: EnableDynamicClientRegistration \*bool
     #[prost(bool, optional, tag = "22")]
     pub enable_dynamic_client_registration: ::core::option::Option<bool>,
@@ -4785,7 +4785,7 @@ pub struct ServiceSettings {
     pub enable_outgoing_webhooks: ::core::option::Option<bool>,
     /// Go: EnableOutgoingOAuthConnections \*bool
     #[prost(bool, optional, tag = "26")]
-    pub enable_outgoing_o_auth_connections: ::core::option::Option<bool>,
+    pub enable_outgoing_oauth_connections: ::core::option::Option<bool>,
     /// Go: EnableCommands \*bool
     #[prost(bool, optional, tag = "27")]
     pub enable_commands: ::core::option::Option<bool>,
@@ -4997,7 +4997,7 @@ pub struct ServiceSettings {
     pub enable_bot_account_creation: ::core::option::Option<bool>,
     /// Go: EnableSVGs \*bool
     #[prost(bool, optional, tag = "94")]
-    pub enable_sv_gs: ::core::option::Option<bool>,
+    pub enable_svgs: ::core::option::Option<bool>,
     /// Go: EnableLatex \*bool
     #[prost(bool, optional, tag = "95")]
     pub enable_latex: ::core::option::Option<bool>,
@@ -6383,7 +6383,7 @@ pub struct GetUsersResponse {
 pub struct GetUsersByIdsRequest {
     /// Go: userIDs \[\]string
     #[prost(string, repeated, tag = "1")]
-    pub user_i_ds: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    pub user_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 /// Results of GetUsersByIds.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -9742,7 +9742,7 @@ pub struct UpsertGroupMembersRequest {
     pub group_id: ::prost::alloc::string::String,
     /// Go: userIDs \[\]string
     #[prost(string, repeated, tag = "2")]
-    pub user_i_ds: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    pub user_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 /// Results of UpsertGroupMembers.
 #[derive(Clone, PartialEq, ::prost::Message)]

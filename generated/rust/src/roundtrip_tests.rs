@@ -428,19 +428,19 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetUsersByIds(userIDs`
+    /// Go: `GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 9.8.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::User>, ApiError>,
     > + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
         async move {
-            let recorded = format!("{:?}", (& user_i_ds,));
+            let recorded = format!("{:?}", (& user_ids,));
             calls.lock().unwrap().push(("GetUsersByIds".to_string(), recorded));
             if fail {
                 Err(sample_app_error("GetUsersByIds"))
@@ -512,7 +512,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetUsersByUsernames(usernames`
+    /// Go: `GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_users_by_usernames(
         &self,
@@ -600,7 +600,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpdatePreferencesForUser(userID string, preferences`
+    /// Go: `UpdatePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn update_preferences_for_user(
         &self,
@@ -619,7 +619,7 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("UpdatePreferencesForUser")) } else { Ok(()) }
         }
     }
-    /// Go: `DeletePreferencesForUser(userID string, preferences`
+    /// Go: `DeletePreferencesForUser(userID string, preferences []model.Preference) *model.AppError`
     /// Minimum server version: 5.26.
     fn delete_preferences_for_user(
         &self,
@@ -768,7 +768,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `SetTeamIcon(teamID string, data`
+    /// Go: `SetTeamIcon(teamID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_team_icon(
         &self,
@@ -841,7 +841,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetUserStatusesByIds(userIds`
+    /// Go: `GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_user_statuses_by_ids(
         &self,
@@ -979,7 +979,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetLDAPUserAttributes(userID string, attributes`
+    /// Go: `GetLDAPUserAttributes(userID string, attributes []string) (map[string]string, *model.AppError)`
     /// Minimum server version: 5.3.
     fn get_ldap_user_attributes(
         &self,
@@ -1215,7 +1215,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `CreateTeamMembers(teamID string, userIds`
+    /// Go: `CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)`
     /// Minimum server version: 5.2.
     fn create_team_members(
         &self,
@@ -1238,7 +1238,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `CreateTeamMembersGracefully(teamID string, userIds`
+    /// Go: `CreateTeamMembersGracefully(teamID string, userIds []string, requestorId string) ([]*model.TeamMemberWithError, *model.AppError)`
     /// Minimum server version: 5.20.
     fn create_team_members_gracefully(
         &self,
@@ -1612,7 +1612,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetGroupChannel(userIds`
+    /// Go: `GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)`
     /// Minimum server version: 5.2.
     fn get_group_channel(
         &self,
@@ -1763,7 +1763,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories`
+    /// Go: `UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)`
     /// Minimum server version: 5.38.
     fn update_channel_sidebar_categories(
         &self,
@@ -1813,7 +1813,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `SearchPostsInTeam(teamID string, paramsList`
+    /// Go: `SearchPostsInTeam(teamID string, paramsList []*model.SearchParams) ([]*model.Post, *model.AppError)`
     /// Minimum server version: 5.10.
     fn search_posts_in_team(
         &self,
@@ -1951,7 +1951,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetChannelMembersByIds(channelId string, userIds`
+    /// Go: `GetChannelMembersByIds(channelId string, userIds []string) (model.ChannelMembers, *model.AppError)`
     /// Minimum server version: 5.6.
     fn get_channel_members_by_ids(
         &self,
@@ -2055,7 +2055,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `PatchChannelMembersNotifications(members`
+    /// Go: `PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError`
     /// Minimum server version: 9.5.
     fn patch_channel_members_notifications(
         &self,
@@ -2563,7 +2563,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `SetProfileImage(userID string, data`
+    /// Go: `SetProfileImage(userID string, data []byte) *model.AppError`
     /// Minimum server version: 5.6.
     fn set_profile_image(
         &self,
@@ -2644,7 +2644,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `CopyFileInfos(userID string, fileIds`
+    /// Go: `CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)`
     /// Minimum server version: 5.2.
     fn copy_file_infos(
         &self,
@@ -2816,7 +2816,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UploadFile(data`
+    /// Go: `UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)`
     /// Minimum server version: 5.6.
     fn upload_file(
         &self,
@@ -2986,7 +2986,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `KVSet(key string, value`
+    /// Go: `KVSet(key string, value []byte) *model.AppError`
     /// Minimum server version: 5.2.
     fn kv_set(
         &self,
@@ -3002,7 +3002,7 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVSet")) } else { Ok(()) }
         }
     }
-    /// Go: `KVCompareAndSet(key string, oldValue`
+    /// Go: `KVCompareAndSet(key string, oldValue []byte, newValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.12.
     fn kv_compare_and_set(
         &self,
@@ -3019,7 +3019,7 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVCompareAndSet")) } else { Ok(true) }
         }
     }
-    /// Go: `KVCompareAndDelete(key string, oldValue`
+    /// Go: `KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError)`
     /// Minimum server version: 5.16.
     fn kv_compare_and_delete(
         &self,
@@ -3035,7 +3035,7 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVCompareAndDelete")) } else { Ok(true) }
         }
     }
-    /// Go: `KVSetWithOptions(key string, value`
+    /// Go: `KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)`
     /// Minimum server version: 5.20.
     fn kv_set_with_options(
         &self,
@@ -3052,7 +3052,7 @@ impl PluginApi for Fake {
             if fail { Err(sample_app_error("KVSetWithOptions")) } else { Ok(true) }
         }
     }
-    /// Go: `KVSetWithExpiry(key string, value`
+    /// Go: `KVSetWithExpiry(key string, value []byte, expireInSeconds int64) *model.AppError`
     /// Minimum server version: 5.6.
     fn kv_set_with_expiry(
         &self,
@@ -3224,7 +3224,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `RolesGrantPermission(roleNames`
+    /// Go: `RolesGrantPermission(roleNames []string, permissionId string) bool`
     /// Minimum server version: 6.3.
     fn roles_grant_permission(
         &self,
@@ -3673,7 +3673,7 @@ impl PluginApi for Fake {
     }
     /// Go: `CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn create_o_auth_app(
+    fn create_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -3694,7 +3694,7 @@ impl PluginApi for Fake {
     }
     /// Go: `GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn get_o_auth_app(
+    fn get_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -3715,7 +3715,7 @@ impl PluginApi for Fake {
     }
     /// Go: `UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)`
     /// Minimum server version: 5.38.
-    fn update_o_auth_app(
+    fn update_oauth_app(
         &self,
         ctx: &CallContext,
         app: ::core::option::Option<crate::pb::OAuthApp>,
@@ -3736,7 +3736,7 @@ impl PluginApi for Fake {
     }
     /// Go: `DeleteOAuthApp(appID string) *model.AppError`
     /// Minimum server version: 5.38.
-    fn delete_o_auth_app(
+    fn delete_oauth_app(
         &self,
         ctx: &CallContext,
         app_id: ::prost::alloc::string::String,
@@ -4338,7 +4338,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image`
+    /// Go: `ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error`
     /// Minimum server version: 11.7.
     fn receive_shared_channel_profile_image_sync_msg(
         &self,
@@ -4391,20 +4391,20 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpsertGroupMembers(groupID string, userIDs`
+    /// Go: `UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)`
     /// Minimum server version: 10.7.
     fn upsert_group_members(
         &self,
         ctx: &CallContext,
         group_id: ::prost::alloc::string::String,
-        user_i_ds: ::std::vec::Vec<::prost::alloc::string::String>,
+        user_ids: ::std::vec::Vec<::prost::alloc::string::String>,
     ) -> impl std::future::Future<
         Output = Result<::std::vec::Vec<crate::pb::GroupMember>, ApiError>,
     > + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
         async move {
-            let recorded = format!("{:?}", (& group_id, & user_i_ds,));
+            let recorded = format!("{:?}", (& group_id, & user_ids,));
             calls.lock().unwrap().push(("UpsertGroupMembers".to_string(), recorded));
             if fail {
                 Err(sample_app_error("UpsertGroupMembers"))
@@ -4819,7 +4819,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetPropertyFields(groupID string, ids`
+    /// Go: `GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn get_property_fields(
         &self,
@@ -5035,7 +5035,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `GetPropertyValues(groupID string, ids`
+    /// Go: `GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn get_property_values(
         &self,
@@ -5247,7 +5247,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpdatePropertyFields(groupID string, fields`
+    /// Go: `UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)`
     /// Minimum server version: 10.10.
     fn update_property_fields(
         &self,
@@ -5274,7 +5274,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpdatePropertyValues(groupID string, values`
+    /// Go: `UpdatePropertyValues(groupID string, values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn update_property_values(
         &self,
@@ -5301,7 +5301,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpsertPropertyValues(values`
+    /// Go: `UpsertPropertyValues(values []*model.PropertyValue) ([]*model.PropertyValue, error)`
     /// Minimum server version: 10.10.
     fn upsert_property_values(
         &self,
@@ -5384,7 +5384,7 @@ impl PluginApi for Fake {
             }
         }
     }
-    /// Go: `UpsertPropertyValuesWithOptions(values`
+    /// Go: `UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)`
     /// Minimum server version: 11.10.
     fn upsert_property_values_with_options(
         &self,
@@ -12416,7 +12416,7 @@ async fn every_api_method_round_trips() {
     count
         += Box::pin(async {
                 let got = ok
-                    .create_o_auth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
+                    .create_oauth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "CreateOAuthApp"));
                 assert_eq!(
@@ -12434,7 +12434,7 @@ async fn every_api_method_round_trips() {
                     ::default()),)), "{} arguments", "CreateOAuthApp"
                 );
                 let err = failing
-                    .create_o_auth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
+                    .create_oauth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
                     .await
                     .expect_err("CreateOAuthApp");
                 match err {
@@ -12452,7 +12452,7 @@ async fn every_api_method_round_trips() {
     count
         += Box::pin(async {
                 let got = ok
-                    .get_o_auth_app(&ctx, String::from("sample"))
+                    .get_oauth_app(&ctx, String::from("sample"))
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "GetOAuthApp"));
                 assert_eq!(
@@ -12470,7 +12470,7 @@ async fn every_api_method_round_trips() {
                     "{} arguments", "GetOAuthApp"
                 );
                 let err = failing
-                    .get_o_auth_app(&ctx, String::from("sample"))
+                    .get_oauth_app(&ctx, String::from("sample"))
                     .await
                     .expect_err("GetOAuthApp");
                 match err {
@@ -12487,7 +12487,7 @@ async fn every_api_method_round_trips() {
     count
         += Box::pin(async {
                 let got = ok
-                    .update_o_auth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
+                    .update_oauth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "UpdateOAuthApp"));
                 assert_eq!(
@@ -12505,7 +12505,7 @@ async fn every_api_method_round_trips() {
                     ::default()),)), "{} arguments", "UpdateOAuthApp"
                 );
                 let err = failing
-                    .update_o_auth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
+                    .update_oauth_app(&ctx, Some(<pb::OAuthApp as Default>::default()))
                     .await
                     .expect_err("UpdateOAuthApp");
                 match err {
@@ -12523,7 +12523,7 @@ async fn every_api_method_round_trips() {
     count
         += Box::pin(async {
                 let got = ok
-                    .delete_o_auth_app(&ctx, String::from("sample"))
+                    .delete_oauth_app(&ctx, String::from("sample"))
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "DeleteOAuthApp"));
                 assert_eq!(got, (), "{} result", "DeleteOAuthApp");
@@ -12538,7 +12538,7 @@ async fn every_api_method_round_trips() {
                     "{} arguments", "DeleteOAuthApp"
                 );
                 let err = failing
-                    .delete_o_auth_app(&ctx, String::from("sample"))
+                    .delete_oauth_app(&ctx, String::from("sample"))
                     .await
                     .expect_err("DeleteOAuthApp");
                 match err {

@@ -2,7 +2,9 @@
 //!
 //! `spec/proto-lock.json` records, per message, every field key (the Go field or parameter it comes
 //! from) with its number, proto name and wire type. Allocation rules:
-//! - a known key with the same wire type keeps its number (a proto rename keeps it too);
+//! - a known key with the same wire type keeps its number (a proto rename keeps it too, and the
+//!   old name is recorded in `renamed_from`, which tells the breaking-change check the rename was
+//!   meant);
 //! - a new key, or a known key whose wire type changed, takes `next` (max ever + 1); holes are never
 //!   refilled;
 //! - a key that disappears, or whose old number was given up for a retype, becomes `reserved`
@@ -34,6 +36,9 @@ pub struct LockedField {
     pub name: String,
     /// The field's type as written in the proto (`optional string`, `repeated User`, …).
     pub wire: String,
+    /// Earlier proto names of this field (same key and number), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed_from: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -76,11 +81,13 @@ impl FieldLock {
         let mut seen = std::collections::BTreeSet::new();
         for f in fields {
             seen.insert(f.key.to_string());
-            let reuse = entry
-                .fields
-                .get(f.key)
-                .filter(|l| l.wire == f.wire)
-                .map(|l| l.number);
+            let kept = entry.fields.get(f.key).filter(|l| l.wire == f.wire);
+            let reuse = kept.map(|l| l.number);
+            let mut renamed_from = kept.map(|l| l.renamed_from.clone()).unwrap_or_default();
+            if let Some(old) = kept.filter(|l| l.name != f.name) {
+                renamed_from.retain(|n| n != f.name);
+                renamed_from.push(old.name.clone());
+            }
             let number = match reuse {
                 Some(n) => n,
                 None => {
@@ -105,6 +112,7 @@ impl FieldLock {
                     number,
                     name: f.name.to_string(),
                     wire: f.wire.to_string(),
+                    renamed_from,
                 },
             );
             numbers.push(number);
@@ -178,6 +186,7 @@ mod tests {
             ],
         );
         assert_eq!(v2, [1, 4, 5]);
+        assert_eq!(lock.messages["M"].fields["A"].renamed_from, ["a"]);
         let reserved = lock.reserved("M");
         assert_eq!(
             reserved,

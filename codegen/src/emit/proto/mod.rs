@@ -11,8 +11,6 @@ mod render;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use heck::ToSnakeCase;
-
 use crate::emit::{EmitError, GeneratedFile};
 use crate::ir::*;
 use crate::special::{HookDefault, Special};
@@ -353,7 +351,7 @@ fn message_names(ir: &Ir) -> HashMap<String, String> {
 /// The proto field name for a JSON or Go name: lower snake case, only `[a-z0-9_]`; empty when
 /// the name has no letters or digits at all.
 pub fn field_name(name: &str) -> String {
-    let snake = name.to_snake_case();
+    let snake = crate::naming::snake(name);
     let clean: String = snake
         .chars()
         .map(|c| {

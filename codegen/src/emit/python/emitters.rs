@@ -7,7 +7,7 @@ use heck::{ToShoutySnakeCase, ToSnakeCase};
 
 use crate::emit::EmitError;
 use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
-use crate::ir::{ErrorKind, Ir, ServiceKind};
+use crate::ir::{ErrorKind, Ir, Method, ServiceKind};
 use crate::special::Special;
 
 const PY_KEYWORDS: &[&str] = &[
@@ -451,6 +451,30 @@ const CONVERSIONS: [&str; 6] = [
     "timestamp_to_datetime",
     "value_to_py",
 ];
+
+/// A client method's docstring: facts only — the whole Go signature, the minimum server
+/// version, and what a failure raises.
+fn python_doc(m: &Method) -> String {
+    let mut doc = format!("Go: {}", crate::diff::go_signature(m));
+    if let Some(v) = &m.min_server_version {
+        doc.push_str(&format!("\n\n        Minimum server version: {v}."));
+    }
+    let raises: &[&str] = match m.error {
+        ErrorKind::AppError => &[
+            "PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.",
+        ],
+        ErrorKind::Error => &["GoError: the server's error."],
+        ErrorKind::None => &[],
+    };
+    doc.push_str("\n\n        Raises:");
+    for line in raises
+        .iter()
+        .chain(&["TransportError: the host could not be reached."])
+    {
+        doc.push_str(&format!("\n            {line}"));
+    }
+    doc
+}
 
 /// The module (under `models/`) that defines one model class: `_` + its snake_case name.
 fn model_module(name: &str) -> String {
@@ -897,9 +921,8 @@ class PluginAPI:
         let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError {
             messages: vec![format!("python emitter: no {resp_name}")],
         })?;
-        let py_name = heck::AsSnakeCase(&m.name).to_string();
-        let sig = crate::diff::signature(m);
-        let doc = format!("Go: {}", sig.split(" [").next().unwrap_or_default());
+        let py_name = crate::naming::snake(&m.name);
+        let doc = python_doc(m);
         let error_field = match m.error {
             ErrorKind::None => None,
             ErrorKind::AppError => Some("app_error"),
@@ -1169,7 +1192,7 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
             ErrorKind::AppError => Some("app_error"),
             ErrorKind::Error => Some("error"),
         };
-        let snake = heck::AsSnakeCase(&m.name).to_string();
+        let snake = crate::naming::snake(&m.name);
         let (params, returns, converters) = if streaming {
             (
                 "()".to_string(),

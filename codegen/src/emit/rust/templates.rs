@@ -16,6 +16,8 @@ struct M<'a> {
     ir: &'a Method,
     go: String,
     rust: Ident,
+    /// tonic-build's name for the rpc (heck's snake case, which splits initialisms).
+    tonic: Ident,
     req: Ident,
     resp: Ident,
     /// Request fields as (ident, type).
@@ -86,13 +88,7 @@ impl<'a> Generator<'a> {
                     Some(Special::ReaderUpload) => Shape::Upload,
                     _ => Shape::Unary,
                 };
-                let mut docs = vec![format!(
-                    " Go: `{}`",
-                    crate::diff::signature(m)
-                        .split(" [")
-                        .next()
-                        .unwrap_or_default()
-                )];
+                let mut docs = vec![format!(" Go: `{}`", crate::diff::go_signature(m))];
                 if let Some(v) = &m.min_server_version {
                     docs.push(format!(" Minimum server version: {v}."));
                 }
@@ -100,6 +96,7 @@ impl<'a> Generator<'a> {
                     ir: m,
                     go: m.name.clone(),
                     rust: method_ident(&m.name),
+                    tonic: format_ident!("{}", heck::AsSnakeCase(&m.name).to_string()),
                     req: message_ident(&req_name),
                     resp: message_ident(&resp_name),
                     args: req
@@ -472,6 +469,7 @@ impl<'a> Generator<'a> {
     fn server_method(m: &M, tonic_trait: &TokenStream) -> TokenStream {
         let _ = tonic_trait;
         let name = &m.rust;
+        let tonic_name = &m.tonic;
         let req = &m.req;
         let resp = &m.resp;
         let go = &m.go;
@@ -481,7 +479,7 @@ impl<'a> Generator<'a> {
                 let (ok_pat, ok_value) = Self::ok_response(m);
                 let err = Self::err_response(m);
                 quote! {
-                    async fn #name(&self, request: tonic::Request<pb::#req>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
+                    async fn #tonic_name(&self, request: tonic::Request<pb::#req>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
                         let (metadata, _, message) = request.into_parts();
                         let ctx = CallContext::from_owned_metadata(metadata);
                         let pb::#req { #(#ids),* } = message;
@@ -497,7 +495,7 @@ impl<'a> Generator<'a> {
                 quote! {
                     type #stream_ty = crate::support::BoxStream<Result<pb::#resp, tonic::Status>>;
 
-                    async fn #name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<Self::#stream_ty>, tonic::Status> {
+                    async fn #tonic_name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<Self::#stream_ty>, tonic::Status> {
                         let (metadata, _, message) = request.into_parts();
                         let ctx = CallContext::from_owned_metadata(metadata);
                         let frames = crate::support::from_transport(#go, message);
@@ -530,7 +528,7 @@ impl<'a> Generator<'a> {
                 let (ok_pat, ok_value) = Self::ok_response(m);
                 let err = Self::err_response(m);
                 quote! {
-                    async fn #name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
+                    async fn #tonic_name(&self, request: tonic::Request<tonic::Streaming<pb::#req>>) -> Result<tonic::Response<pb::#resp>, tonic::Status> {
                         let (metadata, _, message) = request.into_parts();
                         let ctx = CallContext::from_owned_metadata(metadata);
                         let mut frames = message;
@@ -575,7 +573,7 @@ impl<'a> Generator<'a> {
 
     /// A client adapter method body (inside the trait method).
     fn client_body(m: &M, client: &TokenStream) -> TokenStream {
-        let name = &m.rust;
+        let tonic_name = &m.tonic;
         let req = &m.req;
         let go = &m.go;
         match m.shape {
@@ -586,7 +584,7 @@ impl<'a> Generator<'a> {
                     let mut client = #client;
                     let request = crate::support::request_with(pb::#req { #(#ids),* }, &self.metadata, ctx);
                     async move {
-                        let response = client.#name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
                         #result
                     }
                 }
@@ -595,7 +593,7 @@ impl<'a> Generator<'a> {
                 let mut client = #client;
                 let request = crate::support::request_with(crate::support::ok_items(frames), &self.metadata, ctx);
                 async move {
-                    let response = client.#name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                    let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
                     Ok(crate::support::from_transport(#go, response))
                 }
             },
@@ -623,7 +621,7 @@ impl<'a> Generator<'a> {
                     );
                     let request = crate::support::request_with(frames, &self.metadata, ctx);
                     async move {
-                        let response = client.#name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
                         #result
                     }
                 }
@@ -839,6 +837,7 @@ impl<'a> Generator<'a> {
         }
         let go = &m.go;
         let name = &m.rust;
+        let tonic_name = &m.tonic;
         let req = &m.req;
         let params: Vec<Ident> = Self::params(m).into_iter().map(|(i, _)| i).collect();
         match m.shape {
@@ -851,7 +850,7 @@ impl<'a> Generator<'a> {
                     }
                     let mut client = this.inner.clone();
                     let request = crate::support::request_with(crate::support::ok_items(frames), &this.metadata, &ctx);
-                    let response = client.#name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                    let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
                     Ok(crate::support::from_transport(#go, response))
                 }
             },
@@ -885,7 +884,7 @@ impl<'a> Generator<'a> {
                         }
                         let mut client = this.inner.clone();
                         let started = tokio::time::Instant::now();
-                        match tokio::time::timeout(limit, client.#name(request)).await {
+                        match tokio::time::timeout(limit, client.#tonic_name(request)).await {
                             Err(_elapsed) => {
                                 this.report_timeout(&plugin_id, #go, limit);
                                 #fallback.await

@@ -128,5 +128,5 @@ fn is_keyword(s: &str) -> bool {
 
 /// The snake_case Rust name of a Go method (`GetUser` → `get_user`, `ServeHTTP` → `serve_http`).
 pub fn method_ident(go_name: &str) -> proc_macro2::Ident {
-    format_ident!("{}", heck::AsSnakeCase(go_name).to_string())
+    format_ident!("{}", crate::naming::snake(go_name))
 }

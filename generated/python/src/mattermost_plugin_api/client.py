@@ -115,867 +115,1642 @@ class PluginAPI:
         return responses
 
     def load_plugin_configuration(self) -> bytes:
-        """Go: LoadPluginConfiguration(dest any) error"""
+        """Go: LoadPluginConfiguration(dest any) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("LoadPluginConfiguration", api_pb2.LoadPluginConfigurationRequest(), api_pb2.LoadPluginConfigurationResponse)
         if response.HasField("error"):
             raise errors.from_go_error("LoadPluginConfiguration", response.error)
         return response.configuration_json
 
     def register_command(self, *, command: models.Command | None) -> None:
-        """Go: RegisterCommand(command *model.Command) error"""
+        """Go: RegisterCommand(command *model.Command) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("RegisterCommand", api_pb2.RegisterCommandRequest(command=command.to_proto() if command is not None else None), api_pb2.RegisterCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCommand", response.error)
 
     def unregister_command(self, *, team_id: str, trigger: str) -> None:
-        """Go: UnregisterCommand(teamID string, trigger string) error"""
+        """Go: UnregisterCommand(teamID string, trigger string) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UnregisterCommand", api_pb2.UnregisterCommandRequest(team_id=team_id, trigger=trigger), api_pb2.UnregisterCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterCommand", response.error)
 
     def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse | None:
-        """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)"""
+        """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ExecuteSlashCommand", api_pb2.ExecuteSlashCommandRequest(command_args=command_args.to_proto() if command_args is not None else None), api_pb2.ExecuteSlashCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ExecuteSlashCommand", response.error)
         return models.CommandResponse.from_proto(response.result) if response.HasField("result") else None
 
     def get_config(self) -> models.Config | None:
-        """Go: GetConfig() *model.Config"""
+        """Go: GetConfig() *model.Config
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetConfig", api_pb2.GetConfigRequest(), api_pb2.GetConfigResponse)
         return models.Config.from_proto(response.result) if response.HasField("result") else None
 
     def get_unsanitized_config(self) -> models.Config | None:
-        """Go: GetUnsanitizedConfig() *model.Config"""
+        """Go: GetUnsanitizedConfig() *model.Config
+
+        Minimum server version: 5.16.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetUnsanitizedConfig", api_pb2.GetUnsanitizedConfigRequest(), api_pb2.GetUnsanitizedConfigResponse)
         return models.Config.from_proto(response.result) if response.HasField("result") else None
 
     def save_config(self, *, config: models.Config | None) -> None:
-        """Go: SaveConfig(config *model.Config) *model.AppError"""
+        """Go: SaveConfig(config *model.Config) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SaveConfig", api_pb2.SaveConfigRequest(config=config.to_proto() if config is not None else None), api_pb2.SaveConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveConfig", response.app_error)
 
     def get_plugin_config(self) -> dict[str, Any] | None:
-        """Go: GetPluginConfig() map[string]any"""
+        """Go: GetPluginConfig() map[string]any
+
+        Minimum server version: 5.6.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetPluginConfig", api_pb2.GetPluginConfigRequest(), api_pb2.GetPluginConfigResponse)
         return struct_to_dict(response.result) if response.HasField("result") else None
 
     def save_plugin_config(self, *, config: dict[str, Any] | None) -> None:
-        """Go: SavePluginConfig(config map[string]any) *model.AppError"""
+        """Go: SavePluginConfig(config map[string]any) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_struct(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SavePluginConfig", response.app_error)
 
     def get_bundle_path(self) -> str:
-        """Go: GetBundlePath() (string, error)"""
+        """Go: GetBundlePath() (string, error)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetBundlePath", api_pb2.GetBundlePathRequest(), api_pb2.GetBundlePathResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetBundlePath", response.error)
         return response.result
 
     def get_license(self) -> models.License | None:
-        """Go: GetLicense() *model.License"""
+        """Go: GetLicense() *model.License
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetLicense", api_pb2.GetLicenseRequest(), api_pb2.GetLicenseResponse)
         return models.License.from_proto(response.result) if response.HasField("result") else None
 
     def is_enterprise_ready(self) -> bool:
-        """Go: IsEnterpriseReady() bool"""
+        """Go: IsEnterpriseReady() bool
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("IsEnterpriseReady", api_pb2.IsEnterpriseReadyRequest(), api_pb2.IsEnterpriseReadyResponse)
         return response.result
 
     def get_server_version(self) -> str:
-        """Go: GetServerVersion() string"""
+        """Go: GetServerVersion() string
+
+        Minimum server version: 5.4.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetServerVersion", api_pb2.GetServerVersionRequest(), api_pb2.GetServerVersionResponse)
         return response.result
 
     def get_system_install_date(self) -> int:
-        """Go: GetSystemInstallDate() (int64, *model.AppError)"""
+        """Go: GetSystemInstallDate() (int64, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetSystemInstallDate", api_pb2.GetSystemInstallDateRequest(), api_pb2.GetSystemInstallDateResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSystemInstallDate", response.app_error)
         return response.result
 
     def get_diagnostic_id(self) -> str:
-        """Go: GetDiagnosticId() string"""
+        """Go: GetDiagnosticId() string
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetDiagnosticId", api_pb2.GetDiagnosticIdRequest(), api_pb2.GetDiagnosticIdResponse)
         return response.result
 
     def get_telemetry_id(self) -> str:
-        """Go: GetTelemetryId() string"""
+        """Go: GetTelemetryId() string
+
+        Minimum server version: 5.28.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetTelemetryId", api_pb2.GetTelemetryIdRequest(), api_pb2.GetTelemetryIdResponse)
         return response.result
 
     def create_user(self, *, user: models.User | None) -> models.User | None:
-        """Go: CreateUser(user *model.User) (*model.User, *model.AppError)"""
+        """Go: CreateUser(user *model.User) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateUser", api_pb2.CreateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.CreateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def delete_user(self, *, user_id: str) -> None:
-        """Go: DeleteUser(userID string) *model.AppError"""
+        """Go: DeleteUser(userID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteUser", api_pb2.DeleteUserRequest(user_id=user_id), api_pb2.DeleteUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteUser", response.app_error)
 
     def get_users(self, *, options: models.UserGetOptions | None) -> tuple[models.User, ...]:
-        """Go: GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)"""
+        """Go: GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUsers", api_pb2.GetUsersRequest(options=options.to_proto() if options is not None else None), api_pb2.GetUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    def get_users_by_ids(self, *, user_i_ds: Sequence[str] = ()) -> tuple[models.User, ...]:
-        """Go: GetUsersByIds(userIDs"""
-        response = self._call("GetUsersByIds", api_pb2.GetUsersByIdsRequest(user_i_ds=list(user_i_ds)), api_pb2.GetUsersByIdsResponse)
+    def get_users_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.User, ...]:
+        """Go: GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
+
+        Minimum server version: 9.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
+        response = self._call("GetUsersByIds", api_pb2.GetUsersByIdsRequest(user_ids=list(user_ids)), api_pb2.GetUsersByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersByIds", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def get_user(self, *, user_id: str) -> models.User | None:
-        """Go: GetUser(userID string) (*model.User, *model.AppError)"""
+        """Go: GetUser(userID string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUser", api_pb2.GetUserRequest(user_id=user_id), api_pb2.GetUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def get_user_by_email(self, *, email: str) -> models.User | None:
-        """Go: GetUserByEmail(email string) (*model.User, *model.AppError)"""
+        """Go: GetUserByEmail(email string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUserByEmail", api_pb2.GetUserByEmailRequest(email=email), api_pb2.GetUserByEmailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByEmail", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def get_user_by_username(self, *, name: str) -> models.User | None:
-        """Go: GetUserByUsername(name string) (*model.User, *model.AppError)"""
+        """Go: GetUserByUsername(name string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUserByUsername", api_pb2.GetUserByUsernameRequest(name=name), api_pb2.GetUserByUsernameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByUsername", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def get_users_by_usernames(self, *, usernames: Sequence[str] = ()) -> tuple[models.User, ...]:
-        """Go: GetUsersByUsernames(usernames"""
+        """Go: GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUsersByUsernames", api_pb2.GetUsersByUsernamesRequest(usernames=list(usernames)), api_pb2.GetUsersByUsernamesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersByUsernames", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def get_users_in_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUsersInTeam", api_pb2.GetUsersInTeamRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetUsersInTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersInTeam", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference | None:
-        """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)"""
+        """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPreferenceForUser", api_pb2.GetPreferenceForUserRequest(user_id=user_id, category=category, name=name), api_pb2.GetPreferenceForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferenceForUser", response.app_error)
         return models.Preference.from_proto(response.result) if response.HasField("result") else None
 
     def get_preferences_for_user(self, *, user_id: str) -> tuple[models.Preference, ...]:
-        """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)"""
+        """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPreferencesForUser", api_pb2.GetPreferencesForUserRequest(user_id=user_id), api_pb2.GetPreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferencesForUser", response.app_error)
         return tuple(models.Preference.from_proto(x) for x in response.result)
 
     def update_preferences_for_user(self, *, user_id: str, preferences: Sequence[models.Preference] = ()) -> None:
-        """Go: UpdatePreferencesForUser(userID string, preferences"""
+        """Go: UpdatePreferencesForUser(userID string, preferences []model.Preference) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePreferencesForUser", api_pb2.UpdatePreferencesForUserRequest(user_id=user_id, preferences=[x.to_proto() for x in preferences]), api_pb2.UpdatePreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePreferencesForUser", response.app_error)
 
     def delete_preferences_for_user(self, *, user_id: str, preferences: Sequence[models.Preference] = ()) -> None:
-        """Go: DeletePreferencesForUser(userID string, preferences"""
+        """Go: DeletePreferencesForUser(userID string, preferences []model.Preference) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePreferencesForUser", api_pb2.DeletePreferencesForUserRequest(user_id=user_id, preferences=[x.to_proto() for x in preferences]), api_pb2.DeletePreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePreferencesForUser", response.app_error)
 
     def get_session(self, *, session_id: str) -> models.Session | None:
-        """Go: GetSession(sessionID string) (*model.Session, *model.AppError)"""
+        """Go: GetSession(sessionID string) (*model.Session, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetSession", api_pb2.GetSessionRequest(session_id=session_id), api_pb2.GetSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSession", response.app_error)
         return models.Session.from_proto(response.result) if response.HasField("result") else None
 
     def create_session(self, *, session: models.Session | None) -> models.Session | None:
-        """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)"""
+        """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateSession", api_pb2.CreateSessionRequest(session=session.to_proto() if session is not None else None), api_pb2.CreateSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateSession", response.app_error)
         return models.Session.from_proto(response.result) if response.HasField("result") else None
 
     def extend_session_expiry(self, *, session_id: str, new_expiry: int) -> None:
-        """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError"""
+        """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("ExtendSessionExpiry", api_pb2.ExtendSessionExpiryRequest(session_id=session_id, new_expiry=new_expiry), api_pb2.ExtendSessionExpiryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("ExtendSessionExpiry", response.app_error)
 
     def revoke_session(self, *, session_id: str) -> None:
-        """Go: RevokeSession(sessionID string) *model.AppError"""
+        """Go: RevokeSession(sessionID string) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RevokeSession", api_pb2.RevokeSessionRequest(session_id=session_id), api_pb2.RevokeSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeSession", response.app_error)
 
     def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken | None:
-        """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)"""
+        """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateUserAccessToken", api_pb2.CreateUserAccessTokenRequest(token=token.to_proto() if token is not None else None), api_pb2.CreateUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUserAccessToken", response.app_error)
         return models.UserAccessToken.from_proto(response.result) if response.HasField("result") else None
 
     def revoke_user_access_token(self, *, token_id: str) -> None:
-        """Go: RevokeUserAccessToken(tokenID string) *model.AppError"""
+        """Go: RevokeUserAccessToken(tokenID string) *model.AppError
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RevokeUserAccessToken", api_pb2.RevokeUserAccessTokenRequest(token_id=token_id), api_pb2.RevokeUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeUserAccessToken", response.app_error)
 
     def get_team_icon(self, *, team_id: str) -> bytes:
-        """Go: GetTeamIcon(teamID string) ([]byte, *model.AppError)"""
+        """Go: GetTeamIcon(teamID string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamIcon", api_pb2.GetTeamIconRequest(team_id=team_id), api_pb2.GetTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamIcon", response.app_error)
         return response.result
 
     def set_team_icon(self, *, team_id: str, data: bytes) -> None:
-        """Go: SetTeamIcon(teamID string, data"""
+        """Go: SetTeamIcon(teamID string, data []byte) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SetTeamIcon", api_pb2.SetTeamIconRequest(team_id=team_id, data=data), api_pb2.SetTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetTeamIcon", response.app_error)
 
     def remove_team_icon(self, *, team_id: str) -> None:
-        """Go: RemoveTeamIcon(teamID string) *model.AppError"""
+        """Go: RemoveTeamIcon(teamID string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RemoveTeamIcon", api_pb2.RemoveTeamIconRequest(team_id=team_id), api_pb2.RemoveTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveTeamIcon", response.app_error)
 
     def update_user(self, *, user: models.User | None) -> models.User | None:
-        """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)"""
+        """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUser", api_pb2.UpdateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.UpdateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def get_user_status(self, *, user_id: str) -> models.Status | None:
-        """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)"""
+        """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUserStatus", api_pb2.GetUserStatusRequest(user_id=user_id), api_pb2.GetUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatus", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     def get_user_statuses_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.Status, ...]:
-        """Go: GetUserStatusesByIds(userIds"""
+        """Go: GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUserStatusesByIds", api_pb2.GetUserStatusesByIdsRequest(user_ids=list(user_ids)), api_pb2.GetUserStatusesByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatusesByIds", response.app_error)
         return tuple(models.Status.from_proto(x) for x in response.result)
 
     def update_user_status(self, *, user_id: str, status: str) -> models.Status | None:
-        """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)"""
+        """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUserStatus", api_pb2.UpdateUserStatusRequest(user_id=user_id, status=status), api_pb2.UpdateUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserStatus", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status | None:
-        """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)"""
+        """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SetUserStatusTimedDND", api_pb2.SetUserStatusTimedDNDRequest(user_id=user_id, endtime=endtime), api_pb2.SetUserStatusTimedDNDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetUserStatusTimedDND", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     def update_user_active(self, *, user_id: str, active: bool) -> None:
-        """Go: UpdateUserActive(userID string, active bool) *model.AppError"""
+        """Go: UpdateUserActive(userID string, active bool) *model.AppError
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUserActive", api_pb2.UpdateUserActiveRequest(user_id=user_id, active=active), api_pb2.UpdateUserActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserActive", response.app_error)
 
     def update_user_custom_status(self, *, user_id: str, custom_status: models.CustomStatus | None) -> None:
-        """Go: UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError"""
+        """Go: UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUserCustomStatus", api_pb2.UpdateUserCustomStatusRequest(user_id=user_id, custom_status=custom_status.to_proto() if custom_status is not None else None), api_pb2.UpdateUserCustomStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserCustomStatus", response.app_error)
 
     def remove_user_custom_status(self, *, user_id: str) -> None:
-        """Go: RemoveUserCustomStatus(userID string) *model.AppError"""
+        """Go: RemoveUserCustomStatus(userID string) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RemoveUserCustomStatus", api_pb2.RemoveUserCustomStatusRequest(user_id=user_id), api_pb2.RemoveUserCustomStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveUserCustomStatus", response.app_error)
 
     def get_users_in_channel(self, *, channel_id: str, sort_by: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetUsersInChannel", api_pb2.GetUsersInChannelRequest(channel_id=channel_id, sort_by=sort_by, page=page, per_page=per_page), api_pb2.GetUsersInChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersInChannel", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def get_ldap_user_attributes(self, *, user_id: str, attributes: Sequence[str] = ()) -> dict[str, str]:
-        """Go: GetLDAPUserAttributes(userID string, attributes"""
+        """Go: GetLDAPUserAttributes(userID string, attributes []string) (map[string]string, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetLDAPUserAttributes", api_pb2.GetLDAPUserAttributesRequest(user_id=user_id, attributes=list(attributes)), api_pb2.GetLDAPUserAttributesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetLDAPUserAttributes", response.app_error)
         return dict(response.result)
 
     def create_team(self, *, team: models.Team | None) -> models.Team | None:
-        """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)"""
+        """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateTeam", api_pb2.CreateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.CreateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     def delete_team(self, *, team_id: str) -> None:
-        """Go: DeleteTeam(teamID string) *model.AppError"""
+        """Go: DeleteTeam(teamID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteTeam", api_pb2.DeleteTeamRequest(team_id=team_id), api_pb2.DeleteTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteTeam", response.app_error)
 
     def get_teams(self) -> tuple[models.Team, ...]:
-        """Go: GetTeams() ([]*model.Team, *model.AppError)"""
+        """Go: GetTeams() ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeams", api_pb2.GetTeamsRequest(), api_pb2.GetTeamsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     def get_team(self, *, team_id: str) -> models.Team | None:
-        """Go: GetTeam(teamID string) (*model.Team, *model.AppError)"""
+        """Go: GetTeam(teamID string) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeam", api_pb2.GetTeamRequest(team_id=team_id), api_pb2.GetTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     def get_team_by_name(self, *, name: str) -> models.Team | None:
-        """Go: GetTeamByName(name string) (*model.Team, *model.AppError)"""
+        """Go: GetTeamByName(name string) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamByName", api_pb2.GetTeamByNameRequest(name=name), api_pb2.GetTeamByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamByName", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     def get_teams_unread_for_user(self, *, user_id: str) -> tuple[models.TeamUnread, ...]:
-        """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)"""
+        """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamsUnreadForUser", api_pb2.GetTeamsUnreadForUserRequest(user_id=user_id), api_pb2.GetTeamsUnreadForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamsUnreadForUser", response.app_error)
         return tuple(models.TeamUnread.from_proto(x) for x in response.result)
 
     def update_team(self, *, team: models.Team | None) -> models.Team | None:
-        """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)"""
+        """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateTeam", api_pb2.UpdateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.UpdateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     def search_teams(self, *, term: str) -> tuple[models.Team, ...]:
-        """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)"""
+        """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SearchTeams", api_pb2.SearchTeamsRequest(term=term), api_pb2.SearchTeamsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     def get_teams_for_user(self, *, user_id: str) -> tuple[models.Team, ...]:
-        """Go: GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)"""
+        """Go: GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamsForUser", api_pb2.GetTeamsForUserRequest(user_id=user_id), api_pb2.GetTeamsForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamsForUser", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
-        """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)"""
+        """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateTeamMember", api_pb2.CreateTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.CreateTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMember", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     def create_team_members(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMember, ...]:
-        """Go: CreateTeamMembers(teamID string, userIds"""
+        """Go: CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateTeamMembers", api_pb2.CreateTeamMembersRequest(team_id=team_id, user_ids=list(user_ids), requestor_id=requestor_id), api_pb2.CreateTeamMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     def create_team_members_gracefully(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMemberWithError, ...]:
-        """Go: CreateTeamMembersGracefully(teamID string, userIds"""
+        """Go: CreateTeamMembersGracefully(teamID string, userIds []string, requestorId string) ([]*model.TeamMemberWithError, *model.AppError)
+
+        Minimum server version: 5.20.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateTeamMembersGracefully", api_pb2.CreateTeamMembersGracefullyRequest(team_id=team_id, user_ids=list(user_ids), requestor_id=requestor_id), api_pb2.CreateTeamMembersGracefullyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMembersGracefully", response.app_error)
         return tuple(models.TeamMemberWithError.from_proto(x) for x in response.result)
 
     def delete_team_member(self, *, team_id: str, user_id: str, requestor_id: str) -> None:
-        """Go: DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError"""
+        """Go: DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteTeamMember", api_pb2.DeleteTeamMemberRequest(team_id=team_id, user_id=user_id, requestor_id=requestor_id), api_pb2.DeleteTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteTeamMember", response.app_error)
 
     def get_team_members(self, *, team_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
-        """Go: GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamMembers", api_pb2.GetTeamMembersRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetTeamMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
-        """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamMember", api_pb2.GetTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.GetTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMember", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     def get_team_members_for_user(self, *, user_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
-        """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamMembersForUser", api_pb2.GetTeamMembersForUserRequest(user_id=user_id, page=page, per_page=per_page), api_pb2.GetTeamMembersForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMembersForUser", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember | None:
-        """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)"""
+        """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateTeamMemberRoles", api_pb2.UpdateTeamMemberRolesRequest(team_id=team_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateTeamMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeamMemberRoles", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     def create_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
-        """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)"""
+        """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateChannel", api_pb2.CreateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.CreateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def delete_channel(self, *, channel_id: str) -> None:
-        """Go: DeleteChannel(channelId string) *model.AppError"""
+        """Go: DeleteChannel(channelId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteChannel", api_pb2.DeleteChannelRequest(channel_id=channel_id), api_pb2.DeleteChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannel", response.app_error)
 
     def restore_channel(self, *, channel_id: str) -> None:
-        """Go: RestoreChannel(channelId string) *model.AppError"""
+        """Go: RestoreChannel(channelId string) *model.AppError
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RestoreChannel", api_pb2.RestoreChannelRequest(channel_id=channel_id), api_pb2.RestoreChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreChannel", response.app_error)
 
     def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel | None:
-        """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelOfType", api_pb2.GetChannelOfTypeRequest(channel_id=channel_id, channel_type=channel_type), api_pb2.GetChannelOfTypeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelOfType", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def get_public_channels_for_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.Channel, ...]:
-        """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)"""
+        """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPublicChannelsForTeam", api_pb2.GetPublicChannelsForTeamRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetPublicChannelsForTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPublicChannelsForTeam", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     def get_channel(self, *, channel_id: str) -> models.Channel | None:
-        """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)"""
+        """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannel", api_pb2.GetChannelRequest(channel_id=channel_id), api_pb2.GetChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel | None:
-        """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelByName", api_pb2.GetChannelByNameRequest(team_id=team_id, name=name, include_deleted=include_deleted), api_pb2.GetChannelByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByName", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel | None:
-        """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelByNameForTeamName", api_pb2.GetChannelByNameForTeamNameRequest(team_name=team_name, channel_name=channel_name, include_deleted=include_deleted), api_pb2.GetChannelByNameForTeamNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByNameForTeamName", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def get_channels_for_team_for_user(self, *, team_id: str, user_id: str, include_deleted: bool) -> tuple[models.Channel, ...]:
-        """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)"""
+        """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelsForTeamForUser", api_pb2.GetChannelsForTeamForUserRequest(team_id=team_id, user_id=user_id, include_deleted=include_deleted), api_pb2.GetChannelsForTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelsForTeamForUser", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats | None:
-        """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)"""
+        """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelStats", api_pb2.GetChannelStatsRequest(channel_id=channel_id), api_pb2.GetChannelStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelStats", response.app_error)
         return models.ChannelStats.from_proto(response.result) if response.HasField("result") else None
 
     def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel | None:
-        """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)"""
+        """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetDirectChannel", api_pb2.GetDirectChannelRequest(user_id1=user_id1, user_id2=user_id2), api_pb2.GetDirectChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetDirectChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel | None:
-        """Go: GetGroupChannel(userIds"""
+        """Go: GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupChannel", api_pb2.GetGroupChannelRequest(user_ids=list(user_ids)), api_pb2.GetGroupChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def update_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
-        """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)"""
+        """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateChannel", api_pb2.UpdateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.UpdateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     def register_channel_guard(self, *, channel_id: str) -> None:
-        """Go: RegisterChannelGuard(channelID string) *model.AppError"""
+        """Go: RegisterChannelGuard(channelID string) *model.AppError
+
+        Minimum server version: 11.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RegisterChannelGuard", api_pb2.RegisterChannelGuardRequest(channel_id=channel_id), api_pb2.RegisterChannelGuardResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RegisterChannelGuard", response.app_error)
 
     def unregister_channel_guard(self, *, channel_id: str) -> None:
-        """Go: UnregisterChannelGuard(channelID string) *model.AppError"""
+        """Go: UnregisterChannelGuard(channelID string) *model.AppError
+
+        Minimum server version: 11.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UnregisterChannelGuard", api_pb2.UnregisterChannelGuardRequest(channel_id=channel_id), api_pb2.UnregisterChannelGuardResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UnregisterChannelGuard", response.app_error)
 
     def search_channels(self, *, team_id: str, term: str) -> tuple[models.Channel, ...]:
-        """Go: SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)"""
+        """Go: SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SearchChannels", api_pb2.SearchChannelsRequest(team_id=team_id, term=term), api_pb2.SearchChannelsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchChannels", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels | None:
-        """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)"""
+        """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateChannelSidebarCategory", api_pb2.CreateChannelSidebarCategoryRequest(user_id=user_id, team_id=team_id, new_category=new_category.to_proto() if new_category is not None else None), api_pb2.CreateChannelSidebarCategoryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannelSidebarCategory", response.app_error)
         return models.SidebarCategoryWithChannels.from_proto(response.result) if response.HasField("result") else None
 
     def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories | None:
-        """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)"""
+        """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelSidebarCategories", api_pb2.GetChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id), api_pb2.GetChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelSidebarCategories", response.app_error)
         return models.OrderedSidebarCategories.from_proto(response.result) if response.HasField("result") else None
 
     def update_channel_sidebar_categories(self, *, user_id: str, team_id: str, categories: Sequence[models.SidebarCategoryWithChannels] = ()) -> tuple[models.SidebarCategoryWithChannels, ...]:
-        """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories"""
+        """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateChannelSidebarCategories", api_pb2.UpdateChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id, categories=[x.to_proto() for x in categories]), api_pb2.UpdateChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelSidebarCategories", response.app_error)
         return tuple(models.SidebarCategoryWithChannels.from_proto(x) for x in response.result)
 
     def search_users(self, *, search: models.UserSearch | None) -> tuple[models.User, ...]:
-        """Go: SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)"""
+        """Go: SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SearchUsers", api_pb2.SearchUsersRequest(search=search.to_proto() if search is not None else None), api_pb2.SearchUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def search_posts_in_team(self, *, team_id: str, params_list: Sequence[models.SearchParams] = ()) -> tuple[models.Post, ...]:
-        """Go: SearchPostsInTeam(teamID string, paramsList"""
+        """Go: SearchPostsInTeam(teamID string, paramsList []*model.SearchParams) ([]*model.Post, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SearchPostsInTeam", api_pb2.SearchPostsInTeamRequest(team_id=team_id, params_list=[x.to_proto() for x in params_list]), api_pb2.SearchPostsInTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeam", response.app_error)
         return tuple(models.Post.from_proto(x) for x in response.result)
 
     def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter | None) -> models.PostSearchResults | None:
-        """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)"""
+        """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto() if search_params is not None else None), api_pb2.SearchPostsInTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeamForUser", response.app_error)
         return models.PostSearchResults.from_proto(response.result) if response.HasField("result") else None
 
     def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
-        """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)"""
+        """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("AddChannelMember", api_pb2.AddChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.AddChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddChannelMember", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember | None:
-        """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)"""
+        """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("AddUserToChannel", api_pb2.AddUserToChannelRequest(channel_id=channel_id, user_id=user_id, as_user_id=as_user_id), api_pb2.AddUserToChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddUserToChannel", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
-        """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)"""
+        """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelMember", api_pb2.GetChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.GetChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMember", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     def get_channel_members(self, *, channel_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)"""
+        """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelMembers", api_pb2.GetChannelMembersRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetChannelMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembers", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     def get_channel_members_by_ids(self, *, channel_id: str, user_ids: Sequence[str] = ()) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembersByIds(channelId string, userIds"""
+        """Go: GetChannelMembersByIds(channelId string, userIds []string) (model.ChannelMembers, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelMembersByIds", api_pb2.GetChannelMembersByIdsRequest(channel_id=channel_id, user_ids=list(user_ids)), api_pb2.GetChannelMembersByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembersByIds", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     def get_channel_members_for_user(self, *, team_id: str, user_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)"""
+        """Go: GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetChannelMembersForUser", api_pb2.GetChannelMembersForUserRequest(team_id=team_id, user_id=user_id, page=page, per_page=per_page), api_pb2.GetChannelMembersForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembersForUser", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember | None:
-        """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)"""
+        """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateChannelMemberRoles", api_pb2.UpdateChannelMemberRolesRequest(channel_id=channel_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateChannelMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberRoles", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember | None:
-        """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)"""
+        """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateChannelMemberNotifications", api_pb2.UpdateChannelMemberNotificationsRequest(channel_id=channel_id, user_id=user_id, notifications=dict(notifications)), api_pb2.UpdateChannelMemberNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberNotifications", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     def patch_channel_members_notifications(self, *, members: Sequence[models.ChannelMemberIdentifier] = (), notify_props: dict[str, str]) -> None:
-        """Go: PatchChannelMembersNotifications(members"""
+        """Go: PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError
+
+        Minimum server version: 9.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("PatchChannelMembersNotifications", api_pb2.PatchChannelMembersNotificationsRequest(members=[x.to_proto() for x in members], notify_props=dict(notify_props)), api_pb2.PatchChannelMembersNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchChannelMembersNotifications", response.app_error)
 
     def get_group(self, *, group_id: str) -> models.Group | None:
-        """Go: GetGroup(groupId string) (*model.Group, *model.AppError)"""
+        """Go: GetGroup(groupId string) (*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroup", api_pb2.GetGroupRequest(group_id=group_id), api_pb2.GetGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def get_group_by_name(self, *, name: str) -> models.Group | None:
-        """Go: GetGroupByName(name string) (*model.Group, *model.AppError)"""
+        """Go: GetGroupByName(name string) (*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupByName", api_pb2.GetGroupByNameRequest(name=name), api_pb2.GetGroupByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByName", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def get_group_member_users(self, *, group_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupMemberUsers", api_pb2.GetGroupMemberUsersRequest(group_id=group_id, page=page, per_page=per_page), api_pb2.GetGroupMemberUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupMemberUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     def get_groups_by_source(self, *, group_source: str) -> tuple[models.Group, ...]:
-        """Go: GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupsBySource", api_pb2.GetGroupsBySourceRequest(group_source=group_source), api_pb2.GetGroupsBySourceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupsBySource", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     def get_groups_for_user(self, *, user_id: str) -> tuple[models.Group, ...]:
-        """Go: GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupsForUser", api_pb2.GetGroupsForUserRequest(user_id=user_id), api_pb2.GetGroupsForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupsForUser", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     def delete_channel_member(self, *, channel_id: str, user_id: str) -> None:
-        """Go: DeleteChannelMember(channelId string, userID string) *model.AppError"""
+        """Go: DeleteChannelMember(channelId string, userID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteChannelMember", api_pb2.DeleteChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.DeleteChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannelMember", response.app_error)
 
     def create_post(self, *, post: models.Post | None) -> models.Post | None:
-        """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)"""
+        """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreatePost", api_pb2.CreatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.CreatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreatePost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction | None:
-        """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)"""
+        """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("AddReaction", api_pb2.AddReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.AddReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddReaction", response.app_error)
         return models.Reaction.from_proto(response.result) if response.HasField("result") else None
 
     def remove_reaction(self, *, reaction: models.Reaction | None) -> None:
-        """Go: RemoveReaction(reaction *model.Reaction) *model.AppError"""
+        """Go: RemoveReaction(reaction *model.Reaction) *model.AppError
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RemoveReaction", api_pb2.RemoveReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.RemoveReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveReaction", response.app_error)
 
     def get_reactions(self, *, post_id: str) -> tuple[models.Reaction, ...]:
-        """Go: GetReactions(postId string) ([]*model.Reaction, *model.AppError)"""
+        """Go: GetReactions(postId string) ([]*model.Reaction, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetReactions", api_pb2.GetReactionsRequest(post_id=post_id), api_pb2.GetReactionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetReactions", response.app_error)
         return tuple(models.Reaction.from_proto(x) for x in response.result)
 
     def send_ephemeral_post(self, *, user_id: str, post: models.Post | None) -> models.Post | None:
-        """Go: SendEphemeralPost(userID string, post *model.Post) *model.Post"""
+        """Go: SendEphemeralPost(userID string, post *model.Post) *model.Post
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("SendEphemeralPost", api_pb2.SendEphemeralPostRequest(user_id=user_id, post=post.to_proto() if post is not None else None), api_pb2.SendEphemeralPostResponse)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     def update_ephemeral_post(self, *, user_id: str, post: models.Post | None) -> models.Post | None:
-        """Go: UpdateEphemeralPost(userID string, post *model.Post) *model.Post"""
+        """Go: UpdateEphemeralPost(userID string, post *model.Post) *model.Post
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("UpdateEphemeralPost", api_pb2.UpdateEphemeralPostRequest(user_id=user_id, post=post.to_proto() if post is not None else None), api_pb2.UpdateEphemeralPostResponse)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     def delete_ephemeral_post(self, *, user_id: str, post_id: str) -> None:
-        """Go: DeleteEphemeralPost(userID string, postId string)"""
+        """Go: DeleteEphemeralPost(userID string, postId string)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("DeleteEphemeralPost", api_pb2.DeleteEphemeralPostRequest(user_id=user_id, post_id=post_id), api_pb2.DeleteEphemeralPostResponse)
 
     def delete_post(self, *, post_id: str) -> None:
-        """Go: DeletePost(postId string) *model.AppError"""
+        """Go: DeletePost(postId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePost", api_pb2.DeletePostRequest(post_id=post_id), api_pb2.DeletePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePost", response.app_error)
 
     def get_post_thread(self, *, post_id: str) -> models.PostList | None:
-        """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)"""
+        """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPostThread", api_pb2.GetPostThreadRequest(post_id=post_id), api_pb2.GetPostThreadResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostThread", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     def get_post(self, *, post_id: str) -> models.Post | None:
-        """Go: GetPost(postId string) (*model.Post, *model.AppError)"""
+        """Go: GetPost(postId string) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPost", api_pb2.GetPostRequest(post_id=post_id), api_pb2.GetPostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList | None:
-        """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPostsSince", api_pb2.GetPostsSinceRequest(channel_id=channel_id, time=time), api_pb2.GetPostsSinceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsSince", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPostsAfter", api_pb2.GetPostsAfterRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsAfterResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsAfter", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPostsBefore", api_pb2.GetPostsBeforeRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsBeforeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsBefore", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPostsForChannel", api_pb2.GetPostsForChannelRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetPostsForChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsForChannel", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     def get_team_stats(self, *, team_id: str) -> models.TeamStats | None:
-        """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)"""
+        """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetTeamStats", api_pb2.GetTeamStatsRequest(team_id=team_id), api_pb2.GetTeamStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamStats", response.app_error)
         return models.TeamStats.from_proto(response.result) if response.HasField("result") else None
 
     def update_post(self, *, post: models.Post | None) -> models.Post | None:
-        """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)"""
+        """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePost", api_pb2.UpdatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.UpdatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     def get_profile_image(self, *, user_id: str) -> bytes:
-        """Go: GetProfileImage(userID string) ([]byte, *model.AppError)"""
+        """Go: GetProfileImage(userID string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetProfileImage", api_pb2.GetProfileImageRequest(user_id=user_id), api_pb2.GetProfileImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetProfileImage", response.app_error)
         return response.result
 
     def set_profile_image(self, *, user_id: str, data: bytes) -> None:
-        """Go: SetProfileImage(userID string, data"""
+        """Go: SetProfileImage(userID string, data []byte) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SetProfileImage", api_pb2.SetProfileImageRequest(user_id=user_id, data=data), api_pb2.SetProfileImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetProfileImage", response.app_error)
 
     def get_emoji_list(self, *, sort_by: str, page: int, per_page: int) -> tuple[models.Emoji, ...]:
-        """Go: GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)"""
+        """Go: GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetEmojiList", api_pb2.GetEmojiListRequest(sort_by=sort_by, page=page, per_page=per_page), api_pb2.GetEmojiListResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiList", response.app_error)
         return tuple(models.Emoji.from_proto(x) for x in response.result)
 
     def get_emoji_by_name(self, *, name: str) -> models.Emoji | None:
-        """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)"""
+        """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetEmojiByName", api_pb2.GetEmojiByNameRequest(name=name), api_pb2.GetEmojiByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiByName", response.app_error)
         return models.Emoji.from_proto(response.result) if response.HasField("result") else None
 
     def get_emoji(self, *, emoji_id: str) -> models.Emoji | None:
-        """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)"""
+        """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetEmoji", api_pb2.GetEmojiRequest(emoji_id=emoji_id), api_pb2.GetEmojiResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmoji", response.app_error)
         return models.Emoji.from_proto(response.result) if response.HasField("result") else None
 
     def copy_file_infos(self, *, user_id: str, file_ids: Sequence[str] = ()) -> tuple[str, ...]:
-        """Go: CopyFileInfos(userID string, fileIds"""
+        """Go: CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CopyFileInfos", api_pb2.CopyFileInfosRequest(user_id=user_id, file_ids=list(file_ids)), api_pb2.CopyFileInfosResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CopyFileInfos", response.app_error)
         return tuple(response.result)
 
     def get_file_info(self, *, file_id: str) -> models.FileInfo | None:
-        """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)"""
+        """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetFileInfo", api_pb2.GetFileInfoRequest(file_id=file_id), api_pb2.GetFileInfoResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfo", response.app_error)
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     def set_file_searchable_content(self, *, file_id: str, content: str) -> None:
-        """Go: SetFileSearchableContent(fileID string, content string) *model.AppError"""
+        """Go: SetFileSearchableContent(fileID string, content string) *model.AppError
+
+        Minimum server version: 9.1.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SetFileSearchableContent", api_pb2.SetFileSearchableContentRequest(file_id=file_id, content=content), api_pb2.SetFileSearchableContentResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetFileSearchableContent", response.app_error)
 
     def get_file_infos(self, *, page: int, per_page: int, opt: models.GetFileInfosOptions | None) -> tuple[models.FileInfo, ...]:
-        """Go: GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)"""
+        """Go: GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.22.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetFileInfos", api_pb2.GetFileInfosRequest(page=page, per_page=per_page, opt=opt.to_proto() if opt is not None else None), api_pb2.GetFileInfosResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfos", response.app_error)
         return tuple(models.FileInfo.from_proto(x) for x in response.result)
 
     def get_file(self, *, file_id: str) -> bytes:
-        """Go: GetFile(fileId string) ([]byte, *model.AppError)"""
+        """Go: GetFile(fileId string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetFile", api_pb2.GetFileRequest(file_id=file_id), api_pb2.GetFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFile", response.app_error)
         return response.result
 
     def get_file_link(self, *, file_id: str) -> str:
-        """Go: GetFileLink(fileId string) (string, *model.AppError)"""
+        """Go: GetFileLink(fileId string) (string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetFileLink", api_pb2.GetFileLinkRequest(file_id=file_id), api_pb2.GetFileLinkResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileLink", response.app_error)
         return response.result
 
     def read_file(self, *, path: str) -> bytes:
-        """Go: ReadFile(path string) ([]byte, *model.AppError)"""
+        """Go: ReadFile(path string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("ReadFile", api_pb2.ReadFileRequest(path=path), api_pb2.ReadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("ReadFile", response.app_error)
         return response.result
 
     def get_emoji_image(self, *, emoji_id: str) -> tuple[bytes, str]:
-        """Go: GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)"""
+        """Go: GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetEmojiImage", api_pb2.GetEmojiImageRequest(emoji_id=emoji_id), api_pb2.GetEmojiImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiImage", response.app_error)
@@ -985,51 +1760,99 @@ class PluginAPI:
         )
 
     def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo | None:
-        """Go: UploadFile(data"""
+        """Go: UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UploadFile", api_pb2.UploadFileRequest(data=data, channel_id=channel_id, filename=filename), api_pb2.UploadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UploadFile", response.app_error)
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest | None) -> None:
-        """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError"""
+        """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto() if dialog is not None else None), api_pb2.OpenInteractiveDialogResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("OpenInteractiveDialog", response.app_error)
 
     def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions | None) -> None:
-        """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError"""
+        """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError
+
+        Minimum server version: 11.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto() if options is not None else None), api_pb2.SendToastMessageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendToastMessage", response.app_error)
 
     def get_plugins(self) -> tuple[models.Manifest, ...]:
-        """Go: GetPlugins() ([]*model.Manifest, *model.AppError)"""
+        """Go: GetPlugins() ([]*model.Manifest, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPlugins", api_pb2.GetPluginsRequest(), api_pb2.GetPluginsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPlugins", response.app_error)
         return tuple(models.Manifest.from_proto(x) for x in response.result)
 
     def enable_plugin(self, *, id: str) -> None:
-        """Go: EnablePlugin(id string) *model.AppError"""
+        """Go: EnablePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("EnablePlugin", api_pb2.EnablePluginRequest(id=id), api_pb2.EnablePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EnablePlugin", response.app_error)
 
     def disable_plugin(self, *, id: str) -> None:
-        """Go: DisablePlugin(id string) *model.AppError"""
+        """Go: DisablePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DisablePlugin", api_pb2.DisablePluginRequest(id=id), api_pb2.DisablePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DisablePlugin", response.app_error)
 
     def remove_plugin(self, *, id: str) -> None:
-        """Go: RemovePlugin(id string) *model.AppError"""
+        """Go: RemovePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RemovePlugin", api_pb2.RemovePluginRequest(id=id), api_pb2.RemovePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemovePlugin", response.app_error)
 
     def get_plugin_status(self, *, id: str) -> models.PluginStatus | None:
-        """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)"""
+        """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetPluginStatus", api_pb2.GetPluginStatusRequest(id=id), api_pb2.GetPluginStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPluginStatus", response.app_error)
@@ -1037,6 +1860,12 @@ class PluginAPI:
 
     def install_plugin(self, *, replace: bool, file: Iterable[bytes]) -> models.Manifest | None:
         """Go: InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached.
 
         `file` streams to the host in chunks of at most 64 KiB.
         """
@@ -1052,147 +1881,288 @@ class PluginAPI:
         return models.Manifest.from_proto(response.result) if response.HasField("result") else None
 
     def kv_set(self, *, key: str, value: bytes) -> None:
-        """Go: KVSet(key string, value"""
+        """Go: KVSet(key string, value []byte) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVSet", api_pb2.KVSetRequest(key=key, value=value), api_pb2.KVSetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSet", response.app_error)
 
     def kv_compare_and_set(self, *, key: str, old_value: bytes, new_value: bytes) -> bool:
-        """Go: KVCompareAndSet(key string, oldValue"""
+        """Go: KVCompareAndSet(key string, oldValue []byte, newValue []byte) (bool, *model.AppError)
+
+        Minimum server version: 5.12.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVCompareAndSet", api_pb2.KVCompareAndSetRequest(key=key, old_value=old_value, new_value=new_value), api_pb2.KVCompareAndSetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVCompareAndSet", response.app_error)
         return response.result
 
     def kv_compare_and_delete(self, *, key: str, old_value: bytes) -> bool:
-        """Go: KVCompareAndDelete(key string, oldValue"""
+        """Go: KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError)
+
+        Minimum server version: 5.16.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVCompareAndDelete", api_pb2.KVCompareAndDeleteRequest(key=key, old_value=old_value), api_pb2.KVCompareAndDeleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVCompareAndDelete", response.app_error)
         return response.result
 
     def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions | None) -> bool:
-        """Go: KVSetWithOptions(key string, value"""
+        """Go: KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)
+
+        Minimum server version: 5.20.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto() if options is not None else None), api_pb2.KVSetWithOptionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithOptions", response.app_error)
         return response.result
 
     def kv_set_with_expiry(self, *, key: str, value: bytes, expire_in_seconds: int) -> None:
-        """Go: KVSetWithExpiry(key string, value"""
+        """Go: KVSetWithExpiry(key string, value []byte, expireInSeconds int64) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVSetWithExpiry", api_pb2.KVSetWithExpiryRequest(key=key, value=value, expire_in_seconds=expire_in_seconds), api_pb2.KVSetWithExpiryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithExpiry", response.app_error)
 
     def kv_get(self, *, key: str) -> bytes:
-        """Go: KVGet(key string) ([]byte, *model.AppError)"""
+        """Go: KVGet(key string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVGet", api_pb2.KVGetRequest(key=key), api_pb2.KVGetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVGet", response.app_error)
         return response.result
 
     def kv_delete(self, *, key: str) -> None:
-        """Go: KVDelete(key string) *model.AppError"""
+        """Go: KVDelete(key string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVDelete", api_pb2.KVDeleteRequest(key=key), api_pb2.KVDeleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVDelete", response.app_error)
 
     def kv_delete_all(self) -> None:
-        """Go: KVDeleteAll() *model.AppError"""
+        """Go: KVDeleteAll() *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVDeleteAll", api_pb2.KVDeleteAllRequest(), api_pb2.KVDeleteAllResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVDeleteAll", response.app_error)
 
     def kv_list(self, *, page: int, per_page: int) -> tuple[str, ...]:
-        """Go: KVList(page int, perPage int) ([]string, *model.AppError)"""
+        """Go: KVList(page int, perPage int) ([]string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("KVList", api_pb2.KVListRequest(page=page, per_page=per_page), api_pb2.KVListResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVList", response.app_error)
         return tuple(response.result)
 
     def publish_web_socket_event(self, *, event: str, payload: dict[str, Any] | None, broadcast: models.WebsocketBroadcast | None) -> None:
-        """Go: PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)"""
+        """Go: PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_struct(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
 
     def has_permission_to(self, *, user_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionTo(userID string, permission *model.Permission) bool"""
+        """Go: HasPermissionTo(userID string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("HasPermissionTo", api_pb2.HasPermissionToRequest(user_id=user_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToResponse)
         return response.result
 
     def has_permission_to_team(self, *, user_id: str, team_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool"""
+        """Go: HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("HasPermissionToTeam", api_pb2.HasPermissionToTeamRequest(user_id=user_id, team_id=team_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToTeamResponse)
         return response.result
 
     def has_permission_to_channel(self, *, user_id: str, channel_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool"""
+        """Go: HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("HasPermissionToChannel", api_pb2.HasPermissionToChannelRequest(user_id=user_id, channel_id=channel_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToChannelResponse)
         return response.result
 
     def roles_grant_permission(self, *, role_names: Sequence[str] = (), permission_id: str) -> bool:
-        """Go: RolesGrantPermission(roleNames"""
+        """Go: RolesGrantPermission(roleNames []string, permissionId string) bool
+
+        Minimum server version: 6.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("RolesGrantPermission", api_pb2.RolesGrantPermissionRequest(role_names=list(role_names), permission_id=permission_id), api_pb2.RolesGrantPermissionResponse)
         return response.result
 
     def log_debug(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogDebug(msg string, keyValuePairs ...any)"""
+        """Go: LogDebug(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
 
     def log_info(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogInfo(msg string, keyValuePairs ...any)"""
+        """Go: LogInfo(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
 
     def log_error(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogError(msg string, keyValuePairs ...any)"""
+        """Go: LogError(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
 
     def log_warn(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogWarn(msg string, keyValuePairs ...any)"""
+        """Go: LogWarn(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
 
     def send_mail(self, *, to: str, subject: str, html_body: str) -> None:
-        """Go: SendMail(to string, subject string, htmlBody string) *model.AppError"""
+        """Go: SendMail(to string, subject string, htmlBody string) *model.AppError
+
+        Minimum server version: 5.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SendMail", api_pb2.SendMailRequest(to=to, subject=subject, html_body=html_body), api_pb2.SendMailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendMail", response.app_error)
 
     def create_bot(self, *, bot: models.Bot | None) -> models.Bot | None:
-        """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)"""
+        """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateBot", api_pb2.CreateBotRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.CreateBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot | None:
-        """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)"""
+        """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("PatchBot", api_pb2.PatchBotRequest(bot_user_id=bot_user_id, bot_patch=bot_patch.to_proto() if bot_patch is not None else None), api_pb2.PatchBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot | None:
-        """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)"""
+        """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetBot", api_pb2.GetBotRequest(bot_user_id=bot_user_id, include_deleted=include_deleted), api_pb2.GetBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     def get_bots(self, *, options: models.BotGetOptions | None) -> tuple[models.Bot, ...]:
-        """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)"""
+        """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetBots", api_pb2.GetBotsRequest(options=options.to_proto() if options is not None else None), api_pb2.GetBotsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBots", response.app_error)
         return tuple(models.Bot.from_proto(x) for x in response.result)
 
     def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot | None:
-        """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)"""
+        """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateBotActive", api_pb2.UpdateBotActiveRequest(bot_user_id=bot_user_id, active=active), api_pb2.UpdateBotActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateBotActive", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     def permanent_delete_bot(self, *, bot_user_id: str) -> None:
-        """Go: PermanentDeleteBot(botUserId string) *model.AppError"""
+        """Go: PermanentDeleteBot(botUserId string) *model.AppError
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("PermanentDeleteBot", api_pb2.PermanentDeleteBotRequest(bot_user_id=bot_user_id), api_pb2.PermanentDeleteBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PermanentDeleteBot", response.app_error)
@@ -1200,132 +2170,251 @@ class PluginAPI:
     def plugin_http(self, *, frames: Iterable[api_pb2.PluginHTTPRequest]) -> Iterator[api_pb2.PluginHTTPResponse]:
         """Go: PluginHTTP(request *http.Request) *http.Response
 
+        Minimum server version: 5.18.
+
+        Raises:
+            TransportError: the host could not be reached.
+
         Plugin-to-plugin HTTP: request head and body frames in, response frames out.
         """
         return self._call_bidi("PluginHTTP", iter(frames), api_pb2.PluginHTTPRequest, api_pb2.PluginHTTPResponse)
 
     def publish_user_typing(self, *, user_id: str, channel_id: str, parent_id: str) -> None:
-        """Go: PublishUserTyping(userID string, channelId string, parentId string) *model.AppError"""
+        """Go: PublishUserTyping(userID string, channelId string, parentId string) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("PublishUserTyping", api_pb2.PublishUserTypingRequest(user_id=user_id, channel_id=channel_id, parent_id=parent_id), api_pb2.PublishUserTypingResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PublishUserTyping", response.app_error)
 
     def create_command(self, *, cmd: models.Command | None) -> models.Command | None:
-        """Go: CreateCommand(cmd *model.Command) (*model.Command, error)"""
+        """Go: CreateCommand(cmd *model.Command) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CreateCommand", api_pb2.CreateCommandRequest(cmd=cmd.to_proto() if cmd is not None else None), api_pb2.CreateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     def list_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ListCommands", api_pb2.ListCommandsRequest(team_id=team_id), api_pb2.ListCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     def list_custom_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListCustomCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListCustomCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ListCustomCommands", api_pb2.ListCustomCommandsRequest(team_id=team_id), api_pb2.ListCustomCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListCustomCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     def list_plugin_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListPluginCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListPluginCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ListPluginCommands", api_pb2.ListPluginCommandsRequest(team_id=team_id), api_pb2.ListPluginCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListPluginCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     def list_built_in_commands(self) -> tuple[models.Command, ...]:
-        """Go: ListBuiltInCommands() ([]*model.Command, error)"""
+        """Go: ListBuiltInCommands() ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ListBuiltInCommands", api_pb2.ListBuiltInCommandsRequest(), api_pb2.ListBuiltInCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListBuiltInCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     def get_command(self, *, command_id: str) -> models.Command | None:
-        """Go: GetCommand(commandID string) (*model.Command, error)"""
+        """Go: GetCommand(commandID string) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetCommand", api_pb2.GetCommandRequest(command_id=command_id), api_pb2.GetCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command | None:
-        """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)"""
+        """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateCommand", api_pb2.UpdateCommandRequest(command_id=command_id, updated_cmd=updated_cmd.to_proto() if updated_cmd is not None else None), api_pb2.UpdateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     def delete_command(self, *, command_id: str) -> None:
-        """Go: DeleteCommand(commandID string) error"""
+        """Go: DeleteCommand(commandID string) error
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteCommand", api_pb2.DeleteCommandRequest(command_id=command_id), api_pb2.DeleteCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeleteCommand", response.error)
 
-    def create_o_auth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
-        """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)"""
+    def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+        """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateOAuthApp", api_pb2.CreateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.CreateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    def get_o_auth_app(self, *, app_id: str) -> models.OAuthApp | None:
-        """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)"""
+    def get_oauth_app(self, *, app_id: str) -> models.OAuthApp | None:
+        """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetOAuthApp", api_pb2.GetOAuthAppRequest(app_id=app_id), api_pb2.GetOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    def update_o_auth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
-        """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)"""
+    def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+        """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateOAuthApp", api_pb2.UpdateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.UpdateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    def delete_o_auth_app(self, *, app_id: str) -> None:
-        """Go: DeleteOAuthApp(appID string) *model.AppError"""
+    def delete_oauth_app(self, *, app_id: str) -> None:
+        """Go: DeleteOAuthApp(appID string) *model.AppError
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteOAuthApp", api_pb2.DeleteOAuthAppRequest(app_id=app_id), api_pb2.DeleteOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteOAuthApp", response.app_error)
 
     def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent | None, opts: models.PluginClusterEventSendOptions | None) -> None:
-        """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error"""
+        """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error
+
+        Minimum server version: 5.36.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto() if ev is not None else None, opts=opts.to_proto() if opts is not None else None), api_pb2.PublishPluginClusterEventResponse)
         if response.HasField("error"):
             raise errors.from_go_error("PublishPluginClusterEvent", response.error)
 
     def request_trial_license(self, *, requester_id: str, users: int, terms_accepted: bool, receive_emails_accepted: bool) -> None:
-        """Go: RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError"""
+        """Go: RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError
+
+        Minimum server version: 5.36.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RequestTrialLicense", api_pb2.RequestTrialLicenseRequest(requester_id=requester_id, users=users, terms_accepted=terms_accepted, receive_emails_accepted=receive_emails_accepted), api_pb2.RequestTrialLicenseResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RequestTrialLicense", response.app_error)
 
     def get_cloud_limits(self) -> models.ProductLimits | None:
-        """Go: GetCloudLimits() (*model.ProductLimits, error)"""
+        """Go: GetCloudLimits() (*model.ProductLimits, error)
+
+        Minimum server version: 7.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetCloudLimits", api_pb2.GetCloudLimitsRequest(), api_pb2.GetCloudLimitsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCloudLimits", response.error)
         return models.ProductLimits.from_proto(response.result) if response.HasField("result") else None
 
     def ensure_bot_user(self, *, bot: models.Bot | None) -> str:
-        """Go: EnsureBotUser(bot *model.Bot) (string, error)"""
+        """Go: EnsureBotUser(bot *model.Bot) (string, error)
+
+        Minimum server version: 7.1.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("EnsureBotUser", api_pb2.EnsureBotUserRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.EnsureBotUserResponse)
         if response.HasField("error"):
             raise errors.from_go_error("EnsureBotUser", response.error)
         return response.result
 
     def register_collection_and_topic(self, *, collection_type: str, topic_type: str) -> None:
-        """Go: RegisterCollectionAndTopic(collectionType string, topicType string) error"""
+        """Go: RegisterCollectionAndTopic(collectionType string, topicType string) error
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("RegisterCollectionAndTopic", api_pb2.RegisterCollectionAndTopicRequest(collection_type=collection_type, topic_type=topic_type), api_pb2.RegisterCollectionAndTopicResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCollectionAndTopic", response.error)
 
     def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession | None:
-        """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)"""
+        """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CreateUploadSession", api_pb2.CreateUploadSessionRequest(us=us.to_proto() if us is not None else None), api_pb2.CreateUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateUploadSession", response.error)
@@ -1333,6 +2422,12 @@ class PluginAPI:
 
     def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes]) -> models.FileInfo | None:
         """Go: UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached.
 
         `rd` streams to the host in chunks of at most 64 KiB.
         """
@@ -1348,91 +2443,175 @@ class PluginAPI:
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     def get_upload_session(self, *, upload_id: str) -> models.UploadSession | None:
-        """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)"""
+        """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetUploadSession", api_pb2.GetUploadSessionRequest(upload_id=upload_id), api_pb2.GetUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetUploadSession", response.error)
         return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
 
     def send_push_notification(self, *, notification: models.PushNotification | None, user_id: str) -> None:
-        """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError"""
+        """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError
+
+        Minimum server version: 9.0.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SendPushNotification", api_pb2.SendPushNotificationRequest(notification=notification.to_proto() if notification is not None else None, user_id=user_id), api_pb2.SendPushNotificationResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendPushNotification", response.app_error)
 
     def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth | None:
-        """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)"""
+        """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)
+
+        Minimum server version: 9.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUserAuth", api_pb2.UpdateUserAuthRequest(user_id=user_id, user_auth=user_auth.to_proto() if user_auth is not None else None), api_pb2.UpdateUserAuthResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserAuth", response.app_error)
         return models.UserAuth.from_proto(response.result) if response.HasField("result") else None
 
     def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts | None) -> str:
-        """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)"""
+        """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto() if opts is not None else None), api_pb2.RegisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPluginForSharedChannels", response.error)
         return response.remote_id
 
     def unregister_plugin_for_shared_channels(self, *, plugin_id: str) -> None:
-        """Go: UnregisterPluginForSharedChannels(pluginID string) error"""
+        """Go: UnregisterPluginForSharedChannels(pluginID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UnregisterPluginForSharedChannels", api_pb2.UnregisterPluginForSharedChannelsRequest(plugin_id=plugin_id), api_pb2.UnregisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginForSharedChannels", response.error)
 
     def unregister_plugin_remote_for_shared_channels(self, *, remote_id: str) -> None:
-        """Go: UnregisterPluginRemoteForSharedChannels(remoteID string) error"""
+        """Go: UnregisterPluginRemoteForSharedChannels(remoteID string) error
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UnregisterPluginRemoteForSharedChannels", api_pb2.UnregisterPluginRemoteForSharedChannelsRequest(remote_id=remote_id), api_pb2.UnregisterPluginRemoteForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginRemoteForSharedChannels", response.error)
 
     def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
-        """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)"""
+        """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ShareChannel", api_pb2.ShareChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.ShareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ShareChannel", response.error)
         return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
 
     def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
-        """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)"""
+        """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateSharedChannel", api_pb2.UpdateSharedChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.UpdateSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannel", response.error)
         return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
 
     def unshare_channel(self, *, channel_id: str) -> bool:
-        """Go: UnshareChannel(channelID string) (bool, error)"""
+        """Go: UnshareChannel(channelID string) (bool, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UnshareChannel", api_pb2.UnshareChannelRequest(channel_id=channel_id), api_pb2.UnshareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnshareChannel", response.error)
         return response.unshared
 
     def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor | None) -> None:
-        """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error"""
+        """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto() if cusror is not None else None), api_pb2.UpdateSharedChannelCursorResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannelCursor", response.error)
 
     def sync_shared_channel(self, *, channel_id: str) -> None:
-        """Go: SyncSharedChannel(channelID string) error"""
+        """Go: SyncSharedChannel(channelID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("SyncSharedChannel", api_pb2.SyncSharedChannelRequest(channel_id=channel_id), api_pb2.SyncSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SyncSharedChannel", response.error)
 
     def invite_remote_to_channel(self, *, channel_id: str, remote_id: str, user_id: str, share_if_not_shared: bool) -> None:
-        """Go: InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error"""
+        """Go: InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("InviteRemoteToChannel", api_pb2.InviteRemoteToChannelRequest(channel_id=channel_id, remote_id=remote_id, user_id=user_id, share_if_not_shared=share_if_not_shared), api_pb2.InviteRemoteToChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("InviteRemoteToChannel", response.error)
 
     def uninvite_remote_from_channel(self, *, channel_id: str, remote_id: str) -> None:
-        """Go: UninviteRemoteFromChannel(channelID string, remoteID string) error"""
+        """Go: UninviteRemoteFromChannel(channelID string, remoteID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UninviteRemoteFromChannel", api_pb2.UninviteRemoteFromChannelRequest(channel_id=channel_id, remote_id=remote_id), api_pb2.UninviteRemoteFromChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UninviteRemoteFromChannel", response.error)
 
     def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse | None:
-        """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)"""
+        """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ReceiveSharedChannelSyncMsg", api_pb2.ReceiveSharedChannelSyncMsgRequest(remote_id=remote_id, msg=msg.to_proto() if msg is not None else None), api_pb2.ReceiveSharedChannelSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelSyncMsg", response.error)
@@ -1440,6 +2619,12 @@ class PluginAPI:
 
     def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes]) -> models.FileInfo | None:
         """Go: ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached.
 
         `data` streams to the host in chunks of at most 64 KiB.
         """
@@ -1455,380 +2640,719 @@ class PluginAPI:
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     def receive_shared_channel_profile_image_sync_msg(self, *, remote_id: str, user_id: str, image: bytes) -> None:
-        """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image"""
+        """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("ReceiveSharedChannelProfileImageSyncMsg", api_pb2.ReceiveSharedChannelProfileImageSyncMsgRequest(remote_id=remote_id, user_id=user_id, image=image), api_pb2.ReceiveSharedChannelProfileImageSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelProfileImageSyncMsg", response.error)
 
     def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
-        """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)"""
+        """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertGroupMember", api_pb2.UpsertGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.UpsertGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMember", response.app_error)
         return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
 
-    def upsert_group_members(self, *, group_id: str, user_i_ds: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
-        """Go: UpsertGroupMembers(groupID string, userIDs"""
-        response = self._call("UpsertGroupMembers", api_pb2.UpsertGroupMembersRequest(group_id=group_id, user_i_ds=list(user_i_ds)), api_pb2.UpsertGroupMembersResponse)
+    def upsert_group_members(self, *, group_id: str, user_ids: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
+        """Go: UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
+        response = self._call("UpsertGroupMembers", api_pb2.UpsertGroupMembersRequest(group_id=group_id, user_ids=list(user_ids)), api_pb2.UpsertGroupMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMembers", response.app_error)
         return tuple(models.GroupMember.from_proto(x) for x in response.result)
 
     def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group | None:
-        """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)"""
+        """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupByRemoteID", api_pb2.GetGroupByRemoteIDRequest(remote_id=remote_id, group_source=group_source), api_pb2.GetGroupByRemoteIDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByRemoteID", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def create_group(self, *, group: models.Group | None) -> models.Group | None:
-        """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)"""
+        """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateGroup", api_pb2.CreateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.CreateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def update_group(self, *, group: models.Group | None) -> models.Group | None:
-        """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)"""
+        """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateGroup", api_pb2.UpdateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.UpdateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def delete_group(self, *, group_id: str) -> models.Group | None:
-        """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)"""
+        """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteGroup", api_pb2.DeleteGroupRequest(group_id=group_id), api_pb2.DeleteGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def restore_group(self, *, group_id: str) -> models.Group | None:
-        """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)"""
+        """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("RestoreGroup", api_pb2.RestoreGroupRequest(group_id=group_id), api_pb2.RestoreGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
-        """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)"""
+        """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteGroupMember", api_pb2.DeleteGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.DeleteGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupMember", response.app_error)
         return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
 
     def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
-        """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)"""
+        """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupSyncable", api_pb2.GetGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.GetGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     def get_group_syncables(self, *, group_id: str, syncable_type: str) -> tuple[models.GroupSyncable, ...]:
-        """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)"""
+        """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroupSyncables", api_pb2.GetGroupSyncablesRequest(group_id=group_id, syncable_type=syncable_type), api_pb2.GetGroupSyncablesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncables", response.app_error)
         return tuple(models.GroupSyncable.from_proto(x) for x in response.result)
 
     def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
-        """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)"""
+        """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertGroupSyncable", api_pb2.UpsertGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpsertGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
-        """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)"""
+        """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateGroupSyncable", api_pb2.UpdateGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpdateGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
-        """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)"""
+        """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteGroupSyncable", api_pb2.DeleteGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.DeleteGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User | None:
-        """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)"""
+        """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)
+
+        Minimum server version: 9.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("UpdateUserRoles", api_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=new_roles), api_pb2.UpdateUserRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserRoles", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     def get_plugin_id(self) -> str:
-        """Go: GetPluginID() string"""
+        """Go: GetPluginID() string
+
+        Minimum server version: 10.1.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = self._call("GetPluginID", api_pb2.GetPluginIDRequest(), api_pb2.GetPluginIDResponse)
         return response.result
 
     def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts | None, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
-        """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto() if opts is not None else None, view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroups", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams | None) -> None:
-        """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError"""
+        """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError
+
+        Minimum server version: 10.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto() if params is not None else None), api_pb2.CreateDefaultSyncableMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateDefaultSyncableMemberships", response.app_error)
 
     def delete_group_constrained_memberships(self) -> None:
-        """Go: DeleteGroupConstrainedMemberships() *model.AppError"""
+        """Go: DeleteGroupConstrainedMemberships() *model.AppError
+
+        Minimum server version: 10.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteGroupConstrainedMemberships", api_pb2.DeleteGroupConstrainedMembershipsRequest(), api_pb2.DeleteGroupConstrainedMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupConstrainedMemberships", response.app_error)
 
     def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField | None:
-        """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)"""
+        """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CreatePropertyField", api_pb2.CreatePropertyFieldRequest(field=field.to_proto() if field is not None else None), api_pb2.CreatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField | None:
-        """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)"""
+        """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyField", api_pb2.GetPropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.GetPropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_fields(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyField, ...]:
-        """Go: GetPropertyFields(groupID string, ids"""
+        """Go: GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyFields", api_pb2.GetPropertyFieldsRequest(group_id=group_id, ids=list(ids)), api_pb2.GetPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField | None:
-        """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)"""
+        """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyField", api_pb2.UpdatePropertyFieldRequest(group_id=group_id, field=field.to_proto() if field is not None else None), api_pb2.UpdatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     def delete_property_field(self, *, group_id: str, field_id: str) -> None:
-        """Go: DeletePropertyField(groupID string, fieldID string) error"""
+        """Go: DeletePropertyField(groupID string, fieldID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyField", api_pb2.DeletePropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.DeletePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyField", response.error)
 
     def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts | None) -> tuple[models.PropertyField, ...]:
-        """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)"""
+        """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     def count_property_fields(self, *, group_id: str, include_deleted: bool) -> int:
-        """Go: CountPropertyFields(groupID string, includeDeleted bool) (int64, error)"""
+        """Go: CountPropertyFields(groupID string, includeDeleted bool) (int64, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CountPropertyFields", api_pb2.CountPropertyFieldsRequest(group_id=group_id, include_deleted=include_deleted), api_pb2.CountPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CountPropertyFields", response.error)
         return response.result
 
     def count_property_fields_for_target(self, *, group_id: str, target_type: str, target_id: str, include_deleted: bool) -> int:
-        """Go: CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)"""
+        """Go: CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CountPropertyFieldsForTarget", api_pb2.CountPropertyFieldsForTargetRequest(group_id=group_id, target_type=target_type, target_id=target_id, include_deleted=include_deleted), api_pb2.CountPropertyFieldsForTargetResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CountPropertyFieldsForTarget", response.error)
         return response.result
 
     def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("CreatePropertyValue", api_pb2.CreatePropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.CreatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue | None:
-        """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)"""
+        """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyValue", api_pb2.GetPropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.GetPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_values(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: GetPropertyValues(groupID string, ids"""
+        """Go: GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyValues", api_pb2.GetPropertyValuesRequest(group_id=group_id, ids=list(ids)), api_pb2.GetPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyValue", api_pb2.UpdatePropertyValueRequest(group_id=group_id, value=value.to_proto() if value is not None else None), api_pb2.UpdatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertPropertyValue", api_pb2.UpsertPropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.UpsertPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     def delete_property_value(self, *, group_id: str, value_id: str) -> None:
-        """Go: DeletePropertyValue(groupID string, valueID string) error"""
+        """Go: DeletePropertyValue(groupID string, valueID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValue", api_pb2.DeletePropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.DeletePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValue", response.error)
 
     def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts | None) -> tuple[models.PropertyValue, ...]:
-        """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)"""
+        """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     def register_property_group(self, *, name: str) -> models.PropertyGroup | None:
-        """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)"""
+        """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("RegisterPropertyGroup", api_pb2.RegisterPropertyGroupRequest(name=name), api_pb2.RegisterPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPropertyGroup", response.error)
         return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_group(self, *, name: str) -> models.PropertyGroup | None:
-        """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)"""
+        """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyGroup", api_pb2.GetPropertyGroupRequest(name=name), api_pb2.GetPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyGroup", response.error)
         return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
 
     def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField | None:
-        """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)"""
+        """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("GetPropertyFieldByName", api_pb2.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name), api_pb2.GetPropertyFieldByNameResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFieldByName", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     def update_property_fields(self, *, group_id: str, fields: Sequence[models.PropertyField] = ()) -> tuple[models.PropertyField, ...]:
-        """Go: UpdatePropertyFields(groupID string, fields"""
+        """Go: UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyFields", api_pb2.UpdatePropertyFieldsRequest(group_id=group_id, fields=[x.to_proto() for x in fields]), api_pb2.UpdatePropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     def update_property_values(self, *, group_id: str, values: Sequence[models.PropertyValue] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: UpdatePropertyValues(groupID string, values"""
+        """Go: UpdatePropertyValues(groupID string, values []*model.PropertyValue) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyValues", api_pb2.UpdatePropertyValuesRequest(group_id=group_id, values=[x.to_proto() for x in values]), api_pb2.UpdatePropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     def upsert_property_values(self, *, values: Sequence[models.PropertyValue] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: UpsertPropertyValues(values"""
+        """Go: UpsertPropertyValues(values []*model.PropertyValue) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertPropertyValues", api_pb2.UpsertPropertyValuesRequest(values=[x.to_proto() for x in values]), api_pb2.UpsertPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     def delete_property_values_for_target(self, *, group_id: str, target_type: str, target_id: str) -> None:
-        """Go: DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error"""
+        """Go: DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValuesForTarget", api_pb2.DeletePropertyValuesForTargetRequest(group_id=group_id, target_type=target_type, target_id=target_id), api_pb2.DeletePropertyValuesForTargetResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTarget", response.error)
 
     def delete_property_values_for_field(self, *, group_id: str, field_id: str) -> None:
-        """Go: DeletePropertyValuesForField(groupID string, fieldID string) error"""
+        """Go: DeletePropertyValuesForField(groupID string, fieldID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValuesForField", api_pb2.DeletePropertyValuesForFieldRequest(group_id=group_id, field_id=field_id), api_pb2.DeletePropertyValuesForFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForField", response.error)
 
     def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions | None) -> tuple[models.PropertyValue, ...]:
-        """Go: UpsertPropertyValuesWithOptions(values"""
+        """Go: UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValuesWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValuesWithOptions", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions | None) -> models.PropertyValue | None:
-        """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)"""
+        """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValueWithOptions", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValueWithOptions", response.error)
 
     def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTargetWithOptions", response.error)
 
     def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForFieldWithOptions", response.error)
 
     def log_audit_rec(self, *, rec: models.AuditRecord | None) -> None:
-        """Go: LogAuditRec(rec *model.AuditRecord)"""
+        """Go: LogAuditRec(rec *model.AuditRecord)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogAuditRec", api_pb2.LogAuditRecRequest(rec=rec.to_proto() if rec is not None else None), api_pb2.LogAuditRecResponse)
 
     def log_audit_rec_with_level(self, *, rec: models.AuditRecord | None, level: bytes) -> None:
-        """Go: LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)"""
+        """Go: LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         self._call("LogAuditRecWithLevel", api_pb2.LogAuditRecWithLevelRequest(rec=rec.to_proto() if rec is not None else None, level=level), api_pb2.LogAuditRecWithLevelResponse)
 
     def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision | None:
-        """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)"""
+        """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("EvaluateAccessControl", api_pb2.EvaluateAccessControlRequest(user_id=user_id, resource_type=resource_type, resource_id=resource_id, action=action), api_pb2.EvaluateAccessControlResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EvaluateAccessControl", response.app_error)
         return models.AccessDecision.from_proto(response.result) if response.HasField("result") else None
 
     def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy | None:
-        """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)"""
+        """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("SaveAccessControlPolicy", api_pb2.SaveAccessControlPolicyRequest(acting_user_id=acting_user_id, policy=policy.to_proto() if policy is not None else None), api_pb2.SaveAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveAccessControlPolicy", response.app_error)
         return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
 
     def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy | None:
-        """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)"""
+        """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetAccessControlPolicy", api_pb2.GetAccessControlPolicyRequest(id=id), api_pb2.GetAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlPolicy", response.app_error)
         return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
 
     def delete_access_control_policy(self, *, acting_user_id: str, resource_type: str, id: str) -> None:
-        """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError"""
+        """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("DeleteAccessControlPolicy", api_pb2.DeleteAccessControlPolicyRequest(acting_user_id=acting_user_id, resource_type=resource_type, id=id), api_pb2.DeleteAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteAccessControlPolicy", response.app_error)
 
     def check_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str) -> tuple[models.CELExpressionError, ...]:
-        """Go: CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)"""
+        """Go: CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("CheckAccessControlExpression", api_pb2.CheckAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.CheckAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CheckAccessControlExpression", response.app_error)
         return tuple(models.CELExpressionError.from_proto(x) for x in response.result)
 
     def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse | None:
-        """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)"""
+        """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("QueryUsersForAccessControlExpression", api_pb2.QueryUsersForAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression, term=term, cursor_id=cursor_id, limit=limit), api_pb2.QueryUsersForAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("QueryUsersForAccessControlExpression", response.app_error)
         return models.AccessControlPolicyTestResponse.from_proto(response.result) if response.HasField("result") else None
 
     def get_access_control_fields_autocomplete(self, *, acting_user_id: str, after: str, limit: int) -> tuple[models.PropertyField, ...]:
-        """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)"""
+        """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetAccessControlFieldsAutocomplete", api_pb2.GetAccessControlFieldsAutocompleteRequest(acting_user_id=acting_user_id, after=after, limit=limit), api_pb2.GetAccessControlFieldsAutocompleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlFieldsAutocomplete", response.app_error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression | None:
-        """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)"""
+        """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = self._call("GetAccessControlVisualAST", api_pb2.GetAccessControlVisualASTRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.GetAccessControlVisualASTResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlVisualAST", response.app_error)
@@ -1892,867 +3416,1642 @@ class AsyncPluginAPI:
         return cast(AsyncIterator[_R], stub(requests, metadata=self._metadata))
 
     async def load_plugin_configuration(self) -> bytes:
-        """Go: LoadPluginConfiguration(dest any) error"""
+        """Go: LoadPluginConfiguration(dest any) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("LoadPluginConfiguration", api_pb2.LoadPluginConfigurationRequest(), api_pb2.LoadPluginConfigurationResponse)
         if response.HasField("error"):
             raise errors.from_go_error("LoadPluginConfiguration", response.error)
         return response.configuration_json
 
     async def register_command(self, *, command: models.Command | None) -> None:
-        """Go: RegisterCommand(command *model.Command) error"""
+        """Go: RegisterCommand(command *model.Command) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("RegisterCommand", api_pb2.RegisterCommandRequest(command=command.to_proto() if command is not None else None), api_pb2.RegisterCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCommand", response.error)
 
     async def unregister_command(self, *, team_id: str, trigger: str) -> None:
-        """Go: UnregisterCommand(teamID string, trigger string) error"""
+        """Go: UnregisterCommand(teamID string, trigger string) error
+
+        Minimum server version: 5.2.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UnregisterCommand", api_pb2.UnregisterCommandRequest(team_id=team_id, trigger=trigger), api_pb2.UnregisterCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterCommand", response.error)
 
     async def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse | None:
-        """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)"""
+        """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ExecuteSlashCommand", api_pb2.ExecuteSlashCommandRequest(command_args=command_args.to_proto() if command_args is not None else None), api_pb2.ExecuteSlashCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ExecuteSlashCommand", response.error)
         return models.CommandResponse.from_proto(response.result) if response.HasField("result") else None
 
     async def get_config(self) -> models.Config | None:
-        """Go: GetConfig() *model.Config"""
+        """Go: GetConfig() *model.Config
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetConfig", api_pb2.GetConfigRequest(), api_pb2.GetConfigResponse)
         return models.Config.from_proto(response.result) if response.HasField("result") else None
 
     async def get_unsanitized_config(self) -> models.Config | None:
-        """Go: GetUnsanitizedConfig() *model.Config"""
+        """Go: GetUnsanitizedConfig() *model.Config
+
+        Minimum server version: 5.16.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetUnsanitizedConfig", api_pb2.GetUnsanitizedConfigRequest(), api_pb2.GetUnsanitizedConfigResponse)
         return models.Config.from_proto(response.result) if response.HasField("result") else None
 
     async def save_config(self, *, config: models.Config | None) -> None:
-        """Go: SaveConfig(config *model.Config) *model.AppError"""
+        """Go: SaveConfig(config *model.Config) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SaveConfig", api_pb2.SaveConfigRequest(config=config.to_proto() if config is not None else None), api_pb2.SaveConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveConfig", response.app_error)
 
     async def get_plugin_config(self) -> dict[str, Any] | None:
-        """Go: GetPluginConfig() map[string]any"""
+        """Go: GetPluginConfig() map[string]any
+
+        Minimum server version: 5.6.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetPluginConfig", api_pb2.GetPluginConfigRequest(), api_pb2.GetPluginConfigResponse)
         return struct_to_dict(response.result) if response.HasField("result") else None
 
     async def save_plugin_config(self, *, config: dict[str, Any] | None) -> None:
-        """Go: SavePluginConfig(config map[string]any) *model.AppError"""
+        """Go: SavePluginConfig(config map[string]any) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_struct(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SavePluginConfig", response.app_error)
 
     async def get_bundle_path(self) -> str:
-        """Go: GetBundlePath() (string, error)"""
+        """Go: GetBundlePath() (string, error)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetBundlePath", api_pb2.GetBundlePathRequest(), api_pb2.GetBundlePathResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetBundlePath", response.error)
         return response.result
 
     async def get_license(self) -> models.License | None:
-        """Go: GetLicense() *model.License"""
+        """Go: GetLicense() *model.License
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetLicense", api_pb2.GetLicenseRequest(), api_pb2.GetLicenseResponse)
         return models.License.from_proto(response.result) if response.HasField("result") else None
 
     async def is_enterprise_ready(self) -> bool:
-        """Go: IsEnterpriseReady() bool"""
+        """Go: IsEnterpriseReady() bool
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("IsEnterpriseReady", api_pb2.IsEnterpriseReadyRequest(), api_pb2.IsEnterpriseReadyResponse)
         return response.result
 
     async def get_server_version(self) -> str:
-        """Go: GetServerVersion() string"""
+        """Go: GetServerVersion() string
+
+        Minimum server version: 5.4.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetServerVersion", api_pb2.GetServerVersionRequest(), api_pb2.GetServerVersionResponse)
         return response.result
 
     async def get_system_install_date(self) -> int:
-        """Go: GetSystemInstallDate() (int64, *model.AppError)"""
+        """Go: GetSystemInstallDate() (int64, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetSystemInstallDate", api_pb2.GetSystemInstallDateRequest(), api_pb2.GetSystemInstallDateResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSystemInstallDate", response.app_error)
         return response.result
 
     async def get_diagnostic_id(self) -> str:
-        """Go: GetDiagnosticId() string"""
+        """Go: GetDiagnosticId() string
+
+        Minimum server version: 5.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetDiagnosticId", api_pb2.GetDiagnosticIdRequest(), api_pb2.GetDiagnosticIdResponse)
         return response.result
 
     async def get_telemetry_id(self) -> str:
-        """Go: GetTelemetryId() string"""
+        """Go: GetTelemetryId() string
+
+        Minimum server version: 5.28.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetTelemetryId", api_pb2.GetTelemetryIdRequest(), api_pb2.GetTelemetryIdResponse)
         return response.result
 
     async def create_user(self, *, user: models.User | None) -> models.User | None:
-        """Go: CreateUser(user *model.User) (*model.User, *model.AppError)"""
+        """Go: CreateUser(user *model.User) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateUser", api_pb2.CreateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.CreateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_user(self, *, user_id: str) -> None:
-        """Go: DeleteUser(userID string) *model.AppError"""
+        """Go: DeleteUser(userID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteUser", api_pb2.DeleteUserRequest(user_id=user_id), api_pb2.DeleteUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteUser", response.app_error)
 
     async def get_users(self, *, options: models.UserGetOptions | None) -> tuple[models.User, ...]:
-        """Go: GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)"""
+        """Go: GetUsers(options *model.UserGetOptions) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUsers", api_pb2.GetUsersRequest(options=options.to_proto() if options is not None else None), api_pb2.GetUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    async def get_users_by_ids(self, *, user_i_ds: Sequence[str] = ()) -> tuple[models.User, ...]:
-        """Go: GetUsersByIds(userIDs"""
-        response = await self._call("GetUsersByIds", api_pb2.GetUsersByIdsRequest(user_i_ds=list(user_i_ds)), api_pb2.GetUsersByIdsResponse)
+    async def get_users_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.User, ...]:
+        """Go: GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
+
+        Minimum server version: 9.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
+        response = await self._call("GetUsersByIds", api_pb2.GetUsersByIdsRequest(user_ids=list(user_ids)), api_pb2.GetUsersByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersByIds", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def get_user(self, *, user_id: str) -> models.User | None:
-        """Go: GetUser(userID string) (*model.User, *model.AppError)"""
+        """Go: GetUser(userID string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUser", api_pb2.GetUserRequest(user_id=user_id), api_pb2.GetUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def get_user_by_email(self, *, email: str) -> models.User | None:
-        """Go: GetUserByEmail(email string) (*model.User, *model.AppError)"""
+        """Go: GetUserByEmail(email string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUserByEmail", api_pb2.GetUserByEmailRequest(email=email), api_pb2.GetUserByEmailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByEmail", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def get_user_by_username(self, *, name: str) -> models.User | None:
-        """Go: GetUserByUsername(name string) (*model.User, *model.AppError)"""
+        """Go: GetUserByUsername(name string) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUserByUsername", api_pb2.GetUserByUsernameRequest(name=name), api_pb2.GetUserByUsernameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByUsername", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def get_users_by_usernames(self, *, usernames: Sequence[str] = ()) -> tuple[models.User, ...]:
-        """Go: GetUsersByUsernames(usernames"""
+        """Go: GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUsersByUsernames", api_pb2.GetUsersByUsernamesRequest(usernames=list(usernames)), api_pb2.GetUsersByUsernamesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersByUsernames", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def get_users_in_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetUsersInTeam(teamID string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUsersInTeam", api_pb2.GetUsersInTeamRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetUsersInTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersInTeam", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference | None:
-        """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)"""
+        """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPreferenceForUser", api_pb2.GetPreferenceForUserRequest(user_id=user_id, category=category, name=name), api_pb2.GetPreferenceForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferenceForUser", response.app_error)
         return models.Preference.from_proto(response.result) if response.HasField("result") else None
 
     async def get_preferences_for_user(self, *, user_id: str) -> tuple[models.Preference, ...]:
-        """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)"""
+        """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPreferencesForUser", api_pb2.GetPreferencesForUserRequest(user_id=user_id), api_pb2.GetPreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferencesForUser", response.app_error)
         return tuple(models.Preference.from_proto(x) for x in response.result)
 
     async def update_preferences_for_user(self, *, user_id: str, preferences: Sequence[models.Preference] = ()) -> None:
-        """Go: UpdatePreferencesForUser(userID string, preferences"""
+        """Go: UpdatePreferencesForUser(userID string, preferences []model.Preference) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePreferencesForUser", api_pb2.UpdatePreferencesForUserRequest(user_id=user_id, preferences=[x.to_proto() for x in preferences]), api_pb2.UpdatePreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePreferencesForUser", response.app_error)
 
     async def delete_preferences_for_user(self, *, user_id: str, preferences: Sequence[models.Preference] = ()) -> None:
-        """Go: DeletePreferencesForUser(userID string, preferences"""
+        """Go: DeletePreferencesForUser(userID string, preferences []model.Preference) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePreferencesForUser", api_pb2.DeletePreferencesForUserRequest(user_id=user_id, preferences=[x.to_proto() for x in preferences]), api_pb2.DeletePreferencesForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePreferencesForUser", response.app_error)
 
     async def get_session(self, *, session_id: str) -> models.Session | None:
-        """Go: GetSession(sessionID string) (*model.Session, *model.AppError)"""
+        """Go: GetSession(sessionID string) (*model.Session, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetSession", api_pb2.GetSessionRequest(session_id=session_id), api_pb2.GetSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSession", response.app_error)
         return models.Session.from_proto(response.result) if response.HasField("result") else None
 
     async def create_session(self, *, session: models.Session | None) -> models.Session | None:
-        """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)"""
+        """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateSession", api_pb2.CreateSessionRequest(session=session.to_proto() if session is not None else None), api_pb2.CreateSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateSession", response.app_error)
         return models.Session.from_proto(response.result) if response.HasField("result") else None
 
     async def extend_session_expiry(self, *, session_id: str, new_expiry: int) -> None:
-        """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError"""
+        """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("ExtendSessionExpiry", api_pb2.ExtendSessionExpiryRequest(session_id=session_id, new_expiry=new_expiry), api_pb2.ExtendSessionExpiryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("ExtendSessionExpiry", response.app_error)
 
     async def revoke_session(self, *, session_id: str) -> None:
-        """Go: RevokeSession(sessionID string) *model.AppError"""
+        """Go: RevokeSession(sessionID string) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RevokeSession", api_pb2.RevokeSessionRequest(session_id=session_id), api_pb2.RevokeSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeSession", response.app_error)
 
     async def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken | None:
-        """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)"""
+        """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateUserAccessToken", api_pb2.CreateUserAccessTokenRequest(token=token.to_proto() if token is not None else None), api_pb2.CreateUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUserAccessToken", response.app_error)
         return models.UserAccessToken.from_proto(response.result) if response.HasField("result") else None
 
     async def revoke_user_access_token(self, *, token_id: str) -> None:
-        """Go: RevokeUserAccessToken(tokenID string) *model.AppError"""
+        """Go: RevokeUserAccessToken(tokenID string) *model.AppError
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RevokeUserAccessToken", api_pb2.RevokeUserAccessTokenRequest(token_id=token_id), api_pb2.RevokeUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeUserAccessToken", response.app_error)
 
     async def get_team_icon(self, *, team_id: str) -> bytes:
-        """Go: GetTeamIcon(teamID string) ([]byte, *model.AppError)"""
+        """Go: GetTeamIcon(teamID string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamIcon", api_pb2.GetTeamIconRequest(team_id=team_id), api_pb2.GetTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamIcon", response.app_error)
         return response.result
 
     async def set_team_icon(self, *, team_id: str, data: bytes) -> None:
-        """Go: SetTeamIcon(teamID string, data"""
+        """Go: SetTeamIcon(teamID string, data []byte) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SetTeamIcon", api_pb2.SetTeamIconRequest(team_id=team_id, data=data), api_pb2.SetTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetTeamIcon", response.app_error)
 
     async def remove_team_icon(self, *, team_id: str) -> None:
-        """Go: RemoveTeamIcon(teamID string) *model.AppError"""
+        """Go: RemoveTeamIcon(teamID string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RemoveTeamIcon", api_pb2.RemoveTeamIconRequest(team_id=team_id), api_pb2.RemoveTeamIconResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveTeamIcon", response.app_error)
 
     async def update_user(self, *, user: models.User | None) -> models.User | None:
-        """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)"""
+        """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUser", api_pb2.UpdateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.UpdateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUser", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def get_user_status(self, *, user_id: str) -> models.Status | None:
-        """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)"""
+        """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUserStatus", api_pb2.GetUserStatusRequest(user_id=user_id), api_pb2.GetUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatus", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     async def get_user_statuses_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.Status, ...]:
-        """Go: GetUserStatusesByIds(userIds"""
+        """Go: GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUserStatusesByIds", api_pb2.GetUserStatusesByIdsRequest(user_ids=list(user_ids)), api_pb2.GetUserStatusesByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatusesByIds", response.app_error)
         return tuple(models.Status.from_proto(x) for x in response.result)
 
     async def update_user_status(self, *, user_id: str, status: str) -> models.Status | None:
-        """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)"""
+        """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUserStatus", api_pb2.UpdateUserStatusRequest(user_id=user_id, status=status), api_pb2.UpdateUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserStatus", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     async def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status | None:
-        """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)"""
+        """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SetUserStatusTimedDND", api_pb2.SetUserStatusTimedDNDRequest(user_id=user_id, endtime=endtime), api_pb2.SetUserStatusTimedDNDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetUserStatusTimedDND", response.app_error)
         return models.Status.from_proto(response.result) if response.HasField("result") else None
 
     async def update_user_active(self, *, user_id: str, active: bool) -> None:
-        """Go: UpdateUserActive(userID string, active bool) *model.AppError"""
+        """Go: UpdateUserActive(userID string, active bool) *model.AppError
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUserActive", api_pb2.UpdateUserActiveRequest(user_id=user_id, active=active), api_pb2.UpdateUserActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserActive", response.app_error)
 
     async def update_user_custom_status(self, *, user_id: str, custom_status: models.CustomStatus | None) -> None:
-        """Go: UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError"""
+        """Go: UpdateUserCustomStatus(userID string, customStatus *model.CustomStatus) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUserCustomStatus", api_pb2.UpdateUserCustomStatusRequest(user_id=user_id, custom_status=custom_status.to_proto() if custom_status is not None else None), api_pb2.UpdateUserCustomStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserCustomStatus", response.app_error)
 
     async def remove_user_custom_status(self, *, user_id: str) -> None:
-        """Go: RemoveUserCustomStatus(userID string) *model.AppError"""
+        """Go: RemoveUserCustomStatus(userID string) *model.AppError
+
+        Minimum server version: 6.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RemoveUserCustomStatus", api_pb2.RemoveUserCustomStatusRequest(user_id=user_id), api_pb2.RemoveUserCustomStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveUserCustomStatus", response.app_error)
 
     async def get_users_in_channel(self, *, channel_id: str, sort_by: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetUsersInChannel(channelID string, sortBy string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUsersInChannel", api_pb2.GetUsersInChannelRequest(channel_id=channel_id, sort_by=sort_by, page=page, per_page=per_page), api_pb2.GetUsersInChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUsersInChannel", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def get_ldap_user_attributes(self, *, user_id: str, attributes: Sequence[str] = ()) -> dict[str, str]:
-        """Go: GetLDAPUserAttributes(userID string, attributes"""
+        """Go: GetLDAPUserAttributes(userID string, attributes []string) (map[string]string, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetLDAPUserAttributes", api_pb2.GetLDAPUserAttributesRequest(user_id=user_id, attributes=list(attributes)), api_pb2.GetLDAPUserAttributesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetLDAPUserAttributes", response.app_error)
         return dict(response.result)
 
     async def create_team(self, *, team: models.Team | None) -> models.Team | None:
-        """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)"""
+        """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateTeam", api_pb2.CreateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.CreateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_team(self, *, team_id: str) -> None:
-        """Go: DeleteTeam(teamID string) *model.AppError"""
+        """Go: DeleteTeam(teamID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteTeam", api_pb2.DeleteTeamRequest(team_id=team_id), api_pb2.DeleteTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteTeam", response.app_error)
 
     async def get_teams(self) -> tuple[models.Team, ...]:
-        """Go: GetTeams() ([]*model.Team, *model.AppError)"""
+        """Go: GetTeams() ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeams", api_pb2.GetTeamsRequest(), api_pb2.GetTeamsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     async def get_team(self, *, team_id: str) -> models.Team | None:
-        """Go: GetTeam(teamID string) (*model.Team, *model.AppError)"""
+        """Go: GetTeam(teamID string) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeam", api_pb2.GetTeamRequest(team_id=team_id), api_pb2.GetTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     async def get_team_by_name(self, *, name: str) -> models.Team | None:
-        """Go: GetTeamByName(name string) (*model.Team, *model.AppError)"""
+        """Go: GetTeamByName(name string) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamByName", api_pb2.GetTeamByNameRequest(name=name), api_pb2.GetTeamByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamByName", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     async def get_teams_unread_for_user(self, *, user_id: str) -> tuple[models.TeamUnread, ...]:
-        """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)"""
+        """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamsUnreadForUser", api_pb2.GetTeamsUnreadForUserRequest(user_id=user_id), api_pb2.GetTeamsUnreadForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamsUnreadForUser", response.app_error)
         return tuple(models.TeamUnread.from_proto(x) for x in response.result)
 
     async def update_team(self, *, team: models.Team | None) -> models.Team | None:
-        """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)"""
+        """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateTeam", api_pb2.UpdateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.UpdateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeam", response.app_error)
         return models.Team.from_proto(response.result) if response.HasField("result") else None
 
     async def search_teams(self, *, term: str) -> tuple[models.Team, ...]:
-        """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)"""
+        """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchTeams", api_pb2.SearchTeamsRequest(term=term), api_pb2.SearchTeamsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     async def get_teams_for_user(self, *, user_id: str) -> tuple[models.Team, ...]:
-        """Go: GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)"""
+        """Go: GetTeamsForUser(userID string) ([]*model.Team, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamsForUser", api_pb2.GetTeamsForUserRequest(user_id=user_id), api_pb2.GetTeamsForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamsForUser", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
     async def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
-        """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)"""
+        """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateTeamMember", api_pb2.CreateTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.CreateTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMember", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     async def create_team_members(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMember, ...]:
-        """Go: CreateTeamMembers(teamID string, userIds"""
+        """Go: CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateTeamMembers", api_pb2.CreateTeamMembersRequest(team_id=team_id, user_ids=list(user_ids), requestor_id=requestor_id), api_pb2.CreateTeamMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     async def create_team_members_gracefully(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMemberWithError, ...]:
-        """Go: CreateTeamMembersGracefully(teamID string, userIds"""
+        """Go: CreateTeamMembersGracefully(teamID string, userIds []string, requestorId string) ([]*model.TeamMemberWithError, *model.AppError)
+
+        Minimum server version: 5.20.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateTeamMembersGracefully", api_pb2.CreateTeamMembersGracefullyRequest(team_id=team_id, user_ids=list(user_ids), requestor_id=requestor_id), api_pb2.CreateTeamMembersGracefullyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMembersGracefully", response.app_error)
         return tuple(models.TeamMemberWithError.from_proto(x) for x in response.result)
 
     async def delete_team_member(self, *, team_id: str, user_id: str, requestor_id: str) -> None:
-        """Go: DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError"""
+        """Go: DeleteTeamMember(teamID string, userID string, requestorId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteTeamMember", api_pb2.DeleteTeamMemberRequest(team_id=team_id, user_id=user_id, requestor_id=requestor_id), api_pb2.DeleteTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteTeamMember", response.app_error)
 
     async def get_team_members(self, *, team_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
-        """Go: GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMembers(teamID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamMembers", api_pb2.GetTeamMembersRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetTeamMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     async def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
-        """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamMember", api_pb2.GetTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.GetTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMember", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     async def get_team_members_for_user(self, *, user_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
-        """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)"""
+        """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamMembersForUser", api_pb2.GetTeamMembersForUserRequest(user_id=user_id, page=page, per_page=per_page), api_pb2.GetTeamMembersForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMembersForUser", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
     async def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember | None:
-        """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)"""
+        """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateTeamMemberRoles", api_pb2.UpdateTeamMemberRolesRequest(team_id=team_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateTeamMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeamMemberRoles", response.app_error)
         return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
 
     async def create_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
-        """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)"""
+        """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateChannel", api_pb2.CreateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.CreateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_channel(self, *, channel_id: str) -> None:
-        """Go: DeleteChannel(channelId string) *model.AppError"""
+        """Go: DeleteChannel(channelId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteChannel", api_pb2.DeleteChannelRequest(channel_id=channel_id), api_pb2.DeleteChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannel", response.app_error)
 
     async def restore_channel(self, *, channel_id: str) -> None:
-        """Go: RestoreChannel(channelId string) *model.AppError"""
+        """Go: RestoreChannel(channelId string) *model.AppError
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RestoreChannel", api_pb2.RestoreChannelRequest(channel_id=channel_id), api_pb2.RestoreChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreChannel", response.app_error)
 
     async def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel | None:
-        """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelOfType", api_pb2.GetChannelOfTypeRequest(channel_id=channel_id, channel_type=channel_type), api_pb2.GetChannelOfTypeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelOfType", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def get_public_channels_for_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.Channel, ...]:
-        """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)"""
+        """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPublicChannelsForTeam", api_pb2.GetPublicChannelsForTeamRequest(team_id=team_id, page=page, per_page=per_page), api_pb2.GetPublicChannelsForTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPublicChannelsForTeam", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     async def get_channel(self, *, channel_id: str) -> models.Channel | None:
-        """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)"""
+        """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannel", api_pb2.GetChannelRequest(channel_id=channel_id), api_pb2.GetChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel | None:
-        """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelByName", api_pb2.GetChannelByNameRequest(team_id=team_id, name=name, include_deleted=include_deleted), api_pb2.GetChannelByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByName", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel | None:
-        """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)"""
+        """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelByNameForTeamName", api_pb2.GetChannelByNameForTeamNameRequest(team_name=team_name, channel_name=channel_name, include_deleted=include_deleted), api_pb2.GetChannelByNameForTeamNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByNameForTeamName", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channels_for_team_for_user(self, *, team_id: str, user_id: str, include_deleted: bool) -> tuple[models.Channel, ...]:
-        """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)"""
+        """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelsForTeamForUser", api_pb2.GetChannelsForTeamForUserRequest(team_id=team_id, user_id=user_id, include_deleted=include_deleted), api_pb2.GetChannelsForTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelsForTeamForUser", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     async def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats | None:
-        """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)"""
+        """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelStats", api_pb2.GetChannelStatsRequest(channel_id=channel_id), api_pb2.GetChannelStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelStats", response.app_error)
         return models.ChannelStats.from_proto(response.result) if response.HasField("result") else None
 
     async def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel | None:
-        """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)"""
+        """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetDirectChannel", api_pb2.GetDirectChannelRequest(user_id1=user_id1, user_id2=user_id2), api_pb2.GetDirectChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetDirectChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel | None:
-        """Go: GetGroupChannel(userIds"""
+        """Go: GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupChannel", api_pb2.GetGroupChannelRequest(user_ids=list(user_ids)), api_pb2.GetGroupChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def update_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
-        """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)"""
+        """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateChannel", api_pb2.UpdateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.UpdateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannel", response.app_error)
         return models.Channel.from_proto(response.result) if response.HasField("result") else None
 
     async def register_channel_guard(self, *, channel_id: str) -> None:
-        """Go: RegisterChannelGuard(channelID string) *model.AppError"""
+        """Go: RegisterChannelGuard(channelID string) *model.AppError
+
+        Minimum server version: 11.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RegisterChannelGuard", api_pb2.RegisterChannelGuardRequest(channel_id=channel_id), api_pb2.RegisterChannelGuardResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RegisterChannelGuard", response.app_error)
 
     async def unregister_channel_guard(self, *, channel_id: str) -> None:
-        """Go: UnregisterChannelGuard(channelID string) *model.AppError"""
+        """Go: UnregisterChannelGuard(channelID string) *model.AppError
+
+        Minimum server version: 11.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UnregisterChannelGuard", api_pb2.UnregisterChannelGuardRequest(channel_id=channel_id), api_pb2.UnregisterChannelGuardResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UnregisterChannelGuard", response.app_error)
 
     async def search_channels(self, *, team_id: str, term: str) -> tuple[models.Channel, ...]:
-        """Go: SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)"""
+        """Go: SearchChannels(teamID string, term string) ([]*model.Channel, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchChannels", api_pb2.SearchChannelsRequest(team_id=team_id, term=term), api_pb2.SearchChannelsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchChannels", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
     async def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels | None:
-        """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)"""
+        """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateChannelSidebarCategory", api_pb2.CreateChannelSidebarCategoryRequest(user_id=user_id, team_id=team_id, new_category=new_category.to_proto() if new_category is not None else None), api_pb2.CreateChannelSidebarCategoryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannelSidebarCategory", response.app_error)
         return models.SidebarCategoryWithChannels.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories | None:
-        """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)"""
+        """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelSidebarCategories", api_pb2.GetChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id), api_pb2.GetChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelSidebarCategories", response.app_error)
         return models.OrderedSidebarCategories.from_proto(response.result) if response.HasField("result") else None
 
     async def update_channel_sidebar_categories(self, *, user_id: str, team_id: str, categories: Sequence[models.SidebarCategoryWithChannels] = ()) -> tuple[models.SidebarCategoryWithChannels, ...]:
-        """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories"""
+        """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateChannelSidebarCategories", api_pb2.UpdateChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id, categories=[x.to_proto() for x in categories]), api_pb2.UpdateChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelSidebarCategories", response.app_error)
         return tuple(models.SidebarCategoryWithChannels.from_proto(x) for x in response.result)
 
     async def search_users(self, *, search: models.UserSearch | None) -> tuple[models.User, ...]:
-        """Go: SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)"""
+        """Go: SearchUsers(search *model.UserSearch) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchUsers", api_pb2.SearchUsersRequest(search=search.to_proto() if search is not None else None), api_pb2.SearchUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def search_posts_in_team(self, *, team_id: str, params_list: Sequence[models.SearchParams] = ()) -> tuple[models.Post, ...]:
-        """Go: SearchPostsInTeam(teamID string, paramsList"""
+        """Go: SearchPostsInTeam(teamID string, paramsList []*model.SearchParams) ([]*model.Post, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchPostsInTeam", api_pb2.SearchPostsInTeamRequest(team_id=team_id, params_list=[x.to_proto() for x in params_list]), api_pb2.SearchPostsInTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeam", response.app_error)
         return tuple(models.Post.from_proto(x) for x in response.result)
 
     async def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter | None) -> models.PostSearchResults | None:
-        """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)"""
+        """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto() if search_params is not None else None), api_pb2.SearchPostsInTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeamForUser", response.app_error)
         return models.PostSearchResults.from_proto(response.result) if response.HasField("result") else None
 
     async def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
-        """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)"""
+        """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("AddChannelMember", api_pb2.AddChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.AddChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddChannelMember", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     async def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember | None:
-        """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)"""
+        """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("AddUserToChannel", api_pb2.AddUserToChannelRequest(channel_id=channel_id, user_id=user_id, as_user_id=as_user_id), api_pb2.AddUserToChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddUserToChannel", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
-        """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)"""
+        """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelMember", api_pb2.GetChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.GetChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMember", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     async def get_channel_members(self, *, channel_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)"""
+        """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelMembers", api_pb2.GetChannelMembersRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetChannelMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembers", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     async def get_channel_members_by_ids(self, *, channel_id: str, user_ids: Sequence[str] = ()) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembersByIds(channelId string, userIds"""
+        """Go: GetChannelMembersByIds(channelId string, userIds []string) (model.ChannelMembers, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelMembersByIds", api_pb2.GetChannelMembersByIdsRequest(channel_id=channel_id, user_ids=list(user_ids)), api_pb2.GetChannelMembersByIdsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembersByIds", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     async def get_channel_members_for_user(self, *, team_id: str, user_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
-        """Go: GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)"""
+        """Go: GetChannelMembersForUser(teamID string, userID string, page int, perPage int) ([]*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetChannelMembersForUser", api_pb2.GetChannelMembersForUserRequest(team_id=team_id, user_id=user_id, page=page, per_page=per_page), api_pb2.GetChannelMembersForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMembersForUser", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
     async def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember | None:
-        """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)"""
+        """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateChannelMemberRoles", api_pb2.UpdateChannelMemberRolesRequest(channel_id=channel_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateChannelMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberRoles", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     async def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember | None:
-        """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)"""
+        """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateChannelMemberNotifications", api_pb2.UpdateChannelMemberNotificationsRequest(channel_id=channel_id, user_id=user_id, notifications=dict(notifications)), api_pb2.UpdateChannelMemberNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberNotifications", response.app_error)
         return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
 
     async def patch_channel_members_notifications(self, *, members: Sequence[models.ChannelMemberIdentifier] = (), notify_props: dict[str, str]) -> None:
-        """Go: PatchChannelMembersNotifications(members"""
+        """Go: PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError
+
+        Minimum server version: 9.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("PatchChannelMembersNotifications", api_pb2.PatchChannelMembersNotificationsRequest(members=[x.to_proto() for x in members], notify_props=dict(notify_props)), api_pb2.PatchChannelMembersNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchChannelMembersNotifications", response.app_error)
 
     async def get_group(self, *, group_id: str) -> models.Group | None:
-        """Go: GetGroup(groupId string) (*model.Group, *model.AppError)"""
+        """Go: GetGroup(groupId string) (*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroup", api_pb2.GetGroupRequest(group_id=group_id), api_pb2.GetGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def get_group_by_name(self, *, name: str) -> models.Group | None:
-        """Go: GetGroupByName(name string) (*model.Group, *model.AppError)"""
+        """Go: GetGroupByName(name string) (*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupByName", api_pb2.GetGroupByNameRequest(name=name), api_pb2.GetGroupByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByName", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def get_group_member_users(self, *, group_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
-        """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)"""
+        """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupMemberUsers", api_pb2.GetGroupMemberUsersRequest(group_id=group_id, page=page, per_page=per_page), api_pb2.GetGroupMemberUsersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupMemberUsers", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
     async def get_groups_by_source(self, *, group_source: str) -> tuple[models.Group, ...]:
-        """Go: GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroupsBySource(groupSource model.GroupSource) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 5.35.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupsBySource", api_pb2.GetGroupsBySourceRequest(group_source=group_source), api_pb2.GetGroupsBySourceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupsBySource", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     async def get_groups_for_user(self, *, user_id: str) -> tuple[models.Group, ...]:
-        """Go: GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroupsForUser(userID string) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupsForUser", api_pb2.GetGroupsForUserRequest(user_id=user_id), api_pb2.GetGroupsForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupsForUser", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     async def delete_channel_member(self, *, channel_id: str, user_id: str) -> None:
-        """Go: DeleteChannelMember(channelId string, userID string) *model.AppError"""
+        """Go: DeleteChannelMember(channelId string, userID string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteChannelMember", api_pb2.DeleteChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.DeleteChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannelMember", response.app_error)
 
     async def create_post(self, *, post: models.Post | None) -> models.Post | None:
-        """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)"""
+        """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreatePost", api_pb2.CreatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.CreatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreatePost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     async def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction | None:
-        """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)"""
+        """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("AddReaction", api_pb2.AddReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.AddReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddReaction", response.app_error)
         return models.Reaction.from_proto(response.result) if response.HasField("result") else None
 
     async def remove_reaction(self, *, reaction: models.Reaction | None) -> None:
-        """Go: RemoveReaction(reaction *model.Reaction) *model.AppError"""
+        """Go: RemoveReaction(reaction *model.Reaction) *model.AppError
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RemoveReaction", api_pb2.RemoveReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.RemoveReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveReaction", response.app_error)
 
     async def get_reactions(self, *, post_id: str) -> tuple[models.Reaction, ...]:
-        """Go: GetReactions(postId string) ([]*model.Reaction, *model.AppError)"""
+        """Go: GetReactions(postId string) ([]*model.Reaction, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetReactions", api_pb2.GetReactionsRequest(post_id=post_id), api_pb2.GetReactionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetReactions", response.app_error)
         return tuple(models.Reaction.from_proto(x) for x in response.result)
 
     async def send_ephemeral_post(self, *, user_id: str, post: models.Post | None) -> models.Post | None:
-        """Go: SendEphemeralPost(userID string, post *model.Post) *model.Post"""
+        """Go: SendEphemeralPost(userID string, post *model.Post) *model.Post
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("SendEphemeralPost", api_pb2.SendEphemeralPostRequest(user_id=user_id, post=post.to_proto() if post is not None else None), api_pb2.SendEphemeralPostResponse)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     async def update_ephemeral_post(self, *, user_id: str, post: models.Post | None) -> models.Post | None:
-        """Go: UpdateEphemeralPost(userID string, post *model.Post) *model.Post"""
+        """Go: UpdateEphemeralPost(userID string, post *model.Post) *model.Post
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateEphemeralPost", api_pb2.UpdateEphemeralPostRequest(user_id=user_id, post=post.to_proto() if post is not None else None), api_pb2.UpdateEphemeralPostResponse)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_ephemeral_post(self, *, user_id: str, post_id: str) -> None:
-        """Go: DeleteEphemeralPost(userID string, postId string)"""
+        """Go: DeleteEphemeralPost(userID string, postId string)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("DeleteEphemeralPost", api_pb2.DeleteEphemeralPostRequest(user_id=user_id, post_id=post_id), api_pb2.DeleteEphemeralPostResponse)
 
     async def delete_post(self, *, post_id: str) -> None:
-        """Go: DeletePost(postId string) *model.AppError"""
+        """Go: DeletePost(postId string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePost", api_pb2.DeletePostRequest(post_id=post_id), api_pb2.DeletePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePost", response.app_error)
 
     async def get_post_thread(self, *, post_id: str) -> models.PostList | None:
-        """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)"""
+        """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPostThread", api_pb2.GetPostThreadRequest(post_id=post_id), api_pb2.GetPostThreadResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostThread", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     async def get_post(self, *, post_id: str) -> models.Post | None:
-        """Go: GetPost(postId string) (*model.Post, *model.AppError)"""
+        """Go: GetPost(postId string) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPost", api_pb2.GetPostRequest(post_id=post_id), api_pb2.GetPostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     async def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList | None:
-        """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPostsSince", api_pb2.GetPostsSinceRequest(channel_id=channel_id, time=time), api_pb2.GetPostsSinceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsSince", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     async def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPostsAfter", api_pb2.GetPostsAfterRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsAfterResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsAfter", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     async def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPostsBefore", api_pb2.GetPostsBeforeRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsBeforeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsBefore", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     async def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList | None:
-        """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)"""
+        """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPostsForChannel", api_pb2.GetPostsForChannelRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetPostsForChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsForChannel", response.app_error)
         return models.PostList.from_proto(response.result) if response.HasField("result") else None
 
     async def get_team_stats(self, *, team_id: str) -> models.TeamStats | None:
-        """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)"""
+        """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetTeamStats", api_pb2.GetTeamStatsRequest(team_id=team_id), api_pb2.GetTeamStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamStats", response.app_error)
         return models.TeamStats.from_proto(response.result) if response.HasField("result") else None
 
     async def update_post(self, *, post: models.Post | None) -> models.Post | None:
-        """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)"""
+        """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePost", api_pb2.UpdatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.UpdatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePost", response.app_error)
         return models.Post.from_proto(response.result) if response.HasField("result") else None
 
     async def get_profile_image(self, *, user_id: str) -> bytes:
-        """Go: GetProfileImage(userID string) ([]byte, *model.AppError)"""
+        """Go: GetProfileImage(userID string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetProfileImage", api_pb2.GetProfileImageRequest(user_id=user_id), api_pb2.GetProfileImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetProfileImage", response.app_error)
         return response.result
 
     async def set_profile_image(self, *, user_id: str, data: bytes) -> None:
-        """Go: SetProfileImage(userID string, data"""
+        """Go: SetProfileImage(userID string, data []byte) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SetProfileImage", api_pb2.SetProfileImageRequest(user_id=user_id, data=data), api_pb2.SetProfileImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetProfileImage", response.app_error)
 
     async def get_emoji_list(self, *, sort_by: str, page: int, per_page: int) -> tuple[models.Emoji, ...]:
-        """Go: GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)"""
+        """Go: GetEmojiList(sortBy string, page int, perPage int) ([]*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetEmojiList", api_pb2.GetEmojiListRequest(sort_by=sort_by, page=page, per_page=per_page), api_pb2.GetEmojiListResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiList", response.app_error)
         return tuple(models.Emoji.from_proto(x) for x in response.result)
 
     async def get_emoji_by_name(self, *, name: str) -> models.Emoji | None:
-        """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)"""
+        """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetEmojiByName", api_pb2.GetEmojiByNameRequest(name=name), api_pb2.GetEmojiByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiByName", response.app_error)
         return models.Emoji.from_proto(response.result) if response.HasField("result") else None
 
     async def get_emoji(self, *, emoji_id: str) -> models.Emoji | None:
-        """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)"""
+        """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetEmoji", api_pb2.GetEmojiRequest(emoji_id=emoji_id), api_pb2.GetEmojiResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmoji", response.app_error)
         return models.Emoji.from_proto(response.result) if response.HasField("result") else None
 
     async def copy_file_infos(self, *, user_id: str, file_ids: Sequence[str] = ()) -> tuple[str, ...]:
-        """Go: CopyFileInfos(userID string, fileIds"""
+        """Go: CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CopyFileInfos", api_pb2.CopyFileInfosRequest(user_id=user_id, file_ids=list(file_ids)), api_pb2.CopyFileInfosResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CopyFileInfos", response.app_error)
         return tuple(response.result)
 
     async def get_file_info(self, *, file_id: str) -> models.FileInfo | None:
-        """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)"""
+        """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetFileInfo", api_pb2.GetFileInfoRequest(file_id=file_id), api_pb2.GetFileInfoResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfo", response.app_error)
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     async def set_file_searchable_content(self, *, file_id: str, content: str) -> None:
-        """Go: SetFileSearchableContent(fileID string, content string) *model.AppError"""
+        """Go: SetFileSearchableContent(fileID string, content string) *model.AppError
+
+        Minimum server version: 9.1.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SetFileSearchableContent", api_pb2.SetFileSearchableContentRequest(file_id=file_id, content=content), api_pb2.SetFileSearchableContentResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetFileSearchableContent", response.app_error)
 
     async def get_file_infos(self, *, page: int, per_page: int, opt: models.GetFileInfosOptions | None) -> tuple[models.FileInfo, ...]:
-        """Go: GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)"""
+        """Go: GetFileInfos(page int, perPage int, opt *model.GetFileInfosOptions) ([]*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.22.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetFileInfos", api_pb2.GetFileInfosRequest(page=page, per_page=per_page, opt=opt.to_proto() if opt is not None else None), api_pb2.GetFileInfosResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfos", response.app_error)
         return tuple(models.FileInfo.from_proto(x) for x in response.result)
 
     async def get_file(self, *, file_id: str) -> bytes:
-        """Go: GetFile(fileId string) ([]byte, *model.AppError)"""
+        """Go: GetFile(fileId string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetFile", api_pb2.GetFileRequest(file_id=file_id), api_pb2.GetFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFile", response.app_error)
         return response.result
 
     async def get_file_link(self, *, file_id: str) -> str:
-        """Go: GetFileLink(fileId string) (string, *model.AppError)"""
+        """Go: GetFileLink(fileId string) (string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetFileLink", api_pb2.GetFileLinkRequest(file_id=file_id), api_pb2.GetFileLinkResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileLink", response.app_error)
         return response.result
 
     async def read_file(self, *, path: str) -> bytes:
-        """Go: ReadFile(path string) ([]byte, *model.AppError)"""
+        """Go: ReadFile(path string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("ReadFile", api_pb2.ReadFileRequest(path=path), api_pb2.ReadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("ReadFile", response.app_error)
         return response.result
 
     async def get_emoji_image(self, *, emoji_id: str) -> tuple[bytes, str]:
-        """Go: GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)"""
+        """Go: GetEmojiImage(emojiId string) ([]byte, string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetEmojiImage", api_pb2.GetEmojiImageRequest(emoji_id=emoji_id), api_pb2.GetEmojiImageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiImage", response.app_error)
@@ -2762,51 +5061,99 @@ class AsyncPluginAPI:
         )
 
     async def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo | None:
-        """Go: UploadFile(data"""
+        """Go: UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UploadFile", api_pb2.UploadFileRequest(data=data, channel_id=channel_id, filename=filename), api_pb2.UploadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UploadFile", response.app_error)
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     async def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest | None) -> None:
-        """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError"""
+        """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto() if dialog is not None else None), api_pb2.OpenInteractiveDialogResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("OpenInteractiveDialog", response.app_error)
 
     async def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions | None) -> None:
-        """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError"""
+        """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError
+
+        Minimum server version: 11.5.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto() if options is not None else None), api_pb2.SendToastMessageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendToastMessage", response.app_error)
 
     async def get_plugins(self) -> tuple[models.Manifest, ...]:
-        """Go: GetPlugins() ([]*model.Manifest, *model.AppError)"""
+        """Go: GetPlugins() ([]*model.Manifest, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPlugins", api_pb2.GetPluginsRequest(), api_pb2.GetPluginsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPlugins", response.app_error)
         return tuple(models.Manifest.from_proto(x) for x in response.result)
 
     async def enable_plugin(self, *, id: str) -> None:
-        """Go: EnablePlugin(id string) *model.AppError"""
+        """Go: EnablePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("EnablePlugin", api_pb2.EnablePluginRequest(id=id), api_pb2.EnablePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EnablePlugin", response.app_error)
 
     async def disable_plugin(self, *, id: str) -> None:
-        """Go: DisablePlugin(id string) *model.AppError"""
+        """Go: DisablePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DisablePlugin", api_pb2.DisablePluginRequest(id=id), api_pb2.DisablePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DisablePlugin", response.app_error)
 
     async def remove_plugin(self, *, id: str) -> None:
-        """Go: RemovePlugin(id string) *model.AppError"""
+        """Go: RemovePlugin(id string) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RemovePlugin", api_pb2.RemovePluginRequest(id=id), api_pb2.RemovePluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RemovePlugin", response.app_error)
 
     async def get_plugin_status(self, *, id: str) -> models.PluginStatus | None:
-        """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)"""
+        """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPluginStatus", api_pb2.GetPluginStatusRequest(id=id), api_pb2.GetPluginStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPluginStatus", response.app_error)
@@ -2814,6 +5161,12 @@ class AsyncPluginAPI:
 
     async def install_plugin(self, *, replace: bool, file: Iterable[bytes] | AsyncIterable[bytes]) -> models.Manifest | None:
         """Go: InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)
+
+        Minimum server version: 5.18.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached.
 
         `file` streams to the host in chunks of at most 64 KiB.
         """
@@ -2829,147 +5182,288 @@ class AsyncPluginAPI:
         return models.Manifest.from_proto(response.result) if response.HasField("result") else None
 
     async def kv_set(self, *, key: str, value: bytes) -> None:
-        """Go: KVSet(key string, value"""
+        """Go: KVSet(key string, value []byte) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVSet", api_pb2.KVSetRequest(key=key, value=value), api_pb2.KVSetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSet", response.app_error)
 
     async def kv_compare_and_set(self, *, key: str, old_value: bytes, new_value: bytes) -> bool:
-        """Go: KVCompareAndSet(key string, oldValue"""
+        """Go: KVCompareAndSet(key string, oldValue []byte, newValue []byte) (bool, *model.AppError)
+
+        Minimum server version: 5.12.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVCompareAndSet", api_pb2.KVCompareAndSetRequest(key=key, old_value=old_value, new_value=new_value), api_pb2.KVCompareAndSetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVCompareAndSet", response.app_error)
         return response.result
 
     async def kv_compare_and_delete(self, *, key: str, old_value: bytes) -> bool:
-        """Go: KVCompareAndDelete(key string, oldValue"""
+        """Go: KVCompareAndDelete(key string, oldValue []byte) (bool, *model.AppError)
+
+        Minimum server version: 5.16.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVCompareAndDelete", api_pb2.KVCompareAndDeleteRequest(key=key, old_value=old_value), api_pb2.KVCompareAndDeleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVCompareAndDelete", response.app_error)
         return response.result
 
     async def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions | None) -> bool:
-        """Go: KVSetWithOptions(key string, value"""
+        """Go: KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)
+
+        Minimum server version: 5.20.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto() if options is not None else None), api_pb2.KVSetWithOptionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithOptions", response.app_error)
         return response.result
 
     async def kv_set_with_expiry(self, *, key: str, value: bytes, expire_in_seconds: int) -> None:
-        """Go: KVSetWithExpiry(key string, value"""
+        """Go: KVSetWithExpiry(key string, value []byte, expireInSeconds int64) *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVSetWithExpiry", api_pb2.KVSetWithExpiryRequest(key=key, value=value, expire_in_seconds=expire_in_seconds), api_pb2.KVSetWithExpiryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithExpiry", response.app_error)
 
     async def kv_get(self, *, key: str) -> bytes:
-        """Go: KVGet(key string) ([]byte, *model.AppError)"""
+        """Go: KVGet(key string) ([]byte, *model.AppError)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVGet", api_pb2.KVGetRequest(key=key), api_pb2.KVGetResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVGet", response.app_error)
         return response.result
 
     async def kv_delete(self, *, key: str) -> None:
-        """Go: KVDelete(key string) *model.AppError"""
+        """Go: KVDelete(key string) *model.AppError
+
+        Minimum server version: 5.2.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVDelete", api_pb2.KVDeleteRequest(key=key), api_pb2.KVDeleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVDelete", response.app_error)
 
     async def kv_delete_all(self) -> None:
-        """Go: KVDeleteAll() *model.AppError"""
+        """Go: KVDeleteAll() *model.AppError
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVDeleteAll", api_pb2.KVDeleteAllRequest(), api_pb2.KVDeleteAllResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVDeleteAll", response.app_error)
 
     async def kv_list(self, *, page: int, per_page: int) -> tuple[str, ...]:
-        """Go: KVList(page int, perPage int) ([]string, *model.AppError)"""
+        """Go: KVList(page int, perPage int) ([]string, *model.AppError)
+
+        Minimum server version: 5.6.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("KVList", api_pb2.KVListRequest(page=page, per_page=per_page), api_pb2.KVListResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVList", response.app_error)
         return tuple(response.result)
 
     async def publish_web_socket_event(self, *, event: str, payload: dict[str, Any] | None, broadcast: models.WebsocketBroadcast | None) -> None:
-        """Go: PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)"""
+        """Go: PublishWebSocketEvent(event string, payload map[string]any, broadcast *model.WebsocketBroadcast)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_struct(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
 
     async def has_permission_to(self, *, user_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionTo(userID string, permission *model.Permission) bool"""
+        """Go: HasPermissionTo(userID string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("HasPermissionTo", api_pb2.HasPermissionToRequest(user_id=user_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToResponse)
         return response.result
 
     async def has_permission_to_team(self, *, user_id: str, team_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool"""
+        """Go: HasPermissionToTeam(userID string, teamID string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("HasPermissionToTeam", api_pb2.HasPermissionToTeamRequest(user_id=user_id, team_id=team_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToTeamResponse)
         return response.result
 
     async def has_permission_to_channel(self, *, user_id: str, channel_id: str, permission: models.Permission | None) -> bool:
-        """Go: HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool"""
+        """Go: HasPermissionToChannel(userID string, channelId string, permission *model.Permission) bool
+
+        Minimum server version: 5.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("HasPermissionToChannel", api_pb2.HasPermissionToChannelRequest(user_id=user_id, channel_id=channel_id, permission=permission.to_proto() if permission is not None else None), api_pb2.HasPermissionToChannelResponse)
         return response.result
 
     async def roles_grant_permission(self, *, role_names: Sequence[str] = (), permission_id: str) -> bool:
-        """Go: RolesGrantPermission(roleNames"""
+        """Go: RolesGrantPermission(roleNames []string, permissionId string) bool
+
+        Minimum server version: 6.3.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("RolesGrantPermission", api_pb2.RolesGrantPermissionRequest(role_names=list(role_names), permission_id=permission_id), api_pb2.RolesGrantPermissionResponse)
         return response.result
 
     async def log_debug(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogDebug(msg string, keyValuePairs ...any)"""
+        """Go: LogDebug(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
 
     async def log_info(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogInfo(msg string, keyValuePairs ...any)"""
+        """Go: LogInfo(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
 
     async def log_error(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogError(msg string, keyValuePairs ...any)"""
+        """Go: LogError(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
 
     async def log_warn(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
-        """Go: LogWarn(msg string, keyValuePairs ...any)"""
+        """Go: LogWarn(msg string, keyValuePairs ...any)
+
+        Minimum server version: 5.2.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
 
     async def send_mail(self, *, to: str, subject: str, html_body: str) -> None:
-        """Go: SendMail(to string, subject string, htmlBody string) *model.AppError"""
+        """Go: SendMail(to string, subject string, htmlBody string) *model.AppError
+
+        Minimum server version: 5.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SendMail", api_pb2.SendMailRequest(to=to, subject=subject, html_body=html_body), api_pb2.SendMailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendMail", response.app_error)
 
     async def create_bot(self, *, bot: models.Bot | None) -> models.Bot | None:
-        """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)"""
+        """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateBot", api_pb2.CreateBotRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.CreateBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     async def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot | None:
-        """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)"""
+        """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("PatchBot", api_pb2.PatchBotRequest(bot_user_id=bot_user_id, bot_patch=bot_patch.to_proto() if bot_patch is not None else None), api_pb2.PatchBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     async def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot | None:
-        """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)"""
+        """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetBot", api_pb2.GetBotRequest(bot_user_id=bot_user_id, include_deleted=include_deleted), api_pb2.GetBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBot", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     async def get_bots(self, *, options: models.BotGetOptions | None) -> tuple[models.Bot, ...]:
-        """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)"""
+        """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetBots", api_pb2.GetBotsRequest(options=options.to_proto() if options is not None else None), api_pb2.GetBotsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBots", response.app_error)
         return tuple(models.Bot.from_proto(x) for x in response.result)
 
     async def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot | None:
-        """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)"""
+        """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateBotActive", api_pb2.UpdateBotActiveRequest(bot_user_id=bot_user_id, active=active), api_pb2.UpdateBotActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateBotActive", response.app_error)
         return models.Bot.from_proto(response.result) if response.HasField("result") else None
 
     async def permanent_delete_bot(self, *, bot_user_id: str) -> None:
-        """Go: PermanentDeleteBot(botUserId string) *model.AppError"""
+        """Go: PermanentDeleteBot(botUserId string) *model.AppError
+
+        Minimum server version: 5.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("PermanentDeleteBot", api_pb2.PermanentDeleteBotRequest(bot_user_id=bot_user_id), api_pb2.PermanentDeleteBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PermanentDeleteBot", response.app_error)
@@ -2977,132 +5471,251 @@ class AsyncPluginAPI:
     async def plugin_http(self, *, frames: AsyncIterator[api_pb2.PluginHTTPRequest]) -> AsyncIterator[api_pb2.PluginHTTPResponse]:
         """Go: PluginHTTP(request *http.Request) *http.Response
 
+        Minimum server version: 5.18.
+
+        Raises:
+            TransportError: the host could not be reached.
+
         Plugin-to-plugin HTTP: request head and body frames in, response frames out.
         """
         return self._call_bidi("PluginHTTP", frames, api_pb2.PluginHTTPRequest, api_pb2.PluginHTTPResponse)
 
     async def publish_user_typing(self, *, user_id: str, channel_id: str, parent_id: str) -> None:
-        """Go: PublishUserTyping(userID string, channelId string, parentId string) *model.AppError"""
+        """Go: PublishUserTyping(userID string, channelId string, parentId string) *model.AppError
+
+        Minimum server version: 5.26.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("PublishUserTyping", api_pb2.PublishUserTypingRequest(user_id=user_id, channel_id=channel_id, parent_id=parent_id), api_pb2.PublishUserTypingResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PublishUserTyping", response.app_error)
 
     async def create_command(self, *, cmd: models.Command | None) -> models.Command | None:
-        """Go: CreateCommand(cmd *model.Command) (*model.Command, error)"""
+        """Go: CreateCommand(cmd *model.Command) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateCommand", api_pb2.CreateCommandRequest(cmd=cmd.to_proto() if cmd is not None else None), api_pb2.CreateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     async def list_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ListCommands", api_pb2.ListCommandsRequest(team_id=team_id), api_pb2.ListCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     async def list_custom_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListCustomCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListCustomCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ListCustomCommands", api_pb2.ListCustomCommandsRequest(team_id=team_id), api_pb2.ListCustomCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListCustomCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     async def list_plugin_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
-        """Go: ListPluginCommands(teamID string) ([]*model.Command, error)"""
+        """Go: ListPluginCommands(teamID string) ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ListPluginCommands", api_pb2.ListPluginCommandsRequest(team_id=team_id), api_pb2.ListPluginCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListPluginCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     async def list_built_in_commands(self) -> tuple[models.Command, ...]:
-        """Go: ListBuiltInCommands() ([]*model.Command, error)"""
+        """Go: ListBuiltInCommands() ([]*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ListBuiltInCommands", api_pb2.ListBuiltInCommandsRequest(), api_pb2.ListBuiltInCommandsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ListBuiltInCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
     async def get_command(self, *, command_id: str) -> models.Command | None:
-        """Go: GetCommand(commandID string) (*model.Command, error)"""
+        """Go: GetCommand(commandID string) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetCommand", api_pb2.GetCommandRequest(command_id=command_id), api_pb2.GetCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     async def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command | None:
-        """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)"""
+        """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateCommand", api_pb2.UpdateCommandRequest(command_id=command_id, updated_cmd=updated_cmd.to_proto() if updated_cmd is not None else None), api_pb2.UpdateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateCommand", response.error)
         return models.Command.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_command(self, *, command_id: str) -> None:
-        """Go: DeleteCommand(commandID string) error"""
+        """Go: DeleteCommand(commandID string) error
+
+        Minimum server version: 5.28.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteCommand", api_pb2.DeleteCommandRequest(command_id=command_id), api_pb2.DeleteCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeleteCommand", response.error)
 
-    async def create_o_auth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
-        """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)"""
+    async def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+        """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateOAuthApp", api_pb2.CreateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.CreateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    async def get_o_auth_app(self, *, app_id: str) -> models.OAuthApp | None:
-        """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)"""
+    async def get_oauth_app(self, *, app_id: str) -> models.OAuthApp | None:
+        """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetOAuthApp", api_pb2.GetOAuthAppRequest(app_id=app_id), api_pb2.GetOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    async def update_o_auth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
-        """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)"""
+    async def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+        """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateOAuthApp", api_pb2.UpdateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.UpdateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateOAuthApp", response.app_error)
         return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
 
-    async def delete_o_auth_app(self, *, app_id: str) -> None:
-        """Go: DeleteOAuthApp(appID string) *model.AppError"""
+    async def delete_oauth_app(self, *, app_id: str) -> None:
+        """Go: DeleteOAuthApp(appID string) *model.AppError
+
+        Minimum server version: 5.38.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteOAuthApp", api_pb2.DeleteOAuthAppRequest(app_id=app_id), api_pb2.DeleteOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteOAuthApp", response.app_error)
 
     async def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent | None, opts: models.PluginClusterEventSendOptions | None) -> None:
-        """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error"""
+        """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error
+
+        Minimum server version: 5.36.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto() if ev is not None else None, opts=opts.to_proto() if opts is not None else None), api_pb2.PublishPluginClusterEventResponse)
         if response.HasField("error"):
             raise errors.from_go_error("PublishPluginClusterEvent", response.error)
 
     async def request_trial_license(self, *, requester_id: str, users: int, terms_accepted: bool, receive_emails_accepted: bool) -> None:
-        """Go: RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError"""
+        """Go: RequestTrialLicense(requesterID string, users int, termsAccepted bool, receiveEmailsAccepted bool) *model.AppError
+
+        Minimum server version: 5.36.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RequestTrialLicense", api_pb2.RequestTrialLicenseRequest(requester_id=requester_id, users=users, terms_accepted=terms_accepted, receive_emails_accepted=receive_emails_accepted), api_pb2.RequestTrialLicenseResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RequestTrialLicense", response.app_error)
 
     async def get_cloud_limits(self) -> models.ProductLimits | None:
-        """Go: GetCloudLimits() (*model.ProductLimits, error)"""
+        """Go: GetCloudLimits() (*model.ProductLimits, error)
+
+        Minimum server version: 7.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetCloudLimits", api_pb2.GetCloudLimitsRequest(), api_pb2.GetCloudLimitsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCloudLimits", response.error)
         return models.ProductLimits.from_proto(response.result) if response.HasField("result") else None
 
     async def ensure_bot_user(self, *, bot: models.Bot | None) -> str:
-        """Go: EnsureBotUser(bot *model.Bot) (string, error)"""
+        """Go: EnsureBotUser(bot *model.Bot) (string, error)
+
+        Minimum server version: 7.1.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("EnsureBotUser", api_pb2.EnsureBotUserRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.EnsureBotUserResponse)
         if response.HasField("error"):
             raise errors.from_go_error("EnsureBotUser", response.error)
         return response.result
 
     async def register_collection_and_topic(self, *, collection_type: str, topic_type: str) -> None:
-        """Go: RegisterCollectionAndTopic(collectionType string, topicType string) error"""
+        """Go: RegisterCollectionAndTopic(collectionType string, topicType string) error
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("RegisterCollectionAndTopic", api_pb2.RegisterCollectionAndTopicRequest(collection_type=collection_type, topic_type=topic_type), api_pb2.RegisterCollectionAndTopicResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCollectionAndTopic", response.error)
 
     async def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession | None:
-        """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)"""
+        """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateUploadSession", api_pb2.CreateUploadSessionRequest(us=us.to_proto() if us is not None else None), api_pb2.CreateUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateUploadSession", response.error)
@@ -3110,6 +5723,12 @@ class AsyncPluginAPI:
 
     async def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo | None:
         """Go: UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached.
 
         `rd` streams to the host in chunks of at most 64 KiB.
         """
@@ -3125,91 +5744,175 @@ class AsyncPluginAPI:
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     async def get_upload_session(self, *, upload_id: str) -> models.UploadSession | None:
-        """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)"""
+        """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)
+
+        Minimum server version: 7.6.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetUploadSession", api_pb2.GetUploadSessionRequest(upload_id=upload_id), api_pb2.GetUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetUploadSession", response.error)
         return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
 
     async def send_push_notification(self, *, notification: models.PushNotification | None, user_id: str) -> None:
-        """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError"""
+        """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError
+
+        Minimum server version: 9.0.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SendPushNotification", api_pb2.SendPushNotificationRequest(notification=notification.to_proto() if notification is not None else None, user_id=user_id), api_pb2.SendPushNotificationResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendPushNotification", response.app_error)
 
     async def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth | None:
-        """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)"""
+        """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)
+
+        Minimum server version: 9.3.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUserAuth", api_pb2.UpdateUserAuthRequest(user_id=user_id, user_auth=user_auth.to_proto() if user_auth is not None else None), api_pb2.UpdateUserAuthResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserAuth", response.app_error)
         return models.UserAuth.from_proto(response.result) if response.HasField("result") else None
 
     async def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts | None) -> str:
-        """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)"""
+        """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto() if opts is not None else None), api_pb2.RegisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPluginForSharedChannels", response.error)
         return response.remote_id
 
     async def unregister_plugin_for_shared_channels(self, *, plugin_id: str) -> None:
-        """Go: UnregisterPluginForSharedChannels(pluginID string) error"""
+        """Go: UnregisterPluginForSharedChannels(pluginID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UnregisterPluginForSharedChannels", api_pb2.UnregisterPluginForSharedChannelsRequest(plugin_id=plugin_id), api_pb2.UnregisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginForSharedChannels", response.error)
 
     async def unregister_plugin_remote_for_shared_channels(self, *, remote_id: str) -> None:
-        """Go: UnregisterPluginRemoteForSharedChannels(remoteID string) error"""
+        """Go: UnregisterPluginRemoteForSharedChannels(remoteID string) error
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UnregisterPluginRemoteForSharedChannels", api_pb2.UnregisterPluginRemoteForSharedChannelsRequest(remote_id=remote_id), api_pb2.UnregisterPluginRemoteForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginRemoteForSharedChannels", response.error)
 
     async def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
-        """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)"""
+        """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ShareChannel", api_pb2.ShareChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.ShareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ShareChannel", response.error)
         return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
 
     async def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
-        """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)"""
+        """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateSharedChannel", api_pb2.UpdateSharedChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.UpdateSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannel", response.error)
         return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
 
     async def unshare_channel(self, *, channel_id: str) -> bool:
-        """Go: UnshareChannel(channelID string) (bool, error)"""
+        """Go: UnshareChannel(channelID string) (bool, error)
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UnshareChannel", api_pb2.UnshareChannelRequest(channel_id=channel_id), api_pb2.UnshareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UnshareChannel", response.error)
         return response.unshared
 
     async def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor | None) -> None:
-        """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error"""
+        """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto() if cusror is not None else None), api_pb2.UpdateSharedChannelCursorResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannelCursor", response.error)
 
     async def sync_shared_channel(self, *, channel_id: str) -> None:
-        """Go: SyncSharedChannel(channelID string) error"""
+        """Go: SyncSharedChannel(channelID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("SyncSharedChannel", api_pb2.SyncSharedChannelRequest(channel_id=channel_id), api_pb2.SyncSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SyncSharedChannel", response.error)
 
     async def invite_remote_to_channel(self, *, channel_id: str, remote_id: str, user_id: str, share_if_not_shared: bool) -> None:
-        """Go: InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error"""
+        """Go: InviteRemoteToChannel(channelID string, remoteID string, userID string, shareIfNotShared bool) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("InviteRemoteToChannel", api_pb2.InviteRemoteToChannelRequest(channel_id=channel_id, remote_id=remote_id, user_id=user_id, share_if_not_shared=share_if_not_shared), api_pb2.InviteRemoteToChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("InviteRemoteToChannel", response.error)
 
     async def uninvite_remote_from_channel(self, *, channel_id: str, remote_id: str) -> None:
-        """Go: UninviteRemoteFromChannel(channelID string, remoteID string) error"""
+        """Go: UninviteRemoteFromChannel(channelID string, remoteID string) error
+
+        Minimum server version: 9.5.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UninviteRemoteFromChannel", api_pb2.UninviteRemoteFromChannelRequest(channel_id=channel_id, remote_id=remote_id), api_pb2.UninviteRemoteFromChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UninviteRemoteFromChannel", response.error)
 
     async def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse | None:
-        """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)"""
+        """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ReceiveSharedChannelSyncMsg", api_pb2.ReceiveSharedChannelSyncMsgRequest(remote_id=remote_id, msg=msg.to_proto() if msg is not None else None), api_pb2.ReceiveSharedChannelSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelSyncMsg", response.error)
@@ -3217,6 +5920,12 @@ class AsyncPluginAPI:
 
     async def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo | None:
         """Go: ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached.
 
         `data` streams to the host in chunks of at most 64 KiB.
         """
@@ -3232,380 +5941,719 @@ class AsyncPluginAPI:
         return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
 
     async def receive_shared_channel_profile_image_sync_msg(self, *, remote_id: str, user_id: str, image: bytes) -> None:
-        """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image"""
+        """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error
+
+        Minimum server version: 11.7.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("ReceiveSharedChannelProfileImageSyncMsg", api_pb2.ReceiveSharedChannelProfileImageSyncMsgRequest(remote_id=remote_id, user_id=user_id, image=image), api_pb2.ReceiveSharedChannelProfileImageSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelProfileImageSyncMsg", response.error)
 
     async def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
-        """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)"""
+        """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertGroupMember", api_pb2.UpsertGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.UpsertGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMember", response.app_error)
         return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
 
-    async def upsert_group_members(self, *, group_id: str, user_i_ds: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
-        """Go: UpsertGroupMembers(groupID string, userIDs"""
-        response = await self._call("UpsertGroupMembers", api_pb2.UpsertGroupMembersRequest(group_id=group_id, user_i_ds=list(user_i_ds)), api_pb2.UpsertGroupMembersResponse)
+    async def upsert_group_members(self, *, group_id: str, user_ids: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
+        """Go: UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
+        response = await self._call("UpsertGroupMembers", api_pb2.UpsertGroupMembersRequest(group_id=group_id, user_ids=list(user_ids)), api_pb2.UpsertGroupMembersResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMembers", response.app_error)
         return tuple(models.GroupMember.from_proto(x) for x in response.result)
 
     async def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group | None:
-        """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)"""
+        """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupByRemoteID", api_pb2.GetGroupByRemoteIDRequest(remote_id=remote_id, group_source=group_source), api_pb2.GetGroupByRemoteIDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByRemoteID", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def create_group(self, *, group: models.Group | None) -> models.Group | None:
-        """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)"""
+        """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateGroup", api_pb2.CreateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.CreateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def update_group(self, *, group: models.Group | None) -> models.Group | None:
-        """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)"""
+        """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateGroup", api_pb2.UpdateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.UpdateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_group(self, *, group_id: str) -> models.Group | None:
-        """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)"""
+        """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteGroup", api_pb2.DeleteGroupRequest(group_id=group_id), api_pb2.DeleteGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def restore_group(self, *, group_id: str) -> models.Group | None:
-        """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)"""
+        """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("RestoreGroup", api_pb2.RestoreGroupRequest(group_id=group_id), api_pb2.RestoreGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreGroup", response.app_error)
         return models.Group.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
-        """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)"""
+        """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteGroupMember", api_pb2.DeleteGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.DeleteGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupMember", response.app_error)
         return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
 
     async def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
-        """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)"""
+        """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupSyncable", api_pb2.GetGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.GetGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     async def get_group_syncables(self, *, group_id: str, syncable_type: str) -> tuple[models.GroupSyncable, ...]:
-        """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)"""
+        """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroupSyncables", api_pb2.GetGroupSyncablesRequest(group_id=group_id, syncable_type=syncable_type), api_pb2.GetGroupSyncablesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncables", response.app_error)
         return tuple(models.GroupSyncable.from_proto(x) for x in response.result)
 
     async def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
-        """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)"""
+        """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertGroupSyncable", api_pb2.UpsertGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpsertGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     async def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
-        """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)"""
+        """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateGroupSyncable", api_pb2.UpdateGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpdateGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
-        """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)"""
+        """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteGroupSyncable", api_pb2.DeleteGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.DeleteGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupSyncable", response.app_error)
         return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
 
     async def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User | None:
-        """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)"""
+        """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)
+
+        Minimum server version: 9.8.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdateUserRoles", api_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=new_roles), api_pb2.UpdateUserRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserRoles", response.app_error)
         return models.User.from_proto(response.result) if response.HasField("result") else None
 
     async def get_plugin_id(self) -> str:
-        """Go: GetPluginID() string"""
+        """Go: GetPluginID() string
+
+        Minimum server version: 10.1.
+
+        Raises:
+            TransportError: the host could not be reached."""
         response = await self._call("GetPluginID", api_pb2.GetPluginIDRequest(), api_pb2.GetPluginIDResponse)
         return response.result
 
     async def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts | None, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
-        """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)"""
+        """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)
+
+        Minimum server version: 10.7.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto() if opts is not None else None, view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroups", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
     async def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams | None) -> None:
-        """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError"""
+        """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError
+
+        Minimum server version: 10.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto() if params is not None else None), api_pb2.CreateDefaultSyncableMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateDefaultSyncableMemberships", response.app_error)
 
     async def delete_group_constrained_memberships(self) -> None:
-        """Go: DeleteGroupConstrainedMemberships() *model.AppError"""
+        """Go: DeleteGroupConstrainedMemberships() *model.AppError
+
+        Minimum server version: 10.9.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteGroupConstrainedMemberships", api_pb2.DeleteGroupConstrainedMembershipsRequest(), api_pb2.DeleteGroupConstrainedMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupConstrainedMemberships", response.app_error)
 
     async def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField | None:
-        """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)"""
+        """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CreatePropertyField", api_pb2.CreatePropertyFieldRequest(field=field.to_proto() if field is not None else None), api_pb2.CreatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField | None:
-        """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)"""
+        """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyField", api_pb2.GetPropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.GetPropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_fields(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyField, ...]:
-        """Go: GetPropertyFields(groupID string, ids"""
+        """Go: GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyFields", api_pb2.GetPropertyFieldsRequest(group_id=group_id, ids=list(ids)), api_pb2.GetPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     async def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField | None:
-        """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)"""
+        """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyField", api_pb2.UpdatePropertyFieldRequest(group_id=group_id, field=field.to_proto() if field is not None else None), api_pb2.UpdatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyField", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_property_field(self, *, group_id: str, field_id: str) -> None:
-        """Go: DeletePropertyField(groupID string, fieldID string) error"""
+        """Go: DeletePropertyField(groupID string, fieldID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyField", api_pb2.DeletePropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.DeletePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyField", response.error)
 
     async def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts | None) -> tuple[models.PropertyField, ...]:
-        """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)"""
+        """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     async def count_property_fields(self, *, group_id: str, include_deleted: bool) -> int:
-        """Go: CountPropertyFields(groupID string, includeDeleted bool) (int64, error)"""
+        """Go: CountPropertyFields(groupID string, includeDeleted bool) (int64, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CountPropertyFields", api_pb2.CountPropertyFieldsRequest(group_id=group_id, include_deleted=include_deleted), api_pb2.CountPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CountPropertyFields", response.error)
         return response.result
 
     async def count_property_fields_for_target(self, *, group_id: str, target_type: str, target_id: str, include_deleted: bool) -> int:
-        """Go: CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)"""
+        """Go: CountPropertyFieldsForTarget(groupID string, targetType string, targetID string, includeDeleted bool) (int64, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CountPropertyFieldsForTarget", api_pb2.CountPropertyFieldsForTargetRequest(group_id=group_id, target_type=target_type, target_id=target_id, include_deleted=include_deleted), api_pb2.CountPropertyFieldsForTargetResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CountPropertyFieldsForTarget", response.error)
         return response.result
 
     async def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("CreatePropertyValue", api_pb2.CreatePropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.CreatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue | None:
-        """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)"""
+        """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyValue", api_pb2.GetPropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.GetPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_values(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: GetPropertyValues(groupID string, ids"""
+        """Go: GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyValues", api_pb2.GetPropertyValuesRequest(group_id=group_id, ids=list(ids)), api_pb2.GetPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     async def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyValue", api_pb2.UpdatePropertyValueRequest(group_id=group_id, value=value.to_proto() if value is not None else None), api_pb2.UpdatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     async def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
-        """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)"""
+        """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertPropertyValue", api_pb2.UpsertPropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.UpsertPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValue", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_property_value(self, *, group_id: str, value_id: str) -> None:
-        """Go: DeletePropertyValue(groupID string, valueID string) error"""
+        """Go: DeletePropertyValue(groupID string, valueID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValue", api_pb2.DeletePropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.DeletePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValue", response.error)
 
     async def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts | None) -> tuple[models.PropertyValue, ...]:
-        """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)"""
+        """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)
+
+        Minimum server version: 11.0.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     async def register_property_group(self, *, name: str) -> models.PropertyGroup | None:
-        """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)"""
+        """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("RegisterPropertyGroup", api_pb2.RegisterPropertyGroupRequest(name=name), api_pb2.RegisterPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPropertyGroup", response.error)
         return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_group(self, *, name: str) -> models.PropertyGroup | None:
-        """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)"""
+        """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyGroup", api_pb2.GetPropertyGroupRequest(name=name), api_pb2.GetPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyGroup", response.error)
         return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
 
     async def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField | None:
-        """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)"""
+        """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("GetPropertyFieldByName", api_pb2.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name), api_pb2.GetPropertyFieldByNameResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFieldByName", response.error)
         return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
 
     async def update_property_fields(self, *, group_id: str, fields: Sequence[models.PropertyField] = ()) -> tuple[models.PropertyField, ...]:
-        """Go: UpdatePropertyFields(groupID string, fields"""
+        """Go: UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyFields", api_pb2.UpdatePropertyFieldsRequest(group_id=group_id, fields=[x.to_proto() for x in fields]), api_pb2.UpdatePropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     async def update_property_values(self, *, group_id: str, values: Sequence[models.PropertyValue] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: UpdatePropertyValues(groupID string, values"""
+        """Go: UpdatePropertyValues(groupID string, values []*model.PropertyValue) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyValues", api_pb2.UpdatePropertyValuesRequest(group_id=group_id, values=[x.to_proto() for x in values]), api_pb2.UpdatePropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     async def upsert_property_values(self, *, values: Sequence[models.PropertyValue] = ()) -> tuple[models.PropertyValue, ...]:
-        """Go: UpsertPropertyValues(values"""
+        """Go: UpsertPropertyValues(values []*model.PropertyValue) ([]*model.PropertyValue, error)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertPropertyValues", api_pb2.UpsertPropertyValuesRequest(values=[x.to_proto() for x in values]), api_pb2.UpsertPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     async def delete_property_values_for_target(self, *, group_id: str, target_type: str, target_id: str) -> None:
-        """Go: DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error"""
+        """Go: DeletePropertyValuesForTarget(groupID string, targetType string, targetID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValuesForTarget", api_pb2.DeletePropertyValuesForTargetRequest(group_id=group_id, target_type=target_type, target_id=target_id), api_pb2.DeletePropertyValuesForTargetResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTarget", response.error)
 
     async def delete_property_values_for_field(self, *, group_id: str, field_id: str) -> None:
-        """Go: DeletePropertyValuesForField(groupID string, fieldID string) error"""
+        """Go: DeletePropertyValuesForField(groupID string, fieldID string) error
+
+        Minimum server version: 10.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValuesForField", api_pb2.DeletePropertyValuesForFieldRequest(group_id=group_id, field_id=field_id), api_pb2.DeletePropertyValuesForFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForField", response.error)
 
     async def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions | None) -> tuple[models.PropertyValue, ...]:
-        """Go: UpsertPropertyValuesWithOptions(values"""
+        """Go: UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValuesWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValuesWithOptions", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
     async def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions | None) -> models.PropertyValue | None:
-        """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)"""
+        """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValueWithOptions", response.error)
         return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValueWithOptions", response.error)
 
     async def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTargetWithOptions", response.error)
 
     async def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions | None) -> None:
-        """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error"""
+        """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error
+
+        Minimum server version: 11.10.
+
+        Raises:
+            GoError: the server's error.
+            TransportError: the host could not be reached."""
         response = await self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForFieldWithOptions", response.error)
 
     async def log_audit_rec(self, *, rec: models.AuditRecord | None) -> None:
-        """Go: LogAuditRec(rec *model.AuditRecord)"""
+        """Go: LogAuditRec(rec *model.AuditRecord)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogAuditRec", api_pb2.LogAuditRecRequest(rec=rec.to_proto() if rec is not None else None), api_pb2.LogAuditRecResponse)
 
     async def log_audit_rec_with_level(self, *, rec: models.AuditRecord | None, level: bytes) -> None:
-        """Go: LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)"""
+        """Go: LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)
+
+        Minimum server version: 10.10.
+
+        Raises:
+            TransportError: the host could not be reached."""
         await self._call("LogAuditRecWithLevel", api_pb2.LogAuditRecWithLevelRequest(rec=rec.to_proto() if rec is not None else None, level=level), api_pb2.LogAuditRecWithLevelResponse)
 
     async def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision | None:
-        """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)"""
+        """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("EvaluateAccessControl", api_pb2.EvaluateAccessControlRequest(user_id=user_id, resource_type=resource_type, resource_id=resource_id, action=action), api_pb2.EvaluateAccessControlResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EvaluateAccessControl", response.app_error)
         return models.AccessDecision.from_proto(response.result) if response.HasField("result") else None
 
     async def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy | None:
-        """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)"""
+        """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("SaveAccessControlPolicy", api_pb2.SaveAccessControlPolicyRequest(acting_user_id=acting_user_id, policy=policy.to_proto() if policy is not None else None), api_pb2.SaveAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveAccessControlPolicy", response.app_error)
         return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
 
     async def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy | None:
-        """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)"""
+        """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetAccessControlPolicy", api_pb2.GetAccessControlPolicyRequest(id=id), api_pb2.GetAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlPolicy", response.app_error)
         return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
 
     async def delete_access_control_policy(self, *, acting_user_id: str, resource_type: str, id: str) -> None:
-        """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError"""
+        """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("DeleteAccessControlPolicy", api_pb2.DeleteAccessControlPolicyRequest(acting_user_id=acting_user_id, resource_type=resource_type, id=id), api_pb2.DeleteAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteAccessControlPolicy", response.app_error)
 
     async def check_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str) -> tuple[models.CELExpressionError, ...]:
-        """Go: CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)"""
+        """Go: CheckAccessControlExpression(actingUserID string, resourceType string, expression string) ([]model.CELExpressionError, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("CheckAccessControlExpression", api_pb2.CheckAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.CheckAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CheckAccessControlExpression", response.app_error)
         return tuple(models.CELExpressionError.from_proto(x) for x in response.result)
 
     async def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse | None:
-        """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)"""
+        """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("QueryUsersForAccessControlExpression", api_pb2.QueryUsersForAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression, term=term, cursor_id=cursor_id, limit=limit), api_pb2.QueryUsersForAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("QueryUsersForAccessControlExpression", response.app_error)
         return models.AccessControlPolicyTestResponse.from_proto(response.result) if response.HasField("result") else None
 
     async def get_access_control_fields_autocomplete(self, *, acting_user_id: str, after: str, limit: int) -> tuple[models.PropertyField, ...]:
-        """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)"""
+        """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetAccessControlFieldsAutocomplete", api_pb2.GetAccessControlFieldsAutocompleteRequest(acting_user_id=acting_user_id, after=after, limit=limit), api_pb2.GetAccessControlFieldsAutocompleteResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlFieldsAutocomplete", response.app_error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
     async def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression | None:
-        """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)"""
+        """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)
+
+        Minimum server version: 11.10.
+
+        Raises:
+            PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            TransportError: the host could not be reached."""
         response = await self._call("GetAccessControlVisualAST", api_pb2.GetAccessControlVisualASTRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.GetAccessControlVisualASTResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlVisualAST", response.app_error)

@@ -315,11 +315,11 @@ class GetUsersResponse(_message.Message):
 
 
 class GetUsersByIdsRequest(_message.Message):
-    user_i_ds: _containers.RepeatedScalarFieldContainer[str]
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(
         self,
         *,
-        user_i_ds: Iterable[str] | None = ...,
+        user_ids: Iterable[str] | None = ...,
     ) -> None: ...
 
 
@@ -4115,12 +4115,12 @@ class UpsertGroupMemberResponse(_message.Message):
 
 class UpsertGroupMembersRequest(_message.Message):
     group_id: str
-    user_i_ds: _containers.RepeatedScalarFieldContainer[str]
+    user_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(
         self,
         *,
         group_id: str | None = ...,
-        user_i_ds: Iterable[str] | None = ...,
+        user_ids: Iterable[str] | None = ...,
     ) -> None: ...
 
 

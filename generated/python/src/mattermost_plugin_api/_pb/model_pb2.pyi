@@ -1412,10 +1412,10 @@ class ExportSettings(_message.Message):
 class FeatureFlags(_message.Message):
     test_feature: str
     test_bool_feature: bool
-    enable_shared_channels_d_ms: bool
+    enable_shared_channels_dms: bool
     enable_sync_all_users_for_remote_cluster: bool
     apps_enabled: bool
-    normalize_ldap_d_ns: bool
+    normalize_ldap_dns: bool
     wysiwyg_editor: bool
     move_threads_enabled: bool
     notification_monitoring: bool
@@ -1455,10 +1455,10 @@ class FeatureFlags(_message.Message):
         *,
         test_feature: str | None = ...,
         test_bool_feature: bool | None = ...,
-        enable_shared_channels_d_ms: bool | None = ...,
+        enable_shared_channels_dms: bool | None = ...,
         enable_sync_all_users_for_remote_cluster: bool | None = ...,
         apps_enabled: bool | None = ...,
-        normalize_ldap_d_ns: bool | None = ...,
+        normalize_ldap_dns: bool | None = ...,
         wysiwyg_editor: bool | None = ...,
         move_threads_enabled: bool | None = ...,
         notification_monitoring: bool | None = ...,
@@ -1891,7 +1891,7 @@ class GroupSearchOpts(_message.Message):
     filter_has_member: str
     include_channel_member_count: str
     include_timezones: bool
-    include_member_i_ds: bool
+    include_member_ids: bool
     include_archived: bool
     filter_archived: bool
     only_syncable_sources: bool
@@ -1910,7 +1910,7 @@ class GroupSearchOpts(_message.Message):
         filter_has_member: str | None = ...,
         include_channel_member_count: str | None = ...,
         include_timezones: bool | None = ...,
-        include_member_i_ds: bool | None = ...,
+        include_member_ids: bool | None = ...,
         include_archived: bool | None = ...,
         filter_archived: bool | None = ...,
         only_syncable_sources: bool | None = ...,
@@ -2658,7 +2658,7 @@ class PluginSettings(_message.Message):
     require_plugin_signature: bool
     marketplace_url: str
     signature_public_key_files: _containers.RepeatedScalarFieldContainer[str]
-    chimera_o_auth_proxy_url: str
+    chimera_oauth_proxy_url: str
     def __init__(
         self,
         *,
@@ -2676,7 +2676,7 @@ class PluginSettings(_message.Message):
         require_plugin_signature: bool | None = ...,
         marketplace_url: str | None = ...,
         signature_public_key_files: Iterable[str] | None = ...,
-        chimera_o_auth_proxy_url: str | None = ...,
+        chimera_oauth_proxy_url: str | None = ...,
     ) -> None: ...
 
 
@@ -3028,13 +3028,13 @@ class Preference(_message.Message):
 class PrivacySettings(_message.Message):
     show_email_address: bool
     show_full_name: bool
-    use_anonymous_ur_ls: bool
+    use_anonymous_urls: bool
     def __init__(
         self,
         *,
         show_email_address: bool | None = ...,
         show_full_name: bool | None = ...,
-        use_anonymous_ur_ls: bool | None = ...,
+        use_anonymous_urls: bool | None = ...,
     ) -> None: ...
 
 
@@ -3112,7 +3112,7 @@ class PropertyFieldSearchOpts(_message.Message):
     object_type: str
     object_types: _containers.RepeatedScalarFieldContainer[str]
     target_type: str
-    target_i_ds: _containers.RepeatedScalarFieldContainer[str]
+    target_ids: _containers.RepeatedScalarFieldContainer[str]
     channel_id: str
     team_id: str
     linked_field_id: str
@@ -3127,7 +3127,7 @@ class PropertyFieldSearchOpts(_message.Message):
         object_type: str | None = ...,
         object_types: Iterable[str] | None = ...,
         target_type: str | None = ...,
-        target_i_ds: Iterable[str] | None = ...,
+        target_ids: Iterable[str] | None = ...,
         channel_id: str | None = ...,
         team_id: str | None = ...,
         linked_field_id: str | None = ...,
@@ -3207,7 +3207,7 @@ class PropertyValueSearchCursor(_message.Message):
 class PropertyValueSearchOpts(_message.Message):
     group_id: str
     target_type: str
-    target_i_ds: _containers.RepeatedScalarFieldContainer[str]
+    target_ids: _containers.RepeatedScalarFieldContainer[str]
     field_id: str
     since_update_at: int
     include_deleted: bool
@@ -3219,7 +3219,7 @@ class PropertyValueSearchOpts(_message.Message):
         *,
         group_id: str | None = ...,
         target_type: str | None = ...,
-        target_i_ds: Iterable[str] | None = ...,
+        target_ids: Iterable[str] | None = ...,
         field_id: str | None = ...,
         since_update_at: int | None = ...,
         include_deleted: bool | None = ...,
@@ -3361,7 +3361,7 @@ class RegisterPluginOpts(_message.Message):
     displayname: str
     plugin_id: str
     creator_id: str
-    auto_share_d_ms: bool
+    auto_share_dms: bool
     auto_invited: bool
     site_url: str
     def __init__(
@@ -3370,7 +3370,7 @@ class RegisterPluginOpts(_message.Message):
         displayname: str | None = ...,
         plugin_id: str | None = ...,
         creator_id: str | None = ...,
-        auto_share_d_ms: bool | None = ...,
+        auto_share_dms: bool | None = ...,
         auto_invited: bool | None = ...,
         site_url: str | None = ...,
     ) -> None: ...
@@ -3678,12 +3678,12 @@ class ServiceSettings(_message.Message):
     idle_timeout: int
     maximum_login_attempts: int
     goroutine_health_threshold: int
-    enable_o_auth_service_provider: bool
+    enable_oauth_service_provider: bool
     enable_dynamic_client_registration: bool
     dcr_redirect_uri_allowlist: _containers.RepeatedScalarFieldContainer[str]
     enable_incoming_webhooks: bool
     enable_outgoing_webhooks: bool
-    enable_outgoing_o_auth_connections: bool
+    enable_outgoing_oauth_connections: bool
     enable_commands: bool
     outgoing_integration_requests_timeout: int
     enable_post_username_override: bool
@@ -3751,7 +3751,7 @@ class ServiceSettings(_message.Message):
     enable_email_invitations: bool
     disable_bots_when_owner_is_deactivated: bool
     enable_bot_account_creation: bool
-    enable_sv_gs: bool
+    enable_svgs: bool
     enable_latex: bool
     enable_inline_latex: bool
     post_priority: bool
@@ -3808,12 +3808,12 @@ class ServiceSettings(_message.Message):
         idle_timeout: int | None = ...,
         maximum_login_attempts: int | None = ...,
         goroutine_health_threshold: int | None = ...,
-        enable_o_auth_service_provider: bool | None = ...,
+        enable_oauth_service_provider: bool | None = ...,
         enable_dynamic_client_registration: bool | None = ...,
         dcr_redirect_uri_allowlist: Iterable[str] | None = ...,
         enable_incoming_webhooks: bool | None = ...,
         enable_outgoing_webhooks: bool | None = ...,
-        enable_outgoing_o_auth_connections: bool | None = ...,
+        enable_outgoing_oauth_connections: bool | None = ...,
         enable_commands: bool | None = ...,
         outgoing_integration_requests_timeout: int | None = ...,
         enable_post_username_override: bool | None = ...,
@@ -3881,7 +3881,7 @@ class ServiceSettings(_message.Message):
         enable_email_invitations: bool | None = ...,
         disable_bots_when_owner_is_deactivated: bool | None = ...,
         enable_bot_account_creation: bool | None = ...,
-        enable_sv_gs: bool | None = ...,
+        enable_svgs: bool | None = ...,
         enable_latex: bool | None = ...,
         enable_inline_latex: bool | None = ...,
         post_priority: bool | None = ...,

@@ -13,10 +13,10 @@ class FeatureFlags:
 
     test_feature: str = ""
     test_bool_feature: bool = False
-    enable_shared_channels_d_ms: bool = False
+    enable_shared_channels_dms: bool = False
     enable_sync_all_users_for_remote_cluster: bool = False
     apps_enabled: bool = False
-    normalize_ldap_d_ns: bool = False
+    normalize_ldap_dns: bool = False
     wysiwyg_editor: bool = False
     move_threads_enabled: bool = False
     notification_monitoring: bool = False
@@ -57,10 +57,10 @@ class FeatureFlags:
         o = object.__new__(cls)
         _set_test_feature(o, m.test_feature)
         _set_test_bool_feature(o, m.test_bool_feature)
-        _set_enable_shared_channels_d_ms(o, m.enable_shared_channels_d_ms)
+        _set_enable_shared_channels_dms(o, m.enable_shared_channels_dms)
         _set_enable_sync_all_users_for_remote_cluster(o, m.enable_sync_all_users_for_remote_cluster)
         _set_apps_enabled(o, m.apps_enabled)
-        _set_normalize_ldap_d_ns(o, m.normalize_ldap_d_ns)
+        _set_normalize_ldap_dns(o, m.normalize_ldap_dns)
         _set_wysiwyg_editor(o, m.wysiwyg_editor)
         _set_move_threads_enabled(o, m.move_threads_enabled)
         _set_notification_monitoring(o, m.notification_monitoring)
@@ -101,10 +101,10 @@ class FeatureFlags:
         return model_pb2.FeatureFlags(
             test_feature=self.test_feature,
             test_bool_feature=self.test_bool_feature,
-            enable_shared_channels_d_ms=self.enable_shared_channels_d_ms,
+            enable_shared_channels_dms=self.enable_shared_channels_dms,
             enable_sync_all_users_for_remote_cluster=self.enable_sync_all_users_for_remote_cluster,
             apps_enabled=self.apps_enabled,
-            normalize_ldap_d_ns=self.normalize_ldap_d_ns,
+            normalize_ldap_dns=self.normalize_ldap_dns,
             wysiwyg_editor=self.wysiwyg_editor,
             move_threads_enabled=self.move_threads_enabled,
             notification_monitoring=self.notification_monitoring,
@@ -144,10 +144,10 @@ class FeatureFlags:
 
 _set_test_feature = FeatureFlags.__dict__["test_feature"].__set__
 _set_test_bool_feature = FeatureFlags.__dict__["test_bool_feature"].__set__
-_set_enable_shared_channels_d_ms = FeatureFlags.__dict__["enable_shared_channels_d_ms"].__set__
+_set_enable_shared_channels_dms = FeatureFlags.__dict__["enable_shared_channels_dms"].__set__
 _set_enable_sync_all_users_for_remote_cluster = FeatureFlags.__dict__["enable_sync_all_users_for_remote_cluster"].__set__
 _set_apps_enabled = FeatureFlags.__dict__["apps_enabled"].__set__
-_set_normalize_ldap_d_ns = FeatureFlags.__dict__["normalize_ldap_d_ns"].__set__
+_set_normalize_ldap_dns = FeatureFlags.__dict__["normalize_ldap_dns"].__set__
 _set_wysiwyg_editor = FeatureFlags.__dict__["wysiwyg_editor"].__set__
 _set_move_threads_enabled = FeatureFlags.__dict__["move_threads_enabled"].__set__
 _set_notification_monitoring = FeatureFlags.__dict__["notification_monitoring"].__set__

@@ -24,7 +24,7 @@ class GroupSearchOpts:
     filter_has_member: str = ""
     include_channel_member_count: str = ""
     include_timezones: bool = False
-    include_member_i_ds: bool = False
+    include_member_ids: bool = False
     include_archived: bool = False
     filter_archived: bool = False
     only_syncable_sources: bool = False
@@ -44,7 +44,7 @@ class GroupSearchOpts:
         _set_filter_has_member(o, m.filter_has_member)
         _set_include_channel_member_count(o, m.include_channel_member_count)
         _set_include_timezones(o, m.include_timezones)
-        _set_include_member_i_ds(o, m.include_member_i_ds)
+        _set_include_member_ids(o, m.include_member_ids)
         _set_include_archived(o, m.include_archived)
         _set_filter_archived(o, m.filter_archived)
         _set_only_syncable_sources(o, m.only_syncable_sources)
@@ -64,7 +64,7 @@ class GroupSearchOpts:
             filter_has_member=self.filter_has_member,
             include_channel_member_count=self.include_channel_member_count,
             include_timezones=self.include_timezones,
-            include_member_i_ds=self.include_member_i_ds,
+            include_member_ids=self.include_member_ids,
             include_archived=self.include_archived,
             filter_archived=self.filter_archived,
             only_syncable_sources=self.only_syncable_sources,
@@ -83,7 +83,7 @@ _set_filter_parent_team_permitted = GroupSearchOpts.__dict__["filter_parent_team
 _set_filter_has_member = GroupSearchOpts.__dict__["filter_has_member"].__set__
 _set_include_channel_member_count = GroupSearchOpts.__dict__["include_channel_member_count"].__set__
 _set_include_timezones = GroupSearchOpts.__dict__["include_timezones"].__set__
-_set_include_member_i_ds = GroupSearchOpts.__dict__["include_member_i_ds"].__set__
+_set_include_member_ids = GroupSearchOpts.__dict__["include_member_ids"].__set__
 _set_include_archived = GroupSearchOpts.__dict__["include_archived"].__set__
 _set_filter_archived = GroupSearchOpts.__dict__["filter_archived"].__set__
 _set_only_syncable_sources = GroupSearchOpts.__dict__["only_syncable_sources"].__set__

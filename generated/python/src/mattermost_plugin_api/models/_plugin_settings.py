@@ -28,7 +28,7 @@ class PluginSettings:
     require_plugin_signature: bool | None = None
     marketplace_url: str | None = None
     signature_public_key_files: tuple[str, ...] = ()
-    chimera_o_auth_proxy_url: str | None = None
+    chimera_oauth_proxy_url: str | None = None
 
     @classmethod
     def from_proto(cls, m: model_pb2.PluginSettings) -> PluginSettings:
@@ -47,7 +47,7 @@ class PluginSettings:
         _set_require_plugin_signature(o, m.require_plugin_signature if m.HasField("require_plugin_signature") else None)
         _set_marketplace_url(o, m.marketplace_url if m.HasField("marketplace_url") else None)
         _set_signature_public_key_files(o, tuple(m.signature_public_key_files))
-        _set_chimera_o_auth_proxy_url(o, m.chimera_o_auth_proxy_url if m.HasField("chimera_o_auth_proxy_url") else None)
+        _set_chimera_oauth_proxy_url(o, m.chimera_oauth_proxy_url if m.HasField("chimera_oauth_proxy_url") else None)
         return o
 
     def to_proto(self) -> model_pb2.PluginSettings:
@@ -66,7 +66,7 @@ class PluginSettings:
             require_plugin_signature=self.require_plugin_signature,
             marketplace_url=self.marketplace_url,
             signature_public_key_files=list(self.signature_public_key_files),
-            chimera_o_auth_proxy_url=self.chimera_o_auth_proxy_url,
+            chimera_oauth_proxy_url=self.chimera_oauth_proxy_url,
         )
 
 
@@ -84,4 +84,4 @@ _set_automatic_prepackaged_plugins = PluginSettings.__dict__["automatic_prepacka
 _set_require_plugin_signature = PluginSettings.__dict__["require_plugin_signature"].__set__
 _set_marketplace_url = PluginSettings.__dict__["marketplace_url"].__set__
 _set_signature_public_key_files = PluginSettings.__dict__["signature_public_key_files"].__set__
-_set_chimera_o_auth_proxy_url = PluginSettings.__dict__["chimera_o_auth_proxy_url"].__set__
+_set_chimera_oauth_proxy_url = PluginSettings.__dict__["chimera_oauth_proxy_url"].__set__

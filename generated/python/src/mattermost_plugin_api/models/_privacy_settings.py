@@ -13,24 +13,24 @@ class PrivacySettings:
 
     show_email_address: bool | None = None
     show_full_name: bool | None = None
-    use_anonymous_ur_ls: bool | None = None
+    use_anonymous_urls: bool | None = None
 
     @classmethod
     def from_proto(cls, m: model_pb2.PrivacySettings) -> PrivacySettings:
         o = object.__new__(cls)
         _set_show_email_address(o, m.show_email_address if m.HasField("show_email_address") else None)
         _set_show_full_name(o, m.show_full_name if m.HasField("show_full_name") else None)
-        _set_use_anonymous_ur_ls(o, m.use_anonymous_ur_ls if m.HasField("use_anonymous_ur_ls") else None)
+        _set_use_anonymous_urls(o, m.use_anonymous_urls if m.HasField("use_anonymous_urls") else None)
         return o
 
     def to_proto(self) -> model_pb2.PrivacySettings:
         return model_pb2.PrivacySettings(
             show_email_address=self.show_email_address,
             show_full_name=self.show_full_name,
-            use_anonymous_ur_ls=self.use_anonymous_ur_ls,
+            use_anonymous_urls=self.use_anonymous_urls,
         )
 
 
 _set_show_email_address = PrivacySettings.__dict__["show_email_address"].__set__
 _set_show_full_name = PrivacySettings.__dict__["show_full_name"].__set__
-_set_use_anonymous_ur_ls = PrivacySettings.__dict__["use_anonymous_ur_ls"].__set__
+_set_use_anonymous_urls = PrivacySettings.__dict__["use_anonymous_urls"].__set__

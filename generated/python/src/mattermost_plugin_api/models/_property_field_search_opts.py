@@ -16,7 +16,7 @@ class PropertyFieldSearchOpts:
     object_type: str = ""
     object_types: tuple[str, ...] = ()
     target_type: str = ""
-    target_i_ds: tuple[str, ...] = ()
+    target_ids: tuple[str, ...] = ()
     channel_id: str = ""
     team_id: str = ""
     linked_field_id: str = ""
@@ -32,7 +32,7 @@ class PropertyFieldSearchOpts:
         _set_object_type(o, m.object_type)
         _set_object_types(o, tuple(m.object_types))
         _set_target_type(o, m.target_type)
-        _set_target_i_ds(o, tuple(m.target_i_ds))
+        _set_target_ids(o, tuple(m.target_ids))
         _set_channel_id(o, m.channel_id)
         _set_team_id(o, m.team_id)
         _set_linked_field_id(o, m.linked_field_id)
@@ -48,7 +48,7 @@ class PropertyFieldSearchOpts:
             object_type=self.object_type,
             object_types=list(self.object_types),
             target_type=self.target_type,
-            target_i_ds=list(self.target_i_ds),
+            target_ids=list(self.target_ids),
             channel_id=self.channel_id,
             team_id=self.team_id,
             linked_field_id=self.linked_field_id,
@@ -63,7 +63,7 @@ _set_group_id = PropertyFieldSearchOpts.__dict__["group_id"].__set__
 _set_object_type = PropertyFieldSearchOpts.__dict__["object_type"].__set__
 _set_object_types = PropertyFieldSearchOpts.__dict__["object_types"].__set__
 _set_target_type = PropertyFieldSearchOpts.__dict__["target_type"].__set__
-_set_target_i_ds = PropertyFieldSearchOpts.__dict__["target_i_ds"].__set__
+_set_target_ids = PropertyFieldSearchOpts.__dict__["target_ids"].__set__
 _set_channel_id = PropertyFieldSearchOpts.__dict__["channel_id"].__set__
 _set_team_id = PropertyFieldSearchOpts.__dict__["team_id"].__set__
 _set_linked_field_id = PropertyFieldSearchOpts.__dict__["linked_field_id"].__set__

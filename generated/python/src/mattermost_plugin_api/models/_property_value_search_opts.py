@@ -14,7 +14,7 @@ class PropertyValueSearchOpts:
 
     group_id: str = ""
     target_type: str = ""
-    target_i_ds: tuple[str, ...] = ()
+    target_ids: tuple[str, ...] = ()
     field_id: str = ""
     since_update_at: int = 0
     include_deleted: bool = False
@@ -27,7 +27,7 @@ class PropertyValueSearchOpts:
         o = object.__new__(cls)
         _set_group_id(o, m.group_id)
         _set_target_type(o, m.target_type)
-        _set_target_i_ds(o, tuple(m.target_i_ds))
+        _set_target_ids(o, tuple(m.target_ids))
         _set_field_id(o, m.field_id)
         _set_since_update_at(o, m.since_update_at)
         _set_include_deleted(o, m.include_deleted)
@@ -40,7 +40,7 @@ class PropertyValueSearchOpts:
         return model_pb2.PropertyValueSearchOpts(
             group_id=self.group_id,
             target_type=self.target_type,
-            target_i_ds=list(self.target_i_ds),
+            target_ids=list(self.target_ids),
             field_id=self.field_id,
             since_update_at=self.since_update_at,
             include_deleted=self.include_deleted,
@@ -52,7 +52,7 @@ class PropertyValueSearchOpts:
 
 _set_group_id = PropertyValueSearchOpts.__dict__["group_id"].__set__
 _set_target_type = PropertyValueSearchOpts.__dict__["target_type"].__set__
-_set_target_i_ds = PropertyValueSearchOpts.__dict__["target_i_ds"].__set__
+_set_target_ids = PropertyValueSearchOpts.__dict__["target_ids"].__set__
 _set_field_id = PropertyValueSearchOpts.__dict__["field_id"].__set__
 _set_since_update_at = PropertyValueSearchOpts.__dict__["since_update_at"].__set__
 _set_include_deleted = PropertyValueSearchOpts.__dict__["include_deleted"].__set__

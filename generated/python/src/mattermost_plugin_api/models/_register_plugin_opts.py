@@ -14,7 +14,7 @@ class RegisterPluginOpts:
     displayname: str = ""
     plugin_id: str = ""
     creator_id: str = ""
-    auto_share_d_ms: bool = False
+    auto_share_dms: bool = False
     auto_invited: bool = False
     site_url: str = ""
 
@@ -24,7 +24,7 @@ class RegisterPluginOpts:
         _set_displayname(o, m.displayname)
         _set_plugin_id(o, m.plugin_id)
         _set_creator_id(o, m.creator_id)
-        _set_auto_share_d_ms(o, m.auto_share_d_ms)
+        _set_auto_share_dms(o, m.auto_share_dms)
         _set_auto_invited(o, m.auto_invited)
         _set_site_url(o, m.site_url)
         return o
@@ -34,7 +34,7 @@ class RegisterPluginOpts:
             displayname=self.displayname,
             plugin_id=self.plugin_id,
             creator_id=self.creator_id,
-            auto_share_d_ms=self.auto_share_d_ms,
+            auto_share_dms=self.auto_share_dms,
             auto_invited=self.auto_invited,
             site_url=self.site_url,
         )
@@ -43,6 +43,6 @@ class RegisterPluginOpts:
 _set_displayname = RegisterPluginOpts.__dict__["displayname"].__set__
 _set_plugin_id = RegisterPluginOpts.__dict__["plugin_id"].__set__
 _set_creator_id = RegisterPluginOpts.__dict__["creator_id"].__set__
-_set_auto_share_d_ms = RegisterPluginOpts.__dict__["auto_share_d_ms"].__set__
+_set_auto_share_dms = RegisterPluginOpts.__dict__["auto_share_dms"].__set__
 _set_auto_invited = RegisterPluginOpts.__dict__["auto_invited"].__set__
 _set_site_url = RegisterPluginOpts.__dict__["site_url"].__set__

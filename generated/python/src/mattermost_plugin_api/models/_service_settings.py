@@ -31,12 +31,12 @@ class ServiceSettings:
     idle_timeout: int | None = None
     maximum_login_attempts: int | None = None
     goroutine_health_threshold: int | None = None
-    enable_o_auth_service_provider: bool | None = None
+    enable_oauth_service_provider: bool | None = None
     enable_dynamic_client_registration: bool | None = None
     dcr_redirect_uri_allowlist: tuple[str, ...] = ()
     enable_incoming_webhooks: bool | None = None
     enable_outgoing_webhooks: bool | None = None
-    enable_outgoing_o_auth_connections: bool | None = None
+    enable_outgoing_oauth_connections: bool | None = None
     enable_commands: bool | None = None
     outgoing_integration_requests_timeout: int | None = None
     enable_post_username_override: bool | None = None
@@ -104,7 +104,7 @@ class ServiceSettings:
     enable_email_invitations: bool | None = None
     disable_bots_when_owner_is_deactivated: bool | None = None
     enable_bot_account_creation: bool | None = None
-    enable_sv_gs: bool | None = None
+    enable_svgs: bool | None = None
     enable_latex: bool | None = None
     enable_inline_latex: bool | None = None
     post_priority: bool | None = None
@@ -162,12 +162,12 @@ class ServiceSettings:
         _set_idle_timeout(o, m.idle_timeout if m.HasField("idle_timeout") else None)
         _set_maximum_login_attempts(o, m.maximum_login_attempts if m.HasField("maximum_login_attempts") else None)
         _set_goroutine_health_threshold(o, m.goroutine_health_threshold if m.HasField("goroutine_health_threshold") else None)
-        _set_enable_o_auth_service_provider(o, m.enable_o_auth_service_provider if m.HasField("enable_o_auth_service_provider") else None)
+        _set_enable_oauth_service_provider(o, m.enable_oauth_service_provider if m.HasField("enable_oauth_service_provider") else None)
         _set_enable_dynamic_client_registration(o, m.enable_dynamic_client_registration if m.HasField("enable_dynamic_client_registration") else None)
         _set_dcr_redirect_uri_allowlist(o, tuple(m.dcr_redirect_uri_allowlist))
         _set_enable_incoming_webhooks(o, m.enable_incoming_webhooks if m.HasField("enable_incoming_webhooks") else None)
         _set_enable_outgoing_webhooks(o, m.enable_outgoing_webhooks if m.HasField("enable_outgoing_webhooks") else None)
-        _set_enable_outgoing_o_auth_connections(o, m.enable_outgoing_o_auth_connections if m.HasField("enable_outgoing_o_auth_connections") else None)
+        _set_enable_outgoing_oauth_connections(o, m.enable_outgoing_oauth_connections if m.HasField("enable_outgoing_oauth_connections") else None)
         _set_enable_commands(o, m.enable_commands if m.HasField("enable_commands") else None)
         _set_outgoing_integration_requests_timeout(o, m.outgoing_integration_requests_timeout if m.HasField("outgoing_integration_requests_timeout") else None)
         _set_enable_post_username_override(o, m.enable_post_username_override if m.HasField("enable_post_username_override") else None)
@@ -235,7 +235,7 @@ class ServiceSettings:
         _set_enable_email_invitations(o, m.enable_email_invitations if m.HasField("enable_email_invitations") else None)
         _set_disable_bots_when_owner_is_deactivated(o, m.disable_bots_when_owner_is_deactivated if m.HasField("disable_bots_when_owner_is_deactivated") else None)
         _set_enable_bot_account_creation(o, m.enable_bot_account_creation if m.HasField("enable_bot_account_creation") else None)
-        _set_enable_sv_gs(o, m.enable_sv_gs if m.HasField("enable_sv_gs") else None)
+        _set_enable_svgs(o, m.enable_svgs if m.HasField("enable_svgs") else None)
         _set_enable_latex(o, m.enable_latex if m.HasField("enable_latex") else None)
         _set_enable_inline_latex(o, m.enable_inline_latex if m.HasField("enable_inline_latex") else None)
         _set_post_priority(o, m.post_priority if m.HasField("post_priority") else None)
@@ -293,12 +293,12 @@ class ServiceSettings:
             idle_timeout=self.idle_timeout,
             maximum_login_attempts=self.maximum_login_attempts,
             goroutine_health_threshold=self.goroutine_health_threshold,
-            enable_o_auth_service_provider=self.enable_o_auth_service_provider,
+            enable_oauth_service_provider=self.enable_oauth_service_provider,
             enable_dynamic_client_registration=self.enable_dynamic_client_registration,
             dcr_redirect_uri_allowlist=list(self.dcr_redirect_uri_allowlist),
             enable_incoming_webhooks=self.enable_incoming_webhooks,
             enable_outgoing_webhooks=self.enable_outgoing_webhooks,
-            enable_outgoing_o_auth_connections=self.enable_outgoing_o_auth_connections,
+            enable_outgoing_oauth_connections=self.enable_outgoing_oauth_connections,
             enable_commands=self.enable_commands,
             outgoing_integration_requests_timeout=self.outgoing_integration_requests_timeout,
             enable_post_username_override=self.enable_post_username_override,
@@ -366,7 +366,7 @@ class ServiceSettings:
             enable_email_invitations=self.enable_email_invitations,
             disable_bots_when_owner_is_deactivated=self.disable_bots_when_owner_is_deactivated,
             enable_bot_account_creation=self.enable_bot_account_creation,
-            enable_sv_gs=self.enable_sv_gs,
+            enable_svgs=self.enable_svgs,
             enable_latex=self.enable_latex,
             enable_inline_latex=self.enable_inline_latex,
             post_priority=self.post_priority,
@@ -423,12 +423,12 @@ _set_write_timeout = ServiceSettings.__dict__["write_timeout"].__set__
 _set_idle_timeout = ServiceSettings.__dict__["idle_timeout"].__set__
 _set_maximum_login_attempts = ServiceSettings.__dict__["maximum_login_attempts"].__set__
 _set_goroutine_health_threshold = ServiceSettings.__dict__["goroutine_health_threshold"].__set__
-_set_enable_o_auth_service_provider = ServiceSettings.__dict__["enable_o_auth_service_provider"].__set__
+_set_enable_oauth_service_provider = ServiceSettings.__dict__["enable_oauth_service_provider"].__set__
 _set_enable_dynamic_client_registration = ServiceSettings.__dict__["enable_dynamic_client_registration"].__set__
 _set_dcr_redirect_uri_allowlist = ServiceSettings.__dict__["dcr_redirect_uri_allowlist"].__set__
 _set_enable_incoming_webhooks = ServiceSettings.__dict__["enable_incoming_webhooks"].__set__
 _set_enable_outgoing_webhooks = ServiceSettings.__dict__["enable_outgoing_webhooks"].__set__
-_set_enable_outgoing_o_auth_connections = ServiceSettings.__dict__["enable_outgoing_o_auth_connections"].__set__
+_set_enable_outgoing_oauth_connections = ServiceSettings.__dict__["enable_outgoing_oauth_connections"].__set__
 _set_enable_commands = ServiceSettings.__dict__["enable_commands"].__set__
 _set_outgoing_integration_requests_timeout = ServiceSettings.__dict__["outgoing_integration_requests_timeout"].__set__
 _set_enable_post_username_override = ServiceSettings.__dict__["enable_post_username_override"].__set__
@@ -496,7 +496,7 @@ _set_experimental_strict_csrf_enforcement = ServiceSettings.__dict__["experiment
 _set_enable_email_invitations = ServiceSettings.__dict__["enable_email_invitations"].__set__
 _set_disable_bots_when_owner_is_deactivated = ServiceSettings.__dict__["disable_bots_when_owner_is_deactivated"].__set__
 _set_enable_bot_account_creation = ServiceSettings.__dict__["enable_bot_account_creation"].__set__
-_set_enable_sv_gs = ServiceSettings.__dict__["enable_sv_gs"].__set__
+_set_enable_svgs = ServiceSettings.__dict__["enable_svgs"].__set__
 _set_enable_latex = ServiceSettings.__dict__["enable_latex"].__set__
 _set_enable_inline_latex = ServiceSettings.__dict__["enable_inline_latex"].__set__
 _set_post_priority = ServiceSettings.__dict__["post_priority"].__set__
