@@ -6,7 +6,7 @@
 //! cased by heck. Every emitter that turns a Go name into a snake-case name uses this module.
 
 /// Mixed-case initialisms heck would split, spelled as one capitalised word.
-const WHOLE_WORDS: &[(&str, &str)] = &[("OAuth", "Oauth")];
+const WHOLE_WORDS: &[(&str, &str)] = &[("OAuth", "Oauth"), ("VoIP", "Voip")];
 
 /// `snake_case` for a Go identifier or a JSON key.
 pub fn snake(name: &str) -> String {
@@ -77,6 +77,7 @@ mod tests {
             ("OnSAMLLogin", "on_saml_login"),
             ("MFAEnabled", "mfa_enabled"),
             ("JSONBody", "json_body"),
+            ("PushTransportVoIP", "push_transport_voip"),
             ("user_id", "user_id"),
             ("Status", "status"),
             ("s", "s"),

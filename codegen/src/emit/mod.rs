@@ -1,5 +1,6 @@
 //! Emitters: each turns the IR into the files of one target.
 
+pub mod enums;
 pub mod proto;
 pub mod python;
 pub mod rust;

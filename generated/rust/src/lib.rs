@@ -12,6 +12,7 @@
 #[allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::all)]
 pub mod pb;
 pub mod api;
+pub mod enums;
 pub mod hooks;
 pub mod support;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //!   grpcio-tools), with `.pyi` stubs so the package type-checks;
 //! - `models/`: a frozen, slotted, keyword-only dataclass per model message with lossless
 //!   `from_proto` / `to_proto`, one module each, loaded on first use;
+//! - `enums.py`: Go string enums as `str` enums (askama template `templates/python/enums.py`);
 //! - `errors.py`: one exception hierarchy for AppError status codes, Go errors and transport
 //!   failures;
 //! - `client.py`: `PluginAPI`, one method per API method, keyword arguments, dataclasses in and out;
@@ -27,6 +28,13 @@ pub const PACKAGE: &str = "mattermost_plugin_api";
 struct Module<'a> {
     source: &'a str,
     body: &'a str,
+}
+
+/// `enums.py`: the Go string enums.
+#[derive(Template)]
+#[template(path = "python/enums.py", escape = "none")]
+struct EnumsModule<'a> {
+    enums: &'a [crate::emit::enums::StringEnum],
 }
 
 fn module(path: &str, source: &str, body: &str) -> Result<GeneratedFile, EmitError> {
@@ -92,6 +100,13 @@ pub fn emit(
     for (path, body) in emitters::models(schema, &model_messages)? {
         files.push(module(&format!("{src}/models/{path}"), &source, &body)?);
     }
+    let enums = crate::emit::enums::string_enums(ir);
+    let body = EnumsModule { enums: &enums }
+        .render()
+        .map_err(|e| EmitError {
+            messages: vec![format!("python emitter: rendering enums.py: {e}")],
+        })?;
+    files.push(module(&format!("{src}/enums.py"), &source, &body)?);
     files.push(module(
         &format!("{src}/errors.py"),
         &source,

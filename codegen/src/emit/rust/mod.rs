@@ -38,6 +38,7 @@ pub fn emit(
             format!("{header}// prost and tonic code for package mattermost.plugin.v1.\n\n{pb}"),
         ),
         file("src/support.rs", format!("{header}\n{}", g.support_rs()?)),
+        file("src/enums.rs", format!("{header}\n{}", enums_rs(ir)?)),
         file("src/api.rs", format!("{header}\n{}", g.api_rs()?)),
         file("src/hooks.rs", format!("{header}\n{}", g.hooks_rs()?)),
         file(
@@ -47,6 +48,40 @@ pub fn emit(
     ];
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// `src/enums.rs`: one module of `&str` constants per Go string enum.
+fn enums_rs(ir: &Ir) -> Result<String, EmitError> {
+    let modules = crate::emit::enums::string_enums(ir).into_iter().map(|e| {
+        let module = quote::format_ident!("{}", e.snake);
+        let doc = format!(" Go: `{}.{}`.", e.package, e.name);
+        let consts = e.members.iter().map(|m| {
+            let name = quote::format_ident!("{}", m.name);
+            let value = &m.value;
+            let doc = format!(" `{}`", m.go);
+            quote::quote! {
+                #[doc = #doc]
+                pub const #name: &str = #value;
+            }
+        });
+        let all = e.members.iter().map(|m| quote::format_ident!("{}", m.name));
+        quote::quote! {
+            #[doc = #doc]
+            pub mod #module {
+                #(#consts)*
+                /// Every value, in declaration order.
+                pub const ALL: &[&str] = &[#(#all),*];
+            }
+        }
+    });
+    let tokens = quote::quote! {
+        //! Go string enums as `&str` constants, usable wherever a field is a `String`.
+        #(#modules)*
+    };
+    let file = syn::parse2::<syn::File>(tokens).map_err(|e| EmitError {
+        messages: vec![format!("rust emitter: enums.rs: {e}")],
+    })?;
+    Ok(prettyplease::unparse(&file))
 }
 
 fn file(rel: &str, contents: String) -> GeneratedFile {

@@ -151,6 +151,7 @@ impl<'a> Generator<'a> {
             #[allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::all)]
             pub mod pb;
             pub mod api;
+            pub mod enums;
             pub mod hooks;
             pub mod support;
             #[cfg(test)]

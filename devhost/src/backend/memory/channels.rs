@@ -10,10 +10,11 @@ use super::ids::{ID_LEN, is_valid_id, new_id, require_id};
 use super::rules::{self, paginate, runes};
 use super::teams::TOWN_SQUARE;
 
-pub(super) const CHANNEL_OPEN: &str = "O";
-const CHANNEL_PRIVATE: &str = "P";
-const CHANNEL_DIRECT: &str = "D";
-const CHANNEL_GROUP: &str = "G";
+// Channel types as the generated crate records them from Go's `model.ChannelType`.
+pub(super) const CHANNEL_OPEN: &str = mattermost_plugin_api::enums::channel_type::OPEN;
+const CHANNEL_PRIVATE: &str = mattermost_plugin_api::enums::channel_type::PRIVATE;
+const CHANNEL_DIRECT: &str = mattermost_plugin_api::enums::channel_type::DIRECT;
+const CHANNEL_GROUP: &str = mattermost_plugin_api::enums::channel_type::GROUP;
 const CHANNEL_USER_ROLE: &str = "channel_user";
 const CHANNEL_ADMIN_ROLE: &str = "channel_admin";
 const CHANNEL_GUEST_ROLE: &str = "channel_guest";
