@@ -39,13 +39,28 @@ pub fn changes(old: &Ir, new: &Ir) -> Vec<String> {
             out.push(format!("{label}: retired hook IDs changed"));
         }
     }
-    keyed_changes(
-        &mut out,
-        "type",
-        old.types.iter().map(|t| (t.qualified_name(), t)).collect(),
-        new.types.iter().map(|t| (t.qualified_name(), t)).collect(),
-        |t| serde_json::to_string(t).unwrap_or_default(),
-    );
+    let old_types: BTreeMap<String, &TypeDecl> =
+        old.types.iter().map(|t| (t.qualified_name(), t)).collect();
+    let new_types: BTreeMap<String, &TypeDecl> =
+        new.types.iter().map(|t| (t.qualified_name(), t)).collect();
+    for (name, t) in &new_types {
+        match old_types.get(name) {
+            None => out.push(format!("type added: {name}")),
+            Some(prev) if *prev != *t => {
+                let mut lines = vec![format!("type changed: {name}")];
+                lines.extend(
+                    type_changes(prev, t)
+                        .into_iter()
+                        .map(|l| format!("    {l}")),
+                );
+                out.push(lines.join("\n"));
+            }
+            Some(_) => {}
+        }
+    }
+    for name in old_types.keys().filter(|n| !new_types.contains_key(*n)) {
+        out.push(format!("type removed: {name}"));
+    }
     keyed_changes(
         &mut out,
         "external",
@@ -60,6 +75,121 @@ pub fn changes(old: &Ir, new: &Ir) -> Vec<String> {
         |e| format!("{:?}", e.mapping),
     );
     out
+}
+
+/// What changed inside one type, a line each: fields added, removed or retyped, tags, enum
+/// values, the underlying type; never the whole definition twice.
+fn type_changes(old: &TypeDecl, new: &TypeDecl) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.file != new.file {
+        out.push(format!("moved from {} to {}", old.file, new.file));
+    }
+    if old.type_params != new.type_params {
+        out.push("type parameters changed".to_string());
+    }
+    match (&old.kind, &new.kind) {
+        (
+            TypeKind::Struct {
+                fields: old_fields,
+                skipped: old_skipped,
+            },
+            TypeKind::Struct {
+                fields: new_fields,
+                skipped: new_skipped,
+            },
+        ) => {
+            let before: BTreeMap<&str, &Field> =
+                old_fields.iter().map(|f| (f.name.as_str(), f)).collect();
+            let after: BTreeMap<&str, &Field> =
+                new_fields.iter().map(|f| (f.name.as_str(), f)).collect();
+            for f in new_fields {
+                match before.get(f.name.as_str()) {
+                    None => out.push(format!("field added: {} {}", f.name, f.ty.go_string())),
+                    Some(prev) if prev.ty != f.ty => out.push(format!(
+                        "field retyped: {} {} → {}",
+                        f.name,
+                        prev.ty.go_string(),
+                        f.ty.go_string()
+                    )),
+                    Some(prev) if *prev != f => out.push(format!(
+                        "field tag changed: {} (json {:?} → {:?})",
+                        f.name, prev.json_name, f.json_name
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for f in old_fields
+                .iter()
+                .filter(|f| !after.contains_key(f.name.as_str()))
+            {
+                out.push(format!("field removed: {} {}", f.name, f.ty.go_string()));
+            }
+            let old_order: Vec<&str> = old_fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .filter(|n| after.contains_key(n))
+                .collect();
+            let new_order: Vec<&str> = new_fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .filter(|n| before.contains_key(n))
+                .collect();
+            if old_order != new_order {
+                out.push("field order changed".to_string());
+            }
+            if old_skipped != new_skipped {
+                out.push("left-out fields changed".to_string());
+            }
+        }
+        (
+            TypeKind::Named {
+                underlying: old_under,
+                enum_values: old_values,
+            },
+            TypeKind::Named {
+                underlying: new_under,
+                enum_values: new_values,
+            },
+        ) => {
+            if old_under != new_under {
+                out.push(format!(
+                    "underlying type: {} → {}",
+                    old_under.go_string(),
+                    new_under.go_string()
+                ));
+            }
+            for v in new_values.iter().filter(|v| !old_values.contains(v)) {
+                out.push(format!("enum value added: {} = {:?}", v.name, v.value));
+            }
+            for v in old_values.iter().filter(|v| !new_values.contains(v)) {
+                out.push(format!("enum value removed: {} = {:?}", v.name, v.value));
+            }
+        }
+        (TypeKind::Alias { target: a }, TypeKind::Alias { target: b }) if a != b => {
+            out.push(format!(
+                "alias target: {} → {}",
+                a.go_string(),
+                b.go_string()
+            ));
+        }
+        (a, b) if std::mem::discriminant(a) != std::mem::discriminant(b) => {
+            out.push(format!("kind: {} → {}", kind_word(a), kind_word(b)));
+        }
+        _ => {}
+    }
+    if out.is_empty() {
+        out.push("changed".to_string());
+    }
+    out
+}
+
+fn kind_word(kind: &TypeKind) -> &'static str {
+    match kind {
+        TypeKind::Struct { .. } => "struct",
+        TypeKind::Named { .. } => "named type",
+        TypeKind::Interface => "interface",
+        TypeKind::Alias { .. } => "alias",
+    }
 }
 
 fn keyed_changes<T: PartialEq>(
@@ -143,5 +273,67 @@ fn append_facts(m: &Method, s: &mut String) {
     }
     if let Some(default) = m.hook_default {
         s.push_str(&format!(" [default {default:?}]"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pinned() -> Ir {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_changed_type_lists_what_changed_inside_it() {
+        let old = pinned();
+        let mut new = old.clone();
+        for t in &mut new.types {
+            match (t.qualified_name().as_str(), &mut t.kind) {
+                ("model.Post", TypeKind::Struct { fields, .. }) => {
+                    let mut added = fields[0].clone();
+                    added.name = "Pinned2".into();
+                    added.json_name = Some("pinned2".into());
+                    added.ty = TypeRef::Builtin("bool".into());
+                    fields.push(added);
+                    fields.retain(|f| f.name != "Hashtags");
+                    if let Some(f) = fields.iter_mut().find(|f| f.name == "Message") {
+                        f.ty = TypeRef::Builtin("int64".into());
+                    }
+                }
+                ("model.ChannelType", TypeKind::Named { enum_values, .. }) => {
+                    enum_values.push(EnumValue {
+                        name: "ChannelTypeFuture".into(),
+                        value: "F".into(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let changes = changes(&old, &new);
+        let text = changes.join("\n");
+        assert_eq!(changes.len(), 2, "{text}");
+        let post = changes
+            .iter()
+            .find(|c| c.starts_with("type changed: model.Post\n"))
+            .unwrap_or_else(|| panic!("{text}"));
+        let lines: Vec<&str> = post.lines().skip(1).map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "field retyped: Message string → int64",
+                "field added: Pinned2 bool",
+                "field removed: Hashtags string"
+            ],
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "type changed: model.ChannelType\n    enum value added: ChannelTypeFuture = \"F\""
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("{\""), "no definition printed whole: {text}");
     }
 }
