@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use heck::{ToShoutySnakeCase, ToSnakeCase};
 
 use crate::emit::EmitError;
 use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
@@ -478,7 +477,7 @@ fn python_doc(m: &Method) -> String {
 
 /// The module (under `models/`) that defines one model class: `_` + its snake_case name.
 fn model_module(name: &str) -> String {
-    format!("_{}", name.to_snake_case())
+    format!("_{}", crate::naming::snake(name))
 }
 
 /// The `models` package: one module per class, loaded on first attribute access, so importing
@@ -1166,7 +1165,7 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         });
     };
     for m in hooks.methods.iter().filter(|m| !m.protocol) {
-        let member = m.name.to_shouty_snake_case();
+        let member = crate::naming::snake(&m.name).to_uppercase();
         let _ = writeln!(s, "    {member} = {:?}", m.name);
         let id = m.hook_id.unwrap_or(u32::MAX);
         let _ = writeln!(ids, "    Hook.{member}: {id},");

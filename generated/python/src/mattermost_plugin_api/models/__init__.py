@@ -151,7 +151,7 @@ if TYPE_CHECKING:
         MobileEphemeralModeSettings as MobileEphemeralModeSettings,
     )
     from mattermost_plugin_api.models._native_app_settings import NativeAppSettings as NativeAppSettings
-    from mattermost_plugin_api.models._o_auth_app import OAuthApp as OAuthApp
+    from mattermost_plugin_api.models._oauth_app import OAuthApp as OAuthApp
     from mattermost_plugin_api.models._office365_settings import Office365Settings as Office365Settings
     from mattermost_plugin_api.models._on_install_event import OnInstallEvent as OnInstallEvent
     from mattermost_plugin_api.models._open_dialog_request import OpenDialogRequest as OpenDialogRequest
@@ -358,7 +358,7 @@ _MODULES: dict[str, str] = {
     "MetricsSettings": "_metrics_settings",
     "MobileEphemeralModeSettings": "_mobile_ephemeral_mode_settings",
     "NativeAppSettings": "_native_app_settings",
-    "OAuthApp": "_o_auth_app",
+    "OAuthApp": "_oauth_app",
     "Office365Settings": "_office365_settings",
     "OnInstallEvent": "_on_install_event",
     "OpenDialogRequest": "_open_dialog_request",
