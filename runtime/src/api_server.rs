@@ -224,14 +224,9 @@ impl Drop for ApiServer {
 
 /// A new directory only this user can enter (0700).
 fn private_dir() -> std::io::Result<tempfile::TempDir> {
-    use std::os::unix::fs::PermissionsExt;
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    let dir = tempfile::Builder::new()
-        .prefix("mm-plugin-api-")
-        .tempdir_in(base)?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
-    Ok(dir)
+    crate::private_dir::private_dir(&base, "mm-plugin-api-")
 }

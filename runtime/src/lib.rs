@@ -14,4 +14,5 @@ pub mod api_server;
 pub mod http_bridge;
 pub mod manifest;
 pub mod plugin_side;
+mod private_dir;
 pub mod supervisor;

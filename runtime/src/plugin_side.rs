@@ -259,10 +259,7 @@ where
     let (socket, own_dir) = match std::env::var_os(ENV_SOCKET_DIR).filter(|d| !d.is_empty()) {
         Some(dir) => (PathBuf::from(dir).join("plugin.sock"), None),
         None => {
-            let dir = tempfile::Builder::new()
-                .prefix("mm-plugin-")
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .tempdir()?;
+            let dir = crate::private_dir::private_dir(&std::env::temp_dir(), "mm-plugin-")?;
             (dir.path().join("plugin.sock"), Some(dir))
         }
     };

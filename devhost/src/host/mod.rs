@@ -357,12 +357,17 @@ fn router(shared: Arc<Shared>) -> axum::Router {
 /// The supervisor's view of the plugin, as JSON.
 fn plugin_state(status: &SupervisorStatus) -> Value {
     json!({
-        "state": format!("{:?}", status.state).to_lowercase(),
+        "state": state_word(status.state),
         "generation": status.generation,
         "pid": status.pid,
         "restarts_in_window": status.restarts_in_window,
         "last_error": status.last_error,
     })
+}
+
+/// `running`, `restarting`, `failed`, …
+fn state_word(state: SupervisorState) -> String {
+    format!("{state:?}").to_lowercase()
 }
 
 async fn require_running(
@@ -390,7 +395,7 @@ fn unavailable(shared: &Shared, status: &SupervisorStatus, call_error: Option<&s
     let mut message = format!(
         "plugin {} is {}",
         shared.plugin_id,
-        format!("{:?}", status.state).to_lowercase()
+        state_word(status.state)
     );
     if let Some(error) = call_error {
         message.push_str(&format!(" and could not be reached: {error}"));

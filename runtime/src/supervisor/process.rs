@@ -540,13 +540,7 @@ fn socket_dir(spec: &CommandSpec) -> io::Result<tempfile::TempDir> {
     } else {
         PathBuf::from("/tmp")
     };
-    // Created 0700 (not chmod-ed after): no other user can enter it at any point.
-    let made = tempfile::Builder::new()
-        .prefix("mm-plugin-")
-        .rand_bytes(6)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir_in(&base);
-    made.map_err(|error| {
+    crate::private_dir::private_dir(&base, "mm-plugin-").map_err(|error| {
         io::Error::new(
             error.kind(),
             format!(

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-
 use crate::emit::EmitError;
 use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
 use crate::ir::{ErrorKind, Ir, Method, ServiceKind};
