@@ -24,7 +24,7 @@ pub fn changes(old: &Ir, new: &Ir) -> Vec<String> {
             label,
             old_methods.iter().map(|m| (m.name.clone(), m)).collect(),
             new_methods.iter().map(|m| (m.name.clone(), m)).collect(),
-            signature,
+            Method::summary,
         );
         let old_order: Vec<&str> = old_methods.iter().map(|m| m.name.as_str()).collect();
         let new_order: Vec<&str> = new_methods.iter().map(|m| m.name.as_str()).collect();
@@ -217,62 +217,6 @@ fn keyed_changes<T: PartialEq>(
     }
     for name in old.keys().filter(|n| !new.contains_key(*n)) {
         out.push(format!("{label} removed: {name}"));
-    }
-}
-
-/// `GetUser(userID string) (*model.User, *model.AppError)`-style text of a method.
-pub fn signature(m: &Method) -> String {
-    let mut s = go_signature(m);
-    append_facts(m, &mut s);
-    s
-}
-
-/// The Go signature alone, as a Go programmer writes it: `KVSet(key string, value []byte) *model.AppError`.
-pub fn go_signature(m: &Method) -> String {
-    let params: Vec<String> = m
-        .params
-        .iter()
-        .map(|p| {
-            let ty = match (&p.ty, p.variadic) {
-                (TypeRef::Slice(elem), true) => format!("...{}", elem.go_string()),
-                (t, _) => t.go_string(),
-            };
-            match &p.name {
-                Some(n) => format!("{n} {ty}"),
-                None => ty,
-            }
-        })
-        .collect();
-    let mut results: Vec<String> = m.results.iter().map(|r| r.ty.go_string()).collect();
-    match m.error {
-        ErrorKind::None => {}
-        ErrorKind::Error => results.push("error".into()),
-        ErrorKind::AppError => results.push("*model.AppError".into()),
-    }
-    let results = match results.len() {
-        0 => String::new(),
-        1 => format!(" {}", results[0]),
-        _ => format!(" ({})", results.join(", ")),
-    };
-    format!("{}({}){}", m.name, params.join(", "), results)
-}
-
-/// The IR facts [`signature`] lists after the Go signature, each in brackets.
-fn append_facts(m: &Method, s: &mut String) {
-    if let Some(v) = &m.min_server_version {
-        s.push_str(&format!(" [min {v}]"));
-    }
-    if !m.tags.is_empty() {
-        s.push_str(&format!(" [tags {}]", m.tags.join(",")));
-    }
-    if let Some(id) = m.hook_id {
-        s.push_str(&format!(" [id {id}]"));
-    }
-    if let Some(case) = m.special {
-        s.push_str(&format!(" [{case:?}]"));
-    }
-    if let Some(default) = m.hook_default {
-        s.push_str(&format!(" [default {default:?}]"));
     }
 }
 

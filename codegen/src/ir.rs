@@ -85,10 +85,106 @@ pub struct Method {
     pub protocol: bool,
     /// How the method is carried when it is not a plain unary call (see `codegen::special`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special: Option<crate::special::Special>,
+    pub special: Option<Special>,
     /// Hooks only: what the server does when the plugin does not implement the hook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hook_default: Option<crate::special::HookDefault>,
+    pub hook_default: Option<HookDefault>,
+}
+
+impl Method {
+    /// `GetUser(userID string) (*model.User, *model.AppError)`-style text of a method.
+    pub fn summary(&self) -> String {
+        let mut s = self.go_signature();
+        self.append_facts(&mut s);
+        s
+    }
+
+    /// The Go signature alone, as a Go programmer writes it: `KVSet(key string, value []byte) *model.AppError`.
+    pub fn go_signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| {
+                let ty = match (&p.ty, p.variadic) {
+                    (TypeRef::Slice(elem), true) => format!("...{}", elem.go_string()),
+                    (t, _) => t.go_string(),
+                };
+                match &p.name {
+                    Some(n) => format!("{n} {ty}"),
+                    None => ty,
+                }
+            })
+            .collect();
+        let mut results: Vec<String> = self.results.iter().map(|r| r.ty.go_string()).collect();
+        match self.error {
+            ErrorKind::None => {}
+            ErrorKind::Error => results.push("error".into()),
+            ErrorKind::AppError => results.push("*model.AppError".into()),
+        }
+        let results = match results.len() {
+            0 => String::new(),
+            1 => format!(" {}", results[0]),
+            _ => format!(" ({})", results.join(", ")),
+        };
+        format!("{}({}){}", self.name, params.join(", "), results)
+    }
+
+    /// The IR facts [`Method::summary`] lists after the Go signature, each in brackets.
+    fn append_facts(&self, s: &mut String) {
+        if let Some(v) = &self.min_server_version {
+            s.push_str(&format!(" [min {v}]"));
+        }
+        if !self.tags.is_empty() {
+            s.push_str(&format!(" [tags {}]", self.tags.join(",")));
+        }
+        if let Some(id) = self.hook_id {
+            s.push_str(&format!(" [id {id}]"));
+        }
+        if let Some(case) = self.special {
+            s.push_str(&format!(" [{case:?}]"));
+        }
+        if let Some(default) = self.hook_default {
+            s.push_str(&format!(" [default {default:?}]"));
+        }
+    }
+}
+
+/// How a method that is not a plain unary call is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Special {
+    /// `(c *Context, w http.ResponseWriter, r *http.Request)`: a bidirectional stream of request
+    /// head + body chunks in, response head + body chunks out.
+    HttpStream,
+    /// `(request *http.Request) *http.Response`: plugin-to-plugin HTTP through the host, in the
+    /// same framing as `HttpStream`.
+    PluginHttp,
+    /// `(c, info, file io.Reader, output io.Writer) (*FileInfo, string)`: the file streams in, a
+    /// replacement streams out, then the replacement info and rejection reason.
+    FileUploadStream,
+    /// One `io.Reader` parameter: a client stream whose first message carries the other
+    /// arguments and whose later messages carry chunks of the reader.
+    ReaderUpload,
+    /// `(msg string, keyValuePairs ...any)`: a message and key/value pairs as loosely typed values.
+    LogKeyValues,
+    /// `(dest any) error`: Go unmarshals into `dest`; on the wire the configuration travels as
+    /// JSON bytes and each language decodes it into its own type.
+    ConfigurationAsJson,
+    /// A hook returning `(*T, string)`: an optional replacement and a rejection reason; absent
+    /// replacement and empty reason mean "let it through unchanged". Recognised by shape.
+    ReplaceOrReject,
+}
+
+/// What the server does for a hook the plugin does not implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookDefault {
+    /// Go's zero values for every result (for `ReplaceOrReject`: no replacement, no rejection).
+    Zero,
+    /// Answer the HTTP request with 404 Not Found.
+    NotFound,
+    /// Return the parameter at this position unchanged (with zero values for the other results).
+    ReturnParam(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,6 +427,27 @@ pub struct Field {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub embedded: bool,
     pub ty: TypeRef,
+}
+
+/// Untyped string constants sharing a name prefix made of a struct's and a field's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownValues {
+    /// The shared prefix (`PostType`; `CommandResponseType` for `CommandResponse.ResponseType`,
+    /// where the field's first word repeats the struct's last); the targets' enum name.
+    pub prefix: String,
+    /// In source order (files in path order).
+    pub values: Vec<KnownValue>,
+}
+
+/// One untyped string constant and where it is declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownValue {
+    pub name: String,
+    pub value: String,
+    /// Relative to the module root.
+    pub file: String,
+    /// One-based.
+    pub line: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,48 +5,9 @@
 //! method whose signature needs a case but has no row — an upgrade that adds such a method stops
 //! with a message pointing here rather than being emitted wrongly.
 
-use serde::{Deserialize, Serialize};
-
 use crate::externals::ExternalMapping;
 use crate::ir::{ErrorKind, Method, ServiceKind, TypeRef};
-
-/// How a method that is not a plain unary call is carried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Special {
-    /// `(c *Context, w http.ResponseWriter, r *http.Request)`: a bidirectional stream of request
-    /// head + body chunks in, response head + body chunks out.
-    HttpStream,
-    /// `(request *http.Request) *http.Response`: plugin-to-plugin HTTP through the host, in the
-    /// same framing as `HttpStream`.
-    PluginHttp,
-    /// `(c, info, file io.Reader, output io.Writer) (*FileInfo, string)`: the file streams in, a
-    /// replacement streams out, then the replacement info and rejection reason.
-    FileUploadStream,
-    /// One `io.Reader` parameter: a client stream whose first message carries the other
-    /// arguments and whose later messages carry chunks of the reader.
-    ReaderUpload,
-    /// `(msg string, keyValuePairs ...any)`: a message and key/value pairs as loosely typed values.
-    LogKeyValues,
-    /// `(dest any) error`: Go unmarshals into `dest`; on the wire the configuration travels as
-    /// JSON bytes and each language decodes it into its own type.
-    ConfigurationAsJson,
-    /// A hook returning `(*T, string)`: an optional replacement and a rejection reason; absent
-    /// replacement and empty reason mean "let it through unchanged". Recognised by shape.
-    ReplaceOrReject,
-}
-
-/// What the server does for a hook the plugin does not implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookDefault {
-    /// Go's zero values for every result (for `ReplaceOrReject`: no replacement, no rejection).
-    Zero,
-    /// Answer the HTTP request with 404 Not Found.
-    NotFound,
-    /// Return the parameter at this position unchanged (with zero values for the other results).
-    ReturnParam(usize),
-}
+pub use crate::ir::{HookDefault, Special};
 
 pub struct Row {
     pub service: ServiceKind,
@@ -201,7 +162,7 @@ pub fn check_shape(case: Special, m: &Method) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("signature is {}", crate::diff::signature(m)))
+        Err(format!("signature is {}", m.summary()))
     }
 }
 

@@ -4,8 +4,9 @@
 mod common;
 
 use codegen::ir::ServiceKind;
+use codegen::ir::Special;
 use codegen::source::SourceSet;
-use codegen::special::{HookDefault, Special, SpecialCases, row};
+use codegen::special::{SpecialCases, row};
 use common::*;
 
 fn snapshot_settings() -> insta::Settings {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use codegen::Ir;
+use codegen::ir::{HookDefault, Special};
 use codegen::ir::{ServiceKind, SourceInfo};
 use codegen::source::{MODULE_PATH, SourceSet};
-use codegen::special::{HookDefault, Special, SpecialCases, row};
+use codegen::special::{SpecialCases, row};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

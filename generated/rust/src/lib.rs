@@ -21,7 +21,7 @@ pub use api::{PluginApi, PluginApiClient, PluginApiServer};
 pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
-pub const CONTRACT_HASH: &str = "add7f5b53149eeeb";
+pub const CONTRACT_HASH: &str = "2d1dcb94e0b2090e";
 /// The `server/public` version the contract was generated from.
 pub const MATTERMOST_VERSION: &str = "v0.4.4";
 /// Number of `plugin.API` methods.

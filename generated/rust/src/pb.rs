@@ -11448,7 +11448,7 @@ pub mod plugin_api_client {
                 .insert(GrpcMethod::new("mattermost.plugin.v1.PluginAPI", "GetUsers"));
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetUsersByIds(userIDs
+        /// Go: GetUsersByIds(userIDs \[\]string) (\[\]\*model.User, \*model.AppError)
         /// Minimum server version: 9.8
         /// Tags: User
         pub async fn get_users_by_ids(
@@ -11565,7 +11565,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetUsersByUsernames(usernames
+        /// Go: GetUsersByUsernames(usernames \[\]string) (\[\]\*model.User, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: User
         pub async fn get_users_by_usernames(
@@ -11690,7 +11690,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpdatePreferencesForUser(userID string, preferences
+        /// Go: UpdatePreferencesForUser(userID string, preferences \[\]model.Preference) \*model.AppError
         /// Minimum server version: 5.26
         /// Tags: User, Preference
         pub async fn update_preferences_for_user(
@@ -11722,7 +11722,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: DeletePreferencesForUser(userID string, preferences
+        /// Go: DeletePreferencesForUser(userID string, preferences \[\]model.Preference) \*model.AppError
         /// Minimum server version: 5.26
         /// Tags: User, Preference
         pub async fn delete_preferences_for_user(
@@ -11963,7 +11963,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: SetTeamIcon(teamID string, data
+        /// Go: SetTeamIcon(teamID string, data \[\]byte) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: Team
         pub async fn set_team_icon(
@@ -12077,7 +12077,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetUserStatusesByIds(userIds
+        /// Go: GetUserStatusesByIds(userIds \[\]string) (\[\]\*model.Status, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: User
         pub async fn get_user_statuses_by_ids(
@@ -12295,7 +12295,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetLDAPUserAttributes(userID string, attributes
+        /// Go: GetLDAPUserAttributes(userID string, attributes \[\]string) (map\[string\]string, \*model.AppError)
         /// Minimum server version: 5.3
         /// Tags: User
         pub async fn get_ldap_user_attributes(
@@ -12610,7 +12610,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: CreateTeamMembers(teamID string, userIds
+        /// Go: CreateTeamMembers(teamID string, userIds \[\]string, requestorId string) (\[\]\*model.TeamMember, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: Team, User
         pub async fn create_team_members(
@@ -12642,7 +12642,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: CreateTeamMembersGracefully(teamID string, userIds
+        /// Go: CreateTeamMembersGracefully(teamID string, userIds \[\]string, requestorId string) (\[\]\*model.TeamMemberWithError, \*model.AppError)
         /// Minimum server version: 5.20
         /// Tags: Team, User
         pub async fn create_team_members_gracefully(
@@ -13151,7 +13151,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetGroupChannel(userIds
+        /// Go: GetGroupChannel(userIds \[\]string) (\*model.Channel, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: Channel, User
         pub async fn get_group_channel(
@@ -13366,7 +13366,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpdateChannelSidebarCategories(userID string, teamID string, categories
+        /// Go: UpdateChannelSidebarCategories(userID string, teamID string, categories \[\]\*model.SidebarCategoryWithChannels) (\[\]\*model.SidebarCategoryWithChannels, \*model.AppError)
         /// Minimum server version: 5.38
         /// Tags: ChannelSidebar
         pub async fn update_channel_sidebar_categories(
@@ -13429,7 +13429,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: SearchPostsInTeam(teamID string, paramsList
+        /// Go: SearchPostsInTeam(teamID string, paramsList \[\]\*model.SearchParams) (\[\]\*model.Post, \*model.AppError)
         /// Minimum server version: 5.10
         /// Tags: Post, Team
         pub async fn search_posts_in_team(
@@ -13612,7 +13612,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetChannelMembersByIds(channelId string, userIds
+        /// Go: GetChannelMembersByIds(channelId string, userIds \[\]string) (model.ChannelMembers, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: Channel, User
         pub async fn get_channel_members_by_ids(
@@ -13742,7 +13742,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: PatchChannelMembersNotifications(members
+        /// Go: PatchChannelMembersNotifications(members \[\]\*model.ChannelMemberIdentifier, notifyProps map\[string\]string) \*model.AppError
         /// Minimum server version: 9.5
         /// Tags: Channel, User
         pub async fn patch_channel_members_notifications(
@@ -14454,7 +14454,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: SetProfileImage(userID string, data
+        /// Go: SetProfileImage(userID string, data \[\]byte) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: User
         pub async fn set_profile_image(
@@ -14568,7 +14568,7 @@ pub mod plugin_api_client {
                 .insert(GrpcMethod::new("mattermost.plugin.v1.PluginAPI", "GetEmoji"));
             self.inner.unary(req, path, codec).await
         }
-        /// Go: CopyFileInfos(userID string, fileIds
+        /// Go: CopyFileInfos(userID string, fileIds \[\]string) (\[\]string, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: File, User
         pub async fn copy_file_infos(
@@ -14799,7 +14799,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UploadFile(data
+        /// Go: UploadFile(data \[\]byte, channelId string, filename string) (\*model.FileInfo, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: File, Channel
         pub async fn upload_file(
@@ -15061,7 +15061,7 @@ pub mod plugin_api_client {
                 );
             self.inner.client_streaming(req, path, codec).await
         }
-        /// Go: KVSet(key string, value
+        /// Go: KVSet(key string, value \[\]byte) \*model.AppError
         /// Minimum server version: 5.2
         /// Tags: KeyValueStore
         pub async fn kv_set(
@@ -15085,7 +15085,7 @@ pub mod plugin_api_client {
                 .insert(GrpcMethod::new("mattermost.plugin.v1.PluginAPI", "KVSet"));
             self.inner.unary(req, path, codec).await
         }
-        /// Go: KVCompareAndSet(key string, oldValue
+        /// Go: KVCompareAndSet(key string, oldValue \[\]byte, newValue \[\]byte) (bool, \*model.AppError)
         /// Minimum server version: 5.12
         /// Tags: KeyValueStore
         pub async fn kv_compare_and_set(
@@ -15114,7 +15114,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: KVCompareAndDelete(key string, oldValue
+        /// Go: KVCompareAndDelete(key string, oldValue \[\]byte) (bool, \*model.AppError)
         /// Minimum server version: 5.16
         /// Tags: KeyValueStore
         pub async fn kv_compare_and_delete(
@@ -15146,7 +15146,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: KVSetWithOptions(key string, value
+        /// Go: KVSetWithOptions(key string, value \[\]byte, options model.PluginKVSetOptions) (bool, \*model.AppError)
         /// Minimum server version: 5.20
         pub async fn kv_set_with_options(
             &mut self,
@@ -15174,7 +15174,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: KVSetWithExpiry(key string, value
+        /// Go: KVSetWithExpiry(key string, value \[\]byte, expireInSeconds int64) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: KeyValueStore
         pub async fn kv_set_with_expiry(
@@ -15431,7 +15431,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: RolesGrantPermission(roleNames
+        /// Go: RolesGrantPermission(roleNames \[\]string, permissionId string) bool
         /// Minimum server version: 6.3
         pub async fn roles_grant_permission(
             &mut self,
@@ -16865,7 +16865,7 @@ pub mod plugin_api_client {
                 );
             self.inner.client_streaming(req, path, codec).await
         }
-        /// Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image
+        /// Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image \[\]byte) error
         /// Minimum server version: 11.7
         /// Tags: SharedChannels
         pub async fn receive_shared_channel_profile_image_sync_msg(
@@ -16931,7 +16931,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpsertGroupMembers(groupID string, userIDs
+        /// Go: UpsertGroupMembers(groupID string, userIDs \[\]string) (\[\]\*model.GroupMember, \*model.AppError)
         /// Minimum server version: 10.7
         /// Tags: Group, User
         pub async fn upsert_group_members(
@@ -17514,7 +17514,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetPropertyFields(groupID string, ids
+        /// Go: GetPropertyFields(groupID string, ids \[\]string) (\[\]\*model.PropertyField, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyField
         pub async fn get_property_fields(
@@ -17767,7 +17767,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: GetPropertyValues(groupID string, ids
+        /// Go: GetPropertyValues(groupID string, ids \[\]string) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         pub async fn get_property_values(
@@ -18020,7 +18020,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpdatePropertyFields(groupID string, fields
+        /// Go: UpdatePropertyFields(groupID string, fields \[\]\*model.PropertyField) (\[\]\*model.PropertyField, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyField
         pub async fn update_property_fields(
@@ -18052,7 +18052,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpdatePropertyValues(groupID string, values
+        /// Go: UpdatePropertyValues(groupID string, values \[\]\*model.PropertyValue) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         pub async fn update_property_values(
@@ -18084,7 +18084,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpsertPropertyValues(values
+        /// Go: UpsertPropertyValues(values \[\]\*model.PropertyValue) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         pub async fn upsert_property_values(
@@ -18180,7 +18180,7 @@ pub mod plugin_api_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: UpsertPropertyValuesWithOptions(values
+        /// Go: UpsertPropertyValuesWithOptions(values \[\]\*model.PropertyValue, options model.PropertyRequestOptions) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 11.10
         /// Tags: PropertyValue
         pub async fn upsert_property_values_with_options(
@@ -18877,7 +18877,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetUsersResponse>,
             tonic::Status,
         >;
-        /// Go: GetUsersByIds(userIDs
+        /// Go: GetUsersByIds(userIDs \[\]string) (\[\]\*model.User, \*model.AppError)
         /// Minimum server version: 9.8
         /// Tags: User
         async fn get_users_by_ids(
@@ -18914,7 +18914,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetUserByUsernameResponse>,
             tonic::Status,
         >;
-        /// Go: GetUsersByUsernames(usernames
+        /// Go: GetUsersByUsernames(usernames \[\]string) (\[\]\*model.User, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: User
         async fn get_users_by_usernames(
@@ -18954,7 +18954,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetPreferencesForUserResponse>,
             tonic::Status,
         >;
-        /// Go: UpdatePreferencesForUser(userID string, preferences
+        /// Go: UpdatePreferencesForUser(userID string, preferences \[\]model.Preference) \*model.AppError
         /// Minimum server version: 5.26
         /// Tags: User, Preference
         async fn update_preferences_for_user(
@@ -18964,7 +18964,7 @@ pub mod plugin_api_server {
             tonic::Response<super::UpdatePreferencesForUserResponse>,
             tonic::Status,
         >;
-        /// Go: DeletePreferencesForUser(userID string, preferences
+        /// Go: DeletePreferencesForUser(userID string, preferences \[\]model.Preference) \*model.AppError
         /// Minimum server version: 5.26
         /// Tags: User, Preference
         async fn delete_preferences_for_user(
@@ -19043,7 +19043,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetTeamIconResponse>,
             tonic::Status,
         >;
-        /// Go: SetTeamIcon(teamID string, data
+        /// Go: SetTeamIcon(teamID string, data \[\]byte) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: Team
         async fn set_team_icon(
@@ -19083,7 +19083,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetUserStatusResponse>,
             tonic::Status,
         >;
-        /// Go: GetUserStatusesByIds(userIds
+        /// Go: GetUserStatusesByIds(userIds \[\]string) (\[\]\*model.Status, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: User
         async fn get_user_statuses_by_ids(
@@ -19153,7 +19153,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetUsersInChannelResponse>,
             tonic::Status,
         >;
-        /// Go: GetLDAPUserAttributes(userID string, attributes
+        /// Go: GetLDAPUserAttributes(userID string, attributes \[\]string) (map\[string\]string, \*model.AppError)
         /// Minimum server version: 5.3
         /// Tags: User
         async fn get_ldap_user_attributes(
@@ -19260,7 +19260,7 @@ pub mod plugin_api_server {
             tonic::Response<super::CreateTeamMemberResponse>,
             tonic::Status,
         >;
-        /// Go: CreateTeamMembers(teamID string, userIds
+        /// Go: CreateTeamMembers(teamID string, userIds \[\]string, requestorId string) (\[\]\*model.TeamMember, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: Team, User
         async fn create_team_members(
@@ -19270,7 +19270,7 @@ pub mod plugin_api_server {
             tonic::Response<super::CreateTeamMembersResponse>,
             tonic::Status,
         >;
-        /// Go: CreateTeamMembersGracefully(teamID string, userIds
+        /// Go: CreateTeamMembersGracefully(teamID string, userIds \[\]string, requestorId string) (\[\]\*model.TeamMemberWithError, \*model.AppError)
         /// Minimum server version: 5.20
         /// Tags: Team, User
         async fn create_team_members_gracefully(
@@ -19440,7 +19440,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetDirectChannelResponse>,
             tonic::Status,
         >;
-        /// Go: GetGroupChannel(userIds
+        /// Go: GetGroupChannel(userIds \[\]string) (\*model.Channel, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: Channel, User
         async fn get_group_channel(
@@ -19510,7 +19510,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetChannelSidebarCategoriesResponse>,
             tonic::Status,
         >;
-        /// Go: UpdateChannelSidebarCategories(userID string, teamID string, categories
+        /// Go: UpdateChannelSidebarCategories(userID string, teamID string, categories \[\]\*model.SidebarCategoryWithChannels) (\[\]\*model.SidebarCategoryWithChannels, \*model.AppError)
         /// Minimum server version: 5.38
         /// Tags: ChannelSidebar
         async fn update_channel_sidebar_categories(
@@ -19530,7 +19530,7 @@ pub mod plugin_api_server {
             tonic::Response<super::SearchUsersResponse>,
             tonic::Status,
         >;
-        /// Go: SearchPostsInTeam(teamID string, paramsList
+        /// Go: SearchPostsInTeam(teamID string, paramsList \[\]\*model.SearchParams) (\[\]\*model.Post, \*model.AppError)
         /// Minimum server version: 5.10
         /// Tags: Post, Team
         async fn search_posts_in_team(
@@ -19590,7 +19590,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetChannelMembersResponse>,
             tonic::Status,
         >;
-        /// Go: GetChannelMembersByIds(channelId string, userIds
+        /// Go: GetChannelMembersByIds(channelId string, userIds \[\]string) (model.ChannelMembers, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: Channel, User
         async fn get_channel_members_by_ids(
@@ -19630,7 +19630,7 @@ pub mod plugin_api_server {
             tonic::Response<super::UpdateChannelMemberNotificationsResponse>,
             tonic::Status,
         >;
-        /// Go: PatchChannelMembersNotifications(members
+        /// Go: PatchChannelMembersNotifications(members \[\]\*model.ChannelMemberIdentifier, notifyProps map\[string\]string) \*model.AppError
         /// Minimum server version: 9.5
         /// Tags: Channel, User
         async fn patch_channel_members_notifications(
@@ -19867,7 +19867,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetProfileImageResponse>,
             tonic::Status,
         >;
-        /// Go: SetProfileImage(userID string, data
+        /// Go: SetProfileImage(userID string, data \[\]byte) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: User
         async fn set_profile_image(
@@ -19907,7 +19907,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetEmojiResponse>,
             tonic::Status,
         >;
-        /// Go: CopyFileInfos(userID string, fileIds
+        /// Go: CopyFileInfos(userID string, fileIds \[\]string) (\[\]string, \*model.AppError)
         /// Minimum server version: 5.2
         /// Tags: File, User
         async fn copy_file_infos(
@@ -19984,7 +19984,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetEmojiImageResponse>,
             tonic::Status,
         >;
-        /// Go: UploadFile(data
+        /// Go: UploadFile(data \[\]byte, channelId string, filename string) (\*model.FileInfo, \*model.AppError)
         /// Minimum server version: 5.6
         /// Tags: File, Channel
         async fn upload_file(
@@ -20074,14 +20074,14 @@ pub mod plugin_api_server {
             tonic::Response<super::InstallPluginResponse>,
             tonic::Status,
         >;
-        /// Go: KVSet(key string, value
+        /// Go: KVSet(key string, value \[\]byte) \*model.AppError
         /// Minimum server version: 5.2
         /// Tags: KeyValueStore
         async fn kv_set(
             &self,
             request: tonic::Request<super::KvSetRequest>,
         ) -> std::result::Result<tonic::Response<super::KvSetResponse>, tonic::Status>;
-        /// Go: KVCompareAndSet(key string, oldValue
+        /// Go: KVCompareAndSet(key string, oldValue \[\]byte, newValue \[\]byte) (bool, \*model.AppError)
         /// Minimum server version: 5.12
         /// Tags: KeyValueStore
         async fn kv_compare_and_set(
@@ -20091,7 +20091,7 @@ pub mod plugin_api_server {
             tonic::Response<super::KvCompareAndSetResponse>,
             tonic::Status,
         >;
-        /// Go: KVCompareAndDelete(key string, oldValue
+        /// Go: KVCompareAndDelete(key string, oldValue \[\]byte) (bool, \*model.AppError)
         /// Minimum server version: 5.16
         /// Tags: KeyValueStore
         async fn kv_compare_and_delete(
@@ -20101,7 +20101,7 @@ pub mod plugin_api_server {
             tonic::Response<super::KvCompareAndDeleteResponse>,
             tonic::Status,
         >;
-        /// Go: KVSetWithOptions(key string, value
+        /// Go: KVSetWithOptions(key string, value \[\]byte, options model.PluginKVSetOptions) (bool, \*model.AppError)
         /// Minimum server version: 5.20
         async fn kv_set_with_options(
             &self,
@@ -20110,7 +20110,7 @@ pub mod plugin_api_server {
             tonic::Response<super::KvSetWithOptionsResponse>,
             tonic::Status,
         >;
-        /// Go: KVSetWithExpiry(key string, value
+        /// Go: KVSetWithExpiry(key string, value \[\]byte, expireInSeconds int64) \*model.AppError
         /// Minimum server version: 5.6
         /// Tags: KeyValueStore
         async fn kv_set_with_expiry(
@@ -20193,7 +20193,7 @@ pub mod plugin_api_server {
             tonic::Response<super::HasPermissionToChannelResponse>,
             tonic::Status,
         >;
-        /// Go: RolesGrantPermission(roleNames
+        /// Go: RolesGrantPermission(roleNames \[\]string, permissionId string) bool
         /// Minimum server version: 6.3
         async fn roles_grant_permission(
             &self,
@@ -20666,7 +20666,7 @@ pub mod plugin_api_server {
             tonic::Response<super::ReceiveSharedChannelAttachmentSyncMsgResponse>,
             tonic::Status,
         >;
-        /// Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image
+        /// Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image \[\]byte) error
         /// Minimum server version: 11.7
         /// Tags: SharedChannels
         async fn receive_shared_channel_profile_image_sync_msg(
@@ -20688,7 +20688,7 @@ pub mod plugin_api_server {
             tonic::Response<super::UpsertGroupMemberResponse>,
             tonic::Status,
         >;
-        /// Go: UpsertGroupMembers(groupID string, userIDs
+        /// Go: UpsertGroupMembers(groupID string, userIDs \[\]string) (\[\]\*model.GroupMember, \*model.AppError)
         /// Minimum server version: 10.7
         /// Tags: Group, User
         async fn upsert_group_members(
@@ -20878,7 +20878,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetPropertyFieldResponse>,
             tonic::Status,
         >;
-        /// Go: GetPropertyFields(groupID string, ids
+        /// Go: GetPropertyFields(groupID string, ids \[\]string) (\[\]\*model.PropertyField, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyField
         async fn get_property_fields(
@@ -20958,7 +20958,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetPropertyValueResponse>,
             tonic::Status,
         >;
-        /// Go: GetPropertyValues(groupID string, ids
+        /// Go: GetPropertyValues(groupID string, ids \[\]string) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         async fn get_property_values(
@@ -21038,7 +21038,7 @@ pub mod plugin_api_server {
             tonic::Response<super::GetPropertyFieldByNameResponse>,
             tonic::Status,
         >;
-        /// Go: UpdatePropertyFields(groupID string, fields
+        /// Go: UpdatePropertyFields(groupID string, fields \[\]\*model.PropertyField) (\[\]\*model.PropertyField, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyField
         async fn update_property_fields(
@@ -21048,7 +21048,7 @@ pub mod plugin_api_server {
             tonic::Response<super::UpdatePropertyFieldsResponse>,
             tonic::Status,
         >;
-        /// Go: UpdatePropertyValues(groupID string, values
+        /// Go: UpdatePropertyValues(groupID string, values \[\]\*model.PropertyValue) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         async fn update_property_values(
@@ -21058,7 +21058,7 @@ pub mod plugin_api_server {
             tonic::Response<super::UpdatePropertyValuesResponse>,
             tonic::Status,
         >;
-        /// Go: UpsertPropertyValues(values
+        /// Go: UpsertPropertyValues(values \[\]\*model.PropertyValue) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 10.10
         /// Tags: PropertyValue
         async fn upsert_property_values(
@@ -21088,7 +21088,7 @@ pub mod plugin_api_server {
             tonic::Response<super::DeletePropertyValuesForFieldResponse>,
             tonic::Status,
         >;
-        /// Go: UpsertPropertyValuesWithOptions(values
+        /// Go: UpsertPropertyValuesWithOptions(values \[\]\*model.PropertyValue, options model.PropertyRequestOptions) (\[\]\*model.PropertyValue, error)
         /// Minimum server version: 11.10
         /// Tags: PropertyValue
         async fn upsert_property_values_with_options(
@@ -34712,7 +34712,7 @@ pub mod plugin_hooks_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: MessagesWillBeConsumed(posts
+        /// Go: MessagesWillBeConsumed(posts \[\]\*model.Post) \[\]\*model.Post
         /// Minimum server version: 9.3
         /// Hook ID: 38
         /// When not implemented: Go zero values.
@@ -34745,7 +34745,7 @@ pub mod plugin_hooks_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: MessagesWillBeConsumedWithContext(c \*plugin.Context, posts
+        /// Go: MessagesWillBeConsumedWithContext(c \*plugin.Context, posts \[\]\*model.Post) \[\]\*model.Post
         /// Minimum server version: 11.9
         /// Hook ID: 56
         /// When not implemented: Go zero values.
@@ -35708,7 +35708,7 @@ pub mod plugin_hooks_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Go: PreferencesHaveChanged(c \*plugin.Context, preferences
+        /// Go: PreferencesHaveChanged(c \*plugin.Context, preferences \[\]model.Preference)
         /// Minimum server version: 9.5
         /// Hook ID: 42
         /// When not implemented: Go zero values.
@@ -36171,7 +36171,7 @@ pub mod plugin_hooks_server {
             tonic::Response<super::MessageHasBeenUpdatedResponse>,
             tonic::Status,
         >;
-        /// Go: MessagesWillBeConsumed(posts
+        /// Go: MessagesWillBeConsumed(posts \[\]\*model.Post) \[\]\*model.Post
         /// Minimum server version: 9.3
         /// Hook ID: 38
         /// When not implemented: Go zero values.
@@ -36182,7 +36182,7 @@ pub mod plugin_hooks_server {
             tonic::Response<super::MessagesWillBeConsumedResponse>,
             tonic::Status,
         >;
-        /// Go: MessagesWillBeConsumedWithContext(c \*plugin.Context, posts
+        /// Go: MessagesWillBeConsumedWithContext(c \*plugin.Context, posts \[\]\*model.Post) \[\]\*model.Post
         /// Minimum server version: 11.9
         /// Hook ID: 56
         /// When not implemented: Go zero values.
@@ -36522,7 +36522,7 @@ pub mod plugin_hooks_server {
             tonic::Response<super::OnSharedChannelsPingResponse>,
             tonic::Status,
         >;
-        /// Go: PreferencesHaveChanged(c \*plugin.Context, preferences
+        /// Go: PreferencesHaveChanged(c \*plugin.Context, preferences \[\]model.Preference)
         /// Minimum server version: 9.5
         /// Hook ID: 42
         /// When not implemented: Go zero values.

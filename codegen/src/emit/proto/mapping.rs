@@ -2,49 +2,48 @@
 
 use std::collections::HashMap;
 
+use super::types::{FieldType, Scalar, ValueType};
 use crate::externals::ExternalMapping;
 use crate::ir::{Ir, TypeKind, TypeRef};
 
 /// A Go type as it travels in proto, before it is fitted into a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wire {
-    /// A proto scalar (`string`, `int64`, `bytes`, …).
-    Scalar(&'static str),
-    /// A message, by its full proto name (`User`, `google.protobuf.Struct`).
-    Message(String),
+    /// A single value: a scalar or a message.
+    One(ValueType),
     /// A pointer to a scalar: presence matters.
     Optional(Box<Wire>),
     List(Box<Wire>),
-    Map(&'static str, Box<Wire>),
+    Map(Scalar, Box<Wire>),
     /// Not carried at all (function values).
     Omitted,
 }
 
-pub const STRUCT: &str = "google.protobuf.Struct";
-pub const VALUE: &str = "google.protobuf.Value";
-pub const TIMESTAMP: &str = "google.protobuf.Timestamp";
-
 /// Predeclared Go types → proto scalars. `int` and `uint` are 64-bit on every platform
 /// Mattermost supports.
-const BUILTINS: &[(&str, &str)] = &[
-    ("bool", "bool"),
-    ("byte", "uint32"),
-    ("float32", "float"),
-    ("float64", "double"),
-    ("int", "int64"),
-    ("int16", "int32"),
-    ("int32", "int32"),
-    ("int64", "int64"),
-    ("int8", "int32"),
-    ("rune", "int32"),
-    ("string", "string"),
-    ("uint", "uint64"),
-    ("uint16", "uint32"),
-    ("uint32", "uint32"),
-    ("uint64", "uint64"),
-    ("uint8", "uint32"),
-    ("uintptr", "uint64"),
+const BUILTINS: &[(&str, Scalar)] = &[
+    ("bool", Scalar::Bool),
+    ("byte", Scalar::Uint32),
+    ("float32", Scalar::Float),
+    ("float64", Scalar::Double),
+    ("int", Scalar::Int64),
+    ("int16", Scalar::Int32),
+    ("int32", Scalar::Int32),
+    ("int64", Scalar::Int64),
+    ("int8", Scalar::Int32),
+    ("rune", Scalar::Int32),
+    ("string", Scalar::String),
+    ("uint", Scalar::Uint64),
+    ("uint16", Scalar::Uint32),
+    ("uint32", Scalar::Uint32),
+    ("uint64", Scalar::Uint64),
+    ("uint8", Scalar::Uint32),
+    ("uintptr", Scalar::Uint64),
 ];
+
+fn scalar(s: Scalar) -> Wire {
+    Wire::One(ValueType::Scalar(s))
+}
 
 /// Maps Go types to wire shapes, resolving local names through the IR.
 pub struct Mapper<'a> {
@@ -72,10 +71,10 @@ impl Mapper<'_> {
         }
         Ok(match ty {
             TypeRef::Builtin(name) => match name.as_str() {
-                "any" => Wire::Message(VALUE.into()),
-                "error" => Wire::Message("Error".into()),
+                "any" => Wire::One(ValueType::Value),
+                "error" => Wire::One(ValueType::Message("Error".into())),
                 other => match BUILTINS.iter().find(|(g, _)| *g == other) {
-                    Some((_, p)) => Wire::Scalar(p),
+                    Some((_, p)) => scalar(*p),
                     None => return Err(format!("no proto type for Go `{other}`")),
                 },
             },
@@ -106,15 +105,15 @@ impl Mapper<'_> {
                                 "generic struct `{qualified}` has no proto mapping"
                             ));
                         }
-                        Wire::Message(
+                        Wire::One(ValueType::Message(
                             self.message_names
                                 .get(&qualified)
                                 .cloned()
                                 .ok_or_else(|| format!("no message for `{qualified}`"))?,
-                        )
+                        ))
                     }
                     // Interfaces carry whatever JSON value the concrete type encodes to.
-                    TypeKind::Interface => Wire::Message(VALUE.into()),
+                    TypeKind::Interface => Wire::One(ValueType::Value),
                     TypeKind::Alias { target } => self.map_in(target, &inner_subst, depth + 1)?,
                     TypeKind::Named { underlying, .. } => {
                         self.map_in(underlying, &inner_subst, depth + 1)?
@@ -122,12 +121,12 @@ impl Mapper<'_> {
                 }
             }
             TypeRef::External { path, name, .. } => match crate::externals::mapping(path, name) {
-                Some(ExternalMapping::Timestamp) => Wire::Message(TIMESTAMP.into()),
-                Some(ExternalMapping::DurationNanos) => Wire::Scalar("int64"),
+                Some(ExternalMapping::Timestamp) => Wire::One(ValueType::Timestamp),
+                Some(ExternalMapping::DurationNanos) => scalar(Scalar::Int64),
                 Some(ExternalMapping::RawJson | ExternalMapping::OpaqueJson) => {
-                    Wire::Scalar("bytes")
+                    scalar(Scalar::Bytes)
                 }
-                Some(ExternalMapping::String) => Wire::Scalar("string"),
+                Some(ExternalMapping::String) => scalar(Scalar::String),
                 Some(ExternalMapping::Omitted) => Wire::Omitted,
                 Some(other) => {
                     return Err(format!(
@@ -138,12 +137,12 @@ impl Mapper<'_> {
                 None => return Err(format!("no mapping for external `{}`", ty.go_string())),
             },
             TypeRef::Pointer(inner) => match self.map_in(inner, subst, depth + 1)? {
-                Wire::Scalar(s) => Wire::Optional(Box::new(Wire::Scalar(s))),
+                s @ Wire::One(ValueType::Scalar(_)) => Wire::Optional(Box::new(s)),
                 other => other,
             },
             TypeRef::Slice(elem) | TypeRef::Array { elem, .. } => {
                 if is_byte(elem, subst) {
-                    Wire::Scalar("bytes")
+                    scalar(Scalar::Bytes)
                 } else {
                     match self.map_in(elem, subst, depth + 1)? {
                         Wire::Omitted => Wire::Omitted,
@@ -156,9 +155,7 @@ impl Mapper<'_> {
             TypeRef::Map { key, value } => {
                 let key_wire = self.map_in(key, subst, depth + 1)?;
                 let key_scalar = match key_wire {
-                    Wire::Scalar(
-                        s @ ("string" | "int32" | "int64" | "uint32" | "uint64" | "bool"),
-                    ) => s,
+                    Wire::One(ValueType::Scalar(s)) if s.is_map_key() => s,
                     other => {
                         return Err(format!(
                             "map key `{}` maps to {other:?}, which proto maps cannot key on",
@@ -167,8 +164,8 @@ impl Mapper<'_> {
                     }
                 };
                 let value_is_any = matches!(&**value, TypeRef::Builtin(b) if b == "any");
-                if key_scalar == "string" && value_is_any {
-                    Wire::Message(STRUCT.into())
+                if key_scalar == Scalar::String && value_is_any {
+                    Wire::One(ValueType::Struct)
                 } else {
                     match self.map_in(value, subst, depth + 1)? {
                         Wire::Omitted => Wire::Omitted,
@@ -202,49 +199,46 @@ fn is_byte(ty: &TypeRef, subst: &HashMap<String, TypeRef>) -> bool {
     }
 }
 
-/// A wire shape fitted into one proto field: `repeated`/`optional`/`map<…>` plus the wrapper
-/// messages nested lists and maps need (proto has no `repeated repeated`).
+/// A wire shape fitted into one proto field: a label plus the wrapper messages nested lists and
+/// maps need (proto has no `repeated repeated`).
 pub struct FieldShape {
-    /// As written before the field name: `optional string`, `repeated User`, `map<string, int64>`.
-    pub text: String,
-    /// Wrapper messages this field needs: (name, its single field's type text).
-    pub wrappers: Vec<(String, String)>,
+    pub ty: FieldType,
+    /// Wrapper messages this field needs: (name, its single field's type).
+    pub wrappers: Vec<(String, FieldType)>,
 }
 
 pub fn field_shape(wire: &Wire) -> FieldShape {
     let mut wrappers = Vec::new();
-    let text = match wire {
-        Wire::List(inner) => format!("repeated {}", element(inner, &mut wrappers)),
-        Wire::Map(key, value) => format!("map<{key}, {}>", element(value, &mut wrappers)),
-        Wire::Optional(inner) => format!("optional {}", element(inner, &mut wrappers)),
-        other => element(other, &mut wrappers),
+    let ty = match wire {
+        Wire::List(inner) => FieldType::Repeated(element(inner, &mut wrappers)),
+        Wire::Map(key, value) => FieldType::Map(*key, element(value, &mut wrappers)),
+        Wire::Optional(inner) => match element(inner, &mut wrappers) {
+            ValueType::Scalar(s) => FieldType::Optional(s),
+            // Messages have presence already.
+            other => FieldType::Single(other),
+        },
+        other => FieldType::Single(element(other, &mut wrappers)),
     };
-    FieldShape { text, wrappers }
+    FieldShape { ty, wrappers }
 }
 
-/// The type name of something that must be a single value: nested lists and maps get a wrapper.
-fn element(wire: &Wire, wrappers: &mut Vec<(String, String)>) -> String {
+/// The type of something that must be a single value: nested lists and maps get a wrapper.
+fn element(wire: &Wire, wrappers: &mut Vec<(String, FieldType)>) -> ValueType {
     match wire {
-        Wire::Scalar(s) => s.to_string(),
-        Wire::Message(m) => m.clone(),
+        Wire::One(v) => v.clone(),
         Wire::Optional(inner) => element(inner, wrappers),
         Wire::List(inner) => {
             let item = element(inner, wrappers);
-            let name = format!("{}List", wrapper_stem(&item));
-            wrappers.push((name.clone(), format!("repeated {item}")));
-            name
+            let name = format!("{}List", item.stem());
+            wrappers.push((name.clone(), FieldType::Repeated(item)));
+            ValueType::Message(name)
         }
         Wire::Map(key, value) => {
             let item = element(value, wrappers);
-            let name = format!("{}To{}Map", wrapper_stem(key), wrapper_stem(&item));
-            wrappers.push((name.clone(), format!("map<{key}, {item}>")));
-            name
+            let name = format!("{}To{}Map", ValueType::Scalar(*key).stem(), item.stem());
+            wrappers.push((name.clone(), FieldType::Map(*key, item)));
+            ValueType::Message(name)
         }
-        Wire::Omitted => "bytes".into(),
+        Wire::Omitted => ValueType::Scalar(Scalar::Bytes),
     }
-}
-
-fn wrapper_stem(type_name: &str) -> String {
-    let last = type_name.rsplit('.').next().unwrap_or(type_name);
-    heck::AsUpperCamelCase(last).to_string()
 }

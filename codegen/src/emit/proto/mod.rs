@@ -8,14 +8,16 @@
 pub mod lock;
 pub mod mapping;
 mod render;
+pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::emit::{EmitError, GeneratedFile};
 use crate::ir::*;
-use crate::special::{HookDefault, Special};
+use crate::ir::{HookDefault, Special};
 pub use lock::FieldLock;
 use mapping::{Mapper, Wire, field_shape};
+pub use types::{ErrorField, FieldType, RpcShape, Scalar, ValueType};
 
 pub const PACKAGE: &str = "mattermost.plugin.v1";
 /// Where the proto tree lives, relative to the repository root.
@@ -46,8 +48,15 @@ struct Override {
     go: &'static str,
     message: &'static str,
     file: FileKind,
-    /// Extra fields: (lock key, name, type, comment).
-    extra: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    extra: &'static [Extra],
+}
+
+/// A field a Go type does not declare.
+struct Extra {
+    key: &'static str,
+    name: &'static str,
+    ty: fn() -> FieldType,
+    comment: &'static str,
 }
 
 const OVERRIDES: &[Override] = &[
@@ -56,12 +65,12 @@ const OVERRIDES: &[Override] = &[
         message: "AppError",
         file: FileKind::Common,
         // Unexported in Go, yet needed to render the message in another language.
-        extra: &[(
-            "$params",
-            "params",
-            mapping::STRUCT,
-            "Go: params map[string]any (unexported; translation parameters)",
-        )],
+        extra: &[Extra {
+            key: "$params",
+            name: "params",
+            ty: || FieldType::Single(ValueType::Struct),
+            comment: "Go: params map[string]any (unexported; translation parameters)",
+        }],
     },
     Override {
         go: "plugin.Context",
@@ -74,7 +83,7 @@ const OVERRIDES: &[Override] = &[
 #[derive(Debug, Clone)]
 pub struct ProtoField {
     pub name: String,
-    pub ty: String,
+    pub ty: FieldType,
     pub number: u32,
     pub comments: Vec<String>,
 }
@@ -88,6 +97,7 @@ pub struct ProtoMessage {
     pub reserved_names: Vec<String>,
 }
 
+/// One rpc with everything a language needs to call or serve it.
 #[derive(Debug, Clone)]
 pub struct ProtoRpc {
     pub name: String,
@@ -96,6 +106,15 @@ pub struct ProtoRpc {
     pub client_streaming: bool,
     pub server_streaming: bool,
     pub comments: Vec<String>,
+    /// The Go method, for facts that do not travel (signature, minimum version, hook ID).
+    pub method: Method,
+    pub shape: RpcShape,
+    /// Request fields that are the method's arguments, in order (for streaming shapes, those of
+    /// the first frame; never chunk or framing fields).
+    pub args: Vec<ProtoField>,
+    /// Response fields that are the method's results, in order (never the error field).
+    pub results: Vec<ProtoField>,
+    pub error: ErrorField,
 }
 
 #[derive(Debug, Clone)]
@@ -126,8 +145,18 @@ struct DraftMessage {
     file: FileKind,
     comments: Vec<String>,
     fields: Vec<Draft>,
-    /// Fields whose type text is fixed (extras, wrappers, framing): (key, name, type, comments).
-    fixed: Vec<(String, String, String, Vec<String>)>,
+    /// Fields whose type is fixed (extras, wrappers, framing).
+    fixed: Vec<Fixed>,
+}
+
+/// A field whose type is known before mapping: (lock key, name, type, comments).
+type Fixed = (String, String, FieldType, Vec<String>);
+
+/// An rpc before its messages are numbered: which draft fields are arguments and results.
+struct DraftRpc {
+    rpc: ProtoRpc,
+    arg_names: Vec<String>,
+    result_names: Vec<String>,
 }
 
 /// The proto files for an IR, and the lock after allocating any new field numbers.
@@ -167,7 +196,7 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
             }
         }
     }
-    let mut services = Vec::new();
+    let mut services: Vec<(FileKind, ProtoService, Vec<DraftRpc>)> = Vec::new();
     for service in &ir.services {
         let (rpcs, messages) = service_messages(ir, &mapper, service, &mut errors);
         drafts.extend(messages);
@@ -195,10 +224,10 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
 
     // Fit every field; nested lists and maps ask for wrapper messages.
     let mut lock = lock.clone();
-    let mut wrappers: BTreeMap<String, String> = BTreeMap::new();
+    let mut wrappers: BTreeMap<String, FieldType> = BTreeMap::new();
     let mut messages: Vec<(FileKind, ProtoMessage)> = Vec::new();
     for d in drafts {
-        let mut fields: Vec<(String, String, String, Vec<String>)> = Vec::new();
+        let mut fields: Vec<Fixed> = Vec::new();
         for f in d.fields {
             if f.wire == Wire::Omitted {
                 continue;
@@ -207,17 +236,16 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
             for (name, ty) in shape.wrappers {
                 wrappers.insert(name, ty);
             }
-            fields.push((f.key, f.name, shape.text, f.comments));
+            fields.push((f.key, f.name, shape.ty, f.comments));
         }
         fields.extend(d.fixed);
         messages.push((d.file, number(&mut lock, d.name, d.comments, fields)));
     }
     for (name, ty) in wrappers {
         let comments = vec![format!("A wrapper: proto cannot nest `{ty}` directly.")];
-        let key = if ty.starts_with("map<") {
-            "entries"
-        } else {
-            "values"
+        let key = match ty {
+            FieldType::Map(..) => "entries",
+            _ => "values",
         };
         let field = (format!("${key}"), key.to_string(), ty, Vec::new());
         messages.push((
@@ -251,7 +279,15 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
     if let Some(f) = files.get_mut(&FileKind::Model) {
         f.messages.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    for (kind, service) in services {
+    let numbered: HashMap<String, ProtoMessage> = files
+        .values()
+        .flat_map(|f| &f.messages)
+        .map(|m| (m.name.clone(), m.clone()))
+        .collect();
+    for (kind, mut service, drafts) in services {
+        for d in drafts {
+            service.rpcs.push(resolve_rpc(d, &numbered)?);
+        }
         if let Some(f) = files.get_mut(&kind) {
             f.services.push(service);
         }
@@ -260,18 +296,51 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
     Ok((files, lock))
 }
 
+/// Picks an rpc's argument and result fields out of its numbered messages.
+fn resolve_rpc(
+    d: DraftRpc,
+    messages: &HashMap<String, ProtoMessage>,
+) -> Result<ProtoRpc, EmitError> {
+    let pick = |message: &str, names: &[String]| -> Result<Vec<ProtoField>, EmitError> {
+        let m = messages.get(message).ok_or_else(|| EmitError {
+            messages: vec![format!("rpc {}: no message {message}", d.rpc.name)],
+        })?;
+        names
+            .iter()
+            .map(|n| {
+                m.fields
+                    .iter()
+                    .find(|f| &f.name == n)
+                    .cloned()
+                    .ok_or_else(|| EmitError {
+                        messages: vec![format!("rpc {}: {message} has no field {n}", d.rpc.name)],
+                    })
+            })
+            .collect()
+    };
+    let args = pick(&d.rpc.request, &d.arg_names)?;
+    let results = pick(&d.rpc.response, &d.result_names)?;
+    Ok(ProtoRpc {
+        args,
+        results,
+        ..d.rpc
+    })
+}
+
 fn number(
     lock: &mut FieldLock,
     name: String,
     comments: Vec<String>,
-    fields: Vec<(String, String, String, Vec<String>)>,
+    fields: Vec<Fixed>,
 ) -> ProtoMessage {
+    let wires: Vec<String> = fields.iter().map(|(_, _, ty, _)| ty.to_string()).collect();
     let requests: Vec<lock::Request> = fields
         .iter()
-        .map(|(key, fname, ty, _)| lock::Request {
+        .zip(&wires)
+        .map(|((key, fname, _, _), wire)| lock::Request {
             key,
             name: fname,
-            wire: ty,
+            wire,
         })
         .collect();
     let numbers = lock.allocate(&name, &requests);
@@ -304,11 +373,8 @@ fn with_imports(mut file: ProtoFile) -> ProtoFile {
     let mut imports = BTreeSet::new();
     for m in &file.messages {
         for f in &m.fields {
-            if f.ty.contains("google.protobuf.Struct") || f.ty.contains("google.protobuf.Value") {
-                imports.insert("google/protobuf/struct.proto".to_string());
-            }
-            if f.ty.contains("google.protobuf.Timestamp") {
-                imports.insert("google/protobuf/timestamp.proto".to_string());
+            if let Some(import) = f.ty.value().well_known_import() {
+                imports.insert(import.to_string());
             }
         }
     }
@@ -553,12 +619,12 @@ fn model_message(
         .map(|o| {
             o.extra
                 .iter()
-                .map(|(k, n, t, c)| {
+                .map(|e| {
                     (
-                        k.to_string(),
-                        n.to_string(),
-                        t.to_string(),
-                        vec![c.to_string()],
+                        e.key.to_string(),
+                        e.name.to_string(),
+                        (e.ty)(),
+                        vec![e.comment.to_string()],
                     )
                 })
                 .collect()
@@ -573,20 +639,18 @@ fn model_message(
     })
 }
 
-fn fixed(key: &str, ty: &str, comment: &str) -> (String, String, String, Vec<String>) {
+fn fixed(key: &str, ty: FieldType, comment: &str) -> Fixed {
     let comments = if comment.is_empty() {
         Vec::new()
     } else {
         vec![comment.to_string()]
     };
-    (key.to_string(), key.to_string(), ty.to_string(), comments)
+    (key.to_string(), key.to_string(), ty, comments)
 }
 
 /// Messages that do not come from Go types: the plain-error shape and HTTP framing.
 fn static_messages() -> Vec<DraftMessage> {
-    let msg = |name: &str,
-               comments: &[&str],
-               fields: Vec<(String, String, String, Vec<String>)>| DraftMessage {
+    let msg = |name: &str, comments: &[&str], fields: Vec<Fixed>| DraftMessage {
         name: name.into(),
         file: FileKind::Common,
         comments: comments.iter().map(|c| c.to_string()).collect(),
@@ -600,36 +664,52 @@ fn static_messages() -> Vec<DraftMessage> {
             vec![
                 fixed(
                     "code",
-                    "uint32",
+                    FieldType::scalar(Scalar::Uint32),
                     "0 any error, 1 io.EOF, 2 sql.ErrNoRows, 3 sql.ErrConnDone, 4 sql.ErrTxDone, 5 driver.ErrSkip, 6 driver.ErrBadConn, 7 driver.ErrRemoveArgument (the codes of Mattermost's net/rpc transport)",
                 ),
-                fixed("message", "string", "err.Error()"),
+                fixed("message", FieldType::scalar(Scalar::String), "err.Error()"),
             ],
         ),
         msg(
             "HttpHeader",
             &["One HTTP header with all its values, in order."],
             vec![
-                fixed("name", "string", ""),
-                fixed("values", "repeated string", ""),
+                fixed("name", FieldType::scalar(Scalar::String), ""),
+                fixed(
+                    "values",
+                    FieldType::Repeated(ValueType::Scalar(Scalar::String)),
+                    "",
+                ),
             ],
         ),
         msg(
             "HttpRequestHead",
             &["The head of an HTTP request; the body follows in chunks of at most 64 KiB."],
             vec![
-                fixed("method", "string", ""),
+                fixed("method", FieldType::scalar(Scalar::String), ""),
                 fixed(
                     "url",
-                    "string",
+                    FieldType::scalar(Scalar::String),
                     "The request URL as received (path and query).",
                 ),
-                fixed("proto", "string", "HTTP/1.1, HTTP/2.0, …"),
-                fixed("headers", "repeated HttpHeader", ""),
-                fixed("host", "string", ""),
-                fixed("remote_addr", "string", ""),
-                fixed("request_uri", "string", ""),
-                fixed("content_length", "int64", "-1 when unknown."),
+                fixed(
+                    "proto",
+                    FieldType::scalar(Scalar::String),
+                    "HTTP/1.1, HTTP/2.0, …",
+                ),
+                fixed(
+                    "headers",
+                    FieldType::Repeated(ValueType::Message("HttpHeader".into())),
+                    "",
+                ),
+                fixed("host", FieldType::scalar(Scalar::String), ""),
+                fixed("remote_addr", FieldType::scalar(Scalar::String), ""),
+                fixed("request_uri", FieldType::scalar(Scalar::String), ""),
+                fixed(
+                    "content_length",
+                    FieldType::scalar(Scalar::Int64),
+                    "-1 when unknown.",
+                ),
             ],
         ),
         msg(
@@ -638,26 +718,21 @@ fn static_messages() -> Vec<DraftMessage> {
             vec![
                 fixed(
                     "status_code",
-                    "int32",
+                    FieldType::scalar(Scalar::Int32),
                     "A status outside 100–999 is answered as 500.",
                 ),
-                fixed("headers", "repeated HttpHeader", ""),
+                fixed(
+                    "headers",
+                    FieldType::Repeated(ValueType::Message("HttpHeader".into())),
+                    "",
+                ),
             ],
         ),
     ]
 }
 
-fn go_signature(m: &Method) -> String {
-    let mut sig = crate::diff::signature(m);
-    // `signature` appends bracketed facts; the rpc comment lists them on their own lines.
-    if let Some(i) = sig.find(" [") {
-        sig.truncate(i);
-    }
-    sig
-}
-
 fn method_comments(service: ServiceKind, m: &Method) -> Vec<String> {
-    let mut c = vec![format!("Go: {}", go_signature(m))];
+    let mut c = vec![format!("Go: {}", m.go_signature())];
     if let Some(v) = &m.min_server_version {
         c.push(format!("Minimum server version: {v}"));
     }
@@ -771,22 +846,13 @@ fn result_fields(ir: &Ir, mapper: &Mapper, m: &Method) -> Result<Vec<Draft>, Str
     Ok(out)
 }
 
-fn error_field(m: &Method) -> Option<(String, String, String, Vec<String>)> {
-    match m.error {
-        ErrorKind::None => None,
-        ErrorKind::AppError => Some((
-            "$error".into(),
-            "app_error".into(),
-            "AppError".into(),
-            vec!["Set when the call failed.".into()],
-        )),
-        ErrorKind::Error => Some((
-            "$error".into(),
-            "error".into(),
-            "Error".into(),
-            vec!["Set when the call failed.".into()],
-        )),
-    }
+fn error_field(error: ErrorField) -> Option<Fixed> {
+    Some((
+        "$error".into(),
+        error.field_name()?.into(),
+        FieldType::message(error.message()?),
+        vec!["Set when the call failed.".into()],
+    ))
 }
 
 fn service_messages(
@@ -794,7 +860,7 @@ fn service_messages(
     mapper: &Mapper,
     service: &Service,
     errors: &mut Vec<String>,
-) -> ((FileKind, ProtoService), Vec<DraftMessage>) {
+) -> ((FileKind, ProtoService, Vec<DraftRpc>), Vec<DraftMessage>) {
     let (kind, name, comments) = match service.name {
         ServiceKind::Api => (
             FileKind::Api,
@@ -825,8 +891,9 @@ fn service_messages(
             ProtoService {
                 name: name.into(),
                 comments,
-                rpcs,
+                rpcs: Vec::new(),
             },
+            rpcs,
         ),
         messages,
     )
@@ -838,7 +905,7 @@ fn method_messages(
     service: ServiceKind,
     m: &Method,
     file: FileKind,
-) -> Result<(ProtoRpc, DraftMessage, DraftMessage), String> {
+) -> Result<(DraftRpc, DraftMessage, DraftMessage), String> {
     let req_name = format!("{}Request", m.name);
     let resp_name = format!("{}Response", m.name);
     let mut req = DraftMessage {
@@ -858,7 +925,7 @@ fn method_messages(
     let (mut client_streaming, mut server_streaming) = (false, false);
     let is_stream_param = |p: &Param| crate::special::needs_special_case(&p.ty, false).is_some();
 
-    match m.special {
+    let shape = match m.special {
         Some(special @ (Special::HttpStream | Special::PluginHttp)) => {
             client_streaming = true;
             server_streaming = true;
@@ -878,31 +945,50 @@ fn method_messages(
             let body_complete = || {
                 fixed(
                     "body_complete",
-                    "bool",
+                    FieldType::scalar(Scalar::Bool),
                     "Set on the frame that ends the body.",
                 )
             };
             req.fixed.extend([
-                fixed("head", "HttpRequestHead", "First frame only."),
-                fixed("body_chunk", "bytes", "At most 64 KiB."),
+                fixed(
+                    "head",
+                    FieldType::message("HttpRequestHead"),
+                    "First frame only.",
+                ),
+                fixed(
+                    "body_chunk",
+                    FieldType::scalar(Scalar::Bytes),
+                    "At most 64 KiB.",
+                ),
                 body_complete(),
             ]);
             resp.comments = vec![format!(
                 "One frame of the {} response: the first carries the head.",
                 m.name
             )];
-            resp.fixed
-                .push(fixed("head", "HttpResponseHead", "First frame only."));
-            resp.fixed
-                .push(fixed("body_chunk", "bytes", "At most 64 KiB."));
+            resp.fixed.push(fixed(
+                "head",
+                FieldType::message("HttpResponseHead"),
+                "First frame only.",
+            ));
+            resp.fixed.push(fixed(
+                "body_chunk",
+                FieldType::scalar(Scalar::Bytes),
+                "At most 64 KiB.",
+            ));
             if hook {
                 resp.fixed.push(fixed(
                     "flush",
-                    "bool",
+                    FieldType::scalar(Scalar::Bool),
                     "Flush what has been written so far to the client.",
                 ));
             }
             resp.fixed.push(body_complete());
+            if hook {
+                RpcShape::ServeHttp
+            } else {
+                RpcShape::PluginHttp
+            }
         }
         Some(Special::FileUploadStream) => {
             client_streaming = true;
@@ -917,12 +1003,12 @@ fn method_messages(
             req.fixed.extend([
                 fixed(
                     "file_chunk",
-                    "bytes",
+                    FieldType::scalar(Scalar::Bytes),
                     "At most 64 KiB of the uploaded file.",
                 ),
                 fixed(
                     "file_complete",
-                    "bool",
+                    FieldType::scalar(Scalar::Bool),
                     "Set on the frame that ends the file.",
                 ),
             ]);
@@ -932,7 +1018,7 @@ fn method_messages(
             )];
             resp.fixed.push(fixed(
                 "output_chunk",
-                "bytes",
+                FieldType::scalar(Scalar::Bytes),
                 "At most 64 KiB of the replacement file, when the plugin writes one.",
             ));
             resp.fields.extend(result_fields(
@@ -945,9 +1031,10 @@ fn method_messages(
             )?);
             resp.fixed.push(fixed(
                 "complete",
-                "bool",
+                FieldType::scalar(Scalar::Bool),
                 "Set on the last frame, which carries replacement and rejection_reason.",
             ));
+            RpcShape::FileUpload
         }
         Some(Special::ReaderUpload) => {
             client_streaming = true;
@@ -955,6 +1042,7 @@ fn method_messages(
                 "One frame of {}: the first carries the arguments, later ones the data.",
                 m.name
             )];
+            let mut upload = None;
             for p in &m.params {
                 if is_stream_param(p) {
                     let base = p
@@ -963,10 +1051,20 @@ fn method_messages(
                         .map(field_name)
                         .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| "data".into());
+                    if upload.is_some() {
+                        return Err(format!(
+                            "{}: more than one byte stream parameter; one upload stream carries one",
+                            m.name
+                        ));
+                    }
+                    upload = Some(RpcShape::Upload {
+                        chunk_field: format!("{base}_chunk"),
+                        param: base.clone(),
+                    });
                     req.fixed.push((
                         p.name.clone().unwrap_or_else(|| p.wire_name.clone()),
                         format!("{base}_chunk"),
-                        "bytes".into(),
+                        FieldType::scalar(Scalar::Bytes),
                         vec![format!(
                             "Go: {} {} — at most 64 KiB per frame; the stream's end ends the data.",
                             p.name.as_deref().unwrap_or("_"),
@@ -978,22 +1076,37 @@ fn method_messages(
                 }
             }
             resp.fields.extend(result_fields(ir, mapper, m)?);
+            upload
+                .ok_or_else(|| format!("{}: an upload without a byte stream parameter", m.name))?
         }
         Some(Special::ConfigurationAsJson) => {
+            let field = "configuration_json";
             resp.fixed.push(fixed(
-                "configuration_json",
-                "bytes",
+                field,
+                FieldType::scalar(Scalar::Bytes),
                 "The plugin's configuration as a JSON object.",
             ));
+            RpcShape::ConfigurationJson {
+                field: field.into(),
+            }
         }
         Some(Special::LogKeyValues) | Some(Special::ReplaceOrReject) | None => {
             for p in &m.params {
                 req.fields.push(param_field(ir, mapper, m, p)?);
             }
             resp.fields.extend(result_fields(ir, mapper, m)?);
+            RpcShape::Unary
         }
+    };
+    let error = ErrorField::from(m.error);
+    // Arguments and results are the mapped fields (never framing), plus the configuration.
+    let carried = |d: &Draft| (d.wire != Wire::Omitted).then(|| d.name.clone());
+    let arg_names: Vec<String> = req.fields.iter().filter_map(carried).collect();
+    let mut result_names: Vec<String> = resp.fields.iter().filter_map(carried).collect();
+    if let RpcShape::ConfigurationJson { field } = &shape {
+        result_names.push(field.clone());
     }
-    resp.fixed.extend(error_field(m));
+    resp.fixed.extend(error_field(error));
     let rpc = ProtoRpc {
         name: m.name.clone(),
         request: req_name,
@@ -1001,8 +1114,21 @@ fn method_messages(
         client_streaming,
         server_streaming,
         comments: method_comments(service, m),
+        method: m.clone(),
+        shape,
+        args: Vec::new(),
+        results: Vec::new(),
+        error,
     };
-    Ok((rpc, req, resp))
+    Ok((
+        DraftRpc {
+            rpc,
+            arg_names,
+            result_names,
+        },
+        req,
+        resp,
+    ))
 }
 
 /// The rendered contract as the language emitters need it: compiled once.
@@ -1063,4 +1189,17 @@ fn compile_descriptors(
         names.push(rel.to_string());
     }
     protox::compile(&names, [dir.path()]).map_err(|e| err("protox", &e))
+}
+
+/// The rpcs of one service in built proto files.
+pub fn rpcs(schema: &[ProtoFile], service: ServiceKind) -> Option<&[ProtoRpc]> {
+    let kind = match service {
+        ServiceKind::Api => FileKind::Api,
+        ServiceKind::Hooks => FileKind::Hooks,
+    };
+    schema
+        .iter()
+        .find(|f| f.kind == kind)
+        .and_then(|f| f.services.first())
+        .map(|s| s.rpcs.as_slice())
 }

@@ -4,9 +4,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::emit::EmitError;
-use crate::emit::proto::{FileKind, ProtoFile, ProtoMessage};
-use crate::ir::{ErrorKind, Ir, Method, ServiceKind};
-use crate::special::Special;
+use crate::emit::proto::{
+    ErrorField, FieldType, FileKind, ProtoFile, ProtoMessage, ProtoRpc, RpcShape, Scalar, ValueType,
+};
+use crate::ir::{ErrorKind, Ir, Method};
 
 const PY_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
@@ -25,23 +26,23 @@ enum Kind<'a> {
     Timestamp,
 }
 
-fn scalar_py(t: &str) -> Option<&'static str> {
-    Some(match t {
-        "string" => "str",
-        "bytes" => "bytes",
-        "bool" => "bool",
-        "int32" | "int64" | "uint32" | "uint64" => "int",
-        "float" | "double" => "float",
-        _ => return None,
-    })
+fn scalar_py(t: Scalar) -> &'static str {
+    match t {
+        Scalar::String => "str",
+        Scalar::Bytes => "bytes",
+        Scalar::Bool => "bool",
+        Scalar::Int32 | Scalar::Int64 | Scalar::Uint32 | Scalar::Uint64 => "int",
+        Scalar::Float | Scalar::Double => "float",
+    }
 }
 
-fn kind(t: &str) -> Kind<'_> {
+fn kind(t: &ValueType) -> Kind<'_> {
     match t {
-        "google.protobuf.Struct" => Kind::Struct,
-        "google.protobuf.Value" => Kind::Value,
-        "google.protobuf.Timestamp" => Kind::Timestamp,
-        other => scalar_py(other).map_or(Kind::Model(other), Kind::Scalar),
+        ValueType::Struct => Kind::Struct,
+        ValueType::Value => Kind::Value,
+        ValueType::Timestamp => Kind::Timestamp,
+        ValueType::Scalar(s) => Kind::Scalar(scalar_py(*s)),
+        ValueType::Message(m) => Kind::Model(m),
     }
 }
 
@@ -53,16 +54,12 @@ enum Label {
     Map(&'static str),
 }
 
-fn split(ty: &str) -> (Label, &str) {
-    if let Some(t) = ty.strip_prefix("repeated ") {
-        (Label::Repeated, t)
-    } else if let Some(t) = ty.strip_prefix("optional ") {
-        (Label::Optional, t)
-    } else if let Some(rest) = ty.strip_prefix("map<").and_then(|r| r.strip_suffix('>')) {
-        let (k, v) = rest.split_once(", ").unwrap_or((rest, "string"));
-        (Label::Map(scalar_py(k).unwrap_or("str")), v)
-    } else {
-        (Label::Plain, ty)
+fn split(ty: &FieldType) -> (Label, ValueType) {
+    match ty {
+        FieldType::Single(v) => (Label::Plain, v.clone()),
+        FieldType::Optional(s) => (Label::Optional, ValueType::Scalar(*s)),
+        FieldType::Repeated(v) => (Label::Repeated, v.clone()),
+        FieldType::Map(k, v) => (Label::Map(scalar_py(*k)), v.clone()),
     }
 }
 
@@ -106,9 +103,9 @@ struct PyField {
     to_proto: String,
 }
 
-fn py_field(name: &str, ty: &str, m: &str, c: &str, src: &str, dst: &str) -> PyField {
+fn py_field(name: &str, ty: &FieldType, m: &str, c: &str, src: &str, dst: &str) -> PyField {
     let (label, inner) = split(ty);
-    let k = kind(inner);
+    let k = kind(&inner);
     let t = py_type(k, m);
     let get = format!("{src}.{name}");
     let own = format!("{dst}{name}");
@@ -279,18 +276,19 @@ pub fn pb2_stub(file: &ProtoFile) -> String {
     s.push_str("DESCRIPTOR: _descriptor.FileDescriptor\n");
     let own: std::collections::HashSet<&str> =
         file.messages.iter().map(|m| m.name.as_str()).collect();
-    let msg_ref = |name: &str| -> String {
-        match name {
-            "google.protobuf.Struct" => "_struct_pb2.Struct".into(),
-            "google.protobuf.Value" => "_struct_pb2.Value".into(),
-            "google.protobuf.Timestamp" => "_timestamp_pb2.Timestamp".into(),
-            n if own.contains(n) => n.to_string(),
-            n => {
+    let msg_ref = |ty: &ValueType| -> String {
+        match ty {
+            ValueType::Struct => "_struct_pb2.Struct".into(),
+            ValueType::Value => "_struct_pb2.Value".into(),
+            ValueType::Timestamp => "_timestamp_pb2.Timestamp".into(),
+            ValueType::Scalar(s) => scalar_py(*s).into(),
+            ValueType::Message(n) if own.contains(n.as_str()) => n.to_string(),
+            ValueType::Message(n) => {
                 // Messages of another file of ours.
                 let module = match file.kind {
                     FileKind::Model => "_common_pb2",
                     _ => {
-                        if COMMON_NAMES.contains(&n) {
+                        if COMMON_NAMES.contains(&n.as_str()) {
                             "_common_pb2"
                         } else {
                             "_model_pb2"
@@ -306,8 +304,8 @@ pub fn pb2_stub(file: &ProtoFile) -> String {
         let mut params = Vec::new();
         for f in &m.fields {
             let (label, inner) = split(&f.ty);
-            let scalar = scalar_py(inner);
-            let value_ty = scalar.map_or_else(|| msg_ref(inner), str::to_string);
+            let scalar = matches!(inner, ValueType::Scalar(_)).then_some(());
+            let value_ty = msg_ref(&inner);
             let (attr, param) = match label {
                 Label::Repeated if scalar.is_some() => (
                     format!("_containers.RepeatedScalarFieldContainer[{value_ty}]"),
@@ -453,7 +451,7 @@ const CONVERSIONS: [&str; 6] = [
 /// A client method's docstring: facts only — the whole Go signature, the minimum server
 /// version, and what a failure raises.
 fn python_doc(m: &Method) -> String {
-    let mut doc = format!("Go: {}", crate::diff::go_signature(m));
+    let mut doc = format!("Go: {}", m.go_signature());
     if let Some(v) = &m.min_server_version {
         doc.push_str(&format!("\n\n        Minimum server version: {v}."));
     }
@@ -519,7 +517,8 @@ fn model_class(m: &ProtoMessage, module: &str) -> String {
         .iter()
         .map(|f| py_field(&f.name, &f.ty, "models.", "", "m", "self."))
         .collect();
-    let kinds: Vec<Kind> = m.fields.iter().map(|f| kind(split(&f.ty).1)).collect();
+    let values: Vec<ValueType> = m.fields.iter().map(|f| f.ty.value()).collect();
+    let kinds: Vec<Kind> = values.iter().map(kind).collect();
     let uses = |k: Kind| kinds.contains(&k);
     let mut s = String::from("from __future__ import annotations\n\nimport dataclasses\n");
     if uses(Kind::Timestamp) {
@@ -798,7 +797,7 @@ def from_go_error(method: str, error: common_pb2.Error) -> GoError:
     return GoError(method, error.message, code=int(error.code))
 "#;
 
-pub fn client(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
+pub fn client(schema: &[ProtoFile]) -> Result<String, EmitError> {
     let messages: HashMap<&str, &ProtoMessage> = schema
         .iter()
         .flat_map(|f| &f.messages)
@@ -806,9 +805,9 @@ pub fn client(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
         .collect();
     let all: Vec<&ProtoMessage> = messages.values().copied().collect();
     check_names(&all)?;
-    let Some(api) = ir.service(ServiceKind::Api) else {
+    let Some(api) = crate::emit::proto::rpcs(schema, crate::ir::ServiceKind::Api) else {
         return Err(EmitError {
-            messages: vec!["python emitter: the IR has no API service".into()],
+            messages: vec!["python emitter: the contract has no API service".into()],
         });
     };
     let mut s = String::from(
@@ -910,26 +909,14 @@ class PluginAPI:
         return responses
 "#);
     let mut methods = String::new();
-    for m in &api.methods {
-        let req_name = format!("{}Request", m.name);
-        let resp_name = format!("{}Response", m.name);
-        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError {
-            messages: vec![format!("python emitter: no {req_name}")],
-        })?;
-        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError {
-            messages: vec![format!("python emitter: no {resp_name}")],
-        })?;
+    for rpc in api {
+        let m = &rpc.method;
+        let (req_name, resp_name) = (&rpc.request, &rpc.response);
         let py_name = crate::naming::snake(&m.name);
         let doc = python_doc(m);
-        let error_field = match m.error {
-            ErrorKind::None => None,
-            ErrorKind::AppError => Some("app_error"),
-            ErrorKind::Error => Some("error"),
-        };
-        let results: Vec<PyField> = resp
-            .fields
+        let results: Vec<PyField> = rpc
+            .results
             .iter()
-            .filter(|f| Some(f.name.as_str()) != error_field)
             .map(|f| py_field(&f.name, &f.ty, "models.", "", "response", ""))
             .collect();
         let ret = match results.as_slice() {
@@ -943,17 +930,7 @@ class PluginAPI:
                     .join(", ")
             ),
         };
-        let check = match m.error {
-            ErrorKind::None => String::new(),
-            ErrorKind::AppError => format!(
-                "        if response.HasField(\"app_error\"):\n            raise errors.from_app_error({:?}, response.app_error)\n",
-                m.name
-            ),
-            ErrorKind::Error => format!(
-                "        if response.HasField(\"error\"):\n            raise errors.from_go_error({:?}, response.error)\n",
-                m.name
-            ),
-        };
+        let check = error_check(rpc);
         let value = match results.as_slice() {
             [] => String::new(),
             [one] => format!("        return {}\n", one.from_proto),
@@ -964,26 +941,29 @@ class PluginAPI:
                     .collect::<String>()
             ),
         };
-        match m.special {
-            Some(Special::PluginHttp) => {
+        match &rpc.shape {
+            RpcShape::ServeHttp | RpcShape::FileUpload => {
+                return Err(EmitError {
+                    messages: vec![format!(
+                        "python emitter: {}: a hook's stream shape in the API service",
+                        m.name
+                    )],
+                });
+            }
+            RpcShape::PluginHttp => {
                 let _ = write!(
                     methods,
                     "\n    def {py_name}(self, *, frames: Iterable[api_pb2.{req_name}]) -> Iterator[api_pb2.{resp_name}]:\n        \"\"\"{doc}\n\n        Plugin-to-plugin HTTP: request head and body frames in, response frames out.\n        \"\"\"\n        return self._call_bidi({:?}, iter(frames), api_pb2.{req_name}, api_pb2.{resp_name})\n",
                     m.name
                 );
             }
-            Some(Special::ReaderUpload) => {
-                let chunk = req
-                    .fields
+            RpcShape::Upload {
+                chunk_field: chunk,
+                param: data,
+            } => {
+                let args: Vec<PyField> = rpc
+                    .args
                     .iter()
-                    .find(|f| f.name.ends_with("_chunk"))
-                    .map(|f| f.name.clone())
-                    .unwrap_or_default();
-                let data = chunk.trim_end_matches("_chunk").to_string();
-                let args: Vec<PyField> = req
-                    .fields
-                    .iter()
-                    .filter(|f| f.name != chunk)
                     .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
                     .collect();
                 let mut params: Vec<String> = args
@@ -1003,9 +983,9 @@ class PluginAPI:
                     m.name
                 );
             }
-            _ => {
-                let args: Vec<PyField> = req
-                    .fields
+            RpcShape::Unary | RpcShape::ConfigurationJson { .. } => {
+                let args: Vec<PyField> = rpc
+                    .args
                     .iter()
                     .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
                     .collect();
@@ -1054,6 +1034,20 @@ class PluginAPI:
     s.push_str(ASYNC_CLIENT);
     s.push_str(&asyncify(&methods));
     Ok(s)
+}
+
+/// Raises the response's error, if the method has an error field.
+fn error_check(rpc: &ProtoRpc) -> String {
+    let convert = match rpc.error {
+        ErrorField::None => return String::new(),
+        ErrorField::AppError => "from_app_error",
+        ErrorField::GoError => "from_go_error",
+    };
+    let field = rpc.error.field_name().unwrap_or_default();
+    format!(
+        "        if response.HasField({field:?}):\n            raise errors.{convert}({:?}, response.{field})\n",
+        rpc.name
+    )
 }
 
 /// The asyncio twin of the synchronous methods: the same bodies, awaited.
@@ -1145,12 +1139,7 @@ class AsyncPluginAPI:
         return cast(AsyncIterator[_R], stub(requests, metadata=self._metadata))
 "#;
 
-pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
-    let messages: HashMap<&str, &ProtoMessage> = schema
-        .iter()
-        .flat_map(|f| &f.messages)
-        .map(|m| (m.name.as_str(), m))
-        .collect();
+pub fn hooks(schema: &[ProtoFile]) -> Result<String, EmitError> {
     let mut s = String::from(
         "\"\"\"The hooks a plugin can implement: names, wire IDs, and a typed signature per hook.\n\n`HOOK_SPECS` tells an SDK how to call a handler: its parameters (names and annotations),\nwhat it returns, how to turn a request into keyword arguments and a return value into a\nresponse. Streaming hooks (HTTP, uploads) carry frames and have no converters.\n\"\"\"\n\n",
     );
@@ -1158,38 +1147,34 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
     let mut ids = String::new();
     let mut funcs = String::new();
     let mut specs = String::new();
-    let Some(hooks) = ir.service(ServiceKind::Hooks) else {
+    let Some(hooks) = crate::emit::proto::rpcs(schema, crate::ir::ServiceKind::Hooks) else {
         return Err(EmitError {
-            messages: vec!["python emitter: the IR has no Hooks service".into()],
+            messages: vec!["python emitter: the contract has no Hooks service".into()],
         });
     };
-    for m in hooks.methods.iter().filter(|m| !m.protocol) {
+    for rpc in hooks.iter().filter(|r| !r.method.protocol) {
+        let m = &rpc.method;
         let member = crate::naming::snake(&m.name).to_uppercase();
         let _ = writeln!(s, "    {member} = {:?}", m.name);
         let id = m.hook_id.unwrap_or(u32::MAX);
         let _ = writeln!(ids, "    Hook.{member}: {id},");
-        let req_name = format!("{}Request", m.name);
-        let resp_name = format!("{}Response", m.name);
-        let req = messages.get(req_name.as_str()).ok_or_else(|| EmitError {
-            messages: vec![format!("python emitter: no {req_name}")],
-        })?;
-        let resp = messages.get(resp_name.as_str()).ok_or_else(|| EmitError {
-            messages: vec![format!("python emitter: no {resp_name}")],
-        })?;
-        let streaming = matches!(
-            m.special,
-            Some(Special::HttpStream | Special::FileUploadStream)
-        );
-        let error = match m.error {
-            ErrorKind::None => "None".to_string(),
-            ErrorKind::AppError => "\"app_error\"".into(),
-            ErrorKind::Error => "\"error\"".into(),
+        let (req_name, resp_name) = (&rpc.request, &rpc.response);
+        let streaming = match &rpc.shape {
+            RpcShape::ServeHttp | RpcShape::FileUpload => true,
+            RpcShape::Unary => false,
+            RpcShape::PluginHttp | RpcShape::Upload { .. } | RpcShape::ConfigurationJson { .. } => {
+                return Err(EmitError {
+                    messages: vec![format!(
+                        "python emitter: hook {}: {:?} is an API shape",
+                        m.name, rpc.shape
+                    )],
+                });
+            }
         };
-        let error_name = match m.error {
-            ErrorKind::None => None,
-            ErrorKind::AppError => Some("app_error"),
-            ErrorKind::Error => Some("error"),
-        };
+        let error = rpc
+            .error
+            .field_name()
+            .map_or_else(|| "None".to_string(), |f| format!("{f:?}"));
         let snake = crate::naming::snake(&m.name);
         let (params, returns, converters) = if streaming {
             (
@@ -1198,15 +1183,14 @@ pub fn hooks(ir: &Ir, schema: &[ProtoFile]) -> Result<String, EmitError> {
                 "None, None".to_string(),
             )
         } else {
-            let args: Vec<PyField> = req
-                .fields
+            let args: Vec<PyField> = rpc
+                .args
                 .iter()
                 .map(|f| py_field(&f.name, &f.ty, "models.", "", "r", ""))
                 .collect();
-            let results: Vec<PyField> = resp
-                .fields
+            let results: Vec<PyField> = rpc
+                .results
                 .iter()
-                .filter(|f| Some(f.name.as_str()) != error_name)
                 .map(|f| py_field(&f.name, &f.ty, "models.", "", "", ""))
                 .collect();
             let params = format!(

@@ -115,12 +115,12 @@ pub fn emit(
     files.push(module(
         &format!("{src}/client.py"),
         &source,
-        &emitters::client(ir, schema)?,
+        &emitters::client(schema)?,
     )?);
     files.push(module(
         &format!("{src}/hooks.py"),
         &source,
-        &emitters::hooks(ir, schema)?,
+        &emitters::hooks(schema)?,
     )?);
     files.push(module(
         &format!("{src}/__init__.py"),

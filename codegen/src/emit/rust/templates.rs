@@ -1,15 +1,12 @@
 //! quote! templates for the generated crate's hand-shaped modules.
 
-use std::collections::HashMap;
-
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::types::{field_ident, field_type, message_ident, method_ident};
+use super::types::{field_ident, field_type, message_ident, method_ident, sample};
 use crate::emit::EmitError;
-use crate::emit::proto::{ProtoFile, ProtoMessage};
-use crate::ir::{ErrorKind, Ir, Method, ServiceKind};
-use crate::special::{HookDefault, Special};
+use crate::emit::proto::{ErrorField, FieldType, ProtoFile, RpcShape};
+use crate::ir::{HookDefault, Ir, Method, ServiceKind};
 
 /// One method with everything the templates need.
 struct M<'a> {
@@ -20,23 +17,33 @@ struct M<'a> {
     tonic: Ident,
     req: Ident,
     resp: Ident,
-    /// Request fields as (ident, type).
+    /// Argument fields of the request as (ident, type); never the upload's chunk field.
     args: Vec<(Ident, TokenStream)>,
     /// Response fields that are results, as (ident, type).
     results: Vec<(Ident, TokenStream)>,
+    /// The arguments' and results' contract types, for sample values.
+    arg_types: Vec<FieldType>,
+    result_types: Vec<FieldType>,
     /// The response's error field, if any.
     error_field: Option<Ident>,
+    error: ErrorField,
+    /// The contract's shape; `shape` is what this emitter makes of it.
+    contract_shape: RpcShape,
     shape: Shape,
     docs: Vec<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Shape {
     Unary,
     /// Frames in, frames out (HTTP, file upload).
     Bidi,
-    /// Arguments in the first frame, then chunks of one byte stream.
-    Upload,
+    /// Arguments in the first frame, then chunks of one byte stream: the request's chunk field
+    /// and the byte-stream parameter's name.
+    Upload {
+        chunk: Ident,
+        param: Ident,
+    },
 }
 
 pub struct Generator<'a> {
@@ -59,36 +66,25 @@ fn pretty(tokens: TokenStream) -> Result<String, EmitError> {
 
 impl<'a> Generator<'a> {
     pub fn new(ir: &'a Ir, schema: &'a [ProtoFile]) -> Result<Self, EmitError> {
-        let messages: HashMap<&str, &ProtoMessage> = schema
-            .iter()
-            .flat_map(|f| &f.messages)
-            .map(|m| (m.name.as_str(), m))
-            .collect();
         let mut api = Vec::new();
         let mut hooks = Vec::new();
-        for service in &ir.services {
-            for m in &service.methods {
-                let req_name = format!("{}Request", m.name);
-                let resp_name = format!("{}Response", m.name);
-                let req = messages
-                    .get(req_name.as_str())
-                    .ok_or_else(|| fail(format!("no message {req_name}")))?;
-                let resp = messages
-                    .get(resp_name.as_str())
-                    .ok_or_else(|| fail(format!("no message {resp_name}")))?;
-                let error_name = match m.error {
-                    ErrorKind::None => None,
-                    ErrorKind::AppError => Some("app_error"),
-                    ErrorKind::Error => Some("error"),
-                };
-                let shape = match m.special {
-                    Some(Special::HttpStream | Special::PluginHttp | Special::FileUploadStream) => {
+        for service in [ServiceKind::Api, ServiceKind::Hooks] {
+            let rpcs = crate::emit::proto::rpcs(schema, service).ok_or_else(|| {
+                fail(format!("the contract has no {} service", service.go_name()))
+            })?;
+            for rpc in rpcs {
+                let m = &rpc.method;
+                let shape = match &rpc.shape {
+                    RpcShape::Unary | RpcShape::ConfigurationJson { .. } => Shape::Unary,
+                    RpcShape::ServeHttp | RpcShape::PluginHttp | RpcShape::FileUpload => {
                         Shape::Bidi
                     }
-                    Some(Special::ReaderUpload) => Shape::Upload,
-                    _ => Shape::Unary,
+                    RpcShape::Upload { chunk_field, param } => Shape::Upload {
+                        chunk: field_ident(chunk_field),
+                        param: field_ident(param),
+                    },
                 };
-                let mut docs = vec![format!(" Go: `{}`", crate::diff::go_signature(m))];
+                let mut docs = vec![format!(" Go: `{}`", m.go_signature())];
                 if let Some(v) = &m.min_server_version {
                     docs.push(format!(" Minimum server version: {v}."));
                 }
@@ -97,24 +93,27 @@ impl<'a> Generator<'a> {
                     go: m.name.clone(),
                     rust: method_ident(&m.name),
                     tonic: format_ident!("{}", heck::AsSnakeCase(&m.name).to_string()),
-                    req: message_ident(&req_name),
-                    resp: message_ident(&resp_name),
-                    args: req
-                        .fields
+                    req: message_ident(&rpc.request),
+                    resp: message_ident(&rpc.response),
+                    args: rpc
+                        .args
                         .iter()
                         .map(|f| (field_ident(&f.name), field_type(&f.ty)))
                         .collect(),
-                    results: resp
-                        .fields
+                    results: rpc
+                        .results
                         .iter()
-                        .filter(|f| Some(f.name.as_str()) != error_name)
                         .map(|f| (field_ident(&f.name), field_type(&f.ty)))
                         .collect(),
-                    error_field: error_name.map(field_ident),
+                    arg_types: rpc.args.iter().map(|f| f.ty.clone()).collect(),
+                    result_types: rpc.results.iter().map(|f| f.ty.clone()).collect(),
+                    error_field: rpc.error.field_name().map(field_ident),
+                    error: rpc.error,
+                    contract_shape: rpc.shape.clone(),
                     shape,
                     docs,
                 };
-                match service.name {
+                match service {
                     ServiceKind::Api => api.push(entry),
                     ServiceKind::Hooks => hooks.push(entry),
                 }
@@ -372,7 +371,7 @@ impl<'a> Generator<'a> {
     }
 
     fn return_type(m: &M) -> TokenStream {
-        match m.shape {
+        match &m.shape {
             Shape::Bidi => {
                 let resp = &m.resp;
                 quote!(crate::support::BoxStream<Result<pb::#resp, ApiError>>)
@@ -388,9 +387,21 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// A sample of a unary method's return value.
+    fn result_sample(m: &M) -> TokenStream {
+        match m.result_types.as_slice() {
+            [] => quote!(()),
+            [one] => sample(one),
+            many => {
+                let values = many.iter().map(sample);
+                quote!((#(#values),*))
+            }
+        }
+    }
+
     /// The trait method's parameters after `ctx`.
     fn params(m: &M) -> Vec<(Ident, TokenStream)> {
-        match m.shape {
+        match &m.shape {
             Shape::Unary => m.args.clone(),
             Shape::Bidi => {
                 let req = &m.req;
@@ -399,20 +410,11 @@ impl<'a> Generator<'a> {
                     quote!(crate::support::BoxStream<Result<pb::#req, ApiError>>),
                 )]
             }
-            Shape::Upload => m
-                .args
-                .iter()
-                .map(|(id, t)| {
-                    if id.to_string().ends_with("_chunk") {
-                        (
-                            format_ident!("{}", id.to_string().trim_end_matches("_chunk")),
-                            quote!(crate::support::ByteStream),
-                        )
-                    } else {
-                        (id.clone(), t.clone())
-                    }
-                })
-                .collect(),
+            Shape::Upload { param, .. } => {
+                let mut params = m.args.clone();
+                params.push((param.clone(), quote!(crate::support::ByteStream)));
+                params
+            }
         }
     }
 
@@ -453,8 +455,8 @@ impl<'a> Generator<'a> {
     fn err_response(m: &M) -> TokenStream {
         let resp = &m.resp;
         let go = &m.go;
-        match (&m.error_field, m.ir.error) {
-            (Some(f), ErrorKind::AppError) => quote! {
+        match (&m.error_field, m.error) {
+            (Some(f), ErrorField::AppError) => quote! {
                 Err(ApiError::Transport { status, .. }) => Err(status),
                 Err(e) => Ok(tonic::Response::new(pb::#resp { #f: Some(e.into_app_error(#go)), ..Default::default() })),
             },
@@ -474,7 +476,7 @@ impl<'a> Generator<'a> {
         let req = &m.req;
         let resp = &m.resp;
         let go = &m.go;
-        match m.shape {
+        match &m.shape {
             Shape::Unary => {
                 let ids: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
                 let (ok_pat, ok_value) = Self::ok_response(m);
@@ -507,19 +509,13 @@ impl<'a> Generator<'a> {
                     }
                 }
             }
-            Shape::Upload => {
-                let ids: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
-                let chunk = m
-                    .args
-                    .iter()
-                    .map(|(i, _)| i)
-                    .find(|i| i.to_string().ends_with("_chunk"))
-                    .cloned()
-                    .unwrap_or_else(|| format_ident!("chunk"));
+            Shape::Upload { chunk, .. } => {
+                let mut ids: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
+                ids.push(chunk);
                 let call_args: Vec<Ident> = ids
                     .iter()
                     .map(|i| {
-                        if **i == chunk {
+                        if *i == chunk {
                             format_ident!("data")
                         } else {
                             (*i).clone()
@@ -550,14 +546,14 @@ impl<'a> Generator<'a> {
 
     /// Client-side result extraction from a response.
     fn client_result(m: &M) -> TokenStream {
-        let check = match (&m.error_field, m.ir.error) {
-            (Some(f), ErrorKind::AppError) => {
+        let check = match (&m.error_field, m.error) {
+            (Some(f), ErrorField::AppError) => {
                 quote!(if let Some(e) = response.#f { return Err(ApiError::App(e)); })
             }
-            (Some(f), _) => {
+            (Some(f), ErrorField::GoError) => {
                 quote!(if let Some(e) = response.#f { return Err(ApiError::Error(e)); })
             }
-            (None, _) => quote!(),
+            _ => quote!(),
         };
         let ids: Vec<&Ident> = m.results.iter().map(|(i, _)| i).collect();
         let value = match ids.as_slice() {
@@ -577,7 +573,7 @@ impl<'a> Generator<'a> {
         let tonic_name = &m.tonic;
         let req = &m.req;
         let go = &m.go;
-        match m.shape {
+        match &m.shape {
             Shape::Unary => {
                 let ids: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
                 let result = Self::client_result(m);
@@ -598,21 +594,8 @@ impl<'a> Generator<'a> {
                     Ok(crate::support::from_transport(#go, response))
                 }
             },
-            Shape::Upload => {
-                let chunk = m
-                    .args
-                    .iter()
-                    .map(|(i, _)| i)
-                    .find(|i| i.to_string().ends_with("_chunk"))
-                    .cloned()
-                    .unwrap_or_else(|| format_ident!("chunk"));
-                let data = format_ident!("{}", chunk.to_string().trim_end_matches("_chunk"));
-                let others: Vec<&Ident> = m
-                    .args
-                    .iter()
-                    .map(|(i, _)| i)
-                    .filter(|i| **i != chunk)
-                    .collect();
+            Shape::Upload { chunk, param: data } => {
+                let others: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
                 let result = Self::client_result(m);
                 quote! {
                     let mut client = #client;
@@ -729,7 +712,7 @@ impl<'a> Generator<'a> {
     fn default_hook_body(m: &M) -> TokenStream {
         let names: Vec<Ident> = Self::params(m).into_iter().map(|(i, _)| i).collect();
         let name = &m.rust;
-        let call = match (m.ir.hook_default, m.shape) {
+        let call = match (m.ir.hook_default, &m.shape) {
             (Some(HookDefault::NotFound | HookDefault::ReturnParam(_)), Shape::Bidi) => {
                 quote!(defaults::#name(frames))
             }
@@ -756,7 +739,7 @@ impl<'a> Generator<'a> {
             " What the server does when a plugin does not implement {}.",
             m.go
         );
-        Ok(match (m.ir.hook_default, m.shape) {
+        Ok(match (m.ir.hook_default, &m.shape) {
             (Some(HookDefault::NotFound), Shape::Bidi) => quote! {
                 #[doc = #doc]
                 pub fn #name<F: Send + 'static>(frames: crate::support::BoxStream<F>) -> impl std::future::Future<Output = Result<#ret, ApiError>> + Send {
@@ -841,7 +824,7 @@ impl<'a> Generator<'a> {
         let tonic_name = &m.tonic;
         let req = &m.req;
         let params: Vec<Ident> = Self::params(m).into_iter().map(|(i, _)| i).collect();
-        match m.shape {
+        match &m.shape {
             Shape::Bidi => quote! {
                 let this = self.clone();
                 let ctx = ctx.clone();
@@ -1106,13 +1089,8 @@ impl<'a> Generator<'a> {
             let go = &m.go;
             let params = Self::params(m);
             let names: Vec<&Ident> = params.iter().map(|(i, _)| i).collect();
-            let record = if m.shape == Shape::Upload {
-                let data = params
-                    .iter()
-                    .find(|(_, t)| t.to_string().contains("ByteStream"))
-                    .map(|(i, _)| i.clone())
-                    .unwrap_or_else(|| format_ident!("data"));
-                let others: Vec<&Ident> = names.iter().copied().filter(|i| **i != data).collect();
+            let record = if let Shape::Upload { param: data, .. } = &m.shape {
+                let others: Vec<&Ident> = m.args.iter().map(|(i, _)| i).collect();
                 quote! {
                     let collected: Vec<Vec<u8>> = #data.map(|c| c.expect("chunk")).collect().await;
                     let recorded = format!("{:?}", (#(&#others,)* collected.concat()));
@@ -1120,14 +1098,14 @@ impl<'a> Generator<'a> {
             } else {
                 quote!(let recorded = format!("{:?}", (#(&#names,)*));)
             };
-            let value = sample_value(&Self::return_type(m));
-            let error = match m.ir.error {
-                ErrorKind::AppError => quote!(sample_app_error(#go)),
-                ErrorKind::Error => quote!(ApiError::Error(pb::Error {
+            let value = Self::result_sample(m);
+            let error = match m.error {
+                ErrorField::AppError => quote!(sample_app_error(#go)),
+                ErrorField::GoError => quote!(ApiError::Error(pb::Error {
                     code: 2,
                     message: format!("{} failed", #go)
                 })),
-                ErrorKind::None => quote!(ApiError::app(418, "teapot", #go)),
+                ErrorField::None => quote!(ApiError::app(418, "teapot", #go)),
             };
             let body = quote! {
                 let fail = self.fail;
@@ -1143,34 +1121,24 @@ impl<'a> Generator<'a> {
         let checks = self.api.iter().filter(|m| m.shape != Shape::Bidi).map(|m| {
             let name = &m.rust;
             let go = &m.go;
-            let params = Self::params(m);
-            let values: Vec<TokenStream> = params.iter().map(|(_, t)| sample_value(t)).collect();
-            let expected_record = if m.shape == Shape::Upload {
-                let others: Vec<TokenStream> = params.iter().filter(|(_, t)| !t.to_string().contains("ByteStream")).map(|(_, t)| sample_value(t)).collect();
-                quote!(format!("{:?}", (#(&#others,)* b"chunk-onechunk-two".to_vec())))
+            let values: Vec<TokenStream> = m.arg_types.iter().map(sample).collect();
+            let mut args = values.clone();
+            let expected_record = if matches!(m.shape, Shape::Upload { .. }) {
+                args.push(quote!(Box::pin(futures_util::stream::iter([Ok(b"chunk-one".to_vec()), Ok(b"chunk-two".to_vec())]))));
+                quote!(format!("{:?}", (#(&#values,)* b"chunk-onechunk-two".to_vec())))
             } else {
                 quote!(format!("{:?}", (#(&#values,)*)))
             };
-            let args: Vec<TokenStream> = params
-                .iter()
-                .map(|(_, t)| {
-                    if t.to_string().contains("ByteStream") {
-                        quote!(Box::pin(futures_util::stream::iter([Ok(b"chunk-one".to_vec()), Ok(b"chunk-two".to_vec())])))
-                    } else {
-                        sample_value(t)
-                    }
-                })
-                .collect();
             let args2 = args.clone();
-            let expected = sample_value(&Self::return_type(m));
-            let error_check = match m.ir.error {
-                ErrorKind::AppError => quote! {
+            let expected = Self::result_sample(m);
+            let error_check = match m.error {
+                ErrorField::AppError => quote! {
                     match err { ApiError::App(e) => assert_eq!(e, sample_app_error_value(#go), "{}", #go), other => panic!("{}: {other:?}", #go) }
                 },
-                ErrorKind::Error => quote! {
+                ErrorField::GoError => quote! {
                     match err { ApiError::Error(e) => assert_eq!((e.code, e.message), (2, format!("{} failed", #go))), other => panic!("{}: {other:?}", #go) }
                 },
-                ErrorKind::None => quote! {
+                ErrorField::None => quote! {
                     assert!(matches!(err, ApiError::Transport { .. }), "{}: {err:?}", #go);
                 },
             };
@@ -1193,7 +1161,7 @@ impl<'a> Generator<'a> {
         let http_methods: Vec<&M> = self
             .api
             .iter()
-            .filter(|m| m.ir.special == Some(Special::PluginHttp))
+            .filter(|m| m.contract_shape == RpcShape::PluginHttp)
             .collect();
         let http_fakes = http_methods.iter().map(|m| {
             let resp = &m.resp;
@@ -1333,86 +1301,4 @@ impl<'a> Generator<'a> {
             }
         })
     }
-}
-
-/// A sample value of a generated Rust type, as tokens: non-default wherever a field can be.
-fn sample_value(ty: &TokenStream) -> TokenStream {
-    let text = ty.to_string().replace(' ', "");
-    sample_from(&text)
-}
-
-fn sample_from(t: &str) -> TokenStream {
-    if t == "()" {
-        return quote!(());
-    }
-    if let Some(inner) = t.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-        let parts = split_top(inner);
-        let values = parts.iter().map(|p| sample_from(p));
-        return quote!((#(#values),*));
-    }
-    if let Some(inner) = strip_generic(t, "::core::option::Option") {
-        let v = sample_from(inner);
-        return quote!(Some(#v));
-    }
-    if let Some(inner) = strip_generic(t, "::std::vec::Vec") {
-        let v = sample_from(inner);
-        return quote!(vec![#v]);
-    }
-    if t == "::prost::alloc::vec::Vec<u8>" {
-        return quote!(b"sample-bytes".to_vec());
-    }
-    if let Some(inner) = strip_generic(t, "::std::collections::HashMap") {
-        let parts = split_top(inner);
-        let (k, v) = (
-            sample_from(parts.first().map(String::as_str).unwrap_or("")),
-            sample_from(parts.get(1).map(String::as_str).unwrap_or("")),
-        );
-        return quote!([(#k, #v)].into_iter().collect::<HashMap<_, _>>());
-    }
-    match t {
-        "::prost::alloc::string::String" => quote!(String::from("sample")),
-        "bool" => quote!(true),
-        "i32" | "i64" | "u32" | "u64" => {
-            let lit: TokenStream = format!("7{t}").parse().unwrap_or_default();
-            lit
-        }
-        "f32" | "f64" => {
-            let lit: TokenStream = format!("1.5{t}").parse().unwrap_or_default();
-            lit
-        }
-        other => {
-            let path: TokenStream = other
-                .replace("crate::pb::", "pb::")
-                .parse()
-                .unwrap_or_default();
-            quote!(<#path as Default>::default())
-        }
-    }
-}
-
-fn strip_generic<'t>(t: &'t str, name: &str) -> Option<&'t str> {
-    t.strip_prefix(name)?.strip_prefix('<')?.strip_suffix('>')
-}
-
-/// Splits `A,B<C,D>,E` at top-level commas.
-fn split_top(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut cur = String::new();
-    for c in s.chars() {
-        match c {
-            '<' | '(' => depth += 1,
-            '>' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }

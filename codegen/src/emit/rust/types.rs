@@ -3,58 +3,100 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// The prost type of a field written as `ty` in our proto (`repeated User`, `optional string`, …).
-pub fn field_type(ty: &str) -> TokenStream {
-    if let Some(inner) = ty.strip_prefix("repeated ") {
-        let elem = value_type(inner);
-        return quote!(::std::vec::Vec<#elem>);
-    }
-    if let Some(inner) = ty.strip_prefix("optional ") {
-        let elem = value_type(inner);
-        return quote!(::core::option::Option<#elem>);
-    }
-    if let Some(rest) = ty.strip_prefix("map<").and_then(|r| r.strip_suffix('>')) {
-        let (k, v) = rest.split_once(", ").unwrap_or((rest, "string"));
-        let (k, v) = (value_type(k), value_type(v));
-        return quote!(::std::collections::HashMap<#k, #v>);
-    }
-    if is_scalar(ty) {
-        value_type(ty)
-    } else {
-        let m = value_type(ty);
-        quote!(::core::option::Option<#m>)
-    }
-}
+use crate::emit::proto::{FieldType, Scalar, ValueType};
 
-pub fn is_scalar(ty: &str) -> bool {
-    matches!(
-        ty,
-        "string" | "bytes" | "bool" | "int32" | "int64" | "uint32" | "uint64" | "float" | "double"
-    )
+/// The prost type of a field.
+pub fn field_type(ty: &FieldType) -> TokenStream {
+    match ty {
+        FieldType::Repeated(v) => {
+            let elem = value_type(v);
+            quote!(::std::vec::Vec<#elem>)
+        }
+        FieldType::Optional(s) => {
+            let elem = value_type(&ValueType::Scalar(*s));
+            quote!(::core::option::Option<#elem>)
+        }
+        FieldType::Map(k, v) => {
+            let (k, v) = (value_type(&ValueType::Scalar(*k)), value_type(v));
+            quote!(::std::collections::HashMap<#k, #v>)
+        }
+        FieldType::Single(v @ ValueType::Scalar(_)) => value_type(v),
+        // prost wraps every singular message field in an Option.
+        FieldType::Single(v) => {
+            let m = value_type(v);
+            quote!(::core::option::Option<#m>)
+        }
+    }
 }
 
 /// The Rust type of one value (no label).
-pub fn value_type(ty: &str) -> TokenStream {
+pub fn value_type(ty: &ValueType) -> TokenStream {
     match ty {
-        "string" => quote!(::prost::alloc::string::String),
-        "bytes" => quote!(::prost::alloc::vec::Vec<u8>),
-        "bool" => quote!(bool),
-        "int32" => quote!(i32),
-        "int64" => quote!(i64),
-        "uint32" => quote!(u32),
-        "uint64" => quote!(u64),
-        "float" => quote!(f32),
-        "double" => quote!(f64),
-        other => match other.strip_prefix("google.protobuf.") {
-            Some(wkt) => {
-                let id = format_ident!("{}", wkt);
-                quote!(::prost_types::#id)
-            }
-            None => {
-                let id = message_ident(other);
-                quote!(crate::pb::#id)
-            }
+        ValueType::Scalar(s) => match s {
+            Scalar::String => quote!(::prost::alloc::string::String),
+            Scalar::Bytes => quote!(::prost::alloc::vec::Vec<u8>),
+            Scalar::Bool => quote!(bool),
+            Scalar::Int32 => quote!(i32),
+            Scalar::Int64 => quote!(i64),
+            Scalar::Uint32 => quote!(u32),
+            Scalar::Uint64 => quote!(u64),
+            Scalar::Float => quote!(f32),
+            Scalar::Double => quote!(f64),
         },
+        ValueType::Struct => quote!(::prost_types::Struct),
+        ValueType::Value => quote!(::prost_types::Value),
+        ValueType::Timestamp => quote!(::prost_types::Timestamp),
+        ValueType::Message(name) => {
+            let id = message_ident(name);
+            quote!(crate::pb::#id)
+        }
+    }
+}
+
+/// A sample value of a field's Rust type, as tokens: non-default wherever a field can be (for
+/// the generated round-trip tests).
+pub fn sample(ty: &FieldType) -> TokenStream {
+    match ty {
+        FieldType::Repeated(v) => {
+            let v = sample_value(v);
+            quote!(vec![#v])
+        }
+        FieldType::Optional(s) => {
+            let v = sample_value(&ValueType::Scalar(*s));
+            quote!(Some(#v))
+        }
+        FieldType::Map(k, v) => {
+            let (k, v) = (sample_value(&ValueType::Scalar(*k)), sample_value(v));
+            quote!([(#k, #v)].into_iter().collect::<HashMap<_, _>>())
+        }
+        FieldType::Single(v @ ValueType::Scalar(_)) => sample_value(v),
+        FieldType::Single(v) => {
+            let v = sample_value(v);
+            quote!(Some(#v))
+        }
+    }
+}
+
+fn sample_value(ty: &ValueType) -> TokenStream {
+    match ty {
+        ValueType::Scalar(s) => match s {
+            Scalar::String => quote!(String::from("sample")),
+            Scalar::Bytes => quote!(b"sample-bytes".to_vec()),
+            Scalar::Bool => quote!(true),
+            Scalar::Int32 => quote!(7i32),
+            Scalar::Int64 => quote!(7i64),
+            Scalar::Uint32 => quote!(7u32),
+            Scalar::Uint64 => quote!(7u64),
+            Scalar::Float => quote!(1.5f32),
+            Scalar::Double => quote!(1.5f64),
+        },
+        ValueType::Struct => quote!(<::prost_types::Struct as Default>::default()),
+        ValueType::Value => quote!(<::prost_types::Value as Default>::default()),
+        ValueType::Timestamp => quote!(<::prost_types::Timestamp as Default>::default()),
+        ValueType::Message(name) => {
+            let id = message_ident(name);
+            quote!(<pb::#id as Default>::default())
+        }
     }
 }
 

@@ -19,7 +19,7 @@ from mattermost_plugin_api.errors import (
 )
 from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookSpec
 
-CONTRACT_HASH = "add7f5b53149eeeb"
+CONTRACT_HASH = "2d1dcb94e0b2090e"
 """Fingerprint of the proto contract; the host's must match."""
 
 MATTERMOST_VERSION = "v0.4.4"
