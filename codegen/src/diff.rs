@@ -47,13 +47,12 @@ pub fn changes(old: &Ir, new: &Ir) -> Vec<String> {
         match old_types.get(name) {
             None => out.push(format!("type added: {name}")),
             Some(prev) if *prev != *t => {
-                let mut lines = vec![format!("type changed: {name}")];
-                lines.extend(
-                    type_changes(prev, t)
-                        .into_iter()
-                        .map(|l| format!("    {l}")),
-                );
-                out.push(lines.join("\n"));
+                let inside = type_changes(prev, t);
+                if !inside.is_empty() {
+                    let mut lines = vec![format!("type changed: {name}")];
+                    lines.extend(inside.into_iter().map(|l| format!("    {l}")));
+                    out.push(lines.join("\n"));
+                }
             }
             Some(_) => {}
         }
@@ -111,6 +110,9 @@ fn type_changes(old: &TypeDecl, new: &TypeDecl) -> Vec<String> {
                         prev.ty.go_string(),
                         f.ty.go_string()
                     )),
+                    Some(prev) if prev.known_values != f.known_values => {
+                        out.extend(known_value_changes(prev, f))
+                    }
                     Some(prev) if *prev != f => out.push(format!(
                         "field tag changed: {} (json {:?} → {:?})",
                         f.name, prev.json_name, f.json_name
@@ -177,9 +179,57 @@ fn type_changes(old: &TypeDecl, new: &TypeDecl) -> Vec<String> {
         }
         _ => {}
     }
-    if out.is_empty() {
+    if out.is_empty() && without_locations(old) != without_locations(new) {
         out.push("changed".to_string());
     }
+    out
+}
+
+/// A type with the source locations of its known values blanked: constants that only moved are
+/// not an API change.
+fn without_locations(decl: &TypeDecl) -> TypeDecl {
+    let mut decl = decl.clone();
+    if let TypeKind::Struct { fields, .. } = &mut decl.kind {
+        for known in fields.iter_mut().filter_map(|f| f.known_values.as_mut()) {
+            for v in &mut known.values {
+                v.file.clear();
+                v.line = 0;
+            }
+        }
+    }
+    decl
+}
+
+/// What changed in a field's known values (untyped constants): values added or removed, or the
+/// prefix. Where they are declared is not an API change and is not listed.
+fn known_value_changes(old: &Field, new: &Field) -> Vec<String> {
+    let pairs = |f: &Field| -> Vec<(String, String)> {
+        let values = f.known_values.iter().flat_map(|k| &k.values);
+        values.map(|v| (v.name.clone(), v.value.clone())).collect()
+    };
+    let (before, after) = (pairs(old), pairs(new));
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (&old.known_values, &new.known_values) {
+        if a.prefix != b.prefix {
+            out.push(format!(
+                "known values of {}: prefix {} → {}",
+                new.name, a.prefix, b.prefix
+            ));
+        }
+    }
+    for (name, value) in after.iter().filter(|p| !before.contains(p)) {
+        out.push(format!(
+            "known value added: {}: {name} = {value:?}",
+            new.name
+        ));
+    }
+    for (name, value) in before.iter().filter(|p| !after.contains(p)) {
+        out.push(format!(
+            "known value removed: {}: {name} = {value:?}",
+            new.name
+        ));
+    }
+    // Same values declared elsewhere (file, line or order) is not a change of the API.
     out
 }
 

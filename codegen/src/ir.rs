@@ -427,6 +427,10 @@ pub struct Field {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub embedded: bool,
     pub ty: TypeRef,
+    /// For a `string` field: the untyped string constants named `<Struct><Field><Member>` that
+    /// list its values (`PostTypeJoinChannel` for `Post.Type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_values: Option<KnownValues>,
 }
 
 /// Untyped string constants sharing a name prefix made of a struct's and a field's names.

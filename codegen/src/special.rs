@@ -166,6 +166,78 @@ pub fn check_shape(case: Special, m: &Method) -> Result<(), String> {
     }
 }
 
+/// A parameter or result of a method, for [`NIL_EXCEPTIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot<'a> {
+    /// A parameter, by its Go name.
+    Param(&'a str),
+    /// A result, by position (without the trailing error).
+    Result(usize),
+}
+
+/// Whether a pointer the Go signature allows to be nil can be nil in practice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nil {
+    /// Always set: typed non-optional in the languages; a missing value is a contract violation.
+    Never,
+    /// Truly optional.
+    Possible,
+}
+
+/// The rule for pointers to structs, by where they appear:
+/// - a hook's parameter: the server always sends it (`MessageWillBePosted` gets a post);
+/// - an API method's result beside an error result: a nil error means the value is there
+///   (`GetUser` returns a user or an error);
+/// - an API method's result without an error result: it may be nil (`GetLicense` without one);
+/// - an API method's parameter and a hook's result: the caller's choice, so optional.
+///
+/// [`NIL_EXCEPTIONS`] says where Mattermost departs from it.
+pub fn nil_rule(service: ServiceKind, m: &Method, slot: Slot<'_>) -> Nil {
+    if let Some((.., nil)) = NIL_EXCEPTIONS
+        .iter()
+        .find(|(s, name, at, _)| *s == service && *name == m.name && *at == slot)
+    {
+        return *nil;
+    }
+    match (service, slot) {
+        (ServiceKind::Hooks, Slot::Param(_)) => Nil::Never,
+        (ServiceKind::Api, Slot::Result(_)) if m.error != ErrorKind::None => Nil::Never,
+        _ => Nil::Possible,
+    }
+}
+
+/// Where the server departs from [`nil_rule`].
+pub const NIL_EXCEPTIONS: &[(ServiceKind, &str, Slot<'static>, Nil)] = &[
+    // The configuration always exists.
+    (Api, "GetConfig", Slot::Result(0), Nil::Never),
+    (Api, "GetUnsanitizedConfig", Slot::Result(0), Nil::Never),
+    // The acting user is nil when users join or leave on their own.
+    (
+        Hooks,
+        "UserHasJoinedChannel",
+        Slot::Param("actor"),
+        Nil::Possible,
+    ),
+    (
+        Hooks,
+        "UserHasJoinedTeam",
+        Slot::Param("actor"),
+        Nil::Possible,
+    ),
+    (
+        Hooks,
+        "UserHasLeftChannel",
+        Slot::Param("actor"),
+        Nil::Possible,
+    ),
+    (
+        Hooks,
+        "UserHasLeftTeam",
+        Slot::Param("actor"),
+        Nil::Possible,
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +265,95 @@ mod tests {
                 row.service,
                 row.method
             );
+        }
+    }
+
+    /// Every exception names a method of the pinned release and a slot that method has, and
+    /// changes what the rule alone would say.
+    #[test]
+    fn every_nil_exception_names_a_slot_and_departs_from_the_rule() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        let ir = crate::Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for &(service, name, slot, nil) in NIL_EXCEPTIONS {
+            let m = ir
+                .service(service)
+                .and_then(|s| s.methods.iter().find(|m| m.name == name))
+                .unwrap_or_else(|| panic!("{service:?}.{name} is not in the pinned release"));
+            let ty = match slot {
+                Slot::Param(p) => m
+                    .params
+                    .iter()
+                    .find(|x| x.name.as_deref() == Some(p))
+                    .map(|x| &x.ty),
+                Slot::Result(i) => m.results.get(i).map(|r| &r.ty),
+            };
+            assert!(
+                matches!(ty, Some(TypeRef::Pointer(_))),
+                "{name} {slot:?}: not a pointer in the pinned release ({ty:?})"
+            );
+            let mut unlisted = m.clone();
+            unlisted.name = format!("{name}$unlisted");
+            assert_ne!(
+                nil_rule(service, &unlisted, slot),
+                nil,
+                "{name} {slot:?} repeats the rule"
+            );
+        }
+    }
+
+    /// The rule over every method of the pinned release: hook parameters and results beside an
+    /// error are always set, with the listed exceptions; everything else stays optional.
+    #[test]
+    fn nil_rule_over_every_method() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        let ir = crate::Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut never = Vec::new();
+        for service in &ir.services {
+            for m in &service.methods {
+                for p in &m.params {
+                    let Some(name) = p.name.as_deref() else {
+                        continue;
+                    };
+                    if nil_rule(service.name, m, Slot::Param(name)) == Nil::Never {
+                        assert_eq!(service.name, ServiceKind::Hooks, "{}.{name}", m.name);
+                        never.push(format!("{}.{name}", m.name));
+                    }
+                }
+                for r in &m.results {
+                    let nil = nil_rule(service.name, m, Slot::Result(r.position));
+                    let beside_error = m.error != ErrorKind::None;
+                    let listed = NIL_EXCEPTIONS.iter().any(|(s, n, at, _)| {
+                        *s == service.name && *n == m.name && *at == Slot::Result(r.position)
+                    });
+                    if service.name == ServiceKind::Api && !listed {
+                        assert_eq!(
+                            nil == Nil::Never,
+                            beside_error,
+                            "{} result {}",
+                            m.name,
+                            r.position
+                        );
+                    }
+                    if service.name == ServiceKind::Hooks {
+                        assert_eq!(
+                            nil,
+                            Nil::Possible,
+                            "{}: a hook's result is the plugin's choice",
+                            m.name
+                        );
+                    }
+                }
+            }
+        }
+        for must in [
+            "MessageWillBePosted.post",
+            "ExecuteCommand.args",
+            "MessageHasBeenUpdated.oldPost",
+        ] {
+            assert!(never.iter().any(|n| n == must), "{must} must always be set");
+        }
+        for may in ["UserHasJoinedChannel.actor", "UserHasLeftTeam.actor"] {
+            assert!(!never.iter().any(|n| n == may), "{may} may be nil");
         }
     }
 

@@ -301,7 +301,8 @@ fn upgrade_keeps_numbers_and_reserves_the_rest() {
     // The retyped field keeps its name, so only its number is reserved.
     assert!(!thing.contains("\"count\""), "{thing}");
 
-    // v3 brings `Size` back: a fresh number, the old one stays reserved.
+    // v3 brings `Size` back as it was: its own number again, no longer reserved (that number
+    // never meant anything else). Going back to v1 renumbers nothing.
     let v3 = v2.replace(
         "\tNote  *string",
         "\tSize  int64  `json:\"size\"`\n\tNote  *string",
@@ -309,13 +310,25 @@ fn upgrade_keeps_numbers_and_reserves_the_rest() {
     let (files3, lock3) = proto::emit(&parse_mem(&v3), &lock2).unwrap();
     let set = compile(&files3);
     let fields = message_fields(&set, "Thing");
-    assert!(fields.contains(&("size".into(), 9)), "{fields:?}");
-    assert_eq!(lock3.messages["Thing"].next, 10);
+    assert!(fields.contains(&("size".into(), 2)), "{fields:?}");
+    assert_eq!(lock3.messages["Thing"].next, 9);
     assert!(
-        lock3.messages["Thing"]
+        !lock3.messages["Thing"]
             .reserved
             .iter()
             .any(|r| r.number == 2)
+    );
+    let (files1, _) = proto::emit(&parse_mem(v1), &lock3).unwrap();
+    let set = compile(&files1);
+    assert_eq!(
+        message_fields(&set, "Thing"),
+        [
+            ("id".into(), 1),
+            ("size".into(), 2),
+            ("label".into(), 3),
+            ("count".into(), 4),
+            ("owner".into(), 5)
+        ]
     );
 }
 

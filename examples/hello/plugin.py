@@ -2,7 +2,8 @@
 
 - OnActivate: creates a bot and registers the /hello slash command;
 - MessageWillBePosted: rejects messages containing "spam", tags the rest;
-- ExecuteCommand: /hello [name] answers with the configured greeting and counts calls in the KV store;
+- ExecuteCommand: /hello [name] answers with the configured greeting (to the caller's username when no
+  name is given) and counts calls in the KV store;
 - ServeHTTP: GET /status (JSON), GET /download?size=N (a streamed download), POST /echo (streams back).
 """
 
@@ -13,6 +14,7 @@ import json
 
 from mattermost_plugin import HTTPRequest, Plugin, ResponseWriter, hook, run_plugin
 from mattermost_plugin_api import models
+from mattermost_plugin_api.enums import CommandResponseType
 
 
 class Hello(Plugin):
@@ -27,20 +29,21 @@ class Hello(Plugin):
         self.logger.info("hello plugin activated, bot %s", self.bot_id)
 
     @hook
-    def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
-        if post is None:
-            return None, ""
+    def message_will_be_posted(self, post: models.Post) -> tuple[models.Post | None, str]:
         if "spam" in post.message.lower():
             return None, "Hello does not let spam through."
         return dataclasses.replace(post, message=f"{post.message} 👋"), ""
 
     @hook
-    def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
-        name = (args.command.split(maxsplit=1)[1:] or ["world"])[0] if args else "world"
+    def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
+        words = args.command.split(maxsplit=1)[1:]
+        # GetUser returns a user or raises: no None to rule out first.
+        name = words[0] if words else self.api.get_user(user_id=args.user_id).username
         count = int(self.api.kv_get(key="greetings") or b"0") + 1
         self.api.kv_set(key="greetings", value=str(count).encode())
         greeting = self.configuration.get("Greeting", "Hello")
-        return models.CommandResponse(response_type="ephemeral", text=f"{greeting}, {name}! (greeting #{count})")
+        text = f"{greeting}, {name}! (greeting #{count})"
+        return models.CommandResponse(response_type=CommandResponseType.EPHEMERAL, text=text)
 
     @hook
     async def serve_http(self, request: HTTPRequest, response: ResponseWriter) -> None:

@@ -14,6 +14,7 @@ from google.protobuf import struct_pb2
 from mattermost_plugin_api import (
     HOOK_IDS,
     AsyncPluginAPI,
+    ContractError,
     GoError,
     Hook,
     NotFoundError,
@@ -186,10 +187,19 @@ def test_hook_specs_convert_requests_and_results() -> None:
     assert [name for name, _ in spec.params] == ["context", "post"]
     assert spec.returns == "tuple[models.Post | None, str]"
     assert spec.args is not None and spec.response is not None
-    request = hooks_pb2.MessageWillBePostedRequest(post=model_pb2.Post(message="hi"))
+    # The server always sends both: typed without `None`, and their absence is a clear error.
+    assert dict(spec.params) == {"context": "models.PluginContext", "post": "models.Post"}
+    request = hooks_pb2.MessageWillBePostedRequest(
+        context=common_pb2.PluginContext(request_id="r1"), post=model_pb2.Post(message="hi")
+    )
     kwargs = spec.args(request)
-    assert kwargs["context"] is None
+    assert kwargs["context"] == models.PluginContext(request_id="r1")
     assert kwargs["post"] == models.Post(message="hi")
+    with pytest.raises(ContractError, match="MessageWillBePosted: `context` is missing"):
+        spec.args(hooks_pb2.MessageWillBePostedRequest(post=model_pb2.Post(message="hi")))
+    # The acting user of a membership hook is nil when users join on their own.
+    joined = HOOK_SPECS[Hook.USER_HAS_JOINED_CHANNEL]
+    assert dict(joined.params)["actor"] == "models.User | None"
     response = spec.response((models.Post(message="HI"), "nope"))
     assert response == hooks_pb2.MessageWillBePostedResponse(
         replacement=model_pb2.Post(message="HI"), rejection_reason="nope"

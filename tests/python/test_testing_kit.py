@@ -42,6 +42,9 @@ def test_the_hello_example_under_the_testing_kit(tmp_path: pathlib.Path) -> None
         assert host.set_configuration({"Greeting": "Ahoy"})[0] == 200
         status, response = host.execute_command("/hello Ada")
         assert status == 200 and response["text"] == "Ahoy, Ada! (greeting #1)"
+        # Without a name the plugin greets the caller, looked up with GetUser.
+        status, response = host.execute_command("/hello")
+        assert status == 200 and response["text"] == "Ahoy, dev.user! (greeting #2)"
         status, body = host.plugin_http("GET", "/status")
         assert status == 200 and json.loads(body)["server_version"]
         status, body = host.plugin_http("GET", "/download?size=200000")

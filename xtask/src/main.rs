@@ -7,6 +7,8 @@
 //! - `bench`: the benchmarks.
 
 mod demo;
+#[cfg(test)]
+mod older_release;
 mod proto_checks;
 
 use std::path::{Path, PathBuf};
@@ -58,7 +60,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Regen { mattermost } => regen(mattermost.as_deref()),
+        Cmd::Regen { mattermost } => regen_at(&root(), mattermost.as_deref()),
         Cmd::Check => check(),
         Cmd::Test { faults: false } => test(),
         Cmd::Test { faults: true } => faults(),
@@ -178,8 +180,11 @@ fn summary(ir: &Ir) -> String {
     )
 }
 
-fn regen(mattermost: Option<&str>) -> Result<()> {
-    let previous = match read_spec(&root()) {
+/// The pipeline against the tree at `root` (the repository for `cargo xtask regen`): parses
+/// `mattermost` (a version or a local checkout; the version pinned in `spec/` when `None`),
+/// rewrites `spec/` and the generated files under `root` and prints what changed.
+fn regen_at(root: &Path, mattermost: Option<&str>) -> Result<()> {
+    let previous = match read_spec(root) {
         Ok(p) => p.map(|(_, ir)| ir),
         Err(e) => {
             eprintln!("warning: {e:#}; regenerating from scratch");
@@ -196,22 +201,22 @@ fn regen(mattermost: Option<&str>) -> Result<()> {
         .unwrap_or_else(|| DEFAULT_VERSION.to_string());
     let ir = parse_source(&spec)?;
 
-    let lock = read_lock(&root())?;
+    let lock = read_lock(root)?;
     let mut written = 0;
     let files = derived_files(&ir, &lock)?;
     let expected: std::collections::BTreeSet<&str> =
         files.iter().map(|(p, _)| p.as_str()).collect();
     for dir in GENERATED_DIRS {
-        for stale in files_under(&root(), dir) {
+        for stale in files_under(root, dir) {
             if !expected.contains(stale.as_str()) {
-                std::fs::remove_file(root().join(&stale))
+                std::fs::remove_file(root.join(&stale))
                     .with_context(|| format!("removing stale {stale}"))?;
                 println!("removed stale {stale}");
             }
         }
     }
     for (rel, contents) in &files {
-        let path = root().join(rel);
+        let path = root.join(rel);
         if std::fs::read_to_string(&path).ok().as_deref() == Some(contents.as_str()) {
             continue;
         }
@@ -368,6 +373,7 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
 fn test() -> Result<()> {
     println!("==> cargo xtask check");
     check()?;
+    rust_lints()?;
     // The Python bench's smoke run (bench targets run under `cargo test` too) needs the venv.
     let python = ensure_venv()?;
     let mut cmd = cargo();
@@ -383,6 +389,41 @@ fn test() -> Result<()> {
     // The main job must keep working: the demo drives the hello plugin end to end.
     demo::run()?;
     Ok(())
+}
+
+/// rustfmt and clippy over the workspace, and rustfmt over the hand-written Rust the generator
+/// copies into the generated crate (`templates/rust/`; clippy sees it there, where the generated
+/// modules opt out and the copied ones do not).
+fn rust_lints() -> Result<()> {
+    let have = |component: &str| {
+        cargo()
+            .args([component, "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("fmt") || !have("clippy") {
+        let mut cmd = Command::new("rustup");
+        cmd.args(["component", "add", "rustfmt", "clippy"]);
+        run(cmd, "rustup component add rustfmt clippy")?;
+    }
+    let mut cmd = cargo();
+    cmd.args(["fmt", "--all", "--check"]);
+    run(cmd, "cargo fmt --check")?;
+    let mut cmd = Command::new("rustfmt");
+    cmd.args(["--edition", "2024", "--check"])
+        .args(files_under(&root(), "templates/rust"))
+        .current_dir(root());
+    run(cmd, "rustfmt --check templates/rust")?;
+    let mut cmd = cargo();
+    cmd.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(cmd, "cargo clippy")
 }
 
 /// The fault suite (`devhost/tests/faults.rs`, not part of a plain `cargo test`): each scenario
@@ -476,6 +517,7 @@ fn python_checks() -> Result<()> {
         "examples",
         "devhost/benches/python",
     ])
+    .args(python_templates())
     .current_dir(root());
     run(cmd, "ruff check")?;
     let mut cmd = Command::new(&python);
@@ -493,10 +535,25 @@ fn python_checks() -> Result<()> {
         cmd,
         "mypy --strict (generated package, SDK, examples, bench scripts)",
     )?;
+    // The plain Python the generator copies, checked as it stands in templates/ (its imports
+    // resolve through the generated package installed in the venv).
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "mypy", "--strict"])
+        .args(python_templates())
+        .current_dir(root());
+    run(cmd, "mypy --strict (Python templates copied as they are)")?;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "tests/python"])
         .current_dir(root());
     run(cmd, "pytest tests/python")
+}
+
+/// The Python files under `templates/python/` that the generator copies unchanged (the others
+/// there are askama templates, not Python until rendered).
+fn python_templates() -> impl Iterator<Item = &'static str> {
+    codegen::emit::python::STATIC_MODULES
+        .iter()
+        .map(|m| m.template)
 }
 
 fn bench() -> Result<()> {

@@ -51,11 +51,19 @@ pub fn validate(root: &Path) -> Result<Vec<String>> {
                 .unwrap_or_default();
             let (accepted, breaks) = sort_findings(&String::from_utf8_lossy(&out.stdout), &lock);
             let short = &base[..base.len().min(12)];
-            if out.status.success() || (breaks.is_empty() && accepted > 0) {
+            if out.status.success() || (breaks.is_empty() && accepted.any()) {
                 println!("proto: no wire/JSON breaking change against {short}");
-                if accepted > 0 {
+                if accepted.renames > 0 {
                     println!(
-                        "proto: {accepted} name change(s) against {short} are field renames recorded in {} (`renamed_from`)",
+                        "proto: {} name change(s) against {short} are field renames recorded in {} (`renamed_from`)",
+                        accepted.renames,
+                        crate::SPEC_LOCK
+                    );
+                }
+                if accepted.restored > 0 {
+                    println!(
+                        "proto: {} reservation(s) dropped against {short} are fields back under their own number and name ({})",
+                        accepted.restored,
                         crate::SPEC_LOCK
                     );
                 }
@@ -71,21 +79,49 @@ pub fn validate(root: &Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// Splits `buf breaking --error-format json` output into the count of findings that are renames
-/// the lock records (a field keeping its key and number under a better name changes its proto
-/// and JSON names, which buf reports) and the rest, rendered `path:line:col: message`.
-fn sort_findings(output: &str, lock: &FieldLock) -> (usize, Vec<String>) {
-    let mut accepted = 0;
+/// Findings `buf breaking` reports that the lock shows are not breaks.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Accepted {
+    /// A field keeping its key and number under a better name changes its proto and JSON names.
+    renames: usize,
+    /// A field that comes back (same key and wire type) takes its number and name out of
+    /// `reserved` again.
+    restored: usize,
+}
+
+impl Accepted {
+    fn any(&self) -> bool {
+        self.renames + self.restored > 0
+    }
+}
+
+/// Splits `buf breaking --error-format json` output into the findings the lock accounts for
+/// (see [`Accepted`]) and the rest, rendered `path:line:col: message`.
+fn sort_findings(output: &str, lock: &FieldLock) -> (Accepted, Vec<String>) {
+    let mut accepted = Accepted::default();
     let mut breaks = Vec::new();
-    for line in output.lines().filter(|l| !l.trim().is_empty()) {
-        let Ok(finding) = serde_json::from_str::<serde_json::Value>(line) else {
-            breaks.push(line.to_string());
-            continue;
+    let findings: Vec<Result<serde_json::Value, &str>> = output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|_| l))
+        .collect();
+    let restored = restored_numbers(&findings, lock);
+    for finding in findings {
+        let finding = match finding {
+            Ok(f) => f,
+            Err(line) => {
+                breaks.push(line.to_string());
+                continue;
+            }
         };
         let text = |key: &str| finding[key].as_str().unwrap_or_default().to_string();
         let message = text("message");
         if is_recorded_rename(&text("type"), &message, lock) {
-            accepted += 1;
+            accepted.renames += 1;
+            continue;
+        }
+        if is_restored_field(&text("type"), &message, lock, &restored) {
+            accepted.restored += 1;
             continue;
         }
         breaks.push(format!(
@@ -127,6 +163,100 @@ fn is_recorded_rename(kind: &str, message: &str, lock: &FieldLock) -> bool {
     spell(&field.name) == to && field.renamed_from.iter().any(|old| spell(old) == from)
 }
 
+/// buf's `RESERVED_MESSAGE_NO_DELETE` findings: `Previously present reserved range "[18]" on
+/// message "M" is missing values: [18] were removed.` and `Previously present reserved name "a"
+/// on message "M" was deleted.` As (message, numbers) or (message, name).
+enum DroppedReservation {
+    Numbers(String, Vec<u32>),
+    Name(String, String),
+}
+
+fn dropped_reservation(kind: &str, message: &str) -> Option<DroppedReservation> {
+    if kind != "RESERVED_MESSAGE_NO_DELETE" {
+        return None;
+    }
+    let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+    if message.starts_with("Previously present reserved name ") {
+        let [name, message_name] = quoted.as_slice() else {
+            return None;
+        };
+        return Some(DroppedReservation::Name(
+            message_name.to_string(),
+            name.to_string(),
+        ));
+    }
+    if !message.starts_with("Previously present reserved range ") {
+        return None;
+    }
+    let [_, message_name] = quoted.as_slice() else {
+        return None;
+    };
+    let values = message
+        .split_once("missing values: [")?
+        .1
+        .split_once(']')?
+        .0;
+    let numbers: Option<Vec<u32>> = values.split(',').map(|n| n.trim().parse().ok()).collect();
+    Some(DroppedReservation::Numbers(
+        message_name.to_string(),
+        numbers?,
+    ))
+}
+
+/// Per message, the formerly reserved numbers that a field holds again in the lock. The lock
+/// never hands a number to a second key: a reserved number back in use is the key that had it,
+/// back with the wire type it had, so peers on either side read it as they did.
+fn restored_numbers(
+    findings: &[Result<serde_json::Value, &str>],
+    lock: &FieldLock,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<u32>> {
+    let mut restored: std::collections::BTreeMap<String, std::collections::BTreeSet<u32>> =
+        Default::default();
+    for finding in findings.iter().flatten() {
+        let text = |key: &str| finding[key].as_str().unwrap_or_default().to_string();
+        if let Some(DroppedReservation::Numbers(message, numbers)) =
+            dropped_reservation(&text("type"), &text("message"))
+        {
+            let live = |n: &u32| {
+                lock.messages
+                    .get(&message)
+                    .is_some_and(|m| m.fields.values().any(|f| f.number == *n))
+            };
+            if numbers.iter().all(live) {
+                restored.entry(message).or_default().extend(numbers);
+            }
+        }
+    }
+    restored
+}
+
+/// Whether a dropped reservation is a field coming back: every number is held again by its
+/// field (see [`restored_numbers`]), and a name is that of a field whose number came back too.
+fn is_restored_field(
+    kind: &str,
+    message: &str,
+    lock: &FieldLock,
+    restored: &std::collections::BTreeMap<String, std::collections::BTreeSet<u32>>,
+) -> bool {
+    match dropped_reservation(kind, message) {
+        Some(DroppedReservation::Numbers(message, numbers)) => restored
+            .get(&message)
+            .is_some_and(|r| numbers.iter().all(|n| r.contains(n))),
+        Some(DroppedReservation::Name(message, name)) => {
+            let (Some(entry), Some(numbers)) =
+                (lock.messages.get(&message), restored.get(&message))
+            else {
+                return false;
+            };
+            entry
+                .fields
+                .values()
+                .any(|f| f.name == name && numbers.contains(&f.number))
+        }
+        None => false,
+    }
+}
+
 /// protoc's default `json_name`: lowerCamelCase of the proto field name.
 fn json_name(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
@@ -142,36 +272,6 @@ fn json_name(field: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renames_recorded_in_the_lock_are_accepted_and_nothing_else() {
-        let lock = FieldLock::from_json(
-            r#"{"messages": {"M": {"next": 3, "fields": {
-                "UserIDs": {"number": 1, "name": "user_ids", "wire": "repeated string", "renamed_from": ["user_i_ds"]},
-                "Other": {"number": 2, "name": "other", "wire": "string"}}}}}"#,
-        )
-        .unwrap();
-        let output = [
-            r#"{"path":"a.proto","start_line":3,"start_column":5,"type":"FIELD_SAME_NAME","message":"Field \"1\" on message \"M\" changed name from \"user_i_ds\" to \"user_ids\"."}"#,
-            r#"{"path":"a.proto","start_line":3,"start_column":5,"type":"FIELD_SAME_JSON_NAME","message":"Field \"1\" with name \"user_ids\" on message \"M\" changed option \"json_name\" from \"userIDs\" to \"userIds\"."}"#,
-            r#"{"path":"a.proto","start_line":4,"start_column":5,"type":"FIELD_SAME_NAME","message":"Field \"2\" on message \"M\" changed name from \"before\" to \"other\"."}"#,
-            r#"{"path":"a.proto","start_line":5,"start_column":1,"type":"FIELD_SAME_TYPE","message":"Field \"1\" on message \"M\" changed type from \"string\" to \"int64\"."}"#,
-        ]
-        .join("\n");
-        let (accepted, breaks) = sort_findings(&output, &lock);
-        assert_eq!(accepted, 2);
-        assert_eq!(breaks.len(), 2, "{breaks:?}");
-        assert!(
-            breaks[0].starts_with("a.proto:4:5: Field \"2\""),
-            "{breaks:?}"
-        );
-        assert!(breaks[1].contains("changed type"), "{breaks:?}");
-    }
 }
 
 /// The commit whose proto the tree must stay compatible with: the last commit that touched the
@@ -209,4 +309,89 @@ fn ensure_buf() -> Result<PathBuf> {
         crate::run(cmd, "npm ci (tools: buf)")?;
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_recorded_in_the_lock_are_accepted_and_nothing_else() {
+        let lock = FieldLock::from_json(
+            r#"{"messages": {"M": {"next": 3, "fields": {
+                "UserIDs": {"number": 1, "name": "user_ids", "wire": "repeated string", "renamed_from": ["user_i_ds"]},
+                "Other": {"number": 2, "name": "other", "wire": "string"}}}}}"#,
+        )
+        .unwrap();
+        let output = [
+            r#"{"path":"a.proto","start_line":3,"start_column":5,"type":"FIELD_SAME_NAME","message":"Field \"1\" on message \"M\" changed name from \"user_i_ds\" to \"user_ids\"."}"#,
+            r#"{"path":"a.proto","start_line":3,"start_column":5,"type":"FIELD_SAME_JSON_NAME","message":"Field \"1\" with name \"user_ids\" on message \"M\" changed option \"json_name\" from \"userIDs\" to \"userIds\"."}"#,
+            r#"{"path":"a.proto","start_line":4,"start_column":5,"type":"FIELD_SAME_NAME","message":"Field \"2\" on message \"M\" changed name from \"before\" to \"other\"."}"#,
+            r#"{"path":"a.proto","start_line":5,"start_column":1,"type":"FIELD_SAME_TYPE","message":"Field \"1\" on message \"M\" changed type from \"string\" to \"int64\"."}"#,
+        ]
+        .join("\n");
+        let (accepted, breaks) = sort_findings(&output, &lock);
+        assert_eq!(
+            accepted,
+            Accepted {
+                renames: 2,
+                restored: 0
+            }
+        );
+        assert_eq!(breaks.len(), 2, "{breaks:?}");
+        assert!(
+            breaks[0].starts_with("a.proto:4:5: Field \"2\""),
+            "{breaks:?}"
+        );
+        assert!(breaks[1].contains("changed type"), "{breaks:?}");
+    }
+
+    /// A field back under its own number and name (the lock restored it) drops a reservation,
+    /// which buf reports; a reservation dropped for anything else is still a break.
+    #[test]
+    fn fields_back_under_their_own_number_are_accepted_and_nothing_else() {
+        let lock = FieldLock::from_json(
+            r#"{"messages": {"M": {"next": 9, "fields": {
+                "Back": {"number": 2, "name": "back", "wire": "string"},
+                "Kept": {"number": 3, "name": "kept", "wire": "string"},
+                "Renamed": {"number": 8, "name": "gone", "wire": "bool"}},
+                "reserved": [{"number": 4, "name": ""}]}}}"#,
+        )
+        .unwrap();
+        let finding = |text: &str| {
+            serde_json::json!({
+                "path": "a.proto", "start_line": 1, "start_column": 1,
+                "type": "RESERVED_MESSAGE_NO_DELETE", "message": text,
+            })
+            .to_string()
+        };
+        let output = [
+            finding(
+                r#"Previously present reserved range "[2]" on message "M" is missing values: [2] were removed."#,
+            ),
+            finding(r#"Previously present reserved name "back" on message "M" was deleted."#),
+            // 5 is held by no field: a reservation lost.
+            finding(
+                r#"Previously present reserved range "[5]" on message "M" is missing values: [5] were removed."#,
+            ),
+            // A name taken by a field whose number did not come back.
+            finding(r#"Previously present reserved name "gone" on message "M" was deleted."#),
+            finding(
+                r#"Previously present reserved range "[2]" on message "Other" is missing values: [2] were removed."#,
+            ),
+        ]
+        .join("\n");
+        let (accepted, breaks) = sort_findings(&output, &lock);
+        assert_eq!(
+            accepted,
+            Accepted {
+                renames: 0,
+                restored: 2
+            }
+        );
+        assert_eq!(breaks.len(), 3, "{breaks:?}");
+        assert!(breaks[0].contains("[5]"), "{breaks:?}");
+        assert!(breaks[1].contains("\"gone\""), "{breaks:?}");
+        assert!(breaks[2].contains("\"Other\""), "{breaks:?}");
+    }
 }

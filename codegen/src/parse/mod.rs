@@ -213,11 +213,36 @@ struct InlineSite<'t> {
 
 type TypeKey = (String, String);
 
+/// An untyped string constant, a candidate known value of some field.
+struct UntypedConst {
+    value: KnownValue,
+    /// One-based, for diagnostics.
+    col: usize,
+}
+
+/// Fields (`package.Struct.Field`) the known-values rule must pass over: their name only looks like
+/// the prefix of constants that describe another field.
+const NOT_KNOWN_VALUE_FIELDS: &[&str] = &[
+    // The type of the post the response creates; `CommandResponseType*` are `ResponseType`'s.
+    "model.CommandResponse.Type",
+];
+
+/// Constants (`package.Name`) that carry a field's prefix but are not values of that field.
+const NOT_KNOWN_VALUES: &[&str] = &[
+    // A login button text and session prop keys, not `User.AuthService` values.
+    "model.UserAuthServiceSamlText",
+    "model.UserAuthServiceIsSaml",
+    "model.UserAuthServiceIsMobile",
+    "model.UserAuthServiceIsOAuth",
+];
+
 struct Ctx<'t, 's> {
     files: &'t [GoFile<'s>],
     decls: HashMap<TypeKey, DeclSite<'t>>,
     /// String constants by (package, type name).
     enums: HashMap<TypeKey, Vec<EnumValue>>,
+    /// Untyped (or plain `string`) string constants by package, in source order.
+    untyped: BTreeMap<String, Vec<UntypedConst>>,
     /// Inline structs met while lowering, by the name they were given.
     inline: RefCell<HashMap<TypeKey, InlineSite<'t>>>,
     /// External types met while lowering: (path, name) → local package name.
@@ -240,6 +265,7 @@ impl<'t, 's> Ctx<'t, 's> {
     fn new(files: &'t [GoFile<'s>], diags: &mut Vec<Diagnostic>) -> Self {
         let mut decls: HashMap<TypeKey, DeclSite<'t>> = HashMap::new();
         let mut enums: HashMap<TypeKey, Vec<EnumValue>> = HashMap::new();
+        let mut untyped: BTreeMap<String, Vec<UntypedConst>> = BTreeMap::new();
         for (idx, file) in files.iter().enumerate() {
             let root = file.tree.root_node();
             let mut cursor = root.walk();
@@ -279,7 +305,9 @@ impl<'t, 's> Ctx<'t, 's> {
                             );
                         }
                     }
-                    "const_declaration" => collect_enum_consts(file, node, &mut enums, diags),
+                    "const_declaration" => {
+                        collect_enum_consts(file, node, &mut enums, &mut untyped, diags)
+                    }
                     _ => {}
                 }
             }
@@ -288,6 +316,7 @@ impl<'t, 's> Ctx<'t, 's> {
             files,
             decls,
             enums,
+            untyped,
             inline: RefCell::default(),
             externals: RefCell::default(),
             special: special::MATTERMOST,
@@ -350,6 +379,7 @@ impl<'t, 's> Ctx<'t, 's> {
             types.push(decl);
         }
         types.sort_by(|a, b| (&a.package, &a.name).cmp(&(&b.package, &b.name)));
+        self.attach_known_values(&mut types, diags);
 
         let externals = self
             .externals
@@ -371,6 +401,102 @@ impl<'t, 's> Ctx<'t, 's> {
             services: vec![api, hooks],
             types,
             externals,
+        }
+    }
+
+    /// Gives every `string` (or `*string`) field of a struct in the closure the untyped string
+    /// constants named after it, `<Struct><Field><Member>` (see [`field_prefixes`]). A constant
+    /// goes to the longest prefix that names a field; a field takes its first prefix that names
+    /// constants. Two fields of one struct claiming the same constants is an error: the rule
+    /// cannot tell which one they describe, [`NOT_KNOWN_VALUE_FIELDS`] must.
+    fn attach_known_values(&self, types: &mut [TypeDecl], diags: &mut Vec<Diagnostic>) {
+        let string = TypeRef::Builtin("string".into());
+        let optional_string = TypeRef::Pointer(Box::new(string.clone()));
+        // (package, prefix) → the fields it names, as (type index, field index, candidate rank).
+        let mut by_prefix: HashMap<TypeKey, Vec<(usize, usize, usize)>> = HashMap::new();
+        for (ti, t) in types.iter().enumerate() {
+            let TypeKind::Struct { fields, .. } = &t.kind else {
+                continue;
+            };
+            // A lifted inline struct (`Owner.Field`) has no Go name constants could start with.
+            if t.name.contains('.') {
+                continue;
+            }
+            for (fi, f) in fields.iter().enumerate() {
+                let qualified = format!("{}.{}.{}", t.package, t.name, f.name);
+                if f.embedded
+                    || (f.ty != string && f.ty != optional_string)
+                    || NOT_KNOWN_VALUE_FIELDS.contains(&qualified.as_str())
+                {
+                    continue;
+                }
+                for (rank, prefix) in field_prefixes(&t.name, &f.name).into_iter().enumerate() {
+                    by_prefix
+                        .entry((t.package.clone(), prefix))
+                        .or_default()
+                        .push((ti, fi, rank));
+                }
+            }
+        }
+        let mut groups: BTreeMap<TypeKey, Vec<&UntypedConst>> = BTreeMap::new();
+        for (package, consts) in &self.untyped {
+            for c in consts {
+                let name = &c.value.name;
+                if NOT_KNOWN_VALUES.contains(&format!("{package}.{name}").as_str()) {
+                    continue;
+                }
+                let longest = name
+                    .char_indices()
+                    .filter(|&(i, ch)| i > 0 && ch.is_ascii_uppercase())
+                    .map(|(i, _)| (package.clone(), name[..i].to_string()))
+                    .rev()
+                    .find(|key| by_prefix.contains_key(key));
+                if let Some(key) = longest {
+                    groups.entry(key).or_default().push(c);
+                }
+            }
+        }
+        let mut chosen: BTreeMap<(usize, usize), (usize, KnownValues)> = BTreeMap::new();
+        for (key, consts) in groups {
+            let claims = &by_prefix[&key];
+            for (i, &(ti, fi, _)) in claims.iter().enumerate() {
+                let Some(&(_, other, _)) = claims[i + 1..].iter().find(|c| c.0 == ti) else {
+                    continue;
+                };
+                let (t, first) = (&types[ti], consts[0]);
+                let field = |fi: usize| match &t.kind {
+                    TypeKind::Struct { fields, .. } => fields[fi].name.clone(),
+                    _ => String::new(),
+                };
+                diags.push(Diagnostic {
+                    file: first.value.file.clone(),
+                    line: first.value.line as usize,
+                    col: first.col,
+                    message: format!(
+                        "constants `{}*` could list the values of `{}.{}` or of `{}.{}`; name the \
+                         field they do not describe in NOT_KNOWN_VALUE_FIELDS (codegen/src/parse/mod.rs)",
+                        key.1,
+                        t.qualified_name(),
+                        field(fi),
+                        t.qualified_name(),
+                        field(other)
+                    ),
+                });
+            }
+            for &(ti, fi, rank) in claims {
+                if chosen.get(&(ti, fi)).is_none_or(|(r, _)| rank < *r) {
+                    let known = KnownValues {
+                        prefix: key.1.clone(),
+                        values: consts.iter().map(|c| c.value.clone()).collect(),
+                    };
+                    chosen.insert((ti, fi), (rank, known));
+                }
+            }
+        }
+        for ((ti, fi), (_, known)) in chosen {
+            if let TypeKind::Struct { fields, .. } = &mut types[ti].kind {
+                fields[fi].known_values = Some(known);
+            }
         }
     }
 
@@ -1249,6 +1375,7 @@ impl<'t, 's> Ctx<'t, 's> {
                     json_skip: json.skip,
                     embedded,
                     ty,
+                    known_values: None,
                 });
             }
         }
@@ -1269,12 +1396,34 @@ fn embedded_name(src: &str, node: Node) -> Option<String> {
     }
 }
 
+/// The constant-name prefixes that can name the values of field `field` of struct `owner`, most
+/// literal first: `owner + field` (`Post` + `Type` → `PostType`), then `owner + rest` where
+/// `field` begins with words `owner` ends with (`CommandResponse` + `ResponseType` →
+/// `CommandResponseType`).
+fn field_prefixes(owner: &str, field: &str) -> Vec<String> {
+    let mut out = vec![format!("{owner}{field}")];
+    for (j, _) in field
+        .char_indices()
+        .skip(1)
+        .filter(|(_, c)| c.is_ascii_uppercase())
+    {
+        let (head, rest) = field.split_at(j);
+        // `head` starts upper case (the field is exported), so it starts a word of `owner` too.
+        if owner.len() > head.len() && owner.ends_with(head) {
+            out.push(format!("{owner}{rest}"));
+        }
+    }
+    out
+}
+
 /// String constants by the type they are declared with, following Go's implicit repetition in
-/// `const ( … )` groups (a spec with neither type nor value repeats the previous one).
+/// `const ( … )` groups (a spec with neither type nor value repeats the previous one). Constants
+/// without a type (or typed plain `string`) go to `untyped`, by package.
 fn collect_enum_consts(
     file: &GoFile,
     decl: Node,
     enums: &mut HashMap<TypeKey, Vec<EnumValue>>,
+    untyped: &mut BTreeMap<String, Vec<UntypedConst>>,
     diags: &mut Vec<Diagnostic>,
 ) {
     if let Some(d) = diag::first_syntax_error(file.path, file.text, decl) {
@@ -1282,7 +1431,8 @@ fn collect_enum_consts(
         return;
     }
     let src = file.text;
-    let mut previous: Option<(Option<String>, Vec<Node>)> = None;
+    // (type name, whether the constant is a plain string, values)
+    let mut previous: Option<(Option<String>, bool, Vec<Node>)> = None;
     let mut cursor = decl.walk();
     for spec in decl
         .named_children(&mut cursor)
@@ -1293,21 +1443,21 @@ fn collect_enum_consts(
             let mut c = v.walk();
             v.named_children(&mut c).collect()
         });
-        let (ty_name, values) = match (ty, values) {
+        let (ty_name, plain, values) = match (ty, values) {
             (_, Some(values)) => {
                 let ty_name = ty
                     .filter(|t| t.kind() == "type_identifier")
                     .map(|t| text(src, t).to_string());
-                previous = Some((ty_name.clone(), values.clone()));
-                (ty_name, values)
+                let plain = ty.is_none() || ty_name.as_deref() == Some("string");
+                previous = Some((ty_name.clone(), plain, values.clone()));
+                (ty_name, plain, values)
             }
             (None, None) => match &previous {
-                Some((t, v)) => (t.clone(), v.clone()),
+                Some((t, p, v)) => (t.clone(), *p, v.clone()),
                 None => continue,
             },
             (Some(_), None) => continue,
         };
-        let Some(ty_name) = ty_name else { continue };
         let mut c2 = spec.walk();
         for (i, name) in spec.children_by_field_name("name", &mut c2).enumerate() {
             let Some(value) = values.get(i) else { continue };
@@ -1320,13 +1470,31 @@ fn collect_enum_consts(
             let Some(value) = tags::unquote(text(src, *value)) else {
                 continue;
             };
-            enums
-                .entry((file.package.clone(), ty_name.clone()))
-                .or_default()
-                .push(EnumValue {
-                    name: text(src, name).to_string(),
-                    value,
-                });
+            let name_text = text(src, name).to_string();
+            if plain {
+                let at = name.start_position();
+                untyped
+                    .entry(file.package.clone())
+                    .or_default()
+                    .push(UntypedConst {
+                        value: KnownValue {
+                            name: name_text.clone(),
+                            value: value.clone(),
+                            file: file.path.to_string(),
+                            line: u32::try_from(at.row + 1).unwrap_or(u32::MAX),
+                        },
+                        col: at.column + 1,
+                    });
+            }
+            if let Some(ty_name) = &ty_name {
+                enums
+                    .entry((file.package.clone(), ty_name.clone()))
+                    .or_default()
+                    .push(EnumValue {
+                        name: name_text,
+                        value,
+                    });
+            }
         }
     }
 }

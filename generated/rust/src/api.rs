@@ -5,6 +5,7 @@
 use futures_util::StreamExt;
 use crate::pb;
 use crate::support::{ApiError, CallContext};
+pub use crate::api_adapters::{PluginApiClient, PluginApiServer};
 /// One method per `plugin.API` method. Every method has a default that answers 501 Not
 /// Implemented naming the method, so an implementation provides what it supports.
 pub trait PluginApi: Send + Sync + 'static {
@@ -3198,36 +3199,6 @@ pub trait PluginApi: Send + Sync + 'static {
     > + Send {
         let _ = (ctx, acting_user_id, resource_type, expression);
         std::future::ready(Err(ApiError::not_implemented("GetAccessControlVisualAST")))
-    }
-}
-/// Serves a [`PluginApi`] implementation as the `PluginAPI` gRPC service.
-pub struct PluginApiServer<T> {
-    inner: std::sync::Arc<T>,
-}
-impl<T> Clone for PluginApiServer<T> {
-    fn clone(&self) -> Self {
-        PluginApiServer {
-            inner: self.inner.clone(),
-        }
-    }
-}
-impl<T: PluginApi> PluginApiServer<T> {
-    pub fn new(inner: T) -> Self {
-        PluginApiServer {
-            inner: std::sync::Arc::new(inner),
-        }
-    }
-    pub fn from_arc(inner: std::sync::Arc<T>) -> Self {
-        PluginApiServer { inner }
-    }
-    /// The tonic service, accepting messages up to `max_message_size` bytes.
-    pub fn into_service(
-        self,
-        max_message_size: usize,
-    ) -> pb::plugin_api_server::PluginApiServer<Self> {
-        pb::plugin_api_server::PluginApiServer::new(self)
-            .max_decoding_message_size(max_message_size)
-            .max_encoding_message_size(max_message_size)
     }
 }
 #[tonic::async_trait]
@@ -10079,31 +10050,6 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
         }
-    }
-}
-/// Calls a remote `PluginAPI` service through the [`PluginApi`] trait.
-#[derive(Clone)]
-pub struct PluginApiClient {
-    inner: pb::plugin_api_client::PluginApiClient<tonic::transport::Channel>,
-    metadata: tonic::metadata::MetadataMap,
-}
-impl PluginApiClient {
-    pub fn new(channel: tonic::transport::Channel) -> Self {
-        PluginApiClient {
-            inner: pb::plugin_api_client::PluginApiClient::new(channel)
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(usize::MAX),
-            metadata: Default::default(),
-        }
-    }
-    /// Sends `key: value` metadata (an auth token, say) with every call.
-    pub fn with_metadata(
-        mut self,
-        key: &'static str,
-        value: &str,
-    ) -> Result<Self, tonic::metadata::errors::InvalidMetadataValue> {
-        self.metadata.insert(key, value.parse()?);
-        Ok(self)
     }
 }
 impl PluginApi for PluginApiClient {

@@ -2,6 +2,41 @@
 // Regenerate with `cargo xtask regen`.
 
 //! Go string enums as `&str` constants, usable wherever a field is a `String`.
+/// Go: untyped constants `model.AccessControlPolicyScope*`, the values of `model.AccessControlPolicy.Scope`.
+pub mod access_control_policy_scope {
+    /// `AccessControlPolicyScopeTeam`
+    pub const TEAM: &str = "team";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[TEAM];
+}
+/// Go: untyped constants `model.AccessControlPolicyType*`, the values of `model.AccessControlPolicy.Type`.
+pub mod access_control_policy_type {
+    /// `AccessControlPolicyTypeParent`
+    pub const PARENT: &str = "parent";
+    /// `AccessControlPolicyTypeChannel`
+    pub const CHANNEL: &str = "channel";
+    /// `AccessControlPolicyTypePermission`
+    pub const PERMISSION: &str = "permission";
+    /// `AccessControlPolicyTypeTeam`
+    pub const TEAM: &str = "team";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[PARENT, CHANNEL, PERMISSION, TEAM];
+}
+/// Go: untyped constants `model.AccessControlPolicyVersion*`, the values of `model.AccessControlPolicy.Version`.
+pub mod access_control_policy_version {
+    /// `AccessControlPolicyVersionV0_1`
+    pub const V0_1: &str = "v0.1";
+    /// `AccessControlPolicyVersionV0_2`
+    pub const V0_2: &str = "v0.2";
+    /// `AccessControlPolicyVersionV0_3`
+    pub const V0_3: &str = "v0.3";
+    /// `AccessControlPolicyVersionV0_4`
+    pub const V0_4: &str = "v0.4";
+    /// `AccessControlPolicyVersionV0_5`
+    pub const V0_5: &str = "v0.5";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[V0_1, V0_2, V0_3, V0_4, V0_5];
+}
 /// Go: `model.AutocompleteArgType`.
 pub mod autocomplete_arg_type {
     /// `AutocompleteArgTypeText`
@@ -39,6 +74,24 @@ pub mod channel_type {
         OPEN_BOARD,
         PRIVATE_BOARD,
     ];
+}
+/// Go: untyped constants `model.CommandMethod*`, the values of `model.Command.Method`.
+pub mod command_method {
+    /// `CommandMethodPost`
+    pub const POST: &str = "P";
+    /// `CommandMethodGet`
+    pub const GET: &str = "G";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[POST, GET];
+}
+/// Go: untyped constants `model.CommandResponseType*`, the values of `model.CommandResponse.ResponseType`.
+pub mod command_response_type {
+    /// `CommandResponseTypeInChannel`
+    pub const IN_CHANNEL: &str = "in_channel";
+    /// `CommandResponseTypeEphemeral`
+    pub const EPHEMERAL: &str = "ephemeral";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[IN_CHANNEL, EPHEMERAL];
 }
 /// Go: `model.ContentFlaggingEvent`.
 pub mod content_flagging_event {
@@ -115,6 +168,41 @@ pub mod permission_level {
     /// Every value, in declaration order.
     pub const ALL: &[&str] = &[NONE, SYSADMIN, MEMBER, ADMIN];
 }
+/// Go: untyped constants `model.PermissionScope*`, the values of `model.Permission.Scope`.
+pub mod permission_scope {
+    /// `PermissionScopeSystem`
+    pub const SYSTEM: &str = "system_scope";
+    /// `PermissionScopeTeam`
+    pub const TEAM: &str = "team_scope";
+    /// `PermissionScopeChannel`
+    pub const CHANNEL: &str = "channel_scope";
+    /// `PermissionScopeGroup`
+    pub const GROUP: &str = "group_scope";
+    /// `PermissionScopePlaybook`
+    pub const PLAYBOOK: &str = "playbook_scope";
+    /// `PermissionScopeRun`
+    pub const RUN: &str = "run_scope";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[SYSTEM, TEAM, CHANNEL, GROUP, PLAYBOOK, RUN];
+}
+/// Go: untyped constants `model.PostActionDataSource*`, the values of `model.PostAction.DataSource`.
+pub mod post_action_data_source {
+    /// `PostActionDataSourceUsers`
+    pub const USERS: &str = "users";
+    /// `PostActionDataSourceChannels`
+    pub const CHANNELS: &str = "channels";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[USERS, CHANNELS];
+}
+/// Go: untyped constants `model.PostActionType*`, the values of `model.PostAction.Type`.
+pub mod post_action_type {
+    /// `PostActionTypeButton`
+    pub const BUTTON: &str = "button";
+    /// `PostActionTypeSelect`
+    pub const SELECT: &str = "select";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[BUTTON, SELECT];
+}
 /// Go: `model.PostEmbedType`.
 pub mod post_embed_type {
     /// `PostEmbedImage`
@@ -139,6 +227,242 @@ pub mod post_embed_type {
         POST_EMBED_BOARDS,
     ];
 }
+/// Go: untyped constants `model.PostType*`, the values of `model.Post.Type`.
+pub mod post_type {
+    /// `PostTypeDefault`
+    pub const DEFAULT: &str = "";
+    /// `PostTypeMessageAttachment`
+    pub const MESSAGE_ATTACHMENT: &str = "slack_attachment";
+    /// `PostTypeSystemGeneric`
+    pub const SYSTEM_GENERIC: &str = "system_generic";
+    /// `PostTypeJoinLeave`
+    pub const JOIN_LEAVE: &str = "system_join_leave";
+    /// `PostTypeJoinChannel`
+    pub const JOIN_CHANNEL: &str = "system_join_channel";
+    /// `PostTypeGuestJoinChannel`
+    pub const GUEST_JOIN_CHANNEL: &str = "system_guest_join_channel";
+    /// `PostTypeLeaveChannel`
+    pub const LEAVE_CHANNEL: &str = "system_leave_channel";
+    /// `PostTypeJoinTeam`
+    pub const JOIN_TEAM: &str = "system_join_team";
+    /// `PostTypeLeaveTeam`
+    pub const LEAVE_TEAM: &str = "system_leave_team";
+    /// `PostTypeAutoResponder`
+    pub const AUTO_RESPONDER: &str = "system_auto_responder";
+    /// `PostTypeAutotranslationChange`
+    pub const AUTOTRANSLATION_CHANGE: &str = "system_autotranslation";
+    /// `PostTypeAddRemove`
+    pub const ADD_REMOVE: &str = "system_add_remove";
+    /// `PostTypeAddToChannel`
+    pub const ADD_TO_CHANNEL: &str = "system_add_to_channel";
+    /// `PostTypeAddGuestToChannel`
+    pub const ADD_GUEST_TO_CHANNEL: &str = "system_add_guest_to_chan";
+    /// `PostTypeRemoveFromChannel`
+    pub const REMOVE_FROM_CHANNEL: &str = "system_remove_from_channel";
+    /// `PostTypeMoveChannel`
+    pub const MOVE_CHANNEL: &str = "system_move_channel";
+    /// `PostTypeAddToTeam`
+    pub const ADD_TO_TEAM: &str = "system_add_to_team";
+    /// `PostTypeRemoveFromTeam`
+    pub const REMOVE_FROM_TEAM: &str = "system_remove_from_team";
+    /// `PostTypeAccessControlTeamRemoval`
+    pub const ACCESS_CONTROL_TEAM_REMOVAL: &str = "system_team_abac_removal";
+    /// `PostTypeAccessControlTeamAddition`
+    pub const ACCESS_CONTROL_TEAM_ADDITION: &str = "system_team_abac_addition";
+    /// `PostTypeHeaderChange`
+    pub const HEADER_CHANGE: &str = "system_header_change";
+    /// `PostTypeDisplaynameChange`
+    pub const DISPLAYNAME_CHANGE: &str = "system_displayname_change";
+    /// `PostTypeConvertChannel`
+    pub const CONVERT_CHANNEL: &str = "system_convert_channel";
+    /// `PostTypePurposeChange`
+    pub const PURPOSE_CHANGE: &str = "system_purpose_change";
+    /// `PostTypeChannelDeleted`
+    pub const CHANNEL_DELETED: &str = "system_channel_deleted";
+    /// `PostTypeChannelRestored`
+    pub const CHANNEL_RESTORED: &str = "system_channel_restored";
+    /// `PostTypeEphemeral`
+    pub const EPHEMERAL: &str = "system_ephemeral";
+    /// `PostTypeChangeChannelPrivacy`
+    pub const CHANGE_CHANNEL_PRIVACY: &str = "system_change_chan_privacy";
+    /// `PostTypeWrangler`
+    pub const WRANGLER: &str = "system_wrangler";
+    /// `PostTypeGMConvertedToChannel`
+    pub const GM_CONVERTED_TO_CHANNEL: &str = "system_gm_to_channel";
+    /// `PostTypeAddBotTeamsChannels`
+    pub const ADD_BOT_TEAMS_CHANNELS: &str = "add_bot_teams_channels";
+    /// `PostTypeMe`
+    pub const ME: &str = "me";
+    /// `PostTypeReminder`
+    pub const REMINDER: &str = "reminder";
+    /// `PostTypeBurnOnRead`
+    pub const BURN_ON_READ: &str = "burn_on_read";
+    /// `PostTypeCard`
+    pub const CARD: &str = "card";
+    /// `PostTypeSharedChannelState`
+    pub const SHARED_CHANNEL_STATE: &str = "system_shared_chan_state";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[
+        DEFAULT,
+        MESSAGE_ATTACHMENT,
+        SYSTEM_GENERIC,
+        JOIN_LEAVE,
+        JOIN_CHANNEL,
+        GUEST_JOIN_CHANNEL,
+        LEAVE_CHANNEL,
+        JOIN_TEAM,
+        LEAVE_TEAM,
+        AUTO_RESPONDER,
+        AUTOTRANSLATION_CHANGE,
+        ADD_REMOVE,
+        ADD_TO_CHANNEL,
+        ADD_GUEST_TO_CHANNEL,
+        REMOVE_FROM_CHANNEL,
+        MOVE_CHANNEL,
+        ADD_TO_TEAM,
+        REMOVE_FROM_TEAM,
+        ACCESS_CONTROL_TEAM_REMOVAL,
+        ACCESS_CONTROL_TEAM_ADDITION,
+        HEADER_CHANGE,
+        DISPLAYNAME_CHANGE,
+        CONVERT_CHANNEL,
+        PURPOSE_CHANGE,
+        CHANNEL_DELETED,
+        CHANNEL_RESTORED,
+        EPHEMERAL,
+        CHANGE_CHANNEL_PRIVACY,
+        WRANGLER,
+        GM_CONVERTED_TO_CHANNEL,
+        ADD_BOT_TEAMS_CHANNELS,
+        ME,
+        REMINDER,
+        BURN_ON_READ,
+        CARD,
+        SHARED_CHANNEL_STATE,
+    ];
+}
+/// Go: untyped constants `model.PreferenceCategory*`, the values of `model.Preference.Category`.
+pub mod preference_category {
+    /// `PreferenceCategoryDirectChannelShow`
+    pub const DIRECT_CHANNEL_SHOW: &str = "direct_channel_show";
+    /// `PreferenceCategoryGroupChannelShow`
+    pub const GROUP_CHANNEL_SHOW: &str = "group_channel_show";
+    /// `PreferenceCategoryTutorialSteps`
+    pub const TUTORIAL_STEPS: &str = "tutorial_step";
+    /// `PreferenceCategoryAdvancedSettings`
+    pub const ADVANCED_SETTINGS: &str = "advanced_settings";
+    /// `PreferenceCategoryFlaggedPost`
+    pub const FLAGGED_POST: &str = "flagged_post";
+    /// `PreferenceCategoryFavoriteChannel`
+    pub const FAVORITE_CHANNEL: &str = "favorite_channel";
+    /// `PreferenceCategorySidebarSettings`
+    pub const SIDEBAR_SETTINGS: &str = "sidebar_settings";
+    /// `PreferenceCategoryDisplaySettings`
+    pub const DISPLAY_SETTINGS: &str = "display_settings";
+    /// `PreferenceCategorySystemNotice`
+    pub const SYSTEM_NOTICE: &str = "system_notice";
+    /// `PreferenceCategoryLast`
+    pub const LAST: &str = "last";
+    /// `PreferenceCategoryCustomStatus`
+    pub const CUSTOM_STATUS: &str = "custom_status";
+    /// `PreferenceCategoryNotifications`
+    pub const NOTIFICATIONS: &str = "notifications";
+    /// `PreferenceCategoryRecommendedNextSteps`
+    pub const RECOMMENDED_NEXT_STEPS: &str = "recommended_next_steps";
+    /// `PreferenceCategoryTheme`
+    pub const THEME: &str = "theme";
+    /// `PreferenceCategoryAuthorizedOAuthApp`
+    pub const AUTHORIZED_OAUTH_APP: &str = "oauth_app";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[
+        DIRECT_CHANNEL_SHOW,
+        GROUP_CHANNEL_SHOW,
+        TUTORIAL_STEPS,
+        ADVANCED_SETTINGS,
+        FLAGGED_POST,
+        FAVORITE_CHANNEL,
+        SIDEBAR_SETTINGS,
+        DISPLAY_SETTINGS,
+        SYSTEM_NOTICE,
+        LAST,
+        CUSTOM_STATUS,
+        NOTIFICATIONS,
+        RECOMMENDED_NEXT_STEPS,
+        THEME,
+        AUTHORIZED_OAUTH_APP,
+    ];
+}
+/// Go: untyped constants `model.PreferenceName*`, the values of `model.Preference.Name`.
+pub mod preference_name {
+    /// `PreferenceNameAttachAppLogs`
+    pub const ATTACH_APP_LOGS: &str = "attach_app_logs";
+    /// `PreferenceNameCollapsedThreadsEnabled`
+    pub const COLLAPSED_THREADS_ENABLED: &str = "collapsed_reply_threads";
+    /// `PreferenceNameChannelDisplayMode`
+    pub const CHANNEL_DISPLAY_MODE: &str = "channel_display_mode";
+    /// `PreferenceNameCollapseSetting`
+    pub const COLLAPSE_SETTING: &str = "collapse_previews";
+    /// `PreferenceNameMessageDisplay`
+    pub const MESSAGE_DISPLAY: &str = "message_display";
+    /// `PreferenceNameCollapseConsecutive`
+    pub const COLLAPSE_CONSECUTIVE: &str = "collapse_consecutive_messages";
+    /// `PreferenceNameColorizeUsernames`
+    pub const COLORIZE_USERNAMES: &str = "colorize_usernames";
+    /// `PreferenceNameNameFormat`
+    pub const NAME_FORMAT: &str = "name_format";
+    /// `PreferenceNameUseMilitaryTime`
+    pub const USE_MILITARY_TIME: &str = "use_military_time";
+    /// `PreferenceNameShowUnreadSection`
+    pub const SHOW_UNREAD_SECTION: &str = "show_unread_section";
+    /// `PreferenceNameLastChannel`
+    pub const LAST_CHANNEL: &str = "channel";
+    /// `PreferenceNameLastTeam`
+    pub const LAST_TEAM: &str = "team";
+    /// `PreferenceNameRecentCustomStatuses`
+    pub const RECENT_CUSTOM_STATUSES: &str = "recent_custom_statuses";
+    /// `PreferenceNameCustomStatusTutorialState`
+    pub const CUSTOM_STATUS_TUTORIAL_STATE: &str = "custom_status_tutorial_state";
+    /// `PreferenceNameEmailInterval`
+    pub const EMAIL_INTERVAL: &str = "email_interval";
+    /// `PreferenceNameRecommendedNextStepsHide`
+    pub const RECOMMENDED_NEXT_STEPS_HIDE: &str = "hide";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[
+        ATTACH_APP_LOGS,
+        COLLAPSED_THREADS_ENABLED,
+        CHANNEL_DISPLAY_MODE,
+        COLLAPSE_SETTING,
+        MESSAGE_DISPLAY,
+        COLLAPSE_CONSECUTIVE,
+        COLORIZE_USERNAMES,
+        NAME_FORMAT,
+        USE_MILITARY_TIME,
+        SHOW_UNREAD_SECTION,
+        LAST_CHANNEL,
+        LAST_TEAM,
+        RECENT_CUSTOM_STATUSES,
+        CUSTOM_STATUS_TUTORIAL_STATE,
+        EMAIL_INTERVAL,
+        RECOMMENDED_NEXT_STEPS_HIDE,
+    ];
+}
+/// Go: untyped constants `model.PropertyFieldObjectType*`, the values of `model.PropertyField.ObjectType`.
+pub mod property_field_object_type {
+    /// `PropertyFieldObjectTypePost`
+    pub const POST: &str = "post";
+    /// `PropertyFieldObjectTypeChannel`
+    pub const CHANNEL: &str = "channel";
+    /// `PropertyFieldObjectTypeUser`
+    pub const USER: &str = "user";
+    /// `PropertyFieldObjectTypeTemplate`
+    pub const TEMPLATE: &str = "template";
+    /// `PropertyFieldObjectTypeSession`
+    pub const SESSION: &str = "session";
+    /// `PropertyFieldObjectTypeSystem`
+    pub const SYSTEM: &str = "system";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[POST, CHANNEL, USER, TEMPLATE, SESSION, SYSTEM];
+}
 /// Go: `model.PropertyFieldType`.
 pub mod property_field_type {
     /// `PropertyFieldTypeText`
@@ -158,6 +482,19 @@ pub mod property_field_type {
     /// Every value, in declaration order.
     pub const ALL: &[&str] = &[TEXT, SELECT, MULTISELECT, DATE, USER, MULTIUSER, RANK];
 }
+/// Go: untyped constants `model.PropertyValueTargetType*`, the values of `model.PropertyValue.TargetType`.
+pub mod property_value_target_type {
+    /// `PropertyValueTargetTypePost`
+    pub const POST: &str = "post";
+    /// `PropertyValueTargetTypeUser`
+    pub const USER: &str = "user";
+    /// `PropertyValueTargetTypeChannel`
+    pub const CHANNEL: &str = "channel";
+    /// `PropertyValueTargetTypeSystem`
+    pub const SYSTEM: &str = "system";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[POST, USER, CHANNEL, SYSTEM];
+}
 /// Go: `model.PushSubType`.
 pub mod push_sub_type {
     /// `PushSubTypeCalls`
@@ -173,6 +510,59 @@ pub mod push_transport {
     pub const VOIP: &str = "voip";
     /// Every value, in declaration order.
     pub const ALL: &[&str] = &[STANDARD, VOIP];
+}
+/// Go: untyped constants `model.SamlSettingsCanonicalAlgorithm*`, the values of `model.SamlSettings.CanonicalAlgorithm`.
+pub mod saml_settings_canonical_algorithm {
+    /// `SamlSettingsCanonicalAlgorithmC14n`
+    pub const C14N: &str = "Canonical1.0";
+    /// `SamlSettingsCanonicalAlgorithmC14n11`
+    pub const C14N11: &str = "Canonical1.1";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[C14N, C14N11];
+}
+/// Go: untyped constants `model.SamlSettingsSignatureAlgorithm*`, the values of `model.SamlSettings.SignatureAlgorithm`.
+pub mod saml_settings_signature_algorithm {
+    /// `SamlSettingsSignatureAlgorithmSha1`
+    pub const SHA1: &str = "RSAwithSHA1";
+    /// `SamlSettingsSignatureAlgorithmSha256`
+    pub const SHA256: &str = "RSAwithSHA256";
+    /// `SamlSettingsSignatureAlgorithmSha512`
+    pub const SHA512: &str = "RSAwithSHA512";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[SHA1, SHA256, SHA512];
+}
+/// Go: untyped constants `model.ScheduledPostErrorCode*`, the values of `model.ScheduledPost.ErrorCode`.
+pub mod scheduled_post_error_code {
+    /// `ScheduledPostErrorCodeChannelArchived`
+    pub const CHANNEL_ARCHIVED: &str = "channel_archived";
+    /// `ScheduledPostErrorCodeRestrictedDM`
+    pub const RESTRICTED_DM: &str = "restricted_dm";
+    /// `ScheduledPostErrorCodeChannelNotFound`
+    pub const CHANNEL_NOT_FOUND: &str = "channel_not_found";
+    /// `ScheduledPostErrorCodeUserDoesNotExist`
+    pub const USER_DOES_NOT_EXIST: &str = "user_missing";
+    /// `ScheduledPostErrorCodeUserDeleted`
+    pub const USER_DELETED: &str = "user_deleted";
+    /// `ScheduledPostErrorCodeNoChannelPermission`
+    pub const NO_CHANNEL_PERMISSION: &str = "no_channel_permission";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[
+        CHANNEL_ARCHIVED,
+        RESTRICTED_DM,
+        CHANNEL_NOT_FOUND,
+        USER_DOES_NOT_EXIST,
+        USER_DELETED,
+        NO_CHANNEL_PERMISSION,
+    ];
+}
+/// Go: untyped constants `model.ScheduledPostRepeatType*`, the values of `model.ScheduledPost.RepeatType`.
+pub mod scheduled_post_repeat_type {
+    /// `ScheduledPostRepeatTypeNone`
+    pub const NONE: &str = "";
+    /// `ScheduledPostRepeatTypeWeekly`
+    pub const WEEKLY: &str = "weekly";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[NONE, WEEKLY];
 }
 /// Go: `model.SidebarCategorySorting`.
 pub mod sidebar_category_sorting {
@@ -213,6 +603,19 @@ pub mod sidebar_category_type {
         SIDEBAR_CATEGORY_MANAGED,
     ];
 }
+/// Go: untyped constants `model.SupportSettingsReportAProblemType*`, the values of `model.SupportSettings.ReportAProblemType`.
+pub mod support_settings_report_a_problem_type {
+    /// `SupportSettingsReportAProblemTypeLink`
+    pub const LINK: &str = "link";
+    /// `SupportSettingsReportAProblemTypeMail`
+    pub const MAIL: &str = "email";
+    /// `SupportSettingsReportAProblemTypeHidden`
+    pub const HIDDEN: &str = "hidden";
+    /// `SupportSettingsReportAProblemTypeDefault`
+    pub const DEFAULT: &str = "default";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[LINK, MAIL, HIDDEN, DEFAULT];
+}
 /// Go: `model.UploadType`.
 pub mod upload_type {
     /// `UploadTypeAttachment`
@@ -221,4 +624,19 @@ pub mod upload_type {
     pub const IMPORT: &str = "import";
     /// Every value, in declaration order.
     pub const ALL: &[&str] = &[ATTACHMENT, IMPORT];
+}
+/// Go: untyped constants `model.UserAuthService*`, the values of `model.User.AuthService`, `model.UserAuth.AuthService`.
+pub mod user_auth_service {
+    /// `UserAuthServiceGitlab`
+    pub const GITLAB: &str = "gitlab";
+    /// `UserAuthServiceLdap`
+    pub const LDAP: &str = "ldap";
+    /// `UserAuthServiceSaml`
+    pub const SAML: &str = "saml";
+    /// `UserAuthServiceEmail`
+    pub const EMAIL: &str = "email";
+    /// `UserAuthServiceMagicLink`
+    pub const MAGIC_LINK: &str = "magic_link";
+    /// Every value, in declaration order.
+    pub const ALL: &[&str] = &[GITLAB, LDAP, SAML, EMAIL, MAGIC_LINK];
 }

@@ -144,6 +144,8 @@ pub struct AccessControlPolicy {
     #[prost(string, tag = "2")]
     pub name: ::prost::alloc::string::String,
     /// Go: Type string
+    /// Known values (untyped model.AccessControlPolicyType\* constants, open set):
+    /// "parent", "channel", "permission", "team"
     #[prost(string, tag = "3")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Active bool
@@ -156,6 +158,8 @@ pub struct AccessControlPolicy {
     #[prost(int64, tag = "6")]
     pub revision: i64,
     /// Go: Version string
+    /// Known values (untyped model.AccessControlPolicyVersion\* constants, open set):
+    /// "v0.1", "v0.2", "v0.3", "v0.4", "v0.5"
     #[prost(string, tag = "7")]
     pub version: ::prost::alloc::string::String,
     /// Go: Roles \[\]string
@@ -168,6 +172,7 @@ pub struct AccessControlPolicy {
     #[prost(message, repeated, tag = "10")]
     pub rules: ::prost::alloc::vec::Vec<AccessControlPolicyRule>,
     /// Go: Scope string
+    /// Known values (untyped model.AccessControlPolicyScope\* constants, open set): "team"
     #[prost(string, tag = "11")]
     pub scope: ::prost::alloc::string::String,
     /// Go: ScopeID string
@@ -835,6 +840,7 @@ pub struct Command {
     #[prost(string, tag = "8")]
     pub trigger: ::prost::alloc::string::String,
     /// Go: Method string
+    /// Known values (untyped model.CommandMethod\* constants, open set): "P", "G"
     #[prost(string, tag = "9")]
     pub method: ::prost::alloc::string::String,
     /// Go: Username string
@@ -918,6 +924,7 @@ pub struct CommandArgs {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CommandResponse {
     /// Go: ResponseType string
+    /// Known values (untyped model.CommandResponseType\* constants, open set): "in_channel", "ephemeral"
     #[prost(string, tag = "1")]
     pub response_type: ::prost::alloc::string::String,
     /// Go: Text string
@@ -3342,6 +3349,8 @@ pub struct Permission {
     #[prost(string, tag = "3")]
     pub description: ::prost::alloc::string::String,
     /// Go: Scope string
+    /// Known values (untyped model.PermissionScope\* constants, open set):
+    /// "system_scope", "team_scope", "channel_scope", "group_scope", "playbook_scope", "run_scope"
     #[prost(string, tag = "4")]
     pub scope: ::prost::alloc::string::String,
 }
@@ -3598,6 +3607,17 @@ pub struct Post {
     #[prost(string, tag = "12")]
     pub message_source: ::prost::alloc::string::String,
     /// Go: Type string
+    /// Known values (untyped model.PostType\* constants, open set):
+    /// "", "slack_attachment", "system_generic", "system_join_leave", "system_join_channel",
+    /// "system_guest_join_channel", "system_leave_channel", "system_join_team", "system_leave_team",
+    /// "system_auto_responder", "system_autotranslation", "system_add_remove", "system_add_to_channel",
+    /// "system_add_guest_to_chan", "system_remove_from_channel", "system_move_channel",
+    /// "system_add_to_team", "system_remove_from_team", "system_team_abac_removal",
+    /// "system_team_abac_addition", "system_header_change", "system_displayname_change",
+    /// "system_convert_channel", "system_purpose_change", "system_channel_deleted",
+    /// "system_channel_restored", "system_ephemeral", "system_change_chan_privacy", "system_wrangler",
+    /// "system_gm_to_channel", "add_bot_teams_channels", "me", "reminder", "burn_on_read", "card",
+    /// "system_shared_chan_state"
     #[prost(string, tag = "13")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Props model.StringInterface
@@ -3663,6 +3683,7 @@ pub struct PostAction {
     #[prost(string, tag = "1")]
     pub id: ::prost::alloc::string::String,
     /// Go: Type string
+    /// Known values (untyped model.PostActionType\* constants, open set): "button", "select"
     #[prost(string, tag = "2")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Name string
@@ -3678,6 +3699,7 @@ pub struct PostAction {
     #[prost(string, tag = "6")]
     pub style: ::prost::alloc::string::String,
     /// Go: DataSource string
+    /// Known values (untyped model.PostActionDataSource\* constants, open set): "users", "channels"
     #[prost(string, tag = "7")]
     pub data_source: ::prost::alloc::string::String,
     /// Go: Options \[\]\*model.PostActionOptions
@@ -3887,9 +3909,18 @@ pub struct Preference {
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
     /// Go: Category string
+    /// Known values (untyped model.PreferenceCategory\* constants, open set):
+    /// "direct_channel_show", "group_channel_show", "tutorial_step", "advanced_settings", "flagged_post",
+    /// "favorite_channel", "sidebar_settings", "display_settings", "system_notice", "last",
+    /// "custom_status", "notifications", "recommended_next_steps", "theme", "oauth_app"
     #[prost(string, tag = "2")]
     pub category: ::prost::alloc::string::String,
     /// Go: Name string
+    /// Known values (untyped model.PreferenceName\* constants, open set):
+    /// "attach_app_logs", "collapsed_reply_threads", "channel_display_mode", "collapse_previews",
+    /// "message_display", "collapse_consecutive_messages", "colorize_usernames", "name_format",
+    /// "use_military_time", "show_unread_section", "channel", "team", "recent_custom_statuses",
+    /// "custom_status_tutorial_state", "email_interval", "hide"
     #[prost(string, tag = "3")]
     pub name: ::prost::alloc::string::String,
     /// Go: Value string
@@ -3948,6 +3979,8 @@ pub struct PropertyField {
     #[prost(string, tag = "7")]
     pub target_type: ::prost::alloc::string::String,
     /// Go: ObjectType string
+    /// Known values (untyped model.PropertyFieldObjectType\* constants, open set):
+    /// "post", "channel", "user", "template", "session", "system"
     #[prost(string, tag = "8")]
     pub object_type: ::prost::alloc::string::String,
     /// Go: Protected bool
@@ -4070,6 +4103,8 @@ pub struct PropertyValue {
     #[prost(string, tag = "2")]
     pub target_id: ::prost::alloc::string::String,
     /// Go: TargetType string
+    /// Known values (untyped model.PropertyValueTargetType\* constants, open set):
+    /// "post", "user", "channel", "system"
     #[prost(string, tag = "3")]
     pub target_type: ::prost::alloc::string::String,
     /// Go: GroupID string
@@ -4490,10 +4525,14 @@ pub struct SamlSettings {
     pub assertion_consumer_service_url: ::core::option::Option<
         ::prost::alloc::string::String,
     >,
-    /// Go: SignatureAlgorithm \*string
+    /// Go: SignatureAlgorithm *string
+    /// Known values (untyped model.SamlSettingsSignatureAlgorithm* constants, open set):
+    /// "RSAwithSHA1", "RSAwithSHA256", "RSAwithSHA512"
     #[prost(string, optional, tag = "13")]
     pub signature_algorithm: ::core::option::Option<::prost::alloc::string::String>,
-    /// Go: CanonicalAlgorithm \*string
+    /// Go: CanonicalAlgorithm *string
+    /// Known values (untyped model.SamlSettingsCanonicalAlgorithm* constants, open set):
+    /// "Canonical1.0", "Canonical1.1"
     #[prost(string, optional, tag = "14")]
     pub canonical_algorithm: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: ScopingIDPProviderId \*string
@@ -4597,9 +4636,13 @@ pub struct ScheduledPost {
     #[prost(int64, tag = "15")]
     pub processed_at: i64,
     /// Go: ErrorCode string
+    /// Known values (untyped model.ScheduledPostErrorCode\* constants, open set):
+    /// "channel_archived", "restricted_dm", "channel_not_found", "user_missing", "user_deleted",
+    /// "no_channel_permission"
     #[prost(string, tag = "16")]
     pub error_code: ::prost::alloc::string::String,
     /// Go: RepeatType string
+    /// Known values (untyped model.ScheduledPostRepeatType\* constants, open set): "", "weekly"
     #[prost(string, tag = "17")]
     pub repeat_type: ::prost::alloc::string::String,
     /// Go: RepeatTimezone string
@@ -5367,7 +5410,9 @@ pub struct SupportSettings {
     /// Go: ReportAProblemLink \*string
     #[prost(string, optional, tag = "5")]
     pub report_a_problem_link: ::core::option::Option<::prost::alloc::string::String>,
-    /// Go: ReportAProblemType \*string
+    /// Go: ReportAProblemType *string
+    /// Known values (untyped model.SupportSettingsReportAProblemType* constants, open set):
+    /// "link", "email", "hidden", "default"
     #[prost(string, optional, tag = "6")]
     pub report_a_problem_type: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: ReportAProblemMail \*string
@@ -5794,6 +5839,8 @@ pub struct User {
     #[prost(string, optional, tag = "7")]
     pub auth_data: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: AuthService string
+    /// Known values (untyped model.UserAuthService\* constants, open set):
+    /// "gitlab", "ldap", "saml", "email", "magic_link"
     #[prost(string, tag = "8")]
     pub auth_service: ::prost::alloc::string::String,
     /// Go: Email string
@@ -5919,6 +5966,8 @@ pub struct UserAuth {
     #[prost(string, optional, tag = "1")]
     pub auth_data: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: AuthService string
+    /// Known values (untyped model.UserAuthService\* constants, open set):
+    /// "gitlab", "ldap", "saml", "email", "magic_link"
     #[prost(string, tag = "2")]
     pub auth_service: ::prost::alloc::string::String,
 }
@@ -6190,6 +6239,7 @@ pub struct ExecuteSlashCommandRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ExecuteSlashCommandResponse {
     /// Go: result 0 \*model.CommandResponse
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<CommandResponse>,
     /// Set when the call failed.
@@ -6203,6 +6253,7 @@ pub struct GetConfigRequest {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetConfigResponse {
     /// Go: result 0 \*model.Config
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Config>,
 }
@@ -6213,6 +6264,7 @@ pub struct GetUnsanitizedConfigRequest {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetUnsanitizedConfigResponse {
     /// Go: result 0 \*model.Config
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Config>,
 }
@@ -6341,6 +6393,7 @@ pub struct CreateUserRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateUserResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -6406,6 +6459,7 @@ pub struct GetUserRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetUserResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -6423,6 +6477,7 @@ pub struct GetUserByEmailRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetUserByEmailResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -6440,6 +6495,7 @@ pub struct GetUserByUsernameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetUserByUsernameResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -6503,6 +6559,7 @@ pub struct GetPreferenceForUserRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPreferenceForUserResponse {
     /// Go: result 0 model.Preference
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Preference>,
     /// Set when the call failed.
@@ -6571,6 +6628,7 @@ pub struct GetSessionRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetSessionResponse {
     /// Go: result 0 \*model.Session
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Session>,
     /// Set when the call failed.
@@ -6588,6 +6646,7 @@ pub struct CreateSessionRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateSessionResponse {
     /// Go: result 0 \*model.Session
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Session>,
     /// Set when the call failed.
@@ -6636,6 +6695,7 @@ pub struct CreateUserAccessTokenRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateUserAccessTokenResponse {
     /// Go: result 0 \*model.UserAccessToken
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<UserAccessToken>,
     /// Set when the call failed.
@@ -6715,6 +6775,7 @@ pub struct UpdateUserRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateUserResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -6732,6 +6793,7 @@ pub struct GetUserStatusRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetUserStatusResponse {
     /// Go: result 0 \*model.Status
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Status>,
     /// Set when the call failed.
@@ -6769,6 +6831,7 @@ pub struct UpdateUserStatusRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateUserStatusResponse {
     /// Go: result 0 \*model.Status
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Status>,
     /// Set when the call failed.
@@ -6789,6 +6852,7 @@ pub struct SetUserStatusTimedDndRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SetUserStatusTimedDndResponse {
     /// Go: result 0 \*model.Status
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Status>,
     /// Set when the call failed.
@@ -6903,6 +6967,7 @@ pub struct CreateTeamRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateTeamResponse {
     /// Go: result 0 \*model.Team
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Team>,
     /// Set when the call failed.
@@ -6947,6 +7012,7 @@ pub struct GetTeamRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetTeamResponse {
     /// Go: result 0 \*model.Team
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Team>,
     /// Set when the call failed.
@@ -6964,6 +7030,7 @@ pub struct GetTeamByNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetTeamByNameResponse {
     /// Go: result 0 \*model.Team
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Team>,
     /// Set when the call failed.
@@ -6998,6 +7065,7 @@ pub struct UpdateTeamRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateTeamResponse {
     /// Go: result 0 \*model.Team
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Team>,
     /// Set when the call failed.
@@ -7052,6 +7120,7 @@ pub struct CreateTeamMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateTeamMemberResponse {
     /// Go: result 0 \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<TeamMember>,
     /// Set when the call failed.
@@ -7161,6 +7230,7 @@ pub struct GetTeamMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetTeamMemberResponse {
     /// Go: result 0 \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<TeamMember>,
     /// Set when the call failed.
@@ -7207,6 +7277,7 @@ pub struct UpdateTeamMemberRolesRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateTeamMemberRolesResponse {
     /// Go: result 0 \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<TeamMember>,
     /// Set when the call failed.
@@ -7224,6 +7295,7 @@ pub struct CreateChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateChannelResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7273,6 +7345,7 @@ pub struct GetChannelOfTypeRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelOfTypeResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7313,6 +7386,7 @@ pub struct GetChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7336,6 +7410,7 @@ pub struct GetChannelByNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelByNameResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7359,6 +7434,7 @@ pub struct GetChannelByNameForTeamNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelByNameForTeamNameResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7399,6 +7475,7 @@ pub struct GetChannelStatsRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelStatsResponse {
     /// Go: result 0 \*model.ChannelStats
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelStats>,
     /// Set when the call failed.
@@ -7419,6 +7496,7 @@ pub struct GetDirectChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetDirectChannelResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7436,6 +7514,7 @@ pub struct GetGroupChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetGroupChannelResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7453,6 +7532,7 @@ pub struct UpdateChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateChannelResponse {
     /// Go: result 0 \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Channel>,
     /// Set when the call failed.
@@ -7524,6 +7604,7 @@ pub struct CreateChannelSidebarCategoryRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateChannelSidebarCategoryResponse {
     /// Go: result 0 \*model.SidebarCategoryWithChannels
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<SidebarCategoryWithChannels>,
     /// Set when the call failed.
@@ -7544,6 +7625,7 @@ pub struct GetChannelSidebarCategoriesRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelSidebarCategoriesResponse {
     /// Go: result 0 \*model.OrderedSidebarCategories
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<OrderedSidebarCategories>,
     /// Set when the call failed.
@@ -7620,6 +7702,7 @@ pub struct SearchPostsInTeamForUserRequest {
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// Go: searchParams model.SearchParameter
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub search_params: ::core::option::Option<SearchParameter>,
 }
@@ -7627,6 +7710,7 @@ pub struct SearchPostsInTeamForUserRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SearchPostsInTeamForUserResponse {
     /// Go: result 0 \*model.PostSearchResults
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostSearchResults>,
     /// Set when the call failed.
@@ -7647,6 +7731,7 @@ pub struct AddChannelMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AddChannelMemberResponse {
     /// Go: result 0 \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelMember>,
     /// Set when the call failed.
@@ -7670,6 +7755,7 @@ pub struct AddUserToChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AddUserToChannelResponse {
     /// Go: result 0 \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelMember>,
     /// Set when the call failed.
@@ -7690,6 +7776,7 @@ pub struct GetChannelMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetChannelMemberResponse {
     /// Go: result 0 \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelMember>,
     /// Set when the call failed.
@@ -7782,6 +7869,7 @@ pub struct UpdateChannelMemberRolesRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateChannelMemberRolesResponse {
     /// Go: result 0 \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelMember>,
     /// Set when the call failed.
@@ -7808,6 +7896,7 @@ pub struct UpdateChannelMemberNotificationsRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateChannelMemberNotificationsResponse {
     /// Go: result 0 \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ChannelMember>,
     /// Set when the call failed.
@@ -7845,6 +7934,7 @@ pub struct GetGroupRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetGroupResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -7862,6 +7952,7 @@ pub struct GetGroupByNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetGroupByNameResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -7954,6 +8045,7 @@ pub struct CreatePostRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreatePostResponse {
     /// Go: result 0 \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Post>,
     /// Set when the call failed.
@@ -7971,6 +8063,7 @@ pub struct AddReactionRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AddReactionResponse {
     /// Go: result 0 \*model.Reaction
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Reaction>,
     /// Set when the call failed.
@@ -8080,6 +8173,7 @@ pub struct GetPostThreadRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostThreadResponse {
     /// Go: result 0 \*model.PostList
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostList>,
     /// Set when the call failed.
@@ -8097,6 +8191,7 @@ pub struct GetPostRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostResponse {
     /// Go: result 0 \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Post>,
     /// Set when the call failed.
@@ -8117,6 +8212,7 @@ pub struct GetPostsSinceRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsSinceResponse {
     /// Go: result 0 \*model.PostList
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostList>,
     /// Set when the call failed.
@@ -8143,6 +8239,7 @@ pub struct GetPostsAfterRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsAfterResponse {
     /// Go: result 0 \*model.PostList
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostList>,
     /// Set when the call failed.
@@ -8169,6 +8266,7 @@ pub struct GetPostsBeforeRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsBeforeResponse {
     /// Go: result 0 \*model.PostList
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostList>,
     /// Set when the call failed.
@@ -8192,6 +8290,7 @@ pub struct GetPostsForChannelRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsForChannelResponse {
     /// Go: result 0 \*model.PostList
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PostList>,
     /// Set when the call failed.
@@ -8209,6 +8308,7 @@ pub struct GetTeamStatsRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetTeamStatsResponse {
     /// Go: result 0 \*model.TeamStats
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<TeamStats>,
     /// Set when the call failed.
@@ -8226,6 +8326,7 @@ pub struct UpdatePostRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdatePostResponse {
     /// Go: result 0 \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Post>,
     /// Set when the call failed.
@@ -8300,6 +8401,7 @@ pub struct GetEmojiByNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetEmojiByNameResponse {
     /// Go: result 0 \*model.Emoji
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Emoji>,
     /// Set when the call failed.
@@ -8317,6 +8419,7 @@ pub struct GetEmojiRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetEmojiResponse {
     /// Go: result 0 \*model.Emoji
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Emoji>,
     /// Set when the call failed.
@@ -8354,6 +8457,7 @@ pub struct GetFileInfoRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetFileInfoResponse {
     /// Go: result 0 \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<FileInfo>,
     /// Set when the call failed.
@@ -8488,6 +8592,7 @@ pub struct UploadFileRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UploadFileResponse {
     /// Go: result 0 \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<FileInfo>,
     /// Set when the call failed.
@@ -8498,6 +8603,7 @@ pub struct UploadFileResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OpenInteractiveDialogRequest {
     /// Go: dialog model.OpenDialogRequest
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub dialog: ::core::option::Option<OpenDialogRequest>,
 }
@@ -8521,6 +8627,7 @@ pub struct SendToastMessageRequest {
     #[prost(string, tag = "3")]
     pub message: ::prost::alloc::string::String,
     /// Go: options model.SendToastMessageOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "4")]
     pub options: ::core::option::Option<SendToastMessageOptions>,
 }
@@ -8597,6 +8704,7 @@ pub struct GetPluginStatusRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPluginStatusResponse {
     /// Go: result 0 \*model.PluginStatus
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PluginStatus>,
     /// Set when the call failed.
@@ -8617,6 +8725,7 @@ pub struct InstallPluginRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct InstallPluginResponse {
     /// Go: result 0 \*model.Manifest
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Manifest>,
     /// Set when the call failed.
@@ -8693,6 +8802,7 @@ pub struct KvSetWithOptionsRequest {
     #[prost(bytes = "vec", tag = "2")]
     pub value: ::prost::alloc::vec::Vec<u8>,
     /// Go: options model.PluginKVSetOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub options: ::core::option::Option<PluginKvSetOptions>,
 }
@@ -8960,6 +9070,7 @@ pub struct CreateBotRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateBotResponse {
     /// Go: result 0 \*model.Bot
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Bot>,
     /// Set when the call failed.
@@ -8980,6 +9091,7 @@ pub struct PatchBotRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct PatchBotResponse {
     /// Go: result 0 \*model.Bot
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Bot>,
     /// Set when the call failed.
@@ -9000,6 +9112,7 @@ pub struct GetBotRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetBotResponse {
     /// Go: result 0 \*model.Bot
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Bot>,
     /// Set when the call failed.
@@ -9037,6 +9150,7 @@ pub struct UpdateBotActiveRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateBotActiveResponse {
     /// Go: result 0 \*model.Bot
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Bot>,
     /// Set when the call failed.
@@ -9114,6 +9228,7 @@ pub struct CreateCommandRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateCommandResponse {
     /// Go: result 0 \*model.Command
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Command>,
     /// Set when the call failed.
@@ -9195,6 +9310,7 @@ pub struct GetCommandRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetCommandResponse {
     /// Go: result 0 \*model.Command
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Command>,
     /// Set when the call failed.
@@ -9215,6 +9331,7 @@ pub struct UpdateCommandRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateCommandResponse {
     /// Go: result 0 \*model.Command
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Command>,
     /// Set when the call failed.
@@ -9246,6 +9363,7 @@ pub struct CreateOAuthAppRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateOAuthAppResponse {
     /// Go: result 0 \*model.OAuthApp
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<OAuthApp>,
     /// Set when the call failed.
@@ -9263,6 +9381,7 @@ pub struct GetOAuthAppRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetOAuthAppResponse {
     /// Go: result 0 \*model.OAuthApp
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<OAuthApp>,
     /// Set when the call failed.
@@ -9280,6 +9399,7 @@ pub struct UpdateOAuthAppRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateOAuthAppResponse {
     /// Go: result 0 \*model.OAuthApp
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<OAuthApp>,
     /// Set when the call failed.
@@ -9304,9 +9424,11 @@ pub struct DeleteOAuthAppResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct PublishPluginClusterEventRequest {
     /// Go: ev model.PluginClusterEvent
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub ev: ::core::option::Option<PluginClusterEvent>,
     /// Go: opts model.PluginClusterEventSendOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub opts: ::core::option::Option<PluginClusterEventSendOptions>,
 }
@@ -9347,6 +9469,7 @@ pub struct GetCloudLimitsRequest {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetCloudLimitsResponse {
     /// Go: result 0 \*model.ProductLimits
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<ProductLimits>,
     /// Set when the call failed.
@@ -9398,6 +9521,7 @@ pub struct CreateUploadSessionRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CreateUploadSessionResponse {
     /// Go: result 0 \*model.UploadSession
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<UploadSession>,
     /// Set when the call failed.
@@ -9418,6 +9542,7 @@ pub struct UploadDataRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UploadDataResponse {
     /// Go: result 0 \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<FileInfo>,
     /// Set when the call failed.
@@ -9435,6 +9560,7 @@ pub struct GetUploadSessionRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetUploadSessionResponse {
     /// Go: result 0 \*model.UploadSession
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<UploadSession>,
     /// Set when the call failed.
@@ -9472,6 +9598,7 @@ pub struct UpdateUserAuthRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateUserAuthResponse {
     /// Go: result 0 \*model.UserAuth
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<UserAuth>,
     /// Set when the call failed.
@@ -9482,6 +9609,7 @@ pub struct UpdateUserAuthResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RegisterPluginForSharedChannelsRequest {
     /// Go: opts model.RegisterPluginOpts
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub opts: ::core::option::Option<RegisterPluginOpts>,
 }
@@ -9534,6 +9662,7 @@ pub struct ShareChannelRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ShareChannelResponse {
     /// Go: result 0 \*model.SharedChannel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<SharedChannel>,
     /// Set when the call failed.
@@ -9551,6 +9680,7 @@ pub struct UpdateSharedChannelRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UpdateSharedChannelResponse {
     /// Go: result 0 \*model.SharedChannel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<SharedChannel>,
     /// Set when the call failed.
@@ -9584,6 +9714,7 @@ pub struct UpdateSharedChannelCursorRequest {
     #[prost(string, tag = "2")]
     pub remote_id: ::prost::alloc::string::String,
     /// Go: cusror model.GetPostsSinceForSyncCursor
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub cusror: ::core::option::Option<GetPostsSinceForSyncCursor>,
 }
@@ -9662,6 +9793,7 @@ pub struct ReceiveSharedChannelSyncMsgRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ReceiveSharedChannelSyncMsgResponse {
     /// Go: result 0 model.SyncResponse
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<SyncResponse>,
     /// Set when the call failed.
@@ -9688,6 +9820,7 @@ pub struct ReceiveSharedChannelAttachmentSyncMsgRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ReceiveSharedChannelAttachmentSyncMsgResponse {
     /// Go: result 0 \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<FileInfo>,
     /// Set when the call failed.
@@ -9728,6 +9861,7 @@ pub struct UpsertGroupMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpsertGroupMemberResponse {
     /// Go: result 0 \*model.GroupMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupMember>,
     /// Set when the call failed.
@@ -9769,6 +9903,7 @@ pub struct GetGroupByRemoteIdRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetGroupByRemoteIdResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -9786,6 +9921,7 @@ pub struct CreateGroupRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreateGroupResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -9803,6 +9939,7 @@ pub struct UpdateGroupRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateGroupResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -9820,6 +9957,7 @@ pub struct DeleteGroupRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DeleteGroupResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -9837,6 +9975,7 @@ pub struct RestoreGroupRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct RestoreGroupResponse {
     /// Go: result 0 \*model.Group
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<Group>,
     /// Set when the call failed.
@@ -9857,6 +9996,7 @@ pub struct DeleteGroupMemberRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DeleteGroupMemberResponse {
     /// Go: result 0 \*model.GroupMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupMember>,
     /// Set when the call failed.
@@ -9881,6 +10021,7 @@ pub struct GetGroupSyncableRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetGroupSyncableResponse {
     /// Go: result 0 \*model.GroupSyncable
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupSyncable>,
     /// Set when the call failed.
@@ -9919,6 +10060,7 @@ pub struct UpsertGroupSyncableRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpsertGroupSyncableResponse {
     /// Go: result 0 \*model.GroupSyncable
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupSyncable>,
     /// Set when the call failed.
@@ -9936,6 +10078,7 @@ pub struct UpdateGroupSyncableRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateGroupSyncableResponse {
     /// Go: result 0 \*model.GroupSyncable
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupSyncable>,
     /// Set when the call failed.
@@ -9960,6 +10103,7 @@ pub struct DeleteGroupSyncableRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DeleteGroupSyncableResponse {
     /// Go: result 0 \*model.GroupSyncable
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<GroupSyncable>,
     /// Set when the call failed.
@@ -9980,6 +10124,7 @@ pub struct UpdateUserRolesRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdateUserRolesResponse {
     /// Go: result 0 \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<User>,
     /// Set when the call failed.
@@ -10006,6 +10151,7 @@ pub struct GetGroupsRequest {
     #[prost(int64, tag = "2")]
     pub per_page: i64,
     /// Go: opts model.GroupSearchOpts
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub opts: ::core::option::Option<GroupSearchOpts>,
     /// Go: viewRestrictions \*model.ViewUsersRestrictions
@@ -10026,6 +10172,7 @@ pub struct GetGroupsResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CreateDefaultSyncableMembershipsRequest {
     /// Go: params model.CreateDefaultMembershipParams
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub params: ::core::option::Option<CreateDefaultMembershipParams>,
 }
@@ -10057,6 +10204,7 @@ pub struct CreatePropertyFieldRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct CreatePropertyFieldResponse {
     /// Go: result 0 \*model.PropertyField
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyField>,
     /// Set when the call failed.
@@ -10077,6 +10225,7 @@ pub struct GetPropertyFieldRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPropertyFieldResponse {
     /// Go: result 0 \*model.PropertyField
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyField>,
     /// Set when the call failed.
@@ -10117,6 +10266,7 @@ pub struct UpdatePropertyFieldRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UpdatePropertyFieldResponse {
     /// Go: result 0 \*model.PropertyField
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyField>,
     /// Set when the call failed.
@@ -10147,6 +10297,7 @@ pub struct SearchPropertyFieldsRequest {
     #[prost(string, tag = "1")]
     pub group_id: ::prost::alloc::string::String,
     /// Go: opts model.PropertyFieldSearchOpts
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub opts: ::core::option::Option<PropertyFieldSearchOpts>,
 }
@@ -10217,6 +10368,7 @@ pub struct CreatePropertyValueRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CreatePropertyValueResponse {
     /// Go: result 0 \*model.PropertyValue
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyValue>,
     /// Set when the call failed.
@@ -10237,6 +10389,7 @@ pub struct GetPropertyValueRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetPropertyValueResponse {
     /// Go: result 0 \*model.PropertyValue
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyValue>,
     /// Set when the call failed.
@@ -10277,6 +10430,7 @@ pub struct UpdatePropertyValueRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UpdatePropertyValueResponse {
     /// Go: result 0 \*model.PropertyValue
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyValue>,
     /// Set when the call failed.
@@ -10294,6 +10448,7 @@ pub struct UpsertPropertyValueRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UpsertPropertyValueResponse {
     /// Go: result 0 \*model.PropertyValue
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyValue>,
     /// Set when the call failed.
@@ -10324,6 +10479,7 @@ pub struct SearchPropertyValuesRequest {
     #[prost(string, tag = "1")]
     pub group_id: ::prost::alloc::string::String,
     /// Go: opts model.PropertyValueSearchOpts
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub opts: ::core::option::Option<PropertyValueSearchOpts>,
 }
@@ -10348,6 +10504,7 @@ pub struct RegisterPropertyGroupRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RegisterPropertyGroupResponse {
     /// Go: result 0 \*model.PropertyGroup
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyGroup>,
     /// Set when the call failed.
@@ -10365,6 +10522,7 @@ pub struct GetPropertyGroupRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetPropertyGroupResponse {
     /// Go: result 0 \*model.PropertyGroup
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyGroup>,
     /// Set when the call failed.
@@ -10388,6 +10546,7 @@ pub struct GetPropertyFieldByNameRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPropertyFieldByNameResponse {
     /// Go: result 0 \*model.PropertyField
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyField>,
     /// Set when the call failed.
@@ -10495,6 +10654,7 @@ pub struct UpsertPropertyValuesWithOptionsRequest {
     #[prost(message, repeated, tag = "1")]
     pub values: ::prost::alloc::vec::Vec<PropertyValue>,
     /// Go: options model.PropertyRequestOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub options: ::core::option::Option<PropertyRequestOptions>,
 }
@@ -10515,6 +10675,7 @@ pub struct UpsertPropertyValueWithOptionsRequest {
     #[prost(message, optional, tag = "1")]
     pub value: ::core::option::Option<PropertyValue>,
     /// Go: options model.PropertyRequestOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub options: ::core::option::Option<PropertyRequestOptions>,
 }
@@ -10522,6 +10683,7 @@ pub struct UpsertPropertyValueWithOptionsRequest {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UpsertPropertyValueWithOptionsResponse {
     /// Go: result 0 \*model.PropertyValue
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<PropertyValue>,
     /// Set when the call failed.
@@ -10538,6 +10700,7 @@ pub struct DeletePropertyValueWithOptionsRequest {
     #[prost(string, tag = "2")]
     pub value_id: ::prost::alloc::string::String,
     /// Go: options model.PropertyRequestOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub options: ::core::option::Option<PropertyRequestOptions>,
 }
@@ -10561,6 +10724,7 @@ pub struct DeletePropertyValuesForTargetWithOptionsRequest {
     #[prost(string, tag = "3")]
     pub target_id: ::prost::alloc::string::String,
     /// Go: options model.PropertyRequestOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "4")]
     pub options: ::core::option::Option<PropertyRequestOptions>,
 }
@@ -10581,6 +10745,7 @@ pub struct DeletePropertyValuesForFieldWithOptionsRequest {
     #[prost(string, tag = "2")]
     pub field_id: ::prost::alloc::string::String,
     /// Go: options model.PropertyRequestOptions
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub options: ::core::option::Option<PropertyRequestOptions>,
 }
@@ -10634,6 +10799,7 @@ pub struct EvaluateAccessControlRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct EvaluateAccessControlResponse {
     /// Go: result 0 \*model.AccessDecision
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<AccessDecision>,
     /// Set when the call failed.
@@ -10654,6 +10820,7 @@ pub struct SaveAccessControlPolicyRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SaveAccessControlPolicyResponse {
     /// Go: result 0 \*model.AccessControlPolicy
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<AccessControlPolicy>,
     /// Set when the call failed.
@@ -10671,6 +10838,7 @@ pub struct GetAccessControlPolicyRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetAccessControlPolicyResponse {
     /// Go: result 0 \*model.AccessControlPolicy
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<AccessControlPolicy>,
     /// Set when the call failed.
@@ -10746,6 +10914,7 @@ pub struct QueryUsersForAccessControlExpressionRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct QueryUsersForAccessControlExpressionResponse {
     /// Go: result 0 \*model.AccessControlPolicyTestResponse
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<AccessControlPolicyTestResponse>,
     /// Set when the call failed.
@@ -10792,6 +10961,7 @@ pub struct GetAccessControlVisualAstRequest {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetAccessControlVisualAstResponse {
     /// Go: result 0 \*model.VisualExpression
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub result: ::core::option::Option<VisualExpression>,
     /// Set when the call failed.
@@ -33377,6 +33547,7 @@ pub struct OnConfigurationChangeResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ServeHttpRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// First frame only.
@@ -33409,9 +33580,11 @@ pub struct ServeHttpResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ExecuteCommandRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: args \*model.CommandArgs
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub args: ::core::option::Option<CommandArgs>,
 }
@@ -33429,9 +33602,11 @@ pub struct ExecuteCommandResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasBeenCreatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub user: ::core::option::Option<User>,
 }
@@ -33442,9 +33617,11 @@ pub struct UserHasBeenCreatedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserWillLogInRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub user: ::core::option::Option<User>,
 }
@@ -33459,9 +33636,11 @@ pub struct UserWillLogInResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasLoggedInRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub user: ::core::option::Option<User>,
 }
@@ -33472,9 +33651,11 @@ pub struct UserHasLoggedInResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageWillBePostedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: post \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub post: ::core::option::Option<Post>,
 }
@@ -33492,12 +33673,15 @@ pub struct MessageWillBePostedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageWillBeUpdatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: newPost \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub new_post: ::core::option::Option<Post>,
     /// Go: oldPost \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub old_post: ::core::option::Option<Post>,
 }
@@ -33515,9 +33699,11 @@ pub struct MessageWillBeUpdatedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageHasBeenPostedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: post \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub post: ::core::option::Option<Post>,
 }
@@ -33528,12 +33714,15 @@ pub struct MessageHasBeenPostedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageHasBeenUpdatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: newPost \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub new_post: ::core::option::Option<Post>,
     /// Go: oldPost \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub old_post: ::core::option::Option<Post>,
 }
@@ -33558,6 +33747,7 @@ pub struct MessagesWillBeConsumedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessagesWillBeConsumedWithContextRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: posts \[\]\*model.Post
@@ -33575,9 +33765,11 @@ pub struct MessagesWillBeConsumedWithContextResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageHasBeenDeletedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: post \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub post: ::core::option::Option<Post>,
 }
@@ -33588,9 +33780,11 @@ pub struct MessageHasBeenDeletedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ChannelHasBeenCreatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channel \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel: ::core::option::Option<Channel>,
 }
@@ -33601,9 +33795,11 @@ pub struct ChannelHasBeenCreatedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ChannelWillBeArchivedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channel \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel: ::core::option::Option<Channel>,
 }
@@ -33618,9 +33814,11 @@ pub struct ChannelWillBeArchivedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ChannelMemberWillBeAddedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channelMember \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel_member: ::core::option::Option<ChannelMember>,
 }
@@ -33638,9 +33836,11 @@ pub struct ChannelMemberWillBeAddedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasJoinedChannelRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channelMember \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel_member: ::core::option::Option<ChannelMember>,
     /// Go: actor \*model.User
@@ -33654,9 +33854,11 @@ pub struct UserHasJoinedChannelResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasLeftChannelRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channelMember \*model.ChannelMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel_member: ::core::option::Option<ChannelMember>,
     /// Go: actor \*model.User
@@ -33670,9 +33872,11 @@ pub struct UserHasLeftChannelResponse {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct TeamMemberWillBeAddedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: teamMember \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub team_member: ::core::option::Option<TeamMember>,
 }
@@ -33690,9 +33894,11 @@ pub struct TeamMemberWillBeAddedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasJoinedTeamRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: teamMember \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub team_member: ::core::option::Option<TeamMember>,
     /// Go: actor \*model.User
@@ -33706,9 +33912,11 @@ pub struct UserHasJoinedTeamResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasLeftTeamRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: teamMember \*model.TeamMember
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub team_member: ::core::option::Option<TeamMember>,
     /// Go: actor \*model.User
@@ -33722,9 +33930,11 @@ pub struct UserHasLeftTeamResponse {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FileWillBeUploadedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: info \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub info: ::core::option::Option<FileInfo>,
     /// At most 64 KiB of the uploaded file.
@@ -33754,9 +33964,11 @@ pub struct FileWillBeUploadedResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct FileWillBeDownloadedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: fileInfo \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub file_info: ::core::option::Option<FileInfo>,
     /// Go: userID string
@@ -33778,9 +33990,11 @@ pub struct FileWillBeDownloadedResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ReactionHasBeenAddedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: reaction \*model.Reaction
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub reaction: ::core::option::Option<Reaction>,
 }
@@ -33791,9 +34005,11 @@ pub struct ReactionHasBeenAddedResponse {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ReactionHasBeenRemovedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: reaction \*model.Reaction
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub reaction: ::core::option::Option<Reaction>,
 }
@@ -33804,9 +34020,11 @@ pub struct ReactionHasBeenRemovedResponse {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct OnPluginClusterEventRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: ev model.PluginClusterEvent
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub ev: ::core::option::Option<PluginClusterEvent>,
 }
@@ -33849,6 +34067,7 @@ pub struct WebSocketMessageHasBeenPostedRequest {
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// Go: req \*model.WebSocketRequest
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub req: ::core::option::Option<WebSocketRequest>,
 }
@@ -33879,9 +34098,11 @@ pub struct RunDataRetentionResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct OnInstallRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: event model.OnInstallEvent
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub event: ::core::option::Option<OnInstallEvent>,
 }
@@ -33902,6 +34123,7 @@ pub struct OnSendDailyTelemetryResponse {}
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct OnCloudLimitsUpdatedRequest {
     /// Go: limits \*model.ProductLimits
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub limits: ::core::option::Option<ProductLimits>,
 }
@@ -33912,6 +34134,7 @@ pub struct OnCloudLimitsUpdatedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ConfigurationWillBeSavedRequest {
     /// Go: newCfg \*model.Config
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub new_cfg: ::core::option::Option<Config>,
 }
@@ -33929,6 +34152,7 @@ pub struct ConfigurationWillBeSavedResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct EmailNotificationWillBeSentRequest {
     /// Go: emailNotification \*model.EmailNotification
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub email_notification: ::core::option::Option<EmailNotification>,
 }
@@ -33946,6 +34170,7 @@ pub struct EmailNotificationWillBeSentResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct NotificationWillBePushedRequest {
     /// Go: pushNotification \*model.PushNotification
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub push_notification: ::core::option::Option<PushNotification>,
     /// Go: userID string
@@ -33966,9 +34191,11 @@ pub struct NotificationWillBePushedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct UserHasBeenDeactivatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub user: ::core::option::Option<User>,
 }
@@ -33979,6 +34206,7 @@ pub struct UserHasBeenDeactivatedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ServeMetricsRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// First frame only.
@@ -34011,9 +34239,11 @@ pub struct ServeMetricsResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OnSharedChannelsSyncMsgRequest {
     /// Go: msg \*model.SyncMsg
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub msg: ::core::option::Option<SyncMsg>,
     /// Go: rc \*model.RemoteCluster
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub rc: ::core::option::Option<RemoteCluster>,
 }
@@ -34031,6 +34261,7 @@ pub struct OnSharedChannelsSyncMsgResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct OnSharedChannelsPingRequest {
     /// Go: rc \*model.RemoteCluster
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub rc: ::core::option::Option<RemoteCluster>,
 }
@@ -34045,6 +34276,7 @@ pub struct OnSharedChannelsPingResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct PreferencesHaveChangedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: preferences \[\]model.Preference
@@ -34058,12 +34290,15 @@ pub struct PreferencesHaveChangedResponse {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OnSharedChannelsAttachmentSyncMsgRequest {
     /// Go: fi \*model.FileInfo
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub fi: ::core::option::Option<FileInfo>,
     /// Go: post \*model.Post
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub post: ::core::option::Option<Post>,
     /// Go: rc \*model.RemoteCluster
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub rc: ::core::option::Option<RemoteCluster>,
 }
@@ -34078,9 +34313,11 @@ pub struct OnSharedChannelsAttachmentSyncMsgResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OnSharedChannelsProfileImageSyncMsgRequest {
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub user: ::core::option::Option<User>,
     /// Go: rc \*model.RemoteCluster
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub rc: ::core::option::Option<RemoteCluster>,
 }
@@ -34095,6 +34332,7 @@ pub struct OnSharedChannelsProfileImageSyncMsgResponse {
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GenerateSupportDataRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
 }
@@ -34112,9 +34350,11 @@ pub struct GenerateSupportDataResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OnSamlLoginRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: user \*model.User
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub user: ::core::option::Option<User>,
     /// Go: assertion \*saml2.AssertionInfo
@@ -34132,12 +34372,15 @@ pub struct OnSamlLoginResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ChannelWillBeUpdatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: newChannel \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub new_channel: ::core::option::Option<Channel>,
     /// Go: oldChannel \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "3")]
     pub old_channel: ::core::option::Option<Channel>,
 }
@@ -34155,9 +34398,11 @@ pub struct ChannelWillBeUpdatedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ChannelWillBeRestoredRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: channel \*model.Channel
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub channel: ::core::option::Option<Channel>,
 }
@@ -34172,9 +34417,11 @@ pub struct ChannelWillBeRestoredResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ScheduledPostWillBeCreatedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: scheduledPost \*model.ScheduledPost
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub scheduled_post: ::core::option::Option<ScheduledPost>,
 }
@@ -34192,9 +34439,11 @@ pub struct ScheduledPostWillBeCreatedResponse {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct DraftWillBeUpsertedRequest {
     /// Go: c \*plugin.Context
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "1")]
     pub context: ::core::option::Option<PluginContext>,
     /// Go: draft \*model.Draft
+    /// Always set (never nil in Go).
     #[prost(message, optional, tag = "2")]
     pub draft: ::core::option::Option<Draft>,
 }

@@ -6,40 +6,10 @@
 //! errors. Plugin-to-plugin HTTP streams through an echoing fake.
 #![allow(clippy::all, unused_imports, unused_variables)]
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use crate::pb;
-use crate::{ApiError, CallContext, PluginApi, PluginApiClient, PluginApiServer};
-type Calls = Arc<Mutex<Vec<(String, String)>>>;
-struct Fake {
-    fail: bool,
-    calls: Calls,
-}
-fn sample_app_error_value(method: &str) -> pb::AppError {
-    pb::AppError {
-        id: format!("{method}.app_error"),
-        message: "sample failure".into(),
-        detailed_error: "details".into(),
-        request_id: "req-1".into(),
-        status_code: 404,
-        r#where: method.into(),
-        skip_translation: true,
-        params: Some(prost_types::Struct {
-            fields: [
-                (
-                    "key".to_string(),
-                    prost_types::Value {
-                        kind: Some(prost_types::value::Kind::StringValue("v".into())),
-                    },
-                ),
-            ]
-                .into(),
-        }),
-    }
-}
-fn sample_app_error(method: &str) -> ApiError {
-    ApiError::App(sample_app_error_value(method))
-}
+use crate::roundtrip_harness::{Fake, sample_app_error, sample_app_error_value, serve};
+use crate::{ApiError, CallContext, PluginApi};
 impl PluginApi for Fake {
     /// Go: `LoadPluginConfiguration(dest any) error`
     /// Minimum server version: 5.2.
@@ -5827,28 +5797,6 @@ impl PluginApi for Fake {
             Ok(out)
         }
     }
-}
-async fn serve(fail: bool) -> (PluginApiClient, Calls) {
-    let calls: Calls = Default::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = PluginApiServer::new(Fake { fail, calls: calls.clone() })
-        .into_service(64 << 20);
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-            )
-            .await
-            .unwrap();
-    });
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    (PluginApiClient::new(channel), calls)
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_method_round_trips() {

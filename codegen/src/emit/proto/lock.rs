@@ -8,9 +8,13 @@
 //! - a new key, or a known key whose wire type changed, takes `next` (max ever + 1); holes are never
 //!   refilled;
 //! - a key that disappears, or whose old number was given up for a retype, becomes `reserved`
-//!   (number and name) for good.
+//!   (number and name) and is remembered in `retired`;
+//! - a retired key that comes back with the wire type it had gets its old number back (and it
+//!   leaves `reserved`): that number never meant anything else, so peers built before the key left
+//!   read it as before. Any other number stays reserved for good.
 //!
-//! Messages that leave the API keep their entries, so a type that comes back gets its numbers back.
+//! Messages that leave the API keep their entries, so a type that comes back gets its numbers back
+//! too. Moving the pin to an older release and back therefore renumbers nothing.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +32,10 @@ pub struct MessageLock {
     pub fields: BTreeMap<String, LockedField>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reserved: Vec<Reserved>,
+    /// Keys that left the message (or gave up their number for a retype), as they last were; their
+    /// numbers are in `reserved` until the key comes back with the same wire type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retired: BTreeMap<String, LockedField>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +89,21 @@ impl FieldLock {
         let mut seen = std::collections::BTreeSet::new();
         for f in fields {
             seen.insert(f.key.to_string());
+            if entry.fields.get(f.key).is_none_or(|l| l.wire != f.wire)
+                && entry.retired.get(f.key).is_some_and(|l| l.wire == f.wire)
+                && let Some(back) = entry.retired.remove(f.key)
+            {
+                // The key comes back as it was: its number is free for it again.
+                entry.reserved.retain(|r| r.number != back.number);
+                if let Some(live) = entry.fields.insert(f.key.to_string(), back) {
+                    // Back from a retype: the number of the type it leaves is given up.
+                    entry.reserved.push(Reserved {
+                        number: live.number,
+                        name: live.name.clone(),
+                    });
+                    entry.retired.insert(f.key.to_string(), live);
+                }
+            }
             let kept = entry.fields.get(f.key).filter(|l| l.wire == f.wire);
             let reuse = kept.map(|l| l.number);
             let mut renamed_from = kept.map(|l| l.renamed_from.clone()).unwrap_or_default();
@@ -95,8 +118,9 @@ impl FieldLock {
                         // Retyped: the old number must never carry the new type.
                         entry.reserved.push(Reserved {
                             number: old.number,
-                            name: old.name,
+                            name: old.name.clone(),
                         });
+                        entry.retired.insert(f.key.to_string(), old);
                     }
                     let mut n = entry.next.max(1);
                     if IMPLEMENTATION_RESERVED.contains(&n) {
@@ -127,8 +151,9 @@ impl FieldLock {
             if let Some(old) = entry.fields.remove(&key) {
                 entry.reserved.push(Reserved {
                     number: old.number,
-                    name: old.name,
+                    name: old.name.clone(),
                 });
+                entry.retired.insert(key, old);
             }
         }
         entry.reserved.sort();
@@ -201,16 +226,60 @@ mod tests {
                 }
             ]
         );
-        // B comes back: a new number, its old one stays reserved.
+        // B comes back with another wire type: a new number, its old one stays reserved.
         let v3 = lock.allocate(
             "M",
             &[
                 req("A", "a2", "string"),
-                req("B", "b", "int64"),
+                req("B", "b", "string"),
                 req("C", "c", "string"),
                 req("D", "d", "bool"),
             ],
         );
         assert_eq!(v3, [1, 6, 4, 5]);
+        assert_eq!(lock.messages["M"].retired["B"].number, 2);
+        // B and C come back as they were first: their first numbers, and the numbers of the
+        // types they leave are given up.
+        let v4 = lock.allocate(
+            "M",
+            &[
+                req("A", "a2", "string"),
+                req("B", "b", "int64"),
+                req("C", "c", "bool"),
+                req("D", "d", "bool"),
+            ],
+        );
+        assert_eq!(v4, [1, 2, 3, 5]);
+        let reserved: Vec<u32> = lock.reserved("M").iter().map(|r| r.number).collect();
+        assert_eq!(reserved, [4, 6]);
+        assert_eq!(lock.messages["M"].next, 7);
+    }
+
+    /// Moving the pin to an older release and back renumbers nothing: what the older release
+    /// lacked gets its numbers back, what only it had stays reserved.
+    #[test]
+    fn older_release_and_back_keeps_every_number() {
+        let newer = [
+            req("A", "a", "string"),
+            req("B", "b", "int64"),
+            req("C", "c", "bool"),
+        ];
+        let older = [req("A", "a", "string"), req("Old", "old", "bool")];
+        let mut lock = FieldLock::default();
+        assert_eq!(lock.allocate("M", &newer), [1, 2, 3]);
+        let before = lock.clone();
+        assert_eq!(lock.allocate("M", &older), [1, 4]);
+        assert_eq!(lock.allocate("M", &newer), [1, 2, 3]);
+        let m = &lock.messages["M"];
+        assert_eq!(m.fields, before.messages["M"].fields);
+        assert_eq!(
+            m.reserved,
+            [Reserved {
+                number: 4,
+                name: "old".into()
+            }]
+        );
+        assert_eq!(m.retired.keys().collect::<Vec<_>>(), ["Old"]);
+        assert_eq!(m.next, 5);
     }
 }

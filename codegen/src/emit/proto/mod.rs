@@ -86,6 +86,10 @@ pub struct ProtoField {
     pub ty: FieldType,
     pub number: u32,
     pub comments: Vec<String>,
+    /// A message-typed argument or result that is always set (see `special::nil_rule`):
+    /// languages type it non-optional and treat its absence as a broken contract. Always false
+    /// for model fields.
+    pub required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +161,8 @@ struct DraftRpc {
     rpc: ProtoRpc,
     arg_names: Vec<String>,
     result_names: Vec<String>,
+    /// Argument and result fields that are always set.
+    required: BTreeSet<String>,
 }
 
 /// The proto files for an IR, and the lock after allocating any new field numbers.
@@ -311,7 +317,10 @@ fn resolve_rpc(
                 m.fields
                     .iter()
                     .find(|f| &f.name == n)
-                    .cloned()
+                    .map(|f| ProtoField {
+                        required: d.required.contains(n),
+                        ..f.clone()
+                    })
                     .ok_or_else(|| EmitError {
                         messages: vec![format!("rpc {}: {message} has no field {n}", d.rpc.name)],
                     })
@@ -353,6 +362,7 @@ fn number(
             ty,
             number,
             comments,
+            required: false,
         })
         .collect();
     ProtoMessage {
@@ -608,6 +618,9 @@ fn model_message(
             }
         )];
         comments.extend(enum_note(ir, &f.field.ty));
+        if let Some(known) = &f.field.known_values {
+            comments.extend(crate::emit::enums::known_values_note(known));
+        }
         fields.push(Draft {
             key,
             name,
@@ -844,6 +857,51 @@ fn result_fields(ir: &Ir, mapper: &Mapper, m: &Method) -> Result<Vec<Draft>, Str
         });
     }
     Ok(out)
+}
+
+/// The message-typed arguments and results that are always set: Go values (never nil), and
+/// pointers that `special::nil_rule` says are never nil. A hook's results are the plugin's
+/// choice and stay optional.
+fn required_fields(
+    service: ServiceKind,
+    m: &Method,
+    args: &[Draft],
+    results: &[Draft],
+) -> BTreeSet<String> {
+    use crate::special::{Nil, Slot, nil_rule};
+    let message = |d: &Draft| {
+        matches!(
+            d.wire,
+            Wire::One(ValueType::Message(_) | ValueType::Timestamp)
+        )
+    };
+    let always = |ty: &TypeRef, slot: Slot<'_>| {
+        !matches!(ty, TypeRef::Pointer(_)) || nil_rule(service, m, slot) == Nil::Never
+    };
+    let mut out = BTreeSet::new();
+    for d in args.iter().filter(|d| message(d)) {
+        if let Some(p) = m
+            .params
+            .iter()
+            .find(|p| p.name.as_deref().unwrap_or(&p.wire_name) == d.key)
+            && always(&p.ty, Slot::Param(p.name.as_deref().unwrap_or_default()))
+        {
+            out.insert(d.name.clone());
+        }
+    }
+    if service == ServiceKind::Api {
+        for d in results.iter().filter(|d| message(d)) {
+            if let Some(r) = m
+                .results
+                .iter()
+                .find(|r| r.name.as_deref().unwrap_or(&r.wire_name) == d.key)
+                && always(&r.ty, Slot::Result(r.position))
+            {
+                out.insert(d.name.clone());
+            }
+        }
+    }
+    out
 }
 
 fn error_field(error: ErrorField) -> Option<Fixed> {
@@ -1098,6 +1156,12 @@ fn method_messages(
             RpcShape::Unary
         }
     };
+    let required = required_fields(service, m, &req.fields, &resp.fields);
+    for d in req.fields.iter_mut().chain(resp.fields.iter_mut()) {
+        if required.contains(&d.name) {
+            d.comments.push("Always set (never nil in Go).".into());
+        }
+    }
     let error = ErrorField::from(m.error);
     // Arguments and results are the mapped fields (never framing), plus the configuration.
     let carried = |d: &Draft| (d.wire != Wire::Omitted).then(|| d.name.clone());
@@ -1125,6 +1189,7 @@ fn method_messages(
             rpc,
             arg_names,
             result_names,
+            required,
         },
         req,
         resp,

@@ -8,10 +8,16 @@
 //! - `enums.py`: Go string enums as `str` enums (askama template `templates/python/enums.py`);
 //! - `errors.py`: one exception hierarchy for AppError status codes, Go errors and transport
 //!   failures;
-//! - `client.py`: `PluginAPI`, one method per API method, keyword arguments, dataclasses in and out;
-//! - `hooks.py`: the hook names with their wire IDs.
+//! - `client.py`: `PluginAPI` and `AsyncPluginAPI`, one method per API method, keyword arguments,
+//!   dataclasses in and out;
+//! - `hooks.py`: the hook names with their wire IDs and each hook's `HookSpec`.
+//!
+//! Two kinds of files under `templates/python/` make it: [`STATIC_MODULES`] are plain Python,
+//! copied as they are (ruff and `mypy --strict` check them in place), and askama templates render
+//! the modules that follow the contract from the views in `views.rs`.
 
-mod emitters;
+mod fields;
+mod views;
 
 use askama::Template;
 use prost::Message;
@@ -22,6 +28,35 @@ use crate::ir::Ir;
 
 pub const ROOT: &str = "generated/python";
 pub const PACKAGE: &str = "mattermost_plugin_api";
+
+/// A module whose code does not depend on the contract: a plain Python file under
+/// `templates/python/`, copied into the package with the generated-file header.
+pub struct StaticModule {
+    /// The template, relative to the repository root.
+    pub template: &'static str,
+    /// Where it goes, relative to the package.
+    pub path: &'static str,
+    pub contents: &'static str,
+}
+
+macro_rules! static_module {
+    ($file:literal => $path:literal) => {
+        StaticModule {
+            template: concat!("templates/python/", $file),
+            path: $path,
+            contents: include_str!(concat!("../../../../templates/python/", $file)),
+        }
+    };
+}
+
+/// The plain Python files of the package (the rest are askama templates).
+pub const STATIC_MODULES: &[StaticModule] = &[
+    static_module!("_pb_init.py" => "_pb/__init__.py"),
+    static_module!("_convert.py" => "models/_convert.py"),
+    static_module!("errors.py" => "errors.py"),
+    static_module!("_client_base.py" => "_client_base.py"),
+    static_module!("_hook_spec.py" => "_hook_spec.py"),
+];
 
 #[derive(Template)]
 #[template(path = "python/module.py", escape = "none")]
@@ -37,6 +72,17 @@ struct EnumsModule<'a> {
     enums: &'a [crate::emit::enums::StringEnum],
 }
 
+/// A template's text, ending in one newline (askama drops the template file's last one).
+fn render(template: &impl Template, path: &str) -> Result<String, EmitError> {
+    let mut text = template.render().map_err(|e| EmitError {
+        messages: vec![format!("python emitter: rendering {path}: {e}")],
+    })?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 fn module(path: &str, source: &str, body: &str) -> Result<GeneratedFile, EmitError> {
     let contents = Module { source, body }.render().map_err(|e| EmitError {
         messages: vec![format!("python emitter: rendering {path}: {e}")],
@@ -45,6 +91,16 @@ fn module(path: &str, source: &str, body: &str) -> Result<GeneratedFile, EmitErr
         path: format!("{ROOT}/{path}"),
         contents,
     })
+}
+
+/// A module of the package rendered from a template.
+fn templated(
+    path: &str,
+    source: &str,
+    template: &impl Template,
+) -> Result<GeneratedFile, EmitError> {
+    let path = format!("src/{PACKAGE}/{path}");
+    module(&path, source, &render(template, &path)?)
 }
 
 /// The package's files.
@@ -57,17 +113,15 @@ pub fn emit(
     let src = format!("src/{PACKAGE}");
     let mut files = vec![GeneratedFile {
         path: format!("{ROOT}/pyproject.toml"),
-        contents: pyproject(&source),
+        contents: render(&views::Pyproject { source: &source }, "pyproject.toml")?,
     }];
     files.push(GeneratedFile {
         path: format!("{ROOT}/{src}/py.typed"),
         contents: String::new(),
     });
-    files.push(module(
-        &format!("{src}/_pb/__init__.py"),
-        &source,
-        "\"\"\"Protobuf modules of the contract.\"\"\"\n",
-    )?);
+    for m in STATIC_MODULES {
+        files.push(module(&format!("{src}/{}", m.path), &source, m.contents)?);
+    }
     for file in schema {
         let stem = file.kind.file_name().trim_end_matches(".proto");
         let descriptor = contract
@@ -81,15 +135,15 @@ pub fn emit(
         let mut descriptor = descriptor.clone();
         // Comments stay in the .proto; the runtime descriptor needs none.
         descriptor.source_code_info = None;
-        files.push(module(
-            &format!("{src}/_pb/{stem}_pb2.py"),
+        files.push(templated(
+            &format!("_pb/{stem}_pb2.py"),
             &source,
-            &emitters::pb2_module(stem, &descriptor.encode_to_vec(), file),
+            &views::Pb2Module::new(file.kind, &descriptor.encode_to_vec()),
         )?);
-        files.push(module(
-            &format!("{src}/_pb/{stem}_pb2.pyi"),
+        files.push(templated(
+            &format!("_pb/{stem}_pb2.pyi"),
             &source,
-            &emitters::pb2_stub(file),
+            &views::Pb2Stub::new(file, schema),
         )?);
     }
     let model_messages: Vec<&crate::emit::proto::ProtoMessage> = schema
@@ -97,59 +151,36 @@ pub fn emit(
         .filter(|f| matches!(f.kind, FileKind::Common | FileKind::Model))
         .flat_map(|f| &f.messages)
         .collect();
-    for (path, body) in emitters::models(schema, &model_messages)? {
-        files.push(module(&format!("{src}/models/{path}"), &source, &body)?);
+    let (classes, models_init) = views::models(schema, &model_messages)?;
+    for (path, class) in &classes {
+        files.push(templated(&format!("models/{path}"), &source, class)?);
     }
-    let enums = crate::emit::enums::string_enums(ir);
+    files.push(templated("models/__init__.py", &source, &models_init)?);
+    let enums = crate::emit::enums::string_enums(ir)?;
     let body = EnumsModule { enums: &enums }
         .render()
         .map_err(|e| EmitError {
             messages: vec![format!("python emitter: rendering enums.py: {e}")],
         })?;
     files.push(module(&format!("{src}/enums.py"), &source, &body)?);
-    files.push(module(
-        &format!("{src}/errors.py"),
+    files.push(templated(
+        "client.py",
         &source,
-        emitters::ERRORS,
+        &views::ClientModule::new(schema)?,
     )?);
-    files.push(module(
-        &format!("{src}/client.py"),
+    files.push(templated(
+        "hooks.py",
         &source,
-        &emitters::client(schema)?,
+        &views::HooksModule::new(schema)?,
     )?);
-    files.push(module(
-        &format!("{src}/hooks.py"),
+    files.push(templated(
+        "__init__.py",
         &source,
-        &emitters::hooks(schema)?,
-    )?);
-    files.push(module(
-        &format!("{src}/__init__.py"),
-        &source,
-        &emitters::init(ir, &contract.hash),
+        &views::PackageInit {
+            contract_hash: &contract.hash,
+            version: &ir.source.version,
+        },
     )?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
-}
-
-fn pyproject(source: &str) -> String {
-    format!(
-        r#"# Code generated by mattermost-plugin-codegen from {source}. DO NOT EDIT.
-# Regenerate with `cargo xtask regen`.
-
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "mattermost-plugin-api"
-version = "0.1.0"
-description = "Typed Python bindings for Mattermost's plugin API, generated from its Go source"
-requires-python = ">=3.10"
-license = "Apache-2.0"
-dependencies = ["grpcio>=1.60", "protobuf>=5.26"]
-
-[tool.hatch.build.targets.wheel]
-packages = ["src/mattermost_plugin_api"]
-"#
-    )
 }

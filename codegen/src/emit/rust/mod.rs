@@ -1,9 +1,11 @@
 //! The Rust crate `mattermost-plugin-api` in `generated/rust/`.
 //!
 //! prost and tonic code comes from tonic-prost-build, run here on the proto compiled by protox (no
-//! protoc, no build script in the crate). The seams — `PluginApi` and `PluginHooks` traits — and
-//! their gRPC adapters are emitted with quote! and formatted with prettyplease, from the IR and the
-//! proto schema, so they always agree with the contract.
+//! protoc, no build script in the crate). The per-method code — the `PluginApi` and `PluginHooks`
+//! traits and their gRPC adapters — is emitted with quote! from the typed contract and formatted
+//! with prettyplease. Code that does not vary with the contract (errors, call context, the
+//! adapters' types, the round-trip harness) is hand-written in `templates/rust/` and copied
+//! verbatim, so rustfmt and clippy check it as it is edited.
 
 mod templates;
 mod types;
@@ -11,6 +13,13 @@ mod types;
 use crate::emit::proto::{Contract, ProtoFile};
 use crate::emit::{EmitError, GeneratedFile};
 use crate::ir::Ir;
+
+/// Hand-written modules of the crate, copied verbatim: rustfmt and clippy check them where they
+/// are edited.
+const SUPPORT: &str = include_str!("../../../../templates/rust/support.rs");
+const API_ADAPTERS: &str = include_str!("../../../../templates/rust/api_adapters.rs");
+const HOOKS_ADAPTERS: &str = include_str!("../../../../templates/rust/hooks_adapters.rs");
+const ROUNDTRIP_HARNESS: &str = include_str!("../../../../templates/rust/roundtrip_harness.rs");
 
 /// Where the crate lives, relative to the repository root.
 pub const ROOT: &str = "generated/rust";
@@ -37,7 +46,13 @@ pub fn emit(
             "src/pb.rs",
             format!("{header}// prost and tonic code for package mattermost.plugin.v1.\n\n{pb}"),
         ),
-        file("src/support.rs", format!("{header}\n{}", g.support_rs()?)),
+        file("src/support.rs", format!("{header}\n{SUPPORT}")),
+        file("src/api_adapters.rs", format!("{header}\n{API_ADAPTERS}")),
+        file("src/hooks_adapters.rs", format!("{header}\n{HOOKS_ADAPTERS}")),
+        file(
+            "src/roundtrip_harness.rs",
+            format!("{header}\n{ROUNDTRIP_HARNESS}"),
+        ),
         file("src/enums.rs", format!("{header}\n{}", enums_rs(ir)?)),
         file("src/api.rs", format!("{header}\n{}", g.api_rs()?)),
         file("src/hooks.rs", format!("{header}\n{}", g.hooks_rs()?)),
@@ -52,9 +67,9 @@ pub fn emit(
 
 /// `src/enums.rs`: one module of `&str` constants per Go string enum.
 fn enums_rs(ir: &Ir) -> Result<String, EmitError> {
-    let modules = crate::emit::enums::string_enums(ir).into_iter().map(|e| {
+    let modules = crate::emit::enums::string_enums(ir)?.into_iter().map(|e| {
         let module = quote::format_ident!("{}", e.snake);
-        let doc = format!(" Go: `{}.{}`.", e.package, e.name);
+        let doc = format!(" Go: {}.", e.origin);
         let consts = e.members.iter().map(|m| {
             let name = quote::format_ident!("{}", m.name);
             let value = &m.value;

@@ -145,15 +145,25 @@ impl<'a> Generator<'a> {
             //! - [`api::PluginApiClient`] / [`hooks::PluginHooksClient`]: call a remote one through the
             //!   same trait;
             //! - [`pb`]: the prost messages and tonic stubs of the contract.
-            #![allow(clippy::all, clippy::pedantic)]
+            //!
+            //! `support`, `api_adapters`, `hooks_adapters` and `roundtrip_harness` are hand-written (copied from the
+            //! generator's `templates/rust/`) and linted as such; the generated modules are not.
 
             #[allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::all)]
             pub mod pb;
+            #[allow(clippy::all, clippy::pedantic)]
             pub mod api;
+            mod api_adapters;
+            #[allow(clippy::all, clippy::pedantic)]
             pub mod enums;
+            #[allow(clippy::all, clippy::pedantic)]
             pub mod hooks;
+            mod hooks_adapters;
             pub mod support;
             #[cfg(test)]
+            mod roundtrip_harness;
+            #[cfg(test)]
+            #[allow(clippy::all, clippy::pedantic)]
             mod roundtrip_tests;
 
             pub use api::{PluginApi, PluginApiClient, PluginApiServer};
@@ -170,204 +180,6 @@ impl<'a> Generator<'a> {
             pub const HOOKS: &[(&str, u32)] = &[#((#hook_names, #hook_ids)),*];
         };
         pretty(tokens)
-    }
-
-    pub fn support_rs(&self) -> Result<String, EmitError> {
-        pretty(quote! {
-            //! Error type, call context and stream helpers shared by the adapters.
-
-            use std::fmt;
-            use std::pin::Pin;
-
-            use futures_util::{Stream, StreamExt};
-
-            use crate::pb;
-
-            /// A boxed, sendable stream.
-            pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
-            /// Chunks of a byte stream (`io.Reader` in Go).
-            pub type ByteStream = BoxStream<Result<Vec<u8>, ApiError>>;
-
-            /// Metadata key carrying the calling plugin's id.
-            pub const PLUGIN_ID_METADATA: &str = "mm-plugin-id";
-
-            /// Why a call failed: a business error from the other side (`*model.AppError` or a
-            /// Go `error`), or a transport failure.
-            #[derive(Debug, Clone)]
-            pub enum ApiError {
-                App(pb::AppError),
-                Error(pb::Error),
-                Transport { method: String, status: tonic::Status },
-            }
-
-            impl ApiError {
-                /// An AppError with a status code, id and message.
-                pub fn app(status_code: i64, id: impl Into<String>, message: impl Into<String>) -> Self {
-                    ApiError::App(pb::AppError {
-                        id: id.into(),
-                        message: message.into(),
-                        status_code,
-                        ..Default::default()
-                    })
-                }
-
-                /// 501 for a method this implementation does not provide.
-                pub fn not_implemented(method: &str) -> Self {
-                    let mut e = pb::AppError {
-                        id: "api.plugin.not_implemented.app_error".into(),
-                        message: format!("{method} is not implemented by this server"),
-                        status_code: 501,
-                        ..Default::default()
-                    };
-                    e.r#where = method.to_string();
-                    ApiError::App(e)
-                }
-
-                /// A plain Go-style error (code 0).
-                pub fn plain(message: impl Into<String>) -> Self {
-                    ApiError::Error(pb::Error { code: 0, message: message.into() })
-                }
-
-                pub fn transport(method: &str, status: tonic::Status) -> Self {
-                    ApiError::Transport { method: method.to_string(), status }
-                }
-
-                /// The HTTP-style status code, when the error carries one.
-                pub fn status_code(&self) -> Option<i64> {
-                    match self {
-                        ApiError::App(e) => Some(e.status_code),
-                        _ => None,
-                    }
-                }
-
-                /// As an AppError for a response field: Go errors and transport failures become 500.
-                pub fn into_app_error(self, method: &str) -> pb::AppError {
-                    match self {
-                        ApiError::App(e) => e,
-                        ApiError::Error(e) => pb::AppError {
-                            id: "api.plugin.error".into(),
-                            message: e.message,
-                            status_code: 500,
-                            r#where: method.to_string(),
-                            ..Default::default()
-                        },
-                        ApiError::Transport { status, .. } => pb::AppError {
-                            id: "api.plugin.transport".into(),
-                            message: status.message().to_string(),
-                            status_code: 500,
-                            r#where: method.to_string(),
-                            ..Default::default()
-                        },
-                    }
-                }
-
-                /// As a plain error for a response field.
-                pub fn into_error(self) -> pb::Error {
-                    match self {
-                        ApiError::Error(e) => e,
-                        ApiError::App(e) => pb::Error { code: 0, message: e.message },
-                        ApiError::Transport { status, .. } => pb::Error { code: 0, message: status.message().to_string() },
-                    }
-                }
-
-                /// As a gRPC status, for methods without an error result.
-                pub fn into_status(self) -> tonic::Status {
-                    match self {
-                        ApiError::Transport { status, .. } => status,
-                        other => tonic::Status::unknown(other.to_string()),
-                    }
-                }
-            }
-
-            impl fmt::Display for ApiError {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    match self {
-                        ApiError::App(e) => write!(f, "{} ({}): {}", e.status_code, e.id, e.message),
-                        ApiError::Error(e) => write!(f, "{}", e.message),
-                        ApiError::Transport { method, status } => write!(f, "{method}: transport failure: {}", status.message()),
-                    }
-                }
-            }
-
-            impl std::error::Error for ApiError {}
-
-            /// Who is calling and with which request metadata.
-            #[derive(Debug, Clone, Default)]
-            pub struct CallContext {
-                pub plugin_id: String,
-                pub metadata: tonic::metadata::MetadataMap,
-            }
-
-            impl CallContext {
-                pub fn new(plugin_id: impl Into<String>) -> Self {
-                    CallContext { plugin_id: plugin_id.into(), metadata: Default::default() }
-                }
-
-                /// Takes the request's metadata without copying it.
-                pub fn from_owned_metadata(metadata: tonic::metadata::MetadataMap) -> Self {
-                    let plugin_id = metadata
-                        .get(PLUGIN_ID_METADATA)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
-                    CallContext { plugin_id, metadata }
-                }
-
-                pub fn from_metadata(metadata: &tonic::metadata::MetadataMap) -> Self {
-                    let plugin_id = metadata
-                        .get(PLUGIN_ID_METADATA)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
-                    CallContext { plugin_id, metadata: metadata.clone() }
-                }
-            }
-
-            /// The items of a stream up to its first error (which ends it).
-            pub fn ok_items<T: Send + 'static>(stream: BoxStream<Result<T, ApiError>>) -> impl Stream<Item = T> + Send + 'static {
-                stream
-                    .take_while(|item| futures_util::future::ready(item.is_ok()))
-                    .filter_map(|item| futures_util::future::ready(item.ok()))
-            }
-
-            /// A transport stream as an API stream.
-            pub fn from_transport<T: Send + 'static>(method: &'static str, stream: tonic::Streaming<T>) -> BoxStream<Result<T, ApiError>> {
-                Box::pin(stream.map(move |item| item.map_err(|status| ApiError::transport(method, status))))
-            }
-
-            /// An API stream as a transport stream.
-            pub fn to_transport<T: Send + 'static>(stream: BoxStream<Result<T, ApiError>>) -> BoxStream<Result<T, tonic::Status>> {
-                Box::pin(stream.map(|item| item.map_err(ApiError::into_status)))
-            }
-
-            /// Whether a failed hook call ended because its deadline passed: the plugin answered
-            /// DEADLINE_EXCEEDED, or tonic's own timer (grpc-timeout) cancelled it at the limit.
-            pub fn deadline_passed(status: &tonic::Status, started: tokio::time::Instant, limit: std::time::Duration) -> bool {
-                match status.code() {
-                    tonic::Code::DeadlineExceeded => true,
-                    tonic::Code::Cancelled => started.elapsed() >= limit,
-                    _ => false,
-                }
-            }
-
-            /// Merges call metadata into an outgoing request.
-            pub fn request_with<T>(message: T, fixed: &tonic::metadata::MetadataMap, ctx: &CallContext) -> tonic::Request<T> {
-                let mut request = tonic::Request::new(message);
-                for source in [fixed, &ctx.metadata] {
-                    for entry in source.iter() {
-                        if let tonic::metadata::KeyAndValueRef::Ascii(k, v) = entry {
-                            request.metadata_mut().insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                if !ctx.plugin_id.is_empty() {
-                    if let Ok(v) = ctx.plugin_id.parse() {
-                        request.metadata_mut().insert(PLUGIN_ID_METADATA, v);
-                    }
-                }
-                request
-            }
-        })
     }
 
     fn return_type(m: &M) -> TokenStream {
@@ -639,6 +451,7 @@ impl<'a> Generator<'a> {
 
             use crate::pb;
             use crate::support::{ApiError, CallContext};
+            pub use crate::api_adapters::{PluginApiClient, PluginApiServer};
 
             /// One method per `plugin.API` method. Every method has a default that answers 501 Not
             /// Implemented naming the method, so an implementation provides what it supports.
@@ -646,61 +459,9 @@ impl<'a> Generator<'a> {
                 #(#methods)*
             }
 
-            /// Serves a [`PluginApi`] implementation as the `PluginAPI` gRPC service.
-            pub struct PluginApiServer<T> {
-                inner: std::sync::Arc<T>,
-            }
-
-            impl<T> Clone for PluginApiServer<T> {
-                fn clone(&self) -> Self {
-                    PluginApiServer { inner: self.inner.clone() }
-                }
-            }
-
-            impl<T: PluginApi> PluginApiServer<T> {
-                pub fn new(inner: T) -> Self {
-                    PluginApiServer { inner: std::sync::Arc::new(inner) }
-                }
-
-                pub fn from_arc(inner: std::sync::Arc<T>) -> Self {
-                    PluginApiServer { inner }
-                }
-
-                /// The tonic service, accepting messages up to `max_message_size` bytes.
-                pub fn into_service(self, max_message_size: usize) -> pb::plugin_api_server::PluginApiServer<Self> {
-                    pb::plugin_api_server::PluginApiServer::new(self)
-                        .max_decoding_message_size(max_message_size)
-                        .max_encoding_message_size(max_message_size)
-                }
-            }
-
             #[tonic::async_trait]
             impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 #(#server)*
-            }
-
-            /// Calls a remote `PluginAPI` service through the [`PluginApi`] trait.
-            #[derive(Clone)]
-            pub struct PluginApiClient {
-                inner: pb::plugin_api_client::PluginApiClient<tonic::transport::Channel>,
-                metadata: tonic::metadata::MetadataMap,
-            }
-
-            impl PluginApiClient {
-                pub fn new(channel: tonic::transport::Channel) -> Self {
-                    PluginApiClient {
-                        inner: pb::plugin_api_client::PluginApiClient::new(channel)
-                            .max_decoding_message_size(usize::MAX)
-                            .max_encoding_message_size(usize::MAX),
-                        metadata: Default::default(),
-                    }
-                }
-
-                /// Sends `key: value` metadata (an auth token, say) with every call.
-                pub fn with_metadata(mut self, key: &'static str, value: &str) -> Result<Self, tonic::metadata::errors::InvalidMetadataValue> {
-                    self.metadata.insert(key, value.parse()?);
-                    Ok(self)
-                }
             }
 
             impl PluginApi for PluginApiClient {
@@ -916,15 +677,12 @@ impl<'a> Generator<'a> {
         pretty(quote! {
             //! The plugin's hooks as called by the server (Go: `plugin.Hooks`).
 
-            use std::collections::{HashMap, HashSet};
-            use std::sync::Arc;
-            use std::time::Duration;
-
             #[allow(unused_imports)]
             use futures_util::StreamExt;
 
             use crate::pb;
             use crate::support::{ApiError, CallContext};
+            pub use crate::hooks_adapters::{HookObserver, PluginHooksClient, PluginHooksServer};
 
             /// One method per hook. Each default does what the server does for a plugin that does
             /// not implement the hook; `implemented` must list the hooks a plugin overrides.
@@ -943,137 +701,9 @@ impl<'a> Generator<'a> {
                 #(#defaults)*
             }
 
-            /// Serves a [`PluginHooks`] implementation (a plugin written in Rust) as the
-            /// `PluginHooks` gRPC service.
-            pub struct PluginHooksServer<T> {
-                inner: Arc<T>,
-            }
-
-            impl<T> Clone for PluginHooksServer<T> {
-                fn clone(&self) -> Self {
-                    PluginHooksServer { inner: self.inner.clone() }
-                }
-            }
-
-            impl<T: PluginHooks> PluginHooksServer<T> {
-                pub fn new(inner: T) -> Self {
-                    PluginHooksServer { inner: Arc::new(inner) }
-                }
-
-                pub fn from_arc(inner: Arc<T>) -> Self {
-                    PluginHooksServer { inner }
-                }
-
-                pub fn into_service(self, max_message_size: usize) -> pb::plugin_hooks_server::PluginHooksServer<Self> {
-                    pb::plugin_hooks_server::PluginHooksServer::new(self)
-                        .max_decoding_message_size(max_message_size)
-                        .max_encoding_message_size(max_message_size)
-                }
-            }
-
             #[tonic::async_trait]
             impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<T> {
                 #(#server)*
-            }
-
-            /// Told how unary hook calls end, so a host can tell a stuck plugin from a slow one.
-            pub trait HookObserver: Send + Sync + 'static {
-                /// The plugin answered `hook` in time (with a result or an error).
-                fn answered(&self, hook: &'static str);
-                /// The plugin did not answer `hook` within `limit`; Go's default was used.
-                fn timed_out(&self, hook: &'static str, limit: Duration);
-            }
-
-            /// The host's view of a plugin: calls `Implemented` once, answers hooks the plugin lacks
-            /// with Go's defaults without a call, and bounds every unary hook by a timeout after
-            /// which the default is returned (logged at WARN, and reported to the
-            /// [`HookObserver`] if one is set). Streaming hooks (HTTP, uploads) have no timeout.
-            #[derive(Clone)]
-            pub struct PluginHooksClient {
-                inner: pb::plugin_hooks_client::PluginHooksClient<tonic::transport::Channel>,
-                metadata: tonic::metadata::MetadataMap,
-                implemented: Arc<tokio::sync::OnceCell<HashSet<String>>>,
-                timeout: Duration,
-                hook_timeouts: Arc<HashMap<String, Duration>>,
-                observer: Option<Arc<dyn HookObserver>>,
-            }
-
-            impl PluginHooksClient {
-                /// Default timeout for a unary hook.
-                pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-                pub fn new(channel: tonic::transport::Channel) -> Self {
-                    PluginHooksClient {
-                        inner: pb::plugin_hooks_client::PluginHooksClient::new(channel)
-                            .max_decoding_message_size(usize::MAX)
-                            .max_encoding_message_size(usize::MAX),
-                        metadata: Default::default(),
-                        implemented: Default::default(),
-                        timeout: Self::DEFAULT_TIMEOUT,
-                        hook_timeouts: Default::default(),
-                        observer: None,
-                    }
-                }
-
-                /// Reports every unary hook's outcome to `observer`.
-                pub fn with_observer(mut self, observer: Arc<dyn HookObserver>) -> Self {
-                    self.observer = Some(observer);
-                    self
-                }
-
-                /// The observer set with [`with_observer`](Self::with_observer): a host reports
-                /// timeouts of the streaming hooks it bounds itself (HTTP) there too.
-                pub fn observer(&self) -> Option<&Arc<dyn HookObserver>> {
-                    self.observer.as_ref()
-                }
-
-                fn report_timeout(&self, plugin_id: &str, hook: &'static str, limit: Duration) {
-                    tracing::warn!(plugin_id, hook, timeout = ?limit,
-                        "the plugin did not answer the hook in time; using the server's default");
-                    if let Some(observer) = &self.observer {
-                        observer.timed_out(hook, limit);
-                    }
-                }
-
-                fn report_answer(&self, hook: &'static str) {
-                    if let Some(observer) = &self.observer {
-                        observer.answered(hook);
-                    }
-                }
-
-                pub fn with_timeout(mut self, timeout: Duration) -> Self {
-                    self.timeout = timeout;
-                    self
-                }
-
-                /// A timeout for one hook (by Go name), overriding the default.
-                pub fn with_hook_timeout(mut self, hook: &str, timeout: Duration) -> Self {
-                    Arc::make_mut(&mut self.hook_timeouts).insert(hook.to_string(), timeout);
-                    self
-                }
-
-                pub fn with_metadata(mut self, key: &'static str, value: &str) -> Result<Self, tonic::metadata::errors::InvalidMetadataValue> {
-                    self.metadata.insert(key, value.parse()?);
-                    Ok(self)
-                }
-
-                fn timeout_for(&self, hook: &str) -> Duration {
-                    self.hook_timeouts.get(hook).copied().unwrap_or(self.timeout)
-                }
-
-                /// The hooks the plugin implements; asked once, then remembered.
-                pub async fn implemented_hooks(&self) -> Result<&HashSet<String>, ApiError> {
-                    self.implemented
-                        .get_or_try_init(|| async {
-                            let names = PluginHooks::implemented(self, &CallContext::default()).await?;
-                            Ok(names.into_iter().collect())
-                        })
-                        .await
-                }
-
-                pub async fn is_implemented(&self, hook: &str) -> Result<bool, ApiError> {
-                    Ok(self.implemented_hooks().await?.contains(hook))
-                }
             }
 
             impl PluginHooks for PluginHooksClient {
@@ -1234,58 +864,16 @@ impl<'a> Generator<'a> {
             #![allow(clippy::all, unused_imports, unused_variables)]
 
             use std::collections::HashMap;
-            use std::sync::{Arc, Mutex};
 
             use futures_util::StreamExt;
 
             use crate::pb;
-            use crate::{ApiError, CallContext, PluginApi, PluginApiClient, PluginApiServer};
-
-            type Calls = Arc<Mutex<Vec<(String, String)>>>;
-
-            struct Fake {
-                fail: bool,
-                calls: Calls,
-            }
-
-            fn sample_app_error_value(method: &str) -> pb::AppError {
-                pb::AppError {
-                    id: format!("{method}.app_error"),
-                    message: "sample failure".into(),
-                    detailed_error: "details".into(),
-                    request_id: "req-1".into(),
-                    status_code: 404,
-                    r#where: method.into(),
-                    skip_translation: true,
-                    params: Some(prost_types::Struct {
-                        fields: [("key".to_string(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("v".into())) })].into(),
-                    }),
-                }
-            }
-
-            fn sample_app_error(method: &str) -> ApiError {
-                ApiError::App(sample_app_error_value(method))
-            }
+            use crate::roundtrip_harness::{Fake, sample_app_error, sample_app_error_value, serve};
+            use crate::{ApiError, CallContext, PluginApi};
 
             impl PluginApi for Fake {
                 #(#fake_methods)*
                 #(#http_fakes)*
-            }
-
-            async fn serve(fail: bool) -> (PluginApiClient, Calls) {
-                let calls: Calls = Default::default();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                let service = PluginApiServer::new(Fake { fail, calls: calls.clone() }).into_service(64 << 20);
-                tokio::spawn(async move {
-                    tonic::transport::Server::builder()
-                        .add_service(service)
-                        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-                        .await
-                        .unwrap();
-                });
-                let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
-                (PluginApiClient::new(channel), calls)
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

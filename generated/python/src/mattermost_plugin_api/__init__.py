@@ -7,6 +7,7 @@ from mattermost_plugin_api.client import AsyncPluginAPI, PluginAPI
 from mattermost_plugin_api.errors import (
     BadRequestError,
     ConflictError,
+    ContractError,
     GoError,
     NotFoundError,
     NotImplementedByServerError,
@@ -17,9 +18,9 @@ from mattermost_plugin_api.errors import (
     TransportError,
     UnauthorizedError,
 )
-from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookSpec
+from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookShape, HookSpec
 
-CONTRACT_HASH = "2d1dcb94e0b2090e"
+CONTRACT_HASH = "bad3fb823d2b8461"
 """Fingerprint of the proto contract; the host's must match."""
 
 MATTERMOST_VERSION = "v0.4.4"
@@ -32,8 +33,10 @@ __all__ = [
     "AsyncPluginAPI",
     "BadRequestError",
     "ConflictError",
+    "ContractError",
     "GoError",
     "Hook",
+    "HookShape",
     "HookSpec",
     "NotFoundError",
     "NotImplementedByServerError",

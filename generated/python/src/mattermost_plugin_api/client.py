@@ -5,12 +5,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any, TypeVar, cast
-
-import grpc
-from google.protobuf import message as _message
+from typing import Any
 
 from mattermost_plugin_api import errors, models
+from mattermost_plugin_api._client_base import (
+    MAX_CHUNK,
+    TOKEN_METADATA,
+    AsyncPluginAPIBase,
+    PluginAPIBase,
+    achunks,
+    channel_options,
+    chunks,
+)
 from mattermost_plugin_api._pb import api_pb2
 from mattermost_plugin_api.models import (
     datetime_to_timestamp,
@@ -21,98 +27,17 @@ from mattermost_plugin_api.models import (
     value_to_py,
 )
 
-__all__ = ["MAX_CHUNK", "TOKEN_METADATA", "AsyncPluginAPI", "PluginAPI"]
-
-TOKEN_METADATA = "mm-plugin-token"
-"""The metadata key carrying the plugin's token on every call."""
-
-MAX_CHUNK = 64 * 1024
-"""Streams are cut into chunks of at most this many bytes."""
-
-_SERVICE = "/mattermost.plugin.v1.PluginAPI/"
-_R = TypeVar("_R", bound=_message.Message)
+__all__ = ["MAX_CHUNK", "TOKEN_METADATA", "AsyncPluginAPI", "PluginAPI", "channel_options"]
 
 # Keep the helpers referenced: not every contract uses every conversion.
 _CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)
 
 
-def channel_options() -> list[tuple[str, Any]]:
-    """gRPC options for the host's socket: grpcio sends the socket path as :authority, which the
-    host's HTTP/2 stack rejects, so name a plain authority; and lift the message size limits."""
-    return [
-        ("grpc.default_authority", "localhost"),
-        ("grpc.max_receive_message_length", -1),
-        ("grpc.max_send_message_length", -1),
-    ]
-
-
-def _transport_error(method: str, error: grpc.RpcError) -> errors.TransportError:
-    """A failed call as `TransportError`; status details when grpc gives them (a `grpc.Call`)."""
-    details = getattr(error, "details", None)
-    code = getattr(error, "code", None)
-    return errors.TransportError(
-        method, str(details() if callable(details) else error), grpc_code=str(code() if callable(code) else "")
-    )
-
-
-def _chunks(data: Iterable[bytes]) -> Iterator[bytes]:
-    for piece in data:
-        for start in range(0, len(piece), MAX_CHUNK):
-            yield piece[start : start + MAX_CHUNK]
-
-
-class PluginAPI:
+class PluginAPI(PluginAPIBase):
     """Synchronous client of the host's `PluginAPI` service.
 
     `target` is what the host passes in `MM_PLUGIN_API_ADDR` (`unix:///path` or `host:port`).
     """
-
-    def __init__(self, target: str, token: str, *, channel: grpc.Channel | None = None) -> None:
-        self._channel = channel if channel is not None else grpc.insecure_channel(target, options=channel_options())
-        self._metadata = ((TOKEN_METADATA, token),)
-        self._stubs: dict[str, Any] = {}
-
-    def close(self) -> None:
-        self._channel.close()
-
-    def _call(self, method: str, request: _message.Message, response_type: type[_R]) -> _R:
-        stub = self._stubs.get(method)
-        if stub is None:
-            stub = self._channel.unary_unary(
-                _SERVICE + method,
-                request_serializer=type(request).SerializeToString,
-                response_deserializer=response_type.FromString,
-            )
-            self._stubs[method] = stub
-        try:
-            response: _R = stub(request, metadata=self._metadata)
-        except grpc.RpcError as e:
-            raise _transport_error(method, e) from e
-        return response
-
-    def _call_stream(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
-        stub = self._stubs.get(method)
-        if stub is None:
-            stub = self._channel.stream_unary(
-                _SERVICE + method,
-                request_serializer=request_type.SerializeToString,
-                response_deserializer=response_type.FromString,
-            )
-            self._stubs[method] = stub
-        try:
-            response: _R = stub(requests, metadata=self._metadata)
-        except grpc.RpcError as e:
-            raise _transport_error(method, e) from e
-        return response
-
-    def _call_bidi(self, method: str, requests: Iterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> Iterator[_R]:
-        stub = self._channel.stream_stream(
-            _SERVICE + method,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
-        responses: Iterator[_R] = stub(requests, metadata=self._metadata)
-        return responses
 
     def load_plugin_configuration(self) -> bytes:
         """Go: LoadPluginConfiguration(dest any) error
@@ -151,38 +76,41 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterCommand", response.error)
 
-    def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse | None:
+    def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse:
         """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)
 
         Minimum server version: 5.26.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("ExecuteSlashCommand", api_pb2.ExecuteSlashCommandRequest(command_args=command_args.to_proto() if command_args is not None else None), api_pb2.ExecuteSlashCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ExecuteSlashCommand", response.error)
-        return models.CommandResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.CommandResponse.from_proto(errors.required(response, "result", "ExecuteSlashCommand"))
 
-    def get_config(self) -> models.Config | None:
+    def get_config(self) -> models.Config:
         """Go: GetConfig() *model.Config
 
         Minimum server version: 5.2.
 
         Raises:
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetConfig", api_pb2.GetConfigRequest(), api_pb2.GetConfigResponse)
-        return models.Config.from_proto(response.result) if response.HasField("result") else None
+        return models.Config.from_proto(errors.required(response, "result", "GetConfig"))
 
-    def get_unsanitized_config(self) -> models.Config | None:
+    def get_unsanitized_config(self) -> models.Config:
         """Go: GetUnsanitizedConfig() *model.Config
 
         Minimum server version: 5.16.
 
         Raises:
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUnsanitizedConfig", api_pb2.GetUnsanitizedConfigRequest(), api_pb2.GetUnsanitizedConfigResponse)
-        return models.Config.from_proto(response.result) if response.HasField("result") else None
+        return models.Config.from_proto(errors.required(response, "result", "GetUnsanitizedConfig"))
 
     def save_config(self, *, config: models.Config | None) -> None:
         """Go: SaveConfig(config *model.Config) *model.AppError
@@ -294,18 +222,19 @@ class PluginAPI:
         response = self._call("GetTelemetryId", api_pb2.GetTelemetryIdRequest(), api_pb2.GetTelemetryIdResponse)
         return response.result
 
-    def create_user(self, *, user: models.User | None) -> models.User | None:
+    def create_user(self, *, user: models.User | None) -> models.User:
         """Go: CreateUser(user *model.User) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateUser", api_pb2.CreateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.CreateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "CreateUser"))
 
     def delete_user(self, *, user_id: str) -> None:
         """Go: DeleteUser(userID string) *model.AppError
@@ -345,44 +274,47 @@ class PluginAPI:
             raise errors.from_app_error("GetUsersByIds", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    def get_user(self, *, user_id: str) -> models.User | None:
+    def get_user(self, *, user_id: str) -> models.User:
         """Go: GetUser(userID string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUser", api_pb2.GetUserRequest(user_id=user_id), api_pb2.GetUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUser"))
 
-    def get_user_by_email(self, *, email: str) -> models.User | None:
+    def get_user_by_email(self, *, email: str) -> models.User:
         """Go: GetUserByEmail(email string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUserByEmail", api_pb2.GetUserByEmailRequest(email=email), api_pb2.GetUserByEmailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByEmail", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUserByEmail"))
 
-    def get_user_by_username(self, *, name: str) -> models.User | None:
+    def get_user_by_username(self, *, name: str) -> models.User:
         """Go: GetUserByUsername(name string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUserByUsername", api_pb2.GetUserByUsernameRequest(name=name), api_pb2.GetUserByUsernameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByUsername", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUserByUsername"))
 
     def get_users_by_usernames(self, *, usernames: Sequence[str] = ()) -> tuple[models.User, ...]:
         """Go: GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)
@@ -410,18 +342,19 @@ class PluginAPI:
             raise errors.from_app_error("GetUsersInTeam", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference | None:
+    def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference:
         """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)
 
         Minimum server version: 9.5.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPreferenceForUser", api_pb2.GetPreferenceForUserRequest(user_id=user_id, category=category, name=name), api_pb2.GetPreferenceForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferenceForUser", response.app_error)
-        return models.Preference.from_proto(response.result) if response.HasField("result") else None
+        return models.Preference.from_proto(errors.required(response, "result", "GetPreferenceForUser"))
 
     def get_preferences_for_user(self, *, user_id: str) -> tuple[models.Preference, ...]:
         """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)
@@ -460,31 +393,33 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePreferencesForUser", response.app_error)
 
-    def get_session(self, *, session_id: str) -> models.Session | None:
+    def get_session(self, *, session_id: str) -> models.Session:
         """Go: GetSession(sessionID string) (*model.Session, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetSession", api_pb2.GetSessionRequest(session_id=session_id), api_pb2.GetSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSession", response.app_error)
-        return models.Session.from_proto(response.result) if response.HasField("result") else None
+        return models.Session.from_proto(errors.required(response, "result", "GetSession"))
 
-    def create_session(self, *, session: models.Session | None) -> models.Session | None:
+    def create_session(self, *, session: models.Session | None) -> models.Session:
         """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)
 
         Minimum server version: 6.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateSession", api_pb2.CreateSessionRequest(session=session.to_proto() if session is not None else None), api_pb2.CreateSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateSession", response.app_error)
-        return models.Session.from_proto(response.result) if response.HasField("result") else None
+        return models.Session.from_proto(errors.required(response, "result", "CreateSession"))
 
     def extend_session_expiry(self, *, session_id: str, new_expiry: int) -> None:
         """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError
@@ -510,18 +445,19 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeSession", response.app_error)
 
-    def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken | None:
+    def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken:
         """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateUserAccessToken", api_pb2.CreateUserAccessTokenRequest(token=token.to_proto() if token is not None else None), api_pb2.CreateUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUserAccessToken", response.app_error)
-        return models.UserAccessToken.from_proto(response.result) if response.HasField("result") else None
+        return models.UserAccessToken.from_proto(errors.required(response, "result", "CreateUserAccessToken"))
 
     def revoke_user_access_token(self, *, token_id: str) -> None:
         """Go: RevokeUserAccessToken(tokenID string) *model.AppError
@@ -572,31 +508,33 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveTeamIcon", response.app_error)
 
-    def update_user(self, *, user: models.User | None) -> models.User | None:
+    def update_user(self, *, user: models.User | None) -> models.User:
         """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateUser", api_pb2.UpdateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.UpdateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "UpdateUser"))
 
-    def get_user_status(self, *, user_id: str) -> models.Status | None:
+    def get_user_status(self, *, user_id: str) -> models.Status:
         """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUserStatus", api_pb2.GetUserStatusRequest(user_id=user_id), api_pb2.GetUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatus", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "GetUserStatus"))
 
     def get_user_statuses_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.Status, ...]:
         """Go: GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)
@@ -611,31 +549,33 @@ class PluginAPI:
             raise errors.from_app_error("GetUserStatusesByIds", response.app_error)
         return tuple(models.Status.from_proto(x) for x in response.result)
 
-    def update_user_status(self, *, user_id: str, status: str) -> models.Status | None:
+    def update_user_status(self, *, user_id: str, status: str) -> models.Status:
         """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateUserStatus", api_pb2.UpdateUserStatusRequest(user_id=user_id, status=status), api_pb2.UpdateUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserStatus", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "UpdateUserStatus"))
 
-    def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status | None:
+    def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status:
         """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)
 
         Minimum server version: 5.35.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("SetUserStatusTimedDND", api_pb2.SetUserStatusTimedDNDRequest(user_id=user_id, endtime=endtime), api_pb2.SetUserStatusTimedDNDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetUserStatusTimedDND", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "SetUserStatusTimedDND"))
 
     def update_user_active(self, *, user_id: str, active: bool) -> None:
         """Go: UpdateUserActive(userID string, active bool) *model.AppError
@@ -699,18 +639,19 @@ class PluginAPI:
             raise errors.from_app_error("GetLDAPUserAttributes", response.app_error)
         return dict(response.result)
 
-    def create_team(self, *, team: models.Team | None) -> models.Team | None:
+    def create_team(self, *, team: models.Team | None) -> models.Team:
         """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateTeam", api_pb2.CreateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.CreateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "CreateTeam"))
 
     def delete_team(self, *, team_id: str) -> None:
         """Go: DeleteTeam(teamID string) *model.AppError
@@ -737,31 +678,33 @@ class PluginAPI:
             raise errors.from_app_error("GetTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
-    def get_team(self, *, team_id: str) -> models.Team | None:
+    def get_team(self, *, team_id: str) -> models.Team:
         """Go: GetTeam(teamID string) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetTeam", api_pb2.GetTeamRequest(team_id=team_id), api_pb2.GetTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "GetTeam"))
 
-    def get_team_by_name(self, *, name: str) -> models.Team | None:
+    def get_team_by_name(self, *, name: str) -> models.Team:
         """Go: GetTeamByName(name string) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetTeamByName", api_pb2.GetTeamByNameRequest(name=name), api_pb2.GetTeamByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamByName", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "GetTeamByName"))
 
     def get_teams_unread_for_user(self, *, user_id: str) -> tuple[models.TeamUnread, ...]:
         """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)
@@ -776,18 +719,19 @@ class PluginAPI:
             raise errors.from_app_error("GetTeamsUnreadForUser", response.app_error)
         return tuple(models.TeamUnread.from_proto(x) for x in response.result)
 
-    def update_team(self, *, team: models.Team | None) -> models.Team | None:
+    def update_team(self, *, team: models.Team | None) -> models.Team:
         """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateTeam", api_pb2.UpdateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.UpdateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "UpdateTeam"))
 
     def search_teams(self, *, term: str) -> tuple[models.Team, ...]:
         """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)
@@ -815,18 +759,19 @@ class PluginAPI:
             raise errors.from_app_error("GetTeamsForUser", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
-    def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
+    def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember:
         """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateTeamMember", api_pb2.CreateTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.CreateTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMember", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "CreateTeamMember"))
 
     def create_team_members(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMember, ...]:
         """Go: CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)
@@ -879,18 +824,19 @@ class PluginAPI:
             raise errors.from_app_error("GetTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
-    def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
+    def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember:
         """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetTeamMember", api_pb2.GetTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.GetTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMember", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "GetTeamMember"))
 
     def get_team_members_for_user(self, *, user_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
         """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
@@ -905,31 +851,33 @@ class PluginAPI:
             raise errors.from_app_error("GetTeamMembersForUser", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
-    def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember | None:
+    def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember:
         """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateTeamMemberRoles", api_pb2.UpdateTeamMemberRolesRequest(team_id=team_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateTeamMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeamMemberRoles", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "UpdateTeamMemberRoles"))
 
-    def create_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
+    def create_channel(self, *, channel: models.Channel | None) -> models.Channel:
         """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateChannel", api_pb2.CreateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.CreateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "CreateChannel"))
 
     def delete_channel(self, *, channel_id: str) -> None:
         """Go: DeleteChannel(channelId string) *model.AppError
@@ -955,18 +903,19 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreChannel", response.app_error)
 
-    def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel | None:
+    def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel:
         """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelOfType", api_pb2.GetChannelOfTypeRequest(channel_id=channel_id, channel_type=channel_type), api_pb2.GetChannelOfTypeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelOfType", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelOfType"))
 
     def get_public_channels_for_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.Channel, ...]:
         """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)
@@ -981,44 +930,47 @@ class PluginAPI:
             raise errors.from_app_error("GetPublicChannelsForTeam", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    def get_channel(self, *, channel_id: str) -> models.Channel | None:
+    def get_channel(self, *, channel_id: str) -> models.Channel:
         """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannel", api_pb2.GetChannelRequest(channel_id=channel_id), api_pb2.GetChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannel"))
 
-    def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel | None:
+    def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel:
         """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelByName", api_pb2.GetChannelByNameRequest(team_id=team_id, name=name, include_deleted=include_deleted), api_pb2.GetChannelByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByName", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelByName"))
 
-    def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel | None:
+    def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel:
         """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelByNameForTeamName", api_pb2.GetChannelByNameForTeamNameRequest(team_name=team_name, channel_name=channel_name, include_deleted=include_deleted), api_pb2.GetChannelByNameForTeamNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByNameForTeamName", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelByNameForTeamName"))
 
     def get_channels_for_team_for_user(self, *, team_id: str, user_id: str, include_deleted: bool) -> tuple[models.Channel, ...]:
         """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)
@@ -1033,57 +985,61 @@ class PluginAPI:
             raise errors.from_app_error("GetChannelsForTeamForUser", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats | None:
+    def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats:
         """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelStats", api_pb2.GetChannelStatsRequest(channel_id=channel_id), api_pb2.GetChannelStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelStats", response.app_error)
-        return models.ChannelStats.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelStats.from_proto(errors.required(response, "result", "GetChannelStats"))
 
-    def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel | None:
+    def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel:
         """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetDirectChannel", api_pb2.GetDirectChannelRequest(user_id1=user_id1, user_id2=user_id2), api_pb2.GetDirectChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetDirectChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetDirectChannel"))
 
-    def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel | None:
+    def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel:
         """Go: GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetGroupChannel", api_pb2.GetGroupChannelRequest(user_ids=list(user_ids)), api_pb2.GetGroupChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetGroupChannel"))
 
-    def update_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
+    def update_channel(self, *, channel: models.Channel | None) -> models.Channel:
         """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateChannel", api_pb2.UpdateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.UpdateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "UpdateChannel"))
 
     def register_channel_guard(self, *, channel_id: str) -> None:
         """Go: RegisterChannelGuard(channelID string) *model.AppError
@@ -1122,31 +1078,33 @@ class PluginAPI:
             raise errors.from_app_error("SearchChannels", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels | None:
+    def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels:
         """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateChannelSidebarCategory", api_pb2.CreateChannelSidebarCategoryRequest(user_id=user_id, team_id=team_id, new_category=new_category.to_proto() if new_category is not None else None), api_pb2.CreateChannelSidebarCategoryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannelSidebarCategory", response.app_error)
-        return models.SidebarCategoryWithChannels.from_proto(response.result) if response.HasField("result") else None
+        return models.SidebarCategoryWithChannels.from_proto(errors.required(response, "result", "CreateChannelSidebarCategory"))
 
-    def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories | None:
+    def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories:
         """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelSidebarCategories", api_pb2.GetChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id), api_pb2.GetChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelSidebarCategories", response.app_error)
-        return models.OrderedSidebarCategories.from_proto(response.result) if response.HasField("result") else None
+        return models.OrderedSidebarCategories.from_proto(errors.required(response, "result", "GetChannelSidebarCategories"))
 
     def update_channel_sidebar_categories(self, *, user_id: str, team_id: str, categories: Sequence[models.SidebarCategoryWithChannels] = ()) -> tuple[models.SidebarCategoryWithChannels, ...]:
         """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)
@@ -1187,57 +1145,61 @@ class PluginAPI:
             raise errors.from_app_error("SearchPostsInTeam", response.app_error)
         return tuple(models.Post.from_proto(x) for x in response.result)
 
-    def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter | None) -> models.PostSearchResults | None:
+    def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter) -> models.PostSearchResults:
         """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)
 
         Minimum server version: 5.26.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
-        response = self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto() if search_params is not None else None), api_pb2.SearchPostsInTeamForUserResponse)
+        response = self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto()), api_pb2.SearchPostsInTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeamForUser", response.app_error)
-        return models.PostSearchResults.from_proto(response.result) if response.HasField("result") else None
+        return models.PostSearchResults.from_proto(errors.required(response, "result", "SearchPostsInTeamForUser"))
 
-    def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
+    def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember:
         """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("AddChannelMember", api_pb2.AddChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.AddChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddChannelMember", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "AddChannelMember"))
 
-    def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember | None:
+    def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember:
         """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("AddUserToChannel", api_pb2.AddUserToChannelRequest(channel_id=channel_id, user_id=user_id, as_user_id=as_user_id), api_pb2.AddUserToChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddUserToChannel", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "AddUserToChannel"))
 
-    def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
+    def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember:
         """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetChannelMember", api_pb2.GetChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.GetChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMember", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "GetChannelMember"))
 
     def get_channel_members(self, *, channel_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
         """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)
@@ -1278,31 +1240,33 @@ class PluginAPI:
             raise errors.from_app_error("GetChannelMembersForUser", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
-    def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember | None:
+    def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember:
         """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateChannelMemberRoles", api_pb2.UpdateChannelMemberRolesRequest(channel_id=channel_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateChannelMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberRoles", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "UpdateChannelMemberRoles"))
 
-    def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember | None:
+    def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember:
         """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateChannelMemberNotifications", api_pb2.UpdateChannelMemberNotificationsRequest(channel_id=channel_id, user_id=user_id, notifications=dict(notifications)), api_pb2.UpdateChannelMemberNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberNotifications", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "UpdateChannelMemberNotifications"))
 
     def patch_channel_members_notifications(self, *, members: Sequence[models.ChannelMemberIdentifier] = (), notify_props: dict[str, str]) -> None:
         """Go: PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError
@@ -1316,31 +1280,33 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchChannelMembersNotifications", response.app_error)
 
-    def get_group(self, *, group_id: str) -> models.Group | None:
+    def get_group(self, *, group_id: str) -> models.Group:
         """Go: GetGroup(groupId string) (*model.Group, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetGroup", api_pb2.GetGroupRequest(group_id=group_id), api_pb2.GetGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroup"))
 
-    def get_group_by_name(self, *, name: str) -> models.Group | None:
+    def get_group_by_name(self, *, name: str) -> models.Group:
         """Go: GetGroupByName(name string) (*model.Group, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetGroupByName", api_pb2.GetGroupByNameRequest(name=name), api_pb2.GetGroupByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByName", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroupByName"))
 
     def get_group_member_users(self, *, group_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
         """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)
@@ -1393,31 +1359,33 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannelMember", response.app_error)
 
-    def create_post(self, *, post: models.Post | None) -> models.Post | None:
+    def create_post(self, *, post: models.Post | None) -> models.Post:
         """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreatePost", api_pb2.CreatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.CreatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreatePost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "CreatePost"))
 
-    def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction | None:
+    def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction:
         """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)
 
         Minimum server version: 5.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("AddReaction", api_pb2.AddReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.AddReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddReaction", response.app_error)
-        return models.Reaction.from_proto(response.result) if response.HasField("result") else None
+        return models.Reaction.from_proto(errors.required(response, "result", "AddReaction"))
 
     def remove_reaction(self, *, reaction: models.Reaction | None) -> None:
         """Go: RemoveReaction(reaction *model.Reaction) *model.AppError
@@ -1485,109 +1453,117 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePost", response.app_error)
 
-    def get_post_thread(self, *, post_id: str) -> models.PostList | None:
+    def get_post_thread(self, *, post_id: str) -> models.PostList:
         """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPostThread", api_pb2.GetPostThreadRequest(post_id=post_id), api_pb2.GetPostThreadResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostThread", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostThread"))
 
-    def get_post(self, *, post_id: str) -> models.Post | None:
+    def get_post(self, *, post_id: str) -> models.Post:
         """Go: GetPost(postId string) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPost", api_pb2.GetPostRequest(post_id=post_id), api_pb2.GetPostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "GetPost"))
 
-    def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList | None:
+    def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList:
         """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPostsSince", api_pb2.GetPostsSinceRequest(channel_id=channel_id, time=time), api_pb2.GetPostsSinceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsSince", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsSince"))
 
-    def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
+    def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPostsAfter", api_pb2.GetPostsAfterRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsAfterResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsAfter", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsAfter"))
 
-    def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
+    def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPostsBefore", api_pb2.GetPostsBeforeRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsBeforeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsBefore", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsBefore"))
 
-    def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList | None:
+    def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPostsForChannel", api_pb2.GetPostsForChannelRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetPostsForChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsForChannel", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsForChannel"))
 
-    def get_team_stats(self, *, team_id: str) -> models.TeamStats | None:
+    def get_team_stats(self, *, team_id: str) -> models.TeamStats:
         """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)
 
         Minimum server version: 5.8.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetTeamStats", api_pb2.GetTeamStatsRequest(team_id=team_id), api_pb2.GetTeamStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamStats", response.app_error)
-        return models.TeamStats.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamStats.from_proto(errors.required(response, "result", "GetTeamStats"))
 
-    def update_post(self, *, post: models.Post | None) -> models.Post | None:
+    def update_post(self, *, post: models.Post | None) -> models.Post:
         """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdatePost", api_pb2.UpdatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.UpdatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "UpdatePost"))
 
     def get_profile_image(self, *, user_id: str) -> bytes:
         """Go: GetProfileImage(userID string) ([]byte, *model.AppError)
@@ -1627,31 +1603,33 @@ class PluginAPI:
             raise errors.from_app_error("GetEmojiList", response.app_error)
         return tuple(models.Emoji.from_proto(x) for x in response.result)
 
-    def get_emoji_by_name(self, *, name: str) -> models.Emoji | None:
+    def get_emoji_by_name(self, *, name: str) -> models.Emoji:
         """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetEmojiByName", api_pb2.GetEmojiByNameRequest(name=name), api_pb2.GetEmojiByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiByName", response.app_error)
-        return models.Emoji.from_proto(response.result) if response.HasField("result") else None
+        return models.Emoji.from_proto(errors.required(response, "result", "GetEmojiByName"))
 
-    def get_emoji(self, *, emoji_id: str) -> models.Emoji | None:
+    def get_emoji(self, *, emoji_id: str) -> models.Emoji:
         """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetEmoji", api_pb2.GetEmojiRequest(emoji_id=emoji_id), api_pb2.GetEmojiResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmoji", response.app_error)
-        return models.Emoji.from_proto(response.result) if response.HasField("result") else None
+        return models.Emoji.from_proto(errors.required(response, "result", "GetEmoji"))
 
     def copy_file_infos(self, *, user_id: str, file_ids: Sequence[str] = ()) -> tuple[str, ...]:
         """Go: CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)
@@ -1666,18 +1644,19 @@ class PluginAPI:
             raise errors.from_app_error("CopyFileInfos", response.app_error)
         return tuple(response.result)
 
-    def get_file_info(self, *, file_id: str) -> models.FileInfo | None:
+    def get_file_info(self, *, file_id: str) -> models.FileInfo:
         """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)
 
         Minimum server version: 5.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetFileInfo", api_pb2.GetFileInfoRequest(file_id=file_id), api_pb2.GetFileInfoResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfo", response.app_error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "GetFileInfo"))
 
     def set_file_searchable_content(self, *, file_id: str, content: str) -> None:
         """Go: SetFileSearchableContent(fileID string, content string) *model.AppError
@@ -1759,20 +1738,21 @@ class PluginAPI:
             response.result_1,
         )
 
-    def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo | None:
+    def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo:
         """Go: UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UploadFile", api_pb2.UploadFileRequest(data=data, channel_id=channel_id, filename=filename), api_pb2.UploadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UploadFile", response.app_error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "UploadFile"))
 
-    def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest | None) -> None:
+    def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest) -> None:
         """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError
 
         Minimum server version: 5.6.
@@ -1780,11 +1760,11 @@ class PluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto() if dialog is not None else None), api_pb2.OpenInteractiveDialogResponse)
+        response = self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto()), api_pb2.OpenInteractiveDialogResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("OpenInteractiveDialog", response.app_error)
 
-    def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions | None) -> None:
+    def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions) -> None:
         """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError
 
         Minimum server version: 11.5.
@@ -1792,7 +1772,7 @@ class PluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto() if options is not None else None), api_pb2.SendToastMessageResponse)
+        response = self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto()), api_pb2.SendToastMessageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendToastMessage", response.app_error)
 
@@ -1845,26 +1825,28 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RemovePlugin", response.app_error)
 
-    def get_plugin_status(self, *, id: str) -> models.PluginStatus | None:
+    def get_plugin_status(self, *, id: str) -> models.PluginStatus:
         """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPluginStatus", api_pb2.GetPluginStatusRequest(id=id), api_pb2.GetPluginStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPluginStatus", response.app_error)
-        return models.PluginStatus.from_proto(response.result) if response.HasField("result") else None
+        return models.PluginStatus.from_proto(errors.required(response, "result", "GetPluginStatus"))
 
-    def install_plugin(self, *, replace: bool, file: Iterable[bytes]) -> models.Manifest | None:
+    def install_plugin(self, *, replace: bool, file: Iterable[bytes]) -> models.Manifest:
         """Go: InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `file` streams to the host in chunks of at most 64 KiB.
@@ -1872,13 +1854,13 @@ class PluginAPI:
 
         def frames() -> Iterator[api_pb2.InstallPluginRequest]:
             yield api_pb2.InstallPluginRequest(replace=replace)
-            for piece in _chunks(file):
+            for piece in chunks(file):
                 yield api_pb2.InstallPluginRequest(file_chunk=piece)
 
         response = self._call_stream("InstallPlugin", frames(), api_pb2.InstallPluginRequest, api_pb2.InstallPluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("InstallPlugin", response.app_error)
-        return models.Manifest.from_proto(response.result) if response.HasField("result") else None
+        return models.Manifest.from_proto(errors.required(response, "result", "InstallPlugin"))
 
     def kv_set(self, *, key: str, value: bytes) -> None:
         """Go: KVSet(key string, value []byte) *model.AppError
@@ -1918,7 +1900,7 @@ class PluginAPI:
             raise errors.from_app_error("KVCompareAndDelete", response.app_error)
         return response.result
 
-    def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions | None) -> bool:
+    def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions) -> bool:
         """Go: KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)
 
         Minimum server version: 5.20.
@@ -1926,7 +1908,7 @@ class PluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto() if options is not None else None), api_pb2.KVSetWithOptionsResponse)
+        response = self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto()), api_pb2.KVSetWithOptionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithOptions", response.app_error)
         return response.result
@@ -2090,44 +2072,47 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("SendMail", response.app_error)
 
-    def create_bot(self, *, bot: models.Bot | None) -> models.Bot | None:
+    def create_bot(self, *, bot: models.Bot | None) -> models.Bot:
         """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateBot", api_pb2.CreateBotRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.CreateBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "CreateBot"))
 
-    def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot | None:
+    def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot:
         """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("PatchBot", api_pb2.PatchBotRequest(bot_user_id=bot_user_id, bot_patch=bot_patch.to_proto() if bot_patch is not None else None), api_pb2.PatchBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "PatchBot"))
 
-    def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot | None:
+    def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot:
         """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetBot", api_pb2.GetBotRequest(bot_user_id=bot_user_id, include_deleted=include_deleted), api_pb2.GetBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "GetBot"))
 
     def get_bots(self, *, options: models.BotGetOptions | None) -> tuple[models.Bot, ...]:
         """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)
@@ -2142,18 +2127,19 @@ class PluginAPI:
             raise errors.from_app_error("GetBots", response.app_error)
         return tuple(models.Bot.from_proto(x) for x in response.result)
 
-    def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot | None:
+    def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot:
         """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateBotActive", api_pb2.UpdateBotActiveRequest(bot_user_id=bot_user_id, active=active), api_pb2.UpdateBotActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateBotActive", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "UpdateBotActive"))
 
     def permanent_delete_bot(self, *, bot_user_id: str) -> None:
         """Go: PermanentDeleteBot(botUserId string) *model.AppError
@@ -2191,18 +2177,19 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("PublishUserTyping", response.app_error)
 
-    def create_command(self, *, cmd: models.Command | None) -> models.Command | None:
+    def create_command(self, *, cmd: models.Command | None) -> models.Command:
         """Go: CreateCommand(cmd *model.Command) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateCommand", api_pb2.CreateCommandRequest(cmd=cmd.to_proto() if cmd is not None else None), api_pb2.CreateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "CreateCommand"))
 
     def list_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
         """Go: ListCommands(teamID string) ([]*model.Command, error)
@@ -2256,31 +2243,33 @@ class PluginAPI:
             raise errors.from_go_error("ListBuiltInCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
-    def get_command(self, *, command_id: str) -> models.Command | None:
+    def get_command(self, *, command_id: str) -> models.Command:
         """Go: GetCommand(commandID string) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetCommand", api_pb2.GetCommandRequest(command_id=command_id), api_pb2.GetCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "GetCommand"))
 
-    def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command | None:
+    def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command:
         """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateCommand", api_pb2.UpdateCommandRequest(command_id=command_id, updated_cmd=updated_cmd.to_proto() if updated_cmd is not None else None), api_pb2.UpdateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "UpdateCommand"))
 
     def delete_command(self, *, command_id: str) -> None:
         """Go: DeleteCommand(commandID string) error
@@ -2294,44 +2283,47 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeleteCommand", response.error)
 
-    def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+    def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp:
         """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateOAuthApp", api_pb2.CreateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.CreateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "CreateOAuthApp"))
 
-    def get_oauth_app(self, *, app_id: str) -> models.OAuthApp | None:
+    def get_oauth_app(self, *, app_id: str) -> models.OAuthApp:
         """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetOAuthApp", api_pb2.GetOAuthAppRequest(app_id=app_id), api_pb2.GetOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "GetOAuthApp"))
 
-    def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+    def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp:
         """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateOAuthApp", api_pb2.UpdateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.UpdateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "UpdateOAuthApp"))
 
     def delete_oauth_app(self, *, app_id: str) -> None:
         """Go: DeleteOAuthApp(appID string) *model.AppError
@@ -2345,7 +2337,7 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteOAuthApp", response.app_error)
 
-    def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent | None, opts: models.PluginClusterEventSendOptions | None) -> None:
+    def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent, opts: models.PluginClusterEventSendOptions) -> None:
         """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error
 
         Minimum server version: 5.36.
@@ -2353,7 +2345,7 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto() if ev is not None else None, opts=opts.to_proto() if opts is not None else None), api_pb2.PublishPluginClusterEventResponse)
+        response = self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto(), opts=opts.to_proto()), api_pb2.PublishPluginClusterEventResponse)
         if response.HasField("error"):
             raise errors.from_go_error("PublishPluginClusterEvent", response.error)
 
@@ -2369,18 +2361,19 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RequestTrialLicense", response.app_error)
 
-    def get_cloud_limits(self) -> models.ProductLimits | None:
+    def get_cloud_limits(self) -> models.ProductLimits:
         """Go: GetCloudLimits() (*model.ProductLimits, error)
 
         Minimum server version: 7.0.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetCloudLimits", api_pb2.GetCloudLimitsRequest(), api_pb2.GetCloudLimitsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCloudLimits", response.error)
-        return models.ProductLimits.from_proto(response.result) if response.HasField("result") else None
+        return models.ProductLimits.from_proto(errors.required(response, "result", "GetCloudLimits"))
 
     def ensure_bot_user(self, *, bot: models.Bot | None) -> str:
         """Go: EnsureBotUser(bot *model.Bot) (string, error)
@@ -2407,26 +2400,28 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCollectionAndTopic", response.error)
 
-    def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession | None:
+    def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession:
         """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateUploadSession", api_pb2.CreateUploadSessionRequest(us=us.to_proto() if us is not None else None), api_pb2.CreateUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateUploadSession", response.error)
-        return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
+        return models.UploadSession.from_proto(errors.required(response, "result", "CreateUploadSession"))
 
-    def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes]) -> models.FileInfo | None:
+    def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes]) -> models.FileInfo:
         """Go: UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `rd` streams to the host in chunks of at most 64 KiB.
@@ -2434,26 +2429,27 @@ class PluginAPI:
 
         def frames() -> Iterator[api_pb2.UploadDataRequest]:
             yield api_pb2.UploadDataRequest(us=us.to_proto() if us is not None else None)
-            for piece in _chunks(rd):
+            for piece in chunks(rd):
                 yield api_pb2.UploadDataRequest(rd_chunk=piece)
 
         response = self._call_stream("UploadData", frames(), api_pb2.UploadDataRequest, api_pb2.UploadDataResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UploadData", response.error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "UploadData"))
 
-    def get_upload_session(self, *, upload_id: str) -> models.UploadSession | None:
+    def get_upload_session(self, *, upload_id: str) -> models.UploadSession:
         """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetUploadSession", api_pb2.GetUploadSessionRequest(upload_id=upload_id), api_pb2.GetUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetUploadSession", response.error)
-        return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
+        return models.UploadSession.from_proto(errors.required(response, "result", "GetUploadSession"))
 
     def send_push_notification(self, *, notification: models.PushNotification | None, user_id: str) -> None:
         """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError
@@ -2467,20 +2463,21 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("SendPushNotification", response.app_error)
 
-    def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth | None:
+    def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth:
         """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)
 
         Minimum server version: 9.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateUserAuth", api_pb2.UpdateUserAuthRequest(user_id=user_id, user_auth=user_auth.to_proto() if user_auth is not None else None), api_pb2.UpdateUserAuthResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserAuth", response.app_error)
-        return models.UserAuth.from_proto(response.result) if response.HasField("result") else None
+        return models.UserAuth.from_proto(errors.required(response, "result", "UpdateUserAuth"))
 
-    def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts | None) -> str:
+    def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts) -> str:
         """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)
 
         Minimum server version: 9.5.
@@ -2488,7 +2485,7 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto() if opts is not None else None), api_pb2.RegisterPluginForSharedChannelsResponse)
+        response = self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto()), api_pb2.RegisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPluginForSharedChannels", response.error)
         return response.remote_id
@@ -2517,31 +2514,33 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginRemoteForSharedChannels", response.error)
 
-    def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
+    def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel:
         """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
 
         Minimum server version: 9.5.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("ShareChannel", api_pb2.ShareChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.ShareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ShareChannel", response.error)
-        return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
+        return models.SharedChannel.from_proto(errors.required(response, "result", "ShareChannel"))
 
-    def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
+    def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel:
         """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
 
         Minimum server version: 9.5.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateSharedChannel", api_pb2.UpdateSharedChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.UpdateSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannel", response.error)
-        return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
+        return models.SharedChannel.from_proto(errors.required(response, "result", "UpdateSharedChannel"))
 
     def unshare_channel(self, *, channel_id: str) -> bool:
         """Go: UnshareChannel(channelID string) (bool, error)
@@ -2556,7 +2555,7 @@ class PluginAPI:
             raise errors.from_go_error("UnshareChannel", response.error)
         return response.unshared
 
-    def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor | None) -> None:
+    def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor) -> None:
         """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error
 
         Minimum server version: 9.5.
@@ -2564,7 +2563,7 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto() if cusror is not None else None), api_pb2.UpdateSharedChannelCursorResponse)
+        response = self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto()), api_pb2.UpdateSharedChannelCursorResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannelCursor", response.error)
 
@@ -2604,26 +2603,28 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UninviteRemoteFromChannel", response.error)
 
-    def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse | None:
+    def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse:
         """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)
 
         Minimum server version: 11.7.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("ReceiveSharedChannelSyncMsg", api_pb2.ReceiveSharedChannelSyncMsgRequest(remote_id=remote_id, msg=msg.to_proto() if msg is not None else None), api_pb2.ReceiveSharedChannelSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelSyncMsg", response.error)
-        return models.SyncResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.SyncResponse.from_proto(errors.required(response, "result", "ReceiveSharedChannelSyncMsg"))
 
-    def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes]) -> models.FileInfo | None:
+    def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes]) -> models.FileInfo:
         """Go: ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)
 
         Minimum server version: 11.7.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `data` streams to the host in chunks of at most 64 KiB.
@@ -2631,13 +2632,13 @@ class PluginAPI:
 
         def frames() -> Iterator[api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest]:
             yield api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest(remote_id=remote_id, channel_id=channel_id, fi=fi.to_proto() if fi is not None else None)
-            for piece in _chunks(data):
+            for piece in chunks(data):
                 yield api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest(data_chunk=piece)
 
         response = self._call_stream("ReceiveSharedChannelAttachmentSyncMsg", frames(), api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest, api_pb2.ReceiveSharedChannelAttachmentSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelAttachmentSyncMsg", response.error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "ReceiveSharedChannelAttachmentSyncMsg"))
 
     def receive_shared_channel_profile_image_sync_msg(self, *, remote_id: str, user_id: str, image: bytes) -> None:
         """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error
@@ -2651,18 +2652,19 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelProfileImageSyncMsg", response.error)
 
-    def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
+    def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember:
         """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpsertGroupMember", api_pb2.UpsertGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.UpsertGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMember", response.app_error)
-        return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupMember.from_proto(errors.required(response, "result", "UpsertGroupMember"))
 
     def upsert_group_members(self, *, group_id: str, user_ids: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
         """Go: UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)
@@ -2677,96 +2679,103 @@ class PluginAPI:
             raise errors.from_app_error("UpsertGroupMembers", response.app_error)
         return tuple(models.GroupMember.from_proto(x) for x in response.result)
 
-    def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group | None:
+    def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group:
         """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetGroupByRemoteID", api_pb2.GetGroupByRemoteIDRequest(remote_id=remote_id, group_source=group_source), api_pb2.GetGroupByRemoteIDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByRemoteID", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroupByRemoteID"))
 
-    def create_group(self, *, group: models.Group | None) -> models.Group | None:
+    def create_group(self, *, group: models.Group | None) -> models.Group:
         """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreateGroup", api_pb2.CreateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.CreateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "CreateGroup"))
 
-    def update_group(self, *, group: models.Group | None) -> models.Group | None:
+    def update_group(self, *, group: models.Group | None) -> models.Group:
         """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateGroup", api_pb2.UpdateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.UpdateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "UpdateGroup"))
 
-    def delete_group(self, *, group_id: str) -> models.Group | None:
+    def delete_group(self, *, group_id: str) -> models.Group:
         """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("DeleteGroup", api_pb2.DeleteGroupRequest(group_id=group_id), api_pb2.DeleteGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "DeleteGroup"))
 
-    def restore_group(self, *, group_id: str) -> models.Group | None:
+    def restore_group(self, *, group_id: str) -> models.Group:
         """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("RestoreGroup", api_pb2.RestoreGroupRequest(group_id=group_id), api_pb2.RestoreGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "RestoreGroup"))
 
-    def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
+    def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember:
         """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("DeleteGroupMember", api_pb2.DeleteGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.DeleteGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupMember", response.app_error)
-        return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupMember.from_proto(errors.required(response, "result", "DeleteGroupMember"))
 
-    def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
+    def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable:
         """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetGroupSyncable", api_pb2.GetGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.GetGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "GetGroupSyncable"))
 
     def get_group_syncables(self, *, group_id: str, syncable_type: str) -> tuple[models.GroupSyncable, ...]:
         """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)
@@ -2781,57 +2790,61 @@ class PluginAPI:
             raise errors.from_app_error("GetGroupSyncables", response.app_error)
         return tuple(models.GroupSyncable.from_proto(x) for x in response.result)
 
-    def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
+    def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable:
         """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpsertGroupSyncable", api_pb2.UpsertGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpsertGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "UpsertGroupSyncable"))
 
-    def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
+    def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable:
         """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateGroupSyncable", api_pb2.UpdateGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpdateGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "UpdateGroupSyncable"))
 
-    def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
+    def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable:
         """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("DeleteGroupSyncable", api_pb2.DeleteGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.DeleteGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "DeleteGroupSyncable"))
 
-    def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User | None:
+    def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User:
         """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)
 
         Minimum server version: 9.8.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdateUserRoles", api_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=new_roles), api_pb2.UpdateUserRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserRoles", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "UpdateUserRoles"))
 
     def get_plugin_id(self) -> str:
         """Go: GetPluginID() string
@@ -2843,7 +2856,7 @@ class PluginAPI:
         response = self._call("GetPluginID", api_pb2.GetPluginIDRequest(), api_pb2.GetPluginIDResponse)
         return response.result
 
-    def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts | None, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
+    def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
         """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
@@ -2851,12 +2864,12 @@ class PluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto() if opts is not None else None, view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
+        response = self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto(), view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroups", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
-    def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams | None) -> None:
+    def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams) -> None:
         """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError
 
         Minimum server version: 10.9.
@@ -2864,7 +2877,7 @@ class PluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto() if params is not None else None), api_pb2.CreateDefaultSyncableMembershipsResponse)
+        response = self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto()), api_pb2.CreateDefaultSyncableMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateDefaultSyncableMemberships", response.app_error)
 
@@ -2880,31 +2893,33 @@ class PluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupConstrainedMemberships", response.app_error)
 
-    def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField | None:
+    def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField:
         """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreatePropertyField", api_pb2.CreatePropertyFieldRequest(field=field.to_proto() if field is not None else None), api_pb2.CreatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "CreatePropertyField"))
 
-    def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField | None:
+    def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField:
         """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPropertyField", api_pb2.GetPropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.GetPropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "GetPropertyField"))
 
     def get_property_fields(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyField, ...]:
         """Go: GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)
@@ -2919,18 +2934,19 @@ class PluginAPI:
             raise errors.from_go_error("GetPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
-    def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField | None:
+    def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField:
         """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyField", api_pb2.UpdatePropertyFieldRequest(group_id=group_id, field=field.to_proto() if field is not None else None), api_pb2.UpdatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "UpdatePropertyField"))
 
     def delete_property_field(self, *, group_id: str, field_id: str) -> None:
         """Go: DeletePropertyField(groupID string, fieldID string) error
@@ -2944,7 +2960,7 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyField", response.error)
 
-    def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts | None) -> tuple[models.PropertyField, ...]:
+    def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts) -> tuple[models.PropertyField, ...]:
         """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)
 
         Minimum server version: 11.0.
@@ -2952,7 +2968,7 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyFieldsResponse)
+        response = self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto()), api_pb2.SearchPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
@@ -2983,31 +2999,33 @@ class PluginAPI:
             raise errors.from_go_error("CountPropertyFieldsForTarget", response.error)
         return response.result
 
-    def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("CreatePropertyValue", api_pb2.CreatePropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.CreatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "CreatePropertyValue"))
 
-    def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue | None:
+    def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue:
         """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPropertyValue", api_pb2.GetPropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.GetPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "GetPropertyValue"))
 
     def get_property_values(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyValue, ...]:
         """Go: GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)
@@ -3022,31 +3040,33 @@ class PluginAPI:
             raise errors.from_go_error("GetPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpdatePropertyValue", api_pb2.UpdatePropertyValueRequest(group_id=group_id, value=value.to_proto() if value is not None else None), api_pb2.UpdatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpdatePropertyValue"))
 
-    def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("UpsertPropertyValue", api_pb2.UpsertPropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.UpsertPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpsertPropertyValue"))
 
     def delete_property_value(self, *, group_id: str, value_id: str) -> None:
         """Go: DeletePropertyValue(groupID string, valueID string) error
@@ -3060,7 +3080,7 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValue", response.error)
 
-    def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts | None) -> tuple[models.PropertyValue, ...]:
+    def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts) -> tuple[models.PropertyValue, ...]:
         """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)
 
         Minimum server version: 11.0.
@@ -3068,49 +3088,52 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyValuesResponse)
+        response = self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto()), api_pb2.SearchPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    def register_property_group(self, *, name: str) -> models.PropertyGroup | None:
+    def register_property_group(self, *, name: str) -> models.PropertyGroup:
         """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("RegisterPropertyGroup", api_pb2.RegisterPropertyGroupRequest(name=name), api_pb2.RegisterPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPropertyGroup", response.error)
-        return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyGroup.from_proto(errors.required(response, "result", "RegisterPropertyGroup"))
 
-    def get_property_group(self, *, name: str) -> models.PropertyGroup | None:
+    def get_property_group(self, *, name: str) -> models.PropertyGroup:
         """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPropertyGroup", api_pb2.GetPropertyGroupRequest(name=name), api_pb2.GetPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyGroup", response.error)
-        return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyGroup.from_proto(errors.required(response, "result", "GetPropertyGroup"))
 
-    def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField | None:
+    def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField:
         """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetPropertyFieldByName", api_pb2.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name), api_pb2.GetPropertyFieldByNameResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFieldByName", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "GetPropertyFieldByName"))
 
     def update_property_fields(self, *, group_id: str, fields: Sequence[models.PropertyField] = ()) -> tuple[models.PropertyField, ...]:
         """Go: UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)
@@ -3175,7 +3198,7 @@ class PluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForField", response.error)
 
-    def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions | None) -> tuple[models.PropertyValue, ...]:
+    def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions) -> tuple[models.PropertyValue, ...]:
         """Go: UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)
 
         Minimum server version: 11.10.
@@ -3183,25 +3206,26 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValuesWithOptionsResponse)
+        response = self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto()), api_pb2.UpsertPropertyValuesWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValuesWithOptions", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions | None) -> models.PropertyValue | None:
+    def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions) -> models.PropertyValue:
         """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)
 
         Minimum server version: 11.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
-        response = self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValueWithOptionsResponse)
+        response = self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto()), api_pb2.UpsertPropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValueWithOptions", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpsertPropertyValueWithOptions"))
 
-    def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions | None) -> None:
+    def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -3209,11 +3233,11 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValueWithOptionsResponse)
+        response = self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto()), api_pb2.DeletePropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValueWithOptions", response.error)
 
-    def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions | None) -> None:
+    def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -3221,11 +3245,11 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
+        response = self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto()), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTargetWithOptions", response.error)
 
-    def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions | None) -> None:
+    def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -3233,7 +3257,7 @@ class PluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
+        response = self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto()), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForFieldWithOptions", response.error)
 
@@ -3255,44 +3279,47 @@ class PluginAPI:
             TransportError: the host could not be reached."""
         self._call("LogAuditRecWithLevel", api_pb2.LogAuditRecWithLevelRequest(rec=rec.to_proto() if rec is not None else None, level=level), api_pb2.LogAuditRecWithLevelResponse)
 
-    def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision | None:
+    def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision:
         """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("EvaluateAccessControl", api_pb2.EvaluateAccessControlRequest(user_id=user_id, resource_type=resource_type, resource_id=resource_id, action=action), api_pb2.EvaluateAccessControlResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EvaluateAccessControl", response.app_error)
-        return models.AccessDecision.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessDecision.from_proto(errors.required(response, "result", "EvaluateAccessControl"))
 
-    def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy | None:
+    def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy:
         """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("SaveAccessControlPolicy", api_pb2.SaveAccessControlPolicyRequest(acting_user_id=acting_user_id, policy=policy.to_proto() if policy is not None else None), api_pb2.SaveAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveAccessControlPolicy", response.app_error)
-        return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicy.from_proto(errors.required(response, "result", "SaveAccessControlPolicy"))
 
-    def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy | None:
+    def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy:
         """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetAccessControlPolicy", api_pb2.GetAccessControlPolicyRequest(id=id), api_pb2.GetAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlPolicy", response.app_error)
-        return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicy.from_proto(errors.required(response, "result", "GetAccessControlPolicy"))
 
     def delete_access_control_policy(self, *, acting_user_id: str, resource_type: str, id: str) -> None:
         """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError
@@ -3319,18 +3346,19 @@ class PluginAPI:
             raise errors.from_app_error("CheckAccessControlExpression", response.app_error)
         return tuple(models.CELExpressionError.from_proto(x) for x in response.result)
 
-    def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse | None:
+    def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse:
         """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("QueryUsersForAccessControlExpression", api_pb2.QueryUsersForAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression, term=term, cursor_id=cursor_id, limit=limit), api_pb2.QueryUsersForAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("QueryUsersForAccessControlExpression", response.app_error)
-        return models.AccessControlPolicyTestResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicyTestResponse.from_proto(errors.required(response, "result", "QueryUsersForAccessControlExpression"))
 
     def get_access_control_fields_autocomplete(self, *, acting_user_id: str, after: str, limit: int) -> tuple[models.PropertyField, ...]:
         """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)
@@ -3345,75 +3373,23 @@ class PluginAPI:
             raise errors.from_app_error("GetAccessControlFieldsAutocomplete", response.app_error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
-    def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression | None:
+    def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression:
         """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = self._call("GetAccessControlVisualAST", api_pb2.GetAccessControlVisualASTRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.GetAccessControlVisualASTResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlVisualAST", response.app_error)
-        return models.VisualExpression.from_proto(response.result) if response.HasField("result") else None
+        return models.VisualExpression.from_proto(errors.required(response, "result", "GetAccessControlVisualAST"))
 
 
-async def _achunks(data: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    if isinstance(data, AsyncIterable):
-        async for piece in data:
-            for start in range(0, len(piece), MAX_CHUNK):
-                yield piece[start : start + MAX_CHUNK]
-    else:
-        for chunk in _chunks(data):
-            yield chunk
-
-
-class AsyncPluginAPI:
+class AsyncPluginAPI(AsyncPluginAPIBase):
     """asyncio client of the host's `PluginAPI` service: the methods of `PluginAPI`, awaited."""
-
-    def __init__(self, target: str, token: str, *, channel: grpc.aio.Channel | None = None) -> None:
-        self._channel = channel if channel is not None else grpc.aio.insecure_channel(target, options=channel_options())
-        self._metadata = ((TOKEN_METADATA, token),)
-        self._stubs: dict[str, Any] = {}
-
-    async def close(self) -> None:
-        await self._channel.close()
-
-    async def _call(self, method: str, request: _message.Message, response_type: type[_R]) -> _R:
-        stub = self._stubs.get(method)
-        if stub is None:
-            stub = self._channel.unary_unary(
-                _SERVICE + method,
-                request_serializer=type(request).SerializeToString,
-                response_deserializer=response_type.FromString,
-            )
-            self._stubs[method] = stub
-        try:
-            response: _R = await stub(request, metadata=self._metadata)
-        except grpc.aio.AioRpcError as e:
-            raise _transport_error(method, e) from e
-        return response
-
-    async def _call_stream(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> _R:
-        stub = self._channel.stream_unary(
-            _SERVICE + method,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
-        try:
-            response: _R = await stub(requests, metadata=self._metadata)
-        except grpc.aio.AioRpcError as e:
-            raise _transport_error(method, e) from e
-        return response
-
-    def _call_bidi(self, method: str, requests: AsyncIterator[_message.Message], request_type: type[_message.Message], response_type: type[_R]) -> AsyncIterator[_R]:
-        stub = self._channel.stream_stream(
-            _SERVICE + method,
-            request_serializer=request_type.SerializeToString,
-            response_deserializer=response_type.FromString,
-        )
-        return cast(AsyncIterator[_R], stub(requests, metadata=self._metadata))
 
     async def load_plugin_configuration(self) -> bytes:
         """Go: LoadPluginConfiguration(dest any) error
@@ -3452,38 +3428,41 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterCommand", response.error)
 
-    async def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse | None:
+    async def execute_slash_command(self, *, command_args: models.CommandArgs | None) -> models.CommandResponse:
         """Go: ExecuteSlashCommand(commandArgs *model.CommandArgs) (*model.CommandResponse, error)
 
         Minimum server version: 5.26.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("ExecuteSlashCommand", api_pb2.ExecuteSlashCommandRequest(command_args=command_args.to_proto() if command_args is not None else None), api_pb2.ExecuteSlashCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ExecuteSlashCommand", response.error)
-        return models.CommandResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.CommandResponse.from_proto(errors.required(response, "result", "ExecuteSlashCommand"))
 
-    async def get_config(self) -> models.Config | None:
+    async def get_config(self) -> models.Config:
         """Go: GetConfig() *model.Config
 
         Minimum server version: 5.2.
 
         Raises:
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetConfig", api_pb2.GetConfigRequest(), api_pb2.GetConfigResponse)
-        return models.Config.from_proto(response.result) if response.HasField("result") else None
+        return models.Config.from_proto(errors.required(response, "result", "GetConfig"))
 
-    async def get_unsanitized_config(self) -> models.Config | None:
+    async def get_unsanitized_config(self) -> models.Config:
         """Go: GetUnsanitizedConfig() *model.Config
 
         Minimum server version: 5.16.
 
         Raises:
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUnsanitizedConfig", api_pb2.GetUnsanitizedConfigRequest(), api_pb2.GetUnsanitizedConfigResponse)
-        return models.Config.from_proto(response.result) if response.HasField("result") else None
+        return models.Config.from_proto(errors.required(response, "result", "GetUnsanitizedConfig"))
 
     async def save_config(self, *, config: models.Config | None) -> None:
         """Go: SaveConfig(config *model.Config) *model.AppError
@@ -3595,18 +3574,19 @@ class AsyncPluginAPI:
         response = await self._call("GetTelemetryId", api_pb2.GetTelemetryIdRequest(), api_pb2.GetTelemetryIdResponse)
         return response.result
 
-    async def create_user(self, *, user: models.User | None) -> models.User | None:
+    async def create_user(self, *, user: models.User | None) -> models.User:
         """Go: CreateUser(user *model.User) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateUser", api_pb2.CreateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.CreateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "CreateUser"))
 
     async def delete_user(self, *, user_id: str) -> None:
         """Go: DeleteUser(userID string) *model.AppError
@@ -3646,44 +3626,47 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetUsersByIds", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    async def get_user(self, *, user_id: str) -> models.User | None:
+    async def get_user(self, *, user_id: str) -> models.User:
         """Go: GetUser(userID string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUser", api_pb2.GetUserRequest(user_id=user_id), api_pb2.GetUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUser"))
 
-    async def get_user_by_email(self, *, email: str) -> models.User | None:
+    async def get_user_by_email(self, *, email: str) -> models.User:
         """Go: GetUserByEmail(email string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUserByEmail", api_pb2.GetUserByEmailRequest(email=email), api_pb2.GetUserByEmailResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByEmail", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUserByEmail"))
 
-    async def get_user_by_username(self, *, name: str) -> models.User | None:
+    async def get_user_by_username(self, *, name: str) -> models.User:
         """Go: GetUserByUsername(name string) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUserByUsername", api_pb2.GetUserByUsernameRequest(name=name), api_pb2.GetUserByUsernameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserByUsername", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "GetUserByUsername"))
 
     async def get_users_by_usernames(self, *, usernames: Sequence[str] = ()) -> tuple[models.User, ...]:
         """Go: GetUsersByUsernames(usernames []string) ([]*model.User, *model.AppError)
@@ -3711,18 +3694,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetUsersInTeam", response.app_error)
         return tuple(models.User.from_proto(x) for x in response.result)
 
-    async def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference | None:
+    async def get_preference_for_user(self, *, user_id: str, category: str, name: str) -> models.Preference:
         """Go: GetPreferenceForUser(userID string, category string, name string) (model.Preference, *model.AppError)
 
         Minimum server version: 9.5.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPreferenceForUser", api_pb2.GetPreferenceForUserRequest(user_id=user_id, category=category, name=name), api_pb2.GetPreferenceForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPreferenceForUser", response.app_error)
-        return models.Preference.from_proto(response.result) if response.HasField("result") else None
+        return models.Preference.from_proto(errors.required(response, "result", "GetPreferenceForUser"))
 
     async def get_preferences_for_user(self, *, user_id: str) -> tuple[models.Preference, ...]:
         """Go: GetPreferencesForUser(userID string) ([]model.Preference, *model.AppError)
@@ -3761,31 +3745,33 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePreferencesForUser", response.app_error)
 
-    async def get_session(self, *, session_id: str) -> models.Session | None:
+    async def get_session(self, *, session_id: str) -> models.Session:
         """Go: GetSession(sessionID string) (*model.Session, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetSession", api_pb2.GetSessionRequest(session_id=session_id), api_pb2.GetSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetSession", response.app_error)
-        return models.Session.from_proto(response.result) if response.HasField("result") else None
+        return models.Session.from_proto(errors.required(response, "result", "GetSession"))
 
-    async def create_session(self, *, session: models.Session | None) -> models.Session | None:
+    async def create_session(self, *, session: models.Session | None) -> models.Session:
         """Go: CreateSession(session *model.Session) (*model.Session, *model.AppError)
 
         Minimum server version: 6.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateSession", api_pb2.CreateSessionRequest(session=session.to_proto() if session is not None else None), api_pb2.CreateSessionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateSession", response.app_error)
-        return models.Session.from_proto(response.result) if response.HasField("result") else None
+        return models.Session.from_proto(errors.required(response, "result", "CreateSession"))
 
     async def extend_session_expiry(self, *, session_id: str, new_expiry: int) -> None:
         """Go: ExtendSessionExpiry(sessionID string, newExpiry int64) *model.AppError
@@ -3811,18 +3797,19 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RevokeSession", response.app_error)
 
-    async def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken | None:
+    async def create_user_access_token(self, *, token: models.UserAccessToken | None) -> models.UserAccessToken:
         """Go: CreateUserAccessToken(token *model.UserAccessToken) (*model.UserAccessToken, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateUserAccessToken", api_pb2.CreateUserAccessTokenRequest(token=token.to_proto() if token is not None else None), api_pb2.CreateUserAccessTokenResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateUserAccessToken", response.app_error)
-        return models.UserAccessToken.from_proto(response.result) if response.HasField("result") else None
+        return models.UserAccessToken.from_proto(errors.required(response, "result", "CreateUserAccessToken"))
 
     async def revoke_user_access_token(self, *, token_id: str) -> None:
         """Go: RevokeUserAccessToken(tokenID string) *model.AppError
@@ -3873,31 +3860,33 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RemoveTeamIcon", response.app_error)
 
-    async def update_user(self, *, user: models.User | None) -> models.User | None:
+    async def update_user(self, *, user: models.User | None) -> models.User:
         """Go: UpdateUser(user *model.User) (*model.User, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateUser", api_pb2.UpdateUserRequest(user=user.to_proto() if user is not None else None), api_pb2.UpdateUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUser", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "UpdateUser"))
 
-    async def get_user_status(self, *, user_id: str) -> models.Status | None:
+    async def get_user_status(self, *, user_id: str) -> models.Status:
         """Go: GetUserStatus(userID string) (*model.Status, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUserStatus", api_pb2.GetUserStatusRequest(user_id=user_id), api_pb2.GetUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetUserStatus", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "GetUserStatus"))
 
     async def get_user_statuses_by_ids(self, *, user_ids: Sequence[str] = ()) -> tuple[models.Status, ...]:
         """Go: GetUserStatusesByIds(userIds []string) ([]*model.Status, *model.AppError)
@@ -3912,31 +3901,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetUserStatusesByIds", response.app_error)
         return tuple(models.Status.from_proto(x) for x in response.result)
 
-    async def update_user_status(self, *, user_id: str, status: str) -> models.Status | None:
+    async def update_user_status(self, *, user_id: str, status: str) -> models.Status:
         """Go: UpdateUserStatus(userID string, status string) (*model.Status, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateUserStatus", api_pb2.UpdateUserStatusRequest(user_id=user_id, status=status), api_pb2.UpdateUserStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserStatus", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "UpdateUserStatus"))
 
-    async def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status | None:
+    async def set_user_status_timed_dnd(self, *, user_id: str, endtime: int) -> models.Status:
         """Go: SetUserStatusTimedDND(userId string, endtime int64) (*model.Status, *model.AppError)
 
         Minimum server version: 5.35.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("SetUserStatusTimedDND", api_pb2.SetUserStatusTimedDNDRequest(user_id=user_id, endtime=endtime), api_pb2.SetUserStatusTimedDNDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SetUserStatusTimedDND", response.app_error)
-        return models.Status.from_proto(response.result) if response.HasField("result") else None
+        return models.Status.from_proto(errors.required(response, "result", "SetUserStatusTimedDND"))
 
     async def update_user_active(self, *, user_id: str, active: bool) -> None:
         """Go: UpdateUserActive(userID string, active bool) *model.AppError
@@ -4000,18 +3991,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetLDAPUserAttributes", response.app_error)
         return dict(response.result)
 
-    async def create_team(self, *, team: models.Team | None) -> models.Team | None:
+    async def create_team(self, *, team: models.Team | None) -> models.Team:
         """Go: CreateTeam(team *model.Team) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateTeam", api_pb2.CreateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.CreateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "CreateTeam"))
 
     async def delete_team(self, *, team_id: str) -> None:
         """Go: DeleteTeam(teamID string) *model.AppError
@@ -4038,31 +4030,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetTeams", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
-    async def get_team(self, *, team_id: str) -> models.Team | None:
+    async def get_team(self, *, team_id: str) -> models.Team:
         """Go: GetTeam(teamID string) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetTeam", api_pb2.GetTeamRequest(team_id=team_id), api_pb2.GetTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "GetTeam"))
 
-    async def get_team_by_name(self, *, name: str) -> models.Team | None:
+    async def get_team_by_name(self, *, name: str) -> models.Team:
         """Go: GetTeamByName(name string) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetTeamByName", api_pb2.GetTeamByNameRequest(name=name), api_pb2.GetTeamByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamByName", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "GetTeamByName"))
 
     async def get_teams_unread_for_user(self, *, user_id: str) -> tuple[models.TeamUnread, ...]:
         """Go: GetTeamsUnreadForUser(userID string) ([]*model.TeamUnread, *model.AppError)
@@ -4077,18 +4071,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetTeamsUnreadForUser", response.app_error)
         return tuple(models.TeamUnread.from_proto(x) for x in response.result)
 
-    async def update_team(self, *, team: models.Team | None) -> models.Team | None:
+    async def update_team(self, *, team: models.Team | None) -> models.Team:
         """Go: UpdateTeam(team *model.Team) (*model.Team, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateTeam", api_pb2.UpdateTeamRequest(team=team.to_proto() if team is not None else None), api_pb2.UpdateTeamResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeam", response.app_error)
-        return models.Team.from_proto(response.result) if response.HasField("result") else None
+        return models.Team.from_proto(errors.required(response, "result", "UpdateTeam"))
 
     async def search_teams(self, *, term: str) -> tuple[models.Team, ...]:
         """Go: SearchTeams(term string) ([]*model.Team, *model.AppError)
@@ -4116,18 +4111,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetTeamsForUser", response.app_error)
         return tuple(models.Team.from_proto(x) for x in response.result)
 
-    async def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
+    async def create_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember:
         """Go: CreateTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateTeamMember", api_pb2.CreateTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.CreateTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateTeamMember", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "CreateTeamMember"))
 
     async def create_team_members(self, *, team_id: str, user_ids: Sequence[str] = (), requestor_id: str) -> tuple[models.TeamMember, ...]:
         """Go: CreateTeamMembers(teamID string, userIds []string, requestorId string) ([]*model.TeamMember, *model.AppError)
@@ -4180,18 +4176,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetTeamMembers", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
-    async def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember | None:
+    async def get_team_member(self, *, team_id: str, user_id: str) -> models.TeamMember:
         """Go: GetTeamMember(teamID string, userID string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetTeamMember", api_pb2.GetTeamMemberRequest(team_id=team_id, user_id=user_id), api_pb2.GetTeamMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamMember", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "GetTeamMember"))
 
     async def get_team_members_for_user(self, *, user_id: str, page: int, per_page: int) -> tuple[models.TeamMember, ...]:
         """Go: GetTeamMembersForUser(userID string, page int, perPage int) ([]*model.TeamMember, *model.AppError)
@@ -4206,31 +4203,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetTeamMembersForUser", response.app_error)
         return tuple(models.TeamMember.from_proto(x) for x in response.result)
 
-    async def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember | None:
+    async def update_team_member_roles(self, *, team_id: str, user_id: str, new_roles: str) -> models.TeamMember:
         """Go: UpdateTeamMemberRoles(teamID string, userID string, newRoles string) (*model.TeamMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateTeamMemberRoles", api_pb2.UpdateTeamMemberRolesRequest(team_id=team_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateTeamMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateTeamMemberRoles", response.app_error)
-        return models.TeamMember.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamMember.from_proto(errors.required(response, "result", "UpdateTeamMemberRoles"))
 
-    async def create_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
+    async def create_channel(self, *, channel: models.Channel | None) -> models.Channel:
         """Go: CreateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateChannel", api_pb2.CreateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.CreateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "CreateChannel"))
 
     async def delete_channel(self, *, channel_id: str) -> None:
         """Go: DeleteChannel(channelId string) *model.AppError
@@ -4256,18 +4255,19 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreChannel", response.app_error)
 
-    async def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel | None:
+    async def get_channel_of_type(self, *, channel_id: str, channel_type: str) -> models.Channel:
         """Go: GetChannelOfType(channelId string, channelType model.ChannelType) (*model.Channel, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelOfType", api_pb2.GetChannelOfTypeRequest(channel_id=channel_id, channel_type=channel_type), api_pb2.GetChannelOfTypeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelOfType", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelOfType"))
 
     async def get_public_channels_for_team(self, *, team_id: str, page: int, per_page: int) -> tuple[models.Channel, ...]:
         """Go: GetPublicChannelsForTeam(teamID string, page int, perPage int) ([]*model.Channel, *model.AppError)
@@ -4282,44 +4282,47 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetPublicChannelsForTeam", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    async def get_channel(self, *, channel_id: str) -> models.Channel | None:
+    async def get_channel(self, *, channel_id: str) -> models.Channel:
         """Go: GetChannel(channelId string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannel", api_pb2.GetChannelRequest(channel_id=channel_id), api_pb2.GetChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannel"))
 
-    async def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel | None:
+    async def get_channel_by_name(self, *, team_id: str, name: str, include_deleted: bool) -> models.Channel:
         """Go: GetChannelByName(teamID string, name string, includeDeleted bool) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelByName", api_pb2.GetChannelByNameRequest(team_id=team_id, name=name, include_deleted=include_deleted), api_pb2.GetChannelByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByName", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelByName"))
 
-    async def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel | None:
+    async def get_channel_by_name_for_team_name(self, *, team_name: str, channel_name: str, include_deleted: bool) -> models.Channel:
         """Go: GetChannelByNameForTeamName(teamName string, channelName string, includeDeleted bool) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelByNameForTeamName", api_pb2.GetChannelByNameForTeamNameRequest(team_name=team_name, channel_name=channel_name, include_deleted=include_deleted), api_pb2.GetChannelByNameForTeamNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelByNameForTeamName", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetChannelByNameForTeamName"))
 
     async def get_channels_for_team_for_user(self, *, team_id: str, user_id: str, include_deleted: bool) -> tuple[models.Channel, ...]:
         """Go: GetChannelsForTeamForUser(teamID string, userID string, includeDeleted bool) ([]*model.Channel, *model.AppError)
@@ -4334,57 +4337,61 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetChannelsForTeamForUser", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    async def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats | None:
+    async def get_channel_stats(self, *, channel_id: str) -> models.ChannelStats:
         """Go: GetChannelStats(channelId string) (*model.ChannelStats, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelStats", api_pb2.GetChannelStatsRequest(channel_id=channel_id), api_pb2.GetChannelStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelStats", response.app_error)
-        return models.ChannelStats.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelStats.from_proto(errors.required(response, "result", "GetChannelStats"))
 
-    async def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel | None:
+    async def get_direct_channel(self, *, user_id1: str, user_id2: str) -> models.Channel:
         """Go: GetDirectChannel(userId1 string, userId2 string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetDirectChannel", api_pb2.GetDirectChannelRequest(user_id1=user_id1, user_id2=user_id2), api_pb2.GetDirectChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetDirectChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetDirectChannel"))
 
-    async def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel | None:
+    async def get_group_channel(self, *, user_ids: Sequence[str] = ()) -> models.Channel:
         """Go: GetGroupChannel(userIds []string) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetGroupChannel", api_pb2.GetGroupChannelRequest(user_ids=list(user_ids)), api_pb2.GetGroupChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "GetGroupChannel"))
 
-    async def update_channel(self, *, channel: models.Channel | None) -> models.Channel | None:
+    async def update_channel(self, *, channel: models.Channel | None) -> models.Channel:
         """Go: UpdateChannel(channel *model.Channel) (*model.Channel, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateChannel", api_pb2.UpdateChannelRequest(channel=channel.to_proto() if channel is not None else None), api_pb2.UpdateChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannel", response.app_error)
-        return models.Channel.from_proto(response.result) if response.HasField("result") else None
+        return models.Channel.from_proto(errors.required(response, "result", "UpdateChannel"))
 
     async def register_channel_guard(self, *, channel_id: str) -> None:
         """Go: RegisterChannelGuard(channelID string) *model.AppError
@@ -4423,31 +4430,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("SearchChannels", response.app_error)
         return tuple(models.Channel.from_proto(x) for x in response.result)
 
-    async def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels | None:
+    async def create_channel_sidebar_category(self, *, user_id: str, team_id: str, new_category: models.SidebarCategoryWithChannels | None) -> models.SidebarCategoryWithChannels:
         """Go: CreateChannelSidebarCategory(userID string, teamID string, newCategory *model.SidebarCategoryWithChannels) (*model.SidebarCategoryWithChannels, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateChannelSidebarCategory", api_pb2.CreateChannelSidebarCategoryRequest(user_id=user_id, team_id=team_id, new_category=new_category.to_proto() if new_category is not None else None), api_pb2.CreateChannelSidebarCategoryResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateChannelSidebarCategory", response.app_error)
-        return models.SidebarCategoryWithChannels.from_proto(response.result) if response.HasField("result") else None
+        return models.SidebarCategoryWithChannels.from_proto(errors.required(response, "result", "CreateChannelSidebarCategory"))
 
-    async def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories | None:
+    async def get_channel_sidebar_categories(self, *, user_id: str, team_id: str) -> models.OrderedSidebarCategories:
         """Go: GetChannelSidebarCategories(userID string, teamID string) (*model.OrderedSidebarCategories, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelSidebarCategories", api_pb2.GetChannelSidebarCategoriesRequest(user_id=user_id, team_id=team_id), api_pb2.GetChannelSidebarCategoriesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelSidebarCategories", response.app_error)
-        return models.OrderedSidebarCategories.from_proto(response.result) if response.HasField("result") else None
+        return models.OrderedSidebarCategories.from_proto(errors.required(response, "result", "GetChannelSidebarCategories"))
 
     async def update_channel_sidebar_categories(self, *, user_id: str, team_id: str, categories: Sequence[models.SidebarCategoryWithChannels] = ()) -> tuple[models.SidebarCategoryWithChannels, ...]:
         """Go: UpdateChannelSidebarCategories(userID string, teamID string, categories []*model.SidebarCategoryWithChannels) ([]*model.SidebarCategoryWithChannels, *model.AppError)
@@ -4488,57 +4497,61 @@ class AsyncPluginAPI:
             raise errors.from_app_error("SearchPostsInTeam", response.app_error)
         return tuple(models.Post.from_proto(x) for x in response.result)
 
-    async def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter | None) -> models.PostSearchResults | None:
+    async def search_posts_in_team_for_user(self, *, team_id: str, user_id: str, search_params: models.SearchParameter) -> models.PostSearchResults:
         """Go: SearchPostsInTeamForUser(teamID string, userID string, searchParams model.SearchParameter) (*model.PostSearchResults, *model.AppError)
 
         Minimum server version: 5.26.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
-        response = await self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto() if search_params is not None else None), api_pb2.SearchPostsInTeamForUserResponse)
+        response = await self._call("SearchPostsInTeamForUser", api_pb2.SearchPostsInTeamForUserRequest(team_id=team_id, user_id=user_id, search_params=search_params.to_proto()), api_pb2.SearchPostsInTeamForUserResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SearchPostsInTeamForUser", response.app_error)
-        return models.PostSearchResults.from_proto(response.result) if response.HasField("result") else None
+        return models.PostSearchResults.from_proto(errors.required(response, "result", "SearchPostsInTeamForUser"))
 
-    async def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
+    async def add_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember:
         """Go: AddChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("AddChannelMember", api_pb2.AddChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.AddChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddChannelMember", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "AddChannelMember"))
 
-    async def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember | None:
+    async def add_user_to_channel(self, *, channel_id: str, user_id: str, as_user_id: str) -> models.ChannelMember:
         """Go: AddUserToChannel(channelId string, userID string, asUserId string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("AddUserToChannel", api_pb2.AddUserToChannelRequest(channel_id=channel_id, user_id=user_id, as_user_id=as_user_id), api_pb2.AddUserToChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddUserToChannel", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "AddUserToChannel"))
 
-    async def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember | None:
+    async def get_channel_member(self, *, channel_id: str, user_id: str) -> models.ChannelMember:
         """Go: GetChannelMember(channelId string, userID string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetChannelMember", api_pb2.GetChannelMemberRequest(channel_id=channel_id, user_id=user_id), api_pb2.GetChannelMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetChannelMember", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "GetChannelMember"))
 
     async def get_channel_members(self, *, channel_id: str, page: int, per_page: int) -> tuple[models.ChannelMember, ...]:
         """Go: GetChannelMembers(channelId string, page int, perPage int) (model.ChannelMembers, *model.AppError)
@@ -4579,31 +4592,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetChannelMembersForUser", response.app_error)
         return tuple(models.ChannelMember.from_proto(x) for x in response.result)
 
-    async def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember | None:
+    async def update_channel_member_roles(self, *, channel_id: str, user_id: str, new_roles: str) -> models.ChannelMember:
         """Go: UpdateChannelMemberRoles(channelId string, userID string, newRoles string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateChannelMemberRoles", api_pb2.UpdateChannelMemberRolesRequest(channel_id=channel_id, user_id=user_id, new_roles=new_roles), api_pb2.UpdateChannelMemberRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberRoles", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "UpdateChannelMemberRoles"))
 
-    async def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember | None:
+    async def update_channel_member_notifications(self, *, channel_id: str, user_id: str, notifications: dict[str, str]) -> models.ChannelMember:
         """Go: UpdateChannelMemberNotifications(channelId string, userID string, notifications map[string]string) (*model.ChannelMember, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateChannelMemberNotifications", api_pb2.UpdateChannelMemberNotificationsRequest(channel_id=channel_id, user_id=user_id, notifications=dict(notifications)), api_pb2.UpdateChannelMemberNotificationsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateChannelMemberNotifications", response.app_error)
-        return models.ChannelMember.from_proto(response.result) if response.HasField("result") else None
+        return models.ChannelMember.from_proto(errors.required(response, "result", "UpdateChannelMemberNotifications"))
 
     async def patch_channel_members_notifications(self, *, members: Sequence[models.ChannelMemberIdentifier] = (), notify_props: dict[str, str]) -> None:
         """Go: PatchChannelMembersNotifications(members []*model.ChannelMemberIdentifier, notifyProps map[string]string) *model.AppError
@@ -4617,31 +4632,33 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchChannelMembersNotifications", response.app_error)
 
-    async def get_group(self, *, group_id: str) -> models.Group | None:
+    async def get_group(self, *, group_id: str) -> models.Group:
         """Go: GetGroup(groupId string) (*model.Group, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetGroup", api_pb2.GetGroupRequest(group_id=group_id), api_pb2.GetGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroup"))
 
-    async def get_group_by_name(self, *, name: str) -> models.Group | None:
+    async def get_group_by_name(self, *, name: str) -> models.Group:
         """Go: GetGroupByName(name string) (*model.Group, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetGroupByName", api_pb2.GetGroupByNameRequest(name=name), api_pb2.GetGroupByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByName", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroupByName"))
 
     async def get_group_member_users(self, *, group_id: str, page: int, per_page: int) -> tuple[models.User, ...]:
         """Go: GetGroupMemberUsers(groupID string, page int, perPage int) ([]*model.User, *model.AppError)
@@ -4694,31 +4711,33 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteChannelMember", response.app_error)
 
-    async def create_post(self, *, post: models.Post | None) -> models.Post | None:
+    async def create_post(self, *, post: models.Post | None) -> models.Post:
         """Go: CreatePost(post *model.Post) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreatePost", api_pb2.CreatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.CreatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreatePost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "CreatePost"))
 
-    async def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction | None:
+    async def add_reaction(self, *, reaction: models.Reaction | None) -> models.Reaction:
         """Go: AddReaction(reaction *model.Reaction) (*model.Reaction, *model.AppError)
 
         Minimum server version: 5.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("AddReaction", api_pb2.AddReactionRequest(reaction=reaction.to_proto() if reaction is not None else None), api_pb2.AddReactionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("AddReaction", response.app_error)
-        return models.Reaction.from_proto(response.result) if response.HasField("result") else None
+        return models.Reaction.from_proto(errors.required(response, "result", "AddReaction"))
 
     async def remove_reaction(self, *, reaction: models.Reaction | None) -> None:
         """Go: RemoveReaction(reaction *model.Reaction) *model.AppError
@@ -4786,109 +4805,117 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeletePost", response.app_error)
 
-    async def get_post_thread(self, *, post_id: str) -> models.PostList | None:
+    async def get_post_thread(self, *, post_id: str) -> models.PostList:
         """Go: GetPostThread(postId string) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPostThread", api_pb2.GetPostThreadRequest(post_id=post_id), api_pb2.GetPostThreadResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostThread", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostThread"))
 
-    async def get_post(self, *, post_id: str) -> models.Post | None:
+    async def get_post(self, *, post_id: str) -> models.Post:
         """Go: GetPost(postId string) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPost", api_pb2.GetPostRequest(post_id=post_id), api_pb2.GetPostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "GetPost"))
 
-    async def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList | None:
+    async def get_posts_since(self, *, channel_id: str, time: int) -> models.PostList:
         """Go: GetPostsSince(channelId string, time int64) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPostsSince", api_pb2.GetPostsSinceRequest(channel_id=channel_id, time=time), api_pb2.GetPostsSinceResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsSince", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsSince"))
 
-    async def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
+    async def get_posts_after(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsAfter(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPostsAfter", api_pb2.GetPostsAfterRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsAfterResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsAfter", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsAfter"))
 
-    async def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList | None:
+    async def get_posts_before(self, *, channel_id: str, post_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsBefore(channelId string, postId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPostsBefore", api_pb2.GetPostsBeforeRequest(channel_id=channel_id, post_id=post_id, page=page, per_page=per_page), api_pb2.GetPostsBeforeResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsBefore", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsBefore"))
 
-    async def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList | None:
+    async def get_posts_for_channel(self, *, channel_id: str, page: int, per_page: int) -> models.PostList:
         """Go: GetPostsForChannel(channelId string, page int, perPage int) (*model.PostList, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPostsForChannel", api_pb2.GetPostsForChannelRequest(channel_id=channel_id, page=page, per_page=per_page), api_pb2.GetPostsForChannelResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPostsForChannel", response.app_error)
-        return models.PostList.from_proto(response.result) if response.HasField("result") else None
+        return models.PostList.from_proto(errors.required(response, "result", "GetPostsForChannel"))
 
-    async def get_team_stats(self, *, team_id: str) -> models.TeamStats | None:
+    async def get_team_stats(self, *, team_id: str) -> models.TeamStats:
         """Go: GetTeamStats(teamID string) (*model.TeamStats, *model.AppError)
 
         Minimum server version: 5.8.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetTeamStats", api_pb2.GetTeamStatsRequest(team_id=team_id), api_pb2.GetTeamStatsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetTeamStats", response.app_error)
-        return models.TeamStats.from_proto(response.result) if response.HasField("result") else None
+        return models.TeamStats.from_proto(errors.required(response, "result", "GetTeamStats"))
 
-    async def update_post(self, *, post: models.Post | None) -> models.Post | None:
+    async def update_post(self, *, post: models.Post | None) -> models.Post:
         """Go: UpdatePost(post *model.Post) (*model.Post, *model.AppError)
 
         Minimum server version: 5.2.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdatePost", api_pb2.UpdatePostRequest(post=post.to_proto() if post is not None else None), api_pb2.UpdatePostResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdatePost", response.app_error)
-        return models.Post.from_proto(response.result) if response.HasField("result") else None
+        return models.Post.from_proto(errors.required(response, "result", "UpdatePost"))
 
     async def get_profile_image(self, *, user_id: str) -> bytes:
         """Go: GetProfileImage(userID string) ([]byte, *model.AppError)
@@ -4928,31 +4955,33 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetEmojiList", response.app_error)
         return tuple(models.Emoji.from_proto(x) for x in response.result)
 
-    async def get_emoji_by_name(self, *, name: str) -> models.Emoji | None:
+    async def get_emoji_by_name(self, *, name: str) -> models.Emoji:
         """Go: GetEmojiByName(name string) (*model.Emoji, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetEmojiByName", api_pb2.GetEmojiByNameRequest(name=name), api_pb2.GetEmojiByNameResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmojiByName", response.app_error)
-        return models.Emoji.from_proto(response.result) if response.HasField("result") else None
+        return models.Emoji.from_proto(errors.required(response, "result", "GetEmojiByName"))
 
-    async def get_emoji(self, *, emoji_id: str) -> models.Emoji | None:
+    async def get_emoji(self, *, emoji_id: str) -> models.Emoji:
         """Go: GetEmoji(emojiId string) (*model.Emoji, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetEmoji", api_pb2.GetEmojiRequest(emoji_id=emoji_id), api_pb2.GetEmojiResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetEmoji", response.app_error)
-        return models.Emoji.from_proto(response.result) if response.HasField("result") else None
+        return models.Emoji.from_proto(errors.required(response, "result", "GetEmoji"))
 
     async def copy_file_infos(self, *, user_id: str, file_ids: Sequence[str] = ()) -> tuple[str, ...]:
         """Go: CopyFileInfos(userID string, fileIds []string) ([]string, *model.AppError)
@@ -4967,18 +4996,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("CopyFileInfos", response.app_error)
         return tuple(response.result)
 
-    async def get_file_info(self, *, file_id: str) -> models.FileInfo | None:
+    async def get_file_info(self, *, file_id: str) -> models.FileInfo:
         """Go: GetFileInfo(fileId string) (*model.FileInfo, *model.AppError)
 
         Minimum server version: 5.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetFileInfo", api_pb2.GetFileInfoRequest(file_id=file_id), api_pb2.GetFileInfoResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetFileInfo", response.app_error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "GetFileInfo"))
 
     async def set_file_searchable_content(self, *, file_id: str, content: str) -> None:
         """Go: SetFileSearchableContent(fileID string, content string) *model.AppError
@@ -5060,20 +5090,21 @@ class AsyncPluginAPI:
             response.result_1,
         )
 
-    async def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo | None:
+    async def upload_file(self, *, data: bytes, channel_id: str, filename: str) -> models.FileInfo:
         """Go: UploadFile(data []byte, channelId string, filename string) (*model.FileInfo, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UploadFile", api_pb2.UploadFileRequest(data=data, channel_id=channel_id, filename=filename), api_pb2.UploadFileResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UploadFile", response.app_error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "UploadFile"))
 
-    async def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest | None) -> None:
+    async def open_interactive_dialog(self, *, dialog: models.OpenDialogRequest) -> None:
         """Go: OpenInteractiveDialog(dialog model.OpenDialogRequest) *model.AppError
 
         Minimum server version: 5.6.
@@ -5081,11 +5112,11 @@ class AsyncPluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto() if dialog is not None else None), api_pb2.OpenInteractiveDialogResponse)
+        response = await self._call("OpenInteractiveDialog", api_pb2.OpenInteractiveDialogRequest(dialog=dialog.to_proto()), api_pb2.OpenInteractiveDialogResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("OpenInteractiveDialog", response.app_error)
 
-    async def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions | None) -> None:
+    async def send_toast_message(self, *, user_id: str, connection_id: str, message: str, options: models.SendToastMessageOptions) -> None:
         """Go: SendToastMessage(userID string, connectionID string, message string, options model.SendToastMessageOptions) *model.AppError
 
         Minimum server version: 11.5.
@@ -5093,7 +5124,7 @@ class AsyncPluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto() if options is not None else None), api_pb2.SendToastMessageResponse)
+        response = await self._call("SendToastMessage", api_pb2.SendToastMessageRequest(user_id=user_id, connection_id=connection_id, message=message, options=options.to_proto()), api_pb2.SendToastMessageResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SendToastMessage", response.app_error)
 
@@ -5146,26 +5177,28 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RemovePlugin", response.app_error)
 
-    async def get_plugin_status(self, *, id: str) -> models.PluginStatus | None:
+    async def get_plugin_status(self, *, id: str) -> models.PluginStatus:
         """Go: GetPluginStatus(id string) (*model.PluginStatus, *model.AppError)
 
         Minimum server version: 5.6.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPluginStatus", api_pb2.GetPluginStatusRequest(id=id), api_pb2.GetPluginStatusResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetPluginStatus", response.app_error)
-        return models.PluginStatus.from_proto(response.result) if response.HasField("result") else None
+        return models.PluginStatus.from_proto(errors.required(response, "result", "GetPluginStatus"))
 
-    async def install_plugin(self, *, replace: bool, file: Iterable[bytes] | AsyncIterable[bytes]) -> models.Manifest | None:
+    async def install_plugin(self, *, replace: bool, file: Iterable[bytes] | AsyncIterable[bytes]) -> models.Manifest:
         """Go: InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)
 
         Minimum server version: 5.18.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `file` streams to the host in chunks of at most 64 KiB.
@@ -5173,13 +5206,13 @@ class AsyncPluginAPI:
 
         async def frames() -> AsyncIterator[api_pb2.InstallPluginRequest]:
             yield api_pb2.InstallPluginRequest(replace=replace)
-            async for piece in _achunks(file):
+            async for piece in achunks(file):
                 yield api_pb2.InstallPluginRequest(file_chunk=piece)
 
         response = await self._call_stream("InstallPlugin", frames(), api_pb2.InstallPluginRequest, api_pb2.InstallPluginResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("InstallPlugin", response.app_error)
-        return models.Manifest.from_proto(response.result) if response.HasField("result") else None
+        return models.Manifest.from_proto(errors.required(response, "result", "InstallPlugin"))
 
     async def kv_set(self, *, key: str, value: bytes) -> None:
         """Go: KVSet(key string, value []byte) *model.AppError
@@ -5219,7 +5252,7 @@ class AsyncPluginAPI:
             raise errors.from_app_error("KVCompareAndDelete", response.app_error)
         return response.result
 
-    async def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions | None) -> bool:
+    async def kv_set_with_options(self, *, key: str, value: bytes, options: models.PluginKVSetOptions) -> bool:
         """Go: KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError)
 
         Minimum server version: 5.20.
@@ -5227,7 +5260,7 @@ class AsyncPluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto() if options is not None else None), api_pb2.KVSetWithOptionsResponse)
+        response = await self._call("KVSetWithOptions", api_pb2.KVSetWithOptionsRequest(key=key, value=value, options=options.to_proto()), api_pb2.KVSetWithOptionsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("KVSetWithOptions", response.app_error)
         return response.result
@@ -5391,44 +5424,47 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("SendMail", response.app_error)
 
-    async def create_bot(self, *, bot: models.Bot | None) -> models.Bot | None:
+    async def create_bot(self, *, bot: models.Bot | None) -> models.Bot:
         """Go: CreateBot(bot *model.Bot) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateBot", api_pb2.CreateBotRequest(bot=bot.to_proto() if bot is not None else None), api_pb2.CreateBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "CreateBot"))
 
-    async def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot | None:
+    async def patch_bot(self, *, bot_user_id: str, bot_patch: models.BotPatch | None) -> models.Bot:
         """Go: PatchBot(botUserId string, botPatch *model.BotPatch) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("PatchBot", api_pb2.PatchBotRequest(bot_user_id=bot_user_id, bot_patch=bot_patch.to_proto() if bot_patch is not None else None), api_pb2.PatchBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("PatchBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "PatchBot"))
 
-    async def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot | None:
+    async def get_bot(self, *, bot_user_id: str, include_deleted: bool) -> models.Bot:
         """Go: GetBot(botUserId string, includeDeleted bool) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetBot", api_pb2.GetBotRequest(bot_user_id=bot_user_id, include_deleted=include_deleted), api_pb2.GetBotResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetBot", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "GetBot"))
 
     async def get_bots(self, *, options: models.BotGetOptions | None) -> tuple[models.Bot, ...]:
         """Go: GetBots(options *model.BotGetOptions) ([]*model.Bot, *model.AppError)
@@ -5443,18 +5479,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetBots", response.app_error)
         return tuple(models.Bot.from_proto(x) for x in response.result)
 
-    async def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot | None:
+    async def update_bot_active(self, *, bot_user_id: str, active: bool) -> models.Bot:
         """Go: UpdateBotActive(botUserId string, active bool) (*model.Bot, *model.AppError)
 
         Minimum server version: 5.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateBotActive", api_pb2.UpdateBotActiveRequest(bot_user_id=bot_user_id, active=active), api_pb2.UpdateBotActiveResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateBotActive", response.app_error)
-        return models.Bot.from_proto(response.result) if response.HasField("result") else None
+        return models.Bot.from_proto(errors.required(response, "result", "UpdateBotActive"))
 
     async def permanent_delete_bot(self, *, bot_user_id: str) -> None:
         """Go: PermanentDeleteBot(botUserId string) *model.AppError
@@ -5492,18 +5529,19 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("PublishUserTyping", response.app_error)
 
-    async def create_command(self, *, cmd: models.Command | None) -> models.Command | None:
+    async def create_command(self, *, cmd: models.Command | None) -> models.Command:
         """Go: CreateCommand(cmd *model.Command) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateCommand", api_pb2.CreateCommandRequest(cmd=cmd.to_proto() if cmd is not None else None), api_pb2.CreateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "CreateCommand"))
 
     async def list_commands(self, *, team_id: str) -> tuple[models.Command, ...]:
         """Go: ListCommands(teamID string) ([]*model.Command, error)
@@ -5557,31 +5595,33 @@ class AsyncPluginAPI:
             raise errors.from_go_error("ListBuiltInCommands", response.error)
         return tuple(models.Command.from_proto(x) for x in response.result)
 
-    async def get_command(self, *, command_id: str) -> models.Command | None:
+    async def get_command(self, *, command_id: str) -> models.Command:
         """Go: GetCommand(commandID string) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetCommand", api_pb2.GetCommandRequest(command_id=command_id), api_pb2.GetCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "GetCommand"))
 
-    async def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command | None:
+    async def update_command(self, *, command_id: str, updated_cmd: models.Command | None) -> models.Command:
         """Go: UpdateCommand(commandID string, updatedCmd *model.Command) (*model.Command, error)
 
         Minimum server version: 5.28.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateCommand", api_pb2.UpdateCommandRequest(command_id=command_id, updated_cmd=updated_cmd.to_proto() if updated_cmd is not None else None), api_pb2.UpdateCommandResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateCommand", response.error)
-        return models.Command.from_proto(response.result) if response.HasField("result") else None
+        return models.Command.from_proto(errors.required(response, "result", "UpdateCommand"))
 
     async def delete_command(self, *, command_id: str) -> None:
         """Go: DeleteCommand(commandID string) error
@@ -5595,44 +5635,47 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeleteCommand", response.error)
 
-    async def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+    async def create_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp:
         """Go: CreateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateOAuthApp", api_pb2.CreateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.CreateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "CreateOAuthApp"))
 
-    async def get_oauth_app(self, *, app_id: str) -> models.OAuthApp | None:
+    async def get_oauth_app(self, *, app_id: str) -> models.OAuthApp:
         """Go: GetOAuthApp(appID string) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetOAuthApp", api_pb2.GetOAuthAppRequest(app_id=app_id), api_pb2.GetOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "GetOAuthApp"))
 
-    async def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp | None:
+    async def update_oauth_app(self, *, app: models.OAuthApp | None) -> models.OAuthApp:
         """Go: UpdateOAuthApp(app *model.OAuthApp) (*model.OAuthApp, *model.AppError)
 
         Minimum server version: 5.38.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateOAuthApp", api_pb2.UpdateOAuthAppRequest(app=app.to_proto() if app is not None else None), api_pb2.UpdateOAuthAppResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateOAuthApp", response.app_error)
-        return models.OAuthApp.from_proto(response.result) if response.HasField("result") else None
+        return models.OAuthApp.from_proto(errors.required(response, "result", "UpdateOAuthApp"))
 
     async def delete_oauth_app(self, *, app_id: str) -> None:
         """Go: DeleteOAuthApp(appID string) *model.AppError
@@ -5646,7 +5689,7 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteOAuthApp", response.app_error)
 
-    async def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent | None, opts: models.PluginClusterEventSendOptions | None) -> None:
+    async def publish_plugin_cluster_event(self, *, ev: models.PluginClusterEvent, opts: models.PluginClusterEventSendOptions) -> None:
         """Go: PublishPluginClusterEvent(ev model.PluginClusterEvent, opts model.PluginClusterEventSendOptions) error
 
         Minimum server version: 5.36.
@@ -5654,7 +5697,7 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto() if ev is not None else None, opts=opts.to_proto() if opts is not None else None), api_pb2.PublishPluginClusterEventResponse)
+        response = await self._call("PublishPluginClusterEvent", api_pb2.PublishPluginClusterEventRequest(ev=ev.to_proto(), opts=opts.to_proto()), api_pb2.PublishPluginClusterEventResponse)
         if response.HasField("error"):
             raise errors.from_go_error("PublishPluginClusterEvent", response.error)
 
@@ -5670,18 +5713,19 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("RequestTrialLicense", response.app_error)
 
-    async def get_cloud_limits(self) -> models.ProductLimits | None:
+    async def get_cloud_limits(self) -> models.ProductLimits:
         """Go: GetCloudLimits() (*model.ProductLimits, error)
 
         Minimum server version: 7.0.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetCloudLimits", api_pb2.GetCloudLimitsRequest(), api_pb2.GetCloudLimitsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetCloudLimits", response.error)
-        return models.ProductLimits.from_proto(response.result) if response.HasField("result") else None
+        return models.ProductLimits.from_proto(errors.required(response, "result", "GetCloudLimits"))
 
     async def ensure_bot_user(self, *, bot: models.Bot | None) -> str:
         """Go: EnsureBotUser(bot *model.Bot) (string, error)
@@ -5708,26 +5752,28 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("RegisterCollectionAndTopic", response.error)
 
-    async def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession | None:
+    async def create_upload_session(self, *, us: models.UploadSession | None) -> models.UploadSession:
         """Go: CreateUploadSession(us *model.UploadSession) (*model.UploadSession, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateUploadSession", api_pb2.CreateUploadSessionRequest(us=us.to_proto() if us is not None else None), api_pb2.CreateUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreateUploadSession", response.error)
-        return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
+        return models.UploadSession.from_proto(errors.required(response, "result", "CreateUploadSession"))
 
-    async def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo | None:
+    async def upload_data(self, *, us: models.UploadSession | None, rd: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo:
         """Go: UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `rd` streams to the host in chunks of at most 64 KiB.
@@ -5735,26 +5781,27 @@ class AsyncPluginAPI:
 
         async def frames() -> AsyncIterator[api_pb2.UploadDataRequest]:
             yield api_pb2.UploadDataRequest(us=us.to_proto() if us is not None else None)
-            async for piece in _achunks(rd):
+            async for piece in achunks(rd):
                 yield api_pb2.UploadDataRequest(rd_chunk=piece)
 
         response = await self._call_stream("UploadData", frames(), api_pb2.UploadDataRequest, api_pb2.UploadDataResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UploadData", response.error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "UploadData"))
 
-    async def get_upload_session(self, *, upload_id: str) -> models.UploadSession | None:
+    async def get_upload_session(self, *, upload_id: str) -> models.UploadSession:
         """Go: GetUploadSession(uploadID string) (*model.UploadSession, error)
 
         Minimum server version: 7.6.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetUploadSession", api_pb2.GetUploadSessionRequest(upload_id=upload_id), api_pb2.GetUploadSessionResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetUploadSession", response.error)
-        return models.UploadSession.from_proto(response.result) if response.HasField("result") else None
+        return models.UploadSession.from_proto(errors.required(response, "result", "GetUploadSession"))
 
     async def send_push_notification(self, *, notification: models.PushNotification | None, user_id: str) -> None:
         """Go: SendPushNotification(notification *model.PushNotification, userID string) *model.AppError
@@ -5768,20 +5815,21 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("SendPushNotification", response.app_error)
 
-    async def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth | None:
+    async def update_user_auth(self, *, user_id: str, user_auth: models.UserAuth | None) -> models.UserAuth:
         """Go: UpdateUserAuth(userID string, userAuth *model.UserAuth) (*model.UserAuth, *model.AppError)
 
         Minimum server version: 9.3.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateUserAuth", api_pb2.UpdateUserAuthRequest(user_id=user_id, user_auth=user_auth.to_proto() if user_auth is not None else None), api_pb2.UpdateUserAuthResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserAuth", response.app_error)
-        return models.UserAuth.from_proto(response.result) if response.HasField("result") else None
+        return models.UserAuth.from_proto(errors.required(response, "result", "UpdateUserAuth"))
 
-    async def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts | None) -> str:
+    async def register_plugin_for_shared_channels(self, *, opts: models.RegisterPluginOpts) -> str:
         """Go: RegisterPluginForSharedChannels(opts model.RegisterPluginOpts) (string, error)
 
         Minimum server version: 9.5.
@@ -5789,7 +5837,7 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto() if opts is not None else None), api_pb2.RegisterPluginForSharedChannelsResponse)
+        response = await self._call("RegisterPluginForSharedChannels", api_pb2.RegisterPluginForSharedChannelsRequest(opts=opts.to_proto()), api_pb2.RegisterPluginForSharedChannelsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPluginForSharedChannels", response.error)
         return response.remote_id
@@ -5818,31 +5866,33 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UnregisterPluginRemoteForSharedChannels", response.error)
 
-    async def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
+    async def share_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel:
         """Go: ShareChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
 
         Minimum server version: 9.5.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("ShareChannel", api_pb2.ShareChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.ShareChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ShareChannel", response.error)
-        return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
+        return models.SharedChannel.from_proto(errors.required(response, "result", "ShareChannel"))
 
-    async def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel | None:
+    async def update_shared_channel(self, *, sc: models.SharedChannel | None) -> models.SharedChannel:
         """Go: UpdateSharedChannel(sc *model.SharedChannel) (*model.SharedChannel, error)
 
         Minimum server version: 9.5.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateSharedChannel", api_pb2.UpdateSharedChannelRequest(sc=sc.to_proto() if sc is not None else None), api_pb2.UpdateSharedChannelResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannel", response.error)
-        return models.SharedChannel.from_proto(response.result) if response.HasField("result") else None
+        return models.SharedChannel.from_proto(errors.required(response, "result", "UpdateSharedChannel"))
 
     async def unshare_channel(self, *, channel_id: str) -> bool:
         """Go: UnshareChannel(channelID string) (bool, error)
@@ -5857,7 +5907,7 @@ class AsyncPluginAPI:
             raise errors.from_go_error("UnshareChannel", response.error)
         return response.unshared
 
-    async def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor | None) -> None:
+    async def update_shared_channel_cursor(self, *, channel_id: str, remote_id: str, cusror: models.GetPostsSinceForSyncCursor) -> None:
         """Go: UpdateSharedChannelCursor(channelID string, remoteID string, cusror model.GetPostsSinceForSyncCursor) error
 
         Minimum server version: 9.5.
@@ -5865,7 +5915,7 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto() if cusror is not None else None), api_pb2.UpdateSharedChannelCursorResponse)
+        response = await self._call("UpdateSharedChannelCursor", api_pb2.UpdateSharedChannelCursorRequest(channel_id=channel_id, remote_id=remote_id, cusror=cusror.to_proto()), api_pb2.UpdateSharedChannelCursorResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdateSharedChannelCursor", response.error)
 
@@ -5905,26 +5955,28 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("UninviteRemoteFromChannel", response.error)
 
-    async def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse | None:
+    async def receive_shared_channel_sync_msg(self, *, remote_id: str, msg: models.SyncMsg | None) -> models.SyncResponse:
         """Go: ReceiveSharedChannelSyncMsg(remoteID string, msg *model.SyncMsg) (model.SyncResponse, error)
 
         Minimum server version: 11.7.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("ReceiveSharedChannelSyncMsg", api_pb2.ReceiveSharedChannelSyncMsgRequest(remote_id=remote_id, msg=msg.to_proto() if msg is not None else None), api_pb2.ReceiveSharedChannelSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelSyncMsg", response.error)
-        return models.SyncResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.SyncResponse.from_proto(errors.required(response, "result", "ReceiveSharedChannelSyncMsg"))
 
-    async def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo | None:
+    async def receive_shared_channel_attachment_sync_msg(self, *, remote_id: str, channel_id: str, fi: models.FileInfo | None, data: Iterable[bytes] | AsyncIterable[bytes]) -> models.FileInfo:
         """Go: ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)
 
         Minimum server version: 11.7.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached.
 
         `data` streams to the host in chunks of at most 64 KiB.
@@ -5932,13 +5984,13 @@ class AsyncPluginAPI:
 
         async def frames() -> AsyncIterator[api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest]:
             yield api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest(remote_id=remote_id, channel_id=channel_id, fi=fi.to_proto() if fi is not None else None)
-            async for piece in _achunks(data):
+            async for piece in achunks(data):
                 yield api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest(data_chunk=piece)
 
         response = await self._call_stream("ReceiveSharedChannelAttachmentSyncMsg", frames(), api_pb2.ReceiveSharedChannelAttachmentSyncMsgRequest, api_pb2.ReceiveSharedChannelAttachmentSyncMsgResponse)
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelAttachmentSyncMsg", response.error)
-        return models.FileInfo.from_proto(response.result) if response.HasField("result") else None
+        return models.FileInfo.from_proto(errors.required(response, "result", "ReceiveSharedChannelAttachmentSyncMsg"))
 
     async def receive_shared_channel_profile_image_sync_msg(self, *, remote_id: str, user_id: str, image: bytes) -> None:
         """Go: ReceiveSharedChannelProfileImageSyncMsg(remoteID string, userID string, image []byte) error
@@ -5952,18 +6004,19 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("ReceiveSharedChannelProfileImageSyncMsg", response.error)
 
-    async def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
+    async def upsert_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember:
         """Go: UpsertGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpsertGroupMember", api_pb2.UpsertGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.UpsertGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupMember", response.app_error)
-        return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupMember.from_proto(errors.required(response, "result", "UpsertGroupMember"))
 
     async def upsert_group_members(self, *, group_id: str, user_ids: Sequence[str] = ()) -> tuple[models.GroupMember, ...]:
         """Go: UpsertGroupMembers(groupID string, userIDs []string) ([]*model.GroupMember, *model.AppError)
@@ -5978,96 +6031,103 @@ class AsyncPluginAPI:
             raise errors.from_app_error("UpsertGroupMembers", response.app_error)
         return tuple(models.GroupMember.from_proto(x) for x in response.result)
 
-    async def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group | None:
+    async def get_group_by_remote_id(self, *, remote_id: str, group_source: str) -> models.Group:
         """Go: GetGroupByRemoteID(remoteID string, groupSource model.GroupSource) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetGroupByRemoteID", api_pb2.GetGroupByRemoteIDRequest(remote_id=remote_id, group_source=group_source), api_pb2.GetGroupByRemoteIDResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupByRemoteID", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "GetGroupByRemoteID"))
 
-    async def create_group(self, *, group: models.Group | None) -> models.Group | None:
+    async def create_group(self, *, group: models.Group | None) -> models.Group:
         """Go: CreateGroup(group *model.Group) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreateGroup", api_pb2.CreateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.CreateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "CreateGroup"))
 
-    async def update_group(self, *, group: models.Group | None) -> models.Group | None:
+    async def update_group(self, *, group: models.Group | None) -> models.Group:
         """Go: UpdateGroup(group *model.Group) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateGroup", api_pb2.UpdateGroupRequest(group=group.to_proto() if group is not None else None), api_pb2.UpdateGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "UpdateGroup"))
 
-    async def delete_group(self, *, group_id: str) -> models.Group | None:
+    async def delete_group(self, *, group_id: str) -> models.Group:
         """Go: DeleteGroup(groupID string) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("DeleteGroup", api_pb2.DeleteGroupRequest(group_id=group_id), api_pb2.DeleteGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "DeleteGroup"))
 
-    async def restore_group(self, *, group_id: str) -> models.Group | None:
+    async def restore_group(self, *, group_id: str) -> models.Group:
         """Go: RestoreGroup(groupID string) (*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("RestoreGroup", api_pb2.RestoreGroupRequest(group_id=group_id), api_pb2.RestoreGroupResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("RestoreGroup", response.app_error)
-        return models.Group.from_proto(response.result) if response.HasField("result") else None
+        return models.Group.from_proto(errors.required(response, "result", "RestoreGroup"))
 
-    async def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember | None:
+    async def delete_group_member(self, *, group_id: str, user_id: str) -> models.GroupMember:
         """Go: DeleteGroupMember(groupID string, userID string) (*model.GroupMember, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("DeleteGroupMember", api_pb2.DeleteGroupMemberRequest(group_id=group_id, user_id=user_id), api_pb2.DeleteGroupMemberResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupMember", response.app_error)
-        return models.GroupMember.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupMember.from_proto(errors.required(response, "result", "DeleteGroupMember"))
 
-    async def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
+    async def get_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable:
         """Go: GetGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetGroupSyncable", api_pb2.GetGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.GetGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "GetGroupSyncable"))
 
     async def get_group_syncables(self, *, group_id: str, syncable_type: str) -> tuple[models.GroupSyncable, ...]:
         """Go: GetGroupSyncables(groupID string, syncableType model.GroupSyncableType) ([]*model.GroupSyncable, *model.AppError)
@@ -6082,57 +6142,61 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetGroupSyncables", response.app_error)
         return tuple(models.GroupSyncable.from_proto(x) for x in response.result)
 
-    async def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
+    async def upsert_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable:
         """Go: UpsertGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpsertGroupSyncable", api_pb2.UpsertGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpsertGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpsertGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "UpsertGroupSyncable"))
 
-    async def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable | None:
+    async def update_group_syncable(self, *, group_syncable: models.GroupSyncable | None) -> models.GroupSyncable:
         """Go: UpdateGroupSyncable(groupSyncable *model.GroupSyncable) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateGroupSyncable", api_pb2.UpdateGroupSyncableRequest(group_syncable=group_syncable.to_proto() if group_syncable is not None else None), api_pb2.UpdateGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "UpdateGroupSyncable"))
 
-    async def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable | None:
+    async def delete_group_syncable(self, *, group_id: str, syncable_id: str, syncable_type: str) -> models.GroupSyncable:
         """Go: DeleteGroupSyncable(groupID string, syncableID string, syncableType model.GroupSyncableType) (*model.GroupSyncable, *model.AppError)
 
         Minimum server version: 10.7.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("DeleteGroupSyncable", api_pb2.DeleteGroupSyncableRequest(group_id=group_id, syncable_id=syncable_id, syncable_type=syncable_type), api_pb2.DeleteGroupSyncableResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupSyncable", response.app_error)
-        return models.GroupSyncable.from_proto(response.result) if response.HasField("result") else None
+        return models.GroupSyncable.from_proto(errors.required(response, "result", "DeleteGroupSyncable"))
 
-    async def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User | None:
+    async def update_user_roles(self, *, user_id: str, new_roles: str) -> models.User:
         """Go: UpdateUserRoles(userID string, newRoles string) (*model.User, *model.AppError)
 
         Minimum server version: 9.8.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdateUserRoles", api_pb2.UpdateUserRolesRequest(user_id=user_id, new_roles=new_roles), api_pb2.UpdateUserRolesResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("UpdateUserRoles", response.app_error)
-        return models.User.from_proto(response.result) if response.HasField("result") else None
+        return models.User.from_proto(errors.required(response, "result", "UpdateUserRoles"))
 
     async def get_plugin_id(self) -> str:
         """Go: GetPluginID() string
@@ -6144,7 +6208,7 @@ class AsyncPluginAPI:
         response = await self._call("GetPluginID", api_pb2.GetPluginIDRequest(), api_pb2.GetPluginIDResponse)
         return response.result
 
-    async def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts | None, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
+    async def get_groups(self, *, page: int, per_page: int, opts: models.GroupSearchOpts, view_restrictions: models.ViewUsersRestrictions | None) -> tuple[models.Group, ...]:
         """Go: GetGroups(page int, perPage int, opts model.GroupSearchOpts, viewRestrictions *model.ViewUsersRestrictions) ([]*model.Group, *model.AppError)
 
         Minimum server version: 10.7.
@@ -6152,12 +6216,12 @@ class AsyncPluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto() if opts is not None else None, view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
+        response = await self._call("GetGroups", api_pb2.GetGroupsRequest(page=page, per_page=per_page, opts=opts.to_proto(), view_restrictions=view_restrictions.to_proto() if view_restrictions is not None else None), api_pb2.GetGroupsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetGroups", response.app_error)
         return tuple(models.Group.from_proto(x) for x in response.result)
 
-    async def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams | None) -> None:
+    async def create_default_syncable_memberships(self, *, params: models.CreateDefaultMembershipParams) -> None:
         """Go: CreateDefaultSyncableMemberships(params model.CreateDefaultMembershipParams) *model.AppError
 
         Minimum server version: 10.9.
@@ -6165,7 +6229,7 @@ class AsyncPluginAPI:
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto() if params is not None else None), api_pb2.CreateDefaultSyncableMembershipsResponse)
+        response = await self._call("CreateDefaultSyncableMemberships", api_pb2.CreateDefaultSyncableMembershipsRequest(params=params.to_proto()), api_pb2.CreateDefaultSyncableMembershipsResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("CreateDefaultSyncableMemberships", response.app_error)
 
@@ -6181,31 +6245,33 @@ class AsyncPluginAPI:
         if response.HasField("app_error"):
             raise errors.from_app_error("DeleteGroupConstrainedMemberships", response.app_error)
 
-    async def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField | None:
+    async def create_property_field(self, *, field: models.PropertyField | None) -> models.PropertyField:
         """Go: CreatePropertyField(field *model.PropertyField) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreatePropertyField", api_pb2.CreatePropertyFieldRequest(field=field.to_proto() if field is not None else None), api_pb2.CreatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "CreatePropertyField"))
 
-    async def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField | None:
+    async def get_property_field(self, *, group_id: str, field_id: str) -> models.PropertyField:
         """Go: GetPropertyField(groupID string, fieldID string) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPropertyField", api_pb2.GetPropertyFieldRequest(group_id=group_id, field_id=field_id), api_pb2.GetPropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "GetPropertyField"))
 
     async def get_property_fields(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyField, ...]:
         """Go: GetPropertyFields(groupID string, ids []string) ([]*model.PropertyField, error)
@@ -6220,18 +6286,19 @@ class AsyncPluginAPI:
             raise errors.from_go_error("GetPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
-    async def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField | None:
+    async def update_property_field(self, *, group_id: str, field: models.PropertyField | None) -> models.PropertyField:
         """Go: UpdatePropertyField(groupID string, field *model.PropertyField) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyField", api_pb2.UpdatePropertyFieldRequest(group_id=group_id, field=field.to_proto() if field is not None else None), api_pb2.UpdatePropertyFieldResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyField", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "UpdatePropertyField"))
 
     async def delete_property_field(self, *, group_id: str, field_id: str) -> None:
         """Go: DeletePropertyField(groupID string, fieldID string) error
@@ -6245,7 +6312,7 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyField", response.error)
 
-    async def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts | None) -> tuple[models.PropertyField, ...]:
+    async def search_property_fields(self, *, group_id: str, opts: models.PropertyFieldSearchOpts) -> tuple[models.PropertyField, ...]:
         """Go: SearchPropertyFields(groupID string, opts model.PropertyFieldSearchOpts) ([]*model.PropertyField, error)
 
         Minimum server version: 11.0.
@@ -6253,7 +6320,7 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyFieldsResponse)
+        response = await self._call("SearchPropertyFields", api_pb2.SearchPropertyFieldsRequest(group_id=group_id, opts=opts.to_proto()), api_pb2.SearchPropertyFieldsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyFields", response.error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
@@ -6284,31 +6351,33 @@ class AsyncPluginAPI:
             raise errors.from_go_error("CountPropertyFieldsForTarget", response.error)
         return response.result
 
-    async def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    async def create_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: CreatePropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("CreatePropertyValue", api_pb2.CreatePropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.CreatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("CreatePropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "CreatePropertyValue"))
 
-    async def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue | None:
+    async def get_property_value(self, *, group_id: str, value_id: str) -> models.PropertyValue:
         """Go: GetPropertyValue(groupID string, valueID string) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPropertyValue", api_pb2.GetPropertyValueRequest(group_id=group_id, value_id=value_id), api_pb2.GetPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "GetPropertyValue"))
 
     async def get_property_values(self, *, group_id: str, ids: Sequence[str] = ()) -> tuple[models.PropertyValue, ...]:
         """Go: GetPropertyValues(groupID string, ids []string) ([]*model.PropertyValue, error)
@@ -6323,31 +6392,33 @@ class AsyncPluginAPI:
             raise errors.from_go_error("GetPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    async def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    async def update_property_value(self, *, group_id: str, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: UpdatePropertyValue(groupID string, value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpdatePropertyValue", api_pb2.UpdatePropertyValueRequest(group_id=group_id, value=value.to_proto() if value is not None else None), api_pb2.UpdatePropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpdatePropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpdatePropertyValue"))
 
-    async def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue | None:
+    async def upsert_property_value(self, *, value: models.PropertyValue | None) -> models.PropertyValue:
         """Go: UpsertPropertyValue(value *model.PropertyValue) (*model.PropertyValue, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("UpsertPropertyValue", api_pb2.UpsertPropertyValueRequest(value=value.to_proto() if value is not None else None), api_pb2.UpsertPropertyValueResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValue", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpsertPropertyValue"))
 
     async def delete_property_value(self, *, group_id: str, value_id: str) -> None:
         """Go: DeletePropertyValue(groupID string, valueID string) error
@@ -6361,7 +6432,7 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValue", response.error)
 
-    async def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts | None) -> tuple[models.PropertyValue, ...]:
+    async def search_property_values(self, *, group_id: str, opts: models.PropertyValueSearchOpts) -> tuple[models.PropertyValue, ...]:
         """Go: SearchPropertyValues(groupID string, opts model.PropertyValueSearchOpts) ([]*model.PropertyValue, error)
 
         Minimum server version: 11.0.
@@ -6369,49 +6440,52 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto() if opts is not None else None), api_pb2.SearchPropertyValuesResponse)
+        response = await self._call("SearchPropertyValues", api_pb2.SearchPropertyValuesRequest(group_id=group_id, opts=opts.to_proto()), api_pb2.SearchPropertyValuesResponse)
         if response.HasField("error"):
             raise errors.from_go_error("SearchPropertyValues", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    async def register_property_group(self, *, name: str) -> models.PropertyGroup | None:
+    async def register_property_group(self, *, name: str) -> models.PropertyGroup:
         """Go: RegisterPropertyGroup(name string) (*model.PropertyGroup, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("RegisterPropertyGroup", api_pb2.RegisterPropertyGroupRequest(name=name), api_pb2.RegisterPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("RegisterPropertyGroup", response.error)
-        return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyGroup.from_proto(errors.required(response, "result", "RegisterPropertyGroup"))
 
-    async def get_property_group(self, *, name: str) -> models.PropertyGroup | None:
+    async def get_property_group(self, *, name: str) -> models.PropertyGroup:
         """Go: GetPropertyGroup(name string) (*model.PropertyGroup, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPropertyGroup", api_pb2.GetPropertyGroupRequest(name=name), api_pb2.GetPropertyGroupResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyGroup", response.error)
-        return models.PropertyGroup.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyGroup.from_proto(errors.required(response, "result", "GetPropertyGroup"))
 
-    async def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField | None:
+    async def get_property_field_by_name(self, *, group_id: str, target_id: str, name: str) -> models.PropertyField:
         """Go: GetPropertyFieldByName(groupID string, targetID string, name string) (*model.PropertyField, error)
 
         Minimum server version: 10.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetPropertyFieldByName", api_pb2.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name), api_pb2.GetPropertyFieldByNameResponse)
         if response.HasField("error"):
             raise errors.from_go_error("GetPropertyFieldByName", response.error)
-        return models.PropertyField.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyField.from_proto(errors.required(response, "result", "GetPropertyFieldByName"))
 
     async def update_property_fields(self, *, group_id: str, fields: Sequence[models.PropertyField] = ()) -> tuple[models.PropertyField, ...]:
         """Go: UpdatePropertyFields(groupID string, fields []*model.PropertyField) ([]*model.PropertyField, error)
@@ -6476,7 +6550,7 @@ class AsyncPluginAPI:
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForField", response.error)
 
-    async def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions | None) -> tuple[models.PropertyValue, ...]:
+    async def upsert_property_values_with_options(self, *, values: Sequence[models.PropertyValue] = (), options: models.PropertyRequestOptions) -> tuple[models.PropertyValue, ...]:
         """Go: UpsertPropertyValuesWithOptions(values []*model.PropertyValue, options model.PropertyRequestOptions) ([]*model.PropertyValue, error)
 
         Minimum server version: 11.10.
@@ -6484,25 +6558,26 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValuesWithOptionsResponse)
+        response = await self._call("UpsertPropertyValuesWithOptions", api_pb2.UpsertPropertyValuesWithOptionsRequest(values=[x.to_proto() for x in values], options=options.to_proto()), api_pb2.UpsertPropertyValuesWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValuesWithOptions", response.error)
         return tuple(models.PropertyValue.from_proto(x) for x in response.result)
 
-    async def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions | None) -> models.PropertyValue | None:
+    async def upsert_property_value_with_options(self, *, value: models.PropertyValue | None, options: models.PropertyRequestOptions) -> models.PropertyValue:
         """Go: UpsertPropertyValueWithOptions(value *model.PropertyValue, options model.PropertyRequestOptions) (*model.PropertyValue, error)
 
         Minimum server version: 11.10.
 
         Raises:
             GoError: the server's error.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
-        response = await self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto() if options is not None else None), api_pb2.UpsertPropertyValueWithOptionsResponse)
+        response = await self._call("UpsertPropertyValueWithOptions", api_pb2.UpsertPropertyValueWithOptionsRequest(value=value.to_proto() if value is not None else None, options=options.to_proto()), api_pb2.UpsertPropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("UpsertPropertyValueWithOptions", response.error)
-        return models.PropertyValue.from_proto(response.result) if response.HasField("result") else None
+        return models.PropertyValue.from_proto(errors.required(response, "result", "UpsertPropertyValueWithOptions"))
 
-    async def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions | None) -> None:
+    async def delete_property_value_with_options(self, *, group_id: str, value_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValueWithOptions(groupID string, valueID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -6510,11 +6585,11 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValueWithOptionsResponse)
+        response = await self._call("DeletePropertyValueWithOptions", api_pb2.DeletePropertyValueWithOptionsRequest(group_id=group_id, value_id=value_id, options=options.to_proto()), api_pb2.DeletePropertyValueWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValueWithOptions", response.error)
 
-    async def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions | None) -> None:
+    async def delete_property_values_for_target_with_options(self, *, group_id: str, target_type: str, target_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValuesForTargetWithOptions(groupID string, targetType string, targetID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -6522,11 +6597,11 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
+        response = await self._call("DeletePropertyValuesForTargetWithOptions", api_pb2.DeletePropertyValuesForTargetWithOptionsRequest(group_id=group_id, target_type=target_type, target_id=target_id, options=options.to_proto()), api_pb2.DeletePropertyValuesForTargetWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForTargetWithOptions", response.error)
 
-    async def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions | None) -> None:
+    async def delete_property_values_for_field_with_options(self, *, group_id: str, field_id: str, options: models.PropertyRequestOptions) -> None:
         """Go: DeletePropertyValuesForFieldWithOptions(groupID string, fieldID string, options model.PropertyRequestOptions) error
 
         Minimum server version: 11.10.
@@ -6534,7 +6609,7 @@ class AsyncPluginAPI:
         Raises:
             GoError: the server's error.
             TransportError: the host could not be reached."""
-        response = await self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto() if options is not None else None), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
+        response = await self._call("DeletePropertyValuesForFieldWithOptions", api_pb2.DeletePropertyValuesForFieldWithOptionsRequest(group_id=group_id, field_id=field_id, options=options.to_proto()), api_pb2.DeletePropertyValuesForFieldWithOptionsResponse)
         if response.HasField("error"):
             raise errors.from_go_error("DeletePropertyValuesForFieldWithOptions", response.error)
 
@@ -6556,44 +6631,47 @@ class AsyncPluginAPI:
             TransportError: the host could not be reached."""
         await self._call("LogAuditRecWithLevel", api_pb2.LogAuditRecWithLevelRequest(rec=rec.to_proto() if rec is not None else None, level=level), api_pb2.LogAuditRecWithLevelResponse)
 
-    async def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision | None:
+    async def evaluate_access_control(self, *, user_id: str, resource_type: str, resource_id: str, action: str) -> models.AccessDecision:
         """Go: EvaluateAccessControl(userID string, resourceType string, resourceID string, action string) (*model.AccessDecision, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("EvaluateAccessControl", api_pb2.EvaluateAccessControlRequest(user_id=user_id, resource_type=resource_type, resource_id=resource_id, action=action), api_pb2.EvaluateAccessControlResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("EvaluateAccessControl", response.app_error)
-        return models.AccessDecision.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessDecision.from_proto(errors.required(response, "result", "EvaluateAccessControl"))
 
-    async def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy | None:
+    async def save_access_control_policy(self, *, acting_user_id: str, policy: models.AccessControlPolicy | None) -> models.AccessControlPolicy:
         """Go: SaveAccessControlPolicy(actingUserID string, policy *model.AccessControlPolicy) (*model.AccessControlPolicy, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("SaveAccessControlPolicy", api_pb2.SaveAccessControlPolicyRequest(acting_user_id=acting_user_id, policy=policy.to_proto() if policy is not None else None), api_pb2.SaveAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SaveAccessControlPolicy", response.app_error)
-        return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicy.from_proto(errors.required(response, "result", "SaveAccessControlPolicy"))
 
-    async def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy | None:
+    async def get_access_control_policy(self, *, id: str) -> models.AccessControlPolicy:
         """Go: GetAccessControlPolicy(id string) (*model.AccessControlPolicy, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetAccessControlPolicy", api_pb2.GetAccessControlPolicyRequest(id=id), api_pb2.GetAccessControlPolicyResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlPolicy", response.app_error)
-        return models.AccessControlPolicy.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicy.from_proto(errors.required(response, "result", "GetAccessControlPolicy"))
 
     async def delete_access_control_policy(self, *, acting_user_id: str, resource_type: str, id: str) -> None:
         """Go: DeleteAccessControlPolicy(actingUserID string, resourceType string, id string) *model.AppError
@@ -6620,18 +6698,19 @@ class AsyncPluginAPI:
             raise errors.from_app_error("CheckAccessControlExpression", response.app_error)
         return tuple(models.CELExpressionError.from_proto(x) for x in response.result)
 
-    async def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse | None:
+    async def query_users_for_access_control_expression(self, *, acting_user_id: str, resource_type: str, expression: str, term: str, cursor_id: str, limit: int) -> models.AccessControlPolicyTestResponse:
         """Go: QueryUsersForAccessControlExpression(actingUserID string, resourceType string, expression string, term string, cursorID string, limit int) (*model.AccessControlPolicyTestResponse, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("QueryUsersForAccessControlExpression", api_pb2.QueryUsersForAccessControlExpressionRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression, term=term, cursor_id=cursor_id, limit=limit), api_pb2.QueryUsersForAccessControlExpressionResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("QueryUsersForAccessControlExpression", response.app_error)
-        return models.AccessControlPolicyTestResponse.from_proto(response.result) if response.HasField("result") else None
+        return models.AccessControlPolicyTestResponse.from_proto(errors.required(response, "result", "QueryUsersForAccessControlExpression"))
 
     async def get_access_control_fields_autocomplete(self, *, acting_user_id: str, after: str, limit: int) -> tuple[models.PropertyField, ...]:
         """Go: GetAccessControlFieldsAutocomplete(actingUserID string, after string, limit int) ([]*model.PropertyField, *model.AppError)
@@ -6646,15 +6725,16 @@ class AsyncPluginAPI:
             raise errors.from_app_error("GetAccessControlFieldsAutocomplete", response.app_error)
         return tuple(models.PropertyField.from_proto(x) for x in response.result)
 
-    async def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression | None:
+    async def get_access_control_visual_ast(self, *, acting_user_id: str, resource_type: str, expression: str) -> models.VisualExpression:
         """Go: GetAccessControlVisualAST(actingUserID string, resourceType string, expression string) (*model.VisualExpression, *model.AppError)
 
         Minimum server version: 11.10.
 
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
+            ContractError: the server left out a result it always sets.
             TransportError: the host could not be reached."""
         response = await self._call("GetAccessControlVisualAST", api_pb2.GetAccessControlVisualASTRequest(acting_user_id=acting_user_id, resource_type=resource_type, expression=expression), api_pb2.GetAccessControlVisualASTResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("GetAccessControlVisualAST", response.app_error)
-        return models.VisualExpression.from_proto(response.result) if response.HasField("result") else None
+        return models.VisualExpression.from_proto(errors.required(response, "result", "GetAccessControlVisualAST"))

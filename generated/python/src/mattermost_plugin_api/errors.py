@@ -4,12 +4,15 @@
 
 Business errors arrive in the response: a Mattermost `*model.AppError` becomes a subclass of
 `PluginAPIError` chosen by its status code; a plain Go `error` becomes `GoError` with Mattermost's
-net/rpc code. Transport failures (the host went away, a timeout) become `TransportError`.
+net/rpc code. Transport failures (the host went away, a timeout) become `TransportError`. A value
+the Go signature always sets arriving unset is `ContractError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from google.protobuf import message as _message
 
 from mattermost_plugin_api._pb import common_pb2
 from mattermost_plugin_api.models._convert import struct_to_dict
@@ -118,3 +121,16 @@ def from_app_error(method: str, error: common_pb2.AppError) -> PluginAPIError:
 
 def from_go_error(method: str, error: common_pb2.Error) -> GoError:
     return GoError(method, error.message, code=int(error.code))
+
+
+class ContractError(PluginAPIError):
+    """The other side left out a value that the Go signature always sets (a result beside a nil
+    error, a hook argument the server always sends): typed non-optional here, so it is an error
+    rather than a `None` that fails later."""
+
+
+def required(message: _message.Message, field: str, method: str) -> Any:
+    """`message.<field>`, which the contract says is always set; `ContractError` when it is not."""
+    if not message.HasField(field):
+        raise ContractError(method, f"`{field}` is missing although {method} always sets it")
+    return getattr(message, field)

@@ -9,14 +9,14 @@ response. Streaming hooks (HTTP, uploads) carry frames and have no converters.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-from collections.abc import Callable
 from typing import Any, cast
 
 from google.protobuf import message as _message
 
-from mattermost_plugin_api import models
+from mattermost_plugin_api import errors, models
+from mattermost_plugin_api._hook_spec import HookShape as HookShape
+from mattermost_plugin_api._hook_spec import HookSpec as HookSpec
 from mattermost_plugin_api._pb import hooks_pb2
 from mattermost_plugin_api.models import (
     datetime_to_timestamp,
@@ -142,29 +142,6 @@ HOOK_IDS: dict[Hook, int] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class HookSpec:
-    """How to call one hook's handler."""
-
-    hook: Hook
-    id: int
-    params: tuple[tuple[str, str], ...]
-    """(name, annotation) of each keyword argument, in order."""
-    returns: str
-    """The return annotation (`None` when the hook returns nothing)."""
-    error: str | None
-    """The response field for the handler's error: `app_error`, `error`, or None."""
-    streaming: bool
-    request_type: type[_message.Message]
-    response_type: type[_message.Message]
-    args: Callable[[_message.Message], dict[str, Any]] | None
-    """Request message → keyword arguments (dataclasses)."""
-    response: Callable[[Any], _message.Message] | None
-    """Handler return value (a tuple for several results) → response message."""
-    method_name: str
-    """The Python method name of a handler (`message_will_be_posted`, `serve_http`)."""
-
-
 def _args_on_activate(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnActivateRequest, request)
     del r
@@ -201,8 +178,8 @@ def _response_on_configuration_change(value: Any) -> hooks_pb2.OnConfigurationCh
 def _args_execute_command(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ExecuteCommandRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "args": models.CommandArgs.from_proto(r.args) if r.HasField("args") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ExecuteCommand")),
+        "args": models.CommandArgs.from_proto(errors.required(r, "args", "ExecuteCommand")),
     }
 
 
@@ -214,8 +191,8 @@ def _response_execute_command(value: Any) -> hooks_pb2.ExecuteCommandResponse:
 def _args_user_has_been_created(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasBeenCreatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasBeenCreated")),
+        "user": models.User.from_proto(errors.required(r, "user", "UserHasBeenCreated")),
     }
 
 
@@ -227,8 +204,8 @@ def _response_user_has_been_created(value: Any) -> hooks_pb2.UserHasBeenCreatedR
 def _args_user_will_log_in(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserWillLogInRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserWillLogIn")),
+        "user": models.User.from_proto(errors.required(r, "user", "UserWillLogIn")),
     }
 
 
@@ -240,8 +217,8 @@ def _response_user_will_log_in(value: Any) -> hooks_pb2.UserWillLogInResponse:
 def _args_user_has_logged_in(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasLoggedInRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasLoggedIn")),
+        "user": models.User.from_proto(errors.required(r, "user", "UserHasLoggedIn")),
     }
 
 
@@ -253,8 +230,8 @@ def _response_user_has_logged_in(value: Any) -> hooks_pb2.UserHasLoggedInRespons
 def _args_message_will_be_posted(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessageWillBePostedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "post": models.Post.from_proto(r.post) if r.HasField("post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessageWillBePosted")),
+        "post": models.Post.from_proto(errors.required(r, "post", "MessageWillBePosted")),
     }
 
 
@@ -266,9 +243,9 @@ def _response_message_will_be_posted(value: Any) -> hooks_pb2.MessageWillBePoste
 def _args_message_will_be_updated(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessageWillBeUpdatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "new_post": models.Post.from_proto(r.new_post) if r.HasField("new_post") else None,
-        "old_post": models.Post.from_proto(r.old_post) if r.HasField("old_post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessageWillBeUpdated")),
+        "new_post": models.Post.from_proto(errors.required(r, "new_post", "MessageWillBeUpdated")),
+        "old_post": models.Post.from_proto(errors.required(r, "old_post", "MessageWillBeUpdated")),
     }
 
 
@@ -280,8 +257,8 @@ def _response_message_will_be_updated(value: Any) -> hooks_pb2.MessageWillBeUpda
 def _args_message_has_been_posted(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessageHasBeenPostedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "post": models.Post.from_proto(r.post) if r.HasField("post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessageHasBeenPosted")),
+        "post": models.Post.from_proto(errors.required(r, "post", "MessageHasBeenPosted")),
     }
 
 
@@ -293,9 +270,9 @@ def _response_message_has_been_posted(value: Any) -> hooks_pb2.MessageHasBeenPos
 def _args_message_has_been_updated(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessageHasBeenUpdatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "new_post": models.Post.from_proto(r.new_post) if r.HasField("new_post") else None,
-        "old_post": models.Post.from_proto(r.old_post) if r.HasField("old_post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessageHasBeenUpdated")),
+        "new_post": models.Post.from_proto(errors.required(r, "new_post", "MessageHasBeenUpdated")),
+        "old_post": models.Post.from_proto(errors.required(r, "old_post", "MessageHasBeenUpdated")),
     }
 
 
@@ -319,7 +296,7 @@ def _response_messages_will_be_consumed(value: Any) -> hooks_pb2.MessagesWillBeC
 def _args_messages_will_be_consumed_with_context(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessagesWillBeConsumedWithContextRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessagesWillBeConsumedWithContext")),
         "posts": tuple(models.Post.from_proto(x) for x in r.posts),
     }
 
@@ -332,8 +309,8 @@ def _response_messages_will_be_consumed_with_context(value: Any) -> hooks_pb2.Me
 def _args_message_has_been_deleted(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.MessageHasBeenDeletedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "post": models.Post.from_proto(r.post) if r.HasField("post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "MessageHasBeenDeleted")),
+        "post": models.Post.from_proto(errors.required(r, "post", "MessageHasBeenDeleted")),
     }
 
 
@@ -345,8 +322,8 @@ def _response_message_has_been_deleted(value: Any) -> hooks_pb2.MessageHasBeenDe
 def _args_channel_has_been_created(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ChannelHasBeenCreatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel": models.Channel.from_proto(r.channel) if r.HasField("channel") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ChannelHasBeenCreated")),
+        "channel": models.Channel.from_proto(errors.required(r, "channel", "ChannelHasBeenCreated")),
     }
 
 
@@ -358,8 +335,8 @@ def _response_channel_has_been_created(value: Any) -> hooks_pb2.ChannelHasBeenCr
 def _args_channel_will_be_archived(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ChannelWillBeArchivedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel": models.Channel.from_proto(r.channel) if r.HasField("channel") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ChannelWillBeArchived")),
+        "channel": models.Channel.from_proto(errors.required(r, "channel", "ChannelWillBeArchived")),
     }
 
 
@@ -371,8 +348,8 @@ def _response_channel_will_be_archived(value: Any) -> hooks_pb2.ChannelWillBeArc
 def _args_channel_member_will_be_added(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ChannelMemberWillBeAddedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel_member": models.ChannelMember.from_proto(r.channel_member) if r.HasField("channel_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ChannelMemberWillBeAdded")),
+        "channel_member": models.ChannelMember.from_proto(errors.required(r, "channel_member", "ChannelMemberWillBeAdded")),
     }
 
 
@@ -384,8 +361,8 @@ def _response_channel_member_will_be_added(value: Any) -> hooks_pb2.ChannelMembe
 def _args_user_has_joined_channel(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasJoinedChannelRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel_member": models.ChannelMember.from_proto(r.channel_member) if r.HasField("channel_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasJoinedChannel")),
+        "channel_member": models.ChannelMember.from_proto(errors.required(r, "channel_member", "UserHasJoinedChannel")),
         "actor": models.User.from_proto(r.actor) if r.HasField("actor") else None,
     }
 
@@ -398,8 +375,8 @@ def _response_user_has_joined_channel(value: Any) -> hooks_pb2.UserHasJoinedChan
 def _args_user_has_left_channel(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasLeftChannelRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel_member": models.ChannelMember.from_proto(r.channel_member) if r.HasField("channel_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasLeftChannel")),
+        "channel_member": models.ChannelMember.from_proto(errors.required(r, "channel_member", "UserHasLeftChannel")),
         "actor": models.User.from_proto(r.actor) if r.HasField("actor") else None,
     }
 
@@ -412,8 +389,8 @@ def _response_user_has_left_channel(value: Any) -> hooks_pb2.UserHasLeftChannelR
 def _args_team_member_will_be_added(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.TeamMemberWillBeAddedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "team_member": models.TeamMember.from_proto(r.team_member) if r.HasField("team_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "TeamMemberWillBeAdded")),
+        "team_member": models.TeamMember.from_proto(errors.required(r, "team_member", "TeamMemberWillBeAdded")),
     }
 
 
@@ -425,8 +402,8 @@ def _response_team_member_will_be_added(value: Any) -> hooks_pb2.TeamMemberWillB
 def _args_user_has_joined_team(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasJoinedTeamRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "team_member": models.TeamMember.from_proto(r.team_member) if r.HasField("team_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasJoinedTeam")),
+        "team_member": models.TeamMember.from_proto(errors.required(r, "team_member", "UserHasJoinedTeam")),
         "actor": models.User.from_proto(r.actor) if r.HasField("actor") else None,
     }
 
@@ -439,8 +416,8 @@ def _response_user_has_joined_team(value: Any) -> hooks_pb2.UserHasJoinedTeamRes
 def _args_user_has_left_team(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasLeftTeamRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "team_member": models.TeamMember.from_proto(r.team_member) if r.HasField("team_member") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasLeftTeam")),
+        "team_member": models.TeamMember.from_proto(errors.required(r, "team_member", "UserHasLeftTeam")),
         "actor": models.User.from_proto(r.actor) if r.HasField("actor") else None,
     }
 
@@ -453,8 +430,8 @@ def _response_user_has_left_team(value: Any) -> hooks_pb2.UserHasLeftTeamRespons
 def _args_file_will_be_downloaded(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.FileWillBeDownloadedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "file_info": models.FileInfo.from_proto(r.file_info) if r.HasField("file_info") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "FileWillBeDownloaded")),
+        "file_info": models.FileInfo.from_proto(errors.required(r, "file_info", "FileWillBeDownloaded")),
         "user_id": r.user_id,
         "download_type": r.download_type,
     }
@@ -468,8 +445,8 @@ def _response_file_will_be_downloaded(value: Any) -> hooks_pb2.FileWillBeDownloa
 def _args_reaction_has_been_added(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ReactionHasBeenAddedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "reaction": models.Reaction.from_proto(r.reaction) if r.HasField("reaction") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ReactionHasBeenAdded")),
+        "reaction": models.Reaction.from_proto(errors.required(r, "reaction", "ReactionHasBeenAdded")),
     }
 
 
@@ -481,8 +458,8 @@ def _response_reaction_has_been_added(value: Any) -> hooks_pb2.ReactionHasBeenAd
 def _args_reaction_has_been_removed(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ReactionHasBeenRemovedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "reaction": models.Reaction.from_proto(r.reaction) if r.HasField("reaction") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ReactionHasBeenRemoved")),
+        "reaction": models.Reaction.from_proto(errors.required(r, "reaction", "ReactionHasBeenRemoved")),
     }
 
 
@@ -494,8 +471,8 @@ def _response_reaction_has_been_removed(value: Any) -> hooks_pb2.ReactionHasBeen
 def _args_on_plugin_cluster_event(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnPluginClusterEventRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "ev": models.PluginClusterEvent.from_proto(r.ev) if r.HasField("ev") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "OnPluginClusterEvent")),
+        "ev": models.PluginClusterEvent.from_proto(errors.required(r, "ev", "OnPluginClusterEvent")),
     }
 
 
@@ -535,7 +512,7 @@ def _args_web_socket_message_has_been_posted(request: _message.Message) -> dict[
     return {
         "web_conn_id": r.web_conn_id,
         "user_id": r.user_id,
-        "req": models.WebSocketRequest.from_proto(r.req) if r.HasField("req") else None,
+        "req": models.WebSocketRequest.from_proto(errors.required(r, "req", "WebSocketMessageHasBeenPosted")),
     }
 
 
@@ -560,8 +537,8 @@ def _response_run_data_retention(value: Any) -> hooks_pb2.RunDataRetentionRespon
 def _args_on_install(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnInstallRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "event": models.OnInstallEvent.from_proto(r.event) if r.HasField("event") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "OnInstall")),
+        "event": models.OnInstallEvent.from_proto(errors.required(r, "event", "OnInstall")),
     }
 
 
@@ -584,7 +561,7 @@ def _response_on_send_daily_telemetry(value: Any) -> hooks_pb2.OnSendDailyTeleme
 def _args_on_cloud_limits_updated(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnCloudLimitsUpdatedRequest, request)
     return {
-        "limits": models.ProductLimits.from_proto(r.limits) if r.HasField("limits") else None,
+        "limits": models.ProductLimits.from_proto(errors.required(r, "limits", "OnCloudLimitsUpdated")),
     }
 
 
@@ -596,7 +573,7 @@ def _response_on_cloud_limits_updated(value: Any) -> hooks_pb2.OnCloudLimitsUpda
 def _args_configuration_will_be_saved(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ConfigurationWillBeSavedRequest, request)
     return {
-        "new_cfg": models.Config.from_proto(r.new_cfg) if r.HasField("new_cfg") else None,
+        "new_cfg": models.Config.from_proto(errors.required(r, "new_cfg", "ConfigurationWillBeSaved")),
     }
 
 
@@ -608,7 +585,7 @@ def _response_configuration_will_be_saved(value: Any) -> hooks_pb2.Configuration
 def _args_email_notification_will_be_sent(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.EmailNotificationWillBeSentRequest, request)
     return {
-        "email_notification": models.EmailNotification.from_proto(r.email_notification) if r.HasField("email_notification") else None,
+        "email_notification": models.EmailNotification.from_proto(errors.required(r, "email_notification", "EmailNotificationWillBeSent")),
     }
 
 
@@ -620,7 +597,7 @@ def _response_email_notification_will_be_sent(value: Any) -> hooks_pb2.EmailNoti
 def _args_notification_will_be_pushed(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.NotificationWillBePushedRequest, request)
     return {
-        "push_notification": models.PushNotification.from_proto(r.push_notification) if r.HasField("push_notification") else None,
+        "push_notification": models.PushNotification.from_proto(errors.required(r, "push_notification", "NotificationWillBePushed")),
         "user_id": r.user_id,
     }
 
@@ -633,8 +610,8 @@ def _response_notification_will_be_pushed(value: Any) -> hooks_pb2.NotificationW
 def _args_user_has_been_deactivated(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.UserHasBeenDeactivatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "UserHasBeenDeactivated")),
+        "user": models.User.from_proto(errors.required(r, "user", "UserHasBeenDeactivated")),
     }
 
 
@@ -646,8 +623,8 @@ def _response_user_has_been_deactivated(value: Any) -> hooks_pb2.UserHasBeenDeac
 def _args_on_shared_channels_sync_msg(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnSharedChannelsSyncMsgRequest, request)
     return {
-        "msg": models.SyncMsg.from_proto(r.msg) if r.HasField("msg") else None,
-        "rc": models.RemoteCluster.from_proto(r.rc) if r.HasField("rc") else None,
+        "msg": models.SyncMsg.from_proto(errors.required(r, "msg", "OnSharedChannelsSyncMsg")),
+        "rc": models.RemoteCluster.from_proto(errors.required(r, "rc", "OnSharedChannelsSyncMsg")),
     }
 
 
@@ -659,7 +636,7 @@ def _response_on_shared_channels_sync_msg(value: Any) -> hooks_pb2.OnSharedChann
 def _args_on_shared_channels_ping(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnSharedChannelsPingRequest, request)
     return {
-        "rc": models.RemoteCluster.from_proto(r.rc) if r.HasField("rc") else None,
+        "rc": models.RemoteCluster.from_proto(errors.required(r, "rc", "OnSharedChannelsPing")),
     }
 
 
@@ -671,7 +648,7 @@ def _response_on_shared_channels_ping(value: Any) -> hooks_pb2.OnSharedChannelsP
 def _args_preferences_have_changed(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.PreferencesHaveChangedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "PreferencesHaveChanged")),
         "preferences": tuple(models.Preference.from_proto(x) for x in r.preferences),
     }
 
@@ -684,9 +661,9 @@ def _response_preferences_have_changed(value: Any) -> hooks_pb2.PreferencesHaveC
 def _args_on_shared_channels_attachment_sync_msg(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnSharedChannelsAttachmentSyncMsgRequest, request)
     return {
-        "fi": models.FileInfo.from_proto(r.fi) if r.HasField("fi") else None,
-        "post": models.Post.from_proto(r.post) if r.HasField("post") else None,
-        "rc": models.RemoteCluster.from_proto(r.rc) if r.HasField("rc") else None,
+        "fi": models.FileInfo.from_proto(errors.required(r, "fi", "OnSharedChannelsAttachmentSyncMsg")),
+        "post": models.Post.from_proto(errors.required(r, "post", "OnSharedChannelsAttachmentSyncMsg")),
+        "rc": models.RemoteCluster.from_proto(errors.required(r, "rc", "OnSharedChannelsAttachmentSyncMsg")),
     }
 
 
@@ -698,8 +675,8 @@ def _response_on_shared_channels_attachment_sync_msg(value: Any) -> hooks_pb2.On
 def _args_on_shared_channels_profile_image_sync_msg(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnSharedChannelsProfileImageSyncMsgRequest, request)
     return {
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
-        "rc": models.RemoteCluster.from_proto(r.rc) if r.HasField("rc") else None,
+        "user": models.User.from_proto(errors.required(r, "user", "OnSharedChannelsProfileImageSyncMsg")),
+        "rc": models.RemoteCluster.from_proto(errors.required(r, "rc", "OnSharedChannelsProfileImageSyncMsg")),
     }
 
 
@@ -711,7 +688,7 @@ def _response_on_shared_channels_profile_image_sync_msg(value: Any) -> hooks_pb2
 def _args_generate_support_data(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.GenerateSupportDataRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "GenerateSupportData")),
     }
 
 
@@ -723,8 +700,8 @@ def _response_generate_support_data(value: Any) -> hooks_pb2.GenerateSupportData
 def _args_on_saml_login(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.OnSAMLLoginRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "user": models.User.from_proto(r.user) if r.HasField("user") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "OnSAMLLogin")),
+        "user": models.User.from_proto(errors.required(r, "user", "OnSAMLLogin")),
         "assertion": r.assertion if r.HasField("assertion") else None,
     }
 
@@ -737,9 +714,9 @@ def _response_on_saml_login(value: Any) -> hooks_pb2.OnSAMLLoginResponse:
 def _args_channel_will_be_updated(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ChannelWillBeUpdatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "new_channel": models.Channel.from_proto(r.new_channel) if r.HasField("new_channel") else None,
-        "old_channel": models.Channel.from_proto(r.old_channel) if r.HasField("old_channel") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ChannelWillBeUpdated")),
+        "new_channel": models.Channel.from_proto(errors.required(r, "new_channel", "ChannelWillBeUpdated")),
+        "old_channel": models.Channel.from_proto(errors.required(r, "old_channel", "ChannelWillBeUpdated")),
     }
 
 
@@ -751,8 +728,8 @@ def _response_channel_will_be_updated(value: Any) -> hooks_pb2.ChannelWillBeUpda
 def _args_channel_will_be_restored(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ChannelWillBeRestoredRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "channel": models.Channel.from_proto(r.channel) if r.HasField("channel") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ChannelWillBeRestored")),
+        "channel": models.Channel.from_proto(errors.required(r, "channel", "ChannelWillBeRestored")),
     }
 
 
@@ -764,8 +741,8 @@ def _response_channel_will_be_restored(value: Any) -> hooks_pb2.ChannelWillBeRes
 def _args_scheduled_post_will_be_created(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.ScheduledPostWillBeCreatedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "scheduled_post": models.ScheduledPost.from_proto(r.scheduled_post) if r.HasField("scheduled_post") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "ScheduledPostWillBeCreated")),
+        "scheduled_post": models.ScheduledPost.from_proto(errors.required(r, "scheduled_post", "ScheduledPostWillBeCreated")),
     }
 
 
@@ -777,8 +754,8 @@ def _response_scheduled_post_will_be_created(value: Any) -> hooks_pb2.ScheduledP
 def _args_draft_will_be_upserted(request: _message.Message) -> dict[str, Any]:
     r = cast(hooks_pb2.DraftWillBeUpsertedRequest, request)
     return {
-        "context": models.PluginContext.from_proto(r.context) if r.HasField("context") else None,
-        "draft": models.Draft.from_proto(r.draft) if r.HasField("draft") else None,
+        "context": models.PluginContext.from_proto(errors.required(r, "context", "DraftWillBeUpserted")),
+        "draft": models.Draft.from_proto(errors.required(r, "draft", "DraftWillBeUpserted")),
     }
 
 
@@ -788,55 +765,55 @@ def _response_draft_will_be_upserted(value: Any) -> hooks_pb2.DraftWillBeUpserte
 
 
 HOOK_SPECS: dict[Hook, HookSpec] = {
-    Hook.ON_ACTIVATE: HookSpec(Hook.ON_ACTIVATE, 0, (), "None", "error", False, hooks_pb2.OnActivateRequest, hooks_pb2.OnActivateResponse, _args_on_activate, _response_on_activate, "on_activate"),
-    Hook.ON_DEACTIVATE: HookSpec(Hook.ON_DEACTIVATE, 1, (), "None", "error", False, hooks_pb2.OnDeactivateRequest, hooks_pb2.OnDeactivateResponse, _args_on_deactivate, _response_on_deactivate, "on_deactivate"),
-    Hook.ON_CONFIGURATION_CHANGE: HookSpec(Hook.ON_CONFIGURATION_CHANGE, 3, (), "None", "error", False, hooks_pb2.OnConfigurationChangeRequest, hooks_pb2.OnConfigurationChangeResponse, _args_on_configuration_change, _response_on_configuration_change, "on_configuration_change"),
-    Hook.SERVE_HTTP: HookSpec(Hook.SERVE_HTTP, 2, (), "frames", None, True, hooks_pb2.ServeHTTPRequest, hooks_pb2.ServeHTTPResponse, None, None, "serve_http"),
-    Hook.EXECUTE_COMMAND: HookSpec(Hook.EXECUTE_COMMAND, 4, (("context", "models.PluginContext | None"), ("args", "models.CommandArgs | None"), ), "models.CommandResponse | None", "app_error", False, hooks_pb2.ExecuteCommandRequest, hooks_pb2.ExecuteCommandResponse, _args_execute_command, _response_execute_command, "execute_command"),
-    Hook.USER_HAS_BEEN_CREATED: HookSpec(Hook.USER_HAS_BEEN_CREATED, 17, (("context", "models.PluginContext | None"), ("user", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasBeenCreatedRequest, hooks_pb2.UserHasBeenCreatedResponse, _args_user_has_been_created, _response_user_has_been_created, "user_has_been_created"),
-    Hook.USER_WILL_LOG_IN: HookSpec(Hook.USER_WILL_LOG_IN, 15, (("context", "models.PluginContext | None"), ("user", "models.User | None"), ), "str", None, False, hooks_pb2.UserWillLogInRequest, hooks_pb2.UserWillLogInResponse, _args_user_will_log_in, _response_user_will_log_in, "user_will_log_in"),
-    Hook.USER_HAS_LOGGED_IN: HookSpec(Hook.USER_HAS_LOGGED_IN, 16, (("context", "models.PluginContext | None"), ("user", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasLoggedInRequest, hooks_pb2.UserHasLoggedInResponse, _args_user_has_logged_in, _response_user_has_logged_in, "user_has_logged_in"),
-    Hook.MESSAGE_WILL_BE_POSTED: HookSpec(Hook.MESSAGE_WILL_BE_POSTED, 5, (("context", "models.PluginContext | None"), ("post", "models.Post | None"), ), "tuple[models.Post | None, str]", None, False, hooks_pb2.MessageWillBePostedRequest, hooks_pb2.MessageWillBePostedResponse, _args_message_will_be_posted, _response_message_will_be_posted, "message_will_be_posted"),
-    Hook.MESSAGE_WILL_BE_UPDATED: HookSpec(Hook.MESSAGE_WILL_BE_UPDATED, 6, (("context", "models.PluginContext | None"), ("new_post", "models.Post | None"), ("old_post", "models.Post | None"), ), "tuple[models.Post | None, str]", None, False, hooks_pb2.MessageWillBeUpdatedRequest, hooks_pb2.MessageWillBeUpdatedResponse, _args_message_will_be_updated, _response_message_will_be_updated, "message_will_be_updated"),
-    Hook.MESSAGE_HAS_BEEN_POSTED: HookSpec(Hook.MESSAGE_HAS_BEEN_POSTED, 7, (("context", "models.PluginContext | None"), ("post", "models.Post | None"), ), "None", None, False, hooks_pb2.MessageHasBeenPostedRequest, hooks_pb2.MessageHasBeenPostedResponse, _args_message_has_been_posted, _response_message_has_been_posted, "message_has_been_posted"),
-    Hook.MESSAGE_HAS_BEEN_UPDATED: HookSpec(Hook.MESSAGE_HAS_BEEN_UPDATED, 8, (("context", "models.PluginContext | None"), ("new_post", "models.Post | None"), ("old_post", "models.Post | None"), ), "None", None, False, hooks_pb2.MessageHasBeenUpdatedRequest, hooks_pb2.MessageHasBeenUpdatedResponse, _args_message_has_been_updated, _response_message_has_been_updated, "message_has_been_updated"),
-    Hook.MESSAGES_WILL_BE_CONSUMED: HookSpec(Hook.MESSAGES_WILL_BE_CONSUMED, 38, (("posts", "tuple[models.Post, ...]"), ), "tuple[models.Post, ...]", None, False, hooks_pb2.MessagesWillBeConsumedRequest, hooks_pb2.MessagesWillBeConsumedResponse, _args_messages_will_be_consumed, _response_messages_will_be_consumed, "messages_will_be_consumed"),
-    Hook.MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT: HookSpec(Hook.MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT, 56, (("context", "models.PluginContext | None"), ("posts", "tuple[models.Post, ...]"), ), "tuple[models.Post, ...]", None, False, hooks_pb2.MessagesWillBeConsumedWithContextRequest, hooks_pb2.MessagesWillBeConsumedWithContextResponse, _args_messages_will_be_consumed_with_context, _response_messages_will_be_consumed_with_context, "messages_will_be_consumed_with_context"),
-    Hook.MESSAGE_HAS_BEEN_DELETED: HookSpec(Hook.MESSAGE_HAS_BEEN_DELETED, 37, (("context", "models.PluginContext | None"), ("post", "models.Post | None"), ), "None", None, False, hooks_pb2.MessageHasBeenDeletedRequest, hooks_pb2.MessageHasBeenDeletedResponse, _args_message_has_been_deleted, _response_message_has_been_deleted, "message_has_been_deleted"),
-    Hook.CHANNEL_HAS_BEEN_CREATED: HookSpec(Hook.CHANNEL_HAS_BEEN_CREATED, 13, (("context", "models.PluginContext | None"), ("channel", "models.Channel | None"), ), "None", None, False, hooks_pb2.ChannelHasBeenCreatedRequest, hooks_pb2.ChannelHasBeenCreatedResponse, _args_channel_has_been_created, _response_channel_has_been_created, "channel_has_been_created"),
-    Hook.CHANNEL_WILL_BE_ARCHIVED: HookSpec(Hook.CHANNEL_WILL_BE_ARCHIVED, 51, (("context", "models.PluginContext | None"), ("channel", "models.Channel | None"), ), "str", None, False, hooks_pb2.ChannelWillBeArchivedRequest, hooks_pb2.ChannelWillBeArchivedResponse, _args_channel_will_be_archived, _response_channel_will_be_archived, "channel_will_be_archived"),
-    Hook.CHANNEL_MEMBER_WILL_BE_ADDED: HookSpec(Hook.CHANNEL_MEMBER_WILL_BE_ADDED, 49, (("context", "models.PluginContext | None"), ("channel_member", "models.ChannelMember | None"), ), "tuple[models.ChannelMember | None, str]", None, False, hooks_pb2.ChannelMemberWillBeAddedRequest, hooks_pb2.ChannelMemberWillBeAddedResponse, _args_channel_member_will_be_added, _response_channel_member_will_be_added, "channel_member_will_be_added"),
-    Hook.USER_HAS_JOINED_CHANNEL: HookSpec(Hook.USER_HAS_JOINED_CHANNEL, 9, (("context", "models.PluginContext | None"), ("channel_member", "models.ChannelMember | None"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasJoinedChannelRequest, hooks_pb2.UserHasJoinedChannelResponse, _args_user_has_joined_channel, _response_user_has_joined_channel, "user_has_joined_channel"),
-    Hook.USER_HAS_LEFT_CHANNEL: HookSpec(Hook.USER_HAS_LEFT_CHANNEL, 10, (("context", "models.PluginContext | None"), ("channel_member", "models.ChannelMember | None"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasLeftChannelRequest, hooks_pb2.UserHasLeftChannelResponse, _args_user_has_left_channel, _response_user_has_left_channel, "user_has_left_channel"),
-    Hook.TEAM_MEMBER_WILL_BE_ADDED: HookSpec(Hook.TEAM_MEMBER_WILL_BE_ADDED, 50, (("context", "models.PluginContext | None"), ("team_member", "models.TeamMember | None"), ), "tuple[models.TeamMember | None, str]", None, False, hooks_pb2.TeamMemberWillBeAddedRequest, hooks_pb2.TeamMemberWillBeAddedResponse, _args_team_member_will_be_added, _response_team_member_will_be_added, "team_member_will_be_added"),
-    Hook.USER_HAS_JOINED_TEAM: HookSpec(Hook.USER_HAS_JOINED_TEAM, 11, (("context", "models.PluginContext | None"), ("team_member", "models.TeamMember | None"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasJoinedTeamRequest, hooks_pb2.UserHasJoinedTeamResponse, _args_user_has_joined_team, _response_user_has_joined_team, "user_has_joined_team"),
-    Hook.USER_HAS_LEFT_TEAM: HookSpec(Hook.USER_HAS_LEFT_TEAM, 12, (("context", "models.PluginContext | None"), ("team_member", "models.TeamMember | None"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasLeftTeamRequest, hooks_pb2.UserHasLeftTeamResponse, _args_user_has_left_team, _response_user_has_left_team, "user_has_left_team"),
-    Hook.FILE_WILL_BE_UPLOADED: HookSpec(Hook.FILE_WILL_BE_UPLOADED, 14, (), "frames", None, True, hooks_pb2.FileWillBeUploadedRequest, hooks_pb2.FileWillBeUploadedResponse, None, None, "file_will_be_uploaded"),
-    Hook.FILE_WILL_BE_DOWNLOADED: HookSpec(Hook.FILE_WILL_BE_DOWNLOADED, 48, (("context", "models.PluginContext | None"), ("file_info", "models.FileInfo | None"), ("user_id", "str"), ("download_type", "str"), ), "str", None, False, hooks_pb2.FileWillBeDownloadedRequest, hooks_pb2.FileWillBeDownloadedResponse, _args_file_will_be_downloaded, _response_file_will_be_downloaded, "file_will_be_downloaded"),
-    Hook.REACTION_HAS_BEEN_ADDED: HookSpec(Hook.REACTION_HAS_BEEN_ADDED, 18, (("context", "models.PluginContext | None"), ("reaction", "models.Reaction | None"), ), "None", None, False, hooks_pb2.ReactionHasBeenAddedRequest, hooks_pb2.ReactionHasBeenAddedResponse, _args_reaction_has_been_added, _response_reaction_has_been_added, "reaction_has_been_added"),
-    Hook.REACTION_HAS_BEEN_REMOVED: HookSpec(Hook.REACTION_HAS_BEEN_REMOVED, 19, (("context", "models.PluginContext | None"), ("reaction", "models.Reaction | None"), ), "None", None, False, hooks_pb2.ReactionHasBeenRemovedRequest, hooks_pb2.ReactionHasBeenRemovedResponse, _args_reaction_has_been_removed, _response_reaction_has_been_removed, "reaction_has_been_removed"),
-    Hook.ON_PLUGIN_CLUSTER_EVENT: HookSpec(Hook.ON_PLUGIN_CLUSTER_EVENT, 20, (("context", "models.PluginContext | None"), ("ev", "models.PluginClusterEvent | None"), ), "None", None, False, hooks_pb2.OnPluginClusterEventRequest, hooks_pb2.OnPluginClusterEventResponse, _args_on_plugin_cluster_event, _response_on_plugin_cluster_event, "on_plugin_cluster_event"),
-    Hook.ON_WEB_SOCKET_CONNECT: HookSpec(Hook.ON_WEB_SOCKET_CONNECT, 21, (("web_conn_id", "str"), ("user_id", "str"), ), "None", None, False, hooks_pb2.OnWebSocketConnectRequest, hooks_pb2.OnWebSocketConnectResponse, _args_on_web_socket_connect, _response_on_web_socket_connect, "on_web_socket_connect"),
-    Hook.ON_WEB_SOCKET_DISCONNECT: HookSpec(Hook.ON_WEB_SOCKET_DISCONNECT, 22, (("web_conn_id", "str"), ("user_id", "str"), ), "None", None, False, hooks_pb2.OnWebSocketDisconnectRequest, hooks_pb2.OnWebSocketDisconnectResponse, _args_on_web_socket_disconnect, _response_on_web_socket_disconnect, "on_web_socket_disconnect"),
-    Hook.WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED: HookSpec(Hook.WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED, 23, (("web_conn_id", "str"), ("user_id", "str"), ("req", "models.WebSocketRequest | None"), ), "None", None, False, hooks_pb2.WebSocketMessageHasBeenPostedRequest, hooks_pb2.WebSocketMessageHasBeenPostedResponse, _args_web_socket_message_has_been_posted, _response_web_socket_message_has_been_posted, "web_socket_message_has_been_posted"),
-    Hook.RUN_DATA_RETENTION: HookSpec(Hook.RUN_DATA_RETENTION, 24, (("now_time", "int"), ("batch_size", "int"), ), "int", "error", False, hooks_pb2.RunDataRetentionRequest, hooks_pb2.RunDataRetentionResponse, _args_run_data_retention, _response_run_data_retention, "run_data_retention"),
-    Hook.ON_INSTALL: HookSpec(Hook.ON_INSTALL, 25, (("context", "models.PluginContext | None"), ("event", "models.OnInstallEvent | None"), ), "None", "error", False, hooks_pb2.OnInstallRequest, hooks_pb2.OnInstallResponse, _args_on_install, _response_on_install, "on_install"),
-    Hook.ON_SEND_DAILY_TELEMETRY: HookSpec(Hook.ON_SEND_DAILY_TELEMETRY, 26, (), "None", None, False, hooks_pb2.OnSendDailyTelemetryRequest, hooks_pb2.OnSendDailyTelemetryResponse, _args_on_send_daily_telemetry, _response_on_send_daily_telemetry, "on_send_daily_telemetry"),
-    Hook.ON_CLOUD_LIMITS_UPDATED: HookSpec(Hook.ON_CLOUD_LIMITS_UPDATED, 27, (("limits", "models.ProductLimits | None"), ), "None", None, False, hooks_pb2.OnCloudLimitsUpdatedRequest, hooks_pb2.OnCloudLimitsUpdatedResponse, _args_on_cloud_limits_updated, _response_on_cloud_limits_updated, "on_cloud_limits_updated"),
-    Hook.CONFIGURATION_WILL_BE_SAVED: HookSpec(Hook.CONFIGURATION_WILL_BE_SAVED, 34, (("new_cfg", "models.Config | None"), ), "models.Config | None", "error", False, hooks_pb2.ConfigurationWillBeSavedRequest, hooks_pb2.ConfigurationWillBeSavedResponse, _args_configuration_will_be_saved, _response_configuration_will_be_saved, "configuration_will_be_saved"),
-    Hook.EMAIL_NOTIFICATION_WILL_BE_SENT: HookSpec(Hook.EMAIL_NOTIFICATION_WILL_BE_SENT, 47, (("email_notification", "models.EmailNotification | None"), ), "tuple[models.EmailNotificationContent | None, str]", None, False, hooks_pb2.EmailNotificationWillBeSentRequest, hooks_pb2.EmailNotificationWillBeSentResponse, _args_email_notification_will_be_sent, _response_email_notification_will_be_sent, "email_notification_will_be_sent"),
-    Hook.NOTIFICATION_WILL_BE_PUSHED: HookSpec(Hook.NOTIFICATION_WILL_BE_PUSHED, 35, (("push_notification", "models.PushNotification | None"), ("user_id", "str"), ), "tuple[models.PushNotification | None, str]", None, False, hooks_pb2.NotificationWillBePushedRequest, hooks_pb2.NotificationWillBePushedResponse, _args_notification_will_be_pushed, _response_notification_will_be_pushed, "notification_will_be_pushed"),
-    Hook.USER_HAS_BEEN_DEACTIVATED: HookSpec(Hook.USER_HAS_BEEN_DEACTIVATED, 36, (("context", "models.PluginContext | None"), ("user", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasBeenDeactivatedRequest, hooks_pb2.UserHasBeenDeactivatedResponse, _args_user_has_been_deactivated, _response_user_has_been_deactivated, "user_has_been_deactivated"),
-    Hook.SERVE_METRICS: HookSpec(Hook.SERVE_METRICS, 39, (), "frames", None, True, hooks_pb2.ServeMetricsRequest, hooks_pb2.ServeMetricsResponse, None, None, "serve_metrics"),
-    Hook.ON_SHARED_CHANNELS_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_SYNC_MSG, 40, (("msg", "models.SyncMsg | None"), ("rc", "models.RemoteCluster | None"), ), "models.SyncResponse | None", "error", False, hooks_pb2.OnSharedChannelsSyncMsgRequest, hooks_pb2.OnSharedChannelsSyncMsgResponse, _args_on_shared_channels_sync_msg, _response_on_shared_channels_sync_msg, "on_shared_channels_sync_msg"),
-    Hook.ON_SHARED_CHANNELS_PING: HookSpec(Hook.ON_SHARED_CHANNELS_PING, 41, (("rc", "models.RemoteCluster | None"), ), "bool", None, False, hooks_pb2.OnSharedChannelsPingRequest, hooks_pb2.OnSharedChannelsPingResponse, _args_on_shared_channels_ping, _response_on_shared_channels_ping, "on_shared_channels_ping"),
-    Hook.PREFERENCES_HAVE_CHANGED: HookSpec(Hook.PREFERENCES_HAVE_CHANGED, 42, (("context", "models.PluginContext | None"), ("preferences", "tuple[models.Preference, ...]"), ), "None", None, False, hooks_pb2.PreferencesHaveChangedRequest, hooks_pb2.PreferencesHaveChangedResponse, _args_preferences_have_changed, _response_preferences_have_changed, "preferences_have_changed"),
-    Hook.ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG, 43, (("fi", "models.FileInfo | None"), ("post", "models.Post | None"), ("rc", "models.RemoteCluster | None"), ), "None", "error", False, hooks_pb2.OnSharedChannelsAttachmentSyncMsgRequest, hooks_pb2.OnSharedChannelsAttachmentSyncMsgResponse, _args_on_shared_channels_attachment_sync_msg, _response_on_shared_channels_attachment_sync_msg, "on_shared_channels_attachment_sync_msg"),
-    Hook.ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG, 44, (("user", "models.User | None"), ("rc", "models.RemoteCluster | None"), ), "None", "error", False, hooks_pb2.OnSharedChannelsProfileImageSyncMsgRequest, hooks_pb2.OnSharedChannelsProfileImageSyncMsgResponse, _args_on_shared_channels_profile_image_sync_msg, _response_on_shared_channels_profile_image_sync_msg, "on_shared_channels_profile_image_sync_msg"),
-    Hook.GENERATE_SUPPORT_DATA: HookSpec(Hook.GENERATE_SUPPORT_DATA, 45, (("context", "models.PluginContext | None"), ), "tuple[models.FileData, ...]", "error", False, hooks_pb2.GenerateSupportDataRequest, hooks_pb2.GenerateSupportDataResponse, _args_generate_support_data, _response_generate_support_data, "generate_support_data"),
-    Hook.ON_SAML_LOGIN: HookSpec(Hook.ON_SAML_LOGIN, 46, (("context", "models.PluginContext | None"), ("user", "models.User | None"), ("assertion", "bytes | None"), ), "None", "error", False, hooks_pb2.OnSAMLLoginRequest, hooks_pb2.OnSAMLLoginResponse, _args_on_saml_login, _response_on_saml_login, "on_saml_login"),
-    Hook.CHANNEL_WILL_BE_UPDATED: HookSpec(Hook.CHANNEL_WILL_BE_UPDATED, 52, (("context", "models.PluginContext | None"), ("new_channel", "models.Channel | None"), ("old_channel", "models.Channel | None"), ), "tuple[models.Channel | None, str]", None, False, hooks_pb2.ChannelWillBeUpdatedRequest, hooks_pb2.ChannelWillBeUpdatedResponse, _args_channel_will_be_updated, _response_channel_will_be_updated, "channel_will_be_updated"),
-    Hook.CHANNEL_WILL_BE_RESTORED: HookSpec(Hook.CHANNEL_WILL_BE_RESTORED, 53, (("context", "models.PluginContext | None"), ("channel", "models.Channel | None"), ), "str", None, False, hooks_pb2.ChannelWillBeRestoredRequest, hooks_pb2.ChannelWillBeRestoredResponse, _args_channel_will_be_restored, _response_channel_will_be_restored, "channel_will_be_restored"),
-    Hook.SCHEDULED_POST_WILL_BE_CREATED: HookSpec(Hook.SCHEDULED_POST_WILL_BE_CREATED, 54, (("context", "models.PluginContext | None"), ("scheduled_post", "models.ScheduledPost | None"), ), "tuple[models.ScheduledPost | None, str]", None, False, hooks_pb2.ScheduledPostWillBeCreatedRequest, hooks_pb2.ScheduledPostWillBeCreatedResponse, _args_scheduled_post_will_be_created, _response_scheduled_post_will_be_created, "scheduled_post_will_be_created"),
-    Hook.DRAFT_WILL_BE_UPSERTED: HookSpec(Hook.DRAFT_WILL_BE_UPSERTED, 55, (("context", "models.PluginContext | None"), ("draft", "models.Draft | None"), ), "tuple[models.Draft | None, str]", None, False, hooks_pb2.DraftWillBeUpsertedRequest, hooks_pb2.DraftWillBeUpsertedResponse, _args_draft_will_be_upserted, _response_draft_will_be_upserted, "draft_will_be_upserted"),
+    Hook.ON_ACTIVATE: HookSpec(Hook.ON_ACTIVATE, 0, (), "None", "error", False, hooks_pb2.OnActivateRequest, hooks_pb2.OnActivateResponse, _args_on_activate, _response_on_activate, "on_activate", HookShape.UNARY, ()),
+    Hook.ON_DEACTIVATE: HookSpec(Hook.ON_DEACTIVATE, 1, (), "None", "error", False, hooks_pb2.OnDeactivateRequest, hooks_pb2.OnDeactivateResponse, _args_on_deactivate, _response_on_deactivate, "on_deactivate", HookShape.UNARY, ()),
+    Hook.ON_CONFIGURATION_CHANGE: HookSpec(Hook.ON_CONFIGURATION_CHANGE, 3, (), "None", "error", False, hooks_pb2.OnConfigurationChangeRequest, hooks_pb2.OnConfigurationChangeResponse, _args_on_configuration_change, _response_on_configuration_change, "on_configuration_change", HookShape.UNARY, ()),
+    Hook.SERVE_HTTP: HookSpec(Hook.SERVE_HTTP, 2, (), "frames", None, True, hooks_pb2.ServeHTTPRequest, hooks_pb2.ServeHTTPResponse, None, None, "serve_http", HookShape.SERVE_HTTP, ()),
+    Hook.EXECUTE_COMMAND: HookSpec(Hook.EXECUTE_COMMAND, 4, (("context", "models.PluginContext"), ("args", "models.CommandArgs"), ), "models.CommandResponse | None", "app_error", False, hooks_pb2.ExecuteCommandRequest, hooks_pb2.ExecuteCommandResponse, _args_execute_command, _response_execute_command, "execute_command", HookShape.UNARY, (("result", "models.CommandResponse | None"), )),
+    Hook.USER_HAS_BEEN_CREATED: HookSpec(Hook.USER_HAS_BEEN_CREATED, 17, (("context", "models.PluginContext"), ("user", "models.User"), ), "None", None, False, hooks_pb2.UserHasBeenCreatedRequest, hooks_pb2.UserHasBeenCreatedResponse, _args_user_has_been_created, _response_user_has_been_created, "user_has_been_created", HookShape.UNARY, ()),
+    Hook.USER_WILL_LOG_IN: HookSpec(Hook.USER_WILL_LOG_IN, 15, (("context", "models.PluginContext"), ("user", "models.User"), ), "str", None, False, hooks_pb2.UserWillLogInRequest, hooks_pb2.UserWillLogInResponse, _args_user_will_log_in, _response_user_will_log_in, "user_will_log_in", HookShape.UNARY, (("result", "str"), )),
+    Hook.USER_HAS_LOGGED_IN: HookSpec(Hook.USER_HAS_LOGGED_IN, 16, (("context", "models.PluginContext"), ("user", "models.User"), ), "None", None, False, hooks_pb2.UserHasLoggedInRequest, hooks_pb2.UserHasLoggedInResponse, _args_user_has_logged_in, _response_user_has_logged_in, "user_has_logged_in", HookShape.UNARY, ()),
+    Hook.MESSAGE_WILL_BE_POSTED: HookSpec(Hook.MESSAGE_WILL_BE_POSTED, 5, (("context", "models.PluginContext"), ("post", "models.Post"), ), "tuple[models.Post | None, str]", None, False, hooks_pb2.MessageWillBePostedRequest, hooks_pb2.MessageWillBePostedResponse, _args_message_will_be_posted, _response_message_will_be_posted, "message_will_be_posted", HookShape.UNARY, (("replacement", "models.Post | None"), ("rejection_reason", "str"), )),
+    Hook.MESSAGE_WILL_BE_UPDATED: HookSpec(Hook.MESSAGE_WILL_BE_UPDATED, 6, (("context", "models.PluginContext"), ("new_post", "models.Post"), ("old_post", "models.Post"), ), "tuple[models.Post | None, str]", None, False, hooks_pb2.MessageWillBeUpdatedRequest, hooks_pb2.MessageWillBeUpdatedResponse, _args_message_will_be_updated, _response_message_will_be_updated, "message_will_be_updated", HookShape.UNARY, (("replacement", "models.Post | None"), ("rejection_reason", "str"), )),
+    Hook.MESSAGE_HAS_BEEN_POSTED: HookSpec(Hook.MESSAGE_HAS_BEEN_POSTED, 7, (("context", "models.PluginContext"), ("post", "models.Post"), ), "None", None, False, hooks_pb2.MessageHasBeenPostedRequest, hooks_pb2.MessageHasBeenPostedResponse, _args_message_has_been_posted, _response_message_has_been_posted, "message_has_been_posted", HookShape.UNARY, ()),
+    Hook.MESSAGE_HAS_BEEN_UPDATED: HookSpec(Hook.MESSAGE_HAS_BEEN_UPDATED, 8, (("context", "models.PluginContext"), ("new_post", "models.Post"), ("old_post", "models.Post"), ), "None", None, False, hooks_pb2.MessageHasBeenUpdatedRequest, hooks_pb2.MessageHasBeenUpdatedResponse, _args_message_has_been_updated, _response_message_has_been_updated, "message_has_been_updated", HookShape.UNARY, ()),
+    Hook.MESSAGES_WILL_BE_CONSUMED: HookSpec(Hook.MESSAGES_WILL_BE_CONSUMED, 38, (("posts", "tuple[models.Post, ...]"), ), "tuple[models.Post, ...]", None, False, hooks_pb2.MessagesWillBeConsumedRequest, hooks_pb2.MessagesWillBeConsumedResponse, _args_messages_will_be_consumed, _response_messages_will_be_consumed, "messages_will_be_consumed", HookShape.UNARY, (("result", "tuple[models.Post, ...]"), )),
+    Hook.MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT: HookSpec(Hook.MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT, 56, (("context", "models.PluginContext"), ("posts", "tuple[models.Post, ...]"), ), "tuple[models.Post, ...]", None, False, hooks_pb2.MessagesWillBeConsumedWithContextRequest, hooks_pb2.MessagesWillBeConsumedWithContextResponse, _args_messages_will_be_consumed_with_context, _response_messages_will_be_consumed_with_context, "messages_will_be_consumed_with_context", HookShape.UNARY, (("result", "tuple[models.Post, ...]"), )),
+    Hook.MESSAGE_HAS_BEEN_DELETED: HookSpec(Hook.MESSAGE_HAS_BEEN_DELETED, 37, (("context", "models.PluginContext"), ("post", "models.Post"), ), "None", None, False, hooks_pb2.MessageHasBeenDeletedRequest, hooks_pb2.MessageHasBeenDeletedResponse, _args_message_has_been_deleted, _response_message_has_been_deleted, "message_has_been_deleted", HookShape.UNARY, ()),
+    Hook.CHANNEL_HAS_BEEN_CREATED: HookSpec(Hook.CHANNEL_HAS_BEEN_CREATED, 13, (("context", "models.PluginContext"), ("channel", "models.Channel"), ), "None", None, False, hooks_pb2.ChannelHasBeenCreatedRequest, hooks_pb2.ChannelHasBeenCreatedResponse, _args_channel_has_been_created, _response_channel_has_been_created, "channel_has_been_created", HookShape.UNARY, ()),
+    Hook.CHANNEL_WILL_BE_ARCHIVED: HookSpec(Hook.CHANNEL_WILL_BE_ARCHIVED, 51, (("context", "models.PluginContext"), ("channel", "models.Channel"), ), "str", None, False, hooks_pb2.ChannelWillBeArchivedRequest, hooks_pb2.ChannelWillBeArchivedResponse, _args_channel_will_be_archived, _response_channel_will_be_archived, "channel_will_be_archived", HookShape.UNARY, (("result", "str"), )),
+    Hook.CHANNEL_MEMBER_WILL_BE_ADDED: HookSpec(Hook.CHANNEL_MEMBER_WILL_BE_ADDED, 49, (("context", "models.PluginContext"), ("channel_member", "models.ChannelMember"), ), "tuple[models.ChannelMember | None, str]", None, False, hooks_pb2.ChannelMemberWillBeAddedRequest, hooks_pb2.ChannelMemberWillBeAddedResponse, _args_channel_member_will_be_added, _response_channel_member_will_be_added, "channel_member_will_be_added", HookShape.UNARY, (("replacement", "models.ChannelMember | None"), ("rejection_reason", "str"), )),
+    Hook.USER_HAS_JOINED_CHANNEL: HookSpec(Hook.USER_HAS_JOINED_CHANNEL, 9, (("context", "models.PluginContext"), ("channel_member", "models.ChannelMember"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasJoinedChannelRequest, hooks_pb2.UserHasJoinedChannelResponse, _args_user_has_joined_channel, _response_user_has_joined_channel, "user_has_joined_channel", HookShape.UNARY, ()),
+    Hook.USER_HAS_LEFT_CHANNEL: HookSpec(Hook.USER_HAS_LEFT_CHANNEL, 10, (("context", "models.PluginContext"), ("channel_member", "models.ChannelMember"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasLeftChannelRequest, hooks_pb2.UserHasLeftChannelResponse, _args_user_has_left_channel, _response_user_has_left_channel, "user_has_left_channel", HookShape.UNARY, ()),
+    Hook.TEAM_MEMBER_WILL_BE_ADDED: HookSpec(Hook.TEAM_MEMBER_WILL_BE_ADDED, 50, (("context", "models.PluginContext"), ("team_member", "models.TeamMember"), ), "tuple[models.TeamMember | None, str]", None, False, hooks_pb2.TeamMemberWillBeAddedRequest, hooks_pb2.TeamMemberWillBeAddedResponse, _args_team_member_will_be_added, _response_team_member_will_be_added, "team_member_will_be_added", HookShape.UNARY, (("replacement", "models.TeamMember | None"), ("rejection_reason", "str"), )),
+    Hook.USER_HAS_JOINED_TEAM: HookSpec(Hook.USER_HAS_JOINED_TEAM, 11, (("context", "models.PluginContext"), ("team_member", "models.TeamMember"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasJoinedTeamRequest, hooks_pb2.UserHasJoinedTeamResponse, _args_user_has_joined_team, _response_user_has_joined_team, "user_has_joined_team", HookShape.UNARY, ()),
+    Hook.USER_HAS_LEFT_TEAM: HookSpec(Hook.USER_HAS_LEFT_TEAM, 12, (("context", "models.PluginContext"), ("team_member", "models.TeamMember"), ("actor", "models.User | None"), ), "None", None, False, hooks_pb2.UserHasLeftTeamRequest, hooks_pb2.UserHasLeftTeamResponse, _args_user_has_left_team, _response_user_has_left_team, "user_has_left_team", HookShape.UNARY, ()),
+    Hook.FILE_WILL_BE_UPLOADED: HookSpec(Hook.FILE_WILL_BE_UPLOADED, 14, (), "frames", None, True, hooks_pb2.FileWillBeUploadedRequest, hooks_pb2.FileWillBeUploadedResponse, None, None, "file_will_be_uploaded", HookShape.FILE_UPLOAD, (("replacement", "models.FileInfo | None"), ("rejection_reason", "str"), )),
+    Hook.FILE_WILL_BE_DOWNLOADED: HookSpec(Hook.FILE_WILL_BE_DOWNLOADED, 48, (("context", "models.PluginContext"), ("file_info", "models.FileInfo"), ("user_id", "str"), ("download_type", "str"), ), "str", None, False, hooks_pb2.FileWillBeDownloadedRequest, hooks_pb2.FileWillBeDownloadedResponse, _args_file_will_be_downloaded, _response_file_will_be_downloaded, "file_will_be_downloaded", HookShape.UNARY, (("result", "str"), )),
+    Hook.REACTION_HAS_BEEN_ADDED: HookSpec(Hook.REACTION_HAS_BEEN_ADDED, 18, (("context", "models.PluginContext"), ("reaction", "models.Reaction"), ), "None", None, False, hooks_pb2.ReactionHasBeenAddedRequest, hooks_pb2.ReactionHasBeenAddedResponse, _args_reaction_has_been_added, _response_reaction_has_been_added, "reaction_has_been_added", HookShape.UNARY, ()),
+    Hook.REACTION_HAS_BEEN_REMOVED: HookSpec(Hook.REACTION_HAS_BEEN_REMOVED, 19, (("context", "models.PluginContext"), ("reaction", "models.Reaction"), ), "None", None, False, hooks_pb2.ReactionHasBeenRemovedRequest, hooks_pb2.ReactionHasBeenRemovedResponse, _args_reaction_has_been_removed, _response_reaction_has_been_removed, "reaction_has_been_removed", HookShape.UNARY, ()),
+    Hook.ON_PLUGIN_CLUSTER_EVENT: HookSpec(Hook.ON_PLUGIN_CLUSTER_EVENT, 20, (("context", "models.PluginContext"), ("ev", "models.PluginClusterEvent"), ), "None", None, False, hooks_pb2.OnPluginClusterEventRequest, hooks_pb2.OnPluginClusterEventResponse, _args_on_plugin_cluster_event, _response_on_plugin_cluster_event, "on_plugin_cluster_event", HookShape.UNARY, ()),
+    Hook.ON_WEB_SOCKET_CONNECT: HookSpec(Hook.ON_WEB_SOCKET_CONNECT, 21, (("web_conn_id", "str"), ("user_id", "str"), ), "None", None, False, hooks_pb2.OnWebSocketConnectRequest, hooks_pb2.OnWebSocketConnectResponse, _args_on_web_socket_connect, _response_on_web_socket_connect, "on_web_socket_connect", HookShape.UNARY, ()),
+    Hook.ON_WEB_SOCKET_DISCONNECT: HookSpec(Hook.ON_WEB_SOCKET_DISCONNECT, 22, (("web_conn_id", "str"), ("user_id", "str"), ), "None", None, False, hooks_pb2.OnWebSocketDisconnectRequest, hooks_pb2.OnWebSocketDisconnectResponse, _args_on_web_socket_disconnect, _response_on_web_socket_disconnect, "on_web_socket_disconnect", HookShape.UNARY, ()),
+    Hook.WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED: HookSpec(Hook.WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED, 23, (("web_conn_id", "str"), ("user_id", "str"), ("req", "models.WebSocketRequest"), ), "None", None, False, hooks_pb2.WebSocketMessageHasBeenPostedRequest, hooks_pb2.WebSocketMessageHasBeenPostedResponse, _args_web_socket_message_has_been_posted, _response_web_socket_message_has_been_posted, "web_socket_message_has_been_posted", HookShape.UNARY, ()),
+    Hook.RUN_DATA_RETENTION: HookSpec(Hook.RUN_DATA_RETENTION, 24, (("now_time", "int"), ("batch_size", "int"), ), "int", "error", False, hooks_pb2.RunDataRetentionRequest, hooks_pb2.RunDataRetentionResponse, _args_run_data_retention, _response_run_data_retention, "run_data_retention", HookShape.UNARY, (("result", "int"), )),
+    Hook.ON_INSTALL: HookSpec(Hook.ON_INSTALL, 25, (("context", "models.PluginContext"), ("event", "models.OnInstallEvent"), ), "None", "error", False, hooks_pb2.OnInstallRequest, hooks_pb2.OnInstallResponse, _args_on_install, _response_on_install, "on_install", HookShape.UNARY, ()),
+    Hook.ON_SEND_DAILY_TELEMETRY: HookSpec(Hook.ON_SEND_DAILY_TELEMETRY, 26, (), "None", None, False, hooks_pb2.OnSendDailyTelemetryRequest, hooks_pb2.OnSendDailyTelemetryResponse, _args_on_send_daily_telemetry, _response_on_send_daily_telemetry, "on_send_daily_telemetry", HookShape.UNARY, ()),
+    Hook.ON_CLOUD_LIMITS_UPDATED: HookSpec(Hook.ON_CLOUD_LIMITS_UPDATED, 27, (("limits", "models.ProductLimits"), ), "None", None, False, hooks_pb2.OnCloudLimitsUpdatedRequest, hooks_pb2.OnCloudLimitsUpdatedResponse, _args_on_cloud_limits_updated, _response_on_cloud_limits_updated, "on_cloud_limits_updated", HookShape.UNARY, ()),
+    Hook.CONFIGURATION_WILL_BE_SAVED: HookSpec(Hook.CONFIGURATION_WILL_BE_SAVED, 34, (("new_cfg", "models.Config"), ), "models.Config | None", "error", False, hooks_pb2.ConfigurationWillBeSavedRequest, hooks_pb2.ConfigurationWillBeSavedResponse, _args_configuration_will_be_saved, _response_configuration_will_be_saved, "configuration_will_be_saved", HookShape.UNARY, (("result", "models.Config | None"), )),
+    Hook.EMAIL_NOTIFICATION_WILL_BE_SENT: HookSpec(Hook.EMAIL_NOTIFICATION_WILL_BE_SENT, 47, (("email_notification", "models.EmailNotification"), ), "tuple[models.EmailNotificationContent | None, str]", None, False, hooks_pb2.EmailNotificationWillBeSentRequest, hooks_pb2.EmailNotificationWillBeSentResponse, _args_email_notification_will_be_sent, _response_email_notification_will_be_sent, "email_notification_will_be_sent", HookShape.UNARY, (("replacement", "models.EmailNotificationContent | None"), ("rejection_reason", "str"), )),
+    Hook.NOTIFICATION_WILL_BE_PUSHED: HookSpec(Hook.NOTIFICATION_WILL_BE_PUSHED, 35, (("push_notification", "models.PushNotification"), ("user_id", "str"), ), "tuple[models.PushNotification | None, str]", None, False, hooks_pb2.NotificationWillBePushedRequest, hooks_pb2.NotificationWillBePushedResponse, _args_notification_will_be_pushed, _response_notification_will_be_pushed, "notification_will_be_pushed", HookShape.UNARY, (("replacement", "models.PushNotification | None"), ("rejection_reason", "str"), )),
+    Hook.USER_HAS_BEEN_DEACTIVATED: HookSpec(Hook.USER_HAS_BEEN_DEACTIVATED, 36, (("context", "models.PluginContext"), ("user", "models.User"), ), "None", None, False, hooks_pb2.UserHasBeenDeactivatedRequest, hooks_pb2.UserHasBeenDeactivatedResponse, _args_user_has_been_deactivated, _response_user_has_been_deactivated, "user_has_been_deactivated", HookShape.UNARY, ()),
+    Hook.SERVE_METRICS: HookSpec(Hook.SERVE_METRICS, 39, (), "frames", None, True, hooks_pb2.ServeMetricsRequest, hooks_pb2.ServeMetricsResponse, None, None, "serve_metrics", HookShape.SERVE_HTTP, ()),
+    Hook.ON_SHARED_CHANNELS_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_SYNC_MSG, 40, (("msg", "models.SyncMsg"), ("rc", "models.RemoteCluster"), ), "models.SyncResponse | None", "error", False, hooks_pb2.OnSharedChannelsSyncMsgRequest, hooks_pb2.OnSharedChannelsSyncMsgResponse, _args_on_shared_channels_sync_msg, _response_on_shared_channels_sync_msg, "on_shared_channels_sync_msg", HookShape.UNARY, (("result", "models.SyncResponse | None"), )),
+    Hook.ON_SHARED_CHANNELS_PING: HookSpec(Hook.ON_SHARED_CHANNELS_PING, 41, (("rc", "models.RemoteCluster"), ), "bool", None, False, hooks_pb2.OnSharedChannelsPingRequest, hooks_pb2.OnSharedChannelsPingResponse, _args_on_shared_channels_ping, _response_on_shared_channels_ping, "on_shared_channels_ping", HookShape.UNARY, (("result", "bool"), )),
+    Hook.PREFERENCES_HAVE_CHANGED: HookSpec(Hook.PREFERENCES_HAVE_CHANGED, 42, (("context", "models.PluginContext"), ("preferences", "tuple[models.Preference, ...]"), ), "None", None, False, hooks_pb2.PreferencesHaveChangedRequest, hooks_pb2.PreferencesHaveChangedResponse, _args_preferences_have_changed, _response_preferences_have_changed, "preferences_have_changed", HookShape.UNARY, ()),
+    Hook.ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG, 43, (("fi", "models.FileInfo"), ("post", "models.Post"), ("rc", "models.RemoteCluster"), ), "None", "error", False, hooks_pb2.OnSharedChannelsAttachmentSyncMsgRequest, hooks_pb2.OnSharedChannelsAttachmentSyncMsgResponse, _args_on_shared_channels_attachment_sync_msg, _response_on_shared_channels_attachment_sync_msg, "on_shared_channels_attachment_sync_msg", HookShape.UNARY, ()),
+    Hook.ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG: HookSpec(Hook.ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG, 44, (("user", "models.User"), ("rc", "models.RemoteCluster"), ), "None", "error", False, hooks_pb2.OnSharedChannelsProfileImageSyncMsgRequest, hooks_pb2.OnSharedChannelsProfileImageSyncMsgResponse, _args_on_shared_channels_profile_image_sync_msg, _response_on_shared_channels_profile_image_sync_msg, "on_shared_channels_profile_image_sync_msg", HookShape.UNARY, ()),
+    Hook.GENERATE_SUPPORT_DATA: HookSpec(Hook.GENERATE_SUPPORT_DATA, 45, (("context", "models.PluginContext"), ), "tuple[models.FileData, ...]", "error", False, hooks_pb2.GenerateSupportDataRequest, hooks_pb2.GenerateSupportDataResponse, _args_generate_support_data, _response_generate_support_data, "generate_support_data", HookShape.UNARY, (("result", "tuple[models.FileData, ...]"), )),
+    Hook.ON_SAML_LOGIN: HookSpec(Hook.ON_SAML_LOGIN, 46, (("context", "models.PluginContext"), ("user", "models.User"), ("assertion", "bytes | None"), ), "None", "error", False, hooks_pb2.OnSAMLLoginRequest, hooks_pb2.OnSAMLLoginResponse, _args_on_saml_login, _response_on_saml_login, "on_saml_login", HookShape.UNARY, ()),
+    Hook.CHANNEL_WILL_BE_UPDATED: HookSpec(Hook.CHANNEL_WILL_BE_UPDATED, 52, (("context", "models.PluginContext"), ("new_channel", "models.Channel"), ("old_channel", "models.Channel"), ), "tuple[models.Channel | None, str]", None, False, hooks_pb2.ChannelWillBeUpdatedRequest, hooks_pb2.ChannelWillBeUpdatedResponse, _args_channel_will_be_updated, _response_channel_will_be_updated, "channel_will_be_updated", HookShape.UNARY, (("replacement", "models.Channel | None"), ("rejection_reason", "str"), )),
+    Hook.CHANNEL_WILL_BE_RESTORED: HookSpec(Hook.CHANNEL_WILL_BE_RESTORED, 53, (("context", "models.PluginContext"), ("channel", "models.Channel"), ), "str", None, False, hooks_pb2.ChannelWillBeRestoredRequest, hooks_pb2.ChannelWillBeRestoredResponse, _args_channel_will_be_restored, _response_channel_will_be_restored, "channel_will_be_restored", HookShape.UNARY, (("result", "str"), )),
+    Hook.SCHEDULED_POST_WILL_BE_CREATED: HookSpec(Hook.SCHEDULED_POST_WILL_BE_CREATED, 54, (("context", "models.PluginContext"), ("scheduled_post", "models.ScheduledPost"), ), "tuple[models.ScheduledPost | None, str]", None, False, hooks_pb2.ScheduledPostWillBeCreatedRequest, hooks_pb2.ScheduledPostWillBeCreatedResponse, _args_scheduled_post_will_be_created, _response_scheduled_post_will_be_created, "scheduled_post_will_be_created", HookShape.UNARY, (("replacement", "models.ScheduledPost | None"), ("rejection_reason", "str"), )),
+    Hook.DRAFT_WILL_BE_UPSERTED: HookSpec(Hook.DRAFT_WILL_BE_UPSERTED, 55, (("context", "models.PluginContext"), ("draft", "models.Draft"), ), "tuple[models.Draft | None, str]", None, False, hooks_pb2.DraftWillBeUpsertedRequest, hooks_pb2.DraftWillBeUpsertedResponse, _args_draft_will_be_upserted, _response_draft_will_be_upserted, "draft_will_be_upserted", HookShape.UNARY, (("replacement", "models.Draft | None"), ("rejection_reason", "str"), )),
 }

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
-from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, PluginAPI
+from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookShape, PluginAPI
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -116,7 +116,7 @@ def _check_signature(cls: type, attr: str, fn: Callable[..., Any], which: Hook) 
     where = f"{cls.__name__}.{attr} (hook {which.value})"
     if spec.streaming and not inspect.iscoroutinefunction(fn):
         raise TypeError(f"{where} must be `async def`: its data streams through async iterators")
-    if which is Hook.FILE_WILL_BE_UPLOADED:
+    if spec.shape is HookShape.FILE_UPLOAD:
         # The file streams in as `file` (async iterator of bytes); a replacement goes to `output`.
         allowed = ["context", "info", "file", "output"]
     elif spec.streaming:

@@ -24,7 +24,16 @@ from mattermost_plugin._handlers import DEFAULT_DEADLINE, Handlers, Overran
 from mattermost_plugin.asgi import serve_asgi
 from mattermost_plugin.http import HTTPRequest, ResponseWriter, UploadWriter
 from mattermost_plugin.plugin import Plugin
-from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookSpec, PluginAPI, PluginAPIError, models
+from mattermost_plugin_api import (
+    HOOK_SPECS,
+    AsyncPluginAPI,
+    Hook,
+    HookShape,
+    HookSpec,
+    PluginAPI,
+    PluginAPIError,
+    models,
+)
 from mattermost_plugin_api._pb import common_pb2, hooks_pb2
 
 MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
@@ -128,8 +137,7 @@ def _unary(
     plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None, token: str, handlers: Handlers
 ) -> Callable[..., Awaitable[_message.Message]]:
     accepted = _accepted(fn) if fn is not None else set()
-    tuple_results = spec.returns.startswith("tuple[")
-    width = spec.returns.count("|") if tuple_results else 1
+    width = len(spec.results)
     is_async = fn is not None and inspect.iscoroutinefunction(fn)
     hook_name = spec.hook.value
     handler = _handler_name(plugin, fn)
@@ -167,8 +175,9 @@ def _unary(
                 await context.abort(grpc.StatusCode.UNKNOWN, f"{spec.hook.value}: {e}")
                 raise AssertionError("unreachable") from e
             return response
-        if tuple_results and not isinstance(result, tuple):
-            result = (result,) + (None,) * max(width - 1, 1)
+        if width > 1 and not isinstance(result, tuple):
+            # One value for several results: it is the first; the rest take their zero values.
+            result = (result,) + (None,) * (width - 1)
         return spec.response(result)
 
     return handle
@@ -380,7 +389,7 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
                 raise TypeError(f"{which.value} needs a handler")
             stream = (
                 _upload(plugin, fn, hook_token)
-                if which is Hook.FILE_WILL_BE_UPLOADED
+                if spec.shape is HookShape.FILE_UPLOAD
                 else _http(plugin, spec, fn, hook_token)
             )
             handlers[which.value] = grpc.stream_stream_rpc_method_handler(

@@ -1,0 +1,1 @@
+"""Protobuf modules of the contract."""
