@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mattermost_plugin_api::pb;
+use mattermost_plugin_api::support::any;
 use mattermost_plugin_api::{CallContext, PluginHooks, PluginHooksClient};
 use mattermost_plugin_devhost::backend::memory::MemoryBackend;
 use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
 use mattermost_plugin_runtime::supervisor::{
     CommandSpec, ENV_API_ADDR, ENV_API_TOKEN, Supervisor, SupervisorConfig,
 };
-use prost_types::value::Kind;
 
 /// How much to measure: the full run under `cargo bench`, a smoke run under `cargo test` (which
 /// runs bench targets without `--bench`) so the bench keeps working between benchmark runs.
@@ -126,10 +126,8 @@ fn prepare(python: &Path, root: &Path, scripts: &Path) {
     }
 }
 
-fn string(s: &str) -> prost_types::Value {
-    prost_types::Value {
-        kind: Some(Kind::StringValue(s.into())),
-    }
+fn string(s: &str) -> pb::AnyValue {
+    any::string(s)
 }
 
 /// A post as a user would send it: ids, timestamps, a 1024-byte message, a few props.
@@ -139,16 +137,11 @@ fn sample_post() -> pb::Post {
         .cycle()
         .take(1024)
         .collect();
-    let props = prost_types::Struct {
-        fields: [
-            ("from_bot", string("false")),
-            ("disable_group_highlight", string("true")),
-            ("override_username", string("bench")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
-    };
+    let props = any::map([
+        ("from_bot", string("false")),
+        ("disable_group_highlight", string("true")),
+        ("override_username", string("bench")),
+    ]);
     pb::Post {
         id: "4hqyx7jz3ibqbk5h8k3wgw1n9e".into(),
         create_at: 1_700_000_000_000,

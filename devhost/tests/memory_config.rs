@@ -3,10 +3,9 @@
 #[path = "memory_support.rs"]
 mod support;
 
+use mattermost_plugin_api::support::any;
 use mattermost_plugin_api::{PluginApi, pb};
 use mattermost_plugin_devhost::backend::memory::MemoryBackend;
-use prost_types::value::Kind;
-use prost_types::{Struct, Value};
 use serde_json::json;
 use support::{PLUGIN_ID, ctx, ctx_of, expect_status};
 
@@ -20,7 +19,7 @@ async fn load_plugin_configuration_is_an_empty_object_by_default() {
     let bytes = backend.load_plugin_configuration(&ctx()).await.unwrap();
     assert_eq!(loaded(bytes), json!({}));
     let config = backend.get_plugin_config(&ctx()).await.unwrap().unwrap();
-    assert!(config.fields.is_empty());
+    assert!(config.entries.is_empty());
 }
 
 #[tokio::test]
@@ -35,8 +34,15 @@ async fn configuration_set_as_json_loads_back_as_the_same_json() {
     assert_eq!(loaded(backend.plugin_config_json(PLUGIN_ID)), config);
 
     let as_struct = backend.get_plugin_config(&ctx()).await.unwrap().unwrap();
-    let api_key = as_struct.fields.get("ApiKey").and_then(|v| v.kind.clone());
-    assert_eq!(api_key, Some(Kind::StringValue("secret".into())));
+    assert_eq!(
+        as_struct.entries.get("ApiKey"),
+        Some(&any::string("secret"))
+    );
+    assert_eq!(
+        as_struct.entries.get("Retries"),
+        Some(&any::int(3)),
+        "a whole number is an integer, not a float"
+    );
 
     let other = backend
         .load_plugin_configuration(&ctx_of("com.example.other"))
@@ -57,14 +63,7 @@ async fn configuration_set_as_json_loads_back_as_the_same_json() {
 #[tokio::test]
 async fn save_plugin_config_is_what_load_and_get_config_see() {
     let backend = MemoryBackend::new();
-    let mut fields = std::collections::BTreeMap::new();
-    fields.insert(
-        "Channel".to_string(),
-        Value {
-            kind: Some(Kind::StringValue("town-square".into())),
-        },
-    );
-    let config = Struct { fields };
+    let config = any::map([("Channel", any::string("town-square"))]);
     backend
         .save_plugin_config(&ctx(), Some(config.clone()))
         .await

@@ -4,21 +4,17 @@
 mod support;
 
 use mattermost_plugin_api::PluginApi;
+use mattermost_plugin_api::pb::AnyValue as Value;
+use mattermost_plugin_api::support::any;
 use mattermost_plugin_devhost::backend::memory::{LogLevel, MemoryBackend};
-use prost_types::Value;
-use prost_types::value::Kind;
 use support::{PLUGIN_ID, ctx};
 
 fn text(s: &str) -> Value {
-    Value {
-        kind: Some(Kind::StringValue(s.into())),
-    }
+    any::string(s)
 }
 
-fn number(n: f64) -> Value {
-    Value {
-        kind: Some(Kind::NumberValue(n)),
-    }
+fn number(n: i64) -> Value {
+    any::int(n)
 }
 
 #[tokio::test]
@@ -29,7 +25,7 @@ async fn every_level_is_recorded_with_its_fields() {
         .log_info(
             &ctx(),
             "user joined".into(),
-            vec![text("user_id"), text("abc"), text("count"), number(2.0)],
+            vec![text("user_id"), text("abc"), text("count"), number(2)],
         )
         .await
         .unwrap();
@@ -53,7 +49,7 @@ async fn every_level_is_recorded_with_its_fields() {
     let info = &logs[1];
     assert_eq!(info.plugin_id, PLUGIN_ID);
     assert_eq!(info.field_str("user_id"), Some("abc"));
-    assert_eq!(info.field("count"), Some(&number(2.0)));
+    assert_eq!(info.field("count"), Some(&number(2)));
     assert!(info.at > 0);
     assert_eq!(
         logs[3].field_str("!BADKEY"),

@@ -117,8 +117,12 @@ async fn string_arguments() {
         );
         check(
             "LogInfo",
-            b.log_info(&c, s.clone(), vec![prost_types::Value::default()])
-                .await,
+            b.log_info(
+                &c,
+                s.clone(),
+                vec![mattermost_plugin_api::pb::AnyValue::default()],
+            )
+            .await,
         );
         check(
             "CreatePost",

@@ -37,7 +37,7 @@ impl PluginApi for NoApi {
         &self,
         _ctx: &CallContext,
         _msg: String,
-        _key_value_pairs: Vec<prost_types::Value>,
+        _key_value_pairs: Vec<mattermost_plugin_api::pb::AnyValue>,
     ) -> Result<(), mattermost_plugin_api::ApiError> {
         Ok(())
     }

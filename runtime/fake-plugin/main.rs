@@ -35,6 +35,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use mattermost_plugin_api::protocol::{
+    CONTROLLER_SERVICE, ENV_API_ADDR, ENV_API_TOKEN, ENV_HOOK_TOKEN, ENV_PLUGIN_ID,
+    ENV_PROTOCOL_VERSIONS, ENV_SOCKET_DIR, HEALTH_SERVICE, MAGIC_COOKIE_KEY as COOKIE_KEY,
+    MAGIC_COOKIE_VALUE as COOKIE_VALUE, SHUTDOWN_PATH,
+};
 use mattermost_plugin_runtime::plugin_side::HookTokenLayer;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
@@ -58,9 +63,6 @@ macro_rules! say_out {
         let _ = out.flush();
     }};
 }
-
-const COOKIE_KEY: &str = "MATTERMOST_PLUGIN";
-const COOKIE_VALUE: &str = "Securely message teams, anywhere.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -142,12 +144,12 @@ async fn run() {
     let pid = std::process::id();
     record(&format!(
         "pid={pid} token={} plugin_id={} api_addr={} versions={} hook_token={} socket_dir={}",
-        env("MM_PLUGIN_API_TOKEN").unwrap_or_default(),
-        env("MM_PLUGIN_ID").unwrap_or_default(),
-        env("MM_PLUGIN_API_ADDR").unwrap_or_default(),
-        env("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_default(),
-        env("MM_PLUGIN_HOOK_TOKEN").unwrap_or_default(),
-        env("MM_PLUGIN_SOCKET_DIR").unwrap_or_default(),
+        env(ENV_API_TOKEN).unwrap_or_default(),
+        env(ENV_PLUGIN_ID).unwrap_or_default(),
+        env(ENV_API_ADDR).unwrap_or_default(),
+        env(ENV_PROTOCOL_VERSIONS).unwrap_or_default(),
+        env(ENV_HOOK_TOKEN).unwrap_or_default(),
+        env(ENV_SOCKET_DIR).unwrap_or_default(),
     ));
 
     let mut mode = parse_mode(&env("FAKE_MODE").unwrap_or_default());
@@ -202,7 +204,7 @@ async fn run() {
     // The gRPC services.
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
-        .set_service_status("plugin", ServingStatus::Serving)
+        .set_service_status(HEALTH_SERVICE, ServingStatus::Serving)
         .await;
     let hung = Arc::new(AtomicBool::new(false));
     let shutdown = Arc::new(Notify::new());
@@ -215,7 +217,7 @@ async fn run() {
         hung.store(true, Ordering::SeqCst);
     }
     let router = tonic::transport::Server::builder()
-        .layer(HookTokenLayer::new(env("MM_PLUGIN_HOOK_TOKEN")))
+        .layer(HookTokenLayer::new(env(ENV_HOOK_TOKEN)))
         .add_service(HangGate {
             inner: health,
             hung: hung.clone(),
@@ -223,7 +225,7 @@ async fn run() {
         .add_service(controller);
 
     // Listen, then announce.
-    let given_dir = env("FAKE_SOCKET_DIR").or_else(|| env("MM_PLUGIN_SOCKET_DIR"));
+    let given_dir = env("FAKE_SOCKET_DIR").or_else(|| env(ENV_SOCKET_DIR));
     let socket_dir = match &given_dir {
         Some(dir) => PathBuf::from(dir),
         None => std::env::temp_dir().join(format!("mm-fake-plugin-{pid}")),
@@ -293,7 +295,7 @@ async fn run() {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 say_err!("fake plugin: reporting NOT_SERVING");
                 reporter
-                    .set_service_status("plugin", ServingStatus::NotServing)
+                    .set_service_status(HEALTH_SERVICE, ServingStatus::NotServing)
                     .await;
             });
         }
@@ -386,7 +388,7 @@ struct Controller {
 }
 
 impl NamedService for Controller {
-    const NAME: &'static str = "plugin.GRPCController";
+    const NAME: &'static str = CONTROLLER_SERVICE;
 }
 
 struct ShutdownCall(Controller);
@@ -423,7 +425,7 @@ impl tower::Service<http::Request<Body>> for Controller {
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let controller = self.clone();
         Box::pin(async move {
-            if request.uri().path() == "/plugin.GRPCController/Shutdown" {
+            if request.uri().path() == SHUTDOWN_PATH {
                 let mut grpc =
                     tonic::server::Grpc::new(tonic_prost::ProstCodec::<(), ()>::default());
                 Ok(grpc.unary(ShutdownCall(controller), request).await)

@@ -12,12 +12,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use mattermost_plugin_api::support::PLUGIN_ID_METADATA;
+use mattermost_plugin_api::protocol::PLUGIN_ID_METADATA;
 use mattermost_plugin_api::{PluginApi, PluginApiServer};
 use tokio::sync::oneshot;
 
 /// Metadata key of the per-plugin token.
-pub const TOKEN_METADATA: &str = "mm-plugin-token";
+pub use mattermost_plugin_api::protocol::API_TOKEN_METADATA as TOKEN_METADATA;
 
 /// Largest message the API server accepts or sends: 256 MiB, above Mattermost's default maximum
 /// file size (100 MB) so `UploadFile` and friends fit in one message.

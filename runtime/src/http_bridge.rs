@@ -16,7 +16,7 @@ use mattermost_plugin_api::pb;
 use mattermost_plugin_api::{ApiError, BoxStream, CallContext, PluginHooks};
 
 /// The largest body chunk in one frame.
-pub const MAX_CHUNK: usize = 64 * 1024;
+pub use mattermost_plugin_api::protocol::MAX_CHUNK;
 
 /// One of the two HTTP hooks, as frames.
 pub trait HttpHook: Send + Sync + 'static {

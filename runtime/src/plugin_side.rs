@@ -21,14 +21,17 @@ use futures_util::future::{Either, Ready, ready};
 use mattermost_plugin_api::{PluginApiClient, PluginHooks, PluginHooksServer};
 use tonic::codegen::{BoxFuture, Service, http};
 
-use crate::api_server::TOKEN_METADATA;
-pub use crate::supervisor::{ENV_HOOK_TOKEN, ENV_SOCKET_DIR, HOOK_TOKEN_METADATA};
-use crate::supervisor::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, PluginAddress, connect};
+use mattermost_plugin_api::protocol::{
+    API_TOKEN_METADATA, APP_PROTOCOL_VERSION, CONTROLLER_SERVICE, CORE_PROTOCOL_VERSION,
+    HANDSHAKE_PROTOCOL, HEALTH_SERVICE, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, SHUTDOWN_PATH,
+    SOCKET_DIR_PREFIX, SOCKET_FILE,
+};
+/// Environment variables the host sets for a plugin process, and the hook token's metadata key.
+pub use mattermost_plugin_api::protocol::{
+    ENV_API_ADDR, ENV_API_TOKEN, ENV_HOOK_TOKEN, ENV_PLUGIN_ID, ENV_SOCKET_DIR, HOOK_TOKEN_METADATA,
+};
 
-/// Environment variables the host sets for a plugin process.
-pub const ENV_PLUGIN_ID: &str = "MM_PLUGIN_ID";
-pub const ENV_API_ADDR: &str = "MM_PLUGIN_API_ADDR";
-pub const ENV_API_TOKEN: &str = "MM_PLUGIN_API_TOKEN";
+use crate::supervisor::{PluginAddress, connect};
 
 /// A `tower` layer for the plugin's gRPC server that refuses, with UNAUTHENTICATED, every call
 /// whose `mm-plugin-hook-token` metadata is not the expected token. With no token it lets
@@ -180,7 +183,7 @@ pub async fn api_client_from_env() -> Result<PluginApiClient, PluginSideError> {
             source,
         })?;
     PluginApiClient::new(channel)
-        .with_metadata(TOKEN_METADATA, &token)
+        .with_metadata(API_TOKEN_METADATA, &token)
         .map_err(|_| PluginSideError::MissingEnv(ENV_API_TOKEN))
 }
 
@@ -191,7 +194,7 @@ struct Controller {
 }
 
 impl tonic::server::NamedService for Controller {
-    const NAME: &'static str = "plugin.GRPCController";
+    const NAME: &'static str = CONTROLLER_SERVICE;
 }
 
 struct ShutdownCall(Arc<tokio::sync::Notify>);
@@ -221,7 +224,7 @@ impl Service<http::Request<tonic::body::Body>> for Controller {
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let shutdown = self.shutdown.clone();
         Box::pin(async move {
-            if request.uri().path() != "/plugin.GRPCController/Shutdown" {
+            if request.uri().path() != SHUTDOWN_PATH {
                 return Ok(
                     tonic::Status::unimplemented("GRPCController has only Shutdown").into_http(),
                 );
@@ -257,23 +260,26 @@ where
 
     // The host's directory is the host's to remove; one of our own goes when `own_dir` drops.
     let (socket, own_dir) = match std::env::var_os(ENV_SOCKET_DIR).filter(|d| !d.is_empty()) {
-        Some(dir) => (PathBuf::from(dir).join("plugin.sock"), None),
+        Some(dir) => (PathBuf::from(dir).join(SOCKET_FILE), None),
         None => {
-            let dir = crate::private_dir::private_dir(&std::env::temp_dir(), "mm-plugin-")?;
-            (dir.path().join("plugin.sock"), Some(dir))
+            let dir = crate::private_dir::private_dir(&std::env::temp_dir(), SOCKET_DIR_PREFIX)?;
+            (dir.path().join(SOCKET_FILE), Some(dir))
         }
     };
     let listener = tokio::net::UnixListener::bind(&socket)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
-        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .set_service_status(HEALTH_SERVICE, tonic_health::ServingStatus::Serving)
         .await;
     let shutdown = Arc::new(tokio::sync::Notify::new());
     let controller = Controller {
         shutdown: shutdown.clone(),
     };
 
-    println!("1|1|unix|{}|grpc", socket.display());
+    println!(
+        "{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|unix|{}|{HANDSHAKE_PROTOCOL}",
+        socket.display()
+    );
     use std::io::Write;
     std::io::stdout().flush()?;
 

@@ -11,6 +11,8 @@ import grpc
 from google.protobuf import message as _message
 
 from mattermost_plugin_api import errors
+from mattermost_plugin_api.protocol import API_TOKEN_METADATA as TOKEN_METADATA
+from mattermost_plugin_api.protocol import MAX_CHUNK
 
 __all__ = [
     "MAX_CHUNK",
@@ -21,12 +23,6 @@ __all__ = [
     "channel_options",
     "chunks",
 ]
-
-TOKEN_METADATA = "mm-plugin-token"
-"""The metadata key carrying the plugin's token on every call."""
-
-MAX_CHUNK = 64 * 1024
-"""Streams are cut into chunks of at most this many bytes."""
 
 _SERVICE = "/mattermost.plugin.v1.PluginAPI/"
 _R = TypeVar("_R", bound=_message.Message)

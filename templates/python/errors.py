@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf import message as _message
 
 from mattermost_plugin_api._pb import common_pb2
-from mattermost_plugin_api.models._convert import struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict
 
 
 class PluginAPIError(Exception):
@@ -113,7 +113,7 @@ def from_app_error(method: str, error: common_pb2.AppError) -> PluginAPIError:
         status_code=status,
         request_id=error.request_id,
         where=error.where,
-        params=struct_to_dict(error.params) if error.HasField("params") else None,
+        params=anymap_to_dict(error.params) if error.HasField("params") else None,
     )
 
 

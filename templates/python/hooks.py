@@ -27,9 +27,14 @@ _CONVERSIONS = ({{ conversions|join(", ") }})
 
 
 class Hook(str, enum.Enum):
-    """Hook names as the host knows them (Go method names)."""
+    """Hook names as the host knows them (Go method names). Each member's docstring gives the Go
+    signature, the minimum server version, the wire ID, what the server does for a plugin without
+    the hook, where its error goes, and which arguments are always set."""
 {% for hook in hooks %}
+{%- if !loop.first %}
+{% endif %}
     {{ hook.member }} = "{{ hook.name }}"
+    """{{ hook.doc }}"""
 {%- endfor %}
 
 

@@ -4,9 +4,6 @@ from collections.abc import {{ abc|join(", ") }}
 {% endif -%}
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-{%- if uses_struct %}
-from google.protobuf import struct_pb2 as _struct_pb2
-{%- endif %}
 {%- if uses_timestamp %}
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 {%- endif %}

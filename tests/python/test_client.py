@@ -9,7 +9,6 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
 
 from mattermost_plugin_api import (
     HOOK_IDS,
@@ -23,6 +22,7 @@ from mattermost_plugin_api import (
     models,
 )
 from mattermost_plugin_api._pb import api_pb2, common_pb2, model_pb2
+from mattermost_plugin_api.models import dict_to_anymap
 
 TOKEN = "secret-token"
 
@@ -42,8 +42,7 @@ class FakeServer:
     def get_user(self, request: api_pb2.GetUserRequest, context: grpc.ServicerContext) -> api_pb2.GetUserResponse:
         self._check(context)
         if request.user_id == "missing":
-            params = struct_pb2.Struct()
-            params.update({"UserId": "missing"})
+            params = dict_to_anymap({"UserId": "missing", "Attempt": 2**53 + 1})
             error = common_pb2.AppError(
                 id="app.user.missing.app_error",
                 message="user not found",
@@ -121,7 +120,7 @@ def test_app_error_maps_to_an_exception_by_status(server: tuple[FakeServer, str]
         "no row",
         "GetUser",
     )
-    assert error.params == {"UserId": "missing"}
+    assert error.params == {"UserId": "missing", "Attempt": 2**53 + 1}
     assert error.method == "GetUser"
 
 

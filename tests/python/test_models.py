@@ -14,6 +14,7 @@ from google.protobuf import descriptor
 from google.protobuf.message import Message
 
 from mattermost_plugin_api import models
+from mattermost_plugin_api.models import dict_to_anymap, py_to_any
 
 
 def _sample_scalar(field: descriptor.FieldDescriptor) -> Any:
@@ -56,10 +57,11 @@ def populate(msg: Message, depth: int = 0) -> Message:
 
 def fill(msg: Message, message_type: descriptor.Descriptor, depth: int) -> None:
     name = message_type.full_name
-    if name == "google.protobuf.Struct":
-        msg.update({"n": 1.5, "s": "x", "nested": {"list": [True, None]}})  # type: ignore[attr-defined]
-    elif name == "google.protobuf.Value":
-        msg.string_value = "v"  # type: ignore[attr-defined]
+    if name == "mattermost.plugin.v1.AnyMap":
+        sample = {"n": 1.5, "i": 2**53 + 1, "u": 2**64 - 1, "s": "x", "b": b"\x00", "nested": {"list": [True, None]}}
+        msg.CopyFrom(dict_to_anymap(sample))
+    elif name == "mattermost.plugin.v1.AnyValue":
+        msg.CopyFrom(py_to_any([1, "v", {"k": None}]))
     elif name == "google.protobuf.Timestamp":
         msg.seconds = 1_700_000_000  # type: ignore[attr-defined]
         msg.nanos = 123_456_000  # type: ignore[attr-defined]
@@ -121,7 +123,7 @@ def test_lazy_classes_behave_like_plain_module_attributes() -> None:
 
     assert Post is models.Post
     assert "PostMetadata" in dir(models)
-    assert set(models.__all__) >= {"Post", "User", "MODELS", "struct_to_dict"}
+    assert set(models.__all__) >= {"Post", "User", "MODELS", "anymap_to_dict"}
     with pytest.raises(AttributeError, match="NoSuchModel"):
         models.NoSuchModel  # type: ignore[attr-defined]  # noqa: B018
     # Annotations resolve (through the models package), and instances pickle by reference.

@@ -60,6 +60,13 @@ pub fn validate(root: &Path) -> Result<Vec<String>> {
                         crate::SPEC_LOCK
                     );
                 }
+                if accepted.retypes > 0 {
+                    println!(
+                        "proto: {} finding(s) against {short} are retyped fields under new numbers, old ones reserved ({})",
+                        accepted.retypes,
+                        crate::SPEC_LOCK
+                    );
+                }
                 if accepted.restored > 0 {
                     println!(
                         "proto: {} reservation(s) dropped against {short} are fields back under their own number and name ({})",
@@ -87,11 +94,16 @@ struct Accepted {
     /// A field that comes back (same key and wire type) takes its number and name out of
     /// `reserved` again.
     restored: usize,
+    /// A retyped field: its key keeps the name under a new number, and the old number stays
+    /// reserved (recorded in the lock's `retired`), so no peer reads one type as the other. buf
+    /// sees the old field deleted without its name reserved (and, for a map, its entry's value
+    /// retyped).
+    retypes: usize,
 }
 
 impl Accepted {
     fn any(&self) -> bool {
-        self.renames + self.restored > 0
+        self.renames + self.restored + self.retypes > 0
     }
 }
 
@@ -122,6 +134,10 @@ fn sort_findings(output: &str, lock: &FieldLock) -> (Accepted, Vec<String>) {
         }
         if is_restored_field(&text("type"), &message, lock, &restored) {
             accepted.restored += 1;
+            continue;
+        }
+        if is_recorded_retype(&text("type"), &message, lock) {
+            accepted.retypes += 1;
             continue;
         }
         breaks.push(format!(
@@ -257,6 +273,56 @@ fn is_restored_field(
     }
 }
 
+/// Whether a finding is a retype the lock records: `FIELD_NO_DELETE_UNLESS_NAME_RESERVED` for a
+/// number the message retired (with that name) while a live field carries the name under
+/// another number; or a type change (`FIELD_SAME_TYPE`, `FIELD_WIRE_JSON_COMPATIBLE_TYPE`) of the
+/// value of such a field's map entry message
+/// (`PluginsEntry` for `plugins`).
+fn is_recorded_retype(kind: &str, message: &str, lock: &FieldLock) -> bool {
+    // buf's messages: `Previously present field "7" with name "plugins" on message "M" was
+    // deleted without reserving the name "plugins".` and `Field "2" with name "value" on
+    // message "PluginsEntry" changed type from "A" to "B".`
+    let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+    let retyped = |entry: &codegen::emit::proto::lock::MessageLock, name: &str| {
+        entry.fields.values().any(|live| {
+            live.name == name
+                && entry.retired.values().any(|old| {
+                    old.name == name
+                        && old.number != live.number
+                        && old.wire != live.wire
+                        && entry.reserved.iter().any(|r| r.number == old.number)
+                })
+        })
+    };
+    match (kind, quoted.as_slice()) {
+        ("FIELD_NO_DELETE_UNLESS_NAME_RESERVED", [number, name, message_name, _]) => {
+            lock.messages.get(*message_name).is_some_and(|entry| {
+                entry
+                    .retired
+                    .values()
+                    .any(|old| number.parse() == Ok(old.number) && old.name == *name)
+                    && retyped(entry, name)
+            })
+        }
+        (
+            "FIELD_SAME_TYPE" | "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+            [_, "value", entry_message, ..],
+        ) => {
+            let Some(stem) = entry_message.strip_suffix("Entry") else {
+                return false;
+            };
+            lock.messages.values().any(|entry| {
+                entry.retired.values().any(|old| {
+                    heck::AsUpperCamelCase(&old.name).to_string() == stem
+                        && old.wire.starts_with("map<")
+                        && retyped(entry, &old.name)
+                })
+            })
+        }
+        _ => false,
+    }
+}
+
 /// protoc's default `json_name`: lowerCamelCase of the proto field name.
 fn json_name(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
@@ -335,7 +401,8 @@ mod tests {
             accepted,
             Accepted {
                 renames: 2,
-                restored: 0
+                restored: 0,
+                retypes: 0,
             }
         );
         assert_eq!(breaks.len(), 2, "{breaks:?}");
@@ -386,12 +453,74 @@ mod tests {
             accepted,
             Accepted {
                 renames: 0,
-                restored: 2
+                restored: 2,
+                retypes: 0,
             }
         );
         assert_eq!(breaks.len(), 3, "{breaks:?}");
         assert!(breaks[0].contains("[5]"), "{breaks:?}");
         assert!(breaks[1].contains("\"gone\""), "{breaks:?}");
         assert!(breaks[2].contains("\"Other\""), "{breaks:?}");
+    }
+
+    /// A retype the lock records (new number, old one reserved and retired under the same name)
+    /// shows as the old field deleted without its name reserved, and for a map as its entry's
+    /// value retyped; both are accepted. A deleted field the lock does not explain is a break.
+    #[test]
+    fn retypes_recorded_in_the_lock_are_accepted_and_nothing_else() {
+        let lock = FieldLock::from_json(
+            r#"{"messages": {"M": {"next": 10, "fields": {
+                "Props": {"number": 8, "name": "props", "wire": "AnyMap"},
+                "Plugins": {"number": 9, "name": "plugins", "wire": "map<string, AnyMap>"},
+                "Other": {"number": 3, "name": "other", "wire": "string"}},
+                "reserved": [{"number": 2, "name": "props"}, {"number": 7, "name": "plugins"}],
+                "retired": {
+                    "Props": {"number": 2, "name": "props", "wire": "google.protobuf.Struct"},
+                    "Plugins": {"number": 7, "name": "plugins", "wire": "map<string, google.protobuf.Struct>"}}}}}"#,
+        )
+        .unwrap();
+        let finding = |kind: &str, text: &str| {
+            serde_json::json!({
+                "path": "a.proto", "start_line": 1, "start_column": 1, "type": kind, "message": text,
+            })
+            .to_string()
+        };
+        let deleted = "FIELD_NO_DELETE_UNLESS_NAME_RESERVED";
+        let output = [
+            finding(
+                deleted,
+                r#"Previously present field "2" with name "props" on message "M" was deleted without reserving the name "props"."#,
+            ),
+            finding(
+                deleted,
+                r#"Previously present field "7" with name "plugins" on message "M" was deleted without reserving the name "plugins"."#,
+            ),
+            finding(
+                "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+                r#"Field "2" with name "value" on message "PluginsEntry" changed type from "google.protobuf.Struct" to "mattermost.plugin.v1.AnyMap"."#,
+            ),
+            // Not retired under this number: a field lost.
+            finding(
+                deleted,
+                r#"Previously present field "5" with name "other" on message "M" was deleted without reserving the name "other"."#,
+            ),
+            finding(
+                "FIELD_SAME_TYPE",
+                r#"Field "2" with name "value" on message "LabelsEntry" changed type from "string" to "int64"."#,
+            ),
+        ]
+        .join("\n");
+        let (accepted, breaks) = sort_findings(&output, &lock);
+        assert_eq!(
+            accepted,
+            Accepted {
+                renames: 0,
+                restored: 0,
+                retypes: 3
+            }
+        );
+        assert_eq!(breaks.len(), 2, "{breaks:?}");
+        assert!(breaks[0].contains("\"other\""), "{breaks:?}");
+        assert!(breaks[1].contains("LabelsEntry"), "{breaks:?}");
     }
 }

@@ -1,7 +1,9 @@
 //! Emitters: each turns the IR into the files of one target.
 
 pub mod enums;
+pub mod hook_doc;
 pub mod proto;
+pub mod protocol;
 pub mod python;
 pub mod rust;
 

@@ -20,7 +20,8 @@ import grpc
 
 from mattermost_plugin_api import AsyncPluginAPI, PluginAPI
 from mattermost_plugin_api._pb import api_pb2
-from mattermost_plugin_api.client import TOKEN_METADATA, channel_options
+from mattermost_plugin_api.client import channel_options
+from mattermost_plugin_api.protocol import API_TOKEN_METADATA, ENV_API_ADDR, ENV_API_TOKEN
 
 METHOD = "/mattermost.plugin.v1.PluginAPI/GetUser"
 # Subject and baseline alternate in blocks so machine noise hits both alike; `--quick` (the
@@ -81,7 +82,7 @@ def sync_figures(target: str, token: str, user_id: str) -> dict[str, dict[str, f
         request_serializer=api_pb2.GetUserRequest.SerializeToString,
         response_deserializer=api_pb2.GetUserResponse.FromString,
     )
-    metadata = ((TOKEN_METADATA, token),)
+    metadata = ((API_TOKEN_METADATA, token),)
 
     def sdk() -> object:
         return api.get_user(user_id=user_id)
@@ -108,7 +109,7 @@ async def async_figures(target: str, token: str, user_id: str) -> dict[str, dict
         request_serializer=api_pb2.GetUserRequest.SerializeToString,
         response_deserializer=api_pb2.GetUserResponse.FromString,
     )
-    metadata = ((TOKEN_METADATA, token),)
+    metadata = ((API_TOKEN_METADATA, token),)
 
     async def sdk() -> object:
         return await api.get_user(user_id=user_id)
@@ -129,9 +130,9 @@ async def async_figures(target: str, token: str, user_id: str) -> dict[str, dict
 
 def main() -> None:
     if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--quick"]):
-        sys.exit(f"usage: {sys.argv[0]} <user id> [--quick] (with MM_PLUGIN_API_ADDR and MM_PLUGIN_API_TOKEN set)")
-    target = os.environ["MM_PLUGIN_API_ADDR"]
-    token = os.environ["MM_PLUGIN_API_TOKEN"]
+        sys.exit(f"usage: {sys.argv[0]} <user id> [--quick] (with {ENV_API_ADDR} and {ENV_API_TOKEN} set)")
+    target = os.environ[ENV_API_ADDR]
+    token = os.environ[ENV_API_TOKEN]
     figures = {
         "sync": sync_figures(target, token, sys.argv[1]),
         "async": asyncio.run(async_figures(target, token, sys.argv[1])),

@@ -17,9 +17,16 @@ from typing import Any
 import grpc
 
 from mattermost_plugin_api._pb import hooks_pb2
+from mattermost_plugin_api.protocol import (
+    APP_PROTOCOL_VERSION,
+    CONTROLLER_SERVICE,
+    CORE_PROTOCOL_VERSION,
+    HANDSHAKE_PROTOCOL,
+    MAGIC_COOKIE_KEY,
+    MAGIC_COOKIE_VALUE,
+    SOCKET_FILE,
+)
 
-MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
-MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
 HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
 # grpc.health.v1.HealthCheckResponse{status: SERVING}, encoded by hand like the SDK does.
 SERVING = b"\x08\x01"
@@ -66,17 +73,17 @@ async def serve() -> None:
         (
             grpc.method_handlers_generic_handler(HOOKS_SERVICE, hooks),
             grpc.method_handlers_generic_handler("grpc.health.v1.Health", {"Check": raw(check)}),
-            grpc.method_handlers_generic_handler("plugin.GRPCController", {"Shutdown": raw(shutdown)}),
+            grpc.method_handlers_generic_handler(CONTROLLER_SERVICE, {"Shutdown": raw(shutdown)}),
         )
     )
     # Made by hand like the SDK's, so neither pays for importing tempfile.
     socket_dir = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"mm-bench-{os.urandom(4).hex()}")
     os.mkdir(socket_dir, 0o700)
-    path = os.path.join(socket_dir, "plugin.sock")
+    path = os.path.join(socket_dir, SOCKET_FILE)
     try:
         server.add_insecure_port(f"unix://{path}")
         await server.start()
-        print(f"1|1|unix|{path}|grpc", flush=True)
+        print(f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|unix|{path}|{HANDSHAKE_PROTOCOL}", flush=True)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

@@ -12,14 +12,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use mattermost_plugin_api::pb;
+// Frames carry at most this much of the file, as every stream in the contract does.
+use mattermost_plugin_api::protocol::MAX_CHUNK;
 use mattermost_plugin_api::{ApiError, PluginApi, PluginHooks};
 use serde_json::{Value, json};
 
 use super::{Shared, api_error, bad_request, rejected};
 use crate::backend::memory::{MAX_FILE_SIZE, base_name, extension, mime_type};
-
-/// Frames carry at most this much of the file, as every stream in the contract does.
-const MAX_CHUNK: usize = 64 * 1024;
 
 fn file_json(info: &pb::FileInfo) -> Value {
     json!({

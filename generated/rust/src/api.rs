@@ -91,7 +91,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
     ) -> impl std::future::Future<
-        Output = Result<::core::option::Option<::prost_types::Struct>, ApiError>,
+        Output = Result<::core::option::Option<crate::pb::AnyMap>, ApiError>,
     > + Send {
         let _ = (ctx,);
         std::future::ready(Err(ApiError::not_implemented("GetPluginConfig")))
@@ -101,7 +101,7 @@ pub trait PluginApi: Send + Sync + 'static {
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
-        config: ::core::option::Option<::prost_types::Struct>,
+        config: ::core::option::Option<crate::pb::AnyMap>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, config);
         std::future::ready(Err(ApiError::not_implemented("SavePluginConfig")))
@@ -1839,7 +1839,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
         event: ::prost::alloc::string::String,
-        payload: ::core::option::Option<::prost_types::Struct>,
+        payload: ::core::option::Option<crate::pb::AnyMap>,
         broadcast: ::core::option::Option<crate::pb::WebsocketBroadcast>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, event, payload, broadcast);
@@ -1897,7 +1897,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogDebug")))
@@ -1908,7 +1908,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogInfo")))
@@ -1919,7 +1919,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogError")))
@@ -1930,7 +1930,7 @@ pub trait PluginApi: Send + Sync + 'static {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let _ = (ctx, msg, key_value_pairs);
         std::future::ready(Err(ApiError::not_implemented("LogWarn")))
@@ -10245,7 +10245,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
     ) -> impl std::future::Future<
-        Output = Result<::core::option::Option<::prost_types::Struct>, ApiError>,
+        Output = Result<::core::option::Option<crate::pb::AnyMap>, ApiError>,
     > + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
@@ -10267,7 +10267,7 @@ impl PluginApi for PluginApiClient {
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
-        config: ::core::option::Option<::prost_types::Struct>,
+        config: ::core::option::Option<crate::pb::AnyMap>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
@@ -14429,7 +14429,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
         event: ::prost::alloc::string::String,
-        payload: ::core::option::Option<::prost_types::Struct>,
+        payload: ::core::option::Option<crate::pb::AnyMap>,
         broadcast: ::core::option::Option<crate::pb::WebsocketBroadcast>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
@@ -14566,7 +14566,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
@@ -14593,7 +14593,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
@@ -14620,7 +14620,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(
@@ -14647,7 +14647,7 @@ impl PluginApi for PluginApiClient {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let mut client = self.inner.clone();
         let request = crate::support::request_with(

@@ -11,7 +11,11 @@ pub use crate::hooks_adapters::{HookObserver, PluginHooksClient, PluginHooksServ
 /// not implement the hook; `implemented` must list the hooks a plugin overrides.
 pub trait PluginHooks: Send + Sync + 'static {
     /// Go: `OnActivate() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 0.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_activate(
         &self,
         ctx: &CallContext,
@@ -31,7 +35,11 @@ pub trait PluginHooks: Send + Sync + 'static {
         std::future::ready(Ok(Vec::new()))
     }
     /// Go: `OnDeactivate() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 1.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_deactivate(
         &self,
         ctx: &CallContext,
@@ -40,7 +48,11 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_deactivate()
     }
     /// Go: `OnConfigurationChange() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 3.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_configuration_change(
         &self,
         ctx: &CallContext,
@@ -49,7 +61,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_configuration_change()
     }
     /// Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 2.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
     fn serve_http(
         &self,
         ctx: &CallContext,
@@ -64,7 +81,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::serve_http(frames)
     }
     /// Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 4.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: `*model.AppError`, in the response's `app_error`.
+    /// - Always set: `context`, `args`.
     fn execute_command(
         &self,
         ctx: &CallContext,
@@ -77,7 +99,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::execute_command()
     }
     /// Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 5.10.
+    ///
+    /// - Minimum server version: 5.10.
+    /// - Hook ID: 17.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_been_created(
         &self,
         ctx: &CallContext,
@@ -88,7 +115,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_been_created()
     }
     /// Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 15.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_will_log_in(
         &self,
         ctx: &CallContext,
@@ -101,7 +133,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_will_log_in()
     }
     /// Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 16.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_logged_in(
         &self,
         ctx: &CallContext,
@@ -112,7 +149,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_logged_in()
     }
     /// Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 5.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_will_be_posted(
         &self,
         ctx: &CallContext,
@@ -128,7 +170,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::message_will_be_posted()
     }
     /// Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 6.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
     fn message_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -145,7 +192,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::message_will_be_updated()
     }
     /// Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 7.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -156,7 +208,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::message_has_been_posted()
     }
     /// Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 8.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
     fn message_has_been_updated(
         &self,
         ctx: &CallContext,
@@ -168,7 +225,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::message_has_been_updated()
     }
     /// Go: `MessagesWillBeConsumed(posts []*model.Post) []*model.Post`
-    /// Minimum server version: 9.3.
+    ///
+    /// - Minimum server version: 9.3.
+    /// - Hook ID: 38.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `posts`.
     fn messages_will_be_consumed(
         &self,
         ctx: &CallContext,
@@ -180,7 +242,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::messages_will_be_consumed()
     }
     /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 56.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `posts`.
     fn messages_will_be_consumed_with_context(
         &self,
         ctx: &CallContext,
@@ -193,7 +260,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::messages_will_be_consumed_with_context()
     }
     /// Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
-    /// Minimum server version: 9.1.
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 37.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_has_been_deleted(
         &self,
         ctx: &CallContext,
@@ -204,7 +276,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::message_has_been_deleted()
     }
     /// Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 13.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_has_been_created(
         &self,
         ctx: &CallContext,
@@ -215,7 +292,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::channel_has_been_created()
     }
     /// Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 51.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_will_be_archived(
         &self,
         ctx: &CallContext,
@@ -228,7 +310,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::channel_will_be_archived()
     }
     /// Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 49.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
     fn channel_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -247,7 +334,13 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::channel_member_will_be_added()
     }
     /// Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 9.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
     fn user_has_joined_channel(
         &self,
         ctx: &CallContext,
@@ -259,7 +352,13 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_joined_channel()
     }
     /// Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 10.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
     fn user_has_left_channel(
         &self,
         ctx: &CallContext,
@@ -271,7 +370,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_left_channel()
     }
     /// Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 50.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
     fn team_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -290,7 +394,13 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::team_member_will_be_added()
     }
     /// Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 11.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
     fn user_has_joined_team(
         &self,
         ctx: &CallContext,
@@ -302,7 +412,13 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_joined_team()
     }
     /// Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 12.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
     fn user_has_left_team(
         &self,
         ctx: &CallContext,
@@ -314,7 +430,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_left_team()
     }
     /// Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 14.
+    /// - When not implemented: `info` comes back unchanged, with Go's zero values for the other results.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`, `info`.
     fn file_will_be_uploaded(
         &self,
         ctx: &CallContext,
@@ -331,7 +452,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::file_will_be_uploaded(frames)
     }
     /// Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
-    /// Minimum server version: 11.5.
+    ///
+    /// - Minimum server version: 11.5.
+    /// - Hook ID: 48.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `file_info`, `user_id`, `download_type`.
     fn file_will_be_downloaded(
         &self,
         ctx: &CallContext,
@@ -346,7 +472,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::file_will_be_downloaded()
     }
     /// Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
-    /// Minimum server version: 5.30.
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 18.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
     fn reaction_has_been_added(
         &self,
         ctx: &CallContext,
@@ -357,7 +488,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::reaction_has_been_added()
     }
     /// Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
-    /// Minimum server version: 5.30.
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 19.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
     fn reaction_has_been_removed(
         &self,
         ctx: &CallContext,
@@ -368,7 +504,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::reaction_has_been_removed()
     }
     /// Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
-    /// Minimum server version: 5.36.
+    ///
+    /// - Minimum server version: 5.36.
+    /// - Hook ID: 20.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `ev`.
     fn on_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -379,7 +520,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_plugin_cluster_event()
     }
     /// Go: `OnWebSocketConnect(webConnID string, userID string)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 21.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
     fn on_web_socket_connect(
         &self,
         ctx: &CallContext,
@@ -390,7 +536,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_web_socket_connect()
     }
     /// Go: `OnWebSocketDisconnect(webConnID string, userID string)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 22.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
     fn on_web_socket_disconnect(
         &self,
         ctx: &CallContext,
@@ -401,7 +552,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_web_socket_disconnect()
     }
     /// Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 23.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`, `req`.
     fn web_socket_message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -413,7 +569,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::web_socket_message_has_been_posted()
     }
     /// Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
-    /// Minimum server version: 6.4.
+    ///
+    /// - Minimum server version: 6.4.
+    /// - Hook ID: 24.
+    /// - When not implemented: Go's zero values: `0` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `now_time`, `batch_size`.
     fn run_data_retention(
         &self,
         ctx: &CallContext,
@@ -424,7 +585,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::run_data_retention()
     }
     /// Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
-    /// Minimum server version: 6.5.
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 25.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `event`.
     fn on_install(
         &self,
         ctx: &CallContext,
@@ -435,7 +601,11 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_install()
     }
     /// Go: `OnSendDailyTelemetry()`
-    /// Minimum server version: 6.5.
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 26.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
     fn on_send_daily_telemetry(
         &self,
         ctx: &CallContext,
@@ -444,7 +614,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_send_daily_telemetry()
     }
     /// Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
-    /// Minimum server version: 7.0.
+    ///
+    /// - Minimum server version: 7.0.
+    /// - Hook ID: 27.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `limits`.
     fn on_cloud_limits_updated(
         &self,
         ctx: &CallContext,
@@ -454,7 +629,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_cloud_limits_updated()
     }
     /// Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
-    /// Minimum server version: 8.0.
+    ///
+    /// - Minimum server version: 8.0.
+    /// - Hook ID: 34.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `new_cfg`.
     fn configuration_will_be_saved(
         &self,
         ctx: &CallContext,
@@ -466,7 +646,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::configuration_will_be_saved()
     }
     /// Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
-    /// Minimum server version: 11.00.
+    ///
+    /// - Minimum server version: 11.00.
+    /// - Hook ID: 47.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `email_notification`.
     fn email_notification_will_be_sent(
         &self,
         ctx: &CallContext,
@@ -484,7 +669,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::email_notification_will_be_sent()
     }
     /// Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
-    /// Minimum server version: 9.0.
+    ///
+    /// - Minimum server version: 9.0.
+    /// - Hook ID: 35.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `push_notification`, `user_id`.
     fn notification_will_be_pushed(
         &self,
         ctx: &CallContext,
@@ -503,7 +693,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::notification_will_be_pushed()
     }
     /// Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 9.1.
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 36.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_been_deactivated(
         &self,
         ctx: &CallContext,
@@ -514,7 +709,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::user_has_been_deactivated()
     }
     /// Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    /// Minimum server version: 9.2.
+    ///
+    /// - Minimum server version: 9.2.
+    /// - Hook ID: 39.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
     fn serve_metrics(
         &self,
         ctx: &CallContext,
@@ -529,7 +729,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::serve_metrics(frames)
     }
     /// Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 40.
+    /// - When not implemented: Go's zero values: a zero `model.SyncResponse` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `msg`, `rc`.
     fn on_shared_channels_sync_msg(
         &self,
         ctx: &CallContext,
@@ -542,7 +747,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_shared_channels_sync_msg()
     }
     /// Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 41.
+    /// - When not implemented: Go's zero value: `false`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `rc`.
     fn on_shared_channels_ping(
         &self,
         ctx: &CallContext,
@@ -552,7 +762,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_shared_channels_ping()
     }
     /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 42.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `preferences`.
     fn preferences_have_changed(
         &self,
         ctx: &CallContext,
@@ -563,7 +778,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::preferences_have_changed()
     }
     /// Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 43.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `fi`, `post`, `rc`.
     fn on_shared_channels_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -575,7 +795,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_shared_channels_attachment_sync_msg()
     }
     /// Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 44.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `user`, `rc`.
     fn on_shared_channels_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -586,7 +811,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_shared_channels_profile_image_sync_msg()
     }
     /// Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
-    /// Minimum server version: 9.8.
+    ///
+    /// - Minimum server version: 9.8.
+    /// - Hook ID: 45.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`.
     fn generate_support_data(
         &self,
         ctx: &CallContext,
@@ -598,7 +828,13 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::generate_support_data()
     }
     /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
-    /// Minimum server version: 10.7.
+    ///
+    /// - Minimum server version: 10.7.
+    /// - Hook ID: 46.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `user`.
+    /// - May be None: `assertion`.
     fn on_saml_login(
         &self,
         ctx: &CallContext,
@@ -610,7 +846,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::on_saml_login()
     }
     /// Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 52.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_channel`, `old_channel`.
     fn channel_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -627,7 +868,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::channel_will_be_updated()
     }
     /// Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 53.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_will_be_restored(
         &self,
         ctx: &CallContext,
@@ -640,7 +886,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::channel_will_be_restored()
     }
     /// Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 54.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `scheduled_post`.
     fn scheduled_post_will_be_created(
         &self,
         ctx: &CallContext,
@@ -659,7 +910,12 @@ pub trait PluginHooks: Send + Sync + 'static {
         defaults::scheduled_post_will_be_created()
     }
     /// Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 55.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `draft`.
     fn draft_will_be_upserted(
         &self,
         ctx: &CallContext,
@@ -2107,7 +2363,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
 }
 impl PluginHooks for PluginHooksClient {
     /// Go: `OnActivate() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 0.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_activate(
         &self,
         ctx: &CallContext,
@@ -2178,7 +2438,11 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnDeactivate() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 1.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_deactivate(
         &self,
         ctx: &CallContext,
@@ -2223,7 +2487,11 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnConfigurationChange() error`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 3.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
     fn on_configuration_change(
         &self,
         ctx: &CallContext,
@@ -2274,7 +2542,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 2.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
     fn serve_http(
         &self,
         ctx: &CallContext,
@@ -2306,7 +2579,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 4.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: `*model.AppError`, in the response's `app_error`.
+    /// - Always set: `context`, `args`.
     fn execute_command(
         &self,
         ctx: &CallContext,
@@ -2358,7 +2636,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 5.10.
+    ///
+    /// - Minimum server version: 5.10.
+    /// - Hook ID: 17.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_been_created(
         &self,
         ctx: &CallContext,
@@ -2411,7 +2694,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 15.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_will_log_in(
         &self,
         ctx: &CallContext,
@@ -2460,7 +2748,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 16.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_logged_in(
         &self,
         ctx: &CallContext,
@@ -2511,7 +2804,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 5.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_will_be_posted(
         &self,
         ctx: &CallContext,
@@ -2568,7 +2866,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 6.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
     fn message_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -2627,7 +2930,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 7.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -2680,7 +2988,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 8.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
     fn message_has_been_updated(
         &self,
         ctx: &CallContext,
@@ -2735,7 +3048,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessagesWillBeConsumed(posts []*model.Post) []*model.Post`
-    /// Minimum server version: 9.3.
+    ///
+    /// - Minimum server version: 9.3.
+    /// - Hook ID: 38.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `posts`.
     fn messages_will_be_consumed(
         &self,
         ctx: &CallContext,
@@ -2787,7 +3105,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 56.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `posts`.
     fn messages_will_be_consumed_with_context(
         &self,
         ctx: &CallContext,
@@ -2852,7 +3175,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
-    /// Minimum server version: 9.1.
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 37.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
     fn message_has_been_deleted(
         &self,
         ctx: &CallContext,
@@ -2905,7 +3233,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 13.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_has_been_created(
         &self,
         ctx: &CallContext,
@@ -2958,7 +3291,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 51.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_will_be_archived(
         &self,
         ctx: &CallContext,
@@ -3012,7 +3350,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 49.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
     fn channel_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -3075,7 +3418,13 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 9.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
     fn user_has_joined_channel(
         &self,
         ctx: &CallContext,
@@ -3130,7 +3479,13 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 10.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
     fn user_has_left_channel(
         &self,
         ctx: &CallContext,
@@ -3185,7 +3540,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
-    /// Minimum server version: 11.7.
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 50.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
     fn team_member_will_be_added(
         &self,
         ctx: &CallContext,
@@ -3245,7 +3605,13 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 11.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
     fn user_has_joined_team(
         &self,
         ctx: &CallContext,
@@ -3299,7 +3665,13 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 12.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
     fn user_has_left_team(
         &self,
         ctx: &CallContext,
@@ -3352,7 +3724,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
-    /// Minimum server version: 5.2.
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 14.
+    /// - When not implemented: `info` comes back unchanged, with Go's zero values for the other results.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`, `info`.
     fn file_will_be_uploaded(
         &self,
         ctx: &CallContext,
@@ -3386,7 +3763,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
-    /// Minimum server version: 11.5.
+    ///
+    /// - Minimum server version: 11.5.
+    /// - Hook ID: 48.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `file_info`, `user_id`, `download_type`.
     fn file_will_be_downloaded(
         &self,
         ctx: &CallContext,
@@ -3444,7 +3826,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
-    /// Minimum server version: 5.30.
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 18.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
     fn reaction_has_been_added(
         &self,
         ctx: &CallContext,
@@ -3497,7 +3884,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
-    /// Minimum server version: 5.30.
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 19.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
     fn reaction_has_been_removed(
         &self,
         ctx: &CallContext,
@@ -3550,7 +3942,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
-    /// Minimum server version: 5.36.
+    ///
+    /// - Minimum server version: 5.36.
+    /// - Hook ID: 20.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `ev`.
     fn on_plugin_cluster_event(
         &self,
         ctx: &CallContext,
@@ -3603,7 +4000,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnWebSocketConnect(webConnID string, userID string)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 21.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
     fn on_web_socket_connect(
         &self,
         ctx: &CallContext,
@@ -3656,7 +4058,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnWebSocketDisconnect(webConnID string, userID string)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 22.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
     fn on_web_socket_disconnect(
         &self,
         ctx: &CallContext,
@@ -3709,7 +4116,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
-    /// Minimum server version: 6.0.
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 23.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`, `req`.
     fn web_socket_message_has_been_posted(
         &self,
         ctx: &CallContext,
@@ -3775,7 +4187,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
-    /// Minimum server version: 6.4.
+    ///
+    /// - Minimum server version: 6.4.
+    /// - Hook ID: 24.
+    /// - When not implemented: Go's zero values: `0` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `now_time`, `batch_size`.
     fn run_data_retention(
         &self,
         ctx: &CallContext,
@@ -3828,7 +4245,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
-    /// Minimum server version: 6.5.
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 25.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `event`.
     fn on_install(
         &self,
         ctx: &CallContext,
@@ -3878,7 +4300,11 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSendDailyTelemetry()`
-    /// Minimum server version: 6.5.
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 26.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
     fn on_send_daily_telemetry(
         &self,
         ctx: &CallContext,
@@ -3926,7 +4352,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
-    /// Minimum server version: 7.0.
+    ///
+    /// - Minimum server version: 7.0.
+    /// - Hook ID: 27.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `limits`.
     fn on_cloud_limits_updated(
         &self,
         ctx: &CallContext,
@@ -3977,7 +4408,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
-    /// Minimum server version: 8.0.
+    ///
+    /// - Minimum server version: 8.0.
+    /// - Hook ID: 34.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `new_cfg`.
     fn configuration_will_be_saved(
         &self,
         ctx: &CallContext,
@@ -4035,7 +4471,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
-    /// Minimum server version: 11.00.
+    ///
+    /// - Minimum server version: 11.00.
+    /// - Hook ID: 47.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `email_notification`.
     fn email_notification_will_be_sent(
         &self,
         ctx: &CallContext,
@@ -4104,7 +4545,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
-    /// Minimum server version: 9.0.
+    ///
+    /// - Minimum server version: 9.0.
+    /// - Hook ID: 35.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `push_notification`, `user_id`.
     fn notification_will_be_pushed(
         &self,
         ctx: &CallContext,
@@ -4167,7 +4613,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
-    /// Minimum server version: 9.1.
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 36.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
     fn user_has_been_deactivated(
         &self,
         ctx: &CallContext,
@@ -4220,7 +4671,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
-    /// Minimum server version: 9.2.
+    ///
+    /// - Minimum server version: 9.2.
+    /// - Hook ID: 39.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
     fn serve_metrics(
         &self,
         ctx: &CallContext,
@@ -4252,7 +4708,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 40.
+    /// - When not implemented: Go's zero values: a zero `model.SyncResponse` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `msg`, `rc`.
     fn on_shared_channels_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4312,7 +4773,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 41.
+    /// - When not implemented: Go's zero value: `false`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `rc`.
     fn on_shared_channels_ping(
         &self,
         ctx: &CallContext,
@@ -4362,7 +4828,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 42.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `preferences`.
     fn preferences_have_changed(
         &self,
         ctx: &CallContext,
@@ -4415,7 +4886,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 43.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `fi`, `post`, `rc`.
     fn on_shared_channels_attachment_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4483,7 +4959,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
-    /// Minimum server version: 9.5.
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 44.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `user`, `rc`.
     fn on_shared_channels_profile_image_sync_msg(
         &self,
         ctx: &CallContext,
@@ -4549,7 +5030,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
-    /// Minimum server version: 9.8.
+    ///
+    /// - Minimum server version: 9.8.
+    /// - Hook ID: 45.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`.
     fn generate_support_data(
         &self,
         ctx: &CallContext,
@@ -4604,7 +5090,13 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
-    /// Minimum server version: 10.7.
+    ///
+    /// - Minimum server version: 10.7.
+    /// - Hook ID: 46.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `user`.
+    /// - May be None: `assertion`.
     fn on_saml_login(
         &self,
         ctx: &CallContext,
@@ -4656,7 +5148,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 52.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_channel`, `old_channel`.
     fn channel_will_be_updated(
         &self,
         ctx: &CallContext,
@@ -4715,7 +5212,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 53.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
     fn channel_will_be_restored(
         &self,
         ctx: &CallContext,
@@ -4769,7 +5271,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 54.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `scheduled_post`.
     fn scheduled_post_will_be_created(
         &self,
         ctx: &CallContext,
@@ -4832,7 +5339,12 @@ impl PluginHooks for PluginHooksClient {
         }
     }
     /// Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
-    /// Minimum server version: 11.9.
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 55.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `draft`.
     fn draft_will_be_upserted(
         &self,
         ctx: &CallContext,

@@ -7,7 +7,9 @@
 //! - [`api::PluginApiServer`] / [`hooks::PluginHooksServer`]: serve a trait implementation;
 //! - [`api::PluginApiClient`] / [`hooks::PluginHooksClient`]: call a remote one through the
 //!   same trait;
-//! - [`pb`]: the prost messages and tonic stubs of the contract.
+//! - [`pb`]: the prost messages and tonic stubs of the contract;
+//! - [`protocol`]: what a plugin and its host agree on besides the contract (handshake,
+//!   environment variables, metadata keys, chunk size).
 //!
 //! `support`, `api_adapters`, `hooks_adapters` and `roundtrip_harness` are hand-written (copied from the
 //! generator's `templates/rust/`) and linted as such; the generated modules are not.
@@ -21,6 +23,8 @@ pub mod enums;
 #[allow(clippy::all, clippy::pedantic)]
 pub mod hooks;
 mod hooks_adapters;
+#[allow(clippy::all, clippy::pedantic)]
+pub mod protocol;
 pub mod support;
 #[cfg(test)]
 mod roundtrip_harness;
@@ -31,7 +35,7 @@ pub use api::{PluginApi, PluginApiClient, PluginApiServer};
 pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
-pub const CONTRACT_HASH: &str = "bad3fb823d2b8461";
+pub const CONTRACT_HASH: &str = "487c9b4f68368272";
 /// The `server/public` version the contract was generated from.
 pub const MATTERMOST_VERSION: &str = "v0.4.4";
 /// Number of `plugin.API` methods.

@@ -53,6 +53,53 @@ pub struct HttpResponseHead {
     #[prost(message, repeated, tag = "2")]
     pub headers: ::prost::alloc::vec::Vec<HttpHeader>,
 }
+/// A Go `any` value with its kind kept: signed and unsigned integers and floats stay
+/// apart, and bytes are not text. No kind set is Go's nil.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AnyValue {
+    #[prost(oneof = "any_value::Kind", tags = "1, 2, 3, 4, 5, 6, 7, 8")]
+    pub kind: ::core::option::Option<any_value::Kind>,
+}
+/// Nested message and enum types in `AnyValue`.
+pub mod any_value {
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Kind {
+        #[prost(bool, tag = "1")]
+        BoolValue(bool),
+        /// Go's signed integers (int, int8 … int64).
+        #[prost(int64, tag = "2")]
+        IntValue(i64),
+        /// Go's unsigned integers (uint, uint8 … uint64).
+        #[prost(uint64, tag = "3")]
+        UintValue(u64),
+        /// Go's float32 and float64.
+        #[prost(double, tag = "4")]
+        FloatValue(f64),
+        #[prost(string, tag = "5")]
+        StringValue(::prost::alloc::string::String),
+        /// Go's \[\]byte.
+        #[prost(bytes, tag = "6")]
+        BytesValue(::prost::alloc::vec::Vec<u8>),
+        /// Go's \[\]any (and other slices).
+        #[prost(message, tag = "7")]
+        ListValue(super::AnyList),
+        /// Go's map\[string\]any.
+        #[prost(message, tag = "8")]
+        MapValue(super::AnyMap),
+    }
+}
+/// A list of Go `any` values.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AnyList {
+    #[prost(message, repeated, tag = "1")]
+    pub values: ::prost::alloc::vec::Vec<AnyValue>,
+}
+/// A Go `map\[string\]any`: each value keeps its kind.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AnyMap {
+    #[prost(map = "string, message", tag = "1")]
+    pub entries: ::std::collections::HashMap<::prost::alloc::string::String, AnyValue>,
+}
 /// Go: model.AppError (model/utils.go)
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AppError {
@@ -78,8 +125,8 @@ pub struct AppError {
     #[prost(bool, tag = "7")]
     pub skip_translation: bool,
     /// Go: params map\[string\]any (unexported; translation parameters)
-    #[prost(message, optional, tag = "8")]
-    pub params: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "9")]
+    pub params: ::core::option::Option<AnyMap>,
 }
 /// Go: plugin.Context (plugin/context.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -179,8 +226,8 @@ pub struct AccessControlPolicy {
     #[prost(string, tag = "12")]
     pub scope_id: ::prost::alloc::string::String,
     /// Go: Props map\[string\]any
-    #[prost(message, optional, tag = "13")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "14")]
+    pub props: ::core::option::Option<AnyMap>,
 }
 /// Go: model.AccessControlPolicyRule (model/access_policy.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -243,8 +290,8 @@ pub struct AccessDecision {
     #[prost(bool, tag = "1")]
     pub decision: bool,
     /// Go: Context map\[string\]any
-    #[prost(message, optional, tag = "2")]
-    pub context: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "3")]
+    pub context: ::core::option::Option<AnyMap>,
 }
 /// Go: model.AdditionalContentFlaggingSettings (model/content_flagging_settings.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -333,14 +380,14 @@ pub struct AuditEventActor {
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AuditEventData {
     /// Go: Parameters map\[string\]any
-    #[prost(message, optional, tag = "1")]
-    pub parameters: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "5")]
+    pub parameters: ::core::option::Option<AnyMap>,
     /// Go: PriorState map\[string\]any
-    #[prost(message, optional, tag = "2")]
-    pub prior_state: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "6")]
+    pub prior_state: ::core::option::Option<AnyMap>,
     /// Go: ResultState map\[string\]any
-    #[prost(message, optional, tag = "3")]
-    pub resulting_state: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "7")]
+    pub resulting_state: ::core::option::Option<AnyMap>,
     /// Go: ObjectType string
     #[prost(string, tag = "4")]
     pub object_type: ::prost::alloc::string::String,
@@ -371,8 +418,8 @@ pub struct AuditRecord {
     #[prost(message, optional, tag = "4")]
     pub actor: ::core::option::Option<AuditEventActor>,
     /// Go: Meta map\[string\]any
-    #[prost(message, optional, tag = "5")]
-    pub meta: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "7")]
+    pub meta: ::core::option::Option<AnyMap>,
     /// Go: Error model.AuditEventError
     #[prost(message, optional, tag = "6")]
     pub error: ::core::option::Option<AuditEventError>,
@@ -422,8 +469,8 @@ pub struct AutocompleteArg {
     #[prost(bool, tag = "4")]
     pub required: bool,
     /// Go: Data any
-    #[prost(message, optional, tag = "5")]
-    pub data: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "6")]
+    pub data: ::core::option::Option<AnyValue>,
 }
 /// Go: model.AutocompleteData (model/command_autocomplete.go)
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -595,8 +642,8 @@ pub struct Channel {
     #[prost(string, optional, tag = "15")]
     pub scheme_id: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: Props map\[string\]any
-    #[prost(message, optional, tag = "16")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "30")]
+    pub props: ::core::option::Option<AnyMap>,
     /// Go: GroupConstrained \*bool
     #[prost(bool, optional, tag = "17")]
     pub group_constrained: ::core::option::Option<bool>,
@@ -943,8 +990,8 @@ pub struct CommandResponse {
     #[prost(string, tag = "6")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Props model.StringInterface
-    #[prost(message, optional, tag = "7")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "13")]
+    pub props: ::core::option::Option<AnyMap>,
     /// Go: GotoLocation string
     #[prost(string, tag = "8")]
     pub goto_location: ::prost::alloc::string::String,
@@ -987,8 +1034,8 @@ pub struct Condition {
     #[prost(string, tag = "2")]
     pub operator: ::prost::alloc::string::String,
     /// Go: Value any
-    #[prost(message, optional, tag = "3")]
-    pub value: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "7")]
+    pub value: ::core::option::Option<AnyValue>,
     /// Go: ValueType model.ValueType
     #[prost(int64, tag = "4")]
     pub value_type: i64,
@@ -1473,8 +1520,8 @@ pub struct Draft {
     #[prost(string, tag = "8")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Props model.StringInterface
-    #[prost(message, optional, tag = "9")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "13")]
+    pub props: ::core::option::Option<AnyMap>,
     /// Go: FileIds model.StringArray
     #[prost(string, repeated, tag = "10")]
     pub file_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
@@ -1482,8 +1529,8 @@ pub struct Draft {
     #[prost(message, optional, tag = "11")]
     pub metadata: ::core::option::Option<PostMetadata>,
     /// Go: Priority model.StringInterface
-    #[prost(message, optional, tag = "12")]
-    pub priority: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "14")]
+    pub priority: ::core::option::Option<AnyMap>,
 }
 /// Go: model.ElasticsearchSettings (model/config.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -2969,8 +3016,8 @@ pub struct Manifest {
     #[prost(message, optional, tag = "12")]
     pub settings_schema: ::core::option::Option<PluginSettingsSchema>,
     /// Go: Props map\[string\]any
-    #[prost(message, optional, tag = "13")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "14")]
+    pub props: ::core::option::Option<AnyMap>,
 }
 /// Go: model.ManifestServer (model/manifest.go)
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -3063,8 +3110,8 @@ pub struct MessageAttachment {
     #[prost(string, tag = "15")]
     pub footer_icon: ::prost::alloc::string::String,
     /// Go: Timestamp any
-    #[prost(message, optional, tag = "16")]
-    pub ts: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "18")]
+    pub ts: ::core::option::Option<AnyValue>,
     /// Go: Actions \[\]\*model.PostAction
     #[prost(message, repeated, tag = "17")]
     pub actions: ::prost::alloc::vec::Vec<PostAction>,
@@ -3076,8 +3123,8 @@ pub struct MessageAttachmentField {
     #[prost(string, tag = "1")]
     pub title: ::prost::alloc::string::String,
     /// Go: Value any
-    #[prost(message, optional, tag = "2")]
-    pub value: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "4")]
+    pub value: ::core::option::Option<AnyValue>,
     /// Go: Short model.SlackCompatibleBool
     #[prost(bool, tag = "3")]
     pub short: bool,
@@ -3419,8 +3466,8 @@ pub struct PluginSetting {
     #[prost(string, tag = "6")]
     pub placeholder: ::prost::alloc::string::String,
     /// Go: Default any
-    #[prost(message, optional, tag = "7")]
-    pub default: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "11")]
+    pub default: ::core::option::Option<AnyValue>,
     /// Go: Options \[\]\*model.PluginOption
     #[prost(message, repeated, tag = "8")]
     pub options: ::prost::alloc::vec::Vec<PluginOption>,
@@ -3453,11 +3500,8 @@ pub struct PluginSettings {
     #[prost(string, optional, tag = "6")]
     pub client_directory: ::core::option::Option<::prost::alloc::string::String>,
     /// Go: Plugins map\[string\]map\[string\]any
-    #[prost(map = "string, message", tag = "7")]
-    pub plugins: ::std::collections::HashMap<
-        ::prost::alloc::string::String,
-        ::prost_types::Struct,
-    >,
+    #[prost(map = "string, message", tag = "16")]
+    pub plugins: ::std::collections::HashMap<::prost::alloc::string::String, AnyMap>,
     /// Go: PluginStates map\[string\]\*model.PluginState
     #[prost(map = "string, message", tag = "8")]
     pub plugin_states: ::std::collections::HashMap<
@@ -3621,8 +3665,8 @@ pub struct Post {
     #[prost(string, tag = "13")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Props model.StringInterface
-    #[prost(message, optional, tag = "14")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "26")]
+    pub props: ::core::option::Option<AnyMap>,
     /// Go: Hashtags string
     #[prost(string, tag = "15")]
     pub hashtags: ::prost::alloc::string::String,
@@ -3722,8 +3766,8 @@ pub struct PostActionIntegration {
     #[prost(string, tag = "1")]
     pub url: ::prost::alloc::string::String,
     /// Go: Context map\[string\]any
-    #[prost(message, optional, tag = "2")]
-    pub context: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "3")]
+    pub context: ::core::option::Option<AnyMap>,
 }
 /// Go: model.PostActionOptions (model/integration_action.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -3746,8 +3790,8 @@ pub struct PostEmbed {
     #[prost(string, tag = "2")]
     pub url: ::prost::alloc::string::String,
     /// Go: Data any
-    #[prost(message, optional, tag = "3")]
-    pub data: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "4")]
+    pub data: ::core::option::Option<AnyValue>,
 }
 /// Go: model.PostImage (model/post_metadata.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -3970,8 +4014,8 @@ pub struct PropertyField {
     #[prost(string, tag = "4")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Attrs model.StringInterface
-    #[prost(message, optional, tag = "5")]
-    pub attrs: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "19")]
+    pub attrs: ::core::option::Option<AnyMap>,
     /// Go: TargetID string
     #[prost(string, tag = "6")]
     pub target_id: ::prost::alloc::string::String,
@@ -4615,8 +4659,8 @@ pub struct ScheduledPost {
     #[prost(string, tag = "8")]
     pub r#type: ::prost::alloc::string::String,
     /// Go: Draft.Props model.StringInterface
-    #[prost(message, optional, tag = "9")]
-    pub props: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "19")]
+    pub props: ::core::option::Option<AnyMap>,
     /// Go: Draft.FileIds model.StringArray
     #[prost(string, repeated, tag = "10")]
     pub file_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
@@ -4624,8 +4668,8 @@ pub struct ScheduledPost {
     #[prost(message, optional, tag = "11")]
     pub metadata: ::core::option::Option<PostMetadata>,
     /// Go: Draft.Priority model.StringInterface
-    #[prost(message, optional, tag = "12")]
-    pub priority: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "20")]
+    pub priority: ::core::option::Option<AnyMap>,
     /// Go: Id string
     #[prost(string, tag = "13")]
     pub id: ::prost::alloc::string::String,
@@ -6108,8 +6152,8 @@ pub struct WebSocketRequest {
     #[prost(string, tag = "2")]
     pub action: ::prost::alloc::string::String,
     /// Go: Data map\[string\]any
-    #[prost(message, optional, tag = "3")]
-    pub data: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "6")]
+    pub data: ::core::option::Option<AnyMap>,
     /// Go: Session model.Session (json:"-")
     #[prost(message, optional, tag = "4")]
     pub session: ::core::option::Option<Session>,
@@ -6154,8 +6198,8 @@ pub struct WebsocketBroadcast {
     #[prost(string, repeated, tag = "11")]
     pub broadcast_hooks: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// Go: BroadcastHookArgs \[\]map\[string\]any
-    #[prost(message, repeated, tag = "12")]
-    pub broadcast_hook_args: ::prost::alloc::vec::Vec<::prost_types::Struct>,
+    #[prost(message, repeated, tag = "13")]
+    pub broadcast_hook_args: ::prost::alloc::vec::Vec<AnyMap>,
 }
 /// Go: model.WranglerSettings (model/config.go)
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -6289,15 +6333,15 @@ pub struct GetPluginConfigRequest {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPluginConfigResponse {
     /// Go: result 0 map\[string\]any
-    #[prost(message, optional, tag = "1")]
-    pub result: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "2")]
+    pub result: ::core::option::Option<AnyMap>,
 }
 /// Arguments of SavePluginConfig.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SavePluginConfigRequest {
     /// Go: config map\[string\]any
-    #[prost(message, optional, tag = "1")]
-    pub config: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "2")]
+    pub config: ::core::option::Option<AnyMap>,
 }
 /// Results of SavePluginConfig.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -8904,8 +8948,8 @@ pub struct PublishWebSocketEventRequest {
     #[prost(string, tag = "1")]
     pub event: ::prost::alloc::string::String,
     /// Go: payload map\[string\]any
-    #[prost(message, optional, tag = "2")]
-    pub payload: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "4")]
+    pub payload: ::core::option::Option<AnyMap>,
     /// Go: broadcast \*model.WebsocketBroadcast
     #[prost(message, optional, tag = "3")]
     pub broadcast: ::core::option::Option<WebsocketBroadcast>,
@@ -8994,8 +9038,8 @@ pub struct LogDebugRequest {
     #[prost(string, tag = "1")]
     pub msg: ::prost::alloc::string::String,
     /// Go: keyValuePairs \[\]any
-    #[prost(message, repeated, tag = "2")]
-    pub key_value_pairs: ::prost::alloc::vec::Vec<::prost_types::Value>,
+    #[prost(message, repeated, tag = "3")]
+    pub key_value_pairs: ::prost::alloc::vec::Vec<AnyValue>,
 }
 /// Results of LogDebug.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -9007,8 +9051,8 @@ pub struct LogInfoRequest {
     #[prost(string, tag = "1")]
     pub msg: ::prost::alloc::string::String,
     /// Go: keyValuePairs \[\]any
-    #[prost(message, repeated, tag = "2")]
-    pub key_value_pairs: ::prost::alloc::vec::Vec<::prost_types::Value>,
+    #[prost(message, repeated, tag = "3")]
+    pub key_value_pairs: ::prost::alloc::vec::Vec<AnyValue>,
 }
 /// Results of LogInfo.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -9020,8 +9064,8 @@ pub struct LogErrorRequest {
     #[prost(string, tag = "1")]
     pub msg: ::prost::alloc::string::String,
     /// Go: keyValuePairs \[\]any
-    #[prost(message, repeated, tag = "2")]
-    pub key_value_pairs: ::prost::alloc::vec::Vec<::prost_types::Value>,
+    #[prost(message, repeated, tag = "3")]
+    pub key_value_pairs: ::prost::alloc::vec::Vec<AnyValue>,
 }
 /// Results of LogError.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
@@ -9033,8 +9077,8 @@ pub struct LogWarnRequest {
     #[prost(string, tag = "1")]
     pub msg: ::prost::alloc::string::String,
     /// Go: keyValuePairs \[\]any
-    #[prost(message, repeated, tag = "2")]
-    pub key_value_pairs: ::prost::alloc::vec::Vec<::prost_types::Value>,
+    #[prost(message, repeated, tag = "3")]
+    pub key_value_pairs: ::prost::alloc::vec::Vec<AnyValue>,
 }
 /// Results of LogWarn.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]

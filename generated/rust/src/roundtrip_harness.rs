@@ -33,15 +33,10 @@ pub(crate) fn sample_app_error_value(method: &str) -> pb::AppError {
         status_code: 404,
         r#where: method.into(),
         skip_translation: true,
-        params: Some(prost_types::Struct {
-            fields: [(
-                "key".to_string(),
-                prost_types::Value {
-                    kind: Some(prost_types::value::Kind::StringValue("v".into())),
-                },
-            )]
-            .into(),
-        }),
+        params: Some(crate::support::any::map([(
+            "key",
+            crate::support::any::string("v"),
+        )])),
     }
 }
 

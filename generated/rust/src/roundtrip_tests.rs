@@ -175,7 +175,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
     ) -> impl std::future::Future<
-        Output = Result<::core::option::Option<::prost_types::Struct>, ApiError>,
+        Output = Result<::core::option::Option<crate::pb::AnyMap>, ApiError>,
     > + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -185,7 +185,13 @@ impl PluginApi for Fake {
             if fail {
                 Err(ApiError::app(418, "teapot", "GetPluginConfig"))
             } else {
-                Ok(Some(<::prost_types::Struct as Default>::default()))
+                Ok(
+                    Some(
+                        crate::support::any::map([
+                            ("n", crate::support::any::int(9_007_199_254_740_993)),
+                        ]),
+                    ),
+                )
             }
         }
     }
@@ -194,7 +200,7 @@ impl PluginApi for Fake {
     fn save_plugin_config(
         &self,
         ctx: &CallContext,
-        config: ::core::option::Option<::prost_types::Struct>,
+        config: ::core::option::Option<crate::pb::AnyMap>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -3117,7 +3123,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
         event: ::prost::alloc::string::String,
-        payload: ::core::option::Option<::prost_types::Struct>,
+        payload: ::core::option::Option<crate::pb::AnyMap>,
         broadcast: ::core::option::Option<crate::pb::WebsocketBroadcast>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
@@ -3220,7 +3226,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -3236,7 +3242,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -3252,7 +3258,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -3268,7 +3274,7 @@ impl PluginApi for Fake {
         &self,
         ctx: &CallContext,
         msg: ::prost::alloc::string::String,
-        key_value_pairs: ::std::vec::Vec<::prost_types::Value>,
+        key_value_pairs: ::std::vec::Vec<crate::pb::AnyValue>,
     ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
         let fail = self.fail;
         let calls = self.calls.clone();
@@ -6048,8 +6054,9 @@ async fn every_api_method_round_trips() {
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "GetPluginConfig"));
                 assert_eq!(
-                    got, Some(< ::prost_types::Struct as Default > ::default()),
-                    "{} result", "GetPluginConfig"
+                    got, Some(crate ::support::any::map([("n", crate
+                    ::support::any::int(9_007_199_254_740_993))])), "{} result",
+                    "GetPluginConfig"
                 );
                 let (method, recorded) = ok_calls
                     .lock()
@@ -6076,7 +6083,11 @@ async fn every_api_method_round_trips() {
                 let got = ok
                     .save_plugin_config(
                         &ctx,
-                        Some(<::prost_types::Struct as Default>::default()),
+                        Some(
+                            crate::support::any::map([
+                                ("n", crate::support::any::int(9_007_199_254_740_993)),
+                            ]),
+                        ),
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "SavePluginConfig"));
@@ -6088,13 +6099,18 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "SavePluginConfig");
                 assert_eq!(
-                    recorded, format!("{:?}", (& Some(< ::prost_types::Struct as Default
-                    > ::default()),)), "{} arguments", "SavePluginConfig"
+                    recorded, format!("{:?}", (& Some(crate ::support::any::map([("n",
+                    crate ::support::any::int(9_007_199_254_740_993))])),)),
+                    "{} arguments", "SavePluginConfig"
                 );
                 let err = failing
                     .save_plugin_config(
                         &ctx,
-                        Some(<::prost_types::Struct as Default>::default()),
+                        Some(
+                            crate::support::any::map([
+                                ("n", crate::support::any::int(9_007_199_254_740_993)),
+                            ]),
+                        ),
                     )
                     .await
                     .expect_err("SavePluginConfig");
@@ -11442,7 +11458,11 @@ async fn every_api_method_round_trips() {
                     .publish_web_socket_event(
                         &ctx,
                         String::from("sample"),
-                        Some(<::prost_types::Struct as Default>::default()),
+                        Some(
+                            crate::support::any::map([
+                                ("n", crate::support::any::int(9_007_199_254_740_993)),
+                            ]),
+                        ),
                         Some(<pb::WebsocketBroadcast as Default>::default()),
                     )
                     .await
@@ -11455,8 +11475,9 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "PublishWebSocketEvent");
                 assert_eq!(
-                    recorded, format!("{:?}", (& String::from("sample"), & Some(<
-                    ::prost_types::Struct as Default > ::default()), & Some(<
+                    recorded, format!("{:?}", (& String::from("sample"), & Some(crate
+                    ::support::any::map([("n", crate
+                    ::support::any::int(9_007_199_254_740_993))])), & Some(<
                     pb::WebsocketBroadcast as Default > ::default()),)), "{} arguments",
                     "PublishWebSocketEvent"
                 );
@@ -11464,7 +11485,11 @@ async fn every_api_method_round_trips() {
                     .publish_web_socket_event(
                         &ctx,
                         String::from("sample"),
-                        Some(<::prost_types::Struct as Default>::default()),
+                        Some(
+                            crate::support::any::map([
+                                ("n", crate::support::any::int(9_007_199_254_740_993)),
+                            ]),
+                        ),
                         Some(<pb::WebsocketBroadcast as Default>::default()),
                     )
                     .await
@@ -11633,7 +11658,7 @@ async fn every_api_method_round_trips() {
                     .log_debug(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "LogDebug"));
@@ -11645,15 +11670,14 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "LogDebug");
                 assert_eq!(
-                    recorded, format!("{:?}", (& String::from("sample"), & vec![<
-                    ::prost_types::Value as Default > ::default()],)), "{} arguments",
-                    "LogDebug"
+                    recorded, format!("{:?}", (& String::from("sample"), & vec![crate
+                    ::support::any::uint(u64::MAX)],)), "{} arguments", "LogDebug"
                 );
                 let err = failing
                     .log_debug(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .expect_err("LogDebug");
@@ -11669,7 +11693,7 @@ async fn every_api_method_round_trips() {
                     .log_info(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "LogInfo"));
@@ -11681,15 +11705,14 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "LogInfo");
                 assert_eq!(
-                    recorded, format!("{:?}", (& String::from("sample"), & vec![<
-                    ::prost_types::Value as Default > ::default()],)), "{} arguments",
-                    "LogInfo"
+                    recorded, format!("{:?}", (& String::from("sample"), & vec![crate
+                    ::support::any::uint(u64::MAX)],)), "{} arguments", "LogInfo"
                 );
                 let err = failing
                     .log_info(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .expect_err("LogInfo");
@@ -11705,7 +11728,7 @@ async fn every_api_method_round_trips() {
                     .log_error(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "LogError"));
@@ -11717,15 +11740,14 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "LogError");
                 assert_eq!(
-                    recorded, format!("{:?}", (& String::from("sample"), & vec![<
-                    ::prost_types::Value as Default > ::default()],)), "{} arguments",
-                    "LogError"
+                    recorded, format!("{:?}", (& String::from("sample"), & vec![crate
+                    ::support::any::uint(u64::MAX)],)), "{} arguments", "LogError"
                 );
                 let err = failing
                     .log_error(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .expect_err("LogError");
@@ -11741,7 +11763,7 @@ async fn every_api_method_round_trips() {
                     .log_warn(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{}: {e}", "LogWarn"));
@@ -11753,15 +11775,14 @@ async fn every_api_method_round_trips() {
                     .expect("recorded");
                 assert_eq!(method, "LogWarn");
                 assert_eq!(
-                    recorded, format!("{:?}", (& String::from("sample"), & vec![<
-                    ::prost_types::Value as Default > ::default()],)), "{} arguments",
-                    "LogWarn"
+                    recorded, format!("{:?}", (& String::from("sample"), & vec![crate
+                    ::support::any::uint(u64::MAX)],)), "{} arguments", "LogWarn"
                 );
                 let err = failing
                     .log_warn(
                         &ctx,
                         String::from("sample"),
-                        vec![< ::prost_types::Value as Default > ::default()],
+                        vec![crate ::support::any::uint(u64::MAX)],
                     )
                     .await
                     .expect_err("LogWarn");

@@ -23,7 +23,7 @@ pub type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 pub type ByteStream = BoxStream<Result<Vec<u8>, ApiError>>;
 
 /// Metadata key carrying the calling plugin's id.
-pub const PLUGIN_ID_METADATA: &str = "mm-plugin-id";
+pub use crate::protocol::PLUGIN_ID_METADATA;
 
 /// Why a call failed: a business error from the other side (`*model.AppError` or a
 /// Go `error`), or a transport failure.
@@ -244,4 +244,124 @@ pub fn request_with<T>(
     }
 
     request
+}
+
+/// Go `any` values (`pb::AnyValue`, `pb::AnyMap`): constructors, and conversion from and to
+/// JSON the way Go's `encoding/json` sees them.
+pub mod any {
+    use base64::Engine as _;
+    use serde_json::Value as Json;
+
+    use crate::pb::{AnyList, AnyMap, AnyValue, any_value::Kind};
+
+    fn of(kind: Kind) -> AnyValue {
+        AnyValue { kind: Some(kind) }
+    }
+
+    /// Go's nil.
+    pub fn nil() -> AnyValue {
+        AnyValue { kind: None }
+    }
+
+    pub fn bool(value: bool) -> AnyValue {
+        of(Kind::BoolValue(value))
+    }
+
+    pub fn int(value: i64) -> AnyValue {
+        of(Kind::IntValue(value))
+    }
+
+    pub fn uint(value: u64) -> AnyValue {
+        of(Kind::UintValue(value))
+    }
+
+    pub fn float(value: f64) -> AnyValue {
+        of(Kind::FloatValue(value))
+    }
+
+    pub fn string(value: impl Into<String>) -> AnyValue {
+        of(Kind::StringValue(value.into()))
+    }
+
+    pub fn bytes(value: impl Into<Vec<u8>>) -> AnyValue {
+        of(Kind::BytesValue(value.into()))
+    }
+
+    pub fn list(values: impl IntoIterator<Item = AnyValue>) -> AnyValue {
+        of(Kind::ListValue(AnyList {
+            values: values.into_iter().collect(),
+        }))
+    }
+
+    /// A `map[string]any`.
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, AnyValue)>) -> AnyMap {
+        AnyMap {
+            entries: entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        }
+    }
+
+    /// A `map[string]any` as an `any`.
+    pub fn map_value(map: AnyMap) -> AnyValue {
+        of(Kind::MapValue(map))
+    }
+
+    /// The text of a string value.
+    pub fn as_str(value: &AnyValue) -> Option<&str> {
+        match &value.kind {
+            Some(Kind::StringValue(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A JSON value as Go decodes it into `any`, except that whole numbers stay integers
+    /// (signed when they fit `i64`, else unsigned) rather than becoming float64.
+    pub fn from_json(value: &Json) -> AnyValue {
+        match value {
+            Json::Null => nil(),
+            Json::Bool(b) => bool(*b),
+            Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => int(i),
+                (None, Some(u)) => uint(u),
+                _ => float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Json::String(s) => string(s.clone()),
+            Json::Array(items) => list(items.iter().map(from_json)),
+            Json::Object(entries) => map_value(map_from_json(entries)),
+        }
+    }
+
+    /// A JSON object as a `map[string]any`.
+    pub fn map_from_json(entries: &serde_json::Map<String, Json>) -> AnyMap {
+        map(entries.iter().map(|(k, v)| (k.clone(), from_json(v))))
+    }
+
+    /// As JSON, the way `encoding/json` writes the Go value: bytes as base64 text, and floats
+    /// JSON cannot hold (NaN, infinities) as null.
+    pub fn to_json(value: &AnyValue) -> Json {
+        match &value.kind {
+            None => Json::Null,
+            Some(Kind::BoolValue(b)) => Json::Bool(*b),
+            Some(Kind::IntValue(i)) => Json::from(*i),
+            Some(Kind::UintValue(u)) => Json::from(*u),
+            Some(Kind::FloatValue(f)) => {
+                serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number)
+            }
+            Some(Kind::StringValue(s)) => Json::String(s.clone()),
+            Some(Kind::BytesValue(b)) => {
+                Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
+            Some(Kind::ListValue(l)) => Json::Array(l.values.iter().map(to_json).collect()),
+            Some(Kind::MapValue(m)) => map_to_json(m),
+        }
+    }
+
+    /// A `map[string]any` as a JSON object.
+    pub fn map_to_json(map: &AnyMap) -> Json {
+        Json::Object(
+            map.entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        )
+    }
 }

@@ -6,30 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The go-plugin magic cookie key Mattermost uses.
-pub const MAGIC_COOKIE_KEY: &str = "MATTERMOST_PLUGIN";
-/// The go-plugin magic cookie value Mattermost uses.
-pub const MAGIC_COOKIE_VALUE: &str = "Securely message teams, anywhere.";
-/// Env var carrying the plugin id.
-pub const ENV_PLUGIN_ID: &str = "MM_PLUGIN_ID";
-/// Env var carrying the API server address (`unix:///path/sock` or `http://127.0.0.1:port`).
-pub const ENV_API_ADDR: &str = "MM_PLUGIN_API_ADDR";
-/// Env var carrying this process's API token (fresh for every start).
-pub const ENV_API_TOKEN: &str = "MM_PLUGIN_API_TOKEN";
-/// Env var carrying the secret the host sends with every call into this process (fresh for every
-/// start): the plugin refuses calls without it.
-pub const ENV_HOOK_TOKEN: &str = "MM_PLUGIN_HOOK_TOKEN";
-/// The gRPC metadata key the host sends [`ENV_HOOK_TOKEN`]'s value under.
-pub const HOOK_TOKEN_METADATA: &str = "mm-plugin-hook-token";
-/// Env var naming the private (0700) directory the host made for this process's socket. The host
-/// removes it once the process is gone, however it ended.
-pub const ENV_SOCKET_DIR: &str = "MM_PLUGIN_SOCKET_DIR";
-/// go-plugin's env var listing the app protocol versions the host speaks.
-pub const ENV_PROTOCOL_VERSIONS: &str = "PLUGIN_PROTOCOL_VERSIONS";
-/// The application protocol version Mattermost's plugins speak.
-pub const APP_PROTOCOL_VERSION: u32 = 1;
-/// The gRPC health service name go-plugin registers.
-pub const HEALTH_SERVICE: &str = "plugin";
+// The protocol's names and values come from the generated crate, shared with the Python SDK.
+pub use mattermost_plugin_api::protocol::{
+    APP_PROTOCOL_VERSION, ENV_API_ADDR, ENV_API_TOKEN, ENV_HOOK_TOKEN, ENV_PLUGIN_ID,
+    ENV_PROTOCOL_VERSIONS, ENV_SOCKET_DIR, HEALTH_SERVICE, HOOK_TOKEN_METADATA, MAGIC_COOKIE_KEY,
+    MAGIC_COOKIE_VALUE,
+};
 
 /// How to launch the plugin executable.
 ///

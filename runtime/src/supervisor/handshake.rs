@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// go-plugin's core protocol version: the first field of the handshake line.
-pub const CORE_PROTOCOL_VERSION: u32 = 1;
+pub use mattermost_plugin_api::protocol::CORE_PROTOCOL_VERSION;
+use mattermost_plugin_api::protocol::HANDSHAKE_PROTOCOL;
 
 /// Where a plugin serves gRPC, as announced in its handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +141,7 @@ pub fn parse_handshake(line: &str, app_version: u32) -> Result<Handshake, Handsh
         }
     };
     let protocol = fields[4];
-    if protocol != "grpc" {
+    if protocol != HANDSHAKE_PROTOCOL {
         return Err(HandshakeError::UnsupportedProtocol {
             protocol: protocol.to_string(),
         });

@@ -33,7 +33,8 @@ use super::output::{StderrBuffer, emit_line, read_line_capped};
 use super::spawner;
 
 /// gRPC path of go-plugin's controller shutdown call (`google.protobuf.Empty` in and out).
-pub const SHUTDOWN_PATH: &str = "/plugin.GRPCController/Shutdown";
+pub use mattermost_plugin_api::protocol::SHUTDOWN_PATH;
+use mattermost_plugin_api::protocol::{SOCKET_DIR_PREFIX, SOCKET_FILE};
 
 /// After SIGKILL, how long to wait for the kernel to deliver it before giving up on reaping.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -42,6 +43,7 @@ const DRAIN_WAIT: Duration = Duration::from_millis(250);
 /// Longest path for a plugin's socket directory. A Unix socket path holds at most 107 bytes; this
 /// leaves the plugin 19 of them for `/` and its socket's name (`plugin.sock` needs 12).
 const MAX_SOCKET_DIR_LEN: usize = 88;
+const _: () = assert!(MAX_SOCKET_DIR_LEN + 1 + SOCKET_FILE.len() <= 107);
 
 /// A live connection to one plugin process (one *generation*).
 #[derive(Clone)]
@@ -534,13 +536,15 @@ fn socket_dir(spec: &CommandSpec) -> io::Result<tempfile::TempDir> {
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or_else(std::env::temp_dir);
     // `<base>/mm-plugin-XXXXXX`
-    let fits = |base: &Path| base.as_os_str().len() + 17 <= MAX_SOCKET_DIR_LEN;
+    let fits = |base: &Path| {
+        base.as_os_str().len() + 1 + SOCKET_DIR_PREFIX.len() + 6 <= MAX_SOCKET_DIR_LEN
+    };
     let base = if fits(&base) {
         base
     } else {
         PathBuf::from("/tmp")
     };
-    crate::private_dir::private_dir(&base, "mm-plugin-").map_err(|error| {
+    crate::private_dir::private_dir(&base, SOCKET_DIR_PREFIX).map_err(|error| {
         io::Error::new(
             error.kind(),
             format!(

@@ -71,7 +71,7 @@ impl Mapper<'_> {
         }
         Ok(match ty {
             TypeRef::Builtin(name) => match name.as_str() {
-                "any" => Wire::One(ValueType::Value),
+                "any" => Wire::One(ValueType::Any),
                 "error" => Wire::One(ValueType::Message("Error".into())),
                 other => match BUILTINS.iter().find(|(g, _)| *g == other) {
                     Some((_, p)) => scalar(*p),
@@ -113,7 +113,7 @@ impl Mapper<'_> {
                         ))
                     }
                     // Interfaces carry whatever JSON value the concrete type encodes to.
-                    TypeKind::Interface => Wire::One(ValueType::Value),
+                    TypeKind::Interface => Wire::One(ValueType::Any),
                     TypeKind::Alias { target } => self.map_in(target, &inner_subst, depth + 1)?,
                     TypeKind::Named { underlying, .. } => {
                         self.map_in(underlying, &inner_subst, depth + 1)?
@@ -165,7 +165,7 @@ impl Mapper<'_> {
                 };
                 let value_is_any = matches!(&**value, TypeRef::Builtin(b) if b == "any");
                 if key_scalar == Scalar::String && value_is_any {
-                    Wire::One(ValueType::Struct)
+                    Wire::One(ValueType::AnyMap)
                 } else {
                     match self.map_in(value, subst, depth + 1)? {
                         Wire::Omitted => Wire::Omitted,

@@ -68,7 +68,7 @@ const OVERRIDES: &[Override] = &[
         extra: &[Extra {
             key: "$params",
             name: "params",
-            ty: || FieldType::Single(ValueType::Struct),
+            ty: || FieldType::Single(ValueType::AnyMap),
             comment: "Go: params map[string]any (unexported; translation parameters)",
         }],
     },
@@ -97,8 +97,29 @@ pub struct ProtoMessage {
     pub name: String,
     pub comments: Vec<String>,
     pub fields: Vec<ProtoField>,
+    /// At most one set of alternatives (`oneof`), rendered after `fields`.
+    pub oneof: Option<ProtoOneof>,
     pub reserved_numbers: Vec<u32>,
     pub reserved_names: Vec<String>,
+    /// Whether languages expose the message as a model type (a dataclass, say). The messages
+    /// that carry Go's `any` are not: languages convert them to native values.
+    pub model: bool,
+}
+
+/// Fields of which at most one is set.
+#[derive(Debug, Clone)]
+pub struct ProtoOneof {
+    pub name: String,
+    pub fields: Vec<ProtoField>,
+}
+
+impl ProtoMessage {
+    /// Every field, those of the `oneof` last.
+    pub fn all_fields(&self) -> impl Iterator<Item = &ProtoField> {
+        self.fields
+            .iter()
+            .chain(self.oneof.iter().flat_map(|o| &o.fields))
+    }
 }
 
 /// One rpc with everything a language needs to call or serve it.
@@ -151,6 +172,9 @@ struct DraftMessage {
     fields: Vec<Draft>,
     /// Fields whose type is fixed (extras, wrappers, framing).
     fixed: Vec<Fixed>,
+    /// A `oneof`: its name and the names of the fixed fields in it.
+    oneof: Option<(String, Vec<String>)>,
+    model: bool,
 }
 
 /// A field whose type is known before mapping: (lock key, name, type, comments).
@@ -245,7 +269,9 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
             fields.push((f.key, f.name, shape.ty, f.comments));
         }
         fields.extend(d.fixed);
-        messages.push((d.file, number(&mut lock, d.name, d.comments, fields)));
+        let mut message = number(&mut lock, d.name, d.comments, fields, d.oneof);
+        message.model = d.model;
+        messages.push((d.file, message));
     }
     for (name, ty) in wrappers {
         let comments = vec![format!("A wrapper: proto cannot nest `{ty}` directly.")];
@@ -256,7 +282,7 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
         let field = (format!("${key}"), key.to_string(), ty, Vec::new());
         messages.push((
             FileKind::Model,
-            number(&mut lock, name, comments, vec![field]),
+            number(&mut lock, name, comments, vec![field], None),
         ));
     }
 
@@ -341,6 +367,7 @@ fn number(
     name: String,
     comments: Vec<String>,
     fields: Vec<Fixed>,
+    oneof: Option<(String, Vec<String>)>,
 ) -> ProtoMessage {
     let wires: Vec<String> = fields.iter().map(|(_, _, ty, _)| ty.to_string()).collect();
     let requests: Vec<lock::Request> = fields
@@ -354,7 +381,7 @@ fn number(
         .collect();
     let numbers = lock.allocate(&name, &requests);
     let reserved = lock.reserved(&name);
-    let fields = fields
+    let (alternatives, fields): (Vec<ProtoField>, Vec<ProtoField>) = fields
         .into_iter()
         .zip(numbers)
         .map(|((_, fname, ty, comments), number)| ProtoField {
@@ -364,8 +391,17 @@ fn number(
             comments,
             required: false,
         })
-        .collect();
+        .partition(|f| {
+            oneof
+                .as_ref()
+                .is_some_and(|(_, names)| names.contains(&f.name))
+        });
     ProtoMessage {
+        oneof: oneof.map(|(name, _)| ProtoOneof {
+            name,
+            fields: alternatives,
+        }),
+        model: true,
         reserved_numbers: reserved.iter().map(|r| r.number).collect(),
         reserved_names: reserved
             .into_iter()
@@ -382,7 +418,7 @@ fn number(
 fn with_imports(mut file: ProtoFile) -> ProtoFile {
     let mut imports = BTreeSet::new();
     for m in &file.messages {
-        for f in &m.fields {
+        for f in m.all_fields() {
             if let Some(import) = f.ty.value().well_known_import() {
                 imports.insert(import.to_string());
             }
@@ -649,6 +685,8 @@ fn model_message(
         comments: vec![format!("Go: {q} ({})", decl.file)],
         fields,
         fixed,
+        oneof: None,
+        model: true,
     })
 }
 
@@ -669,6 +707,8 @@ fn static_messages() -> Vec<DraftMessage> {
         comments: comments.iter().map(|c| c.to_string()).collect(),
         fields: Vec::new(),
         fixed: fields,
+        oneof: None,
+        model: true,
     };
     vec![
         msg(
@@ -741,6 +781,85 @@ fn static_messages() -> Vec<DraftMessage> {
                 ),
             ],
         ),
+        DraftMessage {
+            oneof: Some((
+                "kind".into(),
+                [
+                    "bool_value",
+                    "int_value",
+                    "uint_value",
+                    "float_value",
+                    "string_value",
+                    "bytes_value",
+                    "list_value",
+                    "map_value",
+                ]
+                .map(String::from)
+                .to_vec(),
+            )),
+            model: false,
+            ..msg(
+                types::ANY_VALUE,
+                &[
+                    "A Go `any` value with its kind kept: signed and unsigned integers and floats stay",
+                    "apart, and bytes are not text. No kind set is Go's nil.",
+                ],
+                vec![
+                    fixed("bool_value", FieldType::scalar(Scalar::Bool), ""),
+                    fixed(
+                        "int_value",
+                        FieldType::scalar(Scalar::Int64),
+                        "Go's signed integers (int, int8 … int64).",
+                    ),
+                    fixed(
+                        "uint_value",
+                        FieldType::scalar(Scalar::Uint64),
+                        "Go's unsigned integers (uint, uint8 … uint64).",
+                    ),
+                    fixed(
+                        "float_value",
+                        FieldType::scalar(Scalar::Double),
+                        "Go's float32 and float64.",
+                    ),
+                    fixed("string_value", FieldType::scalar(Scalar::String), ""),
+                    fixed(
+                        "bytes_value",
+                        FieldType::scalar(Scalar::Bytes),
+                        "Go's []byte.",
+                    ),
+                    fixed(
+                        "list_value",
+                        FieldType::message(types::ANY_LIST),
+                        "Go's []any (and other slices).",
+                    ),
+                    fixed(
+                        "map_value",
+                        FieldType::message(types::ANY_MAP),
+                        "Go's map[string]any.",
+                    ),
+                ],
+            )
+        },
+        DraftMessage {
+            model: false,
+            ..msg(
+                types::ANY_LIST,
+                &["A list of Go `any` values."],
+                vec![fixed("values", FieldType::Repeated(ValueType::Any), "")],
+            )
+        },
+        DraftMessage {
+            model: false,
+            ..msg(
+                types::ANY_MAP,
+                &["A Go `map[string]any`: each value keeps its kind."],
+                vec![fixed(
+                    "entries",
+                    FieldType::Map(Scalar::String, ValueType::Any),
+                    "",
+                )],
+            )
+        },
     ]
 }
 
@@ -972,6 +1091,8 @@ fn method_messages(
         comments: vec![format!("Arguments of {}.", m.name)],
         fields: Vec::new(),
         fixed: Vec::new(),
+        oneof: None,
+        model: true,
     };
     let mut resp = DraftMessage {
         name: resp_name.clone(),
@@ -979,6 +1100,8 @@ fn method_messages(
         comments: vec![format!("Results of {}.", m.name)],
         fields: Vec::new(),
         fixed: Vec::new(),
+        oneof: None,
+        model: true,
     };
     let (mut client_streaming, mut server_streaming) = (false, false);
     let is_stream_param = |p: &Param| crate::special::needs_special_case(&p.ty, false).is_some();

@@ -54,16 +54,22 @@ impl fmt::Display for Scalar {
     }
 }
 
+/// The messages that carry Go's `any` (static messages of common.proto).
+pub const ANY_VALUE: &str = "AnyValue";
+pub const ANY_LIST: &str = "AnyList";
+pub const ANY_MAP: &str = "AnyMap";
+
 /// The type of one value (no label).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ValueType {
     Scalar(Scalar),
     /// A message of this contract, by its proto name (`User`, `AppError`, `StringList`).
     Message(String),
-    /// `google.protobuf.Struct`: a JSON object.
-    Struct,
-    /// `google.protobuf.Value`: any JSON value.
-    Value,
+    /// `AnyMap` (common.proto): a Go `map[string]any`, each value keeping its kind.
+    AnyMap,
+    /// `AnyValue` (common.proto): a Go `any` — nil, bool, signed or unsigned integer, float,
+    /// string, bytes, list or map, kept apart.
+    Any,
     /// `google.protobuf.Timestamp`.
     Timestamp,
 }
@@ -74,8 +80,8 @@ impl ValueType {
         match self {
             ValueType::Scalar(s) => heck::AsUpperCamelCase(s.proto_name()).to_string(),
             ValueType::Message(m) => heck::AsUpperCamelCase(m).to_string(),
-            ValueType::Struct => "Struct".into(),
-            ValueType::Value => "Value".into(),
+            ValueType::AnyMap => "AnyMap".into(),
+            ValueType::Any => "AnyValue".into(),
             ValueType::Timestamp => "Timestamp".into(),
         }
     }
@@ -83,9 +89,10 @@ impl ValueType {
     /// The proto file a well-known type needs imported.
     pub fn well_known_import(&self) -> Option<&'static str> {
         match self {
-            ValueType::Struct | ValueType::Value => Some("google/protobuf/struct.proto"),
             ValueType::Timestamp => Some("google/protobuf/timestamp.proto"),
-            ValueType::Scalar(_) | ValueType::Message(_) => None,
+            ValueType::Scalar(_) | ValueType::Message(_) | ValueType::AnyMap | ValueType::Any => {
+                None
+            }
         }
     }
 }
@@ -95,8 +102,8 @@ impl fmt::Display for ValueType {
         match self {
             ValueType::Scalar(s) => s.fmt(f),
             ValueType::Message(m) => f.write_str(m),
-            ValueType::Struct => f.write_str("google.protobuf.Struct"),
-            ValueType::Value => f.write_str("google.protobuf.Value"),
+            ValueType::AnyMap => f.write_str(ANY_MAP),
+            ValueType::Any => f.write_str(ANY_VALUE),
             ValueType::Timestamp => f.write_str("google.protobuf.Timestamp"),
         }
     }

@@ -18,12 +18,12 @@ const PY_KEYWORDS: &[&str] = &[
 
 /// The value conversions of `models/_convert.py`, sorted.
 pub const CONVERSIONS: [&str; 6] = [
+    "any_to_py",
+    "anymap_to_dict",
     "datetime_to_timestamp",
-    "dict_to_struct",
-    "py_to_value",
-    "struct_to_dict",
+    "dict_to_anymap",
+    "py_to_any",
     "timestamp_to_datetime",
-    "value_to_py",
 ];
 
 /// How one value of a field converts between proto and Python.
@@ -31,8 +31,10 @@ pub const CONVERSIONS: [&str; 6] = [
 pub enum Kind<'a> {
     Scalar(&'static str),
     Model(&'a str),
-    Struct,
-    Value,
+    /// A Go `map[string]any`: a `dict[str, Any]` in Python.
+    AnyMap,
+    /// A Go `any`: the plain Python value (`None`, bool, int, float, str, bytes, list, dict).
+    Any,
     Timestamp,
 }
 
@@ -41,8 +43,8 @@ impl Kind<'_> {
     pub fn conversions(self) -> Option<[&'static str; 2]> {
         match self {
             Kind::Timestamp => Some(["datetime_to_timestamp", "timestamp_to_datetime"]),
-            Kind::Struct => Some(["dict_to_struct", "struct_to_dict"]),
-            Kind::Value => Some(["py_to_value", "value_to_py"]),
+            Kind::AnyMap => Some(["dict_to_anymap", "anymap_to_dict"]),
+            Kind::Any => Some(["py_to_any", "any_to_py"]),
             Kind::Scalar(_) | Kind::Model(_) => None,
         }
     }
@@ -60,8 +62,8 @@ pub fn scalar_py(t: Scalar) -> &'static str {
 
 pub fn kind(t: &ValueType) -> Kind<'_> {
     match t {
-        ValueType::Struct => Kind::Struct,
-        ValueType::Value => Kind::Value,
+        ValueType::AnyMap => Kind::AnyMap,
+        ValueType::Any => Kind::Any,
         ValueType::Timestamp => Kind::Timestamp,
         ValueType::Scalar(s) => Kind::Scalar(scalar_py(*s)),
         ValueType::Message(m) => Kind::Model(m),
@@ -91,8 +93,8 @@ fn py_type(k: Kind) -> String {
     match k {
         Kind::Scalar(t) => t.to_string(),
         Kind::Model(name) => format!("models.{name}"),
-        Kind::Struct => "dict[str, Any]".into(),
-        Kind::Value => "Any".into(),
+        Kind::AnyMap => "dict[str, Any]".into(),
+        Kind::Any => "Any".into(),
         Kind::Timestamp => "datetime.datetime".into(),
     }
 }
@@ -101,8 +103,8 @@ fn from_value(k: Kind, expr: &str) -> String {
     match k {
         Kind::Scalar(_) => expr.to_string(),
         Kind::Model(name) => format!("models.{name}.from_proto({expr})"),
-        Kind::Struct => format!("struct_to_dict({expr})"),
-        Kind::Value => format!("value_to_py({expr})"),
+        Kind::AnyMap => format!("anymap_to_dict({expr})"),
+        Kind::Any => format!("any_to_py({expr})"),
         Kind::Timestamp => format!("timestamp_to_datetime({expr})"),
     }
 }
@@ -111,8 +113,8 @@ fn to_value(k: Kind, expr: &str) -> String {
     match k {
         Kind::Scalar(_) => expr.to_string(),
         Kind::Model(_) => format!("{expr}.to_proto()"),
-        Kind::Struct => format!("dict_to_struct({expr})"),
-        Kind::Value => format!("py_to_value({expr})"),
+        Kind::AnyMap => format!("dict_to_anymap({expr})"),
+        Kind::Any => format!("py_to_any({expr})"),
         Kind::Timestamp => format!("datetime_to_timestamp({expr})"),
     }
 }
@@ -168,7 +170,7 @@ pub fn py_field(name: &str, ty: &FieldType, src: &str, dst: &str) -> PyField {
             },
         ),
         Label::Optional | Label::Plain if !scalar || label == Label::Optional => (
-            if k == Kind::Value {
+            if k == Kind::Any {
                 "Any".into()
             } else {
                 format!("{t} | None")

@@ -10,7 +10,8 @@
 //!   failures;
 //! - `client.py`: `PluginAPI` and `AsyncPluginAPI`, one method per API method, keyword arguments,
 //!   dataclasses in and out;
-//! - `hooks.py`: the hook names with their wire IDs and each hook's `HookSpec`.
+//! - `hooks.py`: the hook names with their wire IDs and each hook's `HookSpec`;
+//! - `protocol.py`: the protocol constants a plugin shares with its host (`emit::protocol`).
 //!
 //! Two kinds of files under `templates/python/` make it: [`STATIC_MODULES`] are plain Python,
 //! copied as they are (ruff and `mypy --strict` check them in place), and askama templates render
@@ -70,6 +71,48 @@ struct Module<'a> {
 #[template(path = "python/enums.py", escape = "none")]
 struct EnumsModule<'a> {
     enums: &'a [crate::emit::enums::StringEnum],
+}
+
+/// `protocol.py`: the protocol constants (`crate::emit::protocol`) as `Final` names.
+#[derive(Template)]
+#[template(path = "python/protocol.py", escape = "none")]
+struct ProtocolModule {
+    /// Sorted by name, as ruff sorts `__all__`.
+    names: Vec<&'static str>,
+    constants: Vec<ProtocolConstant>,
+}
+
+struct ProtocolConstant {
+    name: &'static str,
+    annotation: &'static str,
+    literal: String,
+    /// The docstring's lines.
+    doc: Vec<String>,
+}
+
+impl ProtocolModule {
+    fn new() -> ProtocolModule {
+        let table = crate::emit::protocol::CONSTANTS;
+        let mut names: Vec<&'static str> = table.iter().map(|k| k.name).collect();
+        names.sort_unstable();
+        ProtocolModule {
+            names,
+            constants: table
+                .iter()
+                .map(|k| ProtocolConstant {
+                    name: k.name,
+                    annotation: k.value.python_type(),
+                    literal: k.value.python_literal(),
+                    doc: crate::emit::protocol::wrap(k.doc, 100),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `protocol.py` of the package, as `emit` writes it under a header naming `source`.
+pub fn protocol_py(source: &str) -> Result<GeneratedFile, EmitError> {
+    templated("protocol.py", source, &ProtocolModule::new())
 }
 
 /// A template's text, ending in one newline (askama drops the template file's last one).
@@ -150,6 +193,7 @@ pub fn emit(
         .iter()
         .filter(|f| matches!(f.kind, FileKind::Common | FileKind::Model))
         .flat_map(|f| &f.messages)
+        .filter(|m| m.model)
         .collect();
     let (classes, models_init) = views::models(schema, &model_messages)?;
     for (path, class) in &classes {
@@ -168,6 +212,7 @@ pub fn emit(
         &source,
         &views::ClientModule::new(schema)?,
     )?);
+    files.push(protocol_py(&source)?);
     files.push(templated(
         "hooks.py",
         &source,

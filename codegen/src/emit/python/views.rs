@@ -44,7 +44,6 @@ pub struct Pb2Module {
 pub struct Pb2Stub {
     /// Names imported from `collections.abc`.
     abc: Vec<&'static str>,
-    uses_struct: bool,
     uses_timestamp: bool,
     uses_containers: bool,
     /// The other `_pb2` modules of ours the stubs name.
@@ -196,6 +195,21 @@ struct HookView {
     /// Written from the handler's values, named as the fields.
     results: Vec<PyField>,
     returns: String,
+    /// The member's docstring, without the quotes: the Go signature, then the hook's facts
+    /// (`emit::hook_doc`), lines after the first indented for the class body.
+    doc: String,
+}
+
+/// A hook's docstring body: `Go: <signature>`, a blank line, then one fact per line (indented
+/// four spaces, as under a class member), ending on an indented line for the closing quotes.
+fn hook_docstring(doc: &crate::emit::hook_doc::HookDoc) -> String {
+    let escape = |s: &str| s.replace('\\', "\\\\").replace("\"\"\"", "\\\"\"\"");
+    let mut out = format!("Go: {}\n", escape(&doc.signature));
+    for fact in &doc.facts {
+        out.push_str(&format!("\n    {}", escape(fact)));
+    }
+    out.push_str("\n    ");
+    out
 }
 
 fn missing(what: &str) -> EmitError {
@@ -244,27 +258,22 @@ impl Pb2Stub {
         let own = fields::pb2_module(file.kind);
         let mut uses: BTreeSet<&str> = BTreeSet::new();
         let mut value_ref = |ty: &ValueType| -> String {
-            match ty {
-                ValueType::Struct => {
-                    uses.insert("struct");
-                    "_struct_pb2.Struct".into()
-                }
-                ValueType::Value => {
-                    uses.insert("struct");
-                    "_struct_pb2.Value".into()
-                }
+            // The `any` messages are ours, defined in common.proto.
+            let message = match ty {
+                ValueType::AnyMap | ValueType::Any => ty.to_string(),
+                ValueType::Message(n) => n.clone(),
                 ValueType::Timestamp => {
                     uses.insert("timestamp");
-                    "_timestamp_pb2.Timestamp".into()
+                    return "_timestamp_pb2.Timestamp".into();
                 }
-                ValueType::Scalar(s) => fields::scalar_py(*s).into(),
-                ValueType::Message(n) => match modules.get(n.as_str()).copied() {
-                    Some(module) if module != own => {
-                        uses.insert(module);
-                        format!("_{module}.{n}")
-                    }
-                    _ => n.clone(),
-                },
+                ValueType::Scalar(s) => return fields::scalar_py(*s).into(),
+            };
+            match modules.get(message.as_str()).copied() {
+                Some(module) if module != own => {
+                    uses.insert(module);
+                    format!("_{module}.{message}")
+                }
+                _ => message,
             }
         };
         let mut messages = Vec::new();
@@ -274,7 +283,7 @@ impl Pb2Stub {
                 name: m.name.clone(),
                 fields: Vec::new(),
             };
-            for f in &m.fields {
+            for f in m.all_fields() {
                 let (label, inner) = fields::split(&f.ty);
                 let scalar = matches!(inner, ValueType::Scalar(_));
                 let value = value_ref(&inner);
@@ -317,7 +326,6 @@ impl Pb2Stub {
                 .into_iter()
                 .filter_map(|(name, used)| used.then_some(name))
                 .collect(),
-            uses_struct: uses.contains("struct"),
             uses_timestamp: uses.contains("timestamp"),
             uses_containers: containers,
             deps: deps(file.kind)
@@ -373,7 +381,7 @@ impl ModelModule {
         let kinds: Vec<ValueType> = m.fields.iter().map(|f| f.ty.value()).collect();
         let kinds: Vec<Kind> = kinds.iter().map(fields::kind).collect();
         let uses = |k: Kind| kinds.contains(&k);
-        let mut conversions: Vec<&'static str> = [Kind::Timestamp, Kind::Struct, Kind::Value]
+        let mut conversions: Vec<&'static str> = [Kind::Timestamp, Kind::AnyMap, Kind::Any]
             .into_iter()
             .filter(|k| uses(*k))
             .filter_map(Kind::conversions)
@@ -390,7 +398,7 @@ impl ModelModule {
                 .replace('"', "'"),
             pb_module,
             uses_datetime: uses(Kind::Timestamp),
-            uses_any: uses(Kind::Struct) || uses(Kind::Value),
+            uses_any: uses(Kind::AnyMap) || uses(Kind::Any),
             uses_models: kinds.iter().any(|k| matches!(k, Kind::Model(_))),
             conversions,
             fields: m
@@ -474,7 +482,7 @@ impl ClientModule {
         };
         Ok(ClientModule {
             abc: used(&abc),
-            uses_any: kinds.contains(&Kind::Struct) || kinds.contains(&Kind::Value),
+            uses_any: kinds.contains(&Kind::AnyMap) || kinds.contains(&Kind::Any),
             uses_datetime: kinds.contains(&Kind::Timestamp),
             base: used(&base),
             conversions: &CONVERSIONS,
@@ -630,6 +638,7 @@ impl HookView {
             )
         };
         Ok(HookView {
+            doc: hook_docstring(&crate::emit::hook_doc::HookDoc::new(rpc)),
             member: snake.to_uppercase(),
             name: m.name.clone(),
             id: m.hook_id.unwrap_or(u32::MAX),

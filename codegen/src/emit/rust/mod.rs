@@ -54,6 +54,7 @@ pub fn emit(
             format!("{header}\n{ROUNDTRIP_HARNESS}"),
         ),
         file("src/enums.rs", format!("{header}\n{}", enums_rs(ir)?)),
+        file("src/protocol.rs", format!("{header}\n{}", protocol_rs()?)),
         file("src/api.rs", format!("{header}\n{}", g.api_rs()?)),
         file("src/hooks.rs", format!("{header}\n{}", g.hooks_rs()?)),
         file(
@@ -99,6 +100,41 @@ fn enums_rs(ir: &Ir) -> Result<String, EmitError> {
     Ok(prettyplease::unparse(&file))
 }
 
+/// `src/protocol.rs`: the protocol constants (`crate::emit::protocol`) as `pub const`s.
+pub fn protocol_rs() -> Result<String, EmitError> {
+    let consts = crate::emit::protocol::CONSTANTS.iter().map(|k| {
+        let name = quote::format_ident!("{}", k.name);
+        let docs = crate::emit::protocol::wrap(k.doc, 96)
+            .into_iter()
+            .map(|line| format!(" {line}"));
+        let (ty, value) = match k.value {
+            crate::emit::protocol::Value::Str(s) => (quote::quote!(&str), quote::quote!(#s)),
+            crate::emit::protocol::Value::U32(n) => {
+                let n = proc_macro2::Literal::u32_unsuffixed(n);
+                (quote::quote!(u32), quote::quote!(#n))
+            }
+            crate::emit::protocol::Value::Usize(n) => {
+                let n = proc_macro2::Literal::usize_unsuffixed(n);
+                (quote::quote!(usize), quote::quote!(#n))
+            }
+        };
+        quote::quote! {
+            #(#[doc = #docs])*
+            pub const #name: #ty = #value;
+        }
+    });
+    let tokens = quote::quote! {
+        //! The protocol between a plugin and its host: the go-plugin handshake, the environment a
+        //! host gives a plugin process, gRPC metadata keys, service names and sizes. The Python
+        //! package's `mattermost_plugin_api.protocol` carries the same names and values.
+        #(#consts)*
+    };
+    let file = syn::parse2::<syn::File>(tokens).map_err(|e| EmitError {
+        messages: vec![format!("rust emitter: protocol.rs: {e}")],
+    })?;
+    Ok(prettyplease::unparse(&file))
+}
+
 fn file(rel: &str, contents: String) -> GeneratedFile {
     GeneratedFile {
         path: format!("{ROOT}/{rel}"),
@@ -120,9 +156,11 @@ publish = false
 description = "Typed traits and gRPC adapters for Mattermost's plugin API and hooks"
 
 [dependencies]
+base64 = "0.22"
 futures-util = "0.3"
 prost = "0.14"
 prost-types = "0.14"
+serde_json = "1"
 tokio = {{ version = "1", features = ["sync", "time"] }}
 tonic = "0.14"
 tonic-prost = "0.14"

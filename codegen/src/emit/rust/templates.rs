@@ -85,7 +85,12 @@ impl<'a> Generator<'a> {
                     },
                 };
                 let mut docs = vec![format!(" Go: `{}`", m.go_signature())];
-                if let Some(v) = &m.min_server_version {
+                if service == ServiceKind::Hooks && !m.protocol {
+                    // A hook's facts (version, ID, default, error, arguments), as in Python.
+                    let doc = crate::emit::hook_doc::HookDoc::new(rpc);
+                    docs.push(String::new());
+                    docs.extend(doc.facts.iter().map(|fact| format!(" - {fact}")));
+                } else if let Some(v) = &m.min_server_version {
                     docs.push(format!(" Minimum server version: {v}."));
                 }
                 let entry = M {
@@ -144,7 +149,9 @@ impl<'a> Generator<'a> {
             //! - [`api::PluginApiServer`] / [`hooks::PluginHooksServer`]: serve a trait implementation;
             //! - [`api::PluginApiClient`] / [`hooks::PluginHooksClient`]: call a remote one through the
             //!   same trait;
-            //! - [`pb`]: the prost messages and tonic stubs of the contract.
+            //! - [`pb`]: the prost messages and tonic stubs of the contract;
+            //! - [`protocol`]: what a plugin and its host agree on besides the contract (handshake,
+            //!   environment variables, metadata keys, chunk size).
             //!
             //! `support`, `api_adapters`, `hooks_adapters` and `roundtrip_harness` are hand-written (copied from the
             //! generator's `templates/rust/`) and linted as such; the generated modules are not.
@@ -159,6 +166,8 @@ impl<'a> Generator<'a> {
             #[allow(clippy::all, clippy::pedantic)]
             pub mod hooks;
             mod hooks_adapters;
+            #[allow(clippy::all, clippy::pedantic)]
+            pub mod protocol;
             pub mod support;
             #[cfg(test)]
             mod roundtrip_harness;

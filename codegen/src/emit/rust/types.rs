@@ -43,8 +43,8 @@ pub fn value_type(ty: &ValueType) -> TokenStream {
             Scalar::Float => quote!(f32),
             Scalar::Double => quote!(f64),
         },
-        ValueType::Struct => quote!(::prost_types::Struct),
-        ValueType::Value => quote!(::prost_types::Value),
+        ValueType::AnyMap => quote!(crate::pb::AnyMap),
+        ValueType::Any => quote!(crate::pb::AnyValue),
         ValueType::Timestamp => quote!(::prost_types::Timestamp),
         ValueType::Message(name) => {
             let id = message_ident(name);
@@ -90,8 +90,11 @@ fn sample_value(ty: &ValueType) -> TokenStream {
             Scalar::Float => quote!(1.5f32),
             Scalar::Double => quote!(1.5f64),
         },
-        ValueType::Struct => quote!(<::prost_types::Struct as Default>::default()),
-        ValueType::Value => quote!(<::prost_types::Value as Default>::default()),
+        ValueType::AnyMap => quote!(crate::support::any::map([(
+            "n",
+            crate::support::any::int(9_007_199_254_740_993)
+        )])),
+        ValueType::Any => quote!(crate::support::any::uint(u64::MAX)),
         ValueType::Timestamp => quote!(<::prost_types::Timestamp as Default>::default()),
         ValueType::Message(name) => {
             let id = message_ident(name);

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use mattermost_plugin_api::pb::{AnyMap as Struct, AnyValue as Value};
 use mattermost_plugin_api::{ApiError, CallContext, PluginApi, pb};
-use prost_types::{Struct, Value};
 
 use super::MemoryBackend;
 use super::config::struct_to_json_bytes;

@@ -1,10 +1,9 @@
 //! Log records written through `LogDebug`/`LogInfo`/`LogWarn`/`LogError`, kept in memory.
 
-use prost_types::Value;
-use prost_types::value::Kind;
+use mattermost_plugin_api::pb::AnyValue as Value;
+use mattermost_plugin_api::support::any;
 
 use super::State;
-use super::config::value_to_json;
 
 /// How many records are kept; older ones are dropped so a chatty plugin in a long-running
 /// host cannot grow memory without bound.
@@ -42,18 +41,15 @@ impl LogRecord {
 
     /// The first field named `key` if it is a string.
     pub fn field_str(&self, key: &str) -> Option<&str> {
-        match self.field(key)?.kind.as_ref()? {
-            Kind::StringValue(s) => Some(s),
-            _ => None,
-        }
+        any::as_str(self.field(key)?)
     }
 }
 
 /// A key as Go's logger would print it: strings as they are, anything else as JSON.
 fn key_text(value: &Value) -> String {
-    match &value.kind {
-        Some(Kind::StringValue(s)) => s.clone(),
-        _ => value_to_json(value).to_string(),
+    match any::as_str(value) {
+        Some(s) => s.to_string(),
+        None => any::to_json(value).to_string(),
     }
 }
 
@@ -71,9 +67,7 @@ fn pair_up(values: Vec<Value>) -> Vec<(String, Value)> {
 }
 
 fn string_value(s: &str) -> Value {
-    Value {
-        kind: Some(Kind::StringValue(s.to_string())),
-    }
+    any::string(s)
 }
 
 impl State {
@@ -130,9 +124,7 @@ mod tests {
 
     #[test]
     fn pairs_keys_with_values_and_flags_a_dangling_value() {
-        let number = Value {
-            kind: Some(Kind::NumberValue(3.0)),
-        };
+        let number = any::int(3);
         let fields = pair_up(vec![
             string_value("a"),
             number.clone(),

@@ -247,7 +247,7 @@ impl MemoryBackend {
     // --- Plugin configuration -----------------------------------------------------------
 
     /// Stores the configuration (`PluginSettings.Plugins[plugin_id]`) a plugin will load.
-    pub fn set_plugin_config(&self, plugin_id: &str, config: prost_types::Struct) {
+    pub fn set_plugin_config(&self, plugin_id: &str, config: mattermost_plugin_api::pb::AnyMap) {
         self.with_state(|s| s.set_plugin_config(plugin_id, config));
     }
 

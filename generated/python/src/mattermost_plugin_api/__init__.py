@@ -20,7 +20,7 @@ from mattermost_plugin_api.errors import (
 )
 from mattermost_plugin_api.hooks import HOOK_IDS, HOOK_SPECS, Hook, HookShape, HookSpec
 
-CONTRACT_HASH = "bad3fb823d2b8461"
+CONTRACT_HASH = "487c9b4f68368272"
 """Fingerprint of the proto contract; the host's must match."""
 
 MATTERMOST_VERSION = "v0.4.4"

@@ -19,18 +19,18 @@ from mattermost_plugin_api._client_base import (
 )
 from mattermost_plugin_api._pb import api_pb2
 from mattermost_plugin_api.models import (
+    any_to_py,
+    anymap_to_dict,
     datetime_to_timestamp,
-    dict_to_struct,
-    py_to_value,
-    struct_to_dict,
+    dict_to_anymap,
+    py_to_any,
     timestamp_to_datetime,
-    value_to_py,
 )
 
 __all__ = ["MAX_CHUNK", "TOKEN_METADATA", "AsyncPluginAPI", "PluginAPI", "channel_options"]
 
 # Keep the helpers referenced: not every contract uses every conversion.
-_CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)
+_CONVERSIONS = (any_to_py, anymap_to_dict, datetime_to_timestamp, dict_to_anymap, py_to_any, timestamp_to_datetime)
 
 
 class PluginAPI(PluginAPIBase):
@@ -132,7 +132,7 @@ class PluginAPI(PluginAPIBase):
         Raises:
             TransportError: the host could not be reached."""
         response = self._call("GetPluginConfig", api_pb2.GetPluginConfigRequest(), api_pb2.GetPluginConfigResponse)
-        return struct_to_dict(response.result) if response.HasField("result") else None
+        return anymap_to_dict(response.result) if response.HasField("result") else None
 
     def save_plugin_config(self, *, config: dict[str, Any] | None) -> None:
         """Go: SavePluginConfig(config map[string]any) *model.AppError
@@ -142,7 +142,7 @@ class PluginAPI(PluginAPIBase):
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_struct(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
+        response = self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_anymap(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SavePluginConfig", response.app_error)
 
@@ -1982,7 +1982,7 @@ class PluginAPI(PluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_struct(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
+        self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_anymap(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
 
     def has_permission_to(self, *, user_id: str, permission: models.Permission | None) -> bool:
         """Go: HasPermissionTo(userID string, permission *model.Permission) bool
@@ -2031,7 +2031,7 @@ class PluginAPI(PluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
+        self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
 
     def log_info(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogInfo(msg string, keyValuePairs ...any)
@@ -2040,7 +2040,7 @@ class PluginAPI(PluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
+        self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
 
     def log_error(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogError(msg string, keyValuePairs ...any)
@@ -2049,7 +2049,7 @@ class PluginAPI(PluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
+        self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
 
     def log_warn(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogWarn(msg string, keyValuePairs ...any)
@@ -2058,7 +2058,7 @@ class PluginAPI(PluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
+        self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
 
     def send_mail(self, *, to: str, subject: str, html_body: str) -> None:
         """Go: SendMail(to string, subject string, htmlBody string) *model.AppError
@@ -3484,7 +3484,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
         Raises:
             TransportError: the host could not be reached."""
         response = await self._call("GetPluginConfig", api_pb2.GetPluginConfigRequest(), api_pb2.GetPluginConfigResponse)
-        return struct_to_dict(response.result) if response.HasField("result") else None
+        return anymap_to_dict(response.result) if response.HasField("result") else None
 
     async def save_plugin_config(self, *, config: dict[str, Any] | None) -> None:
         """Go: SavePluginConfig(config map[string]any) *model.AppError
@@ -3494,7 +3494,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
         Raises:
             PluginAPIError (by status: BadRequestError, NotFoundError, ...): the server's AppError.
             TransportError: the host could not be reached."""
-        response = await self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_struct(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
+        response = await self._call("SavePluginConfig", api_pb2.SavePluginConfigRequest(config=dict_to_anymap(config) if config is not None else None), api_pb2.SavePluginConfigResponse)
         if response.HasField("app_error"):
             raise errors.from_app_error("SavePluginConfig", response.app_error)
 
@@ -5334,7 +5334,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        await self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_struct(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
+        await self._call("PublishWebSocketEvent", api_pb2.PublishWebSocketEventRequest(event=event, payload=dict_to_anymap(payload) if payload is not None else None, broadcast=broadcast.to_proto() if broadcast is not None else None), api_pb2.PublishWebSocketEventResponse)
 
     async def has_permission_to(self, *, user_id: str, permission: models.Permission | None) -> bool:
         """Go: HasPermissionTo(userID string, permission *model.Permission) bool
@@ -5383,7 +5383,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        await self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
+        await self._call("LogDebug", api_pb2.LogDebugRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogDebugResponse)
 
     async def log_info(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogInfo(msg string, keyValuePairs ...any)
@@ -5392,7 +5392,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        await self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
+        await self._call("LogInfo", api_pb2.LogInfoRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogInfoResponse)
 
     async def log_error(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogError(msg string, keyValuePairs ...any)
@@ -5401,7 +5401,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        await self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
+        await self._call("LogError", api_pb2.LogErrorRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogErrorResponse)
 
     async def log_warn(self, *, msg: str, key_value_pairs: Sequence[Any] = ()) -> None:
         """Go: LogWarn(msg string, keyValuePairs ...any)
@@ -5410,7 +5410,7 @@ class AsyncPluginAPI(AsyncPluginAPIBase):
 
         Raises:
             TransportError: the host could not be reached."""
-        await self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_value(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
+        await self._call("LogWarn", api_pb2.LogWarnRequest(msg=msg, key_value_pairs=[py_to_any(x) for x in key_value_pairs]), api_pb2.LogWarnResponse)
 
     async def send_mail(self, *, to: str, subject: str, html_body: str) -> None:
         """Go: SendMail(to string, subject string, htmlBody string) *model.AppError

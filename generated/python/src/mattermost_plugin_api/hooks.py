@@ -19,72 +19,533 @@ from mattermost_plugin_api._hook_spec import HookShape as HookShape
 from mattermost_plugin_api._hook_spec import HookSpec as HookSpec
 from mattermost_plugin_api._pb import hooks_pb2
 from mattermost_plugin_api.models import (
+    any_to_py,
+    anymap_to_dict,
     datetime_to_timestamp,
-    dict_to_struct,
-    py_to_value,
-    struct_to_dict,
+    dict_to_anymap,
+    py_to_any,
     timestamp_to_datetime,
-    value_to_py,
 )
 
 # Keep the helpers referenced: not every contract uses every conversion.
-_CONVERSIONS = (datetime_to_timestamp, dict_to_struct, py_to_value, struct_to_dict, timestamp_to_datetime, value_to_py)
+_CONVERSIONS = (any_to_py, anymap_to_dict, datetime_to_timestamp, dict_to_anymap, py_to_any, timestamp_to_datetime)
 
 
 class Hook(str, enum.Enum):
-    """Hook names as the host knows them (Go method names)."""
+    """Hook names as the host knows them (Go method names). Each member's docstring gives the Go
+    signature, the minimum server version, the wire ID, what the server does for a plugin without
+    the hook, where its error goes, and which arguments are always set."""
 
     ON_ACTIVATE = "OnActivate"
+    """Go: OnActivate() error
+
+    Minimum server version: 5.2.
+    Hook ID: 0.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    """
+
     ON_DEACTIVATE = "OnDeactivate"
+    """Go: OnDeactivate() error
+
+    Minimum server version: 5.2.
+    Hook ID: 1.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    """
+
     ON_CONFIGURATION_CHANGE = "OnConfigurationChange"
+    """Go: OnConfigurationChange() error
+
+    Minimum server version: 5.2.
+    Hook ID: 3.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    """
+
     SERVE_HTTP = "ServeHTTP"
+    """Go: ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)
+
+    Minimum server version: 5.2.
+    Hook ID: 2.
+    When not implemented: the server answers 404 Not Found.
+    Error: none (the Go hook returns no error).
+    Always set in the first frame: `context`.
+    """
+
     EXECUTE_COMMAND = "ExecuteCommand"
+    """Go: ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)
+
+    Minimum server version: 5.2.
+    Hook ID: 4.
+    When not implemented: Go's zero values: `nil` and a `nil` error.
+    Error: `*model.AppError`, in the response's `app_error`.
+    Always set: `context`, `args`.
+    """
+
     USER_HAS_BEEN_CREATED = "UserHasBeenCreated"
+    """Go: UserHasBeenCreated(c *plugin.Context, user *model.User)
+
+    Minimum server version: 5.10.
+    Hook ID: 17.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `user`.
+    """
+
     USER_WILL_LOG_IN = "UserWillLogIn"
+    """Go: UserWillLogIn(c *plugin.Context, user *model.User) string
+
+    Minimum server version: 5.2.
+    Hook ID: 15.
+    When not implemented: Go's zero value: `""`.
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `user`.
+    """
+
     USER_HAS_LOGGED_IN = "UserHasLoggedIn"
+    """Go: UserHasLoggedIn(c *plugin.Context, user *model.User)
+
+    Minimum server version: 5.2.
+    Hook ID: 16.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `user`.
+    """
+
     MESSAGE_WILL_BE_POSTED = "MessageWillBePosted"
+    """Go: MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)
+
+    Minimum server version: 5.2.
+    Hook ID: 5.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `post`.
+    """
+
     MESSAGE_WILL_BE_UPDATED = "MessageWillBeUpdated"
+    """Go: MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)
+
+    Minimum server version: 5.2.
+    Hook ID: 6.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `new_post`, `old_post`.
+    """
+
     MESSAGE_HAS_BEEN_POSTED = "MessageHasBeenPosted"
+    """Go: MessageHasBeenPosted(c *plugin.Context, post *model.Post)
+
+    Minimum server version: 5.2.
+    Hook ID: 7.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `post`.
+    """
+
     MESSAGE_HAS_BEEN_UPDATED = "MessageHasBeenUpdated"
+    """Go: MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)
+
+    Minimum server version: 5.2.
+    Hook ID: 8.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `new_post`, `old_post`.
+    """
+
     MESSAGES_WILL_BE_CONSUMED = "MessagesWillBeConsumed"
+    """Go: MessagesWillBeConsumed(posts []*model.Post) []*model.Post
+
+    Minimum server version: 9.3.
+    Hook ID: 38.
+    When not implemented: Go's zero value: `nil`.
+    Error: none (the Go hook returns no error).
+    Always set: `posts`.
+    """
+
     MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT = "MessagesWillBeConsumedWithContext"
+    """Go: MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post
+
+    Minimum server version: 11.9.
+    Hook ID: 56.
+    When not implemented: Go's zero value: `nil`.
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `posts`.
+    """
+
     MESSAGE_HAS_BEEN_DELETED = "MessageHasBeenDeleted"
+    """Go: MessageHasBeenDeleted(c *plugin.Context, post *model.Post)
+
+    Minimum server version: 9.1.
+    Hook ID: 37.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `post`.
+    """
+
     CHANNEL_HAS_BEEN_CREATED = "ChannelHasBeenCreated"
+    """Go: ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)
+
+    Minimum server version: 5.2.
+    Hook ID: 13.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel`.
+    """
+
     CHANNEL_WILL_BE_ARCHIVED = "ChannelWillBeArchived"
+    """Go: ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string
+
+    Minimum server version: 11.7.
+    Hook ID: 51.
+    When not implemented: Go's zero value: `""`.
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel`.
+    """
+
     CHANNEL_MEMBER_WILL_BE_ADDED = "ChannelMemberWillBeAdded"
+    """Go: ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)
+
+    Minimum server version: 11.7.
+    Hook ID: 49.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel_member`.
+    """
+
     USER_HAS_JOINED_CHANNEL = "UserHasJoinedChannel"
+    """Go: UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)
+
+    Minimum server version: 5.2.
+    Hook ID: 9.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel_member`.
+    May be None: `actor`.
+    """
+
     USER_HAS_LEFT_CHANNEL = "UserHasLeftChannel"
+    """Go: UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)
+
+    Minimum server version: 5.2.
+    Hook ID: 10.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel_member`.
+    May be None: `actor`.
+    """
+
     TEAM_MEMBER_WILL_BE_ADDED = "TeamMemberWillBeAdded"
+    """Go: TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)
+
+    Minimum server version: 11.7.
+    Hook ID: 50.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `team_member`.
+    """
+
     USER_HAS_JOINED_TEAM = "UserHasJoinedTeam"
+    """Go: UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)
+
+    Minimum server version: 5.2.
+    Hook ID: 11.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `team_member`.
+    May be None: `actor`.
+    """
+
     USER_HAS_LEFT_TEAM = "UserHasLeftTeam"
+    """Go: UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)
+
+    Minimum server version: 5.2.
+    Hook ID: 12.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `team_member`.
+    May be None: `actor`.
+    """
+
     FILE_WILL_BE_UPLOADED = "FileWillBeUploaded"
+    """Go: FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)
+
+    Minimum server version: 5.2.
+    Hook ID: 14.
+    When not implemented: `info` comes back unchanged, with Go's zero values for the other results.
+    Error: none (the Go hook returns no error).
+    Always set in the first frame: `context`, `info`.
+    """
+
     FILE_WILL_BE_DOWNLOADED = "FileWillBeDownloaded"
+    """Go: FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string
+
+    Minimum server version: 11.5.
+    Hook ID: 48.
+    When not implemented: Go's zero value: `""`.
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `file_info`, `user_id`, `download_type`.
+    """
+
     REACTION_HAS_BEEN_ADDED = "ReactionHasBeenAdded"
+    """Go: ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)
+
+    Minimum server version: 5.30.
+    Hook ID: 18.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `reaction`.
+    """
+
     REACTION_HAS_BEEN_REMOVED = "ReactionHasBeenRemoved"
+    """Go: ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)
+
+    Minimum server version: 5.30.
+    Hook ID: 19.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `reaction`.
+    """
+
     ON_PLUGIN_CLUSTER_EVENT = "OnPluginClusterEvent"
+    """Go: OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)
+
+    Minimum server version: 5.36.
+    Hook ID: 20.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `ev`.
+    """
+
     ON_WEB_SOCKET_CONNECT = "OnWebSocketConnect"
+    """Go: OnWebSocketConnect(webConnID string, userID string)
+
+    Minimum server version: 6.0.
+    Hook ID: 21.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `web_conn_id`, `user_id`.
+    """
+
     ON_WEB_SOCKET_DISCONNECT = "OnWebSocketDisconnect"
+    """Go: OnWebSocketDisconnect(webConnID string, userID string)
+
+    Minimum server version: 6.0.
+    Hook ID: 22.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `web_conn_id`, `user_id`.
+    """
+
     WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED = "WebSocketMessageHasBeenPosted"
+    """Go: WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)
+
+    Minimum server version: 6.0.
+    Hook ID: 23.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `web_conn_id`, `user_id`, `req`.
+    """
+
     RUN_DATA_RETENTION = "RunDataRetention"
+    """Go: RunDataRetention(nowTime int64, batchSize int64) (int64, error)
+
+    Minimum server version: 6.4.
+    Hook ID: 24.
+    When not implemented: Go's zero values: `0` and a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `now_time`, `batch_size`.
+    """
+
     ON_INSTALL = "OnInstall"
+    """Go: OnInstall(c *plugin.Context, event model.OnInstallEvent) error
+
+    Minimum server version: 6.5.
+    Hook ID: 25.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `context`, `event`.
+    """
+
     ON_SEND_DAILY_TELEMETRY = "OnSendDailyTelemetry"
+    """Go: OnSendDailyTelemetry()
+
+    Minimum server version: 6.5.
+    Hook ID: 26.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    """
+
     ON_CLOUD_LIMITS_UPDATED = "OnCloudLimitsUpdated"
+    """Go: OnCloudLimitsUpdated(limits *model.ProductLimits)
+
+    Minimum server version: 7.0.
+    Hook ID: 27.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `limits`.
+    """
+
     CONFIGURATION_WILL_BE_SAVED = "ConfigurationWillBeSaved"
+    """Go: ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)
+
+    Minimum server version: 8.0.
+    Hook ID: 34.
+    When not implemented: Go's zero values: `nil` and a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `new_cfg`.
+    """
+
     EMAIL_NOTIFICATION_WILL_BE_SENT = "EmailNotificationWillBeSent"
+    """Go: EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)
+
+    Minimum server version: 11.00.
+    Hook ID: 47.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `email_notification`.
+    """
+
     NOTIFICATION_WILL_BE_PUSHED = "NotificationWillBePushed"
+    """Go: NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)
+
+    Minimum server version: 9.0.
+    Hook ID: 35.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `push_notification`, `user_id`.
+    """
+
     USER_HAS_BEEN_DEACTIVATED = "UserHasBeenDeactivated"
+    """Go: UserHasBeenDeactivated(c *plugin.Context, user *model.User)
+
+    Minimum server version: 9.1.
+    Hook ID: 36.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `user`.
+    """
+
     SERVE_METRICS = "ServeMetrics"
+    """Go: ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)
+
+    Minimum server version: 9.2.
+    Hook ID: 39.
+    When not implemented: the server answers 404 Not Found.
+    Error: none (the Go hook returns no error).
+    Always set in the first frame: `context`.
+    """
+
     ON_SHARED_CHANNELS_SYNC_MSG = "OnSharedChannelsSyncMsg"
+    """Go: OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)
+
+    Minimum server version: 9.5.
+    Hook ID: 40.
+    When not implemented: Go's zero values: a zero `model.SyncResponse` and a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `msg`, `rc`.
+    """
+
     ON_SHARED_CHANNELS_PING = "OnSharedChannelsPing"
+    """Go: OnSharedChannelsPing(rc *model.RemoteCluster) bool
+
+    Minimum server version: 9.5.
+    Hook ID: 41.
+    When not implemented: Go's zero value: `false`.
+    Error: none (the Go hook returns no error).
+    Always set: `rc`.
+    """
+
     PREFERENCES_HAVE_CHANGED = "PreferencesHaveChanged"
+    """Go: PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)
+
+    Minimum server version: 9.5.
+    Hook ID: 42.
+    When not implemented: nothing happens (the hook returns nothing).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `preferences`.
+    """
+
     ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG = "OnSharedChannelsAttachmentSyncMsg"
+    """Go: OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error
+
+    Minimum server version: 9.5.
+    Hook ID: 43.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `fi`, `post`, `rc`.
+    """
+
     ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG = "OnSharedChannelsProfileImageSyncMsg"
+    """Go: OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error
+
+    Minimum server version: 9.5.
+    Hook ID: 44.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `user`, `rc`.
+    """
+
     GENERATE_SUPPORT_DATA = "GenerateSupportData"
+    """Go: GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)
+
+    Minimum server version: 9.8.
+    Hook ID: 45.
+    When not implemented: Go's zero values: `nil` and a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `context`.
+    """
+
     ON_SAML_LOGIN = "OnSAMLLogin"
+    """Go: OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error
+
+    Minimum server version: 10.7.
+    Hook ID: 46.
+    When not implemented: Go's zero value: a `nil` error.
+    Error: a Go `error`, in the response's `error`.
+    Always set: `context`, `user`.
+    May be None: `assertion`.
+    """
+
     CHANNEL_WILL_BE_UPDATED = "ChannelWillBeUpdated"
+    """Go: ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)
+
+    Minimum server version: 11.9.
+    Hook ID: 52.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `new_channel`, `old_channel`.
+    """
+
     CHANNEL_WILL_BE_RESTORED = "ChannelWillBeRestored"
+    """Go: ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string
+
+    Minimum server version: 11.9.
+    Hook ID: 53.
+    When not implemented: Go's zero value: `""`.
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `channel`.
+    """
+
     SCHEDULED_POST_WILL_BE_CREATED = "ScheduledPostWillBeCreated"
+    """Go: ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)
+
+    Minimum server version: 11.9.
+    Hook ID: 54.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `scheduled_post`.
+    """
+
     DRAFT_WILL_BE_UPSERTED = "DraftWillBeUpserted"
+    """Go: DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)
+
+    Minimum server version: 11.9.
+    Hook ID: 55.
+    When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    Error: none (the Go hook returns no error).
+    Always set: `context`, `draft`.
+    """
 
 
 HOOK_IDS: dict[Hook, int] = {

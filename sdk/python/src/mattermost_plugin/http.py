@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from mattermost_plugin_api import models
+from mattermost_plugin_api.protocol import MAX_CHUNK
 
 
 @dataclass
@@ -54,8 +55,8 @@ class ResponseWriter:
 
     async def write(self, data: bytes) -> None:
         frame = self._head() if not self._head_sent else _Frame()
-        for start in range(0, max(len(data), 1), 64 * 1024):
-            frame.chunk = data[start : start + 64 * 1024]
+        for start in range(0, max(len(data), 1), MAX_CHUNK):
+            frame.chunk = data[start : start + MAX_CHUNK]
             await self._queue.put(frame)
             frame = _Frame()
 
@@ -79,5 +80,5 @@ class UploadWriter:
 
     async def write(self, data: bytes) -> None:
         self.written = True
-        for start in range(0, len(data), 64 * 1024):
-            await self._queue.put(data[start : start + 64 * 1024])
+        for start in range(0, len(data), MAX_CHUNK):
+            await self._queue.put(data[start : start + MAX_CHUNK])

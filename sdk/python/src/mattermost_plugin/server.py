@@ -35,16 +35,27 @@ from mattermost_plugin_api import (
     models,
 )
 from mattermost_plugin_api._pb import common_pb2, hooks_pb2
+from mattermost_plugin_api.protocol import (
+    APP_PROTOCOL_VERSION,
+    CONTROLLER_SERVICE,
+    CORE_PROTOCOL_VERSION,
+    ENV_API_ADDR,
+    ENV_API_TOKEN,
+    ENV_HOOK_TOKEN,
+    ENV_SOCKET_DIR,
+    HANDSHAKE_PROTOCOL,
+    HOOK_TOKEN_METADATA,
+    MAGIC_COOKIE_KEY,
+    MAGIC_COOKIE_VALUE,
+    SOCKET_DIR_PREFIX,
+    SOCKET_FILE,
+)
 
-MAGIC_COOKIE_KEY = "MATTERMOST_PLUGIN"
-MAGIC_COOKIE_VALUE = "Securely message teams, anywhere."
 _HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
 # grpc.health.v1.HealthCheckResponse{status: SERVING | NOT_SERVING}, encoded by hand to need no
 # extra package.
 _SERVING = b"\x08\x01"
 _NOT_SERVING = b"\x08\x02"
-# The host's credential (MM_PLUGIN_HOOK_TOKEN) arrives under this metadata key on every call.
-_HOOK_TOKEN_METADATA = "mm-plugin-hook-token"
 # On stop, how long calls still in flight get before they are cancelled.
 _STOP_GRACE = 0.5
 
@@ -117,7 +128,8 @@ def _refused(context: grpc.aio.ServicerContext[Any, Any], token: str) -> bool:
     """Whether a call lacks the host's hook token. A plain scan in each handler: a server
     interceptor would add a coroutine hop to every hook call."""
     for key, value in context.invocation_metadata() or ():
-        if key == _HOOK_TOKEN_METADATA:
+        # The host's credential (ENV_HOOK_TOKEN) arrives under this key on every call.
+        if key == HOOK_TOKEN_METADATA:
             return not (isinstance(value, str) and _compare_digest(value, token))
     return True
 
@@ -328,7 +340,7 @@ def _socket_dir() -> str:
     if len(base) > 70:
         base = "/tmp"
     while True:
-        candidate = os.path.join(base, f"mm-plugin-{os.urandom(4).hex()}")
+        candidate = os.path.join(base, f"{SOCKET_DIR_PREFIX}{os.urandom(4).hex()}")
         try:
             os.mkdir(candidate, 0o700)
             return candidate
@@ -349,18 +361,18 @@ def _exit_now() -> NoReturn:
 
 
 async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -> None:
-    target = os.environ.get("MM_PLUGIN_API_ADDR", "")
-    token = os.environ.get("MM_PLUGIN_API_TOKEN", "")
+    target = os.environ.get(ENV_API_ADDR, "")
+    token = os.environ.get(ENV_API_TOKEN, "")
     # Read once: the secret the host sends with every call into the plugin.
-    hook_token = os.environ.get("MM_PLUGIN_HOOK_TOKEN", "")
-    host_socket_dir = os.environ.get("MM_PLUGIN_SOCKET_DIR", "")
+    hook_token = os.environ.get(ENV_HOOK_TOKEN, "")
+    host_socket_dir = os.environ.get(ENV_SOCKET_DIR, "")
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(_HclogFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[stderr], force=True)
     if not hook_token:
         # A host that sends no token (not ours) can still run the plugin, but anyone can call it.
         logging.getLogger("mattermost_plugin").warning(
-            "MM_PLUGIN_HOOK_TOKEN is not set: the plugin's socket accepts calls from any process that can reach it"
+            "%s is not set: the plugin's socket accepts calls from any process that can reach it", ENV_HOOK_TOKEN
         )
     handlers_run = Handlers()
 
@@ -441,16 +453,17 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
         (
             grpc.method_handlers_generic_handler(_HOOKS_SERVICE, handlers),
             grpc.method_handlers_generic_handler("grpc.health.v1.Health", {"Check": raw(check)}),
-            grpc.method_handlers_generic_handler("plugin.GRPCController", {"Shutdown": raw(shutdown)}),
+            grpc.method_handlers_generic_handler(CONTROLLER_SERVICE, {"Shutdown": raw(shutdown)}),
         )
     )
     # The host's directory is the host's to remove (it does, however the plugin ends).
     socket_dir = host_socket_dir or _socket_dir()
-    path = os.path.join(socket_dir, "plugin.sock")
+    path = os.path.join(socket_dir, SOCKET_FILE)
     try:
         server.add_insecure_port(f"unix://{path}")
         await server.start()
-        os.write(handshake_fd, f"1|1|unix|{path}|grpc\n".encode())
+        handshake = f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|unix|{path}|{HANDSHAKE_PROTOCOL}\n"
+        os.write(handshake_fd, handshake.encode())
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -4,7 +4,6 @@ from collections.abc import Iterable, Mapping
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 
 from mattermost_plugin_api._pb import common_pb2 as _common_pb2
@@ -135,20 +134,20 @@ class GetPluginConfigRequest(_message.Message):
 
 
 class GetPluginConfigResponse(_message.Message):
-    result: _struct_pb2.Struct
+    result: _common_pb2.AnyMap
     def __init__(
         self,
         *,
-        result: _struct_pb2.Struct | None = ...,
+        result: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
 class SavePluginConfigRequest(_message.Message):
-    config: _struct_pb2.Struct
+    config: _common_pb2.AnyMap
     def __init__(
         self,
         *,
-        config: _struct_pb2.Struct | None = ...,
+        config: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -3032,13 +3031,13 @@ class KVListResponse(_message.Message):
 
 class PublishWebSocketEventRequest(_message.Message):
     event: str
-    payload: _struct_pb2.Struct
+    payload: _common_pb2.AnyMap
     broadcast: _model_pb2.WebsocketBroadcast
     def __init__(
         self,
         *,
         event: str | None = ...,
-        payload: _struct_pb2.Struct | None = ...,
+        payload: _common_pb2.AnyMap | None = ...,
         broadcast: _model_pb2.WebsocketBroadcast | None = ...,
     ) -> None: ...
 
@@ -3133,12 +3132,12 @@ class RolesGrantPermissionResponse(_message.Message):
 
 class LogDebugRequest(_message.Message):
     msg: str
-    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_common_pb2.AnyValue]
     def __init__(
         self,
         *,
         msg: str | None = ...,
-        key_value_pairs: Iterable[_struct_pb2.Value] | None = ...,
+        key_value_pairs: Iterable[_common_pb2.AnyValue] | None = ...,
     ) -> None: ...
 
 
@@ -3148,12 +3147,12 @@ class LogDebugResponse(_message.Message):
 
 class LogInfoRequest(_message.Message):
     msg: str
-    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_common_pb2.AnyValue]
     def __init__(
         self,
         *,
         msg: str | None = ...,
-        key_value_pairs: Iterable[_struct_pb2.Value] | None = ...,
+        key_value_pairs: Iterable[_common_pb2.AnyValue] | None = ...,
     ) -> None: ...
 
 
@@ -3163,12 +3162,12 @@ class LogInfoResponse(_message.Message):
 
 class LogErrorRequest(_message.Message):
     msg: str
-    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_common_pb2.AnyValue]
     def __init__(
         self,
         *,
         msg: str | None = ...,
-        key_value_pairs: Iterable[_struct_pb2.Value] | None = ...,
+        key_value_pairs: Iterable[_common_pb2.AnyValue] | None = ...,
     ) -> None: ...
 
 
@@ -3178,12 +3177,12 @@ class LogErrorResponse(_message.Message):
 
 class LogWarnRequest(_message.Message):
     msg: str
-    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    key_value_pairs: _containers.RepeatedCompositeFieldContainer[_common_pb2.AnyValue]
     def __init__(
         self,
         *,
         msg: str | None = ...,
-        key_value_pairs: Iterable[_struct_pb2.Value] | None = ...,
+        key_value_pairs: Iterable[_common_pb2.AnyValue] | None = ...,
     ) -> None: ...
 
 

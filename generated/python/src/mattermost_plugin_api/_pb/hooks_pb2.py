@@ -3,7 +3,6 @@
 """Protobuf messages of mattermost/plugin/v1/hooks.proto."""
 
 from google.protobuf import descriptor_pool as _descriptor_pool
-from google.protobuf import struct_pb2 as _struct_pb2  # noqa: F401  (registers struct.proto)
 from google.protobuf import timestamp_pb2 as _timestamp_pb2  # noqa: F401  (registers timestamp.proto)
 from google.protobuf.internal import builder as _builder
 

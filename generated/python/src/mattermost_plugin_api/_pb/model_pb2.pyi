@@ -4,7 +4,6 @@ from collections.abc import Iterable, Mapping
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 
@@ -51,7 +50,7 @@ class AccessControlPolicy(_message.Message):
     rules: _containers.RepeatedCompositeFieldContainer[AccessControlPolicyRule]
     scope: str
     scope_id: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     def __init__(
         self,
         *,
@@ -67,7 +66,7 @@ class AccessControlPolicy(_message.Message):
         rules: Iterable[AccessControlPolicyRule] | None = ...,
         scope: str | None = ...,
         scope_id: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -122,12 +121,12 @@ class AccessControlSettings(_message.Message):
 
 class AccessDecision(_message.Message):
     decision: bool
-    context: _struct_pb2.Struct
+    context: _common_pb2.AnyMap
     def __init__(
         self,
         *,
         decision: bool | None = ...,
-        context: _struct_pb2.Struct | None = ...,
+        context: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -209,16 +208,16 @@ class AuditEventActor(_message.Message):
 
 
 class AuditEventData(_message.Message):
-    parameters: _struct_pb2.Struct
-    prior_state: _struct_pb2.Struct
-    resulting_state: _struct_pb2.Struct
+    parameters: _common_pb2.AnyMap
+    prior_state: _common_pb2.AnyMap
+    resulting_state: _common_pb2.AnyMap
     object_type: str
     def __init__(
         self,
         *,
-        parameters: _struct_pb2.Struct | None = ...,
-        prior_state: _struct_pb2.Struct | None = ...,
-        resulting_state: _struct_pb2.Struct | None = ...,
+        parameters: _common_pb2.AnyMap | None = ...,
+        prior_state: _common_pb2.AnyMap | None = ...,
+        resulting_state: _common_pb2.AnyMap | None = ...,
         object_type: str | None = ...,
     ) -> None: ...
 
@@ -239,7 +238,7 @@ class AuditRecord(_message.Message):
     status: str
     event: AuditEventData
     actor: AuditEventActor
-    meta: _struct_pb2.Struct
+    meta: _common_pb2.AnyMap
     error: AuditEventError
     def __init__(
         self,
@@ -248,7 +247,7 @@ class AuditRecord(_message.Message):
         status: str | None = ...,
         event: AuditEventData | None = ...,
         actor: AuditEventActor | None = ...,
-        meta: _struct_pb2.Struct | None = ...,
+        meta: _common_pb2.AnyMap | None = ...,
         error: AuditEventError | None = ...,
     ) -> None: ...
 
@@ -281,7 +280,7 @@ class AutocompleteArg(_message.Message):
     help_text: str
     type: str
     required: bool
-    data: _struct_pb2.Value
+    data: _common_pb2.AnyValue
     def __init__(
         self,
         *,
@@ -289,7 +288,7 @@ class AutocompleteArg(_message.Message):
         help_text: str | None = ...,
         type: str | None = ...,
         required: bool | None = ...,
-        data: _struct_pb2.Value | None = ...,
+        data: _common_pb2.AnyValue | None = ...,
     ) -> None: ...
 
 
@@ -415,7 +414,7 @@ class Channel(_message.Message):
     extra_update_at: int
     creator_id: str
     scheme_id: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     group_constrained: bool
     autotranslation: bool
     shared: bool
@@ -447,7 +446,7 @@ class Channel(_message.Message):
         extra_update_at: int | None = ...,
         creator_id: str | None = ...,
         scheme_id: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
         group_constrained: bool | None = ...,
         autotranslation: bool | None = ...,
         shared: bool | None = ...,
@@ -690,7 +689,7 @@ class CommandResponse(_message.Message):
     channel_id: str
     icon_url: str
     type: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     goto_location: str
     trigger_id: str
     skip_slack_parsing: bool
@@ -705,7 +704,7 @@ class CommandResponse(_message.Message):
         channel_id: str | None = ...,
         icon_url: str | None = ...,
         type: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
         goto_location: str | None = ...,
         trigger_id: str | None = ...,
         skip_slack_parsing: bool | None = ...,
@@ -732,7 +731,7 @@ class ComplianceSettings(_message.Message):
 class Condition(_message.Message):
     attribute: str
     operator: str
-    value: _struct_pb2.Value
+    value: _common_pb2.AnyValue
     value_type: int
     attribute_type: str
     has_masked_values: bool
@@ -741,7 +740,7 @@ class Condition(_message.Message):
         *,
         attribute: str | None = ...,
         operator: str | None = ...,
-        value: _struct_pb2.Value | None = ...,
+        value: _common_pb2.AnyValue | None = ...,
         value_type: int | None = ...,
         attribute_type: str | None = ...,
         has_masked_values: bool | None = ...,
@@ -1105,10 +1104,10 @@ class Draft(_message.Message):
     root_id: str
     message: str
     type: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     file_ids: _containers.RepeatedScalarFieldContainer[str]
     metadata: PostMetadata
-    priority: _struct_pb2.Struct
+    priority: _common_pb2.AnyMap
     def __init__(
         self,
         *,
@@ -1120,10 +1119,10 @@ class Draft(_message.Message):
         root_id: str | None = ...,
         message: str | None = ...,
         type: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
         file_ids: Iterable[str] | None = ...,
         metadata: PostMetadata | None = ...,
-        priority: _struct_pb2.Struct | None = ...,
+        priority: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -2222,7 +2221,7 @@ class Manifest(_message.Message):
     server: ManifestServer
     webapp: ManifestWebapp
     settings_schema: PluginSettingsSchema
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     def __init__(
         self,
         *,
@@ -2238,7 +2237,7 @@ class Manifest(_message.Message):
         server: ManifestServer | None = ...,
         webapp: ManifestWebapp | None = ...,
         settings_schema: PluginSettingsSchema | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -2297,7 +2296,7 @@ class MessageAttachment(_message.Message):
     thumb_url: str
     footer: str
     footer_icon: str
-    ts: _struct_pb2.Value
+    ts: _common_pb2.AnyValue
     actions: _containers.RepeatedCompositeFieldContainer[PostAction]
     def __init__(
         self,
@@ -2317,20 +2316,20 @@ class MessageAttachment(_message.Message):
         thumb_url: str | None = ...,
         footer: str | None = ...,
         footer_icon: str | None = ...,
-        ts: _struct_pb2.Value | None = ...,
+        ts: _common_pb2.AnyValue | None = ...,
         actions: Iterable[PostAction] | None = ...,
     ) -> None: ...
 
 
 class MessageAttachmentField(_message.Message):
     title: str
-    value: _struct_pb2.Value
+    value: _common_pb2.AnyValue
     short: bool
     def __init__(
         self,
         *,
         title: str | None = ...,
-        value: _struct_pb2.Value | None = ...,
+        value: _common_pb2.AnyValue | None = ...,
         short: bool | None = ...,
     ) -> None: ...
 
@@ -2623,7 +2622,7 @@ class PluginSetting(_message.Message):
     help_text: str
     regenerate_help_text: str
     placeholder: str
-    default: _struct_pb2.Value
+    default: _common_pb2.AnyValue
     options: _containers.RepeatedCompositeFieldContainer[PluginOption]
     hosting: str
     secret: bool
@@ -2636,7 +2635,7 @@ class PluginSetting(_message.Message):
         help_text: str | None = ...,
         regenerate_help_text: str | None = ...,
         placeholder: str | None = ...,
-        default: _struct_pb2.Value | None = ...,
+        default: _common_pb2.AnyValue | None = ...,
         options: Iterable[PluginOption] | None = ...,
         hosting: str | None = ...,
         secret: bool | None = ...,
@@ -2650,7 +2649,7 @@ class PluginSettings(_message.Message):
     enable_health_check: bool
     directory: str
     client_directory: str
-    plugins: _containers.MessageMap[str, _struct_pb2.Struct]
+    plugins: _containers.MessageMap[str, _common_pb2.AnyMap]
     plugin_states: _containers.MessageMap[str, PluginState]
     enable_marketplace: bool
     enable_remote_marketplace: bool
@@ -2668,7 +2667,7 @@ class PluginSettings(_message.Message):
         enable_health_check: bool | None = ...,
         directory: str | None = ...,
         client_directory: str | None = ...,
-        plugins: Mapping[str, _struct_pb2.Struct] | None = ...,
+        plugins: Mapping[str, _common_pb2.AnyMap] | None = ...,
         plugin_states: Mapping[str, PluginState] | None = ...,
         enable_marketplace: bool | None = ...,
         enable_remote_marketplace: bool | None = ...,
@@ -2764,7 +2763,7 @@ class Post(_message.Message):
     message: str
     message_source: str
     type: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     hashtags: str
     filenames: _containers.RepeatedScalarFieldContainer[str]
     file_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -2792,7 +2791,7 @@ class Post(_message.Message):
         message: str | None = ...,
         message_source: str | None = ...,
         type: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
         hashtags: str | None = ...,
         filenames: Iterable[str] | None = ...,
         file_ids: Iterable[str] | None = ...,
@@ -2855,12 +2854,12 @@ class PostAction(_message.Message):
 
 class PostActionIntegration(_message.Message):
     url: str
-    context: _struct_pb2.Struct
+    context: _common_pb2.AnyMap
     def __init__(
         self,
         *,
         url: str | None = ...,
-        context: _struct_pb2.Struct | None = ...,
+        context: _common_pb2.AnyMap | None = ...,
     ) -> None: ...
 
 
@@ -2878,13 +2877,13 @@ class PostActionOptions(_message.Message):
 class PostEmbed(_message.Message):
     type: str
     url: str
-    data: _struct_pb2.Value
+    data: _common_pb2.AnyValue
     def __init__(
         self,
         *,
         type: str | None = ...,
         url: str | None = ...,
-        data: _struct_pb2.Value | None = ...,
+        data: _common_pb2.AnyValue | None = ...,
     ) -> None: ...
 
 
@@ -3056,7 +3055,7 @@ class PropertyField(_message.Message):
     group_id: str
     name: str
     type: str
-    attrs: _struct_pb2.Struct
+    attrs: _common_pb2.AnyMap
     target_id: str
     target_type: str
     object_type: str
@@ -3077,7 +3076,7 @@ class PropertyField(_message.Message):
         group_id: str | None = ...,
         name: str | None = ...,
         type: str | None = ...,
-        attrs: _struct_pb2.Struct | None = ...,
+        attrs: _common_pb2.AnyMap | None = ...,
         target_id: str | None = ...,
         target_type: str | None = ...,
         object_type: str | None = ...,
@@ -3548,10 +3547,10 @@ class ScheduledPost(_message.Message):
     root_id: str
     message: str
     type: str
-    props: _struct_pb2.Struct
+    props: _common_pb2.AnyMap
     file_ids: _containers.RepeatedScalarFieldContainer[str]
     metadata: PostMetadata
-    priority: _struct_pb2.Struct
+    priority: _common_pb2.AnyMap
     id: str
     scheduled_at: int
     processed_at: int
@@ -3569,10 +3568,10 @@ class ScheduledPost(_message.Message):
         root_id: str | None = ...,
         message: str | None = ...,
         type: str | None = ...,
-        props: _struct_pb2.Struct | None = ...,
+        props: _common_pb2.AnyMap | None = ...,
         file_ids: Iterable[str] | None = ...,
         metadata: PostMetadata | None = ...,
-        priority: _struct_pb2.Struct | None = ...,
+        priority: _common_pb2.AnyMap | None = ...,
         id: str | None = ...,
         scheduled_at: int | None = ...,
         processed_at: int | None = ...,
@@ -4643,7 +4642,7 @@ class VisualExpression(_message.Message):
 class WebSocketRequest(_message.Message):
     seq: int
     action: str
-    data: _struct_pb2.Struct
+    data: _common_pb2.AnyMap
     session: Session
     locale: str
     def __init__(
@@ -4651,7 +4650,7 @@ class WebSocketRequest(_message.Message):
         *,
         seq: int | None = ...,
         action: str | None = ...,
-        data: _struct_pb2.Struct | None = ...,
+        data: _common_pb2.AnyMap | None = ...,
         session: Session | None = ...,
         locale: str | None = ...,
     ) -> None: ...
@@ -4669,7 +4668,7 @@ class WebsocketBroadcast(_message.Message):
     required_permissions: _containers.RepeatedScalarFieldContainer[str]
     reliable_cluster_send: bool
     broadcast_hooks: _containers.RepeatedScalarFieldContainer[str]
-    broadcast_hook_args: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    broadcast_hook_args: _containers.RepeatedCompositeFieldContainer[_common_pb2.AnyMap]
     def __init__(
         self,
         *,
@@ -4684,7 +4683,7 @@ class WebsocketBroadcast(_message.Message):
         required_permissions: Iterable[str] | None = ...,
         reliable_cluster_send: bool | None = ...,
         broadcast_hooks: Iterable[str] | None = ...,
-        broadcast_hook_args: Iterable[_struct_pb2.Struct] | None = ...,
+        broadcast_hook_args: Iterable[_common_pb2.AnyMap] | None = ...,
     ) -> None: ...
 
 

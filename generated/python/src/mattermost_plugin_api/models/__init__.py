@@ -12,12 +12,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from mattermost_plugin_api.models._convert import (
+    any_to_py,
+    anymap_to_dict,
     datetime_to_timestamp,
-    dict_to_struct,
-    py_to_value,
-    struct_to_dict,
+    dict_to_anymap,
+    py_to_any,
     timestamp_to_datetime,
-    value_to_py,
 )
 
 if TYPE_CHECKING:
@@ -648,10 +648,10 @@ __all__ = [
     "WebSocketRequest",
     "WebsocketBroadcast",
     "WranglerSettings",
+    "any_to_py",
+    "anymap_to_dict",
     "datetime_to_timestamp",
-    "dict_to_struct",
-    "py_to_value",
-    "struct_to_dict",
+    "dict_to_anymap",
+    "py_to_any",
     "timestamp_to_datetime",
-    "value_to_py",
 ]

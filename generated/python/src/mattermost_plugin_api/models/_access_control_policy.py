@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +43,7 @@ class AccessControlPolicy:
         _set_rules(o, tuple(models.AccessControlPolicyRule.from_proto(x) for x in m.rules))
         _set_scope(o, m.scope)
         _set_scope_id(o, m.scope_id)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         return o
 
     def to_proto(self) -> model_pb2.AccessControlPolicy:
@@ -60,7 +60,7 @@ class AccessControlPolicy:
             rules=[x.to_proto() for x in self.rules],
             scope=self.scope,
             scope_id=self.scope_id,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
         )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,13 +20,13 @@ class AccessDecision:
     def from_proto(cls, m: model_pb2.AccessDecision) -> AccessDecision:
         o = object.__new__(cls)
         _set_decision(o, m.decision)
-        _set_context(o, struct_to_dict(m.context) if m.HasField("context") else None)
+        _set_context(o, anymap_to_dict(m.context) if m.HasField("context") else None)
         return o
 
     def to_proto(self) -> model_pb2.AccessDecision:
         return model_pb2.AccessDecision(
             decision=self.decision,
-            context=dict_to_struct(self.context) if self.context is not None else None,
+            context=dict_to_anymap(self.context) if self.context is not None else None,
         )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import common_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,7 +32,7 @@ class AppError:
         _set_status_code(o, m.status_code)
         _set_where(o, m.where)
         _set_skip_translation(o, m.skip_translation)
-        _set_params(o, struct_to_dict(m.params) if m.HasField("params") else None)
+        _set_params(o, anymap_to_dict(m.params) if m.HasField("params") else None)
         return o
 
     def to_proto(self) -> common_pb2.AppError:
@@ -44,7 +44,7 @@ class AppError:
             status_code=self.status_code,
             where=self.where,
             skip_translation=self.skip_translation,
-            params=dict_to_struct(self.params) if self.params is not None else None,
+            params=dict_to_anymap(self.params) if self.params is not None else None,
         )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,17 +21,17 @@ class AuditEventData:
     @classmethod
     def from_proto(cls, m: model_pb2.AuditEventData) -> AuditEventData:
         o = object.__new__(cls)
-        _set_parameters(o, struct_to_dict(m.parameters) if m.HasField("parameters") else None)
-        _set_prior_state(o, struct_to_dict(m.prior_state) if m.HasField("prior_state") else None)
-        _set_resulting_state(o, struct_to_dict(m.resulting_state) if m.HasField("resulting_state") else None)
+        _set_parameters(o, anymap_to_dict(m.parameters) if m.HasField("parameters") else None)
+        _set_prior_state(o, anymap_to_dict(m.prior_state) if m.HasField("prior_state") else None)
+        _set_resulting_state(o, anymap_to_dict(m.resulting_state) if m.HasField("resulting_state") else None)
         _set_object_type(o, m.object_type)
         return o
 
     def to_proto(self) -> model_pb2.AuditEventData:
         return model_pb2.AuditEventData(
-            parameters=dict_to_struct(self.parameters) if self.parameters is not None else None,
-            prior_state=dict_to_struct(self.prior_state) if self.prior_state is not None else None,
-            resulting_state=dict_to_struct(self.resulting_state) if self.resulting_state is not None else None,
+            parameters=dict_to_anymap(self.parameters) if self.parameters is not None else None,
+            prior_state=dict_to_anymap(self.prior_state) if self.prior_state is not None else None,
+            resulting_state=dict_to_anymap(self.resulting_state) if self.resulting_state is not None else None,
             object_type=self.object_type,
         )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +28,7 @@ class AuditRecord:
         _set_status(o, m.status)
         _set_event(o, models.AuditEventData.from_proto(m.event) if m.HasField("event") else None)
         _set_actor(o, models.AuditEventActor.from_proto(m.actor) if m.HasField("actor") else None)
-        _set_meta(o, struct_to_dict(m.meta) if m.HasField("meta") else None)
+        _set_meta(o, anymap_to_dict(m.meta) if m.HasField("meta") else None)
         _set_error(o, models.AuditEventError.from_proto(m.error) if m.HasField("error") else None)
         return o
 
@@ -38,7 +38,7 @@ class AuditRecord:
             status=self.status,
             event=self.event.to_proto() if self.event is not None else None,
             actor=self.actor.to_proto() if self.actor is not None else None,
-            meta=dict_to_struct(self.meta) if self.meta is not None else None,
+            meta=dict_to_anymap(self.meta) if self.meta is not None else None,
             error=self.error.to_proto() if self.error is not None else None,
         )
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,7 +26,7 @@ class AutocompleteArg:
         _set_help_text(o, m.help_text)
         _set_type(o, m.type)
         _set_required(o, m.required)
-        _set_data(o, value_to_py(m.data) if m.HasField("data") else None)
+        _set_data(o, any_to_py(m.data) if m.HasField("data") else None)
         return o
 
     def to_proto(self) -> model_pb2.AutocompleteArg:
@@ -35,7 +35,7 @@ class AutocompleteArg:
             help_text=self.help_text,
             type=self.type,
             required=self.required,
-            data=py_to_value(self.data) if self.data is not None else None,
+            data=py_to_any(self.data) if self.data is not None else None,
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +62,7 @@ class Channel:
         _set_extra_update_at(o, m.extra_update_at)
         _set_creator_id(o, m.creator_id)
         _set_scheme_id(o, m.scheme_id if m.HasField("scheme_id") else None)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         _set_group_constrained(o, m.group_constrained if m.HasField("group_constrained") else None)
         _set_autotranslation(o, m.autotranslation)
         _set_shared(o, m.shared if m.HasField("shared") else None)
@@ -95,7 +95,7 @@ class Channel:
             extra_update_at=self.extra_update_at,
             creator_id=self.creator_id,
             scheme_id=self.scheme_id,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
             group_constrained=self.group_constrained,
             autotranslation=self.autotranslation,
             shared=self.shared,

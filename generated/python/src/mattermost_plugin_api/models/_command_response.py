@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +36,7 @@ class CommandResponse:
         _set_channel_id(o, m.channel_id)
         _set_icon_url(o, m.icon_url)
         _set_type(o, m.type)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         _set_goto_location(o, m.goto_location)
         _set_trigger_id(o, m.trigger_id)
         _set_skip_slack_parsing(o, m.skip_slack_parsing)
@@ -52,7 +52,7 @@ class CommandResponse:
             channel_id=self.channel_id,
             icon_url=self.icon_url,
             type=self.type,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
             goto_location=self.goto_location,
             trigger_id=self.trigger_id,
             skip_slack_parsing=self.skip_slack_parsing,

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +25,7 @@ class Condition:
         o = object.__new__(cls)
         _set_attribute(o, m.attribute)
         _set_operator(o, m.operator)
-        _set_value(o, value_to_py(m.value) if m.HasField("value") else None)
+        _set_value(o, any_to_py(m.value) if m.HasField("value") else None)
         _set_value_type(o, m.value_type)
         _set_attribute_type(o, m.attribute_type)
         _set_has_masked_values(o, m.has_masked_values)
@@ -35,7 +35,7 @@ class Condition:
         return model_pb2.Condition(
             attribute=self.attribute,
             operator=self.operator,
-            value=py_to_value(self.value) if self.value is not None else None,
+            value=py_to_any(self.value) if self.value is not None else None,
             value_type=self.value_type,
             attribute_type=self.attribute_type,
             has_masked_values=self.has_masked_values,

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +43,7 @@ class Manifest:
         _set_server(o, models.ManifestServer.from_proto(m.server) if m.HasField("server") else None)
         _set_webapp(o, models.ManifestWebapp.from_proto(m.webapp) if m.HasField("webapp") else None)
         _set_settings_schema(o, models.PluginSettingsSchema.from_proto(m.settings_schema) if m.HasField("settings_schema") else None)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         return o
 
     def to_proto(self) -> model_pb2.Manifest:
@@ -60,7 +60,7 @@ class Manifest:
             server=self.server.to_proto() if self.server is not None else None,
             webapp=self.webapp.to_proto() if self.webapp is not None else None,
             settings_schema=self.settings_schema.to_proto() if self.settings_schema is not None else None,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
         )
 
 

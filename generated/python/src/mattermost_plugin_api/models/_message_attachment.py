@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +50,7 @@ class MessageAttachment:
         _set_thumb_url(o, m.thumb_url)
         _set_footer(o, m.footer)
         _set_footer_icon(o, m.footer_icon)
-        _set_ts(o, value_to_py(m.ts) if m.HasField("ts") else None)
+        _set_ts(o, any_to_py(m.ts) if m.HasField("ts") else None)
         _set_actions(o, tuple(models.PostAction.from_proto(x) for x in m.actions))
         return o
 
@@ -71,7 +71,7 @@ class MessageAttachment:
             thumb_url=self.thumb_url,
             footer=self.footer,
             footer_icon=self.footer_icon,
-            ts=py_to_value(self.ts) if self.ts is not None else None,
+            ts=py_to_any(self.ts) if self.ts is not None else None,
             actions=[x.to_proto() for x in self.actions],
         )
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,14 +21,14 @@ class MessageAttachmentField:
     def from_proto(cls, m: model_pb2.MessageAttachmentField) -> MessageAttachmentField:
         o = object.__new__(cls)
         _set_title(o, m.title)
-        _set_value(o, value_to_py(m.value) if m.HasField("value") else None)
+        _set_value(o, any_to_py(m.value) if m.HasField("value") else None)
         _set_short(o, m.short)
         return o
 
     def to_proto(self) -> model_pb2.MessageAttachmentField:
         return model_pb2.MessageAttachmentField(
             title=self.title,
-            value=py_to_value(self.value) if self.value is not None else None,
+            value=py_to_any(self.value) if self.value is not None else None,
             short=self.short,
         )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,7 +34,7 @@ class PluginSetting:
         _set_help_text(o, m.help_text)
         _set_regenerate_help_text(o, m.regenerate_help_text)
         _set_placeholder(o, m.placeholder)
-        _set_default(o, value_to_py(m.default) if m.HasField("default") else None)
+        _set_default(o, any_to_py(m.default) if m.HasField("default") else None)
         _set_options(o, tuple(models.PluginOption.from_proto(x) for x in m.options))
         _set_hosting(o, m.hosting)
         _set_secret(o, m.secret)
@@ -48,7 +48,7 @@ class PluginSetting:
             help_text=self.help_text,
             regenerate_help_text=self.regenerate_help_text,
             placeholder=self.placeholder,
-            default=py_to_value(self.default) if self.default is not None else None,
+            default=py_to_any(self.default) if self.default is not None else None,
             options=[x.to_proto() for x in self.options],
             hosting=self.hosting,
             secret=self.secret,

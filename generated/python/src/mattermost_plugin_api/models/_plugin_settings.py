@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +39,7 @@ class PluginSettings:
         _set_enable_health_check(o, m.enable_health_check if m.HasField("enable_health_check") else None)
         _set_directory(o, m.directory if m.HasField("directory") else None)
         _set_client_directory(o, m.client_directory if m.HasField("client_directory") else None)
-        _set_plugins(o, {k: struct_to_dict(v) for k, v in m.plugins.items()})
+        _set_plugins(o, {k: anymap_to_dict(v) for k, v in m.plugins.items()})
         _set_plugin_states(o, {k: models.PluginState.from_proto(v) for k, v in m.plugin_states.items()})
         _set_enable_marketplace(o, m.enable_marketplace if m.HasField("enable_marketplace") else None)
         _set_enable_remote_marketplace(o, m.enable_remote_marketplace if m.HasField("enable_remote_marketplace") else None)
@@ -58,7 +58,7 @@ class PluginSettings:
             enable_health_check=self.enable_health_check,
             directory=self.directory,
             client_directory=self.client_directory,
-            plugins={k: dict_to_struct(v) for k, v in self.plugins.items()},
+            plugins={k: dict_to_anymap(v) for k, v in self.plugins.items()},
             plugin_states={k: v.to_proto() for k, v in self.plugin_states.items()},
             enable_marketplace=self.enable_marketplace,
             enable_remote_marketplace=self.enable_remote_marketplace,

@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +56,7 @@ class Post:
         _set_message(o, m.message)
         _set_message_source(o, m.message_source)
         _set_type(o, m.type)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         _set_hashtags(o, m.hashtags)
         _set_filenames(o, tuple(m.filenames))
         _set_file_ids(o, tuple(m.file_ids))
@@ -85,7 +85,7 @@ class Post:
             message=self.message,
             message_source=self.message_source,
             type=self.type,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
             hashtags=self.hashtags,
             filenames=list(self.filenames),
             file_ids=list(self.file_ids),

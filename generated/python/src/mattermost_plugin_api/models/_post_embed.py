@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import py_to_value, value_to_py
+from mattermost_plugin_api.models._convert import any_to_py, py_to_any
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,14 +22,14 @@ class PostEmbed:
         o = object.__new__(cls)
         _set_type(o, m.type)
         _set_url(o, m.url)
-        _set_data(o, value_to_py(m.data) if m.HasField("data") else None)
+        _set_data(o, any_to_py(m.data) if m.HasField("data") else None)
         return o
 
     def to_proto(self) -> model_pb2.PostEmbed:
         return model_pb2.PostEmbed(
             type=self.type,
             url=self.url,
-            data=py_to_value(self.data) if self.data is not None else None,
+            data=py_to_any(self.data) if self.data is not None else None,
         )
 
 

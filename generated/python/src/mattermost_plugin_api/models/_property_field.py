@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +39,7 @@ class PropertyField:
         _set_group_id(o, m.group_id)
         _set_name(o, m.name)
         _set_type(o, m.type)
-        _set_attrs(o, struct_to_dict(m.attrs) if m.HasField("attrs") else None)
+        _set_attrs(o, anymap_to_dict(m.attrs) if m.HasField("attrs") else None)
         _set_target_id(o, m.target_id)
         _set_target_type(o, m.target_type)
         _set_object_type(o, m.object_type)
@@ -61,7 +61,7 @@ class PropertyField:
             group_id=self.group_id,
             name=self.name,
             type=self.type,
-            attrs=dict_to_struct(self.attrs) if self.attrs is not None else None,
+            attrs=dict_to_anymap(self.attrs) if self.attrs is not None else None,
             target_id=self.target_id,
             target_type=self.target_type,
             object_type=self.object_type,

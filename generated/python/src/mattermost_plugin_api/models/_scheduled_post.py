@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +44,10 @@ class ScheduledPost:
         _set_root_id(o, m.root_id)
         _set_message(o, m.message)
         _set_type(o, m.type)
-        _set_props(o, struct_to_dict(m.props) if m.HasField("props") else None)
+        _set_props(o, anymap_to_dict(m.props) if m.HasField("props") else None)
         _set_file_ids(o, tuple(m.file_ids))
         _set_metadata(o, models.PostMetadata.from_proto(m.metadata) if m.HasField("metadata") else None)
-        _set_priority(o, struct_to_dict(m.priority) if m.HasField("priority") else None)
+        _set_priority(o, anymap_to_dict(m.priority) if m.HasField("priority") else None)
         _set_id(o, m.id)
         _set_scheduled_at(o, m.scheduled_at)
         _set_processed_at(o, m.processed_at)
@@ -66,10 +66,10 @@ class ScheduledPost:
             root_id=self.root_id,
             message=self.message,
             type=self.type,
-            props=dict_to_struct(self.props) if self.props is not None else None,
+            props=dict_to_anymap(self.props) if self.props is not None else None,
             file_ids=list(self.file_ids),
             metadata=self.metadata.to_proto() if self.metadata is not None else None,
-            priority=dict_to_struct(self.priority) if self.priority is not None else None,
+            priority=dict_to_anymap(self.priority) if self.priority is not None else None,
             id=self.id,
             scheduled_at=self.scheduled_at,
             processed_at=self.processed_at,

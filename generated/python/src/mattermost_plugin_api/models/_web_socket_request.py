@@ -7,7 +7,7 @@ from typing import Any
 
 from mattermost_plugin_api import models
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +25,7 @@ class WebSocketRequest:
         o = object.__new__(cls)
         _set_seq(o, m.seq)
         _set_action(o, m.action)
-        _set_data(o, struct_to_dict(m.data) if m.HasField("data") else None)
+        _set_data(o, anymap_to_dict(m.data) if m.HasField("data") else None)
         _set_session(o, models.Session.from_proto(m.session) if m.HasField("session") else None)
         _set_locale(o, m.locale)
         return o
@@ -34,7 +34,7 @@ class WebSocketRequest:
         return model_pb2.WebSocketRequest(
             seq=self.seq,
             action=self.action,
-            data=dict_to_struct(self.data) if self.data is not None else None,
+            data=dict_to_anymap(self.data) if self.data is not None else None,
             session=self.session.to_proto() if self.session is not None else None,
             locale=self.locale,
         )

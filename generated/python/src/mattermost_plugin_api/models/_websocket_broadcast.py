@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from mattermost_plugin_api._pb import model_pb2
-from mattermost_plugin_api.models._convert import dict_to_struct, struct_to_dict
+from mattermost_plugin_api.models._convert import anymap_to_dict, dict_to_anymap
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +40,7 @@ class WebsocketBroadcast:
         _set_required_permissions(o, tuple(m.required_permissions))
         _set_reliable_cluster_send(o, m.reliable_cluster_send)
         _set_broadcast_hooks(o, tuple(m.broadcast_hooks))
-        _set_broadcast_hook_args(o, tuple(struct_to_dict(x) for x in m.broadcast_hook_args))
+        _set_broadcast_hook_args(o, tuple(anymap_to_dict(x) for x in m.broadcast_hook_args))
         return o
 
     def to_proto(self) -> model_pb2.WebsocketBroadcast:
@@ -56,7 +56,7 @@ class WebsocketBroadcast:
             required_permissions=list(self.required_permissions),
             reliable_cluster_send=self.reliable_cluster_send,
             broadcast_hooks=list(self.broadcast_hooks),
-            broadcast_hook_args=[dict_to_struct(x) for x in self.broadcast_hook_args],
+            broadcast_hook_args=[dict_to_anymap(x) for x in self.broadcast_hook_args],
         )
 
 
