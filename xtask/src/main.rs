@@ -8,6 +8,8 @@
 
 mod demo;
 #[cfg(test)]
+mod gob_check;
+#[cfg(test)]
 mod older_release;
 mod proto_checks;
 
@@ -101,6 +103,7 @@ fn derived_files(ir: &Ir, lock: &FieldLock) -> Result<Vec<(String, String)>> {
 const GENERATED_DIRS: &[&str] = &[
     "generated/proto/mattermost",
     "generated/rust",
+    "generated/gob",
     "generated/python/src",
 ];
 

@@ -1,6 +1,7 @@
 //! Emitters: each turns the IR into the files of one target.
 
 pub mod enums;
+pub mod gob;
 pub mod hook_doc;
 pub mod proto;
 pub mod protocol;
@@ -21,6 +22,7 @@ pub fn all(
     let python_files = python::emit(ir, &schema, &contract)?;
     files.extend(crate_files);
     files.extend(python_files);
+    files.extend(gob::emit(ir)?);
     Ok((files, lock))
 }
 

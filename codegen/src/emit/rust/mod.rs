@@ -9,6 +9,7 @@
 
 mod templates;
 mod types;
+pub(crate) use types::is_keyword;
 
 use crate::emit::proto::{Contract, ProtoFile};
 use crate::emit::{EmitError, GeneratedFile};

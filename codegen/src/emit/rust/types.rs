@@ -118,7 +118,7 @@ pub fn field_ident(name: &str) -> proc_macro2::Ident {
     }
 }
 
-fn is_keyword(s: &str) -> bool {
+pub(crate) fn is_keyword(s: &str) -> bool {
     matches!(
         s,
         "as" | "break"

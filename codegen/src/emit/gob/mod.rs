@@ -1,0 +1,391 @@
+//! The gob wire types of go-plugin's net/rpc protocol, for the stock-server shim:
+//! `generated/gob/`, crate `mattermost-plugin-gob`.
+//!
+//! gob matches struct fields by Go field name and flattens pointers, so each model struct becomes
+//! a Rust struct deriving `gobwire::Gob` with every field named explicitly from the IR's Go name,
+//! and each method's net/rpc arguments and results become `Z_<Method>Args` / `Z_<Method>Returns`
+//! with the positional field names go-plugin's generated Go code uses (`A`, `B`, …). What gob
+//! cannot carry generically (func and chan values, types owned by other libraries, the methods
+//! whose net/rpc form upstream writes by hand) is listed in the crate's docs rather than guessed.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::emit::{EmitError, GeneratedFile};
+use crate::externals::ExternalMapping;
+use crate::ir::{ErrorKind, Ir, Method, ServiceKind, Special, TypeDecl, TypeKind, TypeRef};
+
+/// Where the crate lives, relative to the repository root.
+pub const ROOT: &str = "generated/gob";
+
+/// A Go type's gob form, or why it has none.
+fn gob_type(ir: &Ir, ty: &TypeRef, depth: usize) -> Result<TokenStream, String> {
+    if depth > 32 {
+        return Err(format!("`{}` does not resolve", ty.go_string()));
+    }
+    Ok(match ty {
+        TypeRef::Builtin(name) => match name.as_str() {
+            "string" => quote!(String),
+            "bool" => quote!(bool),
+            "int" | "int64" => quote!(i64),
+            "int32" | "rune" => quote!(i32),
+            "int16" => quote!(i16),
+            "int8" => quote!(i8),
+            "uint" | "uint64" | "uintptr" => quote!(u64),
+            "uint32" => quote!(u32),
+            "uint16" => quote!(u16),
+            "uint8" | "byte" => quote!(u8),
+            "float64" => quote!(f64),
+            "float32" => quote!(f32),
+            // An interface value carries its concrete type's registered name.
+            "any" | "error" => quote!(Option<::gobwire::Interface>),
+            other => return Err(format!("no gob form for Go `{other}`")),
+        },
+        TypeRef::Named {
+            package,
+            name,
+            args,
+        } => {
+            let decl = ir
+                .find_type(package, name)
+                .ok_or_else(|| format!("`{package}.{name}` is not in the IR"))?;
+            match &decl.kind {
+                TypeKind::Struct { .. } if !decl.type_params.is_empty() || !args.is_empty() => {
+                    return Err(format!("generic struct `{package}.{name}`"));
+                }
+                TypeKind::Struct { .. } => {
+                    let id = struct_ident(decl);
+                    quote!(#id)
+                }
+                TypeKind::Named { underlying, .. } => gob_type(ir, underlying, depth + 1)?,
+                TypeKind::Alias { target } => gob_type(ir, target, depth + 1)?,
+                TypeKind::Interface => quote!(Option<::gobwire::Interface>),
+            }
+        }
+        TypeRef::External { path, name, .. } => match crate::externals::mapping(path, name) {
+            Some(ExternalMapping::Timestamp) => quote!(::gobwire::GoTime),
+            Some(ExternalMapping::DurationNanos) => quote!(i64),
+            Some(ExternalMapping::RawJson) => quote!(Vec<u8>),
+            // Other libraries' types have Go shapes the IR does not record.
+            Some(other) => {
+                return Err(format!(
+                    "`{}` ({other:?}) has no generic gob form",
+                    ty.go_string()
+                ));
+            }
+            None => return Err(format!("no mapping for `{}`", ty.go_string())),
+        },
+        TypeRef::Pointer(inner) => {
+            // gob flattens pointers: a nil one is simply absent.
+            let t = gob_type(ir, inner, depth + 1)?;
+            if is_struct(ir, inner) {
+                quote!(Option<Box<#t>>)
+            } else {
+                quote!(Option<#t>)
+            }
+        }
+        TypeRef::Slice(elem) => {
+            let elem = strip_pointer(elem);
+            let t = gob_type(ir, elem, depth + 1)?;
+            quote!(Vec<#t>)
+        }
+        TypeRef::Map { key, value } => {
+            let (k, v) = (
+                gob_type(ir, key, depth + 1)?,
+                gob_type(ir, strip_pointer(value), depth + 1)?,
+            );
+            quote!(::std::collections::HashMap<#k, #v>)
+        }
+        TypeRef::Array { .. } => return Err("arrays are not carried yet".into()),
+        TypeRef::TypeParam(p) => return Err(format!("type parameter `{p}`")),
+        TypeRef::Chan { .. } | TypeRef::Func | TypeRef::Interface => {
+            return Err(format!(
+                "`{}` cannot cross a process boundary",
+                ty.go_string()
+            ));
+        }
+    })
+}
+
+fn strip_pointer(ty: &TypeRef) -> &TypeRef {
+    match ty {
+        TypeRef::Pointer(inner) => inner,
+        t => t,
+    }
+}
+
+fn is_struct(ir: &Ir, ty: &TypeRef) -> bool {
+    match ty {
+        TypeRef::Named { package, name, .. } => {
+            ir.find_type(package, name).is_some_and(|d| match &d.kind {
+                TypeKind::Struct { .. } => true,
+                TypeKind::Alias { target } => is_struct(ir, target),
+                _ => false,
+            })
+        }
+        _ => false,
+    }
+}
+
+/// The Rust name of a model struct: its Go name, `Owner.Field` lifted structs joined, and
+/// `plugin` types prefixed (`PluginContext`), as in the proto contract.
+fn struct_ident(decl: &TypeDecl) -> Ident {
+    let base = decl.name.replace('.', "");
+    if decl.package == "model" {
+        format_ident!("{}", base)
+    } else {
+        format_ident!(
+            "{}{}",
+            heck::AsUpperCamelCase(&decl.package).to_string(),
+            base
+        )
+    }
+}
+
+fn field_ident(go_name: &str) -> Ident {
+    let snake = crate::naming::snake(go_name);
+    if crate::emit::rust::is_keyword(&snake) {
+        Ident::new_raw(&snake, proc_macro2::Span::call_site())
+    } else {
+        format_ident!("{}", snake)
+    }
+}
+
+/// A struct's fields as (Go name, Rust field), and the fields left out with why.
+fn fields(
+    ir: &Ir,
+    owner: &str,
+    go_fields: impl IntoIterator<Item = (String, TypeRef)>,
+) -> (Vec<TokenStream>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    let mut used = BTreeSet::new();
+    for (go_name, ty) in go_fields {
+        match gob_type(ir, &ty, 0) {
+            Ok(t) => {
+                let mut id = field_ident(&go_name);
+                // Two Go names with one snake form (`ID`, `Id`) keep apart.
+                while !used.insert(id.to_string()) {
+                    id = format_ident!("{}_", id);
+                }
+                out.push(quote! {
+                    #[gob(name = #go_name)]
+                    pub #id: #t,
+                });
+            }
+            Err(why) => left_out.push(format!("{owner}.{go_name}: {why}")),
+        }
+    }
+    (out, left_out)
+}
+
+/// Methods whose net/rpc form upstream writes by hand (streams, brokered connections, JSON
+/// configuration): the shim carries them by special case, not through `Z_` types.
+fn hand_written(m: &Method) -> bool {
+    match m.special {
+        Some(
+            Special::HttpStream
+            | Special::PluginHttp
+            | Special::FileUploadStream
+            | Special::ReaderUpload
+            | Special::ConfigurationAsJson,
+        ) => true,
+        Some(Special::LogKeyValues | Special::ReplaceOrReject) | None => m.protocol,
+    }
+}
+
+/// The crate's files.
+pub fn emit(ir: &Ir) -> Result<Vec<GeneratedFile>, EmitError> {
+    let header = format!(
+        "// Code generated by mattermost-plugin-codegen from {}@{}. DO NOT EDIT.\n// Regenerate with `cargo xtask regen`.\n",
+        ir.source.module, ir.source.version
+    );
+    let mut left_out = Vec::new();
+    let mut models = Vec::new();
+    let mut names = Vec::new();
+    for decl in &ir.types {
+        let TypeKind::Struct {
+            fields: go_fields, ..
+        } = &decl.kind
+        else {
+            continue;
+        };
+        if !decl.type_params.is_empty() {
+            left_out.push(format!("{}: generic", decl.qualified_name()));
+            continue;
+        }
+        let id = struct_ident(decl);
+        let doc = format!(" Go: `{}` ({}).", decl.qualified_name(), decl.file);
+        let (fs, skipped) = fields(
+            ir,
+            &decl.qualified_name(),
+            go_fields.iter().map(|f| (f.name.clone(), f.ty.clone())),
+        );
+        left_out.extend(skipped);
+        models.push(quote! {
+            #[doc = #doc]
+            #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+            pub struct #id { #(#fs)* }
+        });
+        names.push((decl.qualified_name(), id));
+    }
+
+    let mut wire = Vec::new();
+    for service in &ir.services {
+        for m in &service.methods {
+            if hand_written(m) {
+                continue;
+            }
+            let args_name = format!("Z_{}Args", m.name);
+            let returns_name = format!("Z_{}Returns", m.name);
+            let (args, skipped) = fields(
+                ir,
+                &args_name,
+                m.params.iter().map(|p| (p.wire_name.clone(), p.ty.clone())),
+            );
+            left_out.extend(skipped);
+            let mut results: Vec<(String, TypeRef)> = m
+                .results
+                .iter()
+                .map(|r| (r.wire_name.clone(), r.ty.clone()))
+                .collect();
+            let error_letter = char::from(b'A' + m.results.len() as u8).to_string();
+            match m.error {
+                ErrorKind::None => {}
+                ErrorKind::AppError => results.push((
+                    error_letter,
+                    TypeRef::Pointer(Box::new(TypeRef::Named {
+                        package: "model".into(),
+                        name: "AppError".into(),
+                        args: Vec::new(),
+                    })),
+                )),
+                ErrorKind::Error => results.push((error_letter, TypeRef::Builtin("error".into()))),
+            }
+            let (returns, skipped) = fields(ir, &returns_name, results);
+            left_out.extend(skipped);
+            let (a, r) = (
+                format_ident!("{}", args_name),
+                format_ident!("{}", returns_name),
+            );
+            let doc = format!(" Go: `{}` ({}).", m.go_signature(), service.name.go_name());
+            wire.push(quote! {
+                #[doc = #doc]
+                #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+                pub struct #a { #(#args)* }
+                #[doc = #doc]
+                #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+                pub struct #r { #(#returns)* }
+            });
+            names.push((args_name, a));
+            names.push((returns_name, r));
+        }
+    }
+
+    let model_rs = pretty(quote! {
+        //! Mattermost's model structs as gob sees them: every field named by its Go name.
+        #![allow(non_camel_case_types, clippy::all, clippy::pedantic)]
+        #(#models)*
+    })?;
+    let wire_rs = pretty(quote! {
+        //! go-plugin net/rpc arguments and results, field names as upstream's generated Go code.
+        #![allow(non_camel_case_types, clippy::all, clippy::pedantic)]
+        use crate::model::*;
+        #(#wire)*
+    })?;
+    let keys: Vec<&String> = names.iter().map(|(k, _)| k).collect();
+    let idents: Vec<&Ident> = names.iter().map(|(_, i)| i).collect();
+    let modules: Vec<TokenStream> = names
+        .iter()
+        .map(|(k, _)| {
+            if k.starts_with("Z_") {
+                quote!(wire)
+            } else {
+                quote!(model)
+            }
+        })
+        .collect();
+    let left_out_docs: Vec<String> = left_out.iter().map(|l| format!(" - {l}")).collect();
+    let api = ir.service(ServiceKind::Api).map_or(0, |s| s.methods.len());
+    let lib_rs = pretty(quote! {
+        //! gob wire types of go-plugin's net/rpc protocol for Mattermost's plugin API and hooks,
+        //! for the stock-server shim.
+        //!
+        //! Not carried generically (func and chan values, other libraries' types, the methods
+        //! whose net/rpc form is written by hand upstream):
+        #(#![doc = #left_out_docs])*
+        #![allow(clippy::all, clippy::pedantic)]
+
+        pub mod model;
+        pub mod wire;
+
+        /// Number of `plugin.API` methods in the contract.
+        pub const API_METHOD_COUNT: usize = #api;
+
+        /// Decodes one gob stream holding a value of the named type (`model.Post`,
+        /// `Z_GetUserArgs`) and encodes it again: the check that a type's Rust form keeps
+        /// everything the Go side sends. `None` for an unknown name.
+        pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::Error>> {
+            Some(match name {
+                #(#keys => reencode_as::<#modules::#idents>(bytes),)*
+                _ => return None,
+            })
+        }
+
+        /// Every type name [`reencode`] knows.
+        pub const TYPE_NAMES: &[&str] = &[#(#keys),*];
+
+        fn reencode_as<T: ::gobwire::Decode + ::gobwire::Encode + Default>(
+            bytes: &[u8],
+        ) -> Result<Vec<u8>, ::gobwire::Error> {
+            let mut decoder = ::gobwire::StreamDecoder::new(bytes);
+            let value: T = decoder.decode()?.unwrap_or_default();
+            ::gobwire::Encoder::new().encode(&value)
+        }
+    })?;
+    let cargo = format!(
+        r#"# Code generated by mattermost-plugin-codegen from {}@{}. DO NOT EDIT.
+# Regenerate with `cargo xtask regen`.
+
+[package]
+name = "mattermost-plugin-gob"
+version = "0.1.0"
+edition = "2024"
+license = "Apache-2.0"
+publish = false
+description = "gob wire types of go-plugin net/rpc for Mattermost's plugin API and hooks"
+
+[dependencies]
+gobwire = {{ version = "0.1", features = ["derive"] }}
+"#,
+        ir.source.module, ir.source.version
+    );
+    let mut files = vec![
+        file("Cargo.toml", cargo),
+        file(
+            "rustfmt.toml",
+            "# Code generated by mattermost-plugin-codegen. DO NOT EDIT.\ndisable_all_formatting = true\n".into(),
+        ),
+        file("src/lib.rs", format!("{header}\n{lib_rs}")),
+        file("src/model.rs", format!("{header}\n{model_rs}")),
+        file("src/wire.rs", format!("{header}\n{wire_rs}")),
+    ];
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn file(path: &str, contents: String) -> GeneratedFile {
+    GeneratedFile {
+        path: format!("{ROOT}/{path}"),
+        contents,
+    }
+}
+
+fn pretty(tokens: TokenStream) -> Result<String, EmitError> {
+    let file: syn::File = syn::parse2(tokens).map_err(|e| EmitError {
+        messages: vec![format!("gob emitter: generated code does not parse: {e}")],
+    })?;
+    Ok(prettyplease::unparse(&file))
+}

@@ -1,0 +1,224 @@
+// gobcheck drives the gob cross-check of the generated Rust wire types (generated/gob) against
+// Go's encoding/gob and Mattermost's own types.
+//
+//	gobcheck encode <names-file> <dir>   writes <dir>/<name>.gob: a populated value of each type
+//	gobcheck verify <names-file> <dir>   decodes <dir>/<name>.back.gob (what Rust re-encoded) and
+//	                                     compares it with the value it started from
+//
+// Types are found by reflection from plugin.API and plugin.Hooks: the model and plugin structs
+// their signatures reach, by `package.Name`, and each method's net/rpc arguments and results
+// built the way go-plugin's generated code declares them (Z_<Method>Args with fields A, B, …;
+// Z_<Method>Returns with the results, then the error).
+package main
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+const modulePath = "github.com/mattermost/mattermost/server/public/"
+
+var (
+	rawJSON  = reflect.TypeOf(json.RawMessage{})
+	timeType = reflect.TypeOf(time.Time{})
+	duration = reflect.TypeOf(time.Duration(0))
+	appError = reflect.TypeOf(&model.AppError{})
+	errType  = reflect.TypeOf((*error)(nil)).Elem()
+)
+
+func main() {
+	if len(os.Args) != 4 {
+		fail("usage: gobcheck encode|verify <names-file> <dir>")
+	}
+	names, err := os.ReadFile(os.Args[2])
+	check(err)
+	types := index()
+	var problems []string
+	for _, name := range strings.Fields(string(names)) {
+		t, ok := types[name]
+		if !ok {
+			problems = append(problems, name+": the Go side has no such type")
+			continue
+		}
+		original := populate(t, 0)
+		path := filepath.Join(os.Args[3], name)
+		switch os.Args[1] {
+		case "encode":
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(original.Addr().Interface()); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: encoding: %v", name, err))
+				continue
+			}
+			check(os.WriteFile(path+".gob", buf.Bytes(), 0o644))
+		case "verify":
+			back, err := os.ReadFile(path + ".back.gob")
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+				continue
+			}
+			decoded := reflect.New(t)
+			if err := gob.NewDecoder(bytes.NewReader(back)).Decode(decoded.Interface()); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: decoding what Rust sent: %v", name, err))
+				continue
+			}
+			if !reflect.DeepEqual(original.Interface(), decoded.Elem().Interface()) {
+				problems = append(problems, fmt.Sprintf("%s: changed on the way through Rust:\n  sent %+v\n  got  %+v",
+					name, original.Interface(), decoded.Elem().Interface()))
+			}
+		default:
+			fail("unknown mode " + os.Args[1])
+		}
+	}
+	if len(problems) > 0 {
+		fail(strings.Join(problems, "\n"))
+	}
+}
+
+// index maps `package.Name` and `Z_<Method>Args`/`Returns` to their types.
+func index() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			walk(t.Elem())
+		case reflect.Map:
+			walk(t.Key())
+			walk(t.Elem())
+		case reflect.Struct:
+			if name, ok := localName(t); ok {
+				out[name] = t
+			}
+			for i := 0; i < t.NumField(); i++ {
+				walk(t.Field(i).Type)
+			}
+		}
+	}
+	for _, iface := range []reflect.Type{
+		reflect.TypeOf((*plugin.API)(nil)).Elem(),
+		reflect.TypeOf((*plugin.Hooks)(nil)).Elem(),
+	} {
+		for i := 0; i < iface.NumMethod(); i++ {
+			m := iface.Method(i)
+			var args, returns []reflect.StructField
+			for j := 0; j < m.Type.NumIn(); j++ {
+				in := m.Type.In(j)
+				walk(in)
+				args = append(args, field(len(args), in))
+			}
+			for j := 0; j < m.Type.NumOut(); j++ {
+				o := m.Type.Out(j)
+				walk(o)
+				returns = append(returns, field(len(returns), o))
+			}
+			out["Z_"+m.Name+"Args"] = reflect.StructOf(args)
+			out["Z_"+m.Name+"Returns"] = reflect.StructOf(returns)
+		}
+	}
+	return out
+}
+
+func field(i int, t reflect.Type) reflect.StructField {
+	return reflect.StructField{Name: string(rune('A' + i)), Type: t}
+}
+
+func localName(t reflect.Type) (string, bool) {
+	pkg := t.PkgPath()
+	if t.Name() == "" || !strings.HasPrefix(pkg, modulePath) {
+		return "", false
+	}
+	return pkg[strings.LastIndex(pkg, "/")+1:] + "." + t.Name(), true
+}
+
+// populate makes a value of t with every field the Rust side carries set to something other
+// than its zero value (gob leaves zero values out, so they would prove nothing), to a depth of 3.
+func populate(t reflect.Type, depth int) reflect.Value {
+	v := reflect.New(t).Elem()
+	if depth > 3 {
+		return v
+	}
+	switch {
+	case t == timeType:
+		v.Set(reflect.ValueOf(time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)))
+		return v
+	case t == rawJSON:
+		v.SetBytes([]byte(`{"k":1}`))
+		return v
+	case t == duration:
+		v.SetInt(int64(1500 * time.Millisecond))
+		return v
+	case t == errType:
+		return v // a non-nil error needs a registered type; nil travels as absent
+	}
+	if t.PkgPath() != "" && !strings.HasPrefix(t.PkgPath(), modulePath) && t.Kind() == reflect.Struct {
+		return v // other libraries' structs: not carried generically
+	}
+	switch t.Kind() {
+	case reflect.String:
+		v.SetString("s")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		v.SetUint(7)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(1.5)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			v.SetBytes([]byte{1, 2})
+		} else if e := populate(t.Elem(), depth+1); !e.IsZero() {
+			v.Set(reflect.Append(v, e))
+		}
+	case reflect.Map:
+		k, e := populate(t.Key(), depth+1), populate(t.Elem(), depth+1)
+		if !k.IsZero() && !e.IsZero() {
+			v.Set(reflect.MakeMap(t))
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Pointer:
+		if e := populate(t.Elem(), depth+1); !e.IsZero() {
+			p := reflect.New(t.Elem())
+			p.Elem().Set(e)
+			v.Set(p)
+		}
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			v.Set(reflect.ValueOf("any"))
+		}
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.IsExported() && f.Type.Kind() != reflect.Func && f.Type.Kind() != reflect.Chan {
+				v.Field(i).Set(populate(f.Type, depth+1))
+			}
+		}
+	}
+	return v
+}
+
+func check(err error) {
+	if err != nil {
+		fail(err.Error())
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	os.Exit(1)
+}
