@@ -22,7 +22,7 @@ pub fn all(
     let python_files = python::emit(ir, &schema, &contract)?;
     files.extend(crate_files);
     files.extend(python_files);
-    files.extend(gob::emit(ir)?);
+    files.extend(gob::emit(ir, &schema)?);
     Ok((files, lock))
 }
 

@@ -11,7 +11,9 @@
 //! - Z_LogAuditRecWithLevelArgs.B: `mlog.Level` (OpaqueJson) has no generic gob form
 //! - Z_OnSAMLLoginArgs.C: `saml2.AssertionInfo` (OpaqueJson) has no generic gob form
 #![allow(clippy::all, clippy::pedantic)]
+pub mod convert;
 pub mod model;
+pub mod values;
 pub mod wire;
 /// Number of `plugin.API` methods in the contract.
 pub const API_METHOD_COUNT: usize = 258usize;
@@ -1731,6 +1733,1072 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
             _ => return None,
         },
     )
+}
+/// Like [`reencode`], through the contract: gob → the generated struct → its prost
+/// message → the struct again → gob. `None` for a type the contract does not carry.
+pub fn reencode_via_contract(
+    name: &str,
+    bytes: &[u8],
+) -> Option<Result<Vec<u8>, ::gobwire::Error>> {
+    Some(
+        match name {
+            "model.AIRecapSettings" => {
+                via_contract::<
+                    model::AIRecapSettings,
+                    ::mattermost_plugin_api::pb::AiRecapSettings,
+                >(bytes)
+            }
+            "model.AccessControlPolicy" => {
+                via_contract::<
+                    model::AccessControlPolicy,
+                    ::mattermost_plugin_api::pb::AccessControlPolicy,
+                >(bytes)
+            }
+            "model.AccessControlPolicyRule" => {
+                via_contract::<
+                    model::AccessControlPolicyRule,
+                    ::mattermost_plugin_api::pb::AccessControlPolicyRule,
+                >(bytes)
+            }
+            "model.AccessControlPolicyTestResponse" => {
+                via_contract::<
+                    model::AccessControlPolicyTestResponse,
+                    ::mattermost_plugin_api::pb::AccessControlPolicyTestResponse,
+                >(bytes)
+            }
+            "model.AccessControlSettings" => {
+                via_contract::<
+                    model::AccessControlSettings,
+                    ::mattermost_plugin_api::pb::AccessControlSettings,
+                >(bytes)
+            }
+            "model.AccessDecision" => {
+                via_contract::<
+                    model::AccessDecision,
+                    ::mattermost_plugin_api::pb::AccessDecision,
+                >(bytes)
+            }
+            "model.AdditionalContentFlaggingSettings" => {
+                via_contract::<
+                    model::AdditionalContentFlaggingSettings,
+                    ::mattermost_plugin_api::pb::AdditionalContentFlaggingSettings,
+                >(bytes)
+            }
+            "model.AgentsProviderSettings" => {
+                via_contract::<
+                    model::AgentsProviderSettings,
+                    ::mattermost_plugin_api::pb::AgentsProviderSettings,
+                >(bytes)
+            }
+            "model.AnalyticsSettings" => {
+                via_contract::<
+                    model::AnalyticsSettings,
+                    ::mattermost_plugin_api::pb::AnalyticsSettings,
+                >(bytes)
+            }
+            "model.AnnouncementSettings" => {
+                via_contract::<
+                    model::AnnouncementSettings,
+                    ::mattermost_plugin_api::pb::AnnouncementSettings,
+                >(bytes)
+            }
+            "model.AppError" => {
+                via_contract::<
+                    model::AppError,
+                    ::mattermost_plugin_api::pb::AppError,
+                >(bytes)
+            }
+            "model.AuditEventActor" => {
+                via_contract::<
+                    model::AuditEventActor,
+                    ::mattermost_plugin_api::pb::AuditEventActor,
+                >(bytes)
+            }
+            "model.AuditEventData" => {
+                via_contract::<
+                    model::AuditEventData,
+                    ::mattermost_plugin_api::pb::AuditEventData,
+                >(bytes)
+            }
+            "model.AuditEventError" => {
+                via_contract::<
+                    model::AuditEventError,
+                    ::mattermost_plugin_api::pb::AuditEventError,
+                >(bytes)
+            }
+            "model.AuditRecord" => {
+                via_contract::<
+                    model::AuditRecord,
+                    ::mattermost_plugin_api::pb::AuditRecord,
+                >(bytes)
+            }
+            "model.AutoTranslationSettings" => {
+                via_contract::<
+                    model::AutoTranslationSettings,
+                    ::mattermost_plugin_api::pb::AutoTranslationSettings,
+                >(bytes)
+            }
+            "model.AutocompleteArg" => {
+                via_contract::<
+                    model::AutocompleteArg,
+                    ::mattermost_plugin_api::pb::AutocompleteArg,
+                >(bytes)
+            }
+            "model.AutocompleteData" => {
+                via_contract::<
+                    model::AutocompleteData,
+                    ::mattermost_plugin_api::pb::AutocompleteData,
+                >(bytes)
+            }
+            "model.Bot" => {
+                via_contract::<model::Bot, ::mattermost_plugin_api::pb::Bot>(bytes)
+            }
+            "model.BotGetOptions" => {
+                via_contract::<
+                    model::BotGetOptions,
+                    ::mattermost_plugin_api::pb::BotGetOptions,
+                >(bytes)
+            }
+            "model.BotPatch" => {
+                via_contract::<
+                    model::BotPatch,
+                    ::mattermost_plugin_api::pb::BotPatch,
+                >(bytes)
+            }
+            "model.CELExpressionError" => {
+                via_contract::<
+                    model::CELExpressionError,
+                    ::mattermost_plugin_api::pb::CelExpressionError,
+                >(bytes)
+            }
+            "model.CacheSettings" => {
+                via_contract::<
+                    model::CacheSettings,
+                    ::mattermost_plugin_api::pb::CacheSettings,
+                >(bytes)
+            }
+            "model.Channel" => {
+                via_contract::<
+                    model::Channel,
+                    ::mattermost_plugin_api::pb::Channel,
+                >(bytes)
+            }
+            "model.ChannelBannerInfo" => {
+                via_contract::<
+                    model::ChannelBannerInfo,
+                    ::mattermost_plugin_api::pb::ChannelBannerInfo,
+                >(bytes)
+            }
+            "model.ChannelMember" => {
+                via_contract::<
+                    model::ChannelMember,
+                    ::mattermost_plugin_api::pb::ChannelMember,
+                >(bytes)
+            }
+            "model.ChannelMemberIdentifier" => {
+                via_contract::<
+                    model::ChannelMemberIdentifier,
+                    ::mattermost_plugin_api::pb::ChannelMemberIdentifier,
+                >(bytes)
+            }
+            "model.ChannelStats" => {
+                via_contract::<
+                    model::ChannelStats,
+                    ::mattermost_plugin_api::pb::ChannelStats,
+                >(bytes)
+            }
+            "model.ClientRequirements" => {
+                via_contract::<
+                    model::ClientRequirements,
+                    ::mattermost_plugin_api::pb::ClientRequirements,
+                >(bytes)
+            }
+            "model.CloudSettings" => {
+                via_contract::<
+                    model::CloudSettings,
+                    ::mattermost_plugin_api::pb::CloudSettings,
+                >(bytes)
+            }
+            "model.ClusterSettings" => {
+                via_contract::<
+                    model::ClusterSettings,
+                    ::mattermost_plugin_api::pb::ClusterSettings,
+                >(bytes)
+            }
+            "model.Command" => {
+                via_contract::<
+                    model::Command,
+                    ::mattermost_plugin_api::pb::Command,
+                >(bytes)
+            }
+            "model.CommandArgs" => {
+                via_contract::<
+                    model::CommandArgs,
+                    ::mattermost_plugin_api::pb::CommandArgs,
+                >(bytes)
+            }
+            "model.CommandResponse" => {
+                via_contract::<
+                    model::CommandResponse,
+                    ::mattermost_plugin_api::pb::CommandResponse,
+                >(bytes)
+            }
+            "model.ComplianceSettings" => {
+                via_contract::<
+                    model::ComplianceSettings,
+                    ::mattermost_plugin_api::pb::ComplianceSettings,
+                >(bytes)
+            }
+            "model.Condition" => {
+                via_contract::<
+                    model::Condition,
+                    ::mattermost_plugin_api::pb::Condition,
+                >(bytes)
+            }
+            "model.Config" => {
+                via_contract::<model::Config, ::mattermost_plugin_api::pb::Config>(bytes)
+            }
+            "model.ConnectedWorkspacesSettings" => {
+                via_contract::<
+                    model::ConnectedWorkspacesSettings,
+                    ::mattermost_plugin_api::pb::ConnectedWorkspacesSettings,
+                >(bytes)
+            }
+            "model.ContentFlaggingNotificationSettings" => {
+                via_contract::<
+                    model::ContentFlaggingNotificationSettings,
+                    ::mattermost_plugin_api::pb::ContentFlaggingNotificationSettings,
+                >(bytes)
+            }
+            "model.ContentFlaggingSettings" => {
+                via_contract::<
+                    model::ContentFlaggingSettings,
+                    ::mattermost_plugin_api::pb::ContentFlaggingSettings,
+                >(bytes)
+            }
+            "model.ContentFlaggingSettingsBase" => {
+                via_contract::<
+                    model::ContentFlaggingSettingsBase,
+                    ::mattermost_plugin_api::pb::ContentFlaggingSettingsBase,
+                >(bytes)
+            }
+            "model.CreateDefaultMembershipParams" => {
+                via_contract::<
+                    model::CreateDefaultMembershipParams,
+                    ::mattermost_plugin_api::pb::CreateDefaultMembershipParams,
+                >(bytes)
+            }
+            "model.CustomStatus" => {
+                via_contract::<
+                    model::CustomStatus,
+                    ::mattermost_plugin_api::pb::CustomStatus,
+                >(bytes)
+            }
+            "model.Customer" => {
+                via_contract::<
+                    model::Customer,
+                    ::mattermost_plugin_api::pb::Customer,
+                >(bytes)
+            }
+            "model.DataRetentionSettings" => {
+                via_contract::<
+                    model::DataRetentionSettings,
+                    ::mattermost_plugin_api::pb::DataRetentionSettings,
+                >(bytes)
+            }
+            "model.Dialog" => {
+                via_contract::<model::Dialog, ::mattermost_plugin_api::pb::Dialog>(bytes)
+            }
+            "model.DialogActionButton" => {
+                via_contract::<
+                    model::DialogActionButton,
+                    ::mattermost_plugin_api::pb::DialogActionButton,
+                >(bytes)
+            }
+            "model.DialogDateTimeConfig" => {
+                via_contract::<
+                    model::DialogDateTimeConfig,
+                    ::mattermost_plugin_api::pb::DialogDateTimeConfig,
+                >(bytes)
+            }
+            "model.DialogElement" => {
+                via_contract::<
+                    model::DialogElement,
+                    ::mattermost_plugin_api::pb::DialogElement,
+                >(bytes)
+            }
+            "model.DisplaySettings" => {
+                via_contract::<
+                    model::DisplaySettings,
+                    ::mattermost_plugin_api::pb::DisplaySettings,
+                >(bytes)
+            }
+            "model.Draft" => {
+                via_contract::<model::Draft, ::mattermost_plugin_api::pb::Draft>(bytes)
+            }
+            "model.ElasticsearchSettings" => {
+                via_contract::<
+                    model::ElasticsearchSettings,
+                    ::mattermost_plugin_api::pb::ElasticsearchSettings,
+                >(bytes)
+            }
+            "model.EmailNotification" => {
+                via_contract::<
+                    model::EmailNotification,
+                    ::mattermost_plugin_api::pb::EmailNotification,
+                >(bytes)
+            }
+            "model.EmailNotificationContent" => {
+                via_contract::<
+                    model::EmailNotificationContent,
+                    ::mattermost_plugin_api::pb::EmailNotificationContent,
+                >(bytes)
+            }
+            "model.EmailSettings" => {
+                via_contract::<
+                    model::EmailSettings,
+                    ::mattermost_plugin_api::pb::EmailSettings,
+                >(bytes)
+            }
+            "model.Emoji" => {
+                via_contract::<model::Emoji, ::mattermost_plugin_api::pb::Emoji>(bytes)
+            }
+            "model.ExperimentalAuditSettings" => {
+                via_contract::<
+                    model::ExperimentalAuditSettings,
+                    ::mattermost_plugin_api::pb::ExperimentalAuditSettings,
+                >(bytes)
+            }
+            "model.ExperimentalSettings" => {
+                via_contract::<
+                    model::ExperimentalSettings,
+                    ::mattermost_plugin_api::pb::ExperimentalSettings,
+                >(bytes)
+            }
+            "model.ExportSettings" => {
+                via_contract::<
+                    model::ExportSettings,
+                    ::mattermost_plugin_api::pb::ExportSettings,
+                >(bytes)
+            }
+            "model.FeatureFlags" => {
+                via_contract::<
+                    model::FeatureFlags,
+                    ::mattermost_plugin_api::pb::FeatureFlags,
+                >(bytes)
+            }
+            "model.Features" => {
+                via_contract::<
+                    model::Features,
+                    ::mattermost_plugin_api::pb::Features,
+                >(bytes)
+            }
+            "model.FileData" => {
+                via_contract::<
+                    model::FileData,
+                    ::mattermost_plugin_api::pb::FileData,
+                >(bytes)
+            }
+            "model.FileInfo" => {
+                via_contract::<
+                    model::FileInfo,
+                    ::mattermost_plugin_api::pb::FileInfo,
+                >(bytes)
+            }
+            "model.FileSettings" => {
+                via_contract::<
+                    model::FileSettings,
+                    ::mattermost_plugin_api::pb::FileSettings,
+                >(bytes)
+            }
+            "model.FilesLimits" => {
+                via_contract::<
+                    model::FilesLimits,
+                    ::mattermost_plugin_api::pb::FilesLimits,
+                >(bytes)
+            }
+            "model.GetFileInfosOptions" => {
+                via_contract::<
+                    model::GetFileInfosOptions,
+                    ::mattermost_plugin_api::pb::GetFileInfosOptions,
+                >(bytes)
+            }
+            "model.GetPostsSinceForSyncCursor" => {
+                via_contract::<
+                    model::GetPostsSinceForSyncCursor,
+                    ::mattermost_plugin_api::pb::GetPostsSinceForSyncCursor,
+                >(bytes)
+            }
+            "model.GlobalRelayMessageExportSettings" => {
+                via_contract::<
+                    model::GlobalRelayMessageExportSettings,
+                    ::mattermost_plugin_api::pb::GlobalRelayMessageExportSettings,
+                >(bytes)
+            }
+            "model.Group" => {
+                via_contract::<model::Group, ::mattermost_plugin_api::pb::Group>(bytes)
+            }
+            "model.GroupMember" => {
+                via_contract::<
+                    model::GroupMember,
+                    ::mattermost_plugin_api::pb::GroupMember,
+                >(bytes)
+            }
+            "model.GroupSearchOpts" => {
+                via_contract::<
+                    model::GroupSearchOpts,
+                    ::mattermost_plugin_api::pb::GroupSearchOpts,
+                >(bytes)
+            }
+            "model.GroupSyncable" => {
+                via_contract::<
+                    model::GroupSyncable,
+                    ::mattermost_plugin_api::pb::GroupSyncable,
+                >(bytes)
+            }
+            "model.GuestAccountsSettings" => {
+                via_contract::<
+                    model::GuestAccountsSettings,
+                    ::mattermost_plugin_api::pb::GuestAccountsSettings,
+                >(bytes)
+            }
+            "model.ImageProxySettings" => {
+                via_contract::<
+                    model::ImageProxySettings,
+                    ::mattermost_plugin_api::pb::ImageProxySettings,
+                >(bytes)
+            }
+            "model.ImportSettings" => {
+                via_contract::<
+                    model::ImportSettings,
+                    ::mattermost_plugin_api::pb::ImportSettings,
+                >(bytes)
+            }
+            "model.IntuneSettings" => {
+                via_contract::<
+                    model::IntuneSettings,
+                    ::mattermost_plugin_api::pb::IntuneSettings,
+                >(bytes)
+            }
+            "model.JobSettings" => {
+                via_contract::<
+                    model::JobSettings,
+                    ::mattermost_plugin_api::pb::JobSettings,
+                >(bytes)
+            }
+            "model.LdapSettings" => {
+                via_contract::<
+                    model::LdapSettings,
+                    ::mattermost_plugin_api::pb::LdapSettings,
+                >(bytes)
+            }
+            "model.LibreTranslateProviderSettings" => {
+                via_contract::<
+                    model::LibreTranslateProviderSettings,
+                    ::mattermost_plugin_api::pb::LibreTranslateProviderSettings,
+                >(bytes)
+            }
+            "model.License" => {
+                via_contract::<
+                    model::License,
+                    ::mattermost_plugin_api::pb::License,
+                >(bytes)
+            }
+            "model.LicenseLimits" => {
+                via_contract::<
+                    model::LicenseLimits,
+                    ::mattermost_plugin_api::pb::LicenseLimits,
+                >(bytes)
+            }
+            "model.LocalizationSettings" => {
+                via_contract::<
+                    model::LocalizationSettings,
+                    ::mattermost_plugin_api::pb::LocalizationSettings,
+                >(bytes)
+            }
+            "model.LogSettings" => {
+                via_contract::<
+                    model::LogSettings,
+                    ::mattermost_plugin_api::pb::LogSettings,
+                >(bytes)
+            }
+            "model.Manifest" => {
+                via_contract::<
+                    model::Manifest,
+                    ::mattermost_plugin_api::pb::Manifest,
+                >(bytes)
+            }
+            "model.ManifestServer" => {
+                via_contract::<
+                    model::ManifestServer,
+                    ::mattermost_plugin_api::pb::ManifestServer,
+                >(bytes)
+            }
+            "model.ManifestWebapp" => {
+                via_contract::<
+                    model::ManifestWebapp,
+                    ::mattermost_plugin_api::pb::ManifestWebapp,
+                >(bytes)
+            }
+            "model.MembershipChangeMsg" => {
+                via_contract::<
+                    model::MembershipChangeMsg,
+                    ::mattermost_plugin_api::pb::MembershipChangeMsg,
+                >(bytes)
+            }
+            "model.MessageAttachment" => {
+                via_contract::<
+                    model::MessageAttachment,
+                    ::mattermost_plugin_api::pb::MessageAttachment,
+                >(bytes)
+            }
+            "model.MessageAttachmentField" => {
+                via_contract::<
+                    model::MessageAttachmentField,
+                    ::mattermost_plugin_api::pb::MessageAttachmentField,
+                >(bytes)
+            }
+            "model.MessageExportSettings" => {
+                via_contract::<
+                    model::MessageExportSettings,
+                    ::mattermost_plugin_api::pb::MessageExportSettings,
+                >(bytes)
+            }
+            "model.MessagesLimits" => {
+                via_contract::<
+                    model::MessagesLimits,
+                    ::mattermost_plugin_api::pb::MessagesLimits,
+                >(bytes)
+            }
+            "model.MetricsSettings" => {
+                via_contract::<
+                    model::MetricsSettings,
+                    ::mattermost_plugin_api::pb::MetricsSettings,
+                >(bytes)
+            }
+            "model.MobileEphemeralModeSettings" => {
+                via_contract::<
+                    model::MobileEphemeralModeSettings,
+                    ::mattermost_plugin_api::pb::MobileEphemeralModeSettings,
+                >(bytes)
+            }
+            "model.NativeAppSettings" => {
+                via_contract::<
+                    model::NativeAppSettings,
+                    ::mattermost_plugin_api::pb::NativeAppSettings,
+                >(bytes)
+            }
+            "model.OAuthApp" => {
+                via_contract::<
+                    model::OAuthApp,
+                    ::mattermost_plugin_api::pb::OAuthApp,
+                >(bytes)
+            }
+            "model.Office365Settings" => {
+                via_contract::<
+                    model::Office365Settings,
+                    ::mattermost_plugin_api::pb::Office365Settings,
+                >(bytes)
+            }
+            "model.OnInstallEvent" => {
+                via_contract::<
+                    model::OnInstallEvent,
+                    ::mattermost_plugin_api::pb::OnInstallEvent,
+                >(bytes)
+            }
+            "model.OpenDialogRequest" => {
+                via_contract::<
+                    model::OpenDialogRequest,
+                    ::mattermost_plugin_api::pb::OpenDialogRequest,
+                >(bytes)
+            }
+            "model.OrderedSidebarCategories" => {
+                via_contract::<
+                    model::OrderedSidebarCategories,
+                    ::mattermost_plugin_api::pb::OrderedSidebarCategories,
+                >(bytes)
+            }
+            "model.PageOpts" => {
+                via_contract::<
+                    model::PageOpts,
+                    ::mattermost_plugin_api::pb::PageOpts,
+                >(bytes)
+            }
+            "model.PasswordSettings" => {
+                via_contract::<
+                    model::PasswordSettings,
+                    ::mattermost_plugin_api::pb::PasswordSettings,
+                >(bytes)
+            }
+            "model.Permission" => {
+                via_contract::<
+                    model::Permission,
+                    ::mattermost_plugin_api::pb::Permission,
+                >(bytes)
+            }
+            "model.PluginClusterEvent" => {
+                via_contract::<
+                    model::PluginClusterEvent,
+                    ::mattermost_plugin_api::pb::PluginClusterEvent,
+                >(bytes)
+            }
+            "model.PluginClusterEventSendOptions" => {
+                via_contract::<
+                    model::PluginClusterEventSendOptions,
+                    ::mattermost_plugin_api::pb::PluginClusterEventSendOptions,
+                >(bytes)
+            }
+            "model.PluginKVSetOptions" => {
+                via_contract::<
+                    model::PluginKVSetOptions,
+                    ::mattermost_plugin_api::pb::PluginKvSetOptions,
+                >(bytes)
+            }
+            "model.PluginOption" => {
+                via_contract::<
+                    model::PluginOption,
+                    ::mattermost_plugin_api::pb::PluginOption,
+                >(bytes)
+            }
+            "model.PluginSetting" => {
+                via_contract::<
+                    model::PluginSetting,
+                    ::mattermost_plugin_api::pb::PluginSetting,
+                >(bytes)
+            }
+            "model.PluginSettings" => {
+                via_contract::<
+                    model::PluginSettings,
+                    ::mattermost_plugin_api::pb::PluginSettings,
+                >(bytes)
+            }
+            "model.PluginSettingsSchema" => {
+                via_contract::<
+                    model::PluginSettingsSchema,
+                    ::mattermost_plugin_api::pb::PluginSettingsSchema,
+                >(bytes)
+            }
+            "model.PluginSettingsSection" => {
+                via_contract::<
+                    model::PluginSettingsSection,
+                    ::mattermost_plugin_api::pb::PluginSettingsSection,
+                >(bytes)
+            }
+            "model.PluginState" => {
+                via_contract::<
+                    model::PluginState,
+                    ::mattermost_plugin_api::pb::PluginState,
+                >(bytes)
+            }
+            "model.PluginStatus" => {
+                via_contract::<
+                    model::PluginStatus,
+                    ::mattermost_plugin_api::pb::PluginStatus,
+                >(bytes)
+            }
+            "model.Post" => {
+                via_contract::<model::Post, ::mattermost_plugin_api::pb::Post>(bytes)
+            }
+            "model.PostAcknowledgement" => {
+                via_contract::<
+                    model::PostAcknowledgement,
+                    ::mattermost_plugin_api::pb::PostAcknowledgement,
+                >(bytes)
+            }
+            "model.PostAction" => {
+                via_contract::<
+                    model::PostAction,
+                    ::mattermost_plugin_api::pb::PostAction,
+                >(bytes)
+            }
+            "model.PostActionIntegration" => {
+                via_contract::<
+                    model::PostActionIntegration,
+                    ::mattermost_plugin_api::pb::PostActionIntegration,
+                >(bytes)
+            }
+            "model.PostActionOptions" => {
+                via_contract::<
+                    model::PostActionOptions,
+                    ::mattermost_plugin_api::pb::PostActionOptions,
+                >(bytes)
+            }
+            "model.PostEmbed" => {
+                via_contract::<
+                    model::PostEmbed,
+                    ::mattermost_plugin_api::pb::PostEmbed,
+                >(bytes)
+            }
+            "model.PostImage" => {
+                via_contract::<
+                    model::PostImage,
+                    ::mattermost_plugin_api::pb::PostImage,
+                >(bytes)
+            }
+            "model.PostList" => {
+                via_contract::<
+                    model::PostList,
+                    ::mattermost_plugin_api::pb::PostList,
+                >(bytes)
+            }
+            "model.PostMetadata" => {
+                via_contract::<
+                    model::PostMetadata,
+                    ::mattermost_plugin_api::pb::PostMetadata,
+                >(bytes)
+            }
+            "model.PostPriority" => {
+                via_contract::<
+                    model::PostPriority,
+                    ::mattermost_plugin_api::pb::PostPriority,
+                >(bytes)
+            }
+            "model.PostSearchResults" => {
+                via_contract::<
+                    model::PostSearchResults,
+                    ::mattermost_plugin_api::pb::PostSearchResults,
+                >(bytes)
+            }
+            "model.PostTranslation" => {
+                via_contract::<
+                    model::PostTranslation,
+                    ::mattermost_plugin_api::pb::PostTranslation,
+                >(bytes)
+            }
+            "model.Preference" => {
+                via_contract::<
+                    model::Preference,
+                    ::mattermost_plugin_api::pb::Preference,
+                >(bytes)
+            }
+            "model.PrivacySettings" => {
+                via_contract::<
+                    model::PrivacySettings,
+                    ::mattermost_plugin_api::pb::PrivacySettings,
+                >(bytes)
+            }
+            "model.ProductLimits" => {
+                via_contract::<
+                    model::ProductLimits,
+                    ::mattermost_plugin_api::pb::ProductLimits,
+                >(bytes)
+            }
+            "model.PropertyField" => {
+                via_contract::<
+                    model::PropertyField,
+                    ::mattermost_plugin_api::pb::PropertyField,
+                >(bytes)
+            }
+            "model.PropertyFieldSearchCursor" => {
+                via_contract::<
+                    model::PropertyFieldSearchCursor,
+                    ::mattermost_plugin_api::pb::PropertyFieldSearchCursor,
+                >(bytes)
+            }
+            "model.PropertyFieldSearchOpts" => {
+                via_contract::<
+                    model::PropertyFieldSearchOpts,
+                    ::mattermost_plugin_api::pb::PropertyFieldSearchOpts,
+                >(bytes)
+            }
+            "model.PropertyGroup" => {
+                via_contract::<
+                    model::PropertyGroup,
+                    ::mattermost_plugin_api::pb::PropertyGroup,
+                >(bytes)
+            }
+            "model.PropertyRequestOptions" => {
+                via_contract::<
+                    model::PropertyRequestOptions,
+                    ::mattermost_plugin_api::pb::PropertyRequestOptions,
+                >(bytes)
+            }
+            "model.PropertyValue" => {
+                via_contract::<
+                    model::PropertyValue,
+                    ::mattermost_plugin_api::pb::PropertyValue,
+                >(bytes)
+            }
+            "model.PropertyValueSearchCursor" => {
+                via_contract::<
+                    model::PropertyValueSearchCursor,
+                    ::mattermost_plugin_api::pb::PropertyValueSearchCursor,
+                >(bytes)
+            }
+            "model.PropertyValueSearchOpts" => {
+                via_contract::<
+                    model::PropertyValueSearchOpts,
+                    ::mattermost_plugin_api::pb::PropertyValueSearchOpts,
+                >(bytes)
+            }
+            "model.PushNotification" => {
+                via_contract::<
+                    model::PushNotification,
+                    ::mattermost_plugin_api::pb::PushNotification,
+                >(bytes)
+            }
+            "model.RateLimitSettings" => {
+                via_contract::<
+                    model::RateLimitSettings,
+                    ::mattermost_plugin_api::pb::RateLimitSettings,
+                >(bytes)
+            }
+            "model.Reaction" => {
+                via_contract::<
+                    model::Reaction,
+                    ::mattermost_plugin_api::pb::Reaction,
+                >(bytes)
+            }
+            "model.RecapLimitSettings" => {
+                via_contract::<
+                    model::RecapLimitSettings,
+                    ::mattermost_plugin_api::pb::RecapLimitSettings,
+                >(bytes)
+            }
+            "model.RegisterPluginOpts" => {
+                via_contract::<
+                    model::RegisterPluginOpts,
+                    ::mattermost_plugin_api::pb::RegisterPluginOpts,
+                >(bytes)
+            }
+            "model.RemoteCluster" => {
+                via_contract::<
+                    model::RemoteCluster,
+                    ::mattermost_plugin_api::pb::RemoteCluster,
+                >(bytes)
+            }
+            "model.ReplicaLagSettings" => {
+                via_contract::<
+                    model::ReplicaLagSettings,
+                    ::mattermost_plugin_api::pb::ReplicaLagSettings,
+                >(bytes)
+            }
+            "model.ReviewerSettings" => {
+                via_contract::<
+                    model::ReviewerSettings,
+                    ::mattermost_plugin_api::pb::ReviewerSettings,
+                >(bytes)
+            }
+            "model.SSOSettings" => {
+                via_contract::<
+                    model::SSOSettings,
+                    ::mattermost_plugin_api::pb::SsoSettings,
+                >(bytes)
+            }
+            "model.SamlSettings" => {
+                via_contract::<
+                    model::SamlSettings,
+                    ::mattermost_plugin_api::pb::SamlSettings,
+                >(bytes)
+            }
+            "model.ScheduledPost" => {
+                via_contract::<
+                    model::ScheduledPost,
+                    ::mattermost_plugin_api::pb::ScheduledPost,
+                >(bytes)
+            }
+            "model.SearchParameter" => {
+                via_contract::<
+                    model::SearchParameter,
+                    ::mattermost_plugin_api::pb::SearchParameter,
+                >(bytes)
+            }
+            "model.SearchParams" => {
+                via_contract::<
+                    model::SearchParams,
+                    ::mattermost_plugin_api::pb::SearchParams,
+                >(bytes)
+            }
+            "model.SendToastMessageOptions" => {
+                via_contract::<
+                    model::SendToastMessageOptions,
+                    ::mattermost_plugin_api::pb::SendToastMessageOptions,
+                >(bytes)
+            }
+            "model.ServiceSettings" => {
+                via_contract::<
+                    model::ServiceSettings,
+                    ::mattermost_plugin_api::pb::ServiceSettings,
+                >(bytes)
+            }
+            "model.Session" => {
+                via_contract::<
+                    model::Session,
+                    ::mattermost_plugin_api::pb::Session,
+                >(bytes)
+            }
+            "model.SharedChannel" => {
+                via_contract::<
+                    model::SharedChannel,
+                    ::mattermost_plugin_api::pb::SharedChannel,
+                >(bytes)
+            }
+            "model.SidebarCategory" => {
+                via_contract::<
+                    model::SidebarCategory,
+                    ::mattermost_plugin_api::pb::SidebarCategory,
+                >(bytes)
+            }
+            "model.SidebarCategoryWithChannels" => {
+                via_contract::<
+                    model::SidebarCategoryWithChannels,
+                    ::mattermost_plugin_api::pb::SidebarCategoryWithChannels,
+                >(bytes)
+            }
+            "model.SqlSettings" => {
+                via_contract::<
+                    model::SqlSettings,
+                    ::mattermost_plugin_api::pb::SqlSettings,
+                >(bytes)
+            }
+            "model.Status" => {
+                via_contract::<model::Status, ::mattermost_plugin_api::pb::Status>(bytes)
+            }
+            "model.SupportSettings" => {
+                via_contract::<
+                    model::SupportSettings,
+                    ::mattermost_plugin_api::pb::SupportSettings,
+                >(bytes)
+            }
+            "model.SyncMsg" => {
+                via_contract::<
+                    model::SyncMsg,
+                    ::mattermost_plugin_api::pb::SyncMsg,
+                >(bytes)
+            }
+            "model.SyncResponse" => {
+                via_contract::<
+                    model::SyncResponse,
+                    ::mattermost_plugin_api::pb::SyncResponse,
+                >(bytes)
+            }
+            "model.Team" => {
+                via_contract::<model::Team, ::mattermost_plugin_api::pb::Team>(bytes)
+            }
+            "model.TeamMember" => {
+                via_contract::<
+                    model::TeamMember,
+                    ::mattermost_plugin_api::pb::TeamMember,
+                >(bytes)
+            }
+            "model.TeamMemberWithError" => {
+                via_contract::<
+                    model::TeamMemberWithError,
+                    ::mattermost_plugin_api::pb::TeamMemberWithError,
+                >(bytes)
+            }
+            "model.TeamSettings" => {
+                via_contract::<
+                    model::TeamSettings,
+                    ::mattermost_plugin_api::pb::TeamSettings,
+                >(bytes)
+            }
+            "model.TeamStats" => {
+                via_contract::<
+                    model::TeamStats,
+                    ::mattermost_plugin_api::pb::TeamStats,
+                >(bytes)
+            }
+            "model.TeamUnread" => {
+                via_contract::<
+                    model::TeamUnread,
+                    ::mattermost_plugin_api::pb::TeamUnread,
+                >(bytes)
+            }
+            "model.TeamsLimits" => {
+                via_contract::<
+                    model::TeamsLimits,
+                    ::mattermost_plugin_api::pb::TeamsLimits,
+                >(bytes)
+            }
+            "model.ThemeSettings" => {
+                via_contract::<
+                    model::ThemeSettings,
+                    ::mattermost_plugin_api::pb::ThemeSettings,
+                >(bytes)
+            }
+            "model.UploadSession" => {
+                via_contract::<
+                    model::UploadSession,
+                    ::mattermost_plugin_api::pb::UploadSession,
+                >(bytes)
+            }
+            "model.User" => {
+                via_contract::<model::User, ::mattermost_plugin_api::pb::User>(bytes)
+            }
+            "model.UserAccessToken" => {
+                via_contract::<
+                    model::UserAccessToken,
+                    ::mattermost_plugin_api::pb::UserAccessToken,
+                >(bytes)
+            }
+            "model.UserAuth" => {
+                via_contract::<
+                    model::UserAuth,
+                    ::mattermost_plugin_api::pb::UserAuth,
+                >(bytes)
+            }
+            "model.UserGetOptions" => {
+                via_contract::<
+                    model::UserGetOptions,
+                    ::mattermost_plugin_api::pb::UserGetOptions,
+                >(bytes)
+            }
+            "model.UserSearch" => {
+                via_contract::<
+                    model::UserSearch,
+                    ::mattermost_plugin_api::pb::UserSearch,
+                >(bytes)
+            }
+            "model.ViewUsersRestrictions" => {
+                via_contract::<
+                    model::ViewUsersRestrictions,
+                    ::mattermost_plugin_api::pb::ViewUsersRestrictions,
+                >(bytes)
+            }
+            "model.VisualExpression" => {
+                via_contract::<
+                    model::VisualExpression,
+                    ::mattermost_plugin_api::pb::VisualExpression,
+                >(bytes)
+            }
+            "model.WebSocketRequest" => {
+                via_contract::<
+                    model::WebSocketRequest,
+                    ::mattermost_plugin_api::pb::WebSocketRequest,
+                >(bytes)
+            }
+            "model.WebsocketBroadcast" => {
+                via_contract::<
+                    model::WebsocketBroadcast,
+                    ::mattermost_plugin_api::pb::WebsocketBroadcast,
+                >(bytes)
+            }
+            "model.WranglerSettings" => {
+                via_contract::<
+                    model::WranglerSettings,
+                    ::mattermost_plugin_api::pb::WranglerSettings,
+                >(bytes)
+            }
+            "plugin.Context" => {
+                via_contract::<
+                    model::PluginContext,
+                    ::mattermost_plugin_api::pb::PluginContext,
+                >(bytes)
+            }
+            _ => return None,
+        },
+    )
+}
+fn via_contract<T, P>(bytes: &[u8]) -> Result<Vec<u8>, ::gobwire::Error>
+where
+    T: ::gobwire::Decode + ::gobwire::Encode + Default + From<P>,
+    P: From<T>,
+{
+    let mut decoder = ::gobwire::StreamDecoder::new(bytes);
+    let value: T = decoder.decode()?.unwrap_or_default();
+    let back = T::from(P::from(value));
+    ::gobwire::Encoder::new().encode(&back)
 }
 /// Every type name [`reencode`] knows.
 pub const TYPE_NAMES: &[&str] = &[

@@ -104,6 +104,18 @@ pub struct ProtoMessage {
     /// Whether languages expose the message as a model type (a dataclass, say). The messages
     /// that carry Go's `any` are not: languages convert them to native values.
     pub model: bool,
+    /// For a message made from a Go struct: which struct, and where each field sits in it.
+    pub go: Option<GoOrigin>,
+}
+
+/// The Go struct a model message comes from. JSON's embedding rules flatten embedded structs into
+/// the message; Go-shaped encodings (gob) need the path back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoOrigin {
+    /// `model.Post`.
+    pub type_name: String,
+    /// Proto field name → Go field path (`["Base", "Id"]` for a field promoted from `Base`).
+    pub paths: BTreeMap<String, Vec<String>>,
 }
 
 /// Fields of which at most one is set.
@@ -175,6 +187,7 @@ struct DraftMessage {
     /// A `oneof`: its name and the names of the fixed fields in it.
     oneof: Option<(String, Vec<String>)>,
     model: bool,
+    go: Option<GoOrigin>,
 }
 
 /// A field whose type is known before mapping: (lock key, name, type, comments).
@@ -271,6 +284,7 @@ pub fn build(ir: &Ir, lock: &FieldLock) -> Result<(Vec<ProtoFile>, FieldLock), E
         fields.extend(d.fixed);
         let mut message = number(&mut lock, d.name, d.comments, fields, d.oneof);
         message.model = d.model;
+        message.go = d.go;
         messages.push((d.file, message));
     }
     for (name, ty) in wrappers {
@@ -402,6 +416,7 @@ fn number(
             fields: alternatives,
         }),
         model: true,
+        go: None,
         reserved_numbers: reserved.iter().map(|r| r.number).collect(),
         reserved_names: reserved
             .into_iter()
@@ -683,6 +698,19 @@ fn model_message(
         name: names.get(&q).cloned().unwrap_or_else(|| decl.name.clone()),
         file: over.map_or(FileKind::Model, |o| o.file),
         comments: vec![format!("Go: {q} ({})", decl.file)],
+        go: Some(GoOrigin {
+            type_name: q.clone(),
+            paths: fields
+                .iter()
+                .zip(&flat)
+                .map(|(d, f)| {
+                    (
+                        d.name.clone(),
+                        f.path.split('.').map(String::from).collect(),
+                    )
+                })
+                .collect(),
+        }),
         fields,
         fixed,
         oneof: None,
@@ -709,6 +737,7 @@ fn static_messages() -> Vec<DraftMessage> {
         fixed: fields,
         oneof: None,
         model: true,
+        go: None,
     };
     vec![
         msg(
@@ -1093,6 +1122,7 @@ fn method_messages(
         fixed: Vec::new(),
         oneof: None,
         model: true,
+        go: None,
     };
     let mut resp = DraftMessage {
         name: resp_name.clone(),
@@ -1102,6 +1132,7 @@ fn method_messages(
         fixed: Vec::new(),
         oneof: None,
         model: true,
+        go: None,
     };
     let (mut client_streaming, mut server_streaming) = (false, false);
     let is_stream_param = |p: &Param| crate::special::needs_special_case(&p.ty, false).is_some();

@@ -10,6 +10,7 @@
 mod templates;
 mod types;
 pub(crate) use types::is_keyword;
+pub(crate) use types::{field_ident as prost_field_ident, message_ident as prost_message_ident};
 
 use crate::emit::proto::{Contract, ProtoFile};
 use crate::emit::{EmitError, GeneratedFile};
