@@ -166,6 +166,11 @@ pub fn check_shape(case: Special, m: &Method) -> Result<(), String> {
     }
 }
 
+/// Hooks whose go-plugin net/rpc arguments carry, besides the Go parameters, the ids of
+/// MuxBroker streams the plugin dials back (the server's API and database driver for
+/// `OnActivate`): `uint32` fields of `Z_<Hook>Args`, by Go name.
+pub const NETRPC_BROKER_IDS: &[(&str, &[&str])] = &[("OnActivate", &["APIMuxId", "DriverMuxId"])];
+
 /// A parameter or result of a method, for [`NIL_EXCEPTIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot<'a> {
@@ -354,6 +359,17 @@ mod tests {
         }
         for may in ["UserHasJoinedChannel.actor", "UserHasLeftTeam.actor"] {
             assert!(!never.iter().any(|n| n == may), "{may} may be nil");
+        }
+    }
+
+    #[test]
+    fn every_broker_id_row_names_a_hook_of_the_pinned_release() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        let ir = crate::Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let hooks = ir.service(ServiceKind::Hooks).unwrap();
+        for (hook, ids) in NETRPC_BROKER_IDS {
+            assert!(hooks.methods.iter().any(|m| m.name == *hook), "{hook}");
+            assert!(!ids.is_empty());
         }
     }
 

@@ -2,7 +2,10 @@ module gobcheck
 
 go 1.26.7
 
-require github.com/mattermost/mattermost/server/public v0.4.4
+require (
+	github.com/mattermost/mattermost/server/public v0.4.4
+	ztypes v0.0.0
+)
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
@@ -53,3 +56,6 @@ require (
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+// The generated list of upstream's net/rpc wire types (generated/gob/go).
+replace ztypes => ../../generated/gob/go

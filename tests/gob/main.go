@@ -6,9 +6,8 @@
 //	                                     compares it with the value it started from
 //
 // Types are found by reflection from plugin.API and plugin.Hooks: the model and plugin structs
-// their signatures reach, by `package.Name`, and each method's net/rpc arguments and results
-// built the way go-plugin's generated code declares them (Z_<Method>Args with fields A, B, …;
-// Z_<Method>Returns with the results, then the error).
+// their signatures reach, by `package.Name`; and each method's net/rpc arguments and results are
+// Mattermost's own `plugin.Z_<Method>Args`/`Returns` (listed by generated/gob/go).
 package main
 
 import (
@@ -22,8 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+	"ztypes"
 )
 
 const modulePath = "github.com/mattermost/mattermost/server/public/"
@@ -32,7 +31,6 @@ var (
 	rawJSON  = reflect.TypeOf(json.RawMessage{})
 	timeType = reflect.TypeOf(time.Time{})
 	duration = reflect.TypeOf(time.Duration(0))
-	appError = reflect.TypeOf(&model.AppError{})
 	errType  = reflect.TypeOf((*error)(nil)).Elem()
 )
 
@@ -114,27 +112,21 @@ func index() map[string]reflect.Type {
 		reflect.TypeOf((*plugin.Hooks)(nil)).Elem(),
 	} {
 		for i := 0; i < iface.NumMethod(); i++ {
-			m := iface.Method(i)
-			var args, returns []reflect.StructField
-			for j := 0; j < m.Type.NumIn(); j++ {
-				in := m.Type.In(j)
-				walk(in)
-				args = append(args, field(len(args), in))
+			m := iface.Method(i).Type
+			for j := 0; j < m.NumIn(); j++ {
+				walk(m.In(j))
 			}
-			for j := 0; j < m.Type.NumOut(); j++ {
-				o := m.Type.Out(j)
-				walk(o)
-				returns = append(returns, field(len(returns), o))
+			for j := 0; j < m.NumOut(); j++ {
+				walk(m.Out(j))
 			}
-			out["Z_"+m.Name+"Args"] = reflect.StructOf(args)
-			out["Z_"+m.Name+"Returns"] = reflect.StructOf(returns)
 		}
 	}
+	for name, value := range ztypes.Types {
+		t := reflect.TypeOf(value)
+		walk(t)
+		out[name] = t
+	}
 	return out
-}
-
-func field(i int, t reflect.Type) reflect.StructField {
-	return reflect.StructField{Name: string(rune('A' + i)), Type: t}
 }
 
 func localName(t reflect.Type) (string, bool) {

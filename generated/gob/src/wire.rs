@@ -3699,7 +3699,12 @@ pub struct Z_GetAccessControlVisualASTReturns {
 }
 /// Go: `OnActivate() error` (Hooks).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
-pub struct Z_OnActivateArgs {}
+pub struct Z_OnActivateArgs {
+    #[gob(name = "APIMuxId")]
+    pub api_mux_id: u32,
+    #[gob(name = "DriverMuxId")]
+    pub driver_mux_id: u32,
+}
 /// Go: `OnActivate() error` (Hooks).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
 pub struct Z_OnActivateReturns {
