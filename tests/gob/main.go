@@ -2,6 +2,8 @@
 // Go's encoding/gob and Mattermost's own types.
 //
 //	gobcheck encode <names-file> <dir>   writes <dir>/<name>.gob: a populated value of each type
+//	                                     (`Z_…Returns` with its error unset; `Z_…Returns#error`
+//	                                     with only its error set)
 //	gobcheck verify <names-file> <dir>   decodes <dir>/<name>.back.gob (what Rust re-encoded) and
 //	                                     compares it with the value it started from
 //
@@ -21,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 	"ztypes"
 )
@@ -32,6 +35,7 @@ var (
 	timeType = reflect.TypeOf(time.Time{})
 	duration = reflect.TypeOf(time.Duration(0))
 	errType  = reflect.TypeOf((*error)(nil)).Elem()
+	appError = reflect.TypeOf(&model.AppError{})
 )
 
 func main() {
@@ -43,12 +47,22 @@ func main() {
 	types := index()
 	var problems []string
 	for _, name := range strings.Fields(string(names)) {
-		t, ok := types[name]
+		base, failing := strings.CutSuffix(name, "#error")
+		t, ok := types[base]
 		if !ok {
 			problems = append(problems, name+": the Go side has no such type")
 			continue
 		}
 		original := populate(t, 0)
+		if strings.HasPrefix(base, "Z_") && strings.HasSuffix(base, "Returns") {
+			// A call either fails or returns results, never both.
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i).Type
+				if (f == appError || f == errType) != failing {
+					original.Field(i).Set(reflect.Zero(f))
+				}
+			}
+		}
 		path := filepath.Join(os.Args[3], name)
 		switch os.Args[1] {
 		case "encode":
@@ -155,7 +169,9 @@ func populate(t reflect.Type, depth int) reflect.Value {
 		v.SetInt(int64(1500 * time.Millisecond))
 		return v
 	case t == errType:
-		return v // a non-nil error needs a registered type; nil travels as absent
+		// Mattermost's carrier for errors over net/rpc (registered by the plugin package).
+		v.Set(reflect.ValueOf(&plugin.ErrorString{Code: 7, Err: "s"}))
+		return v
 	}
 	if t.PkgPath() != "" && !strings.HasPrefix(t.PkgPath(), modulePath) && t.Kind() == reflect.Struct {
 		return v // other libraries' structs: not carried generically

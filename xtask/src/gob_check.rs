@@ -23,8 +23,18 @@ fn every_generated_gob_type_round_trips_through_go() {
         .expect("the Go toolchain (go on PATH) and the Go module proxy are needed for this test");
     assert!(built.success(), "building tests/gob failed");
 
+    // Each `Z_…Returns` with an error goes through twice: succeeding, and failing (`#error`).
+    let cases_named: Vec<String> = mattermost_plugin_gob::TYPE_NAMES
+        .iter()
+        .map(|n| n.to_string())
+        .chain(
+            mattermost_plugin_gob::RETURNS_WITH_ERROR
+                .iter()
+                .map(|n| format!("{n}#error")),
+        )
+        .collect();
     let names = scratch.path().join("names");
-    std::fs::write(&names, mattermost_plugin_gob::TYPE_NAMES.join("\n")).expect("names file");
+    std::fs::write(&names, cases_named.join("\n")).expect("names file");
     let cases = scratch.path().join("cases");
     std::fs::create_dir(&cases).expect("cases directory");
     let run = |mode: &str| {
@@ -42,10 +52,17 @@ fn every_generated_gob_type_round_trips_through_go() {
     };
     run("encode");
     let mut problems = Vec::new();
-    for name in mattermost_plugin_gob::TYPE_NAMES {
+    let mut through_contract = 0;
+    for name in &cases_named {
         let bytes = std::fs::read(cases.join(format!("{name}.gob"))).expect("Go's encoding");
-        let back = mattermost_plugin_gob::reencode_via_contract(name, &bytes)
-            .or_else(|| mattermost_plugin_gob::reencode(name, &bytes));
+        let base = name.trim_end_matches("#error");
+        let back = match mattermost_plugin_gob::reencode_via_contract(base, &bytes) {
+            Some(back) => {
+                through_contract += 1;
+                Some(back)
+            }
+            None => mattermost_plugin_gob::reencode(base, &bytes),
+        };
         match back {
             Some(Ok(back)) => {
                 std::fs::write(cases.join(format!("{name}.back.gob")), back).expect("write back")
@@ -61,4 +78,8 @@ fn every_generated_gob_type_round_trips_through_go() {
     );
     run("verify");
     assert!(mattermost_plugin_gob::TYPE_NAMES.len() > 600);
+    assert!(
+        through_contract > 700,
+        "only {through_contract} cases went through the contract"
+    );
 }

@@ -388,6 +388,10 @@ fn test() -> Result<()> {
     cmd.args(["vet", "."])
         .current_dir(root().join("codegen/tests/go-reference"));
     run(cmd, "go vet (differential reference)")?;
+    let mut cmd = Command::new("go");
+    cmd.args(["vet", "./..."])
+        .current_dir(root().join("shim/tests/go"));
+    run(cmd, "go vet (shim interop tests)")?;
     python_checks()?;
     // The main job must keep working: the demo drives the hello plugin end to end.
     demo::run()?;

@@ -10,11 +10,15 @@
 //! - model.WebSocketRequest.T: `i18n.TranslateFunc` (Omitted) has no generic gob form
 //! - Z_LogAuditRecWithLevelArgs.B: `mlog.Level` (OpaqueJson) has no generic gob form
 //! - Z_OnSAMLLoginArgs.C: `saml2.AssertionInfo` (OpaqueJson) has no generic gob form
+//! - LogAuditRecWithLevel (contract conversion): `mlog.Level` has no generic gob form
+//! - OnSAMLLogin (contract conversion): `saml2.AssertionInfo` has no generic gob form
 #![allow(clippy::all, clippy::pedantic)]
+pub mod calls;
 pub mod convert;
 pub mod model;
 pub mod values;
 pub mod wire;
+pub use mattermost_plugin_api::{pb, support};
 /// Number of `plugin.API` methods in the contract.
 pub const API_METHOD_COUNT: usize = 258usize;
 /// Decodes one gob stream holding a value of the named type (`model.Post`,
@@ -1735,7 +1739,8 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
     )
 }
 /// Like [`reencode`], through the contract: gob → the generated struct → its prost
-/// message → the struct again → gob. `None` for a type the contract does not carry.
+/// message (for a `Z_` type: the contract's arguments or results, or the error) → the
+/// struct again → gob. `None` for a type the contract does not carry.
 pub fn reencode_via_contract(
     name: &str,
     bytes: &[u8],
@@ -2786,9 +2791,5041 @@ pub fn reencode_via_contract(
                     ::mattermost_plugin_api::pb::PluginContext,
                 >(bytes)
             }
+            "Z_RegisterCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterCommandArgs| wire::Z_RegisterCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterCommandReturns| wire::Z_RegisterCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterCommandArgs| wire::Z_UnregisterCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterCommandReturns| wire::Z_UnregisterCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExecuteSlashCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExecuteSlashCommandArgs| wire::Z_ExecuteSlashCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExecuteSlashCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExecuteSlashCommandReturns| wire::Z_ExecuteSlashCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetConfigArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetConfigArgs| wire::Z_GetConfigArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetConfigReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetConfigReturns| wire::Z_GetConfigReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUnsanitizedConfigArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUnsanitizedConfigArgs| wire::Z_GetUnsanitizedConfigArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUnsanitizedConfigReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUnsanitizedConfigReturns| wire::Z_GetUnsanitizedConfigReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SaveConfigArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SaveConfigArgs| wire::Z_SaveConfigArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SaveConfigReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SaveConfigReturns| wire::Z_SaveConfigReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginConfigArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginConfigArgs| wire::Z_GetPluginConfigArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginConfigReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginConfigReturns| wire::Z_GetPluginConfigReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SavePluginConfigArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SavePluginConfigArgs| wire::Z_SavePluginConfigArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SavePluginConfigReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SavePluginConfigReturns| wire::Z_SavePluginConfigReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBundlePathArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBundlePathArgs| wire::Z_GetBundlePathArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBundlePathReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBundlePathReturns| wire::Z_GetBundlePathReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetLicenseArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetLicenseArgs| wire::Z_GetLicenseArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetLicenseReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetLicenseReturns| wire::Z_GetLicenseReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_IsEnterpriseReadyArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_IsEnterpriseReadyArgs| wire::Z_IsEnterpriseReadyArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_IsEnterpriseReadyReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_IsEnterpriseReadyReturns| wire::Z_IsEnterpriseReadyReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetServerVersionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetServerVersionArgs| wire::Z_GetServerVersionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetServerVersionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetServerVersionReturns| wire::Z_GetServerVersionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetSystemInstallDateArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetSystemInstallDateArgs| wire::Z_GetSystemInstallDateArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetSystemInstallDateReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetSystemInstallDateReturns| wire::Z_GetSystemInstallDateReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetDiagnosticIdArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetDiagnosticIdArgs| wire::Z_GetDiagnosticIdArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetDiagnosticIdReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetDiagnosticIdReturns| wire::Z_GetDiagnosticIdReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTelemetryIdArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTelemetryIdArgs| wire::Z_GetTelemetryIdArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTelemetryIdReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTelemetryIdReturns| wire::Z_GetTelemetryIdReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUserArgs| wire::Z_CreateUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUserReturns| wire::Z_CreateUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteUserArgs| wire::Z_DeleteUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteUserReturns| wire::Z_DeleteUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersArgs| wire::Z_GetUsersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersReturns| wire::Z_GetUsersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersByIdsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersByIdsArgs| wire::Z_GetUsersByIdsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersByIdsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersByIdsReturns| wire::Z_GetUsersByIdsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserArgs| wire::Z_GetUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserReturns| wire::Z_GetUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserByEmailArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserByEmailArgs| wire::Z_GetUserByEmailArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserByEmailReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserByEmailReturns| wire::Z_GetUserByEmailReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserByUsernameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserByUsernameArgs| wire::Z_GetUserByUsernameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserByUsernameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserByUsernameReturns| wire::Z_GetUserByUsernameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersByUsernamesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersByUsernamesArgs| wire::Z_GetUsersByUsernamesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersByUsernamesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersByUsernamesReturns| wire::Z_GetUsersByUsernamesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersInTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersInTeamArgs| wire::Z_GetUsersInTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersInTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersInTeamReturns| wire::Z_GetUsersInTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPreferenceForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPreferenceForUserArgs| wire::Z_GetPreferenceForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPreferenceForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPreferenceForUserReturns| wire::Z_GetPreferenceForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPreferencesForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPreferencesForUserArgs| wire::Z_GetPreferencesForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPreferencesForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPreferencesForUserReturns| wire::Z_GetPreferencesForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePreferencesForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePreferencesForUserArgs| wire::Z_UpdatePreferencesForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePreferencesForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePreferencesForUserReturns| wire::Z_UpdatePreferencesForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePreferencesForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePreferencesForUserArgs| wire::Z_DeletePreferencesForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePreferencesForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePreferencesForUserReturns| wire::Z_DeletePreferencesForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetSessionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetSessionArgs| wire::Z_GetSessionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetSessionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetSessionReturns| wire::Z_GetSessionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateSessionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateSessionArgs| wire::Z_CreateSessionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateSessionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateSessionReturns| wire::Z_CreateSessionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExtendSessionExpiryArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExtendSessionExpiryArgs| wire::Z_ExtendSessionExpiryArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExtendSessionExpiryReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExtendSessionExpiryReturns| wire::Z_ExtendSessionExpiryReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RevokeSessionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RevokeSessionArgs| wire::Z_RevokeSessionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RevokeSessionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RevokeSessionReturns| wire::Z_RevokeSessionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUserAccessTokenArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUserAccessTokenArgs| wire::Z_CreateUserAccessTokenArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUserAccessTokenReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUserAccessTokenReturns| wire::Z_CreateUserAccessTokenReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RevokeUserAccessTokenArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RevokeUserAccessTokenArgs| wire::Z_RevokeUserAccessTokenArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RevokeUserAccessTokenReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RevokeUserAccessTokenReturns| wire::Z_RevokeUserAccessTokenReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamIconArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamIconArgs| wire::Z_GetTeamIconArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamIconReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamIconReturns| wire::Z_GetTeamIconReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetTeamIconArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetTeamIconArgs| wire::Z_SetTeamIconArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetTeamIconReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetTeamIconReturns| wire::Z_SetTeamIconReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveTeamIconArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveTeamIconArgs| wire::Z_RemoveTeamIconArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveTeamIconReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveTeamIconReturns| wire::Z_RemoveTeamIconReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserArgs| wire::Z_UpdateUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserReturns| wire::Z_UpdateUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserStatusArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserStatusArgs| wire::Z_GetUserStatusArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserStatusReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserStatusReturns| wire::Z_GetUserStatusReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserStatusesByIdsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserStatusesByIdsArgs| wire::Z_GetUserStatusesByIdsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUserStatusesByIdsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUserStatusesByIdsReturns| wire::Z_GetUserStatusesByIdsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserStatusArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserStatusArgs| wire::Z_UpdateUserStatusArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserStatusReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserStatusReturns| wire::Z_UpdateUserStatusReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetUserStatusTimedDNDArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetUserStatusTimedDNDArgs| wire::Z_SetUserStatusTimedDNDArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetUserStatusTimedDNDReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetUserStatusTimedDNDReturns| wire::Z_SetUserStatusTimedDNDReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserActiveArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserActiveArgs| wire::Z_UpdateUserActiveArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserActiveReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserActiveReturns| wire::Z_UpdateUserActiveReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserCustomStatusArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserCustomStatusArgs| wire::Z_UpdateUserCustomStatusArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserCustomStatusReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserCustomStatusReturns| wire::Z_UpdateUserCustomStatusReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveUserCustomStatusArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveUserCustomStatusArgs| wire::Z_RemoveUserCustomStatusArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveUserCustomStatusReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveUserCustomStatusReturns| wire::Z_RemoveUserCustomStatusReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersInChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersInChannelArgs| wire::Z_GetUsersInChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUsersInChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUsersInChannelReturns| wire::Z_GetUsersInChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetLDAPUserAttributesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetLDAPUserAttributesArgs| wire::Z_GetLDAPUserAttributesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetLDAPUserAttributesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetLDAPUserAttributesReturns| wire::Z_GetLDAPUserAttributesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamArgs| wire::Z_CreateTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamReturns| wire::Z_CreateTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteTeamArgs| wire::Z_DeleteTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteTeamReturns| wire::Z_DeleteTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsArgs| wire::Z_GetTeamsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsReturns| wire::Z_GetTeamsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamArgs| wire::Z_GetTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamReturns| wire::Z_GetTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamByNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamByNameArgs| wire::Z_GetTeamByNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamByNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamByNameReturns| wire::Z_GetTeamByNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsUnreadForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsUnreadForUserArgs| wire::Z_GetTeamsUnreadForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsUnreadForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsUnreadForUserReturns| wire::Z_GetTeamsUnreadForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateTeamArgs| wire::Z_UpdateTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateTeamReturns| wire::Z_UpdateTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchTeamsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchTeamsArgs| wire::Z_SearchTeamsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchTeamsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchTeamsReturns| wire::Z_SearchTeamsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsForUserArgs| wire::Z_GetTeamsForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamsForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamsForUserReturns| wire::Z_GetTeamsForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMemberArgs| wire::Z_CreateTeamMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMemberReturns| wire::Z_CreateTeamMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMembersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMembersArgs| wire::Z_CreateTeamMembersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMembersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMembersReturns| wire::Z_CreateTeamMembersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMembersGracefullyArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMembersGracefullyArgs| wire::Z_CreateTeamMembersGracefullyArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateTeamMembersGracefullyReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateTeamMembersGracefullyReturns| wire::Z_CreateTeamMembersGracefullyReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteTeamMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteTeamMemberArgs| wire::Z_DeleteTeamMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteTeamMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteTeamMemberReturns| wire::Z_DeleteTeamMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMembersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMembersArgs| wire::Z_GetTeamMembersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMembersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMembersReturns| wire::Z_GetTeamMembersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMemberArgs| wire::Z_GetTeamMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMemberReturns| wire::Z_GetTeamMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMembersForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMembersForUserArgs| wire::Z_GetTeamMembersForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamMembersForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamMembersForUserReturns| wire::Z_GetTeamMembersForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateTeamMemberRolesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateTeamMemberRolesArgs| wire::Z_UpdateTeamMemberRolesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateTeamMemberRolesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateTeamMemberRolesReturns| wire::Z_UpdateTeamMemberRolesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateChannelArgs| wire::Z_CreateChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateChannelReturns| wire::Z_CreateChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteChannelArgs| wire::Z_DeleteChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteChannelReturns| wire::Z_DeleteChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RestoreChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RestoreChannelArgs| wire::Z_RestoreChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RestoreChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RestoreChannelReturns| wire::Z_RestoreChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelOfTypeArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelOfTypeArgs| wire::Z_GetChannelOfTypeArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelOfTypeReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelOfTypeReturns| wire::Z_GetChannelOfTypeReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPublicChannelsForTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPublicChannelsForTeamArgs| wire::Z_GetPublicChannelsForTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPublicChannelsForTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPublicChannelsForTeamReturns| wire::Z_GetPublicChannelsForTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelArgs| wire::Z_GetChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelReturns| wire::Z_GetChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelByNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelByNameArgs| wire::Z_GetChannelByNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelByNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelByNameReturns| wire::Z_GetChannelByNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelByNameForTeamNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelByNameForTeamNameArgs| wire::Z_GetChannelByNameForTeamNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelByNameForTeamNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelByNameForTeamNameReturns| wire::Z_GetChannelByNameForTeamNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelsForTeamForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelsForTeamForUserArgs| wire::Z_GetChannelsForTeamForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelsForTeamForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelsForTeamForUserReturns| wire::Z_GetChannelsForTeamForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelStatsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelStatsArgs| wire::Z_GetChannelStatsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelStatsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelStatsReturns| wire::Z_GetChannelStatsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetDirectChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetDirectChannelArgs| wire::Z_GetDirectChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetDirectChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetDirectChannelReturns| wire::Z_GetDirectChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupChannelArgs| wire::Z_GetGroupChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupChannelReturns| wire::Z_GetGroupChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelArgs| wire::Z_UpdateChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelReturns| wire::Z_UpdateChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterChannelGuardArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterChannelGuardArgs| wire::Z_RegisterChannelGuardArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterChannelGuardReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterChannelGuardReturns| wire::Z_RegisterChannelGuardReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterChannelGuardArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterChannelGuardArgs| wire::Z_UnregisterChannelGuardArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterChannelGuardReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterChannelGuardReturns| wire::Z_UnregisterChannelGuardReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchChannelsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchChannelsArgs| wire::Z_SearchChannelsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchChannelsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchChannelsReturns| wire::Z_SearchChannelsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateChannelSidebarCategoryArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateChannelSidebarCategoryArgs| wire::Z_CreateChannelSidebarCategoryArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateChannelSidebarCategoryReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateChannelSidebarCategoryReturns| wire::Z_CreateChannelSidebarCategoryReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelSidebarCategoriesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelSidebarCategoriesArgs| wire::Z_GetChannelSidebarCategoriesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelSidebarCategoriesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelSidebarCategoriesReturns| wire::Z_GetChannelSidebarCategoriesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelSidebarCategoriesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelSidebarCategoriesArgs| wire::Z_UpdateChannelSidebarCategoriesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelSidebarCategoriesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelSidebarCategoriesReturns| wire::Z_UpdateChannelSidebarCategoriesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchUsersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchUsersArgs| wire::Z_SearchUsersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchUsersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchUsersReturns| wire::Z_SearchUsersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPostsInTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPostsInTeamArgs| wire::Z_SearchPostsInTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPostsInTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPostsInTeamReturns| wire::Z_SearchPostsInTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPostsInTeamForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPostsInTeamForUserArgs| wire::Z_SearchPostsInTeamForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPostsInTeamForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPostsInTeamForUserReturns| wire::Z_SearchPostsInTeamForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddChannelMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddChannelMemberArgs| wire::Z_AddChannelMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddChannelMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddChannelMemberReturns| wire::Z_AddChannelMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddUserToChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddUserToChannelArgs| wire::Z_AddUserToChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddUserToChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddUserToChannelReturns| wire::Z_AddUserToChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMemberArgs| wire::Z_GetChannelMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMemberReturns| wire::Z_GetChannelMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersArgs| wire::Z_GetChannelMembersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersReturns| wire::Z_GetChannelMembersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersByIdsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersByIdsArgs| wire::Z_GetChannelMembersByIdsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersByIdsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersByIdsReturns| wire::Z_GetChannelMembersByIdsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersForUserArgs| wire::Z_GetChannelMembersForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetChannelMembersForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetChannelMembersForUserReturns| wire::Z_GetChannelMembersForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelMemberRolesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelMemberRolesArgs| wire::Z_UpdateChannelMemberRolesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelMemberRolesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelMemberRolesReturns| wire::Z_UpdateChannelMemberRolesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelMemberNotificationsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelMemberNotificationsArgs| wire::Z_UpdateChannelMemberNotificationsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateChannelMemberNotificationsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateChannelMemberNotificationsReturns| wire::Z_UpdateChannelMemberNotificationsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PatchChannelMembersNotificationsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PatchChannelMembersNotificationsArgs| wire::Z_PatchChannelMembersNotificationsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PatchChannelMembersNotificationsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PatchChannelMembersNotificationsReturns| wire::Z_PatchChannelMembersNotificationsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupArgs| wire::Z_GetGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupReturns| wire::Z_GetGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupByNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupByNameArgs| wire::Z_GetGroupByNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupByNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupByNameReturns| wire::Z_GetGroupByNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupMemberUsersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupMemberUsersArgs| wire::Z_GetGroupMemberUsersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupMemberUsersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupMemberUsersReturns| wire::Z_GetGroupMemberUsersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsBySourceArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsBySourceArgs| wire::Z_GetGroupsBySourceArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsBySourceReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsBySourceReturns| wire::Z_GetGroupsBySourceReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsForUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsForUserArgs| wire::Z_GetGroupsForUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsForUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsForUserReturns| wire::Z_GetGroupsForUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteChannelMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteChannelMemberArgs| wire::Z_DeleteChannelMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteChannelMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteChannelMemberReturns| wire::Z_DeleteChannelMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePostArgs| wire::Z_CreatePostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePostReturns| wire::Z_CreatePostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddReactionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddReactionArgs| wire::Z_AddReactionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_AddReactionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_AddReactionReturns| wire::Z_AddReactionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveReactionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveReactionArgs| wire::Z_RemoveReactionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemoveReactionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemoveReactionReturns| wire::Z_RemoveReactionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetReactionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetReactionsArgs| wire::Z_GetReactionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetReactionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetReactionsReturns| wire::Z_GetReactionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendEphemeralPostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendEphemeralPostArgs| wire::Z_SendEphemeralPostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendEphemeralPostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendEphemeralPostReturns| wire::Z_SendEphemeralPostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateEphemeralPostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateEphemeralPostArgs| wire::Z_UpdateEphemeralPostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateEphemeralPostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateEphemeralPostReturns| wire::Z_UpdateEphemeralPostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteEphemeralPostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteEphemeralPostArgs| wire::Z_DeleteEphemeralPostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteEphemeralPostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteEphemeralPostReturns| wire::Z_DeleteEphemeralPostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePostArgs| wire::Z_DeletePostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePostReturns| wire::Z_DeletePostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostThreadArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostThreadArgs| wire::Z_GetPostThreadArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostThreadReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostThreadReturns| wire::Z_GetPostThreadReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostArgs| wire::Z_GetPostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostReturns| wire::Z_GetPostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsSinceArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsSinceArgs| wire::Z_GetPostsSinceArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsSinceReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsSinceReturns| wire::Z_GetPostsSinceReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsAfterArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsAfterArgs| wire::Z_GetPostsAfterArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsAfterReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsAfterReturns| wire::Z_GetPostsAfterReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsBeforeArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsBeforeArgs| wire::Z_GetPostsBeforeArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsBeforeReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsBeforeReturns| wire::Z_GetPostsBeforeReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsForChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsForChannelArgs| wire::Z_GetPostsForChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPostsForChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPostsForChannelReturns| wire::Z_GetPostsForChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamStatsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamStatsArgs| wire::Z_GetTeamStatsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetTeamStatsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetTeamStatsReturns| wire::Z_GetTeamStatsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePostArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePostArgs| wire::Z_UpdatePostArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePostReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePostReturns| wire::Z_UpdatePostReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetProfileImageArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetProfileImageArgs| wire::Z_GetProfileImageArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetProfileImageReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetProfileImageReturns| wire::Z_GetProfileImageReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetProfileImageArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetProfileImageArgs| wire::Z_SetProfileImageArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetProfileImageReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetProfileImageReturns| wire::Z_SetProfileImageReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiListArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiListArgs| wire::Z_GetEmojiListArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiListReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiListReturns| wire::Z_GetEmojiListReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiByNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiByNameArgs| wire::Z_GetEmojiByNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiByNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiByNameReturns| wire::Z_GetEmojiByNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiArgs| wire::Z_GetEmojiArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiReturns| wire::Z_GetEmojiReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CopyFileInfosArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CopyFileInfosArgs| wire::Z_CopyFileInfosArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CopyFileInfosReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CopyFileInfosReturns| wire::Z_CopyFileInfosReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileInfoArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileInfoArgs| wire::Z_GetFileInfoArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileInfoReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileInfoReturns| wire::Z_GetFileInfoReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetFileSearchableContentArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetFileSearchableContentArgs| wire::Z_SetFileSearchableContentArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SetFileSearchableContentReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SetFileSearchableContentReturns| wire::Z_SetFileSearchableContentReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileInfosArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileInfosArgs| wire::Z_GetFileInfosArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileInfosReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileInfosReturns| wire::Z_GetFileInfosReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileArgs| wire::Z_GetFileArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileReturns| wire::Z_GetFileReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileLinkArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileLinkArgs| wire::Z_GetFileLinkArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetFileLinkReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetFileLinkReturns| wire::Z_GetFileLinkReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReadFileArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReadFileArgs| wire::Z_ReadFileArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReadFileReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReadFileReturns| wire::Z_ReadFileReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiImageArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiImageArgs| wire::Z_GetEmojiImageArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetEmojiImageReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetEmojiImageReturns| wire::Z_GetEmojiImageReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UploadFileArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UploadFileArgs| wire::Z_UploadFileArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UploadFileReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UploadFileReturns| wire::Z_UploadFileReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OpenInteractiveDialogArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OpenInteractiveDialogArgs| wire::Z_OpenInteractiveDialogArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OpenInteractiveDialogReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OpenInteractiveDialogReturns| wire::Z_OpenInteractiveDialogReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendToastMessageArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendToastMessageArgs| wire::Z_SendToastMessageArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendToastMessageReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendToastMessageReturns| wire::Z_SendToastMessageReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginsArgs| wire::Z_GetPluginsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginsReturns| wire::Z_GetPluginsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EnablePluginArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EnablePluginArgs| wire::Z_EnablePluginArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EnablePluginReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EnablePluginReturns| wire::Z_EnablePluginReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DisablePluginArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DisablePluginArgs| wire::Z_DisablePluginArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DisablePluginReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DisablePluginReturns| wire::Z_DisablePluginReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemovePluginArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemovePluginArgs| wire::Z_RemovePluginArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RemovePluginReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RemovePluginReturns| wire::Z_RemovePluginReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginStatusArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginStatusArgs| wire::Z_GetPluginStatusArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginStatusReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginStatusReturns| wire::Z_GetPluginStatusReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetArgs| wire::Z_KVSetArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetReturns| wire::Z_KVSetReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVCompareAndSetArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVCompareAndSetArgs| wire::Z_KVCompareAndSetArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVCompareAndSetReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVCompareAndSetReturns| wire::Z_KVCompareAndSetReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVCompareAndDeleteArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVCompareAndDeleteArgs| wire::Z_KVCompareAndDeleteArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVCompareAndDeleteReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVCompareAndDeleteReturns| wire::Z_KVCompareAndDeleteReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetWithOptionsArgs| wire::Z_KVSetWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetWithOptionsReturns| wire::Z_KVSetWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetWithExpiryArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetWithExpiryArgs| wire::Z_KVSetWithExpiryArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVSetWithExpiryReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVSetWithExpiryReturns| wire::Z_KVSetWithExpiryReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVGetArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVGetArgs| wire::Z_KVGetArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVGetReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVGetReturns| wire::Z_KVGetReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVDeleteArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVDeleteArgs| wire::Z_KVDeleteArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVDeleteReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVDeleteReturns| wire::Z_KVDeleteReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVDeleteAllArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVDeleteAllArgs| wire::Z_KVDeleteAllArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVDeleteAllReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVDeleteAllReturns| wire::Z_KVDeleteAllReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVListArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVListArgs| wire::Z_KVListArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_KVListReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_KVListReturns| wire::Z_KVListReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishWebSocketEventArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishWebSocketEventArgs| wire::Z_PublishWebSocketEventArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishWebSocketEventReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishWebSocketEventReturns| wire::Z_PublishWebSocketEventReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToArgs| wire::Z_HasPermissionToArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToReturns| wire::Z_HasPermissionToReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToTeamArgs| wire::Z_HasPermissionToTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToTeamReturns| wire::Z_HasPermissionToTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToChannelArgs| wire::Z_HasPermissionToChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_HasPermissionToChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_HasPermissionToChannelReturns| wire::Z_HasPermissionToChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RolesGrantPermissionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RolesGrantPermissionArgs| wire::Z_RolesGrantPermissionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RolesGrantPermissionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RolesGrantPermissionReturns| wire::Z_RolesGrantPermissionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogDebugArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogDebugArgs| wire::Z_LogDebugArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogDebugReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogDebugReturns| wire::Z_LogDebugReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogInfoArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogInfoArgs| wire::Z_LogInfoArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogInfoReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogInfoReturns| wire::Z_LogInfoReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogErrorArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogErrorArgs| wire::Z_LogErrorArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogErrorReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogErrorReturns| wire::Z_LogErrorReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogWarnArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogWarnArgs| wire::Z_LogWarnArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogWarnReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogWarnReturns| wire::Z_LogWarnReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendMailArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendMailArgs| wire::Z_SendMailArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendMailReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendMailReturns| wire::Z_SendMailReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateBotArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateBotArgs| wire::Z_CreateBotArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateBotReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateBotReturns| wire::Z_CreateBotReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PatchBotArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PatchBotArgs| wire::Z_PatchBotArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PatchBotReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PatchBotReturns| wire::Z_PatchBotReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBotArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBotArgs| wire::Z_GetBotArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBotReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBotReturns| wire::Z_GetBotReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBotsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBotsArgs| wire::Z_GetBotsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetBotsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetBotsReturns| wire::Z_GetBotsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateBotActiveArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateBotActiveArgs| wire::Z_UpdateBotActiveArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateBotActiveReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateBotActiveReturns| wire::Z_UpdateBotActiveReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PermanentDeleteBotArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PermanentDeleteBotArgs| wire::Z_PermanentDeleteBotArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PermanentDeleteBotReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PermanentDeleteBotReturns| wire::Z_PermanentDeleteBotReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishUserTypingArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishUserTypingArgs| wire::Z_PublishUserTypingArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishUserTypingReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishUserTypingReturns| wire::Z_PublishUserTypingReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateCommandArgs| wire::Z_CreateCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateCommandReturns| wire::Z_CreateCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListCommandsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListCommandsArgs| wire::Z_ListCommandsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListCommandsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListCommandsReturns| wire::Z_ListCommandsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListCustomCommandsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListCustomCommandsArgs| wire::Z_ListCustomCommandsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListCustomCommandsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListCustomCommandsReturns| wire::Z_ListCustomCommandsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListPluginCommandsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListPluginCommandsArgs| wire::Z_ListPluginCommandsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListPluginCommandsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListPluginCommandsReturns| wire::Z_ListPluginCommandsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListBuiltInCommandsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListBuiltInCommandsArgs| wire::Z_ListBuiltInCommandsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ListBuiltInCommandsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ListBuiltInCommandsReturns| wire::Z_ListBuiltInCommandsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetCommandArgs| wire::Z_GetCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetCommandReturns| wire::Z_GetCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateCommandArgs| wire::Z_UpdateCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateCommandReturns| wire::Z_UpdateCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteCommandArgs| wire::Z_DeleteCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteCommandReturns| wire::Z_DeleteCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateOAuthAppArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateOAuthAppArgs| wire::Z_CreateOAuthAppArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateOAuthAppReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateOAuthAppReturns| wire::Z_CreateOAuthAppReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetOAuthAppArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetOAuthAppArgs| wire::Z_GetOAuthAppArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetOAuthAppReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetOAuthAppReturns| wire::Z_GetOAuthAppReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateOAuthAppArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateOAuthAppArgs| wire::Z_UpdateOAuthAppArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateOAuthAppReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateOAuthAppReturns| wire::Z_UpdateOAuthAppReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteOAuthAppArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteOAuthAppArgs| wire::Z_DeleteOAuthAppArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteOAuthAppReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteOAuthAppReturns| wire::Z_DeleteOAuthAppReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishPluginClusterEventArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishPluginClusterEventArgs| wire::Z_PublishPluginClusterEventArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PublishPluginClusterEventReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PublishPluginClusterEventReturns| wire::Z_PublishPluginClusterEventReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RequestTrialLicenseArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RequestTrialLicenseArgs| wire::Z_RequestTrialLicenseArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RequestTrialLicenseReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RequestTrialLicenseReturns| wire::Z_RequestTrialLicenseReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetCloudLimitsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetCloudLimitsArgs| wire::Z_GetCloudLimitsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetCloudLimitsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetCloudLimitsReturns| wire::Z_GetCloudLimitsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EnsureBotUserArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EnsureBotUserArgs| wire::Z_EnsureBotUserArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EnsureBotUserReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EnsureBotUserReturns| wire::Z_EnsureBotUserReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterCollectionAndTopicArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterCollectionAndTopicArgs| wire::Z_RegisterCollectionAndTopicArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterCollectionAndTopicReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterCollectionAndTopicReturns| wire::Z_RegisterCollectionAndTopicReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUploadSessionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUploadSessionArgs| wire::Z_CreateUploadSessionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateUploadSessionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateUploadSessionReturns| wire::Z_CreateUploadSessionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUploadSessionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUploadSessionArgs| wire::Z_GetUploadSessionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetUploadSessionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetUploadSessionReturns| wire::Z_GetUploadSessionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendPushNotificationArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendPushNotificationArgs| wire::Z_SendPushNotificationArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SendPushNotificationReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SendPushNotificationReturns| wire::Z_SendPushNotificationReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserAuthArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserAuthArgs| wire::Z_UpdateUserAuthArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserAuthReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserAuthReturns| wire::Z_UpdateUserAuthReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterPluginForSharedChannelsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterPluginForSharedChannelsArgs| wire::Z_RegisterPluginForSharedChannelsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterPluginForSharedChannelsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterPluginForSharedChannelsReturns| wire::Z_RegisterPluginForSharedChannelsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterPluginForSharedChannelsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterPluginForSharedChannelsArgs| wire::Z_UnregisterPluginForSharedChannelsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterPluginForSharedChannelsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterPluginForSharedChannelsReturns| wire::Z_UnregisterPluginForSharedChannelsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterPluginRemoteForSharedChannelsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterPluginRemoteForSharedChannelsArgs| wire::Z_UnregisterPluginRemoteForSharedChannelsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnregisterPluginRemoteForSharedChannelsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnregisterPluginRemoteForSharedChannelsReturns| wire::Z_UnregisterPluginRemoteForSharedChannelsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ShareChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ShareChannelArgs| wire::Z_ShareChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ShareChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ShareChannelReturns| wire::Z_ShareChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateSharedChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateSharedChannelArgs| wire::Z_UpdateSharedChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateSharedChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateSharedChannelReturns| wire::Z_UpdateSharedChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnshareChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnshareChannelArgs| wire::Z_UnshareChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UnshareChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UnshareChannelReturns| wire::Z_UnshareChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateSharedChannelCursorArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateSharedChannelCursorArgs| wire::Z_UpdateSharedChannelCursorArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateSharedChannelCursorReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateSharedChannelCursorReturns| wire::Z_UpdateSharedChannelCursorReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SyncSharedChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SyncSharedChannelArgs| wire::Z_SyncSharedChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SyncSharedChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SyncSharedChannelReturns| wire::Z_SyncSharedChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_InviteRemoteToChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_InviteRemoteToChannelArgs| wire::Z_InviteRemoteToChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_InviteRemoteToChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_InviteRemoteToChannelReturns| wire::Z_InviteRemoteToChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UninviteRemoteFromChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UninviteRemoteFromChannelArgs| wire::Z_UninviteRemoteFromChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UninviteRemoteFromChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UninviteRemoteFromChannelReturns| wire::Z_UninviteRemoteFromChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReceiveSharedChannelSyncMsgArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReceiveSharedChannelSyncMsgArgs| wire::Z_ReceiveSharedChannelSyncMsgArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReceiveSharedChannelSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReceiveSharedChannelSyncMsgReturns| wire::Z_ReceiveSharedChannelSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReceiveSharedChannelProfileImageSyncMsgArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReceiveSharedChannelProfileImageSyncMsgArgs| wire::Z_ReceiveSharedChannelProfileImageSyncMsgArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReceiveSharedChannelProfileImageSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReceiveSharedChannelProfileImageSyncMsgReturns| wire::Z_ReceiveSharedChannelProfileImageSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupMemberArgs| wire::Z_UpsertGroupMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupMemberReturns| wire::Z_UpsertGroupMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupMembersArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupMembersArgs| wire::Z_UpsertGroupMembersArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupMembersReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupMembersReturns| wire::Z_UpsertGroupMembersReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupByRemoteIDArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupByRemoteIDArgs| wire::Z_GetGroupByRemoteIDArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupByRemoteIDReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupByRemoteIDReturns| wire::Z_GetGroupByRemoteIDReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateGroupArgs| wire::Z_CreateGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateGroupReturns| wire::Z_CreateGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateGroupArgs| wire::Z_UpdateGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateGroupReturns| wire::Z_UpdateGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupArgs| wire::Z_DeleteGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupReturns| wire::Z_DeleteGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RestoreGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RestoreGroupArgs| wire::Z_RestoreGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RestoreGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RestoreGroupReturns| wire::Z_RestoreGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupMemberArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupMemberArgs| wire::Z_DeleteGroupMemberArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupMemberReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupMemberReturns| wire::Z_DeleteGroupMemberReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupSyncableArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupSyncableArgs| wire::Z_GetGroupSyncableArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupSyncableReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupSyncableReturns| wire::Z_GetGroupSyncableReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupSyncablesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupSyncablesArgs| wire::Z_GetGroupSyncablesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupSyncablesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupSyncablesReturns| wire::Z_GetGroupSyncablesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupSyncableArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupSyncableArgs| wire::Z_UpsertGroupSyncableArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertGroupSyncableReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertGroupSyncableReturns| wire::Z_UpsertGroupSyncableReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateGroupSyncableArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateGroupSyncableArgs| wire::Z_UpdateGroupSyncableArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateGroupSyncableReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateGroupSyncableReturns| wire::Z_UpdateGroupSyncableReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupSyncableArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupSyncableArgs| wire::Z_DeleteGroupSyncableArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupSyncableReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupSyncableReturns| wire::Z_DeleteGroupSyncableReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserRolesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserRolesArgs| wire::Z_UpdateUserRolesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdateUserRolesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdateUserRolesReturns| wire::Z_UpdateUserRolesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginIDArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginIDArgs| wire::Z_GetPluginIDArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPluginIDReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPluginIDReturns| wire::Z_GetPluginIDReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsArgs| wire::Z_GetGroupsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetGroupsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetGroupsReturns| wire::Z_GetGroupsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateDefaultSyncableMembershipsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateDefaultSyncableMembershipsArgs| wire::Z_CreateDefaultSyncableMembershipsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreateDefaultSyncableMembershipsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreateDefaultSyncableMembershipsReturns| wire::Z_CreateDefaultSyncableMembershipsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupConstrainedMembershipsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupConstrainedMembershipsArgs| wire::Z_DeleteGroupConstrainedMembershipsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteGroupConstrainedMembershipsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteGroupConstrainedMembershipsReturns| wire::Z_DeleteGroupConstrainedMembershipsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePropertyFieldArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePropertyFieldArgs| wire::Z_CreatePropertyFieldArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePropertyFieldReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePropertyFieldReturns| wire::Z_CreatePropertyFieldReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldArgs| wire::Z_GetPropertyFieldArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldReturns| wire::Z_GetPropertyFieldReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldsArgs| wire::Z_GetPropertyFieldsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldsReturns| wire::Z_GetPropertyFieldsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyFieldArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyFieldArgs| wire::Z_UpdatePropertyFieldArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyFieldReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyFieldReturns| wire::Z_UpdatePropertyFieldReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyFieldArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyFieldArgs| wire::Z_DeletePropertyFieldArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyFieldReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyFieldReturns| wire::Z_DeletePropertyFieldReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPropertyFieldsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPropertyFieldsArgs| wire::Z_SearchPropertyFieldsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPropertyFieldsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPropertyFieldsReturns| wire::Z_SearchPropertyFieldsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CountPropertyFieldsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CountPropertyFieldsArgs| wire::Z_CountPropertyFieldsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CountPropertyFieldsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CountPropertyFieldsReturns| wire::Z_CountPropertyFieldsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CountPropertyFieldsForTargetArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CountPropertyFieldsForTargetArgs| wire::Z_CountPropertyFieldsForTargetArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CountPropertyFieldsForTargetReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CountPropertyFieldsForTargetReturns| wire::Z_CountPropertyFieldsForTargetReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePropertyValueArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePropertyValueArgs| wire::Z_CreatePropertyValueArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CreatePropertyValueReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CreatePropertyValueReturns| wire::Z_CreatePropertyValueReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyValueArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyValueArgs| wire::Z_GetPropertyValueArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyValueReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyValueReturns| wire::Z_GetPropertyValueReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyValuesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyValuesArgs| wire::Z_GetPropertyValuesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyValuesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyValuesReturns| wire::Z_GetPropertyValuesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyValueArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyValueArgs| wire::Z_UpdatePropertyValueArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyValueReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyValueReturns| wire::Z_UpdatePropertyValueReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValueArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValueArgs| wire::Z_UpsertPropertyValueArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValueReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValueReturns| wire::Z_UpsertPropertyValueReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValueArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValueArgs| wire::Z_DeletePropertyValueArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValueReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValueReturns| wire::Z_DeletePropertyValueReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPropertyValuesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPropertyValuesArgs| wire::Z_SearchPropertyValuesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SearchPropertyValuesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SearchPropertyValuesReturns| wire::Z_SearchPropertyValuesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterPropertyGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterPropertyGroupArgs| wire::Z_RegisterPropertyGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RegisterPropertyGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RegisterPropertyGroupReturns| wire::Z_RegisterPropertyGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyGroupArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyGroupArgs| wire::Z_GetPropertyGroupArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyGroupReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyGroupReturns| wire::Z_GetPropertyGroupReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldByNameArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldByNameArgs| wire::Z_GetPropertyFieldByNameArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetPropertyFieldByNameReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetPropertyFieldByNameReturns| wire::Z_GetPropertyFieldByNameReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyFieldsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyFieldsArgs| wire::Z_UpdatePropertyFieldsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyFieldsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyFieldsReturns| wire::Z_UpdatePropertyFieldsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyValuesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyValuesArgs| wire::Z_UpdatePropertyValuesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpdatePropertyValuesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpdatePropertyValuesReturns| wire::Z_UpdatePropertyValuesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValuesArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValuesArgs| wire::Z_UpsertPropertyValuesArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValuesReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValuesReturns| wire::Z_UpsertPropertyValuesReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForTargetArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForTargetArgs| wire::Z_DeletePropertyValuesForTargetArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForTargetReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForTargetReturns| wire::Z_DeletePropertyValuesForTargetReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForFieldArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForFieldArgs| wire::Z_DeletePropertyValuesForFieldArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForFieldReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForFieldReturns| wire::Z_DeletePropertyValuesForFieldReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValuesWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValuesWithOptionsArgs| wire::Z_UpsertPropertyValuesWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValuesWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValuesWithOptionsReturns| wire::Z_UpsertPropertyValuesWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValueWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValueWithOptionsArgs| wire::Z_UpsertPropertyValueWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UpsertPropertyValueWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UpsertPropertyValueWithOptionsReturns| wire::Z_UpsertPropertyValueWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValueWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValueWithOptionsArgs| wire::Z_DeletePropertyValueWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValueWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValueWithOptionsReturns| wire::Z_DeletePropertyValueWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForTargetWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForTargetWithOptionsArgs| wire::Z_DeletePropertyValuesForTargetWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForTargetWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForTargetWithOptionsReturns| wire::Z_DeletePropertyValuesForTargetWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForFieldWithOptionsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForFieldWithOptionsArgs| wire::Z_DeletePropertyValuesForFieldWithOptionsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeletePropertyValuesForFieldWithOptionsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeletePropertyValuesForFieldWithOptionsReturns| wire::Z_DeletePropertyValuesForFieldWithOptionsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogAuditRecArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogAuditRecArgs| wire::Z_LogAuditRecArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogAuditRecReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogAuditRecReturns| wire::Z_LogAuditRecReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EvaluateAccessControlArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EvaluateAccessControlArgs| wire::Z_EvaluateAccessControlArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EvaluateAccessControlReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EvaluateAccessControlReturns| wire::Z_EvaluateAccessControlReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SaveAccessControlPolicyArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SaveAccessControlPolicyArgs| wire::Z_SaveAccessControlPolicyArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_SaveAccessControlPolicyReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_SaveAccessControlPolicyReturns| wire::Z_SaveAccessControlPolicyReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlPolicyArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlPolicyArgs| wire::Z_GetAccessControlPolicyArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlPolicyReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlPolicyReturns| wire::Z_GetAccessControlPolicyReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteAccessControlPolicyArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteAccessControlPolicyArgs| wire::Z_DeleteAccessControlPolicyArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DeleteAccessControlPolicyReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DeleteAccessControlPolicyReturns| wire::Z_DeleteAccessControlPolicyReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CheckAccessControlExpressionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CheckAccessControlExpressionArgs| wire::Z_CheckAccessControlExpressionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_CheckAccessControlExpressionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_CheckAccessControlExpressionReturns| wire::Z_CheckAccessControlExpressionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_QueryUsersForAccessControlExpressionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_QueryUsersForAccessControlExpressionArgs| wire::Z_QueryUsersForAccessControlExpressionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_QueryUsersForAccessControlExpressionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_QueryUsersForAccessControlExpressionReturns| wire::Z_QueryUsersForAccessControlExpressionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlFieldsAutocompleteArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlFieldsAutocompleteArgs| wire::Z_GetAccessControlFieldsAutocompleteArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlFieldsAutocompleteReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlFieldsAutocompleteReturns| wire::Z_GetAccessControlFieldsAutocompleteReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlVisualASTArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlVisualASTArgs| wire::Z_GetAccessControlVisualASTArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GetAccessControlVisualASTReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GetAccessControlVisualASTReturns| wire::Z_GetAccessControlVisualASTReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnActivateReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnActivateReturns| wire::Z_OnActivateReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnDeactivateArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnDeactivateArgs| wire::Z_OnDeactivateArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnDeactivateReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnDeactivateReturns| wire::Z_OnDeactivateReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnConfigurationChangeArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnConfigurationChangeArgs| wire::Z_OnConfigurationChangeArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnConfigurationChangeReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnConfigurationChangeReturns| wire::Z_OnConfigurationChangeReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExecuteCommandArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExecuteCommandArgs| wire::Z_ExecuteCommandArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ExecuteCommandReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ExecuteCommandReturns| wire::Z_ExecuteCommandReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasBeenCreatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasBeenCreatedArgs| wire::Z_UserHasBeenCreatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasBeenCreatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasBeenCreatedReturns| wire::Z_UserHasBeenCreatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserWillLogInArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserWillLogInArgs| wire::Z_UserWillLogInArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserWillLogInReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserWillLogInReturns| wire::Z_UserWillLogInReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLoggedInArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLoggedInArgs| wire::Z_UserHasLoggedInArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLoggedInReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLoggedInReturns| wire::Z_UserHasLoggedInReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageWillBePostedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageWillBePostedArgs| wire::Z_MessageWillBePostedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageWillBePostedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageWillBePostedReturns| wire::Z_MessageWillBePostedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageWillBeUpdatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageWillBeUpdatedArgs| wire::Z_MessageWillBeUpdatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageWillBeUpdatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageWillBeUpdatedReturns| wire::Z_MessageWillBeUpdatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenPostedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenPostedArgs| wire::Z_MessageHasBeenPostedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenPostedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenPostedReturns| wire::Z_MessageHasBeenPostedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenUpdatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenUpdatedArgs| wire::Z_MessageHasBeenUpdatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenUpdatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenUpdatedReturns| wire::Z_MessageHasBeenUpdatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessagesWillBeConsumedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessagesWillBeConsumedArgs| wire::Z_MessagesWillBeConsumedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessagesWillBeConsumedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessagesWillBeConsumedReturns| wire::Z_MessagesWillBeConsumedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessagesWillBeConsumedWithContextArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessagesWillBeConsumedWithContextArgs| wire::Z_MessagesWillBeConsumedWithContextArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessagesWillBeConsumedWithContextReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessagesWillBeConsumedWithContextReturns| wire::Z_MessagesWillBeConsumedWithContextReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenDeletedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenDeletedArgs| wire::Z_MessageHasBeenDeletedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_MessageHasBeenDeletedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_MessageHasBeenDeletedReturns| wire::Z_MessageHasBeenDeletedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelHasBeenCreatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelHasBeenCreatedArgs| wire::Z_ChannelHasBeenCreatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelHasBeenCreatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelHasBeenCreatedReturns| wire::Z_ChannelHasBeenCreatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeArchivedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeArchivedArgs| wire::Z_ChannelWillBeArchivedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeArchivedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeArchivedReturns| wire::Z_ChannelWillBeArchivedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelMemberWillBeAddedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelMemberWillBeAddedArgs| wire::Z_ChannelMemberWillBeAddedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelMemberWillBeAddedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelMemberWillBeAddedReturns| wire::Z_ChannelMemberWillBeAddedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasJoinedChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasJoinedChannelArgs| wire::Z_UserHasJoinedChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasJoinedChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasJoinedChannelReturns| wire::Z_UserHasJoinedChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLeftChannelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLeftChannelArgs| wire::Z_UserHasLeftChannelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLeftChannelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLeftChannelReturns| wire::Z_UserHasLeftChannelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_TeamMemberWillBeAddedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_TeamMemberWillBeAddedArgs| wire::Z_TeamMemberWillBeAddedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_TeamMemberWillBeAddedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_TeamMemberWillBeAddedReturns| wire::Z_TeamMemberWillBeAddedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasJoinedTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasJoinedTeamArgs| wire::Z_UserHasJoinedTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasJoinedTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasJoinedTeamReturns| wire::Z_UserHasJoinedTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLeftTeamArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLeftTeamArgs| wire::Z_UserHasLeftTeamArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasLeftTeamReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasLeftTeamReturns| wire::Z_UserHasLeftTeamReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_FileWillBeDownloadedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_FileWillBeDownloadedArgs| wire::Z_FileWillBeDownloadedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_FileWillBeDownloadedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_FileWillBeDownloadedReturns| wire::Z_FileWillBeDownloadedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReactionHasBeenAddedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReactionHasBeenAddedArgs| wire::Z_ReactionHasBeenAddedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReactionHasBeenAddedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReactionHasBeenAddedReturns| wire::Z_ReactionHasBeenAddedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReactionHasBeenRemovedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReactionHasBeenRemovedArgs| wire::Z_ReactionHasBeenRemovedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReactionHasBeenRemovedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReactionHasBeenRemovedReturns| wire::Z_ReactionHasBeenRemovedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnPluginClusterEventArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnPluginClusterEventArgs| wire::Z_OnPluginClusterEventArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnPluginClusterEventReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnPluginClusterEventReturns| wire::Z_OnPluginClusterEventReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnWebSocketConnectArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnWebSocketConnectArgs| wire::Z_OnWebSocketConnectArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnWebSocketConnectReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnWebSocketConnectReturns| wire::Z_OnWebSocketConnectReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnWebSocketDisconnectArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnWebSocketDisconnectArgs| wire::Z_OnWebSocketDisconnectArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnWebSocketDisconnectReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnWebSocketDisconnectReturns| wire::Z_OnWebSocketDisconnectReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_WebSocketMessageHasBeenPostedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_WebSocketMessageHasBeenPostedArgs| wire::Z_WebSocketMessageHasBeenPostedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_WebSocketMessageHasBeenPostedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_WebSocketMessageHasBeenPostedReturns| wire::Z_WebSocketMessageHasBeenPostedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RunDataRetentionArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RunDataRetentionArgs| wire::Z_RunDataRetentionArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_RunDataRetentionReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_RunDataRetentionReturns| wire::Z_RunDataRetentionReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnInstallArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnInstallArgs| wire::Z_OnInstallArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnInstallReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnInstallReturns| wire::Z_OnInstallReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSendDailyTelemetryArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSendDailyTelemetryArgs| wire::Z_OnSendDailyTelemetryArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSendDailyTelemetryReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSendDailyTelemetryReturns| wire::Z_OnSendDailyTelemetryReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnCloudLimitsUpdatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnCloudLimitsUpdatedArgs| wire::Z_OnCloudLimitsUpdatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnCloudLimitsUpdatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnCloudLimitsUpdatedReturns| wire::Z_OnCloudLimitsUpdatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ConfigurationWillBeSavedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ConfigurationWillBeSavedArgs| wire::Z_ConfigurationWillBeSavedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ConfigurationWillBeSavedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ConfigurationWillBeSavedReturns| wire::Z_ConfigurationWillBeSavedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EmailNotificationWillBeSentArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EmailNotificationWillBeSentArgs| wire::Z_EmailNotificationWillBeSentArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_EmailNotificationWillBeSentReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_EmailNotificationWillBeSentReturns| wire::Z_EmailNotificationWillBeSentReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_NotificationWillBePushedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_NotificationWillBePushedArgs| wire::Z_NotificationWillBePushedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_NotificationWillBePushedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_NotificationWillBePushedReturns| wire::Z_NotificationWillBePushedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasBeenDeactivatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasBeenDeactivatedArgs| wire::Z_UserHasBeenDeactivatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_UserHasBeenDeactivatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UserHasBeenDeactivatedReturns| wire::Z_UserHasBeenDeactivatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsSyncMsgArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsSyncMsgArgs| wire::Z_OnSharedChannelsSyncMsgArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsSyncMsgReturns| wire::Z_OnSharedChannelsSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsPingArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsPingArgs| wire::Z_OnSharedChannelsPingArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsPingReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsPingReturns| wire::Z_OnSharedChannelsPingReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PreferencesHaveChangedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PreferencesHaveChangedArgs| wire::Z_PreferencesHaveChangedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_PreferencesHaveChangedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_PreferencesHaveChangedReturns| wire::Z_PreferencesHaveChangedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsAttachmentSyncMsgArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsAttachmentSyncMsgArgs| wire::Z_OnSharedChannelsAttachmentSyncMsgArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsAttachmentSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsAttachmentSyncMsgReturns| wire::Z_OnSharedChannelsAttachmentSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsProfileImageSyncMsgArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsProfileImageSyncMsgArgs| wire::Z_OnSharedChannelsProfileImageSyncMsgArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSharedChannelsProfileImageSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSharedChannelsProfileImageSyncMsgReturns| wire::Z_OnSharedChannelsProfileImageSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GenerateSupportDataArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GenerateSupportDataArgs| wire::Z_GenerateSupportDataArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_GenerateSupportDataReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_GenerateSupportDataReturns| wire::Z_GenerateSupportDataReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeUpdatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeUpdatedArgs| wire::Z_ChannelWillBeUpdatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeUpdatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeUpdatedReturns| wire::Z_ChannelWillBeUpdatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeRestoredArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeRestoredArgs| wire::Z_ChannelWillBeRestoredArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ChannelWillBeRestoredReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ChannelWillBeRestoredReturns| wire::Z_ChannelWillBeRestoredReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ScheduledPostWillBeCreatedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ScheduledPostWillBeCreatedArgs| wire::Z_ScheduledPostWillBeCreatedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ScheduledPostWillBeCreatedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ScheduledPostWillBeCreatedReturns| wire::Z_ScheduledPostWillBeCreatedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DraftWillBeUpsertedArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DraftWillBeUpsertedArgs| wire::Z_DraftWillBeUpsertedArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_DraftWillBeUpsertedReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_DraftWillBeUpsertedReturns| wire::Z_DraftWillBeUpsertedReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
             _ => return None,
         },
     )
+}
+/// The `Z_<Method>Returns` that carry an error (checked once failing, once succeeding).
+pub const RETURNS_WITH_ERROR: &[&str] = &[
+    "Z_RegisterCommandReturns",
+    "Z_UnregisterCommandReturns",
+    "Z_ExecuteSlashCommandReturns",
+    "Z_SaveConfigReturns",
+    "Z_SavePluginConfigReturns",
+    "Z_GetBundlePathReturns",
+    "Z_GetSystemInstallDateReturns",
+    "Z_CreateUserReturns",
+    "Z_DeleteUserReturns",
+    "Z_GetUsersReturns",
+    "Z_GetUsersByIdsReturns",
+    "Z_GetUserReturns",
+    "Z_GetUserByEmailReturns",
+    "Z_GetUserByUsernameReturns",
+    "Z_GetUsersByUsernamesReturns",
+    "Z_GetUsersInTeamReturns",
+    "Z_GetPreferenceForUserReturns",
+    "Z_GetPreferencesForUserReturns",
+    "Z_UpdatePreferencesForUserReturns",
+    "Z_DeletePreferencesForUserReturns",
+    "Z_GetSessionReturns",
+    "Z_CreateSessionReturns",
+    "Z_ExtendSessionExpiryReturns",
+    "Z_RevokeSessionReturns",
+    "Z_CreateUserAccessTokenReturns",
+    "Z_RevokeUserAccessTokenReturns",
+    "Z_GetTeamIconReturns",
+    "Z_SetTeamIconReturns",
+    "Z_RemoveTeamIconReturns",
+    "Z_UpdateUserReturns",
+    "Z_GetUserStatusReturns",
+    "Z_GetUserStatusesByIdsReturns",
+    "Z_UpdateUserStatusReturns",
+    "Z_SetUserStatusTimedDNDReturns",
+    "Z_UpdateUserActiveReturns",
+    "Z_UpdateUserCustomStatusReturns",
+    "Z_RemoveUserCustomStatusReturns",
+    "Z_GetUsersInChannelReturns",
+    "Z_GetLDAPUserAttributesReturns",
+    "Z_CreateTeamReturns",
+    "Z_DeleteTeamReturns",
+    "Z_GetTeamsReturns",
+    "Z_GetTeamReturns",
+    "Z_GetTeamByNameReturns",
+    "Z_GetTeamsUnreadForUserReturns",
+    "Z_UpdateTeamReturns",
+    "Z_SearchTeamsReturns",
+    "Z_GetTeamsForUserReturns",
+    "Z_CreateTeamMemberReturns",
+    "Z_CreateTeamMembersReturns",
+    "Z_CreateTeamMembersGracefullyReturns",
+    "Z_DeleteTeamMemberReturns",
+    "Z_GetTeamMembersReturns",
+    "Z_GetTeamMemberReturns",
+    "Z_GetTeamMembersForUserReturns",
+    "Z_UpdateTeamMemberRolesReturns",
+    "Z_CreateChannelReturns",
+    "Z_DeleteChannelReturns",
+    "Z_RestoreChannelReturns",
+    "Z_GetChannelOfTypeReturns",
+    "Z_GetPublicChannelsForTeamReturns",
+    "Z_GetChannelReturns",
+    "Z_GetChannelByNameReturns",
+    "Z_GetChannelByNameForTeamNameReturns",
+    "Z_GetChannelsForTeamForUserReturns",
+    "Z_GetChannelStatsReturns",
+    "Z_GetDirectChannelReturns",
+    "Z_GetGroupChannelReturns",
+    "Z_UpdateChannelReturns",
+    "Z_RegisterChannelGuardReturns",
+    "Z_UnregisterChannelGuardReturns",
+    "Z_SearchChannelsReturns",
+    "Z_CreateChannelSidebarCategoryReturns",
+    "Z_GetChannelSidebarCategoriesReturns",
+    "Z_UpdateChannelSidebarCategoriesReturns",
+    "Z_SearchUsersReturns",
+    "Z_SearchPostsInTeamReturns",
+    "Z_SearchPostsInTeamForUserReturns",
+    "Z_AddChannelMemberReturns",
+    "Z_AddUserToChannelReturns",
+    "Z_GetChannelMemberReturns",
+    "Z_GetChannelMembersReturns",
+    "Z_GetChannelMembersByIdsReturns",
+    "Z_GetChannelMembersForUserReturns",
+    "Z_UpdateChannelMemberRolesReturns",
+    "Z_UpdateChannelMemberNotificationsReturns",
+    "Z_PatchChannelMembersNotificationsReturns",
+    "Z_GetGroupReturns",
+    "Z_GetGroupByNameReturns",
+    "Z_GetGroupMemberUsersReturns",
+    "Z_GetGroupsBySourceReturns",
+    "Z_GetGroupsForUserReturns",
+    "Z_DeleteChannelMemberReturns",
+    "Z_CreatePostReturns",
+    "Z_AddReactionReturns",
+    "Z_RemoveReactionReturns",
+    "Z_GetReactionsReturns",
+    "Z_DeletePostReturns",
+    "Z_GetPostThreadReturns",
+    "Z_GetPostReturns",
+    "Z_GetPostsSinceReturns",
+    "Z_GetPostsAfterReturns",
+    "Z_GetPostsBeforeReturns",
+    "Z_GetPostsForChannelReturns",
+    "Z_GetTeamStatsReturns",
+    "Z_UpdatePostReturns",
+    "Z_GetProfileImageReturns",
+    "Z_SetProfileImageReturns",
+    "Z_GetEmojiListReturns",
+    "Z_GetEmojiByNameReturns",
+    "Z_GetEmojiReturns",
+    "Z_CopyFileInfosReturns",
+    "Z_GetFileInfoReturns",
+    "Z_SetFileSearchableContentReturns",
+    "Z_GetFileInfosReturns",
+    "Z_GetFileReturns",
+    "Z_GetFileLinkReturns",
+    "Z_ReadFileReturns",
+    "Z_GetEmojiImageReturns",
+    "Z_UploadFileReturns",
+    "Z_OpenInteractiveDialogReturns",
+    "Z_SendToastMessageReturns",
+    "Z_GetPluginsReturns",
+    "Z_EnablePluginReturns",
+    "Z_DisablePluginReturns",
+    "Z_RemovePluginReturns",
+    "Z_GetPluginStatusReturns",
+    "Z_KVSetReturns",
+    "Z_KVCompareAndSetReturns",
+    "Z_KVCompareAndDeleteReturns",
+    "Z_KVSetWithOptionsReturns",
+    "Z_KVSetWithExpiryReturns",
+    "Z_KVGetReturns",
+    "Z_KVDeleteReturns",
+    "Z_KVDeleteAllReturns",
+    "Z_KVListReturns",
+    "Z_SendMailReturns",
+    "Z_CreateBotReturns",
+    "Z_PatchBotReturns",
+    "Z_GetBotReturns",
+    "Z_GetBotsReturns",
+    "Z_UpdateBotActiveReturns",
+    "Z_PermanentDeleteBotReturns",
+    "Z_PublishUserTypingReturns",
+    "Z_CreateCommandReturns",
+    "Z_ListCommandsReturns",
+    "Z_ListCustomCommandsReturns",
+    "Z_ListPluginCommandsReturns",
+    "Z_ListBuiltInCommandsReturns",
+    "Z_GetCommandReturns",
+    "Z_UpdateCommandReturns",
+    "Z_DeleteCommandReturns",
+    "Z_CreateOAuthAppReturns",
+    "Z_GetOAuthAppReturns",
+    "Z_UpdateOAuthAppReturns",
+    "Z_DeleteOAuthAppReturns",
+    "Z_PublishPluginClusterEventReturns",
+    "Z_RequestTrialLicenseReturns",
+    "Z_GetCloudLimitsReturns",
+    "Z_EnsureBotUserReturns",
+    "Z_RegisterCollectionAndTopicReturns",
+    "Z_CreateUploadSessionReturns",
+    "Z_GetUploadSessionReturns",
+    "Z_SendPushNotificationReturns",
+    "Z_UpdateUserAuthReturns",
+    "Z_RegisterPluginForSharedChannelsReturns",
+    "Z_UnregisterPluginForSharedChannelsReturns",
+    "Z_UnregisterPluginRemoteForSharedChannelsReturns",
+    "Z_ShareChannelReturns",
+    "Z_UpdateSharedChannelReturns",
+    "Z_UnshareChannelReturns",
+    "Z_UpdateSharedChannelCursorReturns",
+    "Z_SyncSharedChannelReturns",
+    "Z_InviteRemoteToChannelReturns",
+    "Z_UninviteRemoteFromChannelReturns",
+    "Z_ReceiveSharedChannelSyncMsgReturns",
+    "Z_ReceiveSharedChannelProfileImageSyncMsgReturns",
+    "Z_UpsertGroupMemberReturns",
+    "Z_UpsertGroupMembersReturns",
+    "Z_GetGroupByRemoteIDReturns",
+    "Z_CreateGroupReturns",
+    "Z_UpdateGroupReturns",
+    "Z_DeleteGroupReturns",
+    "Z_RestoreGroupReturns",
+    "Z_DeleteGroupMemberReturns",
+    "Z_GetGroupSyncableReturns",
+    "Z_GetGroupSyncablesReturns",
+    "Z_UpsertGroupSyncableReturns",
+    "Z_UpdateGroupSyncableReturns",
+    "Z_DeleteGroupSyncableReturns",
+    "Z_UpdateUserRolesReturns",
+    "Z_GetGroupsReturns",
+    "Z_CreateDefaultSyncableMembershipsReturns",
+    "Z_DeleteGroupConstrainedMembershipsReturns",
+    "Z_CreatePropertyFieldReturns",
+    "Z_GetPropertyFieldReturns",
+    "Z_GetPropertyFieldsReturns",
+    "Z_UpdatePropertyFieldReturns",
+    "Z_DeletePropertyFieldReturns",
+    "Z_SearchPropertyFieldsReturns",
+    "Z_CountPropertyFieldsReturns",
+    "Z_CountPropertyFieldsForTargetReturns",
+    "Z_CreatePropertyValueReturns",
+    "Z_GetPropertyValueReturns",
+    "Z_GetPropertyValuesReturns",
+    "Z_UpdatePropertyValueReturns",
+    "Z_UpsertPropertyValueReturns",
+    "Z_DeletePropertyValueReturns",
+    "Z_SearchPropertyValuesReturns",
+    "Z_RegisterPropertyGroupReturns",
+    "Z_GetPropertyGroupReturns",
+    "Z_GetPropertyFieldByNameReturns",
+    "Z_UpdatePropertyFieldsReturns",
+    "Z_UpdatePropertyValuesReturns",
+    "Z_UpsertPropertyValuesReturns",
+    "Z_DeletePropertyValuesForTargetReturns",
+    "Z_DeletePropertyValuesForFieldReturns",
+    "Z_UpsertPropertyValuesWithOptionsReturns",
+    "Z_UpsertPropertyValueWithOptionsReturns",
+    "Z_DeletePropertyValueWithOptionsReturns",
+    "Z_DeletePropertyValuesForTargetWithOptionsReturns",
+    "Z_DeletePropertyValuesForFieldWithOptionsReturns",
+    "Z_EvaluateAccessControlReturns",
+    "Z_SaveAccessControlPolicyReturns",
+    "Z_GetAccessControlPolicyReturns",
+    "Z_DeleteAccessControlPolicyReturns",
+    "Z_CheckAccessControlExpressionReturns",
+    "Z_QueryUsersForAccessControlExpressionReturns",
+    "Z_GetAccessControlFieldsAutocompleteReturns",
+    "Z_GetAccessControlVisualASTReturns",
+    "Z_OnActivateReturns",
+    "Z_OnDeactivateReturns",
+    "Z_OnConfigurationChangeReturns",
+    "Z_ExecuteCommandReturns",
+    "Z_RunDataRetentionReturns",
+    "Z_OnInstallReturns",
+    "Z_ConfigurationWillBeSavedReturns",
+    "Z_OnSharedChannelsSyncMsgReturns",
+    "Z_OnSharedChannelsAttachmentSyncMsgReturns",
+    "Z_OnSharedChannelsProfileImageSyncMsgReturns",
+    "Z_GenerateSupportDataReturns",
+];
+fn decode_then<T, U>(
+    bytes: &[u8],
+    f: impl FnOnce(T) -> U,
+) -> Result<Vec<u8>, ::gobwire::Error>
+where
+    T: ::gobwire::Decode + Default,
+    U: ::gobwire::Encode,
+{
+    let mut decoder = ::gobwire::StreamDecoder::new(bytes);
+    let value: T = decoder.decode()?.unwrap_or_default();
+    ::gobwire::Encoder::new().encode(&f(value))
 }
 fn via_contract<T, P>(bytes: &[u8]) -> Result<Vec<u8>, ::gobwire::Error>
 where

@@ -160,23 +160,46 @@ fn key_text(ty: &Type, key: Value) -> String {
     }
 }
 
-/// The contract's form of a Go `error` result: its text (Mattermost's net/rpc layer sends only
-/// that).
+/// The name Mattermost registers its error carrier under (`gob.Register(&ErrorString{})`): an
+/// error's text and its net/rpc code (io.EOF, sql.ErrNoRows, …).
+const ERROR_STRING: &str = "*plugin.ErrorString";
+
+/// A Go `error` result as the contract's `Error`: text and code, which is all Mattermost's
+/// net/rpc layer keeps of an error.
 pub fn error_to_pb(value: Option<Interface>) -> Option<pb::Error> {
     let value = value?;
-    let message = match &value.value {
-        Value::String(s) => s.clone(),
-        Value::Struct(fields) => fields
-            .iter()
-            .flatten()
-            .find_map(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    Some(pb::Error { code: 0, message })
+    let mut error = pb::Error::default();
+    match (&value.ty, value.value) {
+        (Type::Struct(st), Value::Struct(fields)) => {
+            for ((name, _), field) in st.fields.iter().zip(fields) {
+                match (name.as_str(), field) {
+                    ("Err", Some(Value::String(s))) => error.message = s,
+                    ("Code", Some(Value::Int(c))) => error.code = u32::try_from(c).unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        (_, Value::String(s)) => error.message = s,
+        _ => {}
+    }
+    Some(error)
+}
+
+/// The contract's `Error` as the Go `error` Mattermost's net/rpc layer sends.
+pub fn error_from_pb(error: pb::Error) -> Option<Interface> {
+    let ty = Type::Struct(Arc::new(gobwire::StructType {
+        name: "ErrorString".into(),
+        fields: vec![("Code".into(), Type::Int), ("Err".into(), Type::String)],
+    }));
+    let value = Value::Struct(vec![
+        (error.code != 0).then(|| Value::Int(i64::from(error.code))),
+        (!error.message.is_empty()).then_some(Value::String(error.message)),
+    ]);
+    Some(Interface {
+        name: ERROR_STRING.into(),
+        ty,
+        value,
+    })
 }
 
 /// A slice or map that Go holds behind a pointer (`*[]string`): empty on the contract is nil.

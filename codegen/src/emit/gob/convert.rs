@@ -479,3 +479,118 @@ fn embedded_struct<'a>(ir: &'a Ir, ty: &TypeRef) -> Option<(&'a TypeDecl, bool)>
         _ => None,
     }
 }
+
+impl<'a> Converter<'a> {
+    /// `Z_<Method>Args` / `Z_<Method>Returns` to and from the contract's arguments and results:
+    /// `into_contract` / `from_contract`, the arguments and results as tuples in contract order.
+    pub fn method_impls(&self, rpc: &crate::emit::proto::ProtoRpc) -> Result<TokenStream, String> {
+        use crate::emit::proto::ErrorField;
+        let m = &rpc.method;
+        let go_name = &m.name;
+        let args = format_ident!("Z_{}Args", m.name);
+        let returns = format_ident!("Z_{}Returns", m.name);
+
+        // Arguments, in contract order.
+        let mut arg_types = Vec::new();
+        let mut to_contract = Vec::new();
+        let mut from_contract = Vec::new();
+        for (i, f) in rpc.args.iter().enumerate() {
+            let Some(param) = f.go_position.and_then(|p| m.params.get(p)) else {
+                return Err(format!(
+                    "{go_name}: argument `{}` names no Go parameter",
+                    f.name
+                ));
+            };
+            let go = resolve(self.ir, &param.ty, 0)?;
+            let gid = field_ident(&param.wire_name);
+            let index = syn::Index::from(i);
+            arg_types.push(crate::emit::rust::prost_field_type(&f.ty));
+            to_contract.push(self.field(&go, &f.ty, quote!(self.#gid), true)?);
+            let x = self.field(&go, &f.ty, quote!(args.#index), false)?;
+            from_contract.push(quote!(out.#gid = #x;));
+        }
+
+        // Results, then the error.
+        let mut result_types = Vec::new();
+        let mut results_out = Vec::new();
+        let mut results_in = Vec::new();
+        for (i, f) in rpc.results.iter().enumerate() {
+            let Some(result) = f.go_position.and_then(|p| m.results.get(p)) else {
+                return Err(format!("{go_name}: result `{}` names no Go result", f.name));
+            };
+            let go = resolve(self.ir, &result.ty, 0)?;
+            let gid = field_ident(&result.wire_name);
+            let index = syn::Index::from(i);
+            result_types.push(crate::emit::rust::prost_field_type(&f.ty));
+            results_out.push(self.field(&go, &f.ty, quote!(self.#gid), true)?);
+            let x = self.field(&go, &f.ty, quote!(values.#index), false)?;
+            results_in.push(quote!(out.#gid = #x;));
+        }
+        let error_id = field_ident(&char::from(b'A' + m.results.len() as u8).to_string());
+        let (check, fail) = match rpc.error {
+            ErrorField::None => (
+                quote!(),
+                quote!({
+                    let _ = error;
+                }),
+            ),
+            ErrorField::AppError => (
+                quote! {
+                    if let Some(e) = self.#error_id {
+                        return Err(ApiError::App(pb::AppError::from(*e)));
+                    }
+                },
+                quote! {
+                    out.#error_id = Some(Box::new(AppError::from(error.into_app_error(#go_name))));
+                },
+            ),
+            ErrorField::GoError => (
+                quote! {
+                    if let Some(e) = crate::values::error_to_pb(self.#error_id) {
+                        return Err(ApiError::Error(e));
+                    }
+                },
+                quote! {
+                    out.#error_id = crate::values::error_from_pb(error.into_error());
+                },
+            ),
+        };
+        Ok(quote! {
+            impl #args {
+                /// The contract's arguments, in order.
+                pub fn into_contract(self) -> (#(#arg_types,)*) {
+                    (#(#to_contract,)*)
+                }
+                /// From the contract's arguments, in order.
+                pub fn from_contract(args: (#(#arg_types,)*)) -> Self {
+                    let _ = &args;
+                    #[allow(unused_mut)]
+                    let mut out = Self::default();
+                    #(#from_contract)*
+                    out
+                }
+            }
+            impl #returns {
+                /// The contract's results, or the call's error.
+                pub fn into_contract(self) -> Result<(#(#result_types,)*), ApiError> {
+                    #check
+                    Ok((#(#results_out,)*))
+                }
+                /// From the contract's results, or the call's error (which leaves the results at
+                /// their zero values, as Go does).
+                pub fn from_contract(result: Result<(#(#result_types,)*), ApiError>) -> Self {
+                    #[allow(unused_mut)]
+                    let mut out = Self::default();
+                    match result {
+                        Ok(values) => {
+                            let _ = &values;
+                            #(#results_in)*
+                        }
+                        Err(error) => { #fail }
+                    }
+                    out
+                }
+            }
+        })
+    }
+}

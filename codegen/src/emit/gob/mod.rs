@@ -315,6 +315,27 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             Err(e) => problems.push(format!("gob emitter: {}: {e}", decl.qualified_name())),
         }
     }
+    let mut calls = Vec::new();
+    let mut call_names: Vec<(String, bool)> = Vec::new();
+    for service in [ServiceKind::Api, ServiceKind::Hooks] {
+        for rpc in crate::emit::proto::rpcs(schema, service).unwrap_or_default() {
+            if hand_written(&rpc.method) {
+                continue;
+            }
+            match converter.method_impls(rpc) {
+                Ok(tokens) => {
+                    calls.push(tokens);
+                    let has_error = rpc.error != crate::emit::proto::ErrorField::None;
+                    call_names.push((rpc.name.clone(), has_error));
+                }
+                // Other libraries' types: the method's conversion waits for a hand-written case.
+                Err(e) if e.contains("has no generic gob form") => {
+                    left_out.push(format!("{} (contract conversion): {e}", rpc.name));
+                }
+                Err(e) => problems.push(format!("gob emitter: {}: {e}", rpc.name)),
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(EmitError { messages: problems });
     }
@@ -324,6 +345,14 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         use crate::model::*;
         use mattermost_plugin_api::pb;
         #(#conversions)*
+    })?;
+    let calls_rs = pretty(quote! {
+        //! Each method's net/rpc arguments and results to and from the contract's.
+        #![allow(unused_parens, clippy::all, clippy::pedantic)]
+        use crate::model::*;
+        use crate::wire::*;
+        use mattermost_plugin_api::{pb, ApiError};
+        #(#calls)*
     })?;
     let model_rs = pretty(quote! {
         //! Mattermost's model structs as gob sees them: every field named by its Go name.
@@ -351,6 +380,26 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     let conv_keys: Vec<&String> = converted.iter().map(|(k, _, _)| k).collect();
     let conv_ids: Vec<&Ident> = converted.iter().map(|(_, i, _)| i).collect();
     let conv_msgs: Vec<&Ident> = converted.iter().map(|(_, _, m)| m).collect();
+    let call_arms = call_names.iter().map(|(name, _)| {
+        let (a, r) = (format!("Z_{name}Args"), format!("Z_{name}Returns"));
+        let (ai, ri) = (format_ident!("{}", a), format_ident!("{}", r));
+        // Broker ids are the transport's, not the contract's: those arguments stay gob-only.
+        let brokered = crate::special::NETRPC_BROKER_IDS
+            .iter()
+            .any(|(hook, _)| hook == name);
+        let args_arm = (!brokered).then(|| {
+            quote!(#a => decode_then(bytes, |v: wire::#ai| wire::#ai::from_contract(v.into_contract())),)
+        });
+        quote! {
+            #args_arm
+            #r => decode_then(bytes, |v: wire::#ri| wire::#ri::from_contract(v.into_contract())),
+        }
+    });
+    let error_returns: Vec<String> = call_names
+        .iter()
+        .filter(|(_, e)| *e)
+        .map(|(name, _)| format!("Z_{name}Returns"))
+        .collect();
     let left_out_docs: Vec<String> = left_out.iter().map(|l| format!(" - {l}")).collect();
     let api = ir.service(ServiceKind::Api).map_or(0, |s| s.methods.len());
     let lib_rs = pretty(quote! {
@@ -362,10 +411,13 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         #(#![doc = #left_out_docs])*
         #![allow(clippy::all, clippy::pedantic)]
 
+        pub mod calls;
         pub mod convert;
         pub mod model;
         pub mod values;
         pub mod wire;
+
+        pub use mattermost_plugin_api::{pb, support};
 
         /// Number of `plugin.API` methods in the contract.
         pub const API_METHOD_COUNT: usize = #api;
@@ -381,15 +433,30 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         }
 
         /// Like [`reencode`], through the contract: gob → the generated struct → its prost
-        /// message → the struct again → gob. `None` for a type the contract does not carry.
+        /// message (for a `Z_` type: the contract's arguments or results, or the error) → the
+        /// struct again → gob. `None` for a type the contract does not carry.
         pub fn reencode_via_contract(
             name: &str,
             bytes: &[u8],
         ) -> Option<Result<Vec<u8>, ::gobwire::Error>> {
             Some(match name {
                 #(#conv_keys => via_contract::<model::#conv_ids, ::mattermost_plugin_api::pb::#conv_msgs>(bytes),)*
+                #(#call_arms)*
                 _ => return None,
             })
+        }
+
+        /// The `Z_<Method>Returns` that carry an error (checked once failing, once succeeding).
+        pub const RETURNS_WITH_ERROR: &[&str] = &[#(#error_returns),*];
+
+        fn decode_then<T, U>(bytes: &[u8], f: impl FnOnce(T) -> U) -> Result<Vec<u8>, ::gobwire::Error>
+        where
+            T: ::gobwire::Decode + Default,
+            U: ::gobwire::Encode,
+        {
+            let mut decoder = ::gobwire::StreamDecoder::new(bytes);
+            let value: T = decoder.decode()?.unwrap_or_default();
+            ::gobwire::Encoder::new().encode(&f(value))
         }
 
         fn via_contract<T, P>(bytes: &[u8]) -> Result<Vec<u8>, ::gobwire::Error>
@@ -429,6 +496,7 @@ description = "gob wire types of go-plugin net/rpc for Mattermost's plugin API a
 [dependencies]
 gobwire = {{ version = "0.1", features = ["derive"] }}
 mattermost-plugin-api = {{ path = "../rust" }}
+prost = "0.14"
 prost-types = "0.14"
 "#,
         ir.source.module, ir.source.version
@@ -461,6 +529,7 @@ prost-types = "0.14"
         file("src/lib.rs", format!("{header}\n{lib_rs}")),
         file("src/model.rs", format!("{header}\n{model_rs}")),
         file("src/convert.rs", format!("{header}\n{convert_rs}")),
+        file("src/calls.rs", format!("{header}\n{calls_rs}")),
         file("src/values.rs", format!("{header}\n{VALUES}")),
         file("src/wire.rs", format!("{header}\n{wire_rs}")),
         file("go/go.mod", go_mod),

@@ -90,6 +90,8 @@ pub struct ProtoField {
     /// languages type it non-optional and treat its absence as a broken contract. Always false
     /// for model fields.
     pub required: bool,
+    /// For an rpc's argument or result: the position of the Go parameter or result it carries.
+    pub go_position: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +177,8 @@ struct Draft {
     name: String,
     wire: Wire,
     comments: Vec<String>,
+    /// The Go parameter or result position, for an rpc's argument or result.
+    position: Option<usize>,
 }
 
 struct DraftMessage {
@@ -200,6 +204,8 @@ struct DraftRpc {
     result_names: Vec<String>,
     /// Argument and result fields that are always set.
     required: BTreeSet<String>,
+    /// Argument and result fields → the Go position they carry.
+    positions: HashMap<String, usize>,
 }
 
 /// The proto files for an IR, and the lock after allocating any new field numbers.
@@ -359,6 +365,7 @@ fn resolve_rpc(
                     .find(|f| &f.name == n)
                     .map(|f| ProtoField {
                         required: d.required.contains(n),
+                        go_position: d.positions.get(n).copied(),
                         ..f.clone()
                     })
                     .ok_or_else(|| EmitError {
@@ -404,6 +411,7 @@ fn number(
             number,
             comments,
             required: false,
+            go_position: None,
         })
         .partition(|f| {
             oneof
@@ -677,6 +685,7 @@ fn model_message(
             name,
             wire,
             comments,
+            position: None,
         });
     }
     let fixed = over
@@ -977,6 +986,7 @@ fn param_field(ir: &Ir, mapper: &Mapper, m: &Method, p: &Param) -> Result<Draft,
         name,
         wire,
         comments,
+        position: Some(p.position),
     })
 }
 
@@ -1002,6 +1012,7 @@ fn result_fields(ir: &Ir, mapper: &Mapper, m: &Method) -> Result<Vec<Draft>, Str
             name,
             wire,
             comments,
+            position: Some(r.position),
         });
     }
     Ok(out)
@@ -1320,6 +1331,12 @@ fn method_messages(
     // Arguments and results are the mapped fields (never framing), plus the configuration.
     let carried = |d: &Draft| (d.wire != Wire::Omitted).then(|| d.name.clone());
     let arg_names: Vec<String> = req.fields.iter().filter_map(carried).collect();
+    let positions: HashMap<String, usize> = req
+        .fields
+        .iter()
+        .chain(&resp.fields)
+        .filter_map(|d| Some((d.name.clone(), d.position?)))
+        .collect();
     let mut result_names: Vec<String> = resp.fields.iter().filter_map(carried).collect();
     if let RpcShape::ConfigurationJson { field } = &shape {
         result_names.push(field.clone());
@@ -1344,6 +1361,7 @@ fn method_messages(
             arg_names,
             result_names,
             required,
+            positions,
         },
         req,
         resp,

@@ -10,7 +10,10 @@
 mod templates;
 mod types;
 pub(crate) use types::is_keyword;
-pub(crate) use types::{field_ident as prost_field_ident, message_ident as prost_message_ident};
+pub(crate) use types::{
+    field_ident as prost_field_ident, field_type as prost_field_type,
+    message_ident as prost_message_ident,
+};
 
 use crate::emit::proto::{Contract, ProtoFile};
 use crate::emit::{EmitError, GeneratedFile};
