@@ -16,6 +16,8 @@
 pub mod calls;
 pub mod convert;
 pub mod model;
+pub mod netrpc;
+pub mod netrpc_base;
 pub mod values;
 pub mod wire;
 pub use mattermost_plugin_api::{pb, support};

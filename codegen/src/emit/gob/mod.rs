@@ -9,6 +9,7 @@
 //! whose net/rpc form upstream writes by hand) is listed in the crate's docs rather than guessed.
 
 mod convert;
+mod dispatch;
 
 use std::collections::BTreeSet;
 
@@ -202,6 +203,7 @@ fn hand_written(m: &Method) -> bool {
 /// The crate's files.
 /// Hand-written helpers the generated conversions call, copied verbatim.
 const VALUES: &str = include_str!("../../../../templates/rust/gob_values.rs");
+const NETRPC_BASE: &str = include_str!("../../../../templates/rust/gob_netrpc_base.rs");
 
 pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitError> {
     let header = format!(
@@ -339,6 +341,17 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     if !problems.is_empty() {
         return Err(EmitError { messages: problems });
     }
+    let carried = |service| -> Vec<&crate::emit::proto::ProtoRpc> {
+        crate::emit::proto::rpcs(schema, service)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| dispatch::carried(r) && call_names.iter().any(|(n, _)| *n == r.name))
+            .collect()
+    };
+    let netrpc_rs = pretty(dispatch::netrpc_rs(
+        &carried(ServiceKind::Api),
+        &carried(ServiceKind::Hooks),
+    ))?;
     let convert_rs = pretty(quote! {
         //! The gob structs and the contract's prost messages, both ways (`From`).
         #![allow(unused_parens, clippy::all, clippy::pedantic)]
@@ -414,6 +427,8 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         pub mod calls;
         pub mod convert;
         pub mod model;
+        pub mod netrpc;
+        pub mod netrpc_base;
         pub mod values;
         pub mod wire;
 
@@ -498,6 +513,7 @@ gobwire = {{ version = "0.1", features = ["derive"] }}
 mattermost-plugin-api = {{ path = "../rust" }}
 prost = "0.14"
 prost-types = "0.14"
+tonic = "0.14"
 "#,
         ir.source.module, ir.source.version
     );
@@ -530,6 +546,8 @@ prost-types = "0.14"
         file("src/model.rs", format!("{header}\n{model_rs}")),
         file("src/convert.rs", format!("{header}\n{convert_rs}")),
         file("src/calls.rs", format!("{header}\n{calls_rs}")),
+        file("src/netrpc.rs", format!("{header}\n{netrpc_rs}")),
+        file("src/netrpc_base.rs", format!("{header}\n{NETRPC_BASE}")),
         file("src/values.rs", format!("{header}\n{VALUES}")),
         file("src/wire.rs", format!("{header}\n{wire_rs}")),
         file("go/go.mod", go_mod),

@@ -1,0 +1,183 @@
+//! The per-method halves of a go-plugin net/rpc plugin, over the contract's traits:
+//! `register_hooks` serves `Plugin.<Hook>` from a `PluginHooks`, `NetRpcApi` is a `PluginApi`
+//! that calls `Plugin.<Method>` on the server; and their mirrors (`register_api`,
+//! `NetRpcHooks`), which play the server's side in tests. The transport plugs in through the
+//! `Registry` and `Caller` traits of the hand-written `netrpc_base.rs`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::emit::proto::{ProtoRpc, RpcShape};
+
+/// The trait method's return value from `into_contract`'s tuple, and the tuple back.
+fn result_shape(rpc: &ProtoRpc) -> (TokenStream, TokenStream) {
+    match rpc.results.len() {
+        1 => (quote!(.map(|v| v.0)), quote!(.map(|v| (v,)))),
+        _ => (quote!(), quote!()),
+    }
+}
+
+fn method_ident(rpc: &ProtoRpc) -> proc_macro2::Ident {
+    format_ident!("{}", crate::naming::snake(&rpc.method.name))
+}
+
+/// Whether the generic net/rpc path carries this rpc (unary shapes only).
+pub fn carried(rpc: &ProtoRpc) -> bool {
+    match rpc.shape {
+        RpcShape::Unary => !super::hand_written(&rpc.method),
+        RpcShape::Upload { .. }
+        | RpcShape::ServeHttp
+        | RpcShape::PluginHttp
+        | RpcShape::FileUpload
+        | RpcShape::ConfigurationJson { .. } => false,
+    }
+}
+
+/// `service.method("Plugin.X", …)` serving one rpc from the trait object `target`.
+fn registration(rpc: &ProtoRpc) -> TokenStream {
+    let path = format!("Plugin.{}", rpc.method.name);
+    let (args, returns) = (
+        format_ident!("Z_{}Args", rpc.method.name),
+        format_ident!("Z_{}Returns", rpc.method.name),
+    );
+    let name = method_ident(rpc);
+    let indices = (0..rpc.args.len()).map(syn::Index::from);
+    let (_, back) = result_shape(rpc);
+    quote! {
+        .method(#path, {
+            let target = target.clone();
+            move |args: #args| {
+                let target = target.clone();
+                async move {
+                    let _a = args.into_contract();
+                    let result = target.#name(&CallContext::default() #(, _a.#indices)*).await;
+                    Ok::<_, String>(#returns::from_contract(result #back))
+                }
+            }
+        })
+    }
+}
+
+/// A trait method calling `Plugin.X` through the caller.
+fn call(rpc: &ProtoRpc, param_types: &[TokenStream], ret: &TokenStream) -> TokenStream {
+    let go = &rpc.method.name;
+    let path = format!("Plugin.{go}");
+    let (args, returns) = (
+        format_ident!("Z_{}Args", go),
+        format_ident!("Z_{}Returns", go),
+    );
+    let name = method_ident(rpc);
+    let ids: Vec<proc_macro2::Ident> = rpc
+        .args
+        .iter()
+        .map(|f| crate::emit::rust::prost_field_ident(&f.name))
+        .collect();
+    let (to_trait, _) = result_shape(rpc);
+    quote! {
+        fn #name(&self, ctx: &CallContext #(, #ids: #param_types)*) -> impl ::std::future::Future<Output = Result<#ret, ApiError>> + Send {
+            let _ = ctx;
+            let caller = self.caller.clone();
+            let args = #args::from_contract((#(#ids,)*));
+            async move {
+                let returns: #returns = call(&caller, #go, #path, args).await?;
+                returns.into_contract() #to_trait
+            }
+        }
+    }
+}
+
+fn signature(rpc: &ProtoRpc) -> (Vec<TokenStream>, TokenStream) {
+    let params: Vec<TokenStream> = rpc
+        .args
+        .iter()
+        .map(|f| crate::emit::rust::prost_field_type(&f.ty))
+        .collect();
+    let results: Vec<TokenStream> = rpc
+        .results
+        .iter()
+        .map(|f| crate::emit::rust::prost_field_type(&f.ty))
+        .collect();
+    let ret = match results.as_slice() {
+        [] => quote!(()),
+        [one] => one.clone(),
+        many => quote!((#(#many),*)),
+    };
+    (params, ret)
+}
+
+/// `netrpc.rs`.
+pub fn netrpc_rs(api: &[&ProtoRpc], hooks: &[&ProtoRpc]) -> TokenStream {
+    let hook_registrations = hooks.iter().map(|r| registration(r));
+    let api_registrations = api.iter().map(|r| registration(r));
+    let api_calls = api.iter().map(|r| {
+        let (params, ret) = signature(r);
+        call(r, &params, &ret)
+    });
+    let hook_calls = hooks.iter().map(|r| {
+        let (params, ret) = signature(r);
+        call(r, &params, &ret)
+    });
+    let hook_names = hooks.iter().map(|r| r.method.name.as_str());
+    let api_names = api.iter().map(|r| r.method.name.as_str());
+    quote! {
+        //! go-plugin net/rpc for the contract's traits, method by method.
+        #![allow(unused_parens, clippy::all, clippy::pedantic)]
+
+        use std::sync::Arc;
+
+        use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks};
+
+        use crate::netrpc_base::{Caller, Registry, call};
+        use crate::wire::*;
+
+        /// The hooks [`register_hooks`] serves (the others travel by special case).
+        pub const HOOKS: &[&str] = &[#(#hook_names),*];
+        /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
+        pub const API_METHODS: &[&str] = &[#(#api_names),*];
+
+        /// Serves `Plugin.<Hook>` for every hook in [`HOOKS`] from `target` (a plugin's hooks,
+        /// reached over the contract).
+        pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -> S {
+            service #(#hook_registrations)*
+        }
+
+        /// Serves `Plugin.<Method>` for every method in [`API_METHODS`] from `target`: the
+        /// server's side of the API stream, for tests and fakes.
+        pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S {
+            service #(#api_registrations)*
+        }
+
+        /// A [`PluginApi`] whose methods call the server over net/rpc. Methods outside
+        /// [`API_METHODS`] answer 501 until their special case is wired.
+        #[derive(Clone)]
+        pub struct NetRpcApi<C> {
+            caller: C,
+        }
+
+        impl<C: Caller> NetRpcApi<C> {
+            pub fn new(caller: C) -> Self {
+                NetRpcApi { caller }
+            }
+        }
+
+        impl<C: Caller> PluginApi for NetRpcApi<C> {
+            #(#api_calls)*
+        }
+
+        /// A [`PluginHooks`] whose hooks call a net/rpc plugin: the server's side, for tests.
+        #[derive(Clone)]
+        pub struct NetRpcHooks<C> {
+            caller: C,
+        }
+
+        impl<C: Caller> NetRpcHooks<C> {
+            pub fn new(caller: C) -> Self {
+                NetRpcHooks { caller }
+            }
+        }
+
+        impl<C: Caller> PluginHooks for NetRpcHooks<C> {
+            #(#hook_calls)*
+        }
+    }
+}

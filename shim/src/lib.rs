@@ -1,0 +1,25 @@
+//! The transport of a Rust plugin executable that a **stock** Mattermost server starts:
+//! HashiCorp go-plugin's net/rpc protocol, i.e. Go `net/rpc` with `encoding/gob` over a
+//! hashicorp/yamux session on a Unix socket.
+//!
+//! Layers, bottom up:
+//!
+//! * [`mux`] — yamux (the `yamux` crate, made to interoperate with hashicorp/yamux: see its
+//!   docs for the interop findings and why not `tokio-yamux`).
+//! * [`rpc`] — Go net/rpc framing with gob ([`gobwire`]): an async server dispatching
+//!   `"Service.Method"` to registered handlers and an async client matching replies by `Seq`.
+//! * [`broker`] — go-plugin's `MuxBroker`: extra streams named by a `u32` id.
+//! * [`plugin`] — the plugin side of go-plugin: control/stdout/stderr streams, `Control.Ping`,
+//!   `Control.Quit`, `Dispenser.Dispense` serving a caller-supplied `"Plugin"` service.
+//! * [`handshake`] — magic cookie, protocol version, the Unix socket, the handshake line.
+//!
+//! The wire protocol is described in the project's shim brief (`shim_protocol.md`); the Go
+//! tests in `tests/go/` run it against hashicorp's own go-plugin and yamux.
+
+pub mod broker;
+pub mod handshake;
+pub mod mux;
+pub mod plugin;
+pub mod rpc;
+
+pub use gobwire;
