@@ -17,7 +17,7 @@ fn ctx() -> CallContext {
 async fn api_calls_cross_gob_and_reach_the_server() {
     let backend = MemoryBackend::new();
     let user = backend.seed_user("ada").expect("seed a user");
-    let transport = register_api(Loopback::default(), Arc::new(backend.clone()));
+    let transport = register_api(Loopback::default(), Arc::new(backend.clone()), ctx());
     let api = NetRpcApi::new(transport);
 
     let fetched = api
@@ -35,6 +35,21 @@ async fn api_calls_cross_gob_and_reach_the_server() {
         .await
         .expect("GetServerVersion");
     assert_eq!(version, backend.get_server_version(&ctx()).await.unwrap());
+
+    // The configuration travels as JSON bytes (upstream's own net/rpc shape for it).
+    backend
+        .set_plugin_config_json("com.example.netrpc", br#"{"Greeting":"Ahoy","Retries":3}"#)
+        .expect("set the configuration");
+    let ctx_of_plugin = ctx();
+    let direct = backend
+        .load_plugin_configuration(&ctx_of_plugin)
+        .await
+        .unwrap();
+    assert_eq!(
+        api.load_plugin_configuration(&ctx_of_plugin).await.unwrap(),
+        direct,
+        "LoadPluginConfiguration"
+    );
 
     // An AppError crosses as Mattermost's *model.AppError and comes back whole.
     match api.get_user(&ctx(), "x".repeat(26)).await {

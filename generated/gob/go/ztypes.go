@@ -8,6 +8,8 @@ import "github.com/mattermost/mattermost/server/public/plugin"
 
 // Types maps a `Z_<Method>Args`/`Returns` name to a value of upstream's type.
 var Types = map[string]any{
+	"Z_LoadPluginConfigurationArgsArgs": plugin.Z_LoadPluginConfigurationArgsArgs{},
+	"Z_LoadPluginConfigurationArgsReturns": plugin.Z_LoadPluginConfigurationArgsReturns{},
 	"Z_RegisterCommandArgs": plugin.Z_RegisterCommandArgs{},
 	"Z_RegisterCommandReturns": plugin.Z_RegisterCommandReturns{},
 	"Z_UnregisterCommandArgs": plugin.Z_UnregisterCommandArgs{},

@@ -6,6 +6,23 @@
 use crate::model::*;
 use crate::wire::*;
 use mattermost_plugin_api::{pb, ApiError};
+impl Z_LoadPluginConfigurationArgsArgs {
+    pub fn into_contract(self) -> () {}
+    pub fn from_contract(args: ()) -> Self {
+        let () = args;
+        Self::default()
+    }
+}
+impl Z_LoadPluginConfigurationArgsReturns {
+    pub fn into_contract(self) -> Result<(Vec<u8>,), ApiError> {
+        Ok((self.a,))
+    }
+    pub fn from_contract(result: Result<(Vec<u8>,), ApiError>) -> Self {
+        Self {
+            a: result.map(|v| v.0).unwrap_or_default(),
+        }
+    }
+}
 impl Z_RegisterCommandArgs {
     /// The contract's arguments, in order.
     pub fn into_contract(self) -> (::core::option::Option<crate::pb::Command>,) {

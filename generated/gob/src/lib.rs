@@ -298,6 +298,12 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
             "model.WebsocketBroadcast" => reencode_as::<model::WebsocketBroadcast>(bytes),
             "model.WranglerSettings" => reencode_as::<model::WranglerSettings>(bytes),
             "plugin.Context" => reencode_as::<model::PluginContext>(bytes),
+            "Z_LoadPluginConfigurationArgsArgs" => {
+                reencode_as::<wire::Z_LoadPluginConfigurationArgsArgs>(bytes)
+            }
+            "Z_LoadPluginConfigurationArgsReturns" => {
+                reencode_as::<wire::Z_LoadPluginConfigurationArgsReturns>(bytes)
+            }
             "Z_RegisterCommandArgs" => reencode_as::<wire::Z_RegisterCommandArgs>(bytes),
             "Z_RegisterCommandReturns" => {
                 reencode_as::<wire::Z_RegisterCommandReturns>(bytes)
@@ -2792,6 +2798,22 @@ pub fn reencode_via_contract(
                     model::PluginContext,
                     ::mattermost_plugin_api::pb::PluginContext,
                 >(bytes)
+            }
+            "Z_LoadPluginConfigurationArgsArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LoadPluginConfigurationArgsArgs| wire::Z_LoadPluginConfigurationArgsArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LoadPluginConfigurationArgsReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LoadPluginConfigurationArgsReturns| wire::Z_LoadPluginConfigurationArgsReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
             }
             "Z_RegisterCommandArgs" => {
                 decode_then(
@@ -7575,6 +7597,7 @@ pub fn reencode_via_contract(
 }
 /// The `Z_<Method>Returns` that carry an error (checked once failing, once succeeding).
 pub const RETURNS_WITH_ERROR: &[&str] = &[
+    "Z_LoadPluginConfigurationArgsReturns",
     "Z_RegisterCommandReturns",
     "Z_UnregisterCommandReturns",
     "Z_ExecuteSlashCommandReturns",
@@ -8020,6 +8043,8 @@ pub const TYPE_NAMES: &[&str] = &[
     "model.WebsocketBroadcast",
     "model.WranglerSettings",
     "plugin.Context",
+    "Z_LoadPluginConfigurationArgsArgs",
+    "Z_LoadPluginConfigurationArgsReturns",
     "Z_RegisterCommandArgs",
     "Z_RegisterCommandReturns",
     "Z_UnregisterCommandArgs",

@@ -59,6 +59,7 @@ pub const HOOKS: &[&str] = &[
 ];
 /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
 pub const API_METHODS: &[&str] = &[
+    "LoadPluginConfiguration",
     "RegisterCommand",
     "UnregisterCommand",
     "ExecuteSlashCommand",
@@ -315,16 +316,17 @@ pub const API_METHODS: &[&str] = &[
 /// Serves `Plugin.<Hook>` for every hook in [`HOOKS`] from `target` (a plugin's hooks,
 /// reached over the contract).
 pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -> S {
+    let ctx = CallContext::default();
     service
         .method(
             "Plugin.OnActivate",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnActivateArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.on_activate(&CallContext::default()).await;
+                        let result = target.on_activate(&ctx).await;
                         Ok::<_, String>(Z_OnActivateReturns::from_contract(result))
                     }
                 }
@@ -333,12 +335,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnDeactivate",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnDeactivateArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.on_deactivate(&CallContext::default()).await;
+                        let result = target.on_deactivate(&ctx).await;
                         Ok::<_, String>(Z_OnDeactivateReturns::from_contract(result))
                     }
                 }
@@ -347,14 +349,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnConfigurationChange",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnConfigurationChangeArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .on_configuration_change(&CallContext::default())
-                            .await;
+                        let result = target.on_configuration_change(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -366,14 +366,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ExecuteCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ExecuteCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .execute_command(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.execute_command(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -385,13 +383,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasBeenCreated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasBeenCreatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_been_created(&CallContext::default(), _a.0, _a.1)
+                            .user_has_been_created(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -404,14 +402,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserWillLogIn",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserWillLogInArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .user_will_log_in(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.user_will_log_in(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -423,14 +419,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasLoggedIn",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasLoggedInArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .user_has_logged_in(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.user_has_logged_in(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_UserHasLoggedInReturns::from_contract(result))
                     }
                 }
@@ -439,13 +433,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessageWillBePosted",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessageWillBePostedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .message_will_be_posted(&CallContext::default(), _a.0, _a.1)
+                            .message_will_be_posted(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -458,18 +452,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessageWillBeUpdated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessageWillBeUpdatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .message_will_be_updated(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .message_will_be_updated(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -482,13 +471,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessageHasBeenPosted",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessageHasBeenPostedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .message_has_been_posted(&CallContext::default(), _a.0, _a.1)
+                            .message_has_been_posted(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -501,18 +490,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessageHasBeenUpdated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessageHasBeenUpdatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .message_has_been_updated(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .message_has_been_updated(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -525,14 +509,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessagesWillBeConsumed",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessagesWillBeConsumedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .messages_will_be_consumed(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.messages_will_be_consumed(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -548,17 +530,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessagesWillBeConsumedWithContext",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessagesWillBeConsumedWithContextArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .messages_will_be_consumed_with_context(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .messages_will_be_consumed_with_context(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -575,17 +553,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.MessageHasBeenDeleted",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_MessageHasBeenDeletedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .message_has_been_deleted(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .message_has_been_deleted(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -598,17 +572,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ChannelHasBeenCreated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ChannelHasBeenCreatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .channel_has_been_created(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .channel_has_been_created(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -621,17 +591,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ChannelWillBeArchived",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ChannelWillBeArchivedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .channel_will_be_archived(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .channel_will_be_archived(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -648,17 +614,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ChannelMemberWillBeAdded",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ChannelMemberWillBeAddedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .channel_member_will_be_added(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .channel_member_will_be_added(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -671,18 +633,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasJoinedChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasJoinedChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_joined_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .user_has_joined_channel(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -695,18 +652,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasLeftChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasLeftChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_left_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .user_has_left_channel(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -719,17 +671,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.TeamMemberWillBeAdded",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_TeamMemberWillBeAddedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .team_member_will_be_added(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .team_member_will_be_added(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -742,18 +690,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasJoinedTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasJoinedTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_joined_team(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .user_has_joined_team(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -766,18 +709,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasLeftTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasLeftTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_left_team(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .user_has_left_team(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<_, String>(Z_UserHasLeftTeamReturns::from_contract(result))
                     }
@@ -787,19 +725,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.FileWillBeDownloaded",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_FileWillBeDownloadedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .file_will_be_downloaded(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .file_will_be_downloaded(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -816,13 +748,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ReactionHasBeenAdded",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ReactionHasBeenAddedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .reaction_has_been_added(&CallContext::default(), _a.0, _a.1)
+                            .reaction_has_been_added(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -835,17 +767,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ReactionHasBeenRemoved",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ReactionHasBeenRemovedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .reaction_has_been_removed(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .reaction_has_been_removed(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -858,13 +786,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnPluginClusterEvent",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnPluginClusterEventArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .on_plugin_cluster_event(&CallContext::default(), _a.0, _a.1)
+                            .on_plugin_cluster_event(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -877,13 +805,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnWebSocketConnect",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnWebSocketConnectArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .on_web_socket_connect(&CallContext::default(), _a.0, _a.1)
+                            .on_web_socket_connect(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -896,17 +824,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnWebSocketDisconnect",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnWebSocketDisconnectArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .on_web_socket_disconnect(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .on_web_socket_disconnect(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -919,18 +843,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.WebSocketMessageHasBeenPosted",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_WebSocketMessageHasBeenPostedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .web_socket_message_has_been_posted(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .web_socket_message_has_been_posted(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -943,14 +862,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.RunDataRetention",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RunDataRetentionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .run_data_retention(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.run_data_retention(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -962,14 +879,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnInstall",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnInstallArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .on_install(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.on_install(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_OnInstallReturns::from_contract(result))
                     }
                 }
@@ -978,14 +893,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnSendDailyTelemetry",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnSendDailyTelemetryArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .on_send_daily_telemetry(&CallContext::default())
-                            .await;
+                        let result = target.on_send_daily_telemetry(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -997,14 +910,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnCloudLimitsUpdated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnCloudLimitsUpdatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .on_cloud_limits_updated(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.on_cloud_limits_updated(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1016,13 +927,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ConfigurationWillBeSaved",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ConfigurationWillBeSavedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .configuration_will_be_saved(&CallContext::default(), _a.0)
+                            .configuration_will_be_saved(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -1039,16 +950,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.EmailNotificationWillBeSent",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_EmailNotificationWillBeSentArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .email_notification_will_be_sent(
-                                &CallContext::default(),
-                                _a.0,
-                            )
+                            .email_notification_will_be_sent(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -1061,17 +969,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.NotificationWillBePushed",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_NotificationWillBePushedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .notification_will_be_pushed(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .notification_will_be_pushed(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1084,17 +988,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.UserHasBeenDeactivated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UserHasBeenDeactivatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .user_has_been_deactivated(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .user_has_been_deactivated(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1107,17 +1007,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnSharedChannelsSyncMsg",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnSharedChannelsSyncMsgArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .on_shared_channels_sync_msg(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .on_shared_channels_sync_msg(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1134,14 +1030,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnSharedChannelsPing",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnSharedChannelsPingArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .on_shared_channels_ping(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.on_shared_channels_ping(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1157,17 +1051,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.PreferencesHaveChanged",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PreferencesHaveChangedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .preferences_have_changed(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .preferences_have_changed(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1180,14 +1070,14 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnSharedChannelsAttachmentSyncMsg",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnSharedChannelsAttachmentSyncMsgArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .on_shared_channels_attachment_sync_msg(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -1208,17 +1098,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.OnSharedChannelsProfileImageSyncMsg",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OnSharedChannelsProfileImageSyncMsgArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .on_shared_channels_profile_image_sync_msg(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .on_shared_channels_profile_image_sync_msg(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1235,14 +1121,12 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.GenerateSupportData",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GenerateSupportDataArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .generate_support_data(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.generate_support_data(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1258,18 +1142,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ChannelWillBeUpdated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ChannelWillBeUpdatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .channel_will_be_updated(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .channel_will_be_updated(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -1282,17 +1161,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ChannelWillBeRestored",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ChannelWillBeRestoredArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .channel_will_be_restored(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .channel_will_be_restored(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1309,17 +1184,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.ScheduledPostWillBeCreated",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ScheduledPostWillBeCreatedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .scheduled_post_will_be_created(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .scheduled_post_will_be_created(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1332,13 +1203,13 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
         .method(
             "Plugin.DraftWillBeUpserted",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DraftWillBeUpsertedArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .draft_will_be_upserted(&CallContext::default(), _a.0, _a.1)
+                            .draft_will_be_upserted(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1349,21 +1220,45 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
             },
         )
 }
-/// Serves `Plugin.<Method>` for every method in [`API_METHODS`] from `target`: the
-/// server's side of the API stream, for tests and fakes.
-pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S {
+/// Serves `Plugin.<Method>` for every method in [`API_METHODS`] from `target`, calling
+/// as `ctx` (the plugin the stream belongs to): the server's side of the API stream, for
+/// tests and fakes.
+pub fn register_api<S: Registry, T: PluginApi>(
+    service: S,
+    target: Arc<T>,
+    ctx: CallContext,
+) -> S {
     service
+        .method(
+            "Plugin.LoadPluginConfiguration",
+            {
+                let (target, ctx) = (target.clone(), ctx.clone());
+                move |args: Z_LoadPluginConfigurationArgsArgs| {
+                    let (target, ctx) = (target.clone(), ctx.clone());
+                    async move {
+                        let _a = args.into_contract();
+                        let result = target.load_plugin_configuration(&ctx).await;
+                        Ok::<
+                            _,
+                            String,
+                        >(
+                            Z_LoadPluginConfigurationArgsReturns::from_contract(
+                                result.map(|v| (v,)),
+                            ),
+                        )
+                    }
+                }
+            },
+        )
         .method(
             "Plugin.RegisterCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RegisterCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .register_command(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.register_command(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RegisterCommandReturns::from_contract(result))
                     }
                 }
@@ -1372,14 +1267,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UnregisterCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UnregisterCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .unregister_command(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.unregister_command(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -1391,14 +1284,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ExecuteSlashCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ExecuteSlashCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .execute_slash_command(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.execute_slash_command(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1414,12 +1305,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetConfig",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetConfigArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.get_config(&CallContext::default()).await;
+                        let result = target.get_config(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1431,14 +1322,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUnsanitizedConfig",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUnsanitizedConfigArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_unsanitized_config(&CallContext::default())
-                            .await;
+                        let result = target.get_unsanitized_config(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1454,14 +1343,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SaveConfig",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SaveConfigArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .save_config(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.save_config(&ctx, _a.0).await;
                         Ok::<_, String>(Z_SaveConfigReturns::from_contract(result))
                     }
                 }
@@ -1470,14 +1357,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPluginConfig",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPluginConfigArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_plugin_config(&CallContext::default())
-                            .await;
+                        let result = target.get_plugin_config(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1489,14 +1374,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SavePluginConfig",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SavePluginConfigArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .save_plugin_config(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.save_plugin_config(&ctx, _a.0).await;
                         Ok::<_, String>(Z_SavePluginConfigReturns::from_contract(result))
                     }
                 }
@@ -1505,14 +1388,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetBundlePath",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetBundlePathArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_bundle_path(&CallContext::default())
-                            .await;
+                        let result = target.get_bundle_path(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1524,12 +1405,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetLicense",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetLicenseArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.get_license(&CallContext::default()).await;
+                        let result = target.get_license(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1541,14 +1422,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.IsEnterpriseReady",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_IsEnterpriseReadyArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .is_enterprise_ready(&CallContext::default())
-                            .await;
+                        let result = target.is_enterprise_ready(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1564,14 +1443,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetServerVersion",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetServerVersionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_server_version(&CallContext::default())
-                            .await;
+                        let result = target.get_server_version(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1583,14 +1460,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetSystemInstallDate",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetSystemInstallDateArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_system_install_date(&CallContext::default())
-                            .await;
+                        let result = target.get_system_install_date(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1606,14 +1481,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetDiagnosticId",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetDiagnosticIdArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_diagnostic_id(&CallContext::default())
-                            .await;
+                        let result = target.get_diagnostic_id(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1625,14 +1498,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTelemetryId",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTelemetryIdArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_telemetry_id(&CallContext::default())
-                            .await;
+                        let result = target.get_telemetry_id(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -1644,14 +1515,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1663,14 +1532,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_user(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeleteUserReturns::from_contract(result))
                     }
                 }
@@ -1679,14 +1546,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUsers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUsersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_users(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_users(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1698,14 +1563,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUsersByIds",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUsersByIdsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_users_by_ids(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_users_by_ids(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1717,14 +1580,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1736,14 +1597,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUserByEmail",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUserByEmailArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_user_by_email(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_user_by_email(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1755,14 +1614,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUserByUsername",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUserByUsernameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_user_by_username(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_user_by_username(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1778,14 +1635,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUsersByUsernames",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUsersByUsernamesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_users_by_usernames(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_users_by_usernames(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1801,13 +1656,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUsersInTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUsersInTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_users_in_team(&CallContext::default(), _a.0, _a.1, _a.2)
+                            .get_users_in_team(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -1820,18 +1675,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPreferenceForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPreferenceForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_preference_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_preference_for_user(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -1848,14 +1698,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPreferencesForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPreferencesForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_preferences_for_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_preferences_for_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1871,17 +1719,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePreferencesForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePreferencesForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_preferences_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .update_preferences_for_user(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1894,17 +1738,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePreferencesForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePreferencesForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_preferences_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .delete_preferences_for_user(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1917,14 +1757,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetSession",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetSessionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_session(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_session(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1936,14 +1774,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateSession",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateSessionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_session(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_session(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -1955,13 +1791,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ExtendSessionExpiry",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ExtendSessionExpiryArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .extend_session_expiry(&CallContext::default(), _a.0, _a.1)
+                            .extend_session_expiry(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -1974,14 +1810,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RevokeSession",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RevokeSessionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .revoke_session(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.revoke_session(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RevokeSessionReturns::from_contract(result))
                     }
                 }
@@ -1990,14 +1824,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateUserAccessToken",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateUserAccessTokenArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_user_access_token(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_user_access_token(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2013,14 +1845,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RevokeUserAccessToken",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RevokeUserAccessTokenArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .revoke_user_access_token(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.revoke_user_access_token(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2032,14 +1862,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamIcon",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamIconArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_team_icon(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_team_icon(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2051,14 +1879,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SetTeamIcon",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SetTeamIconArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .set_team_icon(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.set_team_icon(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_SetTeamIconReturns::from_contract(result))
                     }
                 }
@@ -2067,14 +1893,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RemoveTeamIcon",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RemoveTeamIconArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .remove_team_icon(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.remove_team_icon(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RemoveTeamIconReturns::from_contract(result))
                     }
                 }
@@ -2083,14 +1907,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2102,14 +1924,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUserStatus",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUserStatusArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_user_status(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_user_status(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2121,14 +1941,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUserStatusesByIds",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUserStatusesByIdsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_user_statuses_by_ids(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_user_statuses_by_ids(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2144,14 +1962,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUserStatus",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserStatusArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_user_status(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_user_status(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2163,17 +1979,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SetUserStatusTimedDND",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SetUserStatusTimedDNDArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .set_user_status_timed_dnd(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .set_user_status_timed_dnd(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -2190,14 +2002,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUserActive",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserActiveArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_user_active(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_user_active(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_UpdateUserActiveReturns::from_contract(result))
                     }
                 }
@@ -2206,17 +2016,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUserCustomStatus",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserCustomStatusArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_user_custom_status(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .update_user_custom_status(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -2229,14 +2035,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RemoveUserCustomStatus",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RemoveUserCustomStatusArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .remove_user_custom_status(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.remove_user_custom_status(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2248,19 +2052,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUsersInChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUsersInChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_users_in_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .get_users_in_channel(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -2277,17 +2075,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetLDAPUserAttributes",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetLDAPUserAttributesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_ldap_user_attributes(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .get_ldap_user_attributes(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -2304,14 +2098,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_team(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_team(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2323,14 +2115,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_team(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_team(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeleteTeamReturns::from_contract(result))
                     }
                 }
@@ -2339,12 +2129,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeams",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.get_teams(&CallContext::default()).await;
+                        let result = target.get_teams(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -2356,14 +2146,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_team(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_team(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2375,14 +2163,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamByName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamByNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_team_by_name(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_team_by_name(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2394,14 +2180,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamsUnreadForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamsUnreadForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_teams_unread_for_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_teams_unread_for_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2417,14 +2201,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_team(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_team(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2436,14 +2218,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchTeams",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchTeamsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .search_teams(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.search_teams(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2455,14 +2235,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamsForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamsForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_teams_for_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_teams_for_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2474,14 +2252,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateTeamMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateTeamMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_team_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.create_team_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2493,18 +2269,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateTeamMembers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateTeamMembersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .create_team_members(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .create_team_members(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2521,18 +2292,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateTeamMembersGracefully",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateTeamMembersGracefullyArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .create_team_members_gracefully(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .create_team_members_gracefully(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2549,18 +2315,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteTeamMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteTeamMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_team_member(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .delete_team_member(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<_, String>(Z_DeleteTeamMemberReturns::from_contract(result))
                     }
@@ -2570,13 +2331,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamMembers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamMembersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_team_members(&CallContext::default(), _a.0, _a.1, _a.2)
+                            .get_team_members(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2589,14 +2350,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_team_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_team_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2608,18 +2367,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamMembersForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamMembersForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_team_members_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_team_members_for_user(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2636,18 +2390,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateTeamMemberRoles",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateTeamMemberRolesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_team_member_roles(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .update_team_member_roles(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2664,14 +2413,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2683,14 +2430,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_channel(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeleteChannelReturns::from_contract(result))
                     }
                 }
@@ -2699,14 +2444,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RestoreChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RestoreChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .restore_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.restore_channel(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RestoreChannelReturns::from_contract(result))
                     }
                 }
@@ -2715,14 +2458,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelOfType",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelOfTypeArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_channel_of_type(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_channel_of_type(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2734,18 +2475,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPublicChannelsForTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPublicChannelsForTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_public_channels_for_team(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_public_channels_for_team(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2762,14 +2498,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2781,18 +2515,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelByName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelByNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_by_name(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_channel_by_name(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2805,18 +2534,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelByNameForTeamName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelByNameForTeamNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_by_name_for_team_name(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_channel_by_name_for_team_name(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2833,18 +2557,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelsForTeamForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelsForTeamForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channels_for_team_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_channels_for_team_for_user(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -2861,14 +2580,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelStats",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelStatsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_channel_stats(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_channel_stats(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2880,14 +2597,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetDirectChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetDirectChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_direct_channel(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_direct_channel(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2899,14 +2614,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_group_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_group_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2918,14 +2631,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2937,14 +2648,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RegisterChannelGuard",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RegisterChannelGuardArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .register_channel_guard(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.register_channel_guard(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2956,14 +2665,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UnregisterChannelGuard",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UnregisterChannelGuardArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .unregister_channel_guard(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.unregister_channel_guard(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -2975,14 +2682,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchChannels",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchChannelsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .search_channels(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.search_channels(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -2994,18 +2699,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateChannelSidebarCategory",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateChannelSidebarCategoryArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .create_channel_sidebar_category(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .create_channel_sidebar_category(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3022,17 +2722,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelSidebarCategories",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelSidebarCategoriesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_sidebar_categories(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .get_channel_sidebar_categories(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3049,18 +2745,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateChannelSidebarCategories",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateChannelSidebarCategoriesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_channel_sidebar_categories(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .update_channel_sidebar_categories(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3077,14 +2768,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchUsers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchUsersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .search_users(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.search_users(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3096,14 +2785,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchPostsInTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchPostsInTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .search_posts_in_team(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.search_posts_in_team(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3119,18 +2806,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchPostsInTeamForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchPostsInTeamForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .search_posts_in_team_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .search_posts_in_team_for_user(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3147,14 +2829,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.AddChannelMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_AddChannelMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .add_channel_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.add_channel_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3166,18 +2846,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.AddUserToChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_AddUserToChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .add_user_to_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .add_user_to_channel(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3190,14 +2865,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_channel_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_channel_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3209,18 +2882,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelMembers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelMembersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_members(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_channel_members(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3237,17 +2905,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelMembersByIds",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelMembersByIdsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_members_by_ids(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .get_channel_members_by_ids(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3264,19 +2928,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetChannelMembersForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetChannelMembersForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_channel_members_for_user(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .get_channel_members_for_user(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -3293,18 +2951,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateChannelMemberRoles",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateChannelMemberRolesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_channel_member_roles(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .update_channel_member_roles(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3321,18 +2974,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateChannelMemberNotifications",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateChannelMemberNotificationsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_channel_member_notifications(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .update_channel_member_notifications(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3349,17 +2997,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PatchChannelMembersNotifications",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PatchChannelMembersNotificationsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .patch_channel_members_notifications(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .patch_channel_members_notifications(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3376,14 +3020,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3395,14 +3037,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupByName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupByNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_group_by_name(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_group_by_name(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3414,18 +3054,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupMemberUsers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupMemberUsersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_group_member_users(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_group_member_users(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3442,14 +3077,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupsBySource",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupsBySourceArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_groups_by_source(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_groups_by_source(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3465,14 +3098,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupsForUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupsForUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_groups_for_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_groups_for_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3484,13 +3115,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteChannelMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteChannelMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_channel_member(&CallContext::default(), _a.0, _a.1)
+                            .delete_channel_member(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3503,14 +3134,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreatePost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreatePostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_post(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_post(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3522,14 +3151,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.AddReaction",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_AddReactionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .add_reaction(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.add_reaction(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3541,14 +3168,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RemoveReaction",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RemoveReactionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .remove_reaction(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.remove_reaction(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RemoveReactionReturns::from_contract(result))
                     }
                 }
@@ -3557,14 +3182,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetReactions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetReactionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_reactions(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_reactions(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3576,14 +3199,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SendEphemeralPost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SendEphemeralPostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .send_ephemeral_post(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.send_ephemeral_post(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3599,13 +3220,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateEphemeralPost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateEphemeralPostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_ephemeral_post(&CallContext::default(), _a.0, _a.1)
+                            .update_ephemeral_post(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3622,13 +3243,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteEphemeralPost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteEphemeralPostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_ephemeral_post(&CallContext::default(), _a.0, _a.1)
+                            .delete_ephemeral_post(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3641,14 +3262,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_post(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_post(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeletePostReturns::from_contract(result))
                     }
                 }
@@ -3657,14 +3276,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPostThread",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostThreadArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_post_thread(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_post_thread(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3676,14 +3293,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_post(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_post(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3695,14 +3310,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPostsSince",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostsSinceArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_posts_since(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_posts_since(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3714,19 +3327,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPostsAfter",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostsAfterArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_posts_after(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .get_posts_after(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -3739,19 +3346,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPostsBefore",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostsBeforeArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_posts_before(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .get_posts_before(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -3764,18 +3365,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPostsForChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPostsForChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_posts_for_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_posts_for_channel(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -3792,14 +3388,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetTeamStats",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetTeamStatsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_team_stats(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_team_stats(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3811,14 +3405,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePost",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePostArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_post(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_post(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3830,14 +3422,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetProfileImage",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetProfileImageArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_profile_image(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_profile_image(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3849,14 +3439,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SetProfileImage",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SetProfileImageArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .set_profile_image(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.set_profile_image(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_SetProfileImageReturns::from_contract(result))
                     }
                 }
@@ -3865,14 +3453,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetEmojiList",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetEmojiListArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_emoji_list(&CallContext::default(), _a.0, _a.1, _a.2)
-                            .await;
+                        let result = target.get_emoji_list(&ctx, _a.0, _a.1, _a.2).await;
                         Ok::<
                             _,
                             String,
@@ -3884,14 +3470,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetEmojiByName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetEmojiByNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_emoji_by_name(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_emoji_by_name(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3903,14 +3487,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetEmoji",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetEmojiArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_emoji(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_emoji(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3922,14 +3504,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CopyFileInfos",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CopyFileInfosArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .copy_file_infos(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.copy_file_infos(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -3941,14 +3521,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetFileInfo",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetFileInfoArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_file_info(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_file_info(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -3960,17 +3538,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SetFileSearchableContent",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SetFileSearchableContentArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .set_file_searchable_content(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .set_file_searchable_content(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -3983,14 +3557,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetFileInfos",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetFileInfosArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_file_infos(&CallContext::default(), _a.0, _a.1, _a.2)
-                            .await;
+                        let result = target.get_file_infos(&ctx, _a.0, _a.1, _a.2).await;
                         Ok::<
                             _,
                             String,
@@ -4002,14 +3574,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetFile",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetFileArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_file(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_file(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4021,14 +3591,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetFileLink",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetFileLinkArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_file_link(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_file_link(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4040,14 +3608,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ReadFile",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ReadFileArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .read_file(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.read_file(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4059,14 +3625,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetEmojiImage",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetEmojiImageArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_emoji_image(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_emoji_image(&ctx, _a.0).await;
                         Ok::<_, String>(Z_GetEmojiImageReturns::from_contract(result))
                     }
                 }
@@ -4075,14 +3639,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UploadFile",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UploadFileArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upload_file(&CallContext::default(), _a.0, _a.1, _a.2)
-                            .await;
+                        let result = target.upload_file(&ctx, _a.0, _a.1, _a.2).await;
                         Ok::<
                             _,
                             String,
@@ -4094,14 +3656,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.OpenInteractiveDialog",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_OpenInteractiveDialogArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .open_interactive_dialog(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.open_interactive_dialog(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4113,19 +3673,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SendToastMessage",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SendToastMessageArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .send_toast_message(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .send_toast_message(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<_, String>(Z_SendToastMessageReturns::from_contract(result))
                     }
@@ -4135,12 +3689,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPlugins",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPluginsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.get_plugins(&CallContext::default()).await;
+                        let result = target.get_plugins(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -4152,14 +3706,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.EnablePlugin",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_EnablePluginArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .enable_plugin(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.enable_plugin(&ctx, _a.0).await;
                         Ok::<_, String>(Z_EnablePluginReturns::from_contract(result))
                     }
                 }
@@ -4168,14 +3720,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DisablePlugin",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DisablePluginArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .disable_plugin(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.disable_plugin(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DisablePluginReturns::from_contract(result))
                     }
                 }
@@ -4184,14 +3734,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RemovePlugin",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RemovePluginArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .remove_plugin(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.remove_plugin(&ctx, _a.0).await;
                         Ok::<_, String>(Z_RemovePluginReturns::from_contract(result))
                     }
                 }
@@ -4200,14 +3748,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPluginStatus",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPluginStatusArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_plugin_status(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_plugin_status(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4219,14 +3765,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVSet",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVSetArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .kv_set(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.kv_set(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_KVSetReturns::from_contract(result))
                     }
                 }
@@ -4235,18 +3779,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVCompareAndSet",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVCompareAndSetArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .kv_compare_and_set(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .kv_compare_and_set(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4259,13 +3798,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVCompareAndDelete",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVCompareAndDeleteArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .kv_compare_and_delete(&CallContext::default(), _a.0, _a.1)
+                            .kv_compare_and_delete(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -4282,18 +3821,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVSetWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVSetWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .kv_set_with_options(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .kv_set_with_options(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4306,18 +3840,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVSetWithExpiry",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVSetWithExpiryArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .kv_set_with_expiry(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .kv_set_with_expiry(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<_, String>(Z_KVSetWithExpiryReturns::from_contract(result))
                     }
@@ -4327,12 +3856,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVGet",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVGetArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.kv_get(&CallContext::default(), _a.0).await;
+                        let result = target.kv_get(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4344,14 +3873,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVDelete",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVDeleteArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .kv_delete(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.kv_delete(&ctx, _a.0).await;
                         Ok::<_, String>(Z_KVDeleteReturns::from_contract(result))
                     }
                 }
@@ -4360,12 +3887,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVDeleteAll",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVDeleteAllArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.kv_delete_all(&CallContext::default()).await;
+                        let result = target.kv_delete_all(&ctx).await;
                         Ok::<_, String>(Z_KVDeleteAllReturns::from_contract(result))
                     }
                 }
@@ -4374,14 +3901,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.KVList",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_KVListArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .kv_list(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.kv_list(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4393,18 +3918,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PublishWebSocketEvent",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PublishWebSocketEventArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .publish_web_socket_event(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .publish_web_socket_event(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4417,14 +3937,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.HasPermissionTo",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_HasPermissionToArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .has_permission_to(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.has_permission_to(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4436,18 +3954,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.HasPermissionToTeam",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_HasPermissionToTeamArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .has_permission_to_team(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .has_permission_to_team(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4464,18 +3977,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.HasPermissionToChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_HasPermissionToChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .has_permission_to_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .has_permission_to_channel(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4492,13 +4000,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RolesGrantPermission",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RolesGrantPermissionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .roles_grant_permission(&CallContext::default(), _a.0, _a.1)
+                            .roles_grant_permission(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -4515,14 +4023,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.LogDebug",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_LogDebugArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .log_debug(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.log_debug(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_LogDebugReturns::from_contract(result))
                     }
                 }
@@ -4531,14 +4037,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.LogInfo",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_LogInfoArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .log_info(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.log_info(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_LogInfoReturns::from_contract(result))
                     }
                 }
@@ -4547,14 +4051,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.LogError",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_LogErrorArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .log_error(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.log_error(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_LogErrorReturns::from_contract(result))
                     }
                 }
@@ -4563,14 +4065,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.LogWarn",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_LogWarnArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .log_warn(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.log_warn(&ctx, _a.0, _a.1).await;
                         Ok::<_, String>(Z_LogWarnReturns::from_contract(result))
                     }
                 }
@@ -4579,14 +4079,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SendMail",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SendMailArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .send_mail(&CallContext::default(), _a.0, _a.1, _a.2)
-                            .await;
+                        let result = target.send_mail(&ctx, _a.0, _a.1, _a.2).await;
                         Ok::<_, String>(Z_SendMailReturns::from_contract(result))
                     }
                 }
@@ -4595,14 +4093,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateBot",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateBotArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_bot(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_bot(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4614,14 +4110,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PatchBot",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PatchBotArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .patch_bot(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.patch_bot(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4633,14 +4127,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetBot",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetBotArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_bot(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_bot(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4652,14 +4144,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetBots",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetBotsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_bots(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_bots(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4671,14 +4161,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateBotActive",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateBotActiveArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_bot_active(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_bot_active(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4690,14 +4178,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PermanentDeleteBot",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PermanentDeleteBotArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .permanent_delete_bot(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.permanent_delete_bot(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4709,18 +4195,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PublishUserTyping",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PublishUserTypingArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .publish_user_typing(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .publish_user_typing(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -4733,14 +4214,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_command(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_command(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4752,14 +4231,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ListCommands",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ListCommandsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .list_commands(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.list_commands(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4771,14 +4248,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ListCustomCommands",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ListCustomCommandsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .list_custom_commands(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.list_custom_commands(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4794,14 +4269,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ListPluginCommands",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ListPluginCommandsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .list_plugin_commands(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.list_plugin_commands(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4817,14 +4290,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ListBuiltInCommands",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ListBuiltInCommandsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .list_built_in_commands(&CallContext::default())
-                            .await;
+                        let result = target.list_built_in_commands(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -4840,14 +4311,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_command(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_command(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4859,14 +4328,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_command(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_command(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -4878,14 +4345,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteCommand",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteCommandArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_command(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_command(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeleteCommandReturns::from_contract(result))
                     }
                 }
@@ -4894,14 +4359,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateOAuthApp",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateOAuthAppArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_oauth_app(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_oauth_app(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4913,14 +4376,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetOAuthApp",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetOAuthAppArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_oauth_app(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_oauth_app(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4932,14 +4393,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateOAuthApp",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateOAuthAppArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_oauth_app(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_oauth_app(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -4951,14 +4410,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteOAuthApp",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteOAuthAppArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_oauth_app(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_oauth_app(&ctx, _a.0).await;
                         Ok::<_, String>(Z_DeleteOAuthAppReturns::from_contract(result))
                     }
                 }
@@ -4967,17 +4424,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.PublishPluginClusterEvent",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_PublishPluginClusterEventArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .publish_plugin_cluster_event(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .publish_plugin_cluster_event(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -4990,19 +4443,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RequestTrialLicense",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RequestTrialLicenseArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .request_trial_license(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .request_trial_license(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -5015,14 +4462,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetCloudLimits",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetCloudLimitsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_cloud_limits(&CallContext::default())
-                            .await;
+                        let result = target.get_cloud_limits(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -5034,14 +4479,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.EnsureBotUser",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_EnsureBotUserArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .ensure_bot_user(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.ensure_bot_user(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5053,17 +4496,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RegisterCollectionAndTopic",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RegisterCollectionAndTopicArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .register_collection_and_topic(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .register_collection_and_topic(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5076,14 +4515,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateUploadSession",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateUploadSessionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_upload_session(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_upload_session(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5099,14 +4536,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetUploadSession",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetUploadSessionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_upload_session(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_upload_session(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5118,13 +4553,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SendPushNotification",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SendPushNotificationArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .send_push_notification(&CallContext::default(), _a.0, _a.1)
+                            .send_push_notification(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5137,14 +4572,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUserAuth",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserAuthArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_user_auth(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_user_auth(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5156,16 +4589,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RegisterPluginForSharedChannels",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RegisterPluginForSharedChannelsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .register_plugin_for_shared_channels(
-                                &CallContext::default(),
-                                _a.0,
-                            )
+                            .register_plugin_for_shared_channels(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -5182,16 +4612,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UnregisterPluginForSharedChannels",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UnregisterPluginForSharedChannelsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .unregister_plugin_for_shared_channels(
-                                &CallContext::default(),
-                                _a.0,
-                            )
+                            .unregister_plugin_for_shared_channels(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -5208,16 +4635,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UnregisterPluginRemoteForSharedChannels",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UnregisterPluginRemoteForSharedChannelsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .unregister_plugin_remote_for_shared_channels(
-                                &CallContext::default(),
-                                _a.0,
-                            )
+                            .unregister_plugin_remote_for_shared_channels(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -5234,14 +4658,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ShareChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ShareChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .share_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.share_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5253,14 +4675,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateSharedChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateSharedChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_shared_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_shared_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5276,14 +4696,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UnshareChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UnshareChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .unshare_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.unshare_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5295,18 +4713,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateSharedChannelCursor",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateSharedChannelCursorArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_shared_channel_cursor(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .update_shared_channel_cursor(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -5319,14 +4732,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SyncSharedChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SyncSharedChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .sync_shared_channel(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.sync_shared_channel(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5338,19 +4749,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.InviteRemoteToChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_InviteRemoteToChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .invite_remote_to_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .invite_remote_to_channel(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -5363,17 +4768,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UninviteRemoteFromChannel",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UninviteRemoteFromChannelArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .uninvite_remote_from_channel(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .uninvite_remote_from_channel(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5386,17 +4787,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ReceiveSharedChannelSyncMsg",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ReceiveSharedChannelSyncMsgArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .receive_shared_channel_sync_msg(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .receive_shared_channel_sync_msg(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5413,14 +4810,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.ReceiveSharedChannelProfileImageSyncMsg",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_ReceiveSharedChannelProfileImageSyncMsgArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .receive_shared_channel_profile_image_sync_msg(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -5441,14 +4838,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertGroupMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertGroupMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upsert_group_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.upsert_group_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5464,14 +4859,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertGroupMembers",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertGroupMembersArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upsert_group_members(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.upsert_group_members(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5487,13 +4880,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupByRemoteID",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupByRemoteIDArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_group_by_remote_id(&CallContext::default(), _a.0, _a.1)
+                            .get_group_by_remote_id(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5510,14 +4903,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5529,14 +4920,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5548,14 +4937,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.delete_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5567,14 +4954,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RestoreGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RestoreGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .restore_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.restore_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5586,14 +4971,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteGroupMember",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteGroupMemberArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .delete_group_member(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.delete_group_member(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5609,18 +4992,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupSyncable",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupSyncableArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_group_syncable(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_group_syncable(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -5633,14 +5011,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroupSyncables",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupSyncablesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_group_syncables(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_group_syncables(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5656,14 +5032,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertGroupSyncable",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertGroupSyncableArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upsert_group_syncable(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.upsert_group_syncable(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5679,14 +5053,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateGroupSyncable",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateGroupSyncableArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_group_syncable(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.update_group_syncable(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5702,18 +5074,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteGroupSyncable",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteGroupSyncableArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_group_syncable(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .delete_group_syncable(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -5730,14 +5097,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdateUserRoles",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdateUserRolesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .update_user_roles(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.update_user_roles(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5749,12 +5114,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPluginID",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPluginIDArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target.get_plugin_id(&CallContext::default()).await;
+                        let result = target.get_plugin_id(&ctx).await;
                         Ok::<
                             _,
                             String,
@@ -5766,13 +5131,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetGroups",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetGroupsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_groups(&CallContext::default(), _a.0, _a.1, _a.2, _a.3)
+                            .get_groups(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -5785,16 +5150,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreateDefaultSyncableMemberships",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreateDefaultSyncableMembershipsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .create_default_syncable_memberships(
-                                &CallContext::default(),
-                                _a.0,
-                            )
+                            .create_default_syncable_memberships(&ctx, _a.0)
                             .await;
                         Ok::<
                             _,
@@ -5811,15 +5173,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteGroupConstrainedMemberships",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteGroupConstrainedMembershipsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_group_constrained_memberships(
-                                &CallContext::default(),
-                            )
+                            .delete_group_constrained_memberships(&ctx)
                             .await;
                         Ok::<
                             _,
@@ -5836,14 +5196,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreatePropertyField",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreatePropertyFieldArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_property_field(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_property_field(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -5859,14 +5217,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyField",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyFieldArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_property_field(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_property_field(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5878,14 +5234,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyFields",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyFieldsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_property_fields(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_property_fields(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -5901,13 +5255,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePropertyField",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePropertyFieldArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_property_field(&CallContext::default(), _a.0, _a.1)
+                            .update_property_field(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5924,13 +5278,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyField",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyFieldArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_property_field(&CallContext::default(), _a.0, _a.1)
+                            .delete_property_field(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5943,13 +5297,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchPropertyFields",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchPropertyFieldsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .search_property_fields(&CallContext::default(), _a.0, _a.1)
+                            .search_property_fields(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5966,13 +5320,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CountPropertyFields",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CountPropertyFieldsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .count_property_fields(&CallContext::default(), _a.0, _a.1)
+                            .count_property_fields(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -5989,14 +5343,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CountPropertyFieldsForTarget",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CountPropertyFieldsForTargetArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .count_property_fields_for_target(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -6018,14 +5372,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CreatePropertyValue",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CreatePropertyValueArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .create_property_value(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.create_property_value(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6041,14 +5393,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyValue",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyValueArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_property_value(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_property_value(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -6060,14 +5410,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyValues",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyValuesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_property_values(&CallContext::default(), _a.0, _a.1)
-                            .await;
+                        let result = target.get_property_values(&ctx, _a.0, _a.1).await;
                         Ok::<
                             _,
                             String,
@@ -6083,13 +5431,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePropertyValue",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePropertyValueArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_property_value(&CallContext::default(), _a.0, _a.1)
+                            .update_property_value(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6106,14 +5454,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertPropertyValue",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertPropertyValueArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upsert_property_value(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.upsert_property_value(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6129,13 +5475,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValue",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValueArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_property_value(&CallContext::default(), _a.0, _a.1)
+                            .delete_property_value(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6148,13 +5494,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SearchPropertyValues",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SearchPropertyValuesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .search_property_values(&CallContext::default(), _a.0, _a.1)
+                            .search_property_values(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6171,14 +5517,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.RegisterPropertyGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_RegisterPropertyGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .register_property_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.register_property_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6194,14 +5538,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyGroup",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyGroupArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_property_group(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_property_group(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6213,18 +5555,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetPropertyFieldByName",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetPropertyFieldByNameArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_property_field_by_name(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_property_field_by_name(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6241,13 +5578,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePropertyFields",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePropertyFieldsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_property_fields(&CallContext::default(), _a.0, _a.1)
+                            .update_property_fields(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6264,13 +5601,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpdatePropertyValues",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpdatePropertyValuesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .update_property_values(&CallContext::default(), _a.0, _a.1)
+                            .update_property_values(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6287,14 +5624,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertPropertyValues",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertPropertyValuesArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .upsert_property_values(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.upsert_property_values(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6310,18 +5645,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValuesForTarget",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValuesForTargetArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_property_values_for_target(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .delete_property_values_for_target(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6334,17 +5664,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValuesForField",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValuesForFieldArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_property_values_for_field(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .delete_property_values_for_field(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6357,17 +5683,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertPropertyValuesWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertPropertyValuesWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .upsert_property_values_with_options(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .upsert_property_values_with_options(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6384,17 +5706,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.UpsertPropertyValueWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_UpsertPropertyValueWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .upsert_property_value_with_options(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .upsert_property_value_with_options(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6411,18 +5729,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValueWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValueWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_property_value_with_options(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .delete_property_value_with_options(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6435,14 +5748,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValuesForTargetWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValuesForTargetWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .delete_property_values_for_target_with_options(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -6464,14 +5777,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeletePropertyValuesForFieldWithOptions",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeletePropertyValuesForFieldWithOptionsArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .delete_property_values_for_field_with_options(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -6492,14 +5805,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.LogAuditRec",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_LogAuditRecArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .log_audit_rec(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.log_audit_rec(&ctx, _a.0).await;
                         Ok::<_, String>(Z_LogAuditRecReturns::from_contract(result))
                     }
                 }
@@ -6508,19 +5819,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.EvaluateAccessControl",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_EvaluateAccessControlArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .evaluate_access_control(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                                _a.3,
-                            )
+                            .evaluate_access_control(&ctx, _a.0, _a.1, _a.2, _a.3)
                             .await;
                         Ok::<
                             _,
@@ -6537,17 +5842,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.SaveAccessControlPolicy",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_SaveAccessControlPolicyArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .save_access_control_policy(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                            )
+                            .save_access_control_policy(&ctx, _a.0, _a.1)
                             .await;
                         Ok::<
                             _,
@@ -6564,14 +5865,12 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetAccessControlPolicy",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetAccessControlPolicyArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
-                        let result = target
-                            .get_access_control_policy(&CallContext::default(), _a.0)
-                            .await;
+                        let result = target.get_access_control_policy(&ctx, _a.0).await;
                         Ok::<
                             _,
                             String,
@@ -6587,18 +5886,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.DeleteAccessControlPolicy",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_DeleteAccessControlPolicyArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .delete_access_control_policy(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .delete_access_control_policy(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6611,18 +5905,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.CheckAccessControlExpression",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_CheckAccessControlExpressionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .check_access_control_expression(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .check_access_control_expression(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6639,14 +5928,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.QueryUsersForAccessControlExpression",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_QueryUsersForAccessControlExpressionArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .query_users_for_access_control_expression(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -6670,14 +5959,14 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetAccessControlFieldsAutocomplete",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetAccessControlFieldsAutocompleteArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
                             .get_access_control_fields_autocomplete(
-                                &CallContext::default(),
+                                &ctx,
                                 _a.0,
                                 _a.1,
                                 _a.2,
@@ -6698,18 +5987,13 @@ pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S 
         .method(
             "Plugin.GetAccessControlVisualAST",
             {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 move |args: Z_GetAccessControlVisualASTArgs| {
-                    let target = target.clone();
+                    let (target, ctx) = (target.clone(), ctx.clone());
                     async move {
                         let _a = args.into_contract();
                         let result = target
-                            .get_access_control_visual_ast(
-                                &CallContext::default(),
-                                _a.0,
-                                _a.1,
-                                _a.2,
-                            )
+                            .get_access_control_visual_ast(&ctx, _a.0, _a.1, _a.2)
                             .await;
                         Ok::<
                             _,
@@ -6736,6 +6020,26 @@ impl<C: Caller> NetRpcApi<C> {
     }
 }
 impl<C: Caller> PluginApi for NetRpcApi<C> {
+    fn load_plugin_configuration(
+        &self,
+        ctx: &CallContext,
+    ) -> impl ::std::future::Future<
+        Output = Result<::prost::alloc::vec::Vec<u8>, ApiError>,
+    > + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let args = Z_LoadPluginConfigurationArgsArgs::from_contract(());
+        async move {
+            let returns: Z_LoadPluginConfigurationArgsReturns = call(
+                    &caller,
+                    "LoadPluginConfiguration",
+                    "Plugin.LoadPluginConfiguration",
+                    args,
+                )
+                .await?;
+            returns.into_contract().map(|v| v.0)
+        }
+    }
     fn register_command(
         &self,
         ctx: &CallContext,

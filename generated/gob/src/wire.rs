@@ -4,6 +4,15 @@
 //! go-plugin net/rpc arguments and results, field names as upstream's generated Go code.
 #![allow(non_camel_case_types, clippy::all, clippy::pedantic)]
 use crate::model::*;
+/// Go: `LoadPluginConfiguration(dest any) error` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_LoadPluginConfigurationArgsArgs {}
+/// Go: `LoadPluginConfiguration(dest any) error` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_LoadPluginConfigurationArgsReturns {
+    #[gob(name = "A")]
+    pub a: Vec<u8>,
+}
 /// Go: `RegisterCommand(command *model.Command) error` (API).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
 pub struct Z_RegisterCommandArgs {

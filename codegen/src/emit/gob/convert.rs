@@ -487,8 +487,29 @@ impl<'a> Converter<'a> {
         use crate::emit::proto::ErrorField;
         let m = &rpc.method;
         let go_name = &m.name;
-        let args = format_ident!("Z_{}Args", m.name);
-        let returns = format_ident!("Z_{}Returns", m.name);
+        let (args, returns) = super::wire_names(m);
+        let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
+        if let crate::emit::proto::RpcShape::ConfigurationJson { .. } = rpc.shape {
+            // No arguments cross; the configuration comes back as JSON bytes in `A`, and a
+            // failure is net/rpc's own error.
+            return Ok(quote! {
+                impl #args {
+                    pub fn into_contract(self) -> () {}
+                    pub fn from_contract(args: ()) -> Self {
+                        let () = args;
+                        Self::default()
+                    }
+                }
+                impl #returns {
+                    pub fn into_contract(self) -> Result<(Vec<u8>,), ApiError> {
+                        Ok((self.a,))
+                    }
+                    pub fn from_contract(result: Result<(Vec<u8>,), ApiError>) -> Self {
+                        Self { a: result.map(|v| v.0).unwrap_or_default() }
+                    }
+                }
+            });
+        }
 
         // Arguments, in contract order.
         let mut arg_types = Vec::new();

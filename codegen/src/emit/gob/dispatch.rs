@@ -24,33 +24,30 @@ fn method_ident(rpc: &ProtoRpc) -> proc_macro2::Ident {
 /// Whether the generic net/rpc path carries this rpc (unary shapes only).
 pub fn carried(rpc: &ProtoRpc) -> bool {
     match rpc.shape {
-        RpcShape::Unary => !super::hand_written(&rpc.method),
+        RpcShape::Unary | RpcShape::ConfigurationJson { .. } => !super::hand_written(&rpc.method),
         RpcShape::Upload { .. }
         | RpcShape::ServeHttp
         | RpcShape::PluginHttp
-        | RpcShape::FileUpload
-        | RpcShape::ConfigurationJson { .. } => false,
+        | RpcShape::FileUpload => false,
     }
 }
 
-/// `service.method("Plugin.X", …)` serving one rpc from the trait object `target`.
+/// `service.method("Plugin.X", …)` serving one rpc from `target`, each call made as `ctx`.
 fn registration(rpc: &ProtoRpc) -> TokenStream {
     let path = format!("Plugin.{}", rpc.method.name);
-    let (args, returns) = (
-        format_ident!("Z_{}Args", rpc.method.name),
-        format_ident!("Z_{}Returns", rpc.method.name),
-    );
+    let (args, returns) = super::wire_names(&rpc.method);
+    let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
     let name = method_ident(rpc);
     let indices = (0..rpc.args.len()).map(syn::Index::from);
     let (_, back) = result_shape(rpc);
     quote! {
         .method(#path, {
-            let target = target.clone();
+            let (target, ctx) = (target.clone(), ctx.clone());
             move |args: #args| {
-                let target = target.clone();
+                let (target, ctx) = (target.clone(), ctx.clone());
                 async move {
                     let _a = args.into_contract();
-                    let result = target.#name(&CallContext::default() #(, _a.#indices)*).await;
+                    let result = target.#name(&ctx #(, _a.#indices)*).await;
                     Ok::<_, String>(#returns::from_contract(result #back))
                 }
             }
@@ -62,10 +59,8 @@ fn registration(rpc: &ProtoRpc) -> TokenStream {
 fn call(rpc: &ProtoRpc, param_types: &[TokenStream], ret: &TokenStream) -> TokenStream {
     let go = &rpc.method.name;
     let path = format!("Plugin.{go}");
-    let (args, returns) = (
-        format_ident!("Z_{}Args", go),
-        format_ident!("Z_{}Returns", go),
-    );
+    let (args, returns) = super::wire_names(&rpc.method);
+    let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
     let name = method_ident(rpc);
     let ids: Vec<proc_macro2::Ident> = rpc
         .args
@@ -138,12 +133,14 @@ pub fn netrpc_rs(api: &[&ProtoRpc], hooks: &[&ProtoRpc]) -> TokenStream {
         /// Serves `Plugin.<Hook>` for every hook in [`HOOKS`] from `target` (a plugin's hooks,
         /// reached over the contract).
         pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -> S {
+            let ctx = CallContext::default();
             service #(#hook_registrations)*
         }
 
-        /// Serves `Plugin.<Method>` for every method in [`API_METHODS`] from `target`: the
-        /// server's side of the API stream, for tests and fakes.
-        pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>) -> S {
+        /// Serves `Plugin.<Method>` for every method in [`API_METHODS`] from `target`, calling
+        /// as `ctx` (the plugin the stream belongs to): the server's side of the API stream, for
+        /// tests and fakes.
+        pub fn register_api<S: Registry, T: PluginApi>(service: S, target: Arc<T>, ctx: CallContext) -> S {
             service #(#api_registrations)*
         }
 

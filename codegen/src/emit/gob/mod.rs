@@ -185,6 +185,19 @@ fn fields(
     (out, left_out)
 }
 
+/// The names of a method's net/rpc argument and result types. Upstream names the configuration
+/// call's after the helper that fills `dest` (`Z_LoadPluginConfigurationArgsArgs`); gob never
+/// sends struct names, but the cross-check compares with upstream's types by name.
+pub(super) fn wire_names(m: &Method) -> (String, String) {
+    match m.special {
+        Some(Special::ConfigurationAsJson) => (
+            format!("Z_{}ArgsArgs", m.name),
+            format!("Z_{}ArgsReturns", m.name),
+        ),
+        _ => (format!("Z_{}Args", m.name), format!("Z_{}Returns", m.name)),
+    }
+}
+
 /// Methods whose net/rpc form upstream writes by hand (streams, brokered connections, JSON
 /// configuration): the shim carries them by special case, not through `Z_` types.
 fn hand_written(m: &Method) -> bool {
@@ -193,9 +206,9 @@ fn hand_written(m: &Method) -> bool {
             Special::HttpStream
             | Special::PluginHttp
             | Special::FileUploadStream
-            | Special::ReaderUpload
-            | Special::ConfigurationAsJson,
+            | Special::ReaderUpload,
         ) => true,
+        Some(Special::ConfigurationAsJson) => false,
         Some(Special::LogKeyValues | Special::ReplaceOrReject) | None => m.protocol,
     }
 }
@@ -246,8 +259,8 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             if hand_written(m) {
                 continue;
             }
-            let args_name = format!("Z_{}Args", m.name);
-            let returns_name = format!("Z_{}Returns", m.name);
+            let (args_name, returns_name) = wire_names(m);
+            let configuration = m.special == Some(Special::ConfigurationAsJson);
             let broker_ids = crate::special::NETRPC_BROKER_IDS
                 .iter()
                 .filter(|(hook, _)| service.name == ServiceKind::Hooks && *hook == m.name)
@@ -258,6 +271,8 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
                 &args_name,
                 m.params
                     .iter()
+                    // The configuration's `dest` stays on the caller's side.
+                    .filter(|_| !configuration)
                     .map(|p| (p.wire_name.clone(), p.ty.clone()))
                     .chain(broker_ids),
             );
@@ -268,17 +283,27 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
                 .map(|r| (r.wire_name.clone(), r.ty.clone()))
                 .collect();
             let error_letter = char::from(b'A' + m.results.len() as u8).to_string();
-            match m.error {
-                ErrorKind::None => {}
-                ErrorKind::AppError => results.push((
-                    error_letter,
-                    TypeRef::Pointer(Box::new(TypeRef::Named {
-                        package: "model".into(),
-                        name: "AppError".into(),
-                        args: Vec::new(),
-                    })),
-                )),
-                ErrorKind::Error => results.push((error_letter, TypeRef::Builtin("error".into()))),
+            if configuration {
+                // The configuration as JSON bytes; a failure is net/rpc's error.
+                results = vec![(
+                    "A".into(),
+                    TypeRef::Slice(Box::new(TypeRef::Builtin("byte".into()))),
+                )];
+            } else {
+                match m.error {
+                    ErrorKind::None => {}
+                    ErrorKind::AppError => results.push((
+                        error_letter,
+                        TypeRef::Pointer(Box::new(TypeRef::Named {
+                            package: "model".into(),
+                            name: "AppError".into(),
+                            args: Vec::new(),
+                        })),
+                    )),
+                    ErrorKind::Error => {
+                        results.push((error_letter, TypeRef::Builtin("error".into())))
+                    }
+                }
             }
             let (returns, skipped) = fields(ir, &returns_name, results);
             left_out.extend(skipped);
@@ -318,7 +343,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         }
     }
     let mut calls = Vec::new();
-    let mut call_names: Vec<(String, bool)> = Vec::new();
+    let mut call_names: Vec<(String, bool, (String, String))> = Vec::new();
     for service in [ServiceKind::Api, ServiceKind::Hooks] {
         for rpc in crate::emit::proto::rpcs(schema, service).unwrap_or_default() {
             if hand_written(&rpc.method) {
@@ -328,7 +353,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
                 Ok(tokens) => {
                     calls.push(tokens);
                     let has_error = rpc.error != crate::emit::proto::ErrorField::None;
-                    call_names.push((rpc.name.clone(), has_error));
+                    call_names.push((rpc.name.clone(), has_error, wire_names(&rpc.method)));
                 }
                 // Other libraries' types: the method's conversion waits for a hand-written case.
                 Err(e) if e.contains("has no generic gob form") => {
@@ -345,7 +370,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
         crate::emit::proto::rpcs(schema, service)
             .unwrap_or_default()
             .iter()
-            .filter(|r| dispatch::carried(r) && call_names.iter().any(|(n, _)| *n == r.name))
+            .filter(|r| dispatch::carried(r) && call_names.iter().any(|(n, _, _)| *n == r.name))
             .collect()
     };
     let netrpc_rs = pretty(dispatch::netrpc_rs(
@@ -393,8 +418,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     let conv_keys: Vec<&String> = converted.iter().map(|(k, _, _)| k).collect();
     let conv_ids: Vec<&Ident> = converted.iter().map(|(_, i, _)| i).collect();
     let conv_msgs: Vec<&Ident> = converted.iter().map(|(_, _, m)| m).collect();
-    let call_arms = call_names.iter().map(|(name, _)| {
-        let (a, r) = (format!("Z_{name}Args"), format!("Z_{name}Returns"));
+    let call_arms = call_names.iter().map(|(name, _, (a, r))| {
         let (ai, ri) = (format_ident!("{}", a), format_ident!("{}", r));
         // Broker ids are the transport's, not the contract's: those arguments stay gob-only.
         let brokered = crate::special::NETRPC_BROKER_IDS
@@ -410,8 +434,8 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     });
     let error_returns: Vec<String> = call_names
         .iter()
-        .filter(|(_, e)| *e)
-        .map(|(name, _)| format!("Z_{name}Returns"))
+        .filter(|(_, e, _)| *e)
+        .map(|(_, _, (_, r))| r.clone())
         .collect();
     let left_out_docs: Vec<String> = left_out.iter().map(|l| format!(" - {l}")).collect();
     let api = ir.service(ServiceKind::Api).map_or(0, |s| s.methods.len());
