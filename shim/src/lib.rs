@@ -13,12 +13,21 @@
 //!   `Control.Quit`, `Dispenser.Dispense` serving a caller-supplied `"Plugin"` service.
 //! * [`handshake`] — magic cookie, protocol version, the Unix socket, the handshake line.
 //!
+//! On top, for a plugin reached over the gRPC contract (the `mm-python-shim` binary):
+//!
+//! * [`netrpc`] — the generated net/rpc halves (`mattermost-plugin-gob`) on this transport;
+//! * [`hooks`] — the `"Plugin"` hooks service, with `Implemented` and `OnActivate`;
+//! * [`bundle`] — the plugin bundle from the executable's path, and its Python entry.
+//!
 //! The wire protocol is described in the project's shim brief (`shim_protocol.md`); the Go
 //! tests in `tests/go/` run it against hashicorp's own go-plugin and yamux.
 
 pub mod broker;
+pub mod bundle;
 pub mod handshake;
+pub mod hooks;
 pub mod mux;
+pub mod netrpc;
 pub mod plugin;
 pub mod rpc;
 

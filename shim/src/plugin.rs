@@ -8,6 +8,7 @@
 //! under the name `"Plugin"`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +18,13 @@ use tokio::sync::{Notify, mpsc};
 use crate::broker::MuxBroker;
 use crate::handshake::{self, HandshakeError, PluginListener};
 use crate::mux::{self, SessionError};
-use crate::rpc::{Empty, MethodError, Server, Service};
+use crate::rpc::{BoxFuture, Empty, MethodError, Server, Service};
 
-/// Builds the `"Plugin"` service for one `Dispense` (go-plugin's `Plugin.Server(broker)`).
-pub type PluginFactory = Arc<dyn Fn(MuxBroker) -> Service + Send + Sync>;
+/// Builds the `"Plugin"` service for one `Dispense` (go-plugin's `Plugin.Server(broker)`). The
+/// build may take a while (a child process starting): the dispensed stream is accepted at once
+/// and the host's calls on it wait until the service is ready. An `Err` is logged and closes
+/// the stream.
+pub type PluginFactory = Arc<dyn Fn(MuxBroker) -> BoxFuture<Result<Service, String>> + Send + Sync>;
 
 /// The plugin types the host may dispense, by name (Mattermost dispenses `"hooks"`).
 #[derive(Clone, Default)]
@@ -41,11 +45,24 @@ impl PluginSet {
 
     /// Add plugin type `name`; `factory` runs once per `Dispense` of it.
     pub fn with(
-        mut self,
+        self,
         name: &str,
         factory: impl Fn(MuxBroker) -> Service + Send + Sync + 'static,
     ) -> Self {
-        self.plugins.insert(name.to_owned(), Arc::new(factory));
+        self.with_async(name, move |broker| {
+            let service = factory(broker);
+            async move { Ok(service) }
+        })
+    }
+
+    /// Add plugin type `name` whose service takes time to build (see [`PluginFactory`]).
+    pub fn with_async<F, Fut>(mut self, name: &str, factory: F) -> Self
+    where
+        F: Fn(MuxBroker) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Service, String>> + Send + 'static,
+    {
+        let factory: PluginFactory = Arc::new(move |broker| Box::pin(factory(broker)));
+        self.plugins.insert(name.to_owned(), factory);
         self
     }
 }
@@ -164,6 +181,8 @@ where
     });
 
     tokio::select! {
+        // A Quit whose reply made the host close the session is still a Quit.
+        biased;
         () = quit.notified() => {
             // Leaving first would race the host's own close of its streams, which go-plugin
             // then reports as an error and answers with SIGKILL.
@@ -202,14 +221,18 @@ fn dispenser_service(broker: MuxBroker, plugins: PluginSet) -> Service {
             let service = factory(broker.clone());
             let id = broker.next_id();
             tokio::spawn(async move {
-                match broker.accept(id).await {
-                    Ok(stream) => {
+                // Accepted at once (the host dials within 5 s); calls queue until the
+                // service is ready.
+                let (stream, service) = tokio::join!(broker.accept(id), service);
+                match (stream, service) {
+                    (Ok(stream), Ok(service)) => {
                         let server = Server::new().register("Plugin", service);
                         if let Err(e) = server.serve(stream).await {
                             tracing::debug!(plugin = %name, "plugin stream: {e}");
                         }
                     }
-                    Err(e) => tracing::error!("go-plugin: plugin dispense error: {name}: {e}"),
+                    (Err(e), _) => tracing::error!("go-plugin: plugin dispense error: {name}: {e}"),
+                    (Ok(_), Err(e)) => tracing::error!("plugin {name} cannot be served: {e}"),
                 }
             });
             Ok(id)

@@ -392,6 +392,10 @@ fn test() -> Result<()> {
     cmd.args(["vet", "./..."])
         .current_dir(root().join("shim/tests/go"));
     run(cmd, "go vet (shim interop tests)")?;
+    let mut cmd = Command::new("go");
+    cmd.args(["vet", "./..."])
+        .current_dir(root().join("shim/tests/mmhost"));
+    run(cmd, "go vet (shim on Mattermost's plugin package)")?;
     python_checks()?;
     // The main job must keep working: the demo drives the hello plugin end to end.
     demo::run()?;

@@ -78,6 +78,37 @@ impl Client {
         A: Encode + ?Sized,
         R: Decode + Default + Send + 'static,
     {
+        self.send(service_method, args).await
+    }
+
+    /// Like [`call`](Self::call), but the request is encoded and queued before this returns,
+    /// so the future borrows nothing (it is `Send + 'static` whatever `A` is).
+    pub fn send<A, R>(
+        &self,
+        service_method: &str,
+        args: &A,
+    ) -> impl std::future::Future<Output = Result<R, CallError>> + Send + 'static + use<A, R>
+    where
+        A: Encode + ?Sized,
+        R: Decode + Default + Send + 'static,
+    {
+        let queued = self.queue::<A, R>(service_method, args);
+        async move {
+            queued?
+                .await
+                .unwrap_or_else(|_| Err(CallError::Shutdown("call abandoned".into())))
+        }
+    }
+
+    fn queue<A, R>(
+        &self,
+        service_method: &str,
+        args: &A,
+    ) -> Result<oneshot::Receiver<Result<R, CallError>>, CallError>
+    where
+        A: Encode + ?Sized,
+        R: Decode + Default + Send + 'static,
+    {
         let (done_tx, done_rx) = oneshot::channel::<Result<R, CallError>>();
         let complete: Complete = Box::new(move |outcome| {
             let result = outcome.and_then(|d| {
@@ -88,42 +119,38 @@ impl Client {
             });
             let _ = done_tx.send(result);
         });
-        {
-            let mut st = self.state.lock().expect("not poisoned");
-            if let Some(reason) = &st.closed {
-                return Err(CallError::Shutdown(reason.clone()));
-            }
-            // Go's client numbers calls from 0; a zero Seq is omitted from the header.
-            let seq = st.seq;
-            let header = RequestHeader {
-                service_method: service_method.to_owned(),
-                seq,
-            };
-            let mut bytes = Vec::new();
-            st.writer
-                .encode_into(&header, &mut bytes)
-                .map_err(|e| CallError::Encode(e.to_string()))?;
-            let mut body = Vec::new();
-            if let Err(e) = st.writer.encode_into(args, &mut body) {
-                // The header's type definition (if any) is in `bytes` and recorded as sent:
-                // send the header alone would break Go's stream, so fail the whole client.
-                let reason = format!("encoding arguments of {service_method}: {e}");
-                drop(st);
-                shut_down(&self.state, reason);
-                return Err(CallError::Encode(e.to_string()));
-            }
-            bytes.extend_from_slice(&body);
-            st.seq += 1;
-            st.pending.insert(seq, complete);
-            // Queue under the lock: wire order is encoding order.
-            if self.tx.send(Outgoing { bytes, after: None }).is_err() {
-                st.pending.remove(&seq);
-                return Err(CallError::Shutdown("writer stopped".into()));
-            }
+        let mut st = self.state.lock().expect("not poisoned");
+        if let Some(reason) = &st.closed {
+            return Err(CallError::Shutdown(reason.clone()));
         }
-        done_rx
-            .await
-            .unwrap_or_else(|_| Err(CallError::Shutdown("call abandoned".into())))
+        // Go's client numbers calls from 0; a zero Seq is omitted from the header.
+        let seq = st.seq;
+        let header = RequestHeader {
+            service_method: service_method.to_owned(),
+            seq,
+        };
+        let mut bytes = Vec::new();
+        st.writer
+            .encode_into(&header, &mut bytes)
+            .map_err(|e| CallError::Encode(e.to_string()))?;
+        let mut body = Vec::new();
+        if let Err(e) = st.writer.encode_into(args, &mut body) {
+            // The header's type definition (if any) is in `bytes` and recorded as sent:
+            // send the header alone would break Go's stream, so fail the whole client.
+            let reason = format!("encoding arguments of {service_method}: {e}");
+            drop(st);
+            shut_down(&self.state, reason);
+            return Err(CallError::Encode(e.to_string()));
+        }
+        bytes.extend_from_slice(&body);
+        st.seq += 1;
+        st.pending.insert(seq, complete);
+        // Queue under the lock: wire order is encoding order.
+        if self.tx.send(Outgoing { bytes, after: None }).is_err() {
+            st.pending.remove(&seq);
+            return Err(CallError::Shutdown("writer stopped".into()));
+        }
+        Ok(done_rx)
     }
 
     /// Whether the connection has ended (calls fail at once).

@@ -1,0 +1,257 @@
+//! `mm-python-shim`: the executable a **stock** Mattermost server starts for a Python plugin.
+//!
+//! Upward it is a go-plugin net/rpc plugin (the handshake line first, then yamux, gob net/rpc,
+//! the `"hooks"` plugin); downward it runs the bundle's Python entry with the runtime's
+//! supervisor over the project's gRPC contract, and serves that child an API whose every call
+//! is a net/rpc call to the server on the stream `OnActivate` names.
+//!
+//! * The bundle is the nearest directory above the executable with a `plugin.json` (the
+//!   server starts plugins without arguments, in its own working directory); see the crate's
+//!   `bundle` module for the manifest.
+//! * The child never sees this process's stdout (the host discards everything after the
+//!   handshake line there) or stderr: its output becomes log lines of ours.
+//! * Logs are hclog-style `[LEVEL] …` lines on stderr, which go-plugin turns into the server's
+//!   log entries at that level (`MM_SHIM_LOG` filters them, `info` by default).
+//! * The child is not restarted here: if it dies or stops answering, the shim exits and the
+//!   server's health check restarts the whole plugin. `Control.Quit` stops the child (its
+//!   process group) before the shim exits, within go-plugin's 2 s.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mattermost_plugin_api::PluginHooksClient;
+use mattermost_plugin_gob::netrpc::NetRpcApi;
+use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
+use mattermost_plugin_runtime::supervisor::{
+    CommandSpec, Supervisor, SupervisorConfig, SupervisorState, SupervisorStatus,
+};
+use mattermost_plugin_shim::handshake::{
+    self, MATTERMOST_MAGIC_COOKIE_KEY, MATTERMOST_MAGIC_COOKIE_VALUE, MATTERMOST_PROTOCOL_VERSION,
+};
+use mattermost_plugin_shim::hooks::hooks_service;
+use mattermost_plugin_shim::netrpc::ApiConnection;
+use mattermost_plugin_shim::plugin::{self, PluginSet, ServeEnd};
+use tokio::sync::watch;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// How long `OnActivate` may take in the Python plugin (other hooks: the runtime's 30 s).
+const ON_ACTIVATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+fn main() -> ExitCode {
+    if handshake::check_magic_cookie_env(MATTERMOST_MAGIC_COOKIE_KEY, MATTERMOST_MAGIC_COOKIE_VALUE)
+        .is_err()
+    {
+        eprint!("{}", handshake::NOT_A_PLUGIN_MESSAGE);
+        return ExitCode::from(1);
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(run());
+    // Tasks still blocked on streams the host already closed must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    code
+}
+
+/// The started child as the hooks service and the failure watch see it.
+#[derive(Clone)]
+struct Child {
+    hooks: Arc<PluginHooksClient>,
+    status: watch::Receiver<SupervisorStatus>,
+}
+
+/// What the hooks service waits for: the child, or why there is none.
+type ChildHooks = Option<Result<Child, String>>;
+
+async fn run() -> ExitCode {
+    let (manifest, launch) = match mattermost_plugin_shim::bundle::own_bundle()
+        .and_then(|dir| mattermost_plugin_shim::bundle::python_launch(&dir))
+    {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let plugin_id = manifest.id.clone();
+
+    // The API the child calls: the server's, once OnActivate hands over its stream.
+    let api = ApiConnection::default();
+    let tokens = TokenRegistry::default();
+    let api_server = match ApiServer::start(
+        Arc::new(NetRpcApi::new(api.clone())),
+        tokens.clone(),
+        ApiServerConfig::default(),
+    )
+    .await
+    {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!("starting the plugin API server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+
+    let command = CommandSpec::new(&launch.program)
+        .args(launch.args.clone())
+        .cwd(&launch.cwd);
+    let mut config = SupervisorConfig::new(plugin_id.clone(), command, api_server.addr().target())
+        .with_tokens(Arc::new(tokens));
+    // The server restarts the whole plugin when it fails; the shim only reports it by exiting.
+    config.max_restarts = 0;
+    // Within go-plugin's 2 s between Control.Quit and SIGKILL.
+    config.shutdown_timeout = Duration::from_millis(700);
+    config.stop_grace = Duration::from_millis(300);
+
+    // The child starts beside the handshake, which must not wait for it.
+    let (child_tx, child_rx) = watch::channel::<ChildHooks>(None);
+    let child = tokio::spawn(async move {
+        match Supervisor::start(config).await {
+            Ok(supervisor) => {
+                // The server puts no limit on OnActivate; one cut short here would look
+                // like a success (the client answers Go's default), so it gets a long one.
+                let hooks = Arc::new(
+                    supervisor
+                        .hooks_client(&supervisor.connection())
+                        .with_hook_timeout("OnActivate", ON_ACTIVATE_TIMEOUT),
+                );
+                let status = supervisor.subscribe();
+                child_tx.send_replace(Some(Ok(Child { hooks, status })));
+                Some(supervisor)
+            }
+            Err(e) => {
+                child_tx.send_replace(Some(Err(format!("starting the Python plugin: {e}"))));
+                None
+            }
+        }
+    });
+
+    let plugins = PluginSet::new().with_async("hooks", {
+        let child_rx = child_rx.clone();
+        move |broker| {
+            let (mut child_rx, api) = (child_rx.clone(), api.clone());
+            async move {
+                let child = child_rx
+                    .wait_for(Option::is_some)
+                    .await
+                    .map_err(|_| "the Python plugin was never started".to_string())?
+                    .clone()
+                    .expect("waited for Some")?;
+                Ok(hooks_service(broker, child.hooks, api))
+            }
+        }
+    });
+    // The yamux stdout/stderr streams stay unused: logs go to the real stderr, with levels.
+    let (_stdout, _stderr, stdio) = plugin::stdio();
+    let serving = plugin::serve(&[MATTERMOST_PROTOCOL_VERSION], plugins, stdio);
+
+    let failed = child_failure(child_rx);
+    let code = tokio::select! {
+        end = serving => match end {
+            Ok(ServeEnd::Quit) => {
+                tracing::debug!("the server asked the plugin to quit");
+                ExitCode::SUCCESS
+            }
+            Ok(ServeEnd::SessionClosed(e)) => {
+                tracing::info!("the server closed the connection without Quit: {e}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        why = failed => {
+            tracing::error!("{why}; the plugin stops");
+            ExitCode::from(1)
+        }
+    };
+    // Stop the child (its whole process group), then the API server. A start still under way
+    // is abandoned (the runtime kills and reaps what it spawned).
+    if !child.is_finished() {
+        child.abort();
+    }
+    if let Ok(Some(supervisor)) = child.await {
+        let report = supervisor.stop().await;
+        tracing::debug!(outcome = ?report.outcome, "Python plugin stopped");
+    }
+    api_server.shutdown().await;
+    code
+}
+
+/// Resolves when the child failed to start or its supervisor gave up on it (it crashed, or
+/// stopped answering health checks or hooks).
+async fn child_failure(mut child: watch::Receiver<ChildHooks>) -> String {
+    let started = match child.wait_for(Option::is_some).await {
+        Ok(c) => c.clone().expect("waited for Some"),
+        Err(_) => return std::future::pending().await,
+    };
+    let mut status = match started {
+        Ok(child) => child.status,
+        Err(e) => return e,
+    };
+    match status
+        .wait_for(|s| s.state == SupervisorState::Failed)
+        .await
+    {
+        Ok(s) => format!(
+            "the Python plugin failed: {}",
+            s.last_error.as_deref().unwrap_or("no reason given")
+        ),
+        // The supervisor ended (stopped on request): nothing to report.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// hclog-style lines on stderr: `[LEVEL] target: message key=value`.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("MM_SHIM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .event_format(Hclog)
+        .init();
+}
+
+struct Hclog;
+
+impl<S, N> FormatEvent<S, N> for Hclog
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        let level = match *meta.level() {
+            tracing::Level::TRACE => "TRACE",
+            tracing::Level::DEBUG => "DEBUG",
+            tracing::Level::INFO => "INFO",
+            tracing::Level::WARN => "WARN",
+            tracing::Level::ERROR => "ERROR",
+        };
+        let mut line = String::new();
+        ctx.field_format()
+            .format_fields(Writer::new(&mut line), event)?;
+        // One event, one line: go-plugin reads stderr line by line.
+        let line = line.trim_end().replace('\n', "\\n");
+        writeln!(writer, "[{level}] {}: {line}", meta.target())
+    }
+}

@@ -1,0 +1,427 @@
+// The Python shim (mm-python-shim) started by Mattermost's own plugin package, as a stock
+// server starts plugins: plugin.NewEnvironment with a fake API, Activate (go-plugin start,
+// handshake, Dispense, Implemented, OnActivate with the API served on the broker), hooks
+// through the Environment, Deactivate (OnDeactivate, Control.Quit, process exit).
+//
+// Run through `cargo test -p mattermost-plugin-shim --test mattermost_host`, which builds the
+// shim and passes its path in SHIM_PYTHON_SHIM and the repository's virtualenv (with the SDK
+// installed) in SHIM_TEST_VENV.
+package mmhost
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/mattermost/mattermost/server/public/shared/mlog"
+)
+
+const (
+	pluginID      = "com.example.shimtest"
+	adaID         = "adaadaadaadaadaadaadaadaad"
+	serverVersion = "10.11.0-shimtest"
+)
+
+// The Python plugin under test: API calls in OnActivate and in a hook, a rejected post, an
+// AppError from the server back as a Python exception, an OnActivate that can fail.
+const pluginPy = `import dataclasses
+import os
+
+from mattermost_plugin import Plugin, hook, run_plugin
+from mattermost_plugin_api import models
+from mattermost_plugin_api.errors import NotFoundError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ShimTest(Plugin):
+    version = ""
+
+    @hook
+    def on_activate(self) -> None:
+        with open(os.path.join(HERE, "pid"), "w") as f:
+            f.write(str(os.getpid()))
+        with open(os.path.join(HERE, "ppid"), "w") as f:
+            f.write(str(os.getppid()))
+        if os.path.exists(os.path.join(HERE, "refuse")):
+            raise RuntimeError("refusing to activate: no configuration")
+        self.version = self.api.get_server_version()
+
+    @hook
+    def message_will_be_posted(self, post: models.Post) -> tuple[models.Post | None, str]:
+        if "spam" in post.message:
+            return None, "no spam here"
+        try:
+            user = self.api.get_user(user_id=post.user_id)
+        except NotFoundError as e:
+            return dataclasses.replace(post, message=f"unknown user: {e.status_code} {e.id}"), ""
+        greeting = self.configuration.get("Greeting", "")
+        text = f"{greeting} {post.message} from {user.username} <{user.email}> on {self.version}"
+        return dataclasses.replace(post, message=text, props={**(post.props or {}), "checked": True}), ""
+
+    @hook
+    def on_deactivate(self) -> None:
+        with open(os.path.join(HERE, "deactivated"), "w") as f:
+            f.write("yes")
+
+    @hook
+    async def serve_http(self, request, response) -> None:
+        await response.write(b"served by python")
+
+
+run_plugin(ShimTest)
+`
+
+// fakeAPI answers the few API methods the plugin calls; any other method panics (nil
+// embedded interface), which fails the test loudly.
+type fakeAPI struct {
+	plugin.API
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *fakeAPI) record(call string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, call)
+}
+
+func (a *fakeAPI) Calls() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.calls...)
+}
+
+func (a *fakeAPI) GetServerVersion() string {
+	a.record("GetServerVersion")
+	return serverVersion
+}
+
+func (a *fakeAPI) GetUser(userID string) (*model.User, *model.AppError) {
+	a.record("GetUser " + userID)
+	if userID == adaID {
+		return &model.User{Id: adaID, Username: "ada", Email: "ada@example.com", CreateAt: 1700000000123, Roles: "system_user"}, nil
+	}
+	return nil, model.NewAppError("GetUser", "app.user.missing.app_error", nil, "id="+userID, http.StatusNotFound)
+}
+
+// LoadPluginConfiguration is what the SDK calls on every OnConfigurationChange.
+func (a *fakeAPI) LoadPluginConfiguration(dest any) error {
+	a.record("LoadPluginConfiguration")
+	return json.Unmarshal([]byte(`{"Greeting": "Hej"}`), dest)
+}
+
+func (a *fakeAPI) LogDebug(msg string, keyValuePairs ...any) { a.record("LogDebug " + msg) }
+func (a *fakeAPI) LogInfo(msg string, keyValuePairs ...any)  { a.record("LogInfo " + msg) }
+func (a *fakeAPI) LogWarn(msg string, keyValuePairs ...any)  { a.record("LogWarn " + msg) }
+func (a *fakeAPI) LogError(msg string, keyValuePairs ...any) { a.record("LogError " + msg) }
+
+// bundle lays out <pluginDir>/<id>/ with the manifest, the shim (a copy: go-plugin checksums
+// the file and the shim finds its bundle from its own path), plugin.py and .venv.
+func bundle(t *testing.T) (pluginDir, dir, tmp string) {
+	t.Helper()
+	shim := os.Getenv("SHIM_PYTHON_SHIM")
+	venv := os.Getenv("SHIM_TEST_VENV")
+	if shim == "" || venv == "" {
+		t.Fatal("SHIM_PYTHON_SHIM / SHIM_TEST_VENV are not set: run these tests with `cargo test -p mattermost-plugin-shim --test mattermost_host`")
+	}
+	pluginDir = t.TempDir()
+	dir = filepath.Join(pluginDir, pluginID)
+	// The shim (go-plugin's socket) and the runtime (the child's and the API's socket
+	// directories) work in TMPDIR: it must be empty again once the plugin is gone.
+	tmp = t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Cleanup(func() {
+		if left, _ := os.ReadDir(tmp); len(left) != 0 {
+			var names []string
+			for _, e := range left {
+				names = append(names, e.Name())
+			}
+			t.Errorf("left in TMPDIR: %q", names)
+		}
+	})
+	must(t, os.MkdirAll(filepath.Join(dir, "server", "dist"), 0o755))
+	manifest := fmt.Sprintf(`{"id": %q, "name": "Shim test", "version": "0.1.0",
+  "server": {"executables": {"linux-amd64": "server/dist/mm-python-shim", "linux-arm64": "server/dist/mm-python-shim",
+                             "darwin-amd64": "server/dist/mm-python-shim", "darwin-arm64": "server/dist/mm-python-shim"},
+             "runtime": "python", "executable": "plugin.py"}}`, pluginID)
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.json"), []byte(manifest), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte(pluginPy), 0o644))
+	must(t, os.Symlink(venv, filepath.Join(dir, ".venv")))
+	copyFile(t, shim, filepath.Join(dir, "server", "dist", "mm-python-shim"))
+	return pluginDir, dir, tmp
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	must(t, err)
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	must(t, err)
+	_, err = io.Copy(out, in)
+	must(t, err)
+	must(t, out.Close())
+}
+
+func environment(t *testing.T, api *fakeAPI, pluginDir string) *plugin.Environment {
+	t.Helper()
+	logger := mlog.CreateConsoleTestLogger(t)
+	env, err := plugin.NewEnvironment(
+		func(*model.Manifest) plugin.API { return api },
+		nil,
+		pluginDir,
+		t.TempDir(),
+		logger,
+		nil,
+	)
+	must(t, err)
+	return env
+}
+
+func readPid(t *testing.T, dir string) int {
+	t.Helper()
+	return readInt(t, filepath.Join(dir, "pid"))
+}
+
+// readShimPid is the Python child's parent: the shim.
+func readShimPid(t *testing.T, dir string) int {
+	t.Helper()
+	return readInt(t, filepath.Join(dir, "ppid"))
+}
+
+func readInt(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	must(t, err)
+	return pid
+}
+
+// alive: the process exists and is not a zombie waiting for its parent.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(fields) == 0 || fields[0] != "Z"
+}
+
+func waitGone(t *testing.T, pid int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatalf("%s (pid %d) still runs after %v", what, pid, within)
+	}
+}
+
+func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
+	pluginDir, dir, _ := bundle(t)
+	api := &fakeAPI{}
+	env := environment(t, api, pluginDir)
+
+	start := time.Now()
+	manifest, activated, err := env.Activate(pluginID)
+	if err != nil || !activated {
+		t.Fatalf("Activate: activated=%v err=%v", activated, err)
+	}
+	t.Logf("activated in %v", time.Since(start))
+	if manifest.Id != pluginID {
+		t.Fatalf("manifest id %q", manifest.Id)
+	}
+	// OnActivate's API call reached the fake API over the broker stream.
+	if calls := api.Calls(); len(calls) != 2 || calls[0] != "LoadPluginConfiguration" || calls[1] != "GetServerVersion" {
+		t.Fatalf("API calls after activation: %q", calls)
+	}
+	pid := readPid(t, dir)
+
+	hooks, err := env.HooksForPlugin(pluginID)
+	must(t, err)
+
+	// A hook whose handler calls the API; the reply is merged into the post the server sent.
+	post := &model.Post{Id: "postpostpostpostpostpostpo", UserId: adaID, ChannelId: "chanchanchanchanchanchanch", Message: "hello", CreateAt: 1700000000456}
+	post.AddProp("kept", "yes")
+	got, reason := hooks.MessageWillBePosted(&plugin.Context{RequestId: "req"}, post)
+	if reason != "" || got == nil {
+		t.Fatalf("MessageWillBePosted: %v %q", got, reason)
+	}
+	if want := "Hej hello from ada <ada@example.com> on " + serverVersion; got.Message != want {
+		t.Fatalf("message %q, want %q", got.Message, want)
+	}
+	if got.Id != post.Id || got.UserId != adaID || got.CreateAt != 1700000000456 || got.GetProp("kept") != "yes" || got.GetProp("checked") != true {
+		t.Fatalf("post not carried whole: %+v", got)
+	}
+	if calls := api.Calls(); len(calls) != 3 || calls[2] != "GetUser "+adaID {
+		t.Fatalf("API calls: %q", calls)
+	}
+
+	// The server's AppError reaches Python as NotFoundError with its status and id.
+	ghost := &model.Post{UserId: "ghostghostghostghostghostg", Message: "boo"}
+	got, reason = hooks.MessageWillBePosted(&plugin.Context{}, ghost)
+	if reason != "" || got == nil || got.Message != "unknown user: 404 app.user.missing.app_error" {
+		t.Fatalf("MessageWillBePosted (missing user): %+v %q", got, reason)
+	}
+
+	// Rejected: the reason comes back; the post is the server's (nil in the reply).
+	got, reason = hooks.MessageWillBePosted(&plugin.Context{}, &model.Post{UserId: adaID, Message: "buy spam"})
+	if reason != "no spam here" {
+		t.Fatalf("MessageWillBePosted (spam): %+v %q", got, reason)
+	}
+
+	// Concurrent hooks on the one hooks stream.
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			msg := fmt.Sprintf("n%d", i)
+			got, reason := hooks.MessageWillBePosted(&plugin.Context{}, &model.Post{UserId: adaID, Message: msg})
+			if want := "Hej " + msg + " from ada <ada@example.com> on " + serverVersion; reason != "" || got == nil || got.Message != want {
+				errs <- fmt.Errorf("concurrent %d: %+v %q", i, got, reason)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+
+	// ServeHTTP is not carried yet: the server sees it as not implemented (404).
+	w := httptest.NewRecorder()
+	hooks.ServeHTTP(&plugin.Context{}, w, httptest.NewRequest("GET", "/plugins/"+pluginID+"/", nil))
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("ServeHTTP: %d %q", w.Code, w.Body.String())
+	}
+
+	must(t, env.PerformHealthCheck(pluginID))
+
+	// Deactivate: OnDeactivate, then Control.Quit; the child is gone with the shim.
+	start = time.Now()
+	if !env.Deactivate(pluginID) {
+		t.Fatal("Deactivate returned false")
+	}
+	took := time.Since(start)
+	t.Logf("deactivated in %v", took)
+	if _, err := os.Stat(filepath.Join(dir, "deactivated")); err != nil {
+		t.Fatalf("OnDeactivate did not run: %v", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("deactivation took %v: the shim did not exit within go-plugin's 2 s", took)
+	}
+	waitGone(t, pid, 2*time.Second, "the Python child")
+	env.Shutdown()
+}
+
+func TestOnActivateErrorFailsActivation(t *testing.T) {
+	pluginDir, dir, _ := bundle(t)
+	must(t, os.WriteFile(filepath.Join(dir, "refuse"), nil, 0o644))
+	api := &fakeAPI{}
+	env := environment(t, api, pluginDir)
+	_, activated, err := env.Activate(pluginID)
+	if err == nil || activated {
+		t.Fatalf("Activate succeeded (activated=%v)", activated)
+	}
+	if !strings.Contains(err.Error(), "refusing to activate: no configuration") {
+		t.Fatalf("the plugin's error is not in the activation error: %v", err)
+	}
+	waitGone(t, readPid(t, dir), 3*time.Second, "the Python child of a failed activation")
+	env.Shutdown()
+}
+
+// A plugin that cannot start fails activation promptly, and the shim leaves nothing behind.
+func TestBrokenPythonFailsActivation(t *testing.T) {
+	pluginDir, dir, _ := bundle(t)
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte("this is not python\n"), 0o644))
+	env := environment(t, &fakeAPI{}, pluginDir)
+	start := time.Now()
+	_, activated, err := env.Activate(pluginID)
+	if err == nil || activated {
+		t.Fatalf("Activate succeeded (activated=%v)", activated)
+	}
+	t.Logf("activation failed in %v: %v", time.Since(start), err)
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("activation took %v to fail", time.Since(start))
+	}
+	env.Shutdown()
+}
+
+// The Python child dies: the shim exits rather than carry on without it, so the server's
+// health check sees the plugin gone (and restarts it, by Mattermost's policy).
+func TestChildCrashEndsTheShim(t *testing.T) {
+	pluginDir, dir, _ := bundle(t)
+	env := environment(t, &fakeAPI{}, pluginDir)
+	if _, activated, err := env.Activate(pluginID); err != nil || !activated {
+		t.Fatalf("Activate: %v", err)
+	}
+	child, shim := readPid(t, dir), readShimPid(t, dir)
+	must(t, syscall.Kill(child, syscall.SIGKILL))
+	waitGone(t, shim, 3*time.Second, "the shim after its child was killed")
+	if err := env.PerformHealthCheck(pluginID); err == nil {
+		t.Fatal("the health check passed with the plugin gone")
+	}
+	env.Shutdown()
+}
+
+// The shim is SIGKILLed (the server's last resort): the child dies with it.
+func TestKilledShimTakesItsChild(t *testing.T) {
+	pluginDir, dir, tmp := bundle(t)
+	env := environment(t, &fakeAPI{}, pluginDir)
+	if _, activated, err := env.Activate(pluginID); err != nil || !activated {
+		t.Fatalf("Activate: %v", err)
+	}
+	child, shim := readPid(t, dir), readShimPid(t, dir)
+	must(t, syscall.Kill(shim, syscall.SIGKILL))
+	waitGone(t, child, 3*time.Second, "the Python child of a killed shim")
+	env.Shutdown()
+	// Nothing can remove the sockets of a SIGKILLed process (a Go plugin's stays too).
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		must(t, os.RemoveAll(filepath.Join(tmp, e.Name())))
+	}
+}
+
+func TestNotStartedByAServer(t *testing.T) {
+	shim := os.Getenv("SHIM_PYTHON_SHIM")
+	if shim == "" {
+		t.Skip("SHIM_PYTHON_SHIM is not set")
+	}
+	out, err := execOutput(shim)
+	if err == nil || !strings.Contains(out, "This binary is a plugin") {
+		t.Fatalf("expected go-plugin's refusal, got err=%v output=%q", err, out)
+	}
+}
+
+func execOutput(bin string) (string, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
