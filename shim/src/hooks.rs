@@ -4,11 +4,13 @@
 //!
 //! Every hook the generated [`register_hooks`] carries is served by it; on top of that:
 //!
-//! * `Plugin.Implemented` answers the plugin's own list, restricted to [`HOOKS`] (the hooks
-//!   this service carries), so the server never calls a hook that would fail here.
-//!   `ServeHTTP`, `ServeMetrics` and `FileWillBeUploaded` (broker streams, not generic) are
-//!   left out for now: the server treats the plugin as not implementing them (404 for HTTP,
-//!   the upload unchanged).
+//! * `Plugin.ServeHTTP` / `Plugin.ServeMetrics` (the generated `HTTP_STREAM_HOOKS`), streamed
+//!   over the server's broker streams by [`crate::http`].
+//! * `Plugin.Implemented` answers the plugin's own list, restricted to the hooks this service
+//!   carries ([`HOOKS`] and the HTTP hooks), so the server never calls a hook that would fail
+//!   here.
+//!   `FileWillBeUploaded` (broker streams, not generic) is left out for now: the server treats
+//!   the plugin as not implementing it (the upload goes through unchanged).
 //! * `Plugin.OnActivate` does what Mattermost's plugin side does (`client_rpc.go`): dial the
 //!   API stream (`APIMuxId`) and the database driver stream (`DriverMuxId`) at once — the
 //!   server accepts each for only 5 s — connect the API stream to the [`ApiConnection`] the
@@ -49,7 +51,7 @@ impl ImplementedHooks for mattermost_plugin_api::PluginHooksClient {
 pub fn served_hooks(implemented: &[String]) -> Vec<String> {
     let mut served: Vec<String> = implemented
         .iter()
-        .filter(|name| HOOKS.contains(&name.as_str()))
+        .filter(|name| HOOKS.contains(&name.as_str()) || crate::http::carries(name))
         .cloned()
         .collect();
     served.sort();
@@ -65,6 +67,7 @@ where
     // Idle driver streams stay open as long as the service lives.
     let idle: Arc<Mutex<Vec<mux::Stream>>> = Arc::default();
     let service = register_hooks(Service::new(), hooks.clone());
+    let service = crate::http::register_all(service, &broker, &hooks);
     let implemented = {
         let hooks = hooks.clone();
         move |_: Empty| {
@@ -133,7 +136,12 @@ mod tests {
                 "ServeMetrics",
                 "NoSuchHook",
             ])),
-            names(&["MessageWillBePosted", "OnActivate"])
+            names(&[
+                "MessageWillBePosted",
+                "OnActivate",
+                "ServeHTTP",
+                "ServeMetrics"
+            ])
         );
     }
 }

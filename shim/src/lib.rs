@@ -17,6 +17,7 @@
 //!
 //! * [`netrpc`] — the generated net/rpc halves (`mattermost-plugin-gob`) on this transport;
 //! * [`hooks`] — the `"Plugin"` hooks service, with `Implemented` and `OnActivate`;
+//! * [`http`] — `ServeHTTP` / `ServeMetrics` over the server's broker streams;
 //! * [`bundle`] — the plugin bundle from the executable's path, and its Python entry.
 //!
 //! The wire protocol is described in the project's shim brief (`shim_protocol.md`); the Go
@@ -26,6 +27,7 @@ pub mod broker;
 pub mod bundle;
 pub mod handshake;
 pub mod hooks;
+pub mod http;
 pub mod mux;
 pub mod netrpc;
 pub mod plugin;

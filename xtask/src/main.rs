@@ -4,8 +4,10 @@
 //! - `check`: re-derives every generated file in memory and fails on drift; with Go available it
 //!   also re-parses the pinned module and compares it with `spec/`;
 //! - `test`: every test in the repository;
-//! - `bench`: the benchmarks.
+//! - `bench`: the benchmarks;
+//! - `bundle`: a Python plugin as a `.tar.gz` a stock Mattermost server accepts.
 
+mod bundle;
 mod demo;
 #[cfg(test)]
 mod gob_check;
@@ -57,6 +59,22 @@ enum Cmd {
     Bench,
     /// Run the Python hello plugin on the dev host and drive it through its HTTP surface.
     Demo,
+    /// Package a Python plugin for a stock Mattermost server: `<id>-<version>.tar.gz` with the
+    /// shim (linux-amd64), the plugin's files and the wheels it installs from, offline.
+    Bundle {
+        /// The plugin directory (`plugin.json` with `"server": {"runtime": "python",
+        /// "executable": "plugin.py"}`, the entry script, an optional `requirements.txt`).
+        plugin_dir: PathBuf,
+        /// Where to write the archive.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Python versions to carry dependency wheels for (the server host's must be one).
+        #[arg(long, value_delimiter = ',', default_values_t = bundle::DEFAULT_PYTHONS.iter().map(|v| v.to_string()))]
+        python: Vec<String>,
+        /// A prebuilt `mm-python-shim` to put in the bundle instead of a fresh release build.
+        #[arg(long)]
+        shim: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +86,18 @@ fn main() -> ExitCode {
         Cmd::Test { faults: true } => faults(),
         Cmd::Bench => bench(),
         Cmd::Demo => demo::run(),
+        Cmd::Bundle {
+            plugin_dir,
+            out,
+            python,
+            shim,
+        } => bundle::run(&bundle::Options {
+            plugin_dir,
+            out_dir: out,
+            shim,
+            pythons: python,
+        })
+        .map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,10 @@ pub const HOOKS: &[&str] = &[
     "ScheduledPostWillBeCreated",
     "DraftWillBeUpserted",
 ];
+/// The hooks carried as streamed HTTP exchanges (`Special::HttpStream`): upstream writes
+/// their net/rpc form by hand, with the response writer and the request body on broker
+/// streams.
+pub const HTTP_STREAM_HOOKS: &[&str] = &["ServeHTTP", "ServeMetrics"];
 /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
 pub const API_METHODS: &[&str] = &[
     "LoadPluginConfiguration",

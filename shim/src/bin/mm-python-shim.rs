@@ -8,6 +8,11 @@
 //! * The bundle is the nearest directory above the executable with a `plugin.json` (the
 //!   server starts plugins without arguments, in its own working directory); see the crate's
 //!   `bundle` module for the manifest.
+//! * The interpreter: on a bundle's first start (one made by `cargo xtask bundle`, with
+//!   `wheels/`), a virtualenv created from the bundled wheels without network with the
+//!   host's Python 3.10 or newer (`MM_PYTHON_SHIM_PYTHON`, else `python3`… on PATH), reused
+//!   afterwards; see the `bundle` module. Without one the activation fails with that reason
+//!   (the server's `Implemented` call answers it) and an `[ERROR]` line in the server log.
 //! * The child never sees this process's stdout (the host discards everything after the
 //!   handshake line there) or stderr: its output becomes log lines of ours.
 //! * Logs are hclog-style `[LEVEL] …` lines on stderr, which go-plugin turns into the server's
@@ -26,12 +31,14 @@ use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenReg
 use mattermost_plugin_runtime::supervisor::{
     CommandSpec, Supervisor, SupervisorConfig, SupervisorState, SupervisorStatus,
 };
+use mattermost_plugin_shim::bundle;
 use mattermost_plugin_shim::handshake::{
     self, MATTERMOST_MAGIC_COOKIE_KEY, MATTERMOST_MAGIC_COOKIE_VALUE, MATTERMOST_PROTOCOL_VERSION,
 };
 use mattermost_plugin_shim::hooks::hooks_service;
 use mattermost_plugin_shim::netrpc::ApiConnection;
 use mattermost_plugin_shim::plugin::{self, PluginSet, ServeEnd};
+use mattermost_plugin_shim::rpc::{Empty, MethodError, Service};
 use tokio::sync::watch;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -39,6 +46,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// How long `OnActivate` may take in the Python plugin (other hooks: the runtime's 30 s).
 const ON_ACTIVATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// How long a shim whose Python plugin could not start waits for the server to stop it.
+const START_FAILURE_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     if handshake::check_magic_cookie_env(MATTERMOST_MAGIC_COOKIE_KEY, MATTERMOST_MAGIC_COOKIE_VALUE)
@@ -75,9 +84,10 @@ struct Child {
 type ChildHooks = Option<Result<Child, String>>;
 
 async fn run() -> ExitCode {
-    let (manifest, launch) = match mattermost_plugin_shim::bundle::own_bundle()
-        .and_then(|dir| mattermost_plugin_shim::bundle::python_launch(&dir))
-    {
+    let (dir, manifest, entry) = match bundle::own_bundle().and_then(|dir| {
+        let (manifest, entry) = bundle::python_entry(&dir)?;
+        Ok((dir, manifest, entry))
+    }) {
         Ok(found) => found,
         Err(e) => {
             tracing::error!("{e}");
@@ -103,20 +113,36 @@ async fn run() -> ExitCode {
         }
     };
 
-    let command = CommandSpec::new(&launch.program)
-        .args(launch.args.clone())
-        .cwd(&launch.cwd);
-    let mut config = SupervisorConfig::new(plugin_id.clone(), command, api_server.addr().target())
-        .with_tokens(Arc::new(tokens));
-    // The server restarts the whole plugin when it fails; the shim only reports it by exiting.
-    config.max_restarts = 0;
-    // Within go-plugin's 2 s between Control.Quit and SIGKILL.
-    config.shutdown_timeout = Duration::from_millis(700);
-    config.stop_grace = Duration::from_millis(300);
+    let api_addr = api_server.addr().target();
 
-    // The child starts beside the handshake, which must not wait for it.
+    // The child starts beside the handshake, which must not wait for it (nor for the
+    // interpreter: a bundle's first start creates its virtualenv from the bundled wheels).
     let (child_tx, child_rx) = watch::channel::<ChildHooks>(None);
     let child = tokio::spawn(async move {
+        let interpreter = {
+            let (dir, manifest) = (dir.clone(), manifest.clone());
+            tokio::task::spawn_blocking(move || bundle::python_interpreter(&dir, &manifest)).await
+        };
+        let python = match interpreter {
+            Ok(Ok(python)) => python,
+            Ok(Err(e)) => {
+                child_tx.send_replace(Some(Err(e.to_string())));
+                return None;
+            }
+            Err(e) => {
+                child_tx.send_replace(Some(Err(format!("finding the interpreter: {e}"))));
+                return None;
+            }
+        };
+        // -u: unbuffered, so the child's log lines reach the server as they are written.
+        let command = CommandSpec::new(python).arg("-u").arg(&entry).cwd(&dir);
+        let mut config =
+            SupervisorConfig::new(plugin_id, command, api_addr).with_tokens(Arc::new(tokens));
+        // The server restarts the whole plugin when it fails; the shim only reports it by exiting.
+        config.max_restarts = 0;
+        // Within go-plugin's 2 s between Control.Quit and SIGKILL.
+        config.shutdown_timeout = Duration::from_millis(700);
+        config.stop_grace = Duration::from_millis(300);
         match Supervisor::start(config).await {
             Ok(supervisor) => {
                 // The server puts no limit on OnActivate; one cut short here would look
@@ -147,8 +173,11 @@ async fn run() -> ExitCode {
                     .await
                     .map_err(|_| "the Python plugin was never started".to_string())?
                     .clone()
-                    .expect("waited for Some")?;
-                Ok(hooks_service(broker, child.hooks, api))
+                    .expect("waited for Some");
+                Ok(match child {
+                    Ok(child) => hooks_service(broker, child.hooks, api),
+                    Err(why) => start_failure_service(why),
+                })
             }
         }
     });
@@ -190,6 +219,15 @@ async fn run() -> ExitCode {
     code
 }
 
+/// The hooks service of a plugin whose Python part could not start: `Implemented`, the
+/// server's first call, answers why, so the activation fails with that message.
+fn start_failure_service(why: String) -> Service {
+    Service::new().method("Implemented", move |_: Empty| {
+        let why = why.clone();
+        async move { Err::<Vec<String>, _>(MethodError(why)) }
+    })
+}
+
 /// Resolves when the child failed to start or its supervisor gave up on it (it crashed, or
 /// stopped answering health checks or hooks).
 async fn child_failure(mut child: watch::Receiver<ChildHooks>) -> String {
@@ -199,7 +237,14 @@ async fn child_failure(mut child: watch::Receiver<ChildHooks>) -> String {
     };
     let mut status = match started {
         Ok(child) => child.status,
-        Err(e) => return e,
+        Err(e) => {
+            // The hooks stream answers the server's `Implemented` with this error, which fails
+            // the activation with it, and the server then stops the plugin (Control.Quit).
+            // Exiting at once would cut that answer off (the server would only see a reset
+            // connection).
+            tokio::time::sleep(START_FAILURE_GRACE).await;
+            return e;
+        }
     };
     match status
         .wait_for(|s| s.state == SupervisorState::Failed)

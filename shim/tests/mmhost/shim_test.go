@@ -9,6 +9,7 @@
 package mmhost
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,7 +80,29 @@ class ShimTest(Plugin):
 
     @hook
     async def serve_http(self, request, response) -> None:
-        await response.write(b"served by python")
+        if request.method == "POST":
+            # Echo the body back as it arrives, chunk by chunk.
+            response.headers["Content-Type"] = ["application/octet-stream"]
+            response.headers["X-Content-Length-In"] = [request.header("Content-Length") or ""]
+            async for chunk in request.body:
+                await response.write(chunk)
+            return
+        if request.url == "/bad-status":
+            response.status = 42
+            await response.write(b"no such status")
+            return
+        response.status = 201
+        response.headers["content-type"] = ["text/plain; charset=utf-8"]
+        response.headers["X-Multi"] = ["one", "two"]
+        ctx = request.context.request_id if request.context else ""
+        await response.write(f"served by python: {request.url} {request.header('X-Hello')} {ctx}".encode())
+        await response.flush()
+        await response.write(b" (and more)")
+
+    @hook
+    async def serve_metrics(self, request, response) -> None:
+        response.headers["Content-Type"] = ["text/plain; version=0.0.4"]
+        await response.write(b"shimtest_up 1\n")
 
 
 run_plugin(ShimTest)
@@ -314,11 +337,13 @@ func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
 		t.Error(e)
 	}
 
-	// ServeHTTP is not carried yet: the server sees it as not implemented (404).
+	serveHTTP(t, hooks)
+
+	// ServeMetrics takes the same path.
 	w := httptest.NewRecorder()
-	hooks.ServeHTTP(&plugin.Context{}, w, httptest.NewRequest("GET", "/plugins/"+pluginID+"/", nil))
-	if w.Code != http.StatusNotFound {
-		t.Fatalf("ServeHTTP: %d %q", w.Code, w.Body.String())
+	hooks.ServeMetrics(&plugin.Context{}, w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != http.StatusOK || w.Body.String() != "shimtest_up 1\n" || w.Header().Get("Content-Type") != "text/plain; version=0.0.4" {
+		t.Fatalf("ServeMetrics: %d %q %v", w.Code, w.Body.String(), w.Header())
 	}
 
 	must(t, env.PerformHealthCheck(pluginID))
@@ -338,6 +363,118 @@ func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
 	}
 	waitGone(t, pid, 2*time.Second, "the Python child")
 	env.Shutdown()
+}
+
+// serveHTTP drives the plugin's ServeHTTP as the server does (plugin_requests.go hands the
+// hooks its ResponseWriter and the request with /plugins/<id> stripped).
+func serveHTTP(t *testing.T, hooks plugin.Hooks) {
+	t.Helper()
+	// A GET: status, headers (the server's own kept, the plugin's set over them, names
+	// canonical, multi-valued), the request's URL, headers and context reaching Python, a flush.
+	w := httptest.NewRecorder()
+	w.Header().Set("X-Server-Set", "kept")
+	r := httptest.NewRequest("GET", "/hello?x=1", nil)
+	r.Header.Set("X-Hello", "hi there")
+	start := time.Now()
+	hooks.ServeHTTP(&plugin.Context{RequestId: "req-http"}, w, r)
+	t.Logf("ServeHTTP GET in %v", time.Since(start))
+	if w.Code != http.StatusCreated {
+		t.Fatalf("ServeHTTP GET: %d %q", w.Code, w.Body.String())
+	}
+	if want := "served by python: /hello?x=1 hi there req-http (and more)"; w.Body.String() != want {
+		t.Fatalf("ServeHTTP GET body %q, want %q", w.Body.String(), want)
+	}
+	h := w.Result().Header
+	if h.Get("Content-Type") != "text/plain; charset=utf-8" || h.Get("X-Server-Set") != "kept" ||
+		strings.Join(h.Values("X-Multi"), ",") != "one,two" || !w.Flushed {
+		t.Fatalf("ServeHTTP GET head: %v (flushed %v)", h, w.Flushed)
+	}
+
+	// A POST with a 1 MiB body the plugin echoes back: streamed both ways, exact bytes.
+	body := make([]byte, 1<<20)
+	for i := range body {
+		body[i] = byte(i*7 + i/251)
+	}
+	w = httptest.NewRecorder()
+	r = httptest.NewRequest("POST", "/echo", bytes.NewReader(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	start = time.Now()
+	hooks.ServeHTTP(&plugin.Context{}, w, r)
+	t.Logf("ServeHTTP POST echo of 1 MiB in %v", time.Since(start))
+	if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), body) {
+		t.Fatalf("ServeHTTP POST: %d, %d bytes back (equal: %v)", w.Code, w.Body.Len(), bytes.Equal(w.Body.Bytes(), body))
+	}
+	if w.Header().Get("Content-Type") != "application/octet-stream" || w.Header().Get("X-Content-Length-In") != strconv.Itoa(len(body)) {
+		t.Fatalf("ServeHTTP POST head: %v", w.Header())
+	}
+
+	// An answer that does not read the request body (1 MiB left unread), ten at once.
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	start = time.Now()
+	for i := range 10 {
+		wg.Go(func() {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("PUT", fmt.Sprintf("/hello?n=%d", i), bytes.NewReader(body))
+			hooks.ServeHTTP(&plugin.Context{}, w, r)
+			if want := fmt.Sprintf("served by python: /hello?n=%d None  (and more)", i); w.Code != http.StatusCreated || w.Body.String() != want {
+				errs <- fmt.Errorf("concurrent PUT %d: %d %q", i, w.Code, w.Body.String())
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	t.Logf("10 concurrent ServeHTTP with unread bodies in %v", time.Since(start))
+
+	// A status net/http would refuse: sent as 500, as the contract says.
+	w = httptest.NewRecorder()
+	hooks.ServeHTTP(&plugin.Context{}, w, httptest.NewRequest("GET", "/bad-status", nil))
+	if w.Code != http.StatusInternalServerError || w.Body.String() != "no such status" {
+		t.Fatalf("ServeHTTP bad status: %d %q", w.Code, w.Body.String())
+	}
+
+	// Empty bodies both ways.
+	w = httptest.NewRecorder()
+	hooks.ServeHTTP(&plugin.Context{}, w, httptest.NewRequest("POST", "/echo", nil))
+	if w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("ServeHTTP empty POST: %d %q", w.Code, w.Body.String())
+	}
+}
+
+// A plugin without serve_http / serve_metrics: the server answers 404 itself.
+func TestPluginWithoutServeHTTP(t *testing.T) {
+	pluginDir, dir, _ := bundle(t)
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte(`from mattermost_plugin import Plugin, hook, run_plugin
+
+
+class Quiet(Plugin):
+    @hook
+    def on_activate(self) -> None:
+        pass
+
+
+run_plugin(Quiet)
+`), 0o644))
+	env := environment(t, &fakeAPI{}, pluginDir)
+	if _, activated, err := env.Activate(pluginID); err != nil || !activated {
+		t.Fatalf("Activate: activated=%v err=%v", activated, err)
+	}
+	defer env.Shutdown()
+	hooks, err := env.HooksForPlugin(pluginID)
+	must(t, err)
+	w := httptest.NewRecorder()
+	hooks.ServeHTTP(&plugin.Context{}, w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("ServeHTTP: %d %q", w.Code, w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	hooks.ServeMetrics(&plugin.Context{}, w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("ServeMetrics: %d %q", w.Code, w.Body.String())
+	}
 }
 
 func TestOnActivateErrorFailsActivation(t *testing.T) {

@@ -101,7 +101,11 @@ fn signature(rpc: &ProtoRpc) -> (Vec<TokenStream>, TokenStream) {
 }
 
 /// `netrpc.rs`.
-pub fn netrpc_rs(api: &[&ProtoRpc], hooks: &[&ProtoRpc]) -> TokenStream {
+pub fn netrpc_rs(
+    api: &[&ProtoRpc],
+    hooks: &[&ProtoRpc],
+    http_stream_hooks: &[&str],
+) -> TokenStream {
     let hook_registrations = hooks.iter().map(|r| registration(r));
     let api_registrations = api.iter().map(|r| registration(r));
     let api_calls = api.iter().map(|r| {
@@ -127,6 +131,10 @@ pub fn netrpc_rs(api: &[&ProtoRpc], hooks: &[&ProtoRpc]) -> TokenStream {
 
         /// The hooks [`register_hooks`] serves (the others travel by special case).
         pub const HOOKS: &[&str] = &[#(#hook_names),*];
+        /// The hooks carried as streamed HTTP exchanges (`Special::HttpStream`): upstream writes
+        /// their net/rpc form by hand, with the response writer and the request body on broker
+        /// streams.
+        pub const HTTP_STREAM_HOOKS: &[&str] = &[#(#http_stream_hooks),*];
         /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
         pub const API_METHODS: &[&str] = &[#(#api_names),*];
 

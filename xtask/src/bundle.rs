@@ -1,0 +1,531 @@
+//! `cargo xtask bundle <plugin-dir>`: a Python plugin as a bundle a stock Mattermost server
+//! accepts (System Console upload, `mmctl plugin add`, `POST /api/v4/plugins`):
+//! `<id>-<version>.tar.gz` holding one directory named by the plugin id with
+//!
+//! * `plugin.json`, rewritten so the server runs the shim: `server.executables.linux-amd64` =
+//!   `server/dist/mm-python-shim-linux-amd64`, with the author's `server.runtime: "python"` and
+//!   `server.executable` (the entry script) kept for the shim;
+//! * the plugin's files (its Python sources and anything else beside `plugin.json`, without
+//!   virtualenvs, caches, dot-files and a top-level `dist/` or `wheels/`);
+//! * `server/dist/mm-python-shim-linux-amd64`, the shim (`mm-python-shim`, release build linked
+//!   against glibc 2.17's symbol versions with cargo-zigbuild, debug info stripped);
+//! * `wheels/`: the SDK (`sdk/python`) and the generated package (`generated/python`) built as
+//!   wheels, and, from PyPI, pip and every dependency (theirs and the plugin's
+//!   `requirements.txt`) as manylinux2014 x86-64 wheels for each Python version asked for
+//!   (3.10 to 3.14 by default), with grpcio and protobuf held to the versions the repository
+//!   tests (`tools/python-dev.txt`). The shim installs them without network on first start.
+//!
+//! What the server does with the archive (its upload handler lives in the server module, not in
+//! `server/public`, so this is an assumption checked against its source, and exercised by the
+//! test below with `server/public`'s own pieces): it extracts the archive (regular files keep
+//! their modes), descends into the single top-level directory if there is one, reads the
+//! manifest with `model.FindManifest`, checks the id and copies the directory to
+//! `<plugins>/<id>` (`utils.CopyDir`) — on every server start too, so the shim's virtualenv is
+//! created again after a restart.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The shim's name inside the bundle, for the one platform built here.
+pub const SHIM_PATH: &str = "server/dist/mm-python-shim-linux-amd64";
+/// Python versions whose dependency wheels a bundle carries by default.
+pub const DEFAULT_PYTHONS: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
+/// The platform tags of the dependency wheels (glibc 2.17 and later, x86-64).
+const PLATFORMS: &[&str] = &["manylinux2014_x86_64", "manylinux_2_17_x86_64"];
+/// Names not copied from the top of the plugin directory (`plugin.json` is written anew).
+const SKIPPED_AT_TOP: &[&str] = &["plugin.json", "venv", "wheels", "dist"];
+/// Names not copied from anywhere in it (nor dot-files, nor `*.pyc`).
+const SKIPPED: &[&str] = &["__pycache__", "node_modules"];
+
+pub struct Options {
+    pub plugin_dir: PathBuf,
+    pub out_dir: PathBuf,
+    /// A prebuilt shim to use instead of `cargo build --release` (the tests use the debug one).
+    pub shim: Option<PathBuf>,
+    pub pythons: Vec<String>,
+}
+
+/// Builds the bundle and returns the archive's path.
+pub fn run(opts: &Options) -> Result<PathBuf> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        bail!(
+            "`cargo xtask bundle` builds the linux-amd64 shim from this machine: run it on x86-64 Linux"
+        );
+    }
+    let dir = &opts.plugin_dir;
+    let manifest = mattermost_plugin_runtime::manifest::Manifest::load(dir)
+        .with_context(|| format!("{} is not a plugin directory", dir.display()))?;
+    let mut json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("plugin.json")).context("reading plugin.json")?,
+    )
+    .context("parsing plugin.json")?;
+    let server = json
+        .get_mut("server")
+        .and_then(|s| s.as_object_mut())
+        .context("plugin.json has no `server` section")?;
+    let entry = server
+        .get("executable")
+        .and_then(|e| e.as_str())
+        .unwrap_or_default()
+        .to_string();
+    if server.get("runtime").and_then(|r| r.as_str()) != Some("python") || entry.is_empty() {
+        bail!(
+            "{}: a Python plugin has `\"server\": {{\"runtime\": \"python\", \"executable\": \"<entry>.py\"}}`",
+            dir.join("plugin.json").display()
+        );
+    }
+    if !dir.join(&entry).is_file() {
+        bail!(
+            "the entry script {} does not exist",
+            dir.join(&entry).display()
+        );
+    }
+    server.insert(
+        "executables".into(),
+        serde_json::json!({ "linux-amd64": SHIM_PATH }),
+    );
+    let id = manifest.id.clone();
+    let archive = opts
+        .out_dir
+        .join(format!("{id}-{}.tar.gz", manifest.version));
+
+    std::fs::create_dir_all(&opts.out_dir)
+        .with_context(|| format!("creating {}", opts.out_dir.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".bundle-")
+        .tempdir_in(&opts.out_dir)
+        .context("creating the staging directory")?;
+    let root = staging.path().join(&id);
+    copy_plugin_files(dir, &root, true)?;
+    std::fs::write(
+        root.join("plugin.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+
+    let shim = match &opts.shim {
+        Some(path) => path.clone(),
+        None => build_shim()?,
+    };
+    let target = root.join(SHIM_PATH);
+    std::fs::create_dir_all(target.parent().unwrap())?;
+    std::fs::copy(&shim, &target)
+        .with_context(|| format!("copying the shim {}", shim.display()))?;
+    strip_debug_info(&target);
+    set_mode(&target, 0o755)?;
+
+    let wheels = root.join("wheels");
+    std::fs::create_dir_all(&wheels)?;
+    let requirements = dir.join("requirements.txt");
+    collect_wheels(
+        &wheels,
+        requirements.is_file().then_some(requirements.as_path()),
+        &opts.pythons,
+    )?;
+
+    let partial = archive.with_extension("gz.partial");
+    write_archive(staging.path(), &id, &partial)?;
+    std::fs::rename(&partial, &archive)?;
+    let size = std::fs::metadata(&archive)?.len();
+    println!(
+        "bundle: {} ({:.1} MiB): shim for linux-amd64, wheels for Python {}",
+        archive.display(),
+        size as f64 / (1024.0 * 1024.0),
+        opts.pythons.join(", ")
+    );
+    Ok(archive)
+}
+
+/// Copies what belongs to the plugin from `from` into `to` (files followed through symlinks:
+/// the server's extraction takes only regular files and directories).
+fn copy_plugin_files(from: &Path, to: &Path, top: bool) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if name_str.starts_with('.')
+            || SKIPPED.contains(&name_str.as_ref())
+            || name_str.ends_with(".pyc")
+            || (top
+                && (SKIPPED_AT_TOP.contains(&name_str.as_ref()) || name_str.ends_with(".tar.gz")))
+        {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::metadata(&path)?;
+        if meta.is_dir() {
+            copy_plugin_files(&path, &to.join(&name), false)?;
+        } else if meta.is_file() {
+            std::fs::copy(&path, to.join(&name))
+                .with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The release shim, linked against glibc 2.17's symbol versions (so it runs on hosts as old
+/// as that) with cargo-zigbuild and zig as the linker, both from PyPI
+/// (`tools/bundle-tools.txt`, installed into `target/bundle-tools` on first use); its path.
+fn build_shim() -> Result<PathBuf> {
+    let tools = bundle_tools()?;
+    let mut cmd = crate::cargo();
+    // cargo finds `cargo-zigbuild` on PATH, and it finds zig as `python3 -m ziglang`.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![tools.join("bin")];
+    dirs.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(dirs)?).args([
+        "zigbuild",
+        "--release",
+        "--target",
+        GLIBC_TARGET,
+        "-p",
+        "mattermost-plugin-shim",
+        "--bin",
+        "mm-python-shim",
+    ]);
+    crate::run(
+        cmd,
+        &format!("cargo zigbuild --release --target {GLIBC_TARGET} (mm-python-shim)"),
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    // The glibc suffix is the linker's business: cargo's output directory is the plain triple.
+    let triple = GLIBC_TARGET
+        .split_once('.')
+        .map_or(GLIBC_TARGET, |(t, _)| t);
+    Ok(target.join(triple).join("release/mm-python-shim"))
+}
+
+/// The target the release shim is built for: x86-64 Linux, glibc 2.17 symbol versions.
+pub const GLIBC_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
+
+/// A virtualenv with `tools/bundle-tools.txt` installed, made or refreshed when that file
+/// changes; its path.
+fn bundle_tools() -> Result<PathBuf> {
+    let root = crate::root();
+    let venv = root.join("target/bundle-tools");
+    let python = venv.join("bin/python");
+    let requirements = std::fs::read_to_string(root.join("tools/bundle-tools.txt"))
+        .context("reading tools/bundle-tools.txt")?;
+    let stamp = venv.join(".requirements");
+    if python.is_file()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
+    {
+        return Ok(venv);
+    }
+    if !python.is_file() {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "venv"]).arg(&venv);
+        crate::run(cmd, "python3 -m venv target/bundle-tools")?;
+    }
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+    ])
+    .arg(root.join("tools/bundle-tools.txt"));
+    crate::run(cmd, "pip install -r tools/bundle-tools.txt")?;
+    std::fs::write(&stamp, requirements)?;
+    Ok(venv)
+}
+
+/// Drops debug info with binutils' `strip` when it is installed (a debug build shrinks about
+/// tenfold); the symbols stay, for backtraces.
+fn strip_debug_info(binary: &Path) {
+    match Command::new("strip")
+        .arg("--strip-debug")
+        .arg(binary)
+        .status()
+    {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            eprintln!("note: strip --strip-debug failed ({status}); the shim keeps its debug info")
+        }
+        Err(_) => eprintln!("note: `strip` not found; the shim keeps its debug info"),
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", path.display()))
+}
+
+/// The SDK and the generated package as wheels (built with the repository's virtualenv, no
+/// network), then pip and every dependency from PyPI for each Python version.
+fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]) -> Result<()> {
+    let python = crate::ensure_venv()?;
+    let root = crate::root();
+    let mut cmd = Command::new(&python);
+    cmd.args([
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--no-build-isolation",
+        "--wheel-dir",
+    ])
+    .arg(wheels)
+    .arg(root.join("sdk/python"))
+    .arg(root.join("generated/python"));
+    crate::run(cmd, "pip wheel sdk/python generated/python")?;
+    let ours: Vec<PathBuf> = std::fs::read_dir(wheels)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    if ours.len() != 2 {
+        bail!("expected two wheels from sdk/python and generated/python, found {ours:?}");
+    }
+    // The dependencies the repository is tested with.
+    let pins: String = std::fs::read_to_string(root.join("tools/python-dev.txt"))?
+        .lines()
+        .filter(|l| l.starts_with("grpcio==") || l.starts_with("protobuf=="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let constraints = wheels.with_file_name("constraints.txt");
+    std::fs::write(&constraints, pins)?;
+    for version in pythons {
+        let mut cmd = Command::new(&python);
+        cmd.args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            version,
+        ]);
+        for platform in PLATFORMS {
+            cmd.args(["--platform", platform]);
+        }
+        cmd.arg("--dest")
+            .arg(wheels)
+            .arg("--constraint")
+            .arg(&constraints)
+            .args(&ours)
+            .arg("pip");
+        if let Some(reqs) = requirements {
+            cmd.arg("-r").arg(reqs);
+        }
+        crate::run(
+            cmd,
+            &format!("pip download (dependency wheels for Python {version})"),
+        )?;
+    }
+    std::fs::remove_file(&constraints)?;
+    Ok(())
+}
+
+/// `<staging>/<id>/…` as a gzipped tar with `<id>/` at the top: regular files and directories
+/// only, modes kept (0755 or 0644), owners and times normalised.
+fn write_archive(staging: &Path, id: &str, to: &Path) -> Result<()> {
+    let file = std::fs::File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.follow_symlinks(true);
+    tar.append_dir_all(id, staging.join(id))
+        .context("writing the archive")?;
+    tar.into_inner()?.finish()?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::io::Read;
+
+    /// Every entry of the archive: path → (mode, contents for small files).
+    fn entries(archive: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(archive).unwrap());
+        let mut tar = tar::Archive::new(gz);
+        let mut out = BTreeMap::new();
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let mode = entry.header().mode().unwrap();
+            let kind = entry.header().entry_type();
+            assert!(
+                kind.is_file() || kind.is_dir(),
+                "{path}: only files and directories belong in a bundle"
+            );
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            out.insert(path, (mode, data));
+        }
+        out
+    }
+
+    /// The highest `GLIBC_x.y` symbol version the ELF file needs.
+    fn highest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(binary).expect("the shim is an ELF file");
+        let dynstr = file.section_by_name(".dynstr")?.data().ok()?;
+        dynstr
+            .split(|b| *b == 0)
+            .filter_map(|s| std::str::from_utf8(s).ok()?.strip_prefix("GLIBC_"))
+            .filter_map(|v| {
+                let mut parts = v.split('.').map(str::parse::<u32>);
+                Some((parts.next()?.ok()?, parts.next().unwrap_or(Ok(0)).ok()?))
+            })
+            .max()
+    }
+
+    /// `cargo xtask bundle examples/hello`, checked, then installed and run the way a stock
+    /// server does it, with Mattermost's own plugin package (`shim/tests/mmhost`,
+    /// `TestUploadedBundle*`).
+    #[test]
+    fn hello_bundle_runs_on_mattermosts_plugin_environment() {
+        let root = crate::root();
+        assert!(
+            root.join(".venv/bin/python").is_file(),
+            "the repository's .venv is missing: run `cargo xtask test` once to create it"
+        );
+        let started = std::time::Instant::now();
+        // The debug shim the workspace's tests use. Built with the same selection as
+        // `cargo xtask test`'s `cargo test --workspace --all-targets` (which has built it by
+        // now, so this does nothing there): a narrower one could resolve features differently
+        // and relink the binary under the shim's own tests.
+        let mut cmd = crate::cargo();
+        cmd.args(["build", "--workspace", "--all-targets"]);
+        crate::run(cmd, "cargo build --workspace --all-targets").unwrap();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let out = tempfile::tempdir().unwrap();
+        let archive = run(&Options {
+            plugin_dir: root.join("examples/hello"),
+            out_dir: out.path().to_path_buf(),
+            shim: Some(target.join("debug/mm-python-shim")),
+            pythons: DEFAULT_PYTHONS.iter().map(|v| v.to_string()).collect(),
+        })
+        .unwrap();
+        eprintln!("bundled in {:?}", started.elapsed());
+        assert_eq!(
+            archive.file_name().unwrap(),
+            "com.example.hello-0.1.0.tar.gz"
+        );
+
+        let entries = entries(&archive);
+        let top = "com.example.hello/";
+        for path in entries.keys() {
+            assert!(path.starts_with(top), "{path} is outside {top}");
+        }
+        let file = |rel: &str| {
+            entries
+                .get(&format!("{top}{rel}"))
+                .unwrap_or_else(|| panic!("{rel} is not in the bundle: {:?}", entries.keys()))
+        };
+        let manifest: serde_json::Value = serde_json::from_slice(&file("plugin.json").1).unwrap();
+        assert_eq!(manifest["id"], "com.example.hello");
+        assert_eq!(
+            manifest["settings_schema"]["settings"][0]["key"],
+            "Greeting"
+        );
+        assert_eq!(
+            manifest["server"],
+            serde_json::json!({
+                "executables": {"linux-amd64": SHIM_PATH},
+                "runtime": "python",
+                "executable": "plugin.py",
+            })
+        );
+        assert_eq!(
+            file("plugin.py").1,
+            std::fs::read(root.join("examples/hello/plugin.py")).unwrap()
+        );
+        let (mode, shim) = file(SHIM_PATH);
+        assert_eq!(mode & 0o777, 0o755);
+        assert!(shim.starts_with(b"\x7fELF"));
+        let glibc = highest_glibc(shim).expect("the shim links glibc");
+        eprintln!(
+            "the shim needs glibc {}.{} or newer (highest GLIBC_ symbol version it references)",
+            glibc.0, glibc.1
+        );
+        assert!(file("plugin.py").0 & 0o111 == 0);
+
+        let wheels: Vec<&str> = entries
+            .keys()
+            .filter_map(|p| p.strip_prefix(&format!("{top}wheels/")))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let has = |prefix: &str, tag: &str| {
+            wheels
+                .iter()
+                .any(|w| w.starts_with(prefix) && w.contains(tag) && w.ends_with(".whl"))
+        };
+        assert!(
+            has("mattermost_plugin-0.1.0-", "py3-none-any"),
+            "{wheels:?}"
+        );
+        assert!(
+            has("mattermost_plugin_api-0.1.0-", "py3-none-any"),
+            "{wheels:?}"
+        );
+        assert!(has("pip-", "py3-none-any"), "{wheels:?}");
+        assert!(has("protobuf-", "x86_64"), "{wheels:?}");
+        for version in DEFAULT_PYTHONS {
+            let tag = format!("-cp{}-", version.replace('.', ""));
+            assert!(
+                has("grpcio-", &tag),
+                "no grpcio wheel for {version}: {wheels:?}"
+            );
+        }
+        // Nothing of the developer's machine.
+        assert!(
+            !entries
+                .keys()
+                .any(|p| p.contains("/.venv") || p.contains("__pycache__")),
+            "{:?}",
+            entries.keys()
+        );
+
+        // Installed as the server installs an upload, started with plugin.NewEnvironment.
+        let dir = root.join("shim/tests/mmhost");
+        let output = Command::new("go")
+            .args([
+                "test",
+                "-count=1",
+                "-timeout",
+                "300s",
+                "-v",
+                "-run",
+                "TestUploadedBundle",
+                ".",
+            ])
+            .current_dir(&dir)
+            .env("SHIM_BUNDLE", &archive)
+            .output()
+            .expect("these tests need Go on PATH");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "go test in {} failed ({}):\n{stdout}\n{}",
+            dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("--- PASS: TestUploadedBundle "), "{stdout}");
+        for line in stdout
+            .lines()
+            .filter(|l| l.starts_with("--- ") || l.contains("bundle_test.go"))
+        {
+            eprintln!("{line}");
+        }
+        eprintln!("bundle test took {:?}", started.elapsed());
+    }
+}
