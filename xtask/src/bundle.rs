@@ -205,34 +205,8 @@ pub const GLIBC_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
 /// A virtualenv with `tools/bundle-tools.txt` installed, made or refreshed when that file
 /// changes; its path.
 fn bundle_tools() -> Result<PathBuf> {
-    let root = crate::root();
-    let venv = root.join("target/bundle-tools");
-    let python = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(root.join("tools/bundle-tools.txt"))
-        .context("reading tools/bundle-tools.txt")?;
-    let stamp = venv.join(".requirements");
-    if python.is_file()
-        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
-    {
-        return Ok(venv);
-    }
-    if !python.is_file() {
-        let mut cmd = Command::new("python3");
-        cmd.args(["-m", "venv"]).arg(&venv);
-        crate::run(cmd, "python3 -m venv target/bundle-tools")?;
-    }
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "-r",
-    ])
-    .arg(root.join("tools/bundle-tools.txt"));
-    crate::run(cmd, "pip install -r tools/bundle-tools.txt")?;
-    std::fs::write(&stamp, requirements)?;
+    let venv = crate::root().join("target/bundle-tools");
+    crate::requirements_venv(&venv, "tools/bundle-tools.txt", |_| Ok(()))?;
     Ok(venv)
 }
 

@@ -489,20 +489,46 @@ fn faults() -> Result<()> {
 /// The repository's virtualenv (`.venv`), created and filled from `tools/python-dev.txt` when
 /// missing or out of date, with the generated package installed in editable mode.
 fn ensure_venv() -> Result<PathBuf> {
-    let venv = root().join(".venv");
+    requirements_venv(&root().join(".venv"), "tools/python-dev.txt", |python| {
+        for (package, deps) in [("generated/python", true), ("sdk/python", false)] {
+            let mut cmd = Command::new(python);
+            cmd.args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-build-isolation",
+            ]);
+            if !deps {
+                cmd.arg("--no-deps");
+            }
+            cmd.arg("-e").arg(root().join(package));
+            run(cmd, &format!("pip install -e {package}"))?;
+        }
+        Ok(())
+    })
+}
+
+/// A virtualenv at `venv` with the requirements file `requirements` (relative to the
+/// repository) installed, then `finish` run with its Python; made or refreshed only when that
+/// file changed since (a stamp inside the venv). Returns its Python.
+fn requirements_venv(
+    venv: &Path,
+    requirements: &str,
+    finish: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let python = venv.join("bin/python");
-    let requirements = std::fs::read_to_string(root().join("tools/python-dev.txt"))
-        .context("reading tools/python-dev.txt")?;
+    let text = std::fs::read_to_string(root().join(requirements))
+        .with_context(|| format!("reading {requirements}"))?;
     let stamp = venv.join(".requirements");
-    if python.is_file()
-        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str())
-    {
+    if python.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(text.as_str()) {
         return Ok(python);
     }
     if !python.is_file() {
         let mut cmd = Command::new("python3");
-        cmd.args(["-m", "venv"]).arg(&venv);
-        run(cmd, "python3 -m venv .venv")?;
+        cmd.args(["-m", "venv"]).arg(venv);
+        run(cmd, &format!("python3 -m venv {}", venv.display()))?;
     }
     let mut cmd = Command::new(&python);
     cmd.args([
@@ -513,34 +539,10 @@ fn ensure_venv() -> Result<PathBuf> {
         "--disable-pip-version-check",
         "-r",
     ])
-    .arg(root().join("tools/python-dev.txt"));
-    run(cmd, "pip install -r tools/python-dev.txt")?;
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-build-isolation",
-        "-e",
-    ])
-    .arg(root().join("generated/python"));
-    run(cmd, "pip install -e generated/python")?;
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-build-isolation",
-        "--no-deps",
-        "-e",
-    ])
-    .arg(root().join("sdk/python"));
-    run(cmd, "pip install -e sdk/python")?;
-    std::fs::write(&stamp, requirements).context("writing the venv stamp")?;
+    .arg(root().join(requirements));
+    run(cmd, &format!("pip install -r {requirements}"))?;
+    finish(&python)?;
+    std::fs::write(&stamp, text).context("writing the venv stamp")?;
     Ok(python)
 }
 
