@@ -237,20 +237,11 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]) -> Result<()> {
     let python = crate::ensure_venv()?;
     let root = crate::root();
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-deps",
-        "--no-build-isolation",
-        "--wheel-dir",
-    ])
-    .arg(wheels)
-    .arg(root.join("sdk/python"))
-    .arg(root.join("generated/python"));
+    let mut cmd = crate::pip(&python, "wheel");
+    cmd.args(["--no-deps", "--no-build-isolation", "--wheel-dir"])
+        .arg(wheels)
+        .arg(root.join("sdk/python"))
+        .arg(root.join("generated/python"));
     crate::run(cmd, "pip wheel sdk/python generated/python")?;
     let ours: Vec<PathBuf> = std::fs::read_dir(wheels)?
         .filter_map(Result::ok)
@@ -269,13 +260,8 @@ fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]
     let constraints = wheels.with_file_name("constraints.txt");
     std::fs::write(&constraints, pins)?;
     for version in pythons {
-        let mut cmd = Command::new(&python);
+        let mut cmd = crate::pip(&python, "download");
         cmd.args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
             "--only-binary=:all:",
             "--implementation",
             "cp",

@@ -491,15 +491,8 @@ fn faults() -> Result<()> {
 fn ensure_venv() -> Result<PathBuf> {
     requirements_venv(&root().join(".venv"), "tools/python-dev.txt", |python| {
         for (package, deps) in [("generated/python", true), ("sdk/python", false)] {
-            let mut cmd = Command::new(python);
-            cmd.args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-build-isolation",
-            ]);
+            let mut cmd = pip(python, "install");
+            cmd.arg("--no-build-isolation");
             if !deps {
                 cmd.arg("--no-deps");
             }
@@ -508,6 +501,19 @@ fn ensure_venv() -> Result<PathBuf> {
         }
         Ok(())
     })
+}
+
+/// `python -m pip <command> --quiet --disable-pip-version-check`, for more arguments.
+fn pip(python: &Path, command: &str) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        command,
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    cmd
 }
 
 /// A virtualenv at `venv` with the requirements file `requirements` (relative to the
@@ -530,16 +536,8 @@ fn requirements_venv(
         cmd.args(["-m", "venv"]).arg(venv);
         run(cmd, &format!("python3 -m venv {}", venv.display()))?;
     }
-    let mut cmd = Command::new(&python);
-    cmd.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "-r",
-    ])
-    .arg(root().join(requirements));
+    let mut cmd = pip(&python, "install");
+    cmd.arg("-r").arg(root().join(requirements));
     run(cmd, &format!("pip install -r {requirements}"))?;
     finish(&python)?;
     std::fs::write(&stamp, text).context("writing the venv stamp")?;

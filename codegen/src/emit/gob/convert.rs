@@ -73,52 +73,22 @@ fn resolve<'a>(ir: &'a Ir, ty: &'a TypeRef, depth: usize) -> Result<Go<'a>, Stri
     })
 }
 
-fn scalar_type(s: Scalar) -> TokenStream {
-    match s {
-        Scalar::String => quote!(String),
-        Scalar::Bytes => quote!(Vec<u8>),
-        Scalar::Bool => quote!(bool),
-        Scalar::Int32 => quote!(i32),
-        Scalar::Int64 => quote!(i64),
-        Scalar::Uint32 => quote!(u32),
-        Scalar::Uint64 => quote!(u64),
-        Scalar::Float => quote!(f32),
-        Scalar::Double => quote!(f64),
-    }
-}
-
-fn go_scalar_type(name: &str) -> Option<TokenStream> {
-    Some(match name {
-        "string" => quote!(String),
-        "bool" => quote!(bool),
-        "int64" => quote!(i64),
-        "int32" => quote!(i32),
-        "int16" => quote!(i16),
-        "int8" => quote!(i8),
-        "uint64" => quote!(u64),
-        "uint32" => quote!(u32),
-        "uint16" => quote!(u16),
-        "uint8" => quote!(u8),
-        "float64" => quote!(f64),
-        "float32" => quote!(f32),
-        _ => return None,
-    })
-}
-
 /// Writes conversions; knows the contract's wrapper messages (`StringList`, …).
 pub struct Converter<'a> {
     pub ir: &'a Ir,
     messages: HashMap<&'a str, &'a ProtoMessage>,
+    /// Model messages by the Go struct they come from (`model.Post`).
+    by_go_type: HashMap<&'a str, &'a ProtoMessage>,
 }
 
 impl<'a> Converter<'a> {
     pub fn new(ir: &'a Ir, schema: &'a [ProtoFile]) -> Self {
+        let all = || schema.iter().flat_map(|f| &f.messages);
         Converter {
             ir,
-            messages: schema
-                .iter()
-                .flat_map(|f| &f.messages)
-                .map(|m| (m.name.as_str(), m))
+            messages: all().map(|m| (m.name.as_str(), m)).collect(),
+            by_go_type: all()
+                .filter_map(|m| Some((m.go.as_ref()?.type_name.as_str(), m)))
                 .collect(),
         }
     }
@@ -140,13 +110,15 @@ impl<'a> Converter<'a> {
         to_pb: bool,
     ) -> Result<TokenStream, String> {
         let numeric = |s: Scalar| !matches!(s, Scalar::String | Scalar::Bytes | Scalar::Bool);
+        let go_type = || gob_type(self.ir, &TypeRef::Builtin(go.to_string()), 0);
         match (go, pb) {
             ("string", Scalar::String) | ("bool", Scalar::Bool) => Ok(e),
-            (g, p) if numeric(p) && go_scalar_type(g).is_some() && g != "string" && g != "bool" => {
+            (g, p) if numeric(p) && g != "string" && g != "bool" && go_type().is_ok() => {
+                // The two sides' Rust types come from the two emitters' own tables.
                 let target = if to_pb {
-                    scalar_type(p)
+                    crate::emit::rust::prost_value_type(&ValueType::Scalar(p))
                 } else {
-                    go_scalar_type(g).unwrap_or_default()
+                    go_type()?
                 };
                 Ok(quote!((#e as #target)))
             }
@@ -315,11 +287,7 @@ impl<'a> Converter<'a> {
     /// message (it was not reached by the contract).
     pub fn struct_impls(&self, decl: &'a TypeDecl) -> Result<Option<(TokenStream, Ident)>, String> {
         let q = decl.qualified_name();
-        let Some(message) = self
-            .messages
-            .values()
-            .find(|m| m.go.as_ref().is_some_and(|g| g.type_name == q))
-        else {
+        let Some(message) = self.by_go_type.get(q.as_str()).copied() else {
             return Ok(None);
         };
         let origin = message.go.as_ref().map(|g| &g.paths);

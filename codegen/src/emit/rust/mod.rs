@@ -12,7 +12,7 @@ mod types;
 pub(crate) use types::is_keyword;
 pub(crate) use types::{
     field_ident as prost_field_ident, field_type as prost_field_type,
-    message_ident as prost_message_ident,
+    message_ident as prost_message_ident, value_type as prost_value_type,
 };
 
 use crate::emit::proto::{Contract, ProtoFile};
