@@ -30,6 +30,7 @@ use gobwire::{BinaryBytes, Gob};
 use mattermost_plugin_api::{ApiError, BoxStream, CallContext, PluginHooks, pb};
 use mattermost_plugin_gob::model::PluginContext;
 use mattermost_plugin_gob::netrpc::HTTP_STREAM_HOOKS;
+use mattermost_plugin_gob::netrpc_base::CallFailure;
 use mattermost_plugin_runtime::http_bridge::{HttpHook, MAX_CHUNK, ServeHttp, ServeMetrics, drain};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -307,6 +308,26 @@ pub fn canonical_header_key(name: &str) -> String {
         .collect()
 }
 
+/// Flushes the server's writer. Servers before the response writer's `Flush` (server/public
+/// v0.1.x) answer "can't find method": the body still arrives whole, only not early, so the
+/// flush is dropped for the rest of the response with a debug line.
+async fn flush(writer: &Client, can_flush: &mut bool, hook: &str) -> Result<(), String> {
+    if !*can_flush {
+        return Ok(());
+    }
+    match writer.call::<_, Empty>("Plugin.Flush", &Empty {}).await {
+        Ok(_) => Ok(()),
+        Err(e) => match crate::netrpc::call_failure(e.clone()) {
+            CallFailure::NoMethod => {
+                tracing::debug!(hook, "this server's response writer cannot flush: {e}");
+                *can_flush = false;
+                Ok(())
+            }
+            CallFailure::Failed(_) => Err(call_error("Flush", e)),
+        },
+    }
+}
+
 fn call_error(what: &str, e: impl std::fmt::Display) -> String {
     format!("response writer {what}: {e}")
 }
@@ -379,6 +400,7 @@ async fn respond<K: HttpHook, T: PluginHooks>(
         .await
         .map_err(|e| MethodError(call_error("WriteHeader", e)))?;
     // Committed: from here on a failure can only end the response.
+    let mut can_flush = true;
     let outcome = async {
         if !pending.is_empty() {
             let whole: Vec<u8> = pending.concat();
@@ -388,10 +410,7 @@ async fn respond<K: HttpHook, T: PluginHooks>(
                 .map_err(|e| call_error("Write", e))?;
         }
         if flushed {
-            writer
-                .call::<_, Empty>("Plugin.Flush", &Empty {})
-                .await
-                .map_err(|e| call_error("Flush", e))?;
+            flush(writer, &mut can_flush, name).await?;
         }
         while !complete {
             let frame = match responses.next().await {
@@ -403,7 +422,7 @@ async fn respond<K: HttpHook, T: PluginHooks>(
                     ));
                 }
             };
-            let (_, chunk, flush, done) = K::response_parts(frame);
+            let (_, chunk, flush_now, done) = K::response_parts(frame);
             complete = done;
             if !chunk.is_empty() {
                 writer
@@ -411,11 +430,8 @@ async fn respond<K: HttpHook, T: PluginHooks>(
                     .await
                     .map_err(|e| call_error("Write", e))?;
             }
-            if flush {
-                writer
-                    .call::<_, Empty>("Plugin.Flush", &Empty {})
-                    .await
-                    .map_err(|e| call_error("Flush", e))?;
+            if flush_now {
+                flush(writer, &mut can_flush, name).await?;
             }
         }
         Ok::<(), String>(())

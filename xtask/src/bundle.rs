@@ -454,37 +454,45 @@ mod tests {
             entries.keys()
         );
 
-        // Installed as the server installs an upload, started with plugin.NewEnvironment.
-        let dir = root.join("shim/tests/mmhost");
-        let output = Command::new("go")
-            .args([
-                "test",
-                "-count=1",
-                "-timeout",
-                "300s",
-                "-v",
-                "-run",
-                "TestUploadedBundle",
-                ".",
-            ])
-            .current_dir(&dir)
-            .env("SHIM_BUNDLE", &archive)
-            .output()
-            .expect("these tests need Go on PATH");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "go test in {} failed ({}):\n{stdout}\n{}",
-            dir.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(stdout.contains("--- PASS: TestUploadedBundle "), "{stdout}");
-        for line in stdout
-            .lines()
-            .filter(|l| l.starts_with("--- ") || l.contains("bundle_test.go"))
-        {
-            eprintln!("{line}");
+        // Installed as the server installs an upload, started with plugin.NewEnvironment of
+        // each server/public release the harness covers.
+        for module in crate::SHIM_HARNESS_MODULES {
+            let dir = root.join("shim/tests").join(module);
+            let output = Command::new("go")
+                .args([
+                    "test",
+                    "-count=1",
+                    "-timeout",
+                    "300s",
+                    "-v",
+                    "-run",
+                    "TestUploadedBundle",
+                    ".",
+                ])
+                .current_dir(&dir)
+                .env("SHIM_BUNDLE", &archive)
+                .output()
+                .expect("these tests need Go on PATH");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "go test in {} failed ({}):\n{stdout}\n{}",
+                dir.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(stdout.contains("--- PASS: TestUploadedBundle "), "{stdout}");
+            assert!(
+                stdout.contains("--- PASS: TestUploadedBundleWithoutPython "),
+                "{stdout}"
+            );
+            eprintln!("{module}:");
+            for line in stdout
+                .lines()
+                .filter(|l| l.starts_with("--- ") || l.contains("bundle_test.go"))
+            {
+                eprintln!("{line}");
+            }
         }
         eprintln!("bundle test took {:?}", started.elapsed());
     }

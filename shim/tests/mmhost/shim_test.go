@@ -43,7 +43,7 @@ import os
 
 from mattermost_plugin import Plugin, hook, run_plugin
 from mattermost_plugin_api import models
-from mattermost_plugin_api.errors import NotFoundError
+from mattermost_plugin_api.errors import NotFoundError, NotImplementedByServerError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,6 +65,13 @@ class ShimTest(Plugin):
     def message_will_be_posted(self, post: models.Post) -> tuple[models.Post | None, str]:
         if "spam" in post.message:
             return None, "no spam here"
+        if post.message == "newer":
+            # DeleteGroup came after server/public v0.1.x.
+            try:
+                group = self.api.delete_group(group_id=post.channel_id)
+            except NotImplementedByServerError as e:
+                return dataclasses.replace(post, message=f"not implemented: {e.status_code} {e.method}"), ""
+            return dataclasses.replace(post, message=f"deleted {group.display_name}"), ""
         try:
             user = self.api.get_user(user_id=post.user_id)
         except NotFoundError as e:
@@ -72,6 +79,20 @@ class ShimTest(Plugin):
         greeting = self.configuration.get("Greeting", "")
         text = f"{greeting} {post.message} from {user.username} <{user.email}> on {self.version}"
         return dataclasses.replace(post, message=text, props={**(post.props or {}), "checked": True}), ""
+
+    @hook
+    def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
+        return models.CommandResponse(
+            response_type="ephemeral",
+            text=f"ran {args.command} in {args.channel_id}",
+            props={"n": 2**53 + 1, "nested": {"list": [1, "two", True], "f": -0.5}},
+            extra_responses=(models.CommandResponse(text="second"),),
+        )
+
+    @hook
+    def user_has_joined_channel(self, channel_member: models.ChannelMember, actor: models.User | None) -> None:
+        who = actor.username if actor is not None else "nobody"
+        self.api.kv_set(key="joined", value=f"{channel_member.user_id} by {who}".encode() + b"\x00\xff")
 
     @hook
     def on_deactivate(self) -> None:
@@ -114,6 +135,24 @@ type fakeAPI struct {
 	plugin.API
 	mu    sync.Mutex
 	calls []string
+	kv    map[string][]byte
+}
+
+func (a *fakeAPI) KVSet(key string, value []byte) *model.AppError {
+	a.record("KVSet " + key)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.kv == nil {
+		a.kv = map[string][]byte{}
+	}
+	a.kv[key] = value
+	return nil
+}
+
+func (a *fakeAPI) kvValue(key string) []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.kv[key]
 }
 
 func (a *fakeAPI) record(call string) {
@@ -276,7 +315,7 @@ func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
 	if err != nil || !activated {
 		t.Fatalf("Activate: activated=%v err=%v", activated, err)
 	}
-	t.Logf("activated in %v", time.Since(start))
+	t.Logf("activated on server/public %s in %v", serverPublic, time.Since(start))
 	if manifest.Id != pluginID {
 		t.Fatalf("manifest id %q", manifest.Id)
 	}
@@ -337,6 +376,13 @@ func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
 		t.Error(e)
 	}
 
+	// A method this server release may lack (see version_test.go).
+	got, _ = hooks.MessageWillBePosted(&plugin.Context{}, &model.Post{UserId: adaID, ChannelId: "groupgroupgroupgroupgroupg", Message: "newer"})
+	if got == nil || got.Message != newerMethodAnswer {
+		t.Fatalf("newer API method: %+v, want %q", got, newerMethodAnswer)
+	}
+
+	otherHooks(t, hooks, api)
 	serveHTTP(t, hooks)
 
 	// ServeMetrics takes the same path.
@@ -365,6 +411,32 @@ func TestPythonPluginOnMattermostsPluginEnvironment(t *testing.T) {
 	env.Shutdown()
 }
 
+// otherHooks: a hook with a struct result and nested values, and one without a result whose
+// handler calls the API (a nil pointer argument arriving as None).
+func otherHooks(t *testing.T, hooks plugin.Hooks, api *fakeAPI) {
+	t.Helper()
+	resp, appErr := hooks.ExecuteCommand(&plugin.Context{}, &model.CommandArgs{Command: "/shim go", ChannelId: "chanchanchanchanchanchanch"})
+	if appErr != nil || resp == nil {
+		t.Fatalf("ExecuteCommand: %+v %v", resp, appErr)
+	}
+	wantProps := model.StringInterface{"n": int64(1<<53 + 1), "nested": map[string]any{"list": []any{int64(1), "two", true}, "f": -0.5}}
+	if resp.Text != "ran /shim go in chanchanchanchanchanchanch" || resp.ResponseType != "ephemeral" ||
+		fmt.Sprintf("%#v", resp.Props) != fmt.Sprintf("%#v", wantProps) ||
+		len(resp.ExtraResponses) != 1 || resp.ExtraResponses[0].Text != "second" || resp.ExtraResponses[0].Props != nil {
+		t.Fatalf("ExecuteCommand: %+v (props %#v)", resp, resp.Props)
+	}
+
+	member := &model.ChannelMember{UserId: adaID, ChannelId: "chanchanchanchanchanchanch"}
+	hooks.UserHasJoinedChannel(&plugin.Context{}, member, nil)
+	if got := string(api.kvValue("joined")); got != adaID+" by nobody\x00\xff" {
+		t.Fatalf("UserHasJoinedChannel without an actor: KV %q", got)
+	}
+	hooks.UserHasJoinedChannel(&plugin.Context{}, member, &model.User{Id: "rootrootrootrootrootrootro", Username: "root"})
+	if got := string(api.kvValue("joined")); got != adaID+" by root\x00\xff" {
+		t.Fatalf("UserHasJoinedChannel with an actor: KV %q", got)
+	}
+}
+
 // serveHTTP drives the plugin's ServeHTTP as the server does (plugin_requests.go hands the
 // hooks its ResponseWriter and the request with /plugins/<id> stripped).
 func serveHTTP(t *testing.T, hooks plugin.Hooks) {
@@ -386,7 +458,7 @@ func serveHTTP(t *testing.T, hooks plugin.Hooks) {
 	}
 	h := w.Result().Header
 	if h.Get("Content-Type") != "text/plain; charset=utf-8" || h.Get("X-Server-Set") != "kept" ||
-		strings.Join(h.Values("X-Multi"), ",") != "one,two" || !w.Flushed {
+		strings.Join(h.Values("X-Multi"), ",") != "one,two" || w.Flushed != writerFlushes {
 		t.Fatalf("ServeHTTP GET head: %v (flushed %v)", h, w.Flushed)
 	}
 

@@ -1,0 +1,1 @@
+../mmhost/bundle_test.go

@@ -1,0 +1,1 @@
+../mmhost/shim_test.go
