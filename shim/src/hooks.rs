@@ -6,11 +6,11 @@
 //!
 //! * `Plugin.ServeHTTP` / `Plugin.ServeMetrics` (the generated `HTTP_STREAM_HOOKS`), streamed
 //!   over the server's broker streams by [`crate::http`].
+//! * `Plugin.FileWillBeUploaded` (the generated `FILE_UPLOAD_STREAM_HOOKS`), the file and its
+//!   replacement streamed over the server's broker streams by [`crate::upload`].
 //! * `Plugin.Implemented` answers the plugin's own list, restricted to the hooks this service
-//!   carries ([`HOOKS`] and the HTTP hooks), so the server never calls a hook that would fail
-//!   here.
-//!   `FileWillBeUploaded` (broker streams, not generic) is left out for now: the server treats
-//!   the plugin as not implementing it (the upload goes through unchanged).
+//!   carries ([`HOOKS`], the HTTP hooks and the file upload hooks), so the server never calls
+//!   a hook that would fail here.
 //! * `Plugin.OnActivate` does what Mattermost's plugin side does (`client_rpc.go`): dial the
 //!   API stream (`APIMuxId`) and the database driver stream (`DriverMuxId`) at once — the
 //!   server accepts each for only 5 s — connect the API stream to the [`ApiConnection`] the
@@ -51,7 +51,11 @@ impl ImplementedHooks for mattermost_plugin_api::PluginHooksClient {
 pub fn served_hooks(implemented: &[String]) -> Vec<String> {
     let mut served: Vec<String> = implemented
         .iter()
-        .filter(|name| HOOKS.contains(&name.as_str()) || crate::http::carries(name))
+        .filter(|name| {
+            HOOKS.contains(&name.as_str())
+                || crate::http::carries(name)
+                || crate::upload::carries(name)
+        })
         .cloned()
         .collect();
     served.sort();
@@ -68,6 +72,7 @@ where
     let idle: Arc<Mutex<Vec<mux::Stream>>> = Arc::default();
     let service = register_hooks(Service::new(), hooks.clone());
     let service = crate::http::register_all(service, &broker, &hooks);
+    let service = crate::upload::register_all(service, &broker, &hooks);
     let implemented = {
         let hooks = hooks.clone();
         move |_: Empty| {
@@ -137,6 +142,7 @@ mod tests {
                 "NoSuchHook",
             ])),
             names(&[
+                "FileWillBeUploaded",
                 "MessageWillBePosted",
                 "OnActivate",
                 "ServeHTTP",

@@ -7,12 +7,10 @@
 //! accepting, for 5 s only: `ResponseWriterStream`, where it serves a net/rpc `"Plugin"`
 //! service over its `http.ResponseWriter` (`Header`, `SyncHeader`, `WriteHeader`, `Write`,
 //! `Flush`), and `RequestBodyStream` (0 for no body), where it copies the request body on
-//! demand: the reader writes a zig-zag varint byte count, the server answers with up to that
-//! many bytes, and closes the stream at the body's end. Both are dialed at once, before the
-//! child is asked anything.
+//! demand ([`RemoteReader`]). Both are dialed at once, before the child is asked anything.
 //!
-//! The body goes to the child in chunks of at most [`MAX_CHUNK`], each asked for while the
-//! child takes the one before, so no faster than the child reads. The child's response is
+//! The body goes to the child in chunks of at most 64 KiB, each asked for while the child
+//! takes the one before, so no faster than the child reads. The child's response is
 //! held until it flushes, completes the body or has buffered 4 KiB (as Go's `ResponseWriter`
 //! commits); until then a failure becomes the call's error and the server answers 500, as for
 //! any failed plugin call. The head is then the server's own headers (`Header`) with the
@@ -31,11 +29,11 @@ use mattermost_plugin_api::{ApiError, BoxStream, CallContext, PluginHooks, pb};
 use mattermost_plugin_gob::model::PluginContext;
 use mattermost_plugin_gob::netrpc::HTTP_STREAM_HOOKS;
 use mattermost_plugin_gob::netrpc_base::CallFailure;
-use mattermost_plugin_runtime::http_bridge::{HttpHook, MAX_CHUNK, ServeHttp, ServeMetrics, drain};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mattermost_plugin_runtime::http_bridge::{HttpHook, ServeHttp, ServeMetrics, drain};
 
 use crate::broker::MuxBroker;
 use crate::mux;
+use crate::remote_reader::RemoteReader;
 use crate::rpc::{Client, Empty, MethodError, Service};
 
 /// Mattermost's `plugin.HTTPRequestSubset` (its `Body` is a nil interface, never sent).
@@ -198,90 +196,11 @@ fn request_head(r: &HttpRequestSubset) -> pb::HttpRequestHead {
     }
 }
 
-/// Go's `binary.PutVarint`: zig-zag, then base-128 groups, least significant first.
-fn put_varint(v: i64, out: &mut Vec<u8>) {
-    let mut u = ((v << 1) ^ (v >> 63)) as u64;
-    while u >= 0x80 {
-        out.push((u as u8) | 0x80);
-        u >>= 7;
-    }
-    out.push(u as u8);
-}
-
-/// The reading end of Go's `serveIOReader`.
-struct BodyReader {
-    stream: Option<mux::Stream>,
-    /// A request for the next chunk is on the wire.
-    asked: bool,
-}
-
-impl BodyReader {
-    async fn ask(stream: &mut mux::Stream) -> std::io::Result<()> {
-        let mut ask = Vec::with_capacity(10);
-        put_varint(MAX_CHUNK as i64, &mut ask);
-        stream.write_all(&ask).await?;
-        stream.flush().await
-    }
-
-    /// The next chunk, or `None` at the body's end. The server sends all it was asked for
-    /// unless the body ends first, so a short chunk is the last.
-    async fn next(&mut self) -> Option<std::io::Result<Vec<u8>>> {
-        let stream = self.stream.as_mut()?;
-        let asked = self.asked;
-        let result = async {
-            if !asked {
-                Self::ask(stream).await?;
-            }
-            let mut chunk = vec![0u8; MAX_CHUNK];
-            let mut filled = 0;
-            while filled < chunk.len() {
-                match stream.read(&mut chunk[filled..]).await? {
-                    0 => break,
-                    n => filled += n,
-                }
-            }
-            chunk.truncate(filled);
-            let more = filled == MAX_CHUNK;
-            // Ask for the next chunk now, so it travels while the child takes this one.
-            let asked = more && Self::ask(stream).await.is_ok();
-            Ok::<_, std::io::Error>((chunk, more, asked))
-        }
-        .await;
-        match result {
-            Ok((chunk, more, asked)) => {
-                self.asked = asked;
-                if !more {
-                    self.stream = None;
-                }
-                if chunk.is_empty() {
-                    None
-                } else {
-                    Some(Ok(chunk))
-                }
-            }
-            Err(e) => {
-                self.stream = None;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
 /// The request body as frames, then the frame that completes it.
 fn body_frames<K: HttpHook>(
     body: Option<mux::Stream>,
 ) -> impl futures_util::Stream<Item = Result<K::Request, ApiError>> + Send + 'static {
-    let reader = BodyReader {
-        stream: body,
-        asked: false,
-    };
-    let chunks = futures_util::stream::unfold(reader, |mut reader| async move {
-        let item = reader.next().await?;
-        let frame = item
-            .map(K::chunk_frame)
-            .map_err(|e| ApiError::plain(format!("reading the request body: {e}")));
-        Some((frame, reader))
-    });
+    let chunks = RemoteReader::new(body).frames("the request body", K::chunk_frame);
     chunks.chain(futures_util::stream::once(async {
         Ok(K::complete_frame())
     }))
@@ -456,20 +375,6 @@ mod tests {
             assert!(carries(hook), "{hook} is not carried");
         }
         assert!(!carries("MessageWillBePosted"));
-    }
-
-    #[test]
-    fn varints_match_go() {
-        let enc = |v| {
-            let mut out = Vec::new();
-            put_varint(v, &mut out);
-            out
-        };
-        // Go's binary.PutVarint.
-        assert_eq!(enc(65536), vec![0x80, 0x80, 0x08]);
-        assert_eq!(enc(1), vec![0x02]);
-        assert_eq!(enc(-1), vec![0x01]);
-        assert_eq!(enc(0), vec![0x00]);
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! * [`netrpc`] — the generated net/rpc halves (`mattermost-plugin-gob`) on this transport;
 //! * [`hooks`] — the `"Plugin"` hooks service, with `Implemented` and `OnActivate`;
 //! * [`http`] — `ServeHTTP` / `ServeMetrics` over the server's broker streams;
+//! * [`upload`] — `FileWillBeUploaded`: the file and its replacement over broker streams;
+//! * [`remote_reader`] — the varint-asked reader both read the server's bytes with;
 //! * [`bundle`] — the plugin bundle from the executable's path, and its Python entry.
 //!
 //! The wire protocol is described in the project's shim brief (`shim_protocol.md`); the Go
@@ -31,6 +33,8 @@ pub mod http;
 pub mod mux;
 pub mod netrpc;
 pub mod plugin;
+pub mod remote_reader;
 pub mod rpc;
+pub mod upload;
 
 pub use gobwire;

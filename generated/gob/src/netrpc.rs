@@ -61,6 +61,10 @@ pub const HOOKS: &[&str] = &[
 /// their net/rpc form by hand, with the response writer and the request body on broker
 /// streams.
 pub const HTTP_STREAM_HOOKS: &[&str] = &["ServeHTTP", "ServeMetrics"];
+/// The hooks carried as streamed file uploads (`Special::FileUploadStream`): upstream
+/// writes their net/rpc form by hand, with the uploaded file and its replacement on
+/// broker streams.
+pub const FILE_UPLOAD_STREAM_HOOKS: &[&str] = &["FileWillBeUploaded"];
 /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
 pub const API_METHODS: &[&str] = &[
     "LoadPluginConfiguration",

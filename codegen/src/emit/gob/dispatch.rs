@@ -105,6 +105,7 @@ pub fn netrpc_rs(
     api: &[&ProtoRpc],
     hooks: &[&ProtoRpc],
     http_stream_hooks: &[&str],
+    file_upload_stream_hooks: &[&str],
 ) -> TokenStream {
     let hook_registrations = hooks.iter().map(|r| registration(r));
     let api_registrations = api.iter().map(|r| registration(r));
@@ -135,6 +136,10 @@ pub fn netrpc_rs(
         /// their net/rpc form by hand, with the response writer and the request body on broker
         /// streams.
         pub const HTTP_STREAM_HOOKS: &[&str] = &[#(#http_stream_hooks),*];
+        /// The hooks carried as streamed file uploads (`Special::FileUploadStream`): upstream
+        /// writes their net/rpc form by hand, with the uploaded file and its replacement on
+        /// broker streams.
+        pub const FILE_UPLOAD_STREAM_HOOKS: &[&str] = &[#(#file_upload_stream_hooks),*];
         /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
         pub const API_METHODS: &[&str] = &[#(#api_names),*];
 

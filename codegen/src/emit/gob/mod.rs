@@ -373,18 +373,20 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             .filter(|r| dispatch::carried(r) && call_names.iter().any(|(n, _, _)| *n == r.name))
             .collect()
     };
-    let http_stream_hooks: Vec<&str> = ir
-        .services
-        .iter()
-        .filter(|s| s.name == ServiceKind::Hooks)
-        .flat_map(|s| &s.methods)
-        .filter(|m| m.special == Some(Special::HttpStream))
-        .map(|m| m.name.as_str())
-        .collect();
+    let hooks_with = |special: Special| -> Vec<&str> {
+        ir.services
+            .iter()
+            .filter(|s| s.name == ServiceKind::Hooks)
+            .flat_map(|s| &s.methods)
+            .filter(|m| m.special == Some(special))
+            .map(|m| m.name.as_str())
+            .collect()
+    };
     let netrpc_rs = pretty(dispatch::netrpc_rs(
         &carried(ServiceKind::Api),
         &carried(ServiceKind::Hooks),
-        &http_stream_hooks,
+        &hooks_with(Special::HttpStream),
+        &hooks_with(Special::FileUploadStream),
     ))?;
     let convert_rs = pretty(quote! {
         //! The gob structs and the contract's prost messages, both ways (`From`).

@@ -1,0 +1,1 @@
+../mmhost/upload_test.go
