@@ -2,16 +2,17 @@
 //! accepts (System Console upload, `mmctl plugin add`, `POST /api/v4/plugins`):
 //! `<id>-<version>.tar.gz` holding one directory named by the plugin id with
 //!
-//! * `plugin.json`, rewritten so the server runs the shim: `server.executables.linux-amd64` =
-//!   `server/dist/mm-python-shim-linux-amd64`, with the author's `server.runtime: "python"` and
-//!   `server.executable` (the entry script) kept for the shim;
+//! * `plugin.json`, rewritten so the server runs the shim: `server.executables.<platform>` =
+//!   `server/dist/mm-python-shim-<platform>` for linux-amd64 and linux-arm64, with the author's
+//!   `server.runtime: "python"` and `server.executable` (the entry script) kept for the shim;
 //! * the plugin's files (its Python sources and anything else beside `plugin.json`, without
 //!   virtualenvs, caches, dot-files and a top-level `dist/` or `wheels/`);
-//! * `server/dist/mm-python-shim-linux-amd64`, the shim (`mm-python-shim`, release build linked
-//!   against glibc 2.17's symbol versions with cargo-zigbuild, debug info stripped);
+//! * `server/dist/mm-python-shim-<platform>`, the shim (`mm-python-shim`, release build linked
+//!   against glibc 2.17's symbol versions with cargo-zigbuild, cross-built for arm64, debug
+//!   info stripped);
 //! * `wheels/`: the SDK (`sdk/python`) and the generated package (`generated/python`) built as
 //!   wheels, and, from PyPI, pip and every dependency (theirs and the plugin's
-//!   `requirements.txt`) as manylinux2014 x86-64 wheels for each Python version asked for
+//!   `requirements.txt`) as manylinux2014 wheels for each platform and Python version asked for
 //!   (3.10 to 3.14 by default), with grpcio and protobuf held to the versions the repository
 //!   tests (`tools/python-dev.txt`). The shim installs them without network on first start.
 //!
@@ -28,12 +29,48 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// The shim's name inside the bundle, for the one platform built here.
-pub const SHIM_PATH: &str = "server/dist/mm-python-shim-linux-amd64";
+/// A server platform a bundle carries the shim and the wheels for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// Mattermost's name (`server.executables` key).
+    pub name: &'static str,
+    /// The Rust target the shim is cross-built for.
+    pub rust_target: &'static str,
+    /// The wheel platform tags of its dependency wheels (glibc 2.17 and later).
+    pub wheel_tags: &'static [&'static str],
+}
+
+pub const PLATFORMS: &[Platform] = &[
+    Platform {
+        name: "linux-amd64",
+        rust_target: "x86_64-unknown-linux-gnu",
+        wheel_tags: &["manylinux2014_x86_64", "manylinux_2_17_x86_64"],
+    },
+    Platform {
+        name: "linux-arm64",
+        rust_target: "aarch64-unknown-linux-gnu",
+        wheel_tags: &["manylinux2014_aarch64", "manylinux_2_17_aarch64"],
+    },
+];
+
+/// The glibc whose symbol versions the release shim is linked against: the oldest a
+/// manylinux2014 wheel runs on, so the bundle asks no more of the host than its wheels do.
+pub const GLIBC_BASELINE: (u32, u32) = (2, 17);
+
+pub fn platform(name: &str) -> Result<&'static Platform> {
+    PLATFORMS.iter().find(|p| p.name == name).with_context(|| {
+        let known: Vec<&str> = PLATFORMS.iter().map(|p| p.name).collect();
+        format!("unknown platform {name}: the bundle knows {known:?}")
+    })
+}
+
+/// The shim's path inside the bundle for one platform.
+pub fn shim_path(platform: &Platform) -> String {
+    format!("server/dist/mm-python-shim-{}", platform.name)
+}
+
 /// Python versions whose dependency wheels a bundle carries by default.
 pub const DEFAULT_PYTHONS: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
-/// The platform tags of the dependency wheels (glibc 2.17 and later, x86-64).
-const PLATFORMS: &[&str] = &["manylinux2014_x86_64", "manylinux_2_17_x86_64"];
 /// Names not copied from the top of the plugin directory (`plugin.json` is written anew).
 const SKIPPED_AT_TOP: &[&str] = &["plugin.json", "venv", "wheels", "dist"];
 /// Names not copied from anywhere in it (nor dot-files, nor `*.pyc`).
@@ -42,17 +79,20 @@ const SKIPPED: &[&str] = &["__pycache__", "node_modules"];
 pub struct Options {
     pub plugin_dir: PathBuf,
     pub out_dir: PathBuf,
-    /// A prebuilt shim to use instead of `cargo build --release` (the tests use the debug one).
+    /// A prebuilt linux-amd64 shim to use instead of the release build (the tests use the
+    /// debug one).
     pub shim: Option<PathBuf>,
     pub pythons: Vec<String>,
+    pub platforms: Vec<&'static Platform>,
 }
 
 /// Builds the bundle and returns the archive's path.
 pub fn run(opts: &Options) -> Result<PathBuf> {
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        bail!(
-            "`cargo xtask bundle` builds the linux-amd64 shim from this machine: run it on x86-64 Linux"
-        );
+        bail!("`cargo xtask bundle` cross-builds the shims from x86-64 Linux: run it there");
+    }
+    if opts.platforms.is_empty() {
+        bail!("no platform to bundle for");
     }
     let dir = &opts.plugin_dir;
     let manifest = mattermost_plugin_runtime::manifest::Manifest::load(dir)
@@ -82,10 +122,12 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
             dir.join(&entry).display()
         );
     }
-    server.insert(
-        "executables".into(),
-        serde_json::json!({ "linux-amd64": SHIM_PATH }),
-    );
+    let executables: serde_json::Map<String, serde_json::Value> = opts
+        .platforms
+        .iter()
+        .map(|p| (p.name.to_string(), shim_path(p).into()))
+        .collect();
+    server.insert("executables".into(), executables.into());
     let id = manifest.id.clone();
     let archive = opts
         .out_dir
@@ -104,16 +146,18 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         serde_json::to_string_pretty(&json)? + "\n",
     )?;
 
-    let shim = match &opts.shim {
-        Some(path) => path.clone(),
-        None => build_shim()?,
-    };
-    let target = root.join(SHIM_PATH);
-    std::fs::create_dir_all(target.parent().unwrap())?;
-    std::fs::copy(&shim, &target)
-        .with_context(|| format!("copying the shim {}", shim.display()))?;
-    strip_debug_info(&target);
-    set_mode(&target, 0o755)?;
+    for platform in &opts.platforms {
+        let shim = match &opts.shim {
+            Some(path) if platform.name == "linux-amd64" => path.clone(),
+            _ => build_shim(platform)?,
+        };
+        let target = root.join(shim_path(platform));
+        std::fs::create_dir_all(target.parent().unwrap())?;
+        std::fs::copy(&shim, &target)
+            .with_context(|| format!("copying the shim {}", shim.display()))?;
+        strip_debug_info(&target);
+        set_mode(&target, 0o755)?;
+    }
 
     let wheels = root.join("wheels");
     std::fs::create_dir_all(&wheels)?;
@@ -122,16 +166,19 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         &wheels,
         requirements.is_file().then_some(requirements.as_path()),
         &opts.pythons,
+        &opts.platforms,
     )?;
 
     let partial = archive.with_extension("gz.partial");
     write_archive(staging.path(), &id, &partial)?;
     std::fs::rename(&partial, &archive)?;
     let size = std::fs::metadata(&archive)?.len();
+    let platforms: Vec<&str> = opts.platforms.iter().map(|p| p.name).collect();
     println!(
-        "bundle: {} ({:.1} MiB): shim for linux-amd64, wheels for Python {}",
+        "bundle: {} ({:.1} MiB): shim and wheels for {}, Python {}",
         archive.display(),
         size as f64 / (1024.0 * 1024.0),
+        platforms.join(", "),
         opts.pythons.join(", ")
     );
     Ok(archive)
@@ -165,11 +212,16 @@ fn copy_plugin_files(from: &Path, to: &Path, top: bool) -> Result<()> {
     Ok(())
 }
 
-/// The release shim, linked against glibc 2.17's symbol versions (so it runs on hosts as old
-/// as that) with cargo-zigbuild and zig as the linker, both from PyPI
+/// The release shim for `platform`, linked against glibc 2.17's symbol versions (so it runs on
+/// hosts as old as that) with cargo-zigbuild and zig as the (cross) linker, both from PyPI
 /// (`tools/bundle-tools.txt`, installed into `target/bundle-tools` on first use); its path.
-fn build_shim() -> Result<PathBuf> {
+pub fn build_shim(platform: &Platform) -> Result<PathBuf> {
+    ensure_rust_target(platform)?;
     let tools = bundle_tools()?;
+    let glibc_target = format!(
+        "{}.{}.{}",
+        platform.rust_target, GLIBC_BASELINE.0, GLIBC_BASELINE.1
+    );
     let mut cmd = crate::cargo();
     // cargo finds `cargo-zigbuild` on PATH, and it finds zig as `python3 -m ziglang`.
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -179,7 +231,7 @@ fn build_shim() -> Result<PathBuf> {
         "zigbuild",
         "--release",
         "--target",
-        GLIBC_TARGET,
+        &glibc_target,
         "-p",
         "mattermost-plugin-shim",
         "--bin",
@@ -187,20 +239,43 @@ fn build_shim() -> Result<PathBuf> {
     ]);
     crate::run(
         cmd,
-        &format!("cargo zigbuild --release --target {GLIBC_TARGET} (mm-python-shim)"),
+        &format!("cargo zigbuild --release --target {glibc_target} (mm-python-shim)"),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::root().join("target"));
     // The glibc suffix is the linker's business: cargo's output directory is the plain triple.
-    let triple = GLIBC_TARGET
-        .split_once('.')
-        .map_or(GLIBC_TARGET, |(t, _)| t);
-    Ok(target.join(triple).join("release/mm-python-shim"))
+    Ok(target
+        .join(platform.rust_target)
+        .join("release/mm-python-shim"))
 }
 
-/// The target the release shim is built for: x86-64 Linux, glibc 2.17 symbol versions.
-pub const GLIBC_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
+/// The Rust standard library for `platform`'s target, added with rustup when missing.
+fn ensure_rust_target(platform: &Platform) -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out) if out.status.success() => {
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == platform.rust_target)
+            {
+                return Ok(());
+            }
+        }
+        // Without rustup the toolchain may still have the target; cargo will say if not.
+        _ => return Ok(()),
+    }
+    let mut cmd = Command::new("rustup");
+    cmd.args(["target", "add", platform.rust_target]);
+    crate::run(cmd, &format!("rustup target add {}", platform.rust_target)).with_context(|| {
+        format!(
+            "the {} shim needs Rust's standard library for {}; without it, bundle for the other platforms only (--platform linux-amd64)",
+            platform.name, platform.rust_target
+        )
+    })
+}
 
 /// A virtualenv with `tools/bundle-tools.txt` installed, made or refreshed when that file
 /// changes; its path.
@@ -234,7 +309,12 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 
 /// The SDK and the generated package as wheels (built with the repository's virtualenv, no
 /// network), then pip and every dependency from PyPI for each Python version.
-fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]) -> Result<()> {
+fn collect_wheels(
+    wheels: &Path,
+    requirements: Option<&Path>,
+    pythons: &[String],
+    platforms: &[&Platform],
+) -> Result<()> {
     let python = crate::ensure_venv()?;
     let root = crate::root();
     let mut cmd = crate::pip(&python, "wheel");
@@ -259,7 +339,10 @@ fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]
         .collect();
     let constraints = wheels.with_file_name("constraints.txt");
     std::fs::write(&constraints, pins)?;
-    for version in pythons {
+    for (version, platform) in pythons
+        .iter()
+        .flat_map(|v| platforms.iter().map(move |p| (v, p)))
+    {
         let mut cmd = crate::pip(&python, "download");
         cmd.args([
             "--only-binary=:all:",
@@ -268,8 +351,8 @@ fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]
             "--python-version",
             version,
         ]);
-        for platform in PLATFORMS {
-            cmd.args(["--platform", platform]);
+        for tag in platform.wheel_tags {
+            cmd.args(["--platform", tag]);
         }
         cmd.arg("--dest")
             .arg(wheels)
@@ -282,7 +365,10 @@ fn collect_wheels(wheels: &Path, requirements: Option<&Path>, pythons: &[String]
         }
         crate::run(
             cmd,
-            &format!("pip download (dependency wheels for Python {version})"),
+            &format!(
+                "pip download (dependency wheels for Python {version}, {})",
+                platform.name
+            ),
         )?;
     }
     std::fs::remove_file(&constraints)?;
@@ -345,6 +431,42 @@ mod tests {
             .max()
     }
 
+    /// The release shims `cargo xtask bundle` puts in a bundle, cross-built with cargo-zigbuild:
+    /// each for its platform's machine, each needing no glibc newer than the baseline.
+    #[test]
+    fn release_shims_run_on_old_glibc_on_both_platforms() {
+        use object::Object;
+        for platform in PLATFORMS {
+            let started = std::time::Instant::now();
+            let binary = std::fs::read(build_shim(platform).unwrap()).unwrap();
+            let file = object::File::parse(&*binary).expect("the shim is an ELF file");
+            let expected = match platform.name {
+                "linux-amd64" => object::Architecture::X86_64,
+                "linux-arm64" => object::Architecture::Aarch64,
+                other => panic!("no expected architecture for {other}"),
+            };
+            assert_eq!(file.architecture(), expected, "{}", platform.name);
+            let glibc = highest_glibc(&binary).expect("the shim links glibc");
+            assert!(
+                glibc <= GLIBC_BASELINE,
+                "the {} shim needs glibc {}.{}, newer than the {}.{} baseline",
+                platform.name,
+                glibc.0,
+                glibc.1,
+                GLIBC_BASELINE.0,
+                GLIBC_BASELINE.1
+            );
+            eprintln!(
+                "{}: release shim of {:.1} MiB needs glibc {}.{} (built in {:?})",
+                platform.name,
+                binary.len() as f64 / (1024.0 * 1024.0),
+                glibc.0,
+                glibc.1,
+                started.elapsed()
+            );
+        }
+    }
+
     /// `cargo xtask bundle examples/hello`, checked, then installed and run the way a stock
     /// server does it, with Mattermost's own plugin package (`shim/tests/mmhost`,
     /// `TestUploadedBundle*`).
@@ -372,6 +494,8 @@ mod tests {
             out_dir: out.path().to_path_buf(),
             shim: Some(target.join("debug/mm-python-shim")),
             pythons: DEFAULT_PYTHONS.iter().map(|v| v.to_string()).collect(),
+            // The debug shim runs here; the release shims are checked on their own below.
+            platforms: vec![platform("linux-amd64").unwrap()],
         })
         .unwrap();
         eprintln!("bundled in {:?}", started.elapsed());
@@ -399,7 +523,7 @@ mod tests {
         assert_eq!(
             manifest["server"],
             serde_json::json!({
-                "executables": {"linux-amd64": SHIM_PATH},
+                "executables": {"linux-amd64": "server/dist/mm-python-shim-linux-amd64"},
                 "runtime": "python",
                 "executable": "plugin.py",
             })
@@ -408,7 +532,7 @@ mod tests {
             file("plugin.py").1,
             std::fs::read(root.join("examples/hello/plugin.py")).unwrap()
         );
-        let (mode, shim) = file(SHIM_PATH);
+        let (mode, shim) = file("server/dist/mm-python-shim-linux-amd64");
         assert_eq!(mode & 0o777, 0o755);
         assert!(shim.starts_with(b"\x7fELF"));
         let glibc = highest_glibc(shim).expect("the shim links glibc");

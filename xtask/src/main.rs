@@ -60,7 +60,8 @@ enum Cmd {
     /// Run the Python hello plugin on the dev host and drive it through its HTTP surface.
     Demo,
     /// Package a Python plugin for a stock Mattermost server: `<id>-<version>.tar.gz` with the
-    /// shim (linux-amd64), the plugin's files and the wheels it installs from, offline.
+    /// shim (linux-amd64 and linux-arm64), the plugin's files and the wheels it installs from,
+    /// offline.
     Bundle {
         /// The plugin directory (`plugin.json` with `"server": {"runtime": "python",
         /// "executable": "plugin.py"}`, the entry script, an optional `requirements.txt`).
@@ -71,7 +72,11 @@ enum Cmd {
         /// Python versions to carry dependency wheels for (the server host's must be one).
         #[arg(long, value_delimiter = ',', default_values_t = bundle::DEFAULT_PYTHONS.iter().map(|v| v.to_string()))]
         python: Vec<String>,
-        /// A prebuilt `mm-python-shim` to put in the bundle instead of a fresh release build.
+        /// Server platforms to carry the shim and the dependency wheels for.
+        #[arg(long, value_delimiter = ',', default_values_t = bundle::PLATFORMS.iter().map(|p| p.name.to_string()))]
+        platform: Vec<String>,
+        /// A prebuilt linux-amd64 `mm-python-shim` to put in the bundle instead of a fresh
+        /// release build.
         #[arg(long)]
         shim: Option<PathBuf>,
     },
@@ -90,14 +95,22 @@ fn main() -> ExitCode {
             plugin_dir,
             out,
             python,
+            platform,
             shim,
-        } => bundle::run(&bundle::Options {
-            plugin_dir,
-            out_dir: out,
-            shim,
-            pythons: python,
-        })
-        .map(|_| ()),
+        } => platform
+            .iter()
+            .map(|name| bundle::platform(name))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|platforms| {
+                bundle::run(&bundle::Options {
+                    plugin_dir,
+                    out_dir: out,
+                    shim,
+                    pythons: python,
+                    platforms,
+                })
+            })
+            .map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -632,6 +645,11 @@ fn bench() -> Result<()> {
             "mattermost-plugin-devhost",
             "python_sdk",
             "Python SDK hook round trip, API calls and cold start vs raw grpcio",
+        ),
+        (
+            "mattermost-plugin-shim",
+            "stock_server",
+            "Python plugin through the shim vs a native Go plugin on Mattermost's plugin package",
         ),
     ] {
         let mut cmd = cargo();
