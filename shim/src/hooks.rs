@@ -14,10 +14,10 @@
 //! * `Plugin.OnActivate` does what Mattermost's plugin side does (`client_rpc.go`): dial the
 //!   API stream (`APIMuxId`) and the database driver stream (`DriverMuxId`) at once — the
 //!   server accepts each for only 5 s — connect the API stream to the [`ApiConnection`] the
-//!   plugin's API calls go through, run `OnConfigurationChange` (a failure is logged, as Go
-//!   does) and then `OnActivate`, whose error goes back in `Z_OnActivateReturns.A` (a
-//!   `*model.AppError` or Mattermost's `ErrorString`). The driver stream is kept open but not
-//!   served.
+//!   plugin's API calls go through (with the session's broker, for the API's byte streams),
+//!   run `OnConfigurationChange` (a failure is logged, as Go does) and then `OnActivate`, whose
+//!   error goes back in `Z_OnActivateReturns.A` (a `*model.AppError` or Mattermost's
+//!   `ErrorString`). The driver stream is kept open but not served.
 
 use std::sync::{Arc, Mutex};
 
@@ -107,7 +107,7 @@ where
                     .map_err(MethodError::new)?;
                 idle.lock().expect("not poisoned").push(driver);
             }
-            api.connect(Client::new(api_stream));
+            api.connect_with_broker(Client::new(api_stream), broker.clone());
             let ctx = CallContext::default();
             if let Err(e) = hooks.on_configuration_change(&ctx).await {
                 tracing::error!("call to OnConfigurationChange failed, error: {e}");

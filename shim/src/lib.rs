@@ -20,6 +20,9 @@
 //! * [`http`] — `ServeHTTP` / `ServeMetrics` over the server's broker streams;
 //! * [`upload`] — `FileWillBeUploaded`: the file and its replacement over broker streams;
 //! * [`remote_reader`] — the varint-asked reader both read the server's bytes with;
+//! * [`served_reader`] — the other direction: a byte stream of the API's (`InstallPlugin`,
+//!   `UploadData`, …) served to the server's asks on a broker stream;
+//! * [`plugin_http`] — `PluginHTTP`: streamed over broker streams, or buffered on older servers;
 //! * [`bundle`] — the plugin bundle from the executable's path, and its Python entry.
 //!
 //! The wire protocol is described in the project's shim brief (`shim_protocol.md`); the Go
@@ -33,8 +36,10 @@ pub mod http;
 pub mod mux;
 pub mod netrpc;
 pub mod plugin;
+pub mod plugin_http;
 pub mod remote_reader;
 pub mod rpc;
+pub mod served_reader;
 pub mod upload;
 
 pub use gobwire;

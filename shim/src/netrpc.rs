@@ -2,15 +2,21 @@
 //! [`Registry`] for [`rpc::Service`](crate::rpc::Service) (hooks served to the server) and
 //! [`Caller`] for [`rpc::Client`](crate::rpc::Client) (the server's API), plus
 //! [`ApiConnection`], a caller that waits for the API stream the server hands over in
-//! `OnActivate`.
+//! `OnActivate` and carries the API's byte streams and plugin-to-plugin HTTP over the
+//! session's broker ([`crate::served_reader`], [`crate::plugin_http`]).
 
 use std::future::Future;
 use std::time::Duration;
 
 use gobwire::{Decode, Encode};
-use mattermost_plugin_gob::netrpc_base::{CallFailure, Caller, Registry};
+use mattermost_plugin_api::support::BoxStream;
+use mattermost_plugin_api::{ApiError, ByteStream, pb};
+use mattermost_plugin_gob::netrpc_base::{
+    CallFailure, Caller, PluginHttpFrames, Registry, ServedStream, failure_error, unavailable,
+};
 use tokio::sync::watch;
 
+use crate::broker::MuxBroker;
 use crate::rpc::{CallError, Client, MethodError, Service};
 
 /// The generated code names methods `"Plugin.<Method>"`; a [`Service`] holds them by method
@@ -61,6 +67,33 @@ impl Caller for Client {
         let reply = self.send(service_method, &args);
         async move { reply.await.map_err(call_failure) }
     }
+
+    /// A bare client has no broker to serve a stream on (see [`ApiConnection`]).
+    fn serve_stream(
+        &self,
+        method: &'static str,
+        data: ByteStream,
+    ) -> impl Future<Output = Result<ServedStream, CallFailure>> + Send {
+        drop(data);
+        std::future::ready(Err(no_broker(method)))
+    }
+
+    fn plugin_http(
+        &self,
+        method: &'static str,
+        frames: BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl Future<Output = Result<PluginHttpFrames, ApiError>> + Send {
+        drop(frames);
+        std::future::ready(Err(unavailable(method, message_no_broker(method))))
+    }
+}
+
+fn message_no_broker(method: &str) -> String {
+    format!("{method}: this connection to the server has no broker for its byte streams")
+}
+
+fn no_broker(method: &str) -> CallFailure {
+    CallFailure::Failed(message_no_broker(method))
 }
 
 /// How long an API call made before the server handed over its API stream (in `OnActivate`)
@@ -72,9 +105,16 @@ pub const API_WAIT: Duration = Duration::from_secs(60);
 /// Cheap to clone; every clone sees the same connection.
 #[derive(Clone)]
 pub struct ApiConnection {
-    client: watch::Receiver<Option<Client>>,
-    set: std::sync::Arc<watch::Sender<Option<Client>>>,
+    client: watch::Receiver<Option<Connected>>,
+    set: std::sync::Arc<watch::Sender<Option<Connected>>>,
     wait: Duration,
+}
+
+/// The API stream's client, and the session's broker for the API's byte streams.
+#[derive(Clone)]
+struct Connected {
+    client: Client,
+    broker: Option<MuxBroker>,
 }
 
 impl std::fmt::Debug for ApiConnection {
@@ -103,20 +143,35 @@ impl ApiConnection {
     }
 
     /// Use `client` (on the stream `OnActivate` named) from now on, replacing any earlier one.
+    /// Without a broker, the API's byte streams and plugin-to-plugin HTTP fail.
     pub fn connect(&self, client: Client) {
-        self.set.send_replace(Some(client));
+        self.set.send_replace(Some(Connected {
+            client,
+            broker: None,
+        }));
+    }
+
+    /// [`connect`](Self::connect), with the session's broker for the API's byte streams.
+    pub fn connect_with_broker(&self, client: Client, broker: MuxBroker) {
+        self.set.send_replace(Some(Connected {
+            client,
+            broker: Some(broker),
+        }));
     }
 
     /// The current client, if connected.
     pub fn client(&self) -> Option<Client> {
-        self.client.borrow().clone()
+        self.client.borrow().as_ref().map(|c| c.client.clone())
     }
 
-    async fn wait_for_client(&self) -> Result<Client, CallFailure> {
+    async fn connected(&self) -> Result<Connected, CallFailure> {
+        if let Some(c) = self.client.borrow().as_ref() {
+            return Ok(c.clone());
+        }
         let mut rx = self.client.clone();
         let got = tokio::time::timeout(self.wait, rx.wait_for(Option::is_some)).await;
         match got {
-            Ok(Ok(client)) => Ok(client.clone().expect("waited for Some")),
+            Ok(Ok(connected)) => Ok(connected.clone().expect("waited for Some")),
             _ => Err(CallFailure::Failed(format!(
                 "the server's API is not available: the server has not activated the plugin (no OnActivate within {:?})",
                 self.wait
@@ -137,11 +192,42 @@ impl Caller for ApiConnection {
     {
         let this = self.clone();
         async move {
-            let client = match this.client() {
-                Some(c) => c,
-                None => this.wait_for_client().await?,
+            let connected = this.connected().await?;
+            Caller::call(&connected.client, service_method, args).await
+        }
+    }
+
+    fn serve_stream(
+        &self,
+        method: &'static str,
+        data: ByteStream,
+    ) -> impl Future<Output = Result<ServedStream, CallFailure>> + Send {
+        let this = self.clone();
+        async move {
+            let broker = this.connected().await?.broker.ok_or(no_broker(method))?;
+            let (id, lease) = crate::served_reader::serve(&broker, method, data);
+            Ok(ServedStream {
+                id,
+                lease: Box::new(lease),
+            })
+        }
+    }
+
+    fn plugin_http(
+        &self,
+        method: &'static str,
+        frames: BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl Future<Output = Result<PluginHttpFrames, ApiError>> + Send {
+        let this = self.clone();
+        async move {
+            let connected = this
+                .connected()
+                .await
+                .map_err(|f| failure_error(method, f))?;
+            let Some(broker) = connected.broker else {
+                return Err(unavailable(method, message_no_broker(method)));
             };
-            Caller::call(&client, service_method, args).await
+            crate::plugin_http::exchange(&connected.client, &broker, method, frames).await
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What the generated net/rpc halves (`netrpc.rs`) need from a transport: somewhere to register
 //! `Plugin.<Method>` handlers ([`Registry`]) and a way to call them on the other side
-//! ([`Caller`]). The shim implements both over go-plugin's yamux streams; [`Loopback`] does it in
-//! memory, through real gob bytes, for tests.
+//! ([`Caller`]), including the broker streams of the API methods that take an `io.Reader` and
+//! plugin-to-plugin HTTP. The shim implements both over go-plugin's yamux streams; [`Loopback`]
+//! does it in memory, through real gob bytes, for tests (without broker streams).
 //!
 //! Hand-written: the generator copies this file verbatim from `templates/rust/`.
 
@@ -14,7 +15,8 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use gobwire::{Decode, Encode};
-use mattermost_plugin_api::ApiError;
+use mattermost_plugin_api::support::{BoxStream, ByteStream};
+use mattermost_plugin_api::{ApiError, pb};
 
 /// Where `Plugin.<Method>` handlers go: `A` is decoded from the request, `R` sent as the reply;
 /// an `Err` becomes net/rpc's `Response.Error`.
@@ -36,7 +38,19 @@ pub enum CallFailure {
     Failed(String),
 }
 
-/// Calls `Plugin.<Method>` on the other side.
+/// A byte stream being served to the other side on a broker stream, for as long as this lives.
+pub struct ServedStream {
+    /// The broker id the other side dials to pull the bytes.
+    pub id: u32,
+    /// Dropped when the call is over: stops the serving if the other side never dialed.
+    pub lease: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// The frames of one plugin-to-plugin HTTP response.
+pub type PluginHttpFrames = BoxStream<Result<pb::PluginHttpResponse, ApiError>>;
+
+/// Calls `Plugin.<Method>` on the other side, plus what the methods whose Go signature takes a
+/// byte stream or an HTTP exchange need from the transport.
 pub trait Caller: Clone + Send + Sync + 'static {
     fn call<A, R>(
         &self,
@@ -46,6 +60,22 @@ pub trait Caller: Clone + Send + Sync + 'static {
     where
         A: Encode + Send + 'static,
         R: Decode + Default + Send + 'static;
+
+    /// Serves `data` on a fresh broker id for the other side to pull (an `io.Reader` argument,
+    /// as go-plugin carries one), and gives the id to put in the call's arguments.
+    fn serve_stream(
+        &self,
+        method: &'static str,
+        data: ByteStream,
+    ) -> impl Future<Output = Result<ServedStream, CallFailure>> + Send;
+
+    /// Plugin-to-plugin HTTP through the other side (`PluginHTTP`): request frames in, response
+    /// frames out. Its net/rpc form is the transport's.
+    fn plugin_http(
+        &self,
+        method: &'static str,
+        frames: BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl Future<Output = Result<PluginHttpFrames, ApiError>> + Send;
 }
 
 /// A call from a generated method: a server without the method answers as the dev host does
@@ -63,12 +93,44 @@ where
     caller
         .call(service_method, args)
         .await
-        .map_err(|failure| match failure {
-            CallFailure::NoMethod => ApiError::not_implemented(method),
-            CallFailure::Failed(message) => {
-                ApiError::transport(method, tonic::Status::unavailable(message))
-            }
-        })
+        .map_err(|failure| failure_error(method, failure))
+}
+
+/// A call from a generated method whose Go signature takes an `io.Reader`: `data` is served on
+/// a broker stream whose id `args` puts in the arguments, until the reply is in.
+pub async fn call_with_stream<C: Caller, A, R>(
+    caller: &C,
+    method: &'static str,
+    service_method: &'static str,
+    data: ByteStream,
+    args: impl FnOnce(u32) -> A + Send,
+) -> Result<R, ApiError>
+where
+    A: Encode + Send + 'static,
+    R: Decode + Default + Send + 'static,
+{
+    let served = caller
+        .serve_stream(method, data)
+        .await
+        .map_err(|failure| failure_error(method, failure))?;
+    let reply = call(caller, method, service_method, args(served.id)).await;
+    // The other side has stopped reading by the time it replies.
+    drop(served.lease);
+    reply
+}
+
+/// How a failed call reaches the plugin: a server without the method answers 501 naming it;
+/// any other failure is the transport's.
+pub fn failure_error(method: &str, failure: CallFailure) -> ApiError {
+    match failure {
+        CallFailure::NoMethod => ApiError::not_implemented(method),
+        CallFailure::Failed(message) => unavailable(method, message),
+    }
+}
+
+/// A transport failure of `method` (gRPC `UNAVAILABLE` to the plugin).
+pub fn unavailable(method: &str, message: impl Into<String>) -> ApiError {
+    ApiError::transport(method, tonic::Status::unavailable(message.into()))
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -132,6 +194,27 @@ impl Caller for Loopback {
             let reply = handler(bytes).await.map_err(CallFailure::Failed)?;
             decode(&reply).map_err(CallFailure::Failed)
         }
+    }
+
+    /// Handlers here take gob values only, so no method needing a broker stream is registered:
+    /// the call answers as a server without the method.
+    fn serve_stream(
+        &self,
+        _method: &'static str,
+        data: ByteStream,
+    ) -> impl Future<Output = Result<ServedStream, CallFailure>> + Send {
+        drop(data);
+        std::future::ready(Err(CallFailure::NoMethod))
+    }
+
+    /// Not carried in memory: answers as a server without the method.
+    fn plugin_http(
+        &self,
+        method: &'static str,
+        frames: BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl Future<Output = Result<PluginHttpFrames, ApiError>> + Send {
+        drop(frames);
+        std::future::ready(Err(ApiError::not_implemented(method)))
     }
 }
 

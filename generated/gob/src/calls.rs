@@ -7024,6 +7024,57 @@ impl Z_GetPluginStatusReturns {
         out
     }
 }
+impl Z_InstallPluginArgs {
+    /// The contract's arguments, in order.
+    pub fn into_contract(self) -> (bool,) {
+        (self.b,)
+    }
+    /// From the contract's arguments, in order.
+    pub fn from_contract(args: (bool,)) -> Self {
+        let _ = &args;
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        out.b = args.0;
+        out
+    }
+}
+impl Z_InstallPluginReturns {
+    /// The contract's results, or the call's error.
+    pub fn into_contract(
+        self,
+    ) -> Result<(::core::option::Option<crate::pb::Manifest>,), ApiError> {
+        if let Some(e) = self.b {
+            return Err(ApiError::App(pb::AppError::from(*e)));
+        }
+        Ok((
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::Manifest::from(x)
+                }),
+        ))
+    }
+    /// From the contract's results, or the call's error (which leaves the results at
+    /// their zero values, as Go does).
+    pub fn from_contract(
+        result: Result<(::core::option::Option<crate::pb::Manifest>,), ApiError>,
+    ) -> Self {
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        match result {
+            Ok(values) => {
+                let _ = &values;
+                out.a = (values.0).map(|x| Box::new(Manifest::from(x)));
+            }
+            Err(error) => {
+                out.b = Some(
+                    Box::new(AppError::from(error.into_app_error("InstallPlugin"))),
+                );
+            }
+        }
+        out
+    }
+}
 impl Z_KVSetArgs {
     /// The contract's arguments, in order.
     pub fn into_contract(
@@ -9208,6 +9259,63 @@ impl Z_CreateUploadSessionReturns {
         out
     }
 }
+impl Z_UploadDataArgs {
+    /// The contract's arguments, in order.
+    pub fn into_contract(self) -> (::core::option::Option<crate::pb::UploadSession>,) {
+        (
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::UploadSession::from(x)
+                }),
+        )
+    }
+    /// From the contract's arguments, in order.
+    pub fn from_contract(
+        args: (::core::option::Option<crate::pb::UploadSession>,),
+    ) -> Self {
+        let _ = &args;
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        out.a = (args.0).map(|x| Box::new(UploadSession::from(x)));
+        out
+    }
+}
+impl Z_UploadDataReturns {
+    /// The contract's results, or the call's error.
+    pub fn into_contract(
+        self,
+    ) -> Result<(::core::option::Option<crate::pb::FileInfo>,), ApiError> {
+        if let Some(e) = crate::values::error_to_pb(self.b) {
+            return Err(ApiError::Error(e));
+        }
+        Ok((
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::FileInfo::from(x)
+                }),
+        ))
+    }
+    /// From the contract's results, or the call's error (which leaves the results at
+    /// their zero values, as Go does).
+    pub fn from_contract(
+        result: Result<(::core::option::Option<crate::pb::FileInfo>,), ApiError>,
+    ) -> Self {
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        match result {
+            Ok(values) => {
+                let _ = &values;
+                out.a = (values.0).map(|x| Box::new(FileInfo::from(x)));
+            }
+            Err(error) => {
+                out.b = crate::values::error_from_pb(error.into_error());
+            }
+        }
+        out
+    }
+}
 impl Z_GetUploadSessionArgs {
     /// The contract's arguments, in order.
     pub fn into_contract(self) -> (::prost::alloc::string::String,) {
@@ -9914,6 +10022,77 @@ impl Z_ReceiveSharedChannelSyncMsgReturns {
             Ok(values) => {
                 let _ = &values;
                 out.a = (values.0).map(|x| SyncResponse::from(x)).unwrap_or_default();
+            }
+            Err(error) => {
+                out.b = crate::values::error_from_pb(error.into_error());
+            }
+        }
+        out
+    }
+}
+impl Z_ReceiveSharedChannelAttachmentSyncMsgArgs {
+    /// The contract's arguments, in order.
+    pub fn into_contract(
+        self,
+    ) -> (
+        ::prost::alloc::string::String,
+        ::prost::alloc::string::String,
+        ::core::option::Option<crate::pb::FileInfo>,
+    ) {
+        (
+            self.a,
+            self.b,
+            (self.c)
+                .map(|x| {
+                    let x = *x;
+                    pb::FileInfo::from(x)
+                }),
+        )
+    }
+    /// From the contract's arguments, in order.
+    pub fn from_contract(
+        args: (
+            ::prost::alloc::string::String,
+            ::prost::alloc::string::String,
+            ::core::option::Option<crate::pb::FileInfo>,
+        ),
+    ) -> Self {
+        let _ = &args;
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        out.a = args.0;
+        out.b = args.1;
+        out.c = (args.2).map(|x| Box::new(FileInfo::from(x)));
+        out
+    }
+}
+impl Z_ReceiveSharedChannelAttachmentSyncMsgReturns {
+    /// The contract's results, or the call's error.
+    pub fn into_contract(
+        self,
+    ) -> Result<(::core::option::Option<crate::pb::FileInfo>,), ApiError> {
+        if let Some(e) = crate::values::error_to_pb(self.b) {
+            return Err(ApiError::Error(e));
+        }
+        Ok((
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::FileInfo::from(x)
+                }),
+        ))
+    }
+    /// From the contract's results, or the call's error (which leaves the results at
+    /// their zero values, as Go does).
+    pub fn from_contract(
+        result: Result<(::core::option::Option<crate::pb::FileInfo>,), ApiError>,
+    ) -> Self {
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        match result {
+            Ok(values) => {
+                let _ = &values;
+                out.a = (values.0).map(|x| Box::new(FileInfo::from(x)));
             }
             Err(error) => {
                 out.b = crate::values::error_from_pb(error.into_error());

@@ -908,6 +908,10 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
             "Z_GetPluginStatusReturns" => {
                 reencode_as::<wire::Z_GetPluginStatusReturns>(bytes)
             }
+            "Z_InstallPluginArgs" => reencode_as::<wire::Z_InstallPluginArgs>(bytes),
+            "Z_InstallPluginReturns" => {
+                reencode_as::<wire::Z_InstallPluginReturns>(bytes)
+            }
             "Z_KVSetArgs" => reencode_as::<wire::Z_KVSetArgs>(bytes),
             "Z_KVSetReturns" => reencode_as::<wire::Z_KVSetReturns>(bytes),
             "Z_KVCompareAndSetArgs" => reencode_as::<wire::Z_KVCompareAndSetArgs>(bytes),
@@ -1080,6 +1084,8 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
             "Z_CreateUploadSessionReturns" => {
                 reencode_as::<wire::Z_CreateUploadSessionReturns>(bytes)
             }
+            "Z_UploadDataArgs" => reencode_as::<wire::Z_UploadDataArgs>(bytes),
+            "Z_UploadDataReturns" => reencode_as::<wire::Z_UploadDataReturns>(bytes),
             "Z_GetUploadSessionArgs" => {
                 reencode_as::<wire::Z_GetUploadSessionArgs>(bytes)
             }
@@ -1157,6 +1163,14 @@ pub fn reencode(name: &str, bytes: &[u8]) -> Option<Result<Vec<u8>, ::gobwire::E
             }
             "Z_ReceiveSharedChannelSyncMsgReturns" => {
                 reencode_as::<wire::Z_ReceiveSharedChannelSyncMsgReturns>(bytes)
+            }
+            "Z_ReceiveSharedChannelAttachmentSyncMsgArgs" => {
+                reencode_as::<wire::Z_ReceiveSharedChannelAttachmentSyncMsgArgs>(bytes)
+            }
+            "Z_ReceiveSharedChannelAttachmentSyncMsgReturns" => {
+                reencode_as::<
+                    wire::Z_ReceiveSharedChannelAttachmentSyncMsgReturns,
+                >(bytes)
             }
             "Z_ReceiveSharedChannelProfileImageSyncMsgArgs" => {
                 reencode_as::<wire::Z_ReceiveSharedChannelProfileImageSyncMsgArgs>(bytes)
@@ -5023,6 +5037,14 @@ pub fn reencode_via_contract(
                     ),
                 )
             }
+            "Z_InstallPluginReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_InstallPluginReturns| wire::Z_InstallPluginReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
             "Z_KVSetArgs" => {
                 decode_then(
                     bytes,
@@ -5727,6 +5749,14 @@ pub fn reencode_via_contract(
                     ),
                 )
             }
+            "Z_UploadDataReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_UploadDataReturns| wire::Z_UploadDataReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
             "Z_GetUploadSessionArgs" => {
                 decode_then(
                     bytes,
@@ -5947,6 +5977,14 @@ pub fn reencode_via_contract(
                 decode_then(
                     bytes,
                     |v: wire::Z_ReceiveSharedChannelSyncMsgReturns| wire::Z_ReceiveSharedChannelSyncMsgReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_ReceiveSharedChannelAttachmentSyncMsgReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_ReceiveSharedChannelAttachmentSyncMsgReturns| wire::Z_ReceiveSharedChannelAttachmentSyncMsgReturns::from_contract(
                         v.into_contract(),
                     ),
                 )
@@ -7725,6 +7763,7 @@ pub const RETURNS_WITH_ERROR: &[&str] = &[
     "Z_DisablePluginReturns",
     "Z_RemovePluginReturns",
     "Z_GetPluginStatusReturns",
+    "Z_InstallPluginReturns",
     "Z_KVSetReturns",
     "Z_KVCompareAndSetReturns",
     "Z_KVCompareAndDeleteReturns",
@@ -7760,6 +7799,7 @@ pub const RETURNS_WITH_ERROR: &[&str] = &[
     "Z_EnsureBotUserReturns",
     "Z_RegisterCollectionAndTopicReturns",
     "Z_CreateUploadSessionReturns",
+    "Z_UploadDataReturns",
     "Z_GetUploadSessionReturns",
     "Z_SendPushNotificationReturns",
     "Z_UpdateUserAuthReturns",
@@ -7774,6 +7814,7 @@ pub const RETURNS_WITH_ERROR: &[&str] = &[
     "Z_InviteRemoteToChannelReturns",
     "Z_UninviteRemoteFromChannelReturns",
     "Z_ReceiveSharedChannelSyncMsgReturns",
+    "Z_ReceiveSharedChannelAttachmentSyncMsgReturns",
     "Z_ReceiveSharedChannelProfileImageSyncMsgReturns",
     "Z_UpsertGroupMemberReturns",
     "Z_UpsertGroupMembersReturns",
@@ -8321,6 +8362,8 @@ pub const TYPE_NAMES: &[&str] = &[
     "Z_RemovePluginReturns",
     "Z_GetPluginStatusArgs",
     "Z_GetPluginStatusReturns",
+    "Z_InstallPluginArgs",
+    "Z_InstallPluginReturns",
     "Z_KVSetArgs",
     "Z_KVSetReturns",
     "Z_KVCompareAndSetArgs",
@@ -8409,6 +8452,8 @@ pub const TYPE_NAMES: &[&str] = &[
     "Z_RegisterCollectionAndTopicReturns",
     "Z_CreateUploadSessionArgs",
     "Z_CreateUploadSessionReturns",
+    "Z_UploadDataArgs",
+    "Z_UploadDataReturns",
     "Z_GetUploadSessionArgs",
     "Z_GetUploadSessionReturns",
     "Z_SendPushNotificationArgs",
@@ -8437,6 +8482,8 @@ pub const TYPE_NAMES: &[&str] = &[
     "Z_UninviteRemoteFromChannelReturns",
     "Z_ReceiveSharedChannelSyncMsgArgs",
     "Z_ReceiveSharedChannelSyncMsgReturns",
+    "Z_ReceiveSharedChannelAttachmentSyncMsgArgs",
+    "Z_ReceiveSharedChannelAttachmentSyncMsgReturns",
     "Z_ReceiveSharedChannelProfileImageSyncMsgArgs",
     "Z_ReceiveSharedChannelProfileImageSyncMsgReturns",
     "Z_UpsertGroupMemberArgs",

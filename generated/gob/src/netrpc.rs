@@ -4,8 +4,10 @@
 //! go-plugin net/rpc for the contract's traits, method by method.
 #![allow(unused_parens, clippy::all, clippy::pedantic)]
 use std::sync::Arc;
-use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks};
-use crate::netrpc_base::{Caller, Registry, call};
+use mattermost_plugin_api::{
+    ApiError, BoxStream, ByteStream, CallContext, PluginApi, PluginHooks, pb,
+};
+use crate::netrpc_base::{Caller, PluginHttpFrames, Registry, call, call_with_stream};
 use crate::wire::*;
 /// The hooks [`register_hooks`] serves (the others travel by special case).
 pub const HOOKS: &[&str] = &[
@@ -65,7 +67,8 @@ pub const HTTP_STREAM_HOOKS: &[&str] = &["ServeHTTP", "ServeMetrics"];
 /// writes their net/rpc form by hand, with the uploaded file and its replacement on
 /// broker streams.
 pub const FILE_UPLOAD_STREAM_HOOKS: &[&str] = &["FileWillBeUploaded"];
-/// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
+/// The API methods [`NetRpcApi`] calls over net/rpc and [`register_api`] serves (the
+/// others travel by special case).
 pub const API_METHODS: &[&str] = &[
     "LoadPluginConfiguration",
     "RegisterCommand",
@@ -320,6 +323,15 @@ pub const API_METHODS: &[&str] = &[
     "QueryUsersForAccessControlExpression",
     "GetAccessControlFieldsAutocomplete",
     "GetAccessControlVisualAST",
+];
+/// The API methods [`NetRpcApi`] carries with the transport's stream capabilities: an
+/// `io.Reader` served on a broker stream (`Special::ReaderUpload`), or plugin-to-plugin
+/// HTTP (`Special::PluginHttp`). [`register_api`] does not serve them.
+pub const STREAMED_API_METHODS: &[&str] = &[
+    "InstallPlugin",
+    "PluginHTTP",
+    "UploadData",
+    "ReceiveSharedChannelAttachmentSyncMsg",
 ];
 /// Serves `Plugin.<Hook>` for every hook in [`HOOKS`] from `target` (a plugin's hooks,
 /// reached over the contract).
@@ -6017,7 +6029,8 @@ pub fn register_api<S: Registry, T: PluginApi>(
         )
 }
 /// A [`PluginApi`] whose methods call the server over net/rpc. Methods outside
-/// [`API_METHODS`] answer 501 until their special case is wired.
+/// [`API_METHODS`] and [`STREAMED_API_METHODS`] answer 501 until their special case is
+/// wired.
 #[derive(Clone)]
 pub struct NetRpcApi<C> {
     caller: C,
@@ -11565,6 +11578,99 @@ impl<C: Caller> PluginApi for NetRpcApi<C> {
                     "GetAccessControlVisualAST",
                     "Plugin.GetAccessControlVisualAST",
                     args,
+                )
+                .await?;
+            returns.into_contract().map(|v| v.0)
+        }
+    }
+    fn install_plugin(
+        &self,
+        ctx: &CallContext,
+        replace: bool,
+        file: ByteStream,
+    ) -> impl ::std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::Manifest>, ApiError>,
+    > + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let mut args = Z_InstallPluginArgs::from_contract((replace,));
+        async move {
+            let returns: Z_InstallPluginReturns = call_with_stream(
+                    &caller,
+                    "InstallPlugin",
+                    "Plugin.InstallPlugin",
+                    file,
+                    move |id| {
+                        args.plugin_stream_id = id;
+                        args
+                    },
+                )
+                .await?;
+            returns.into_contract().map(|v| v.0)
+        }
+    }
+    fn plugin_http(
+        &self,
+        ctx: &CallContext,
+        frames: BoxStream<Result<pb::PluginHttpRequest, ApiError>>,
+    ) -> impl ::std::future::Future<Output = Result<PluginHttpFrames, ApiError>> + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        async move { caller.plugin_http("PluginHTTP", frames).await }
+    }
+    fn upload_data(
+        &self,
+        ctx: &CallContext,
+        us: ::core::option::Option<crate::pb::UploadSession>,
+        rd: ByteStream,
+    ) -> impl ::std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::FileInfo>, ApiError>,
+    > + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let mut args = Z_UploadDataArgs::from_contract((us,));
+        async move {
+            let returns: Z_UploadDataReturns = call_with_stream(
+                    &caller,
+                    "UploadData",
+                    "Plugin.UploadData",
+                    rd,
+                    move |id| {
+                        args.plugin_stream_id = id;
+                        args
+                    },
+                )
+                .await?;
+            returns.into_contract().map(|v| v.0)
+        }
+    }
+    fn receive_shared_channel_attachment_sync_msg(
+        &self,
+        ctx: &CallContext,
+        remote_id: ::prost::alloc::string::String,
+        channel_id: ::prost::alloc::string::String,
+        fi: ::core::option::Option<crate::pb::FileInfo>,
+        data: ByteStream,
+    ) -> impl ::std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::FileInfo>, ApiError>,
+    > + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let mut args = Z_ReceiveSharedChannelAttachmentSyncMsgArgs::from_contract((
+            remote_id,
+            channel_id,
+            fi,
+        ));
+        async move {
+            let returns: Z_ReceiveSharedChannelAttachmentSyncMsgReturns = call_with_stream(
+                    &caller,
+                    "ReceiveSharedChannelAttachmentSyncMsg",
+                    "Plugin.ReceiveSharedChannelAttachmentSyncMsg",
+                    data,
+                    move |id| {
+                        args.data_stream_id = id;
+                        args
+                    },
                 )
                 .await?;
             returns.into_contract().map(|v| v.0)

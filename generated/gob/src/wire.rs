@@ -2006,6 +2006,22 @@ pub struct Z_GetPluginStatusReturns {
     #[gob(name = "B")]
     pub b: Option<Box<AppError>>,
 }
+/// Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_InstallPluginArgs {
+    #[gob(name = "PluginStreamID")]
+    pub plugin_stream_id: u32,
+    #[gob(name = "B")]
+    pub b: bool,
+}
+/// Go: `InstallPlugin(file io.Reader, replace bool) (*model.Manifest, *model.AppError)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_InstallPluginReturns {
+    #[gob(name = "A")]
+    pub a: Option<Box<Manifest>>,
+    #[gob(name = "B")]
+    pub b: Option<Box<AppError>>,
+}
 /// Go: `KVSet(key string, value []byte) *model.AppError` (API).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
 pub struct Z_KVSetArgs {
@@ -2624,6 +2640,22 @@ pub struct Z_CreateUploadSessionReturns {
     #[gob(name = "B")]
     pub b: Option<::gobwire::Interface>,
 }
+/// Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_UploadDataArgs {
+    #[gob(name = "A")]
+    pub a: Option<Box<UploadSession>>,
+    #[gob(name = "PluginStreamID")]
+    pub plugin_stream_id: u32,
+}
+/// Go: `UploadData(us *model.UploadSession, rd io.Reader) (*model.FileInfo, error)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_UploadDataReturns {
+    #[gob(name = "A")]
+    pub a: Option<Box<FileInfo>>,
+    #[gob(name = "B")]
+    pub b: Option<::gobwire::Interface>,
+}
 /// Go: `GetUploadSession(uploadID string) (*model.UploadSession, error)` (API).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
 pub struct Z_GetUploadSessionArgs {
@@ -2821,6 +2853,26 @@ pub struct Z_ReceiveSharedChannelSyncMsgArgs {
 pub struct Z_ReceiveSharedChannelSyncMsgReturns {
     #[gob(name = "A")]
     pub a: SyncResponse,
+    #[gob(name = "B")]
+    pub b: Option<::gobwire::Interface>,
+}
+/// Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_ReceiveSharedChannelAttachmentSyncMsgArgs {
+    #[gob(name = "A")]
+    pub a: String,
+    #[gob(name = "B")]
+    pub b: String,
+    #[gob(name = "C")]
+    pub c: Option<Box<FileInfo>>,
+    #[gob(name = "DataStreamID")]
+    pub data_stream_id: u32,
+}
+/// Go: `ReceiveSharedChannelAttachmentSyncMsg(remoteID string, channelID string, fi *model.FileInfo, data io.Reader) (*model.FileInfo, error)` (API).
+#[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
+pub struct Z_ReceiveSharedChannelAttachmentSyncMsgReturns {
+    #[gob(name = "A")]
+    pub a: Option<Box<FileInfo>>,
     #[gob(name = "B")]
     pub b: Option<::gobwire::Interface>,
 }

@@ -12,3 +12,11 @@ const writerFlushes = false
 // newerMethodAnswer: DeleteGroup is not in this release's API, so the Python call raises
 // NotImplementedByServerError, as it does on the dev host.
 const newerMethodAnswer = "not implemented: 501 DeleteGroup"
+
+// pluginHTTPStreams: this release has only the buffered PluginHTTP (no PluginHTTPStream), so
+// the shim falls back to it and the request body arrives whole.
+const pluginHTTPStreams = false
+
+// sharedAttachmentAnswer: ReceiveSharedChannelAttachmentSyncMsg is not in this release's API.
+// Its Go result is a plain error, so the shim's 501 reaches Python as a GoError with the text.
+const sharedAttachmentAnswer = "GoError 0  ReceiveSharedChannelAttachmentSyncMsg is not implemented by this server"

@@ -20,3 +20,11 @@ func (a *fakeAPI) DeleteGroup(groupID string) (*model.Group, *model.AppError) {
 	a.record("DeleteGroup " + groupID)
 	return &model.Group{Id: groupID, DisplayName: "Shim group"}, nil
 }
+
+// pluginHTTPStreams: the server has PluginHTTPStream, so PluginHTTP's request body reaches it
+// over a broker stream.
+const pluginHTTPStreams = true
+
+// sharedAttachmentAnswer: ReceiveSharedChannelAttachmentSyncMsg exists here, so its data
+// stream reaches the fake API.
+const sharedAttachmentAnswer = "received f1 a.bin 123457"

@@ -21,7 +21,7 @@ fn method_ident(rpc: &ProtoRpc) -> proc_macro2::Ident {
     format_ident!("{}", crate::naming::snake(&rpc.method.name))
 }
 
-/// Whether the generic net/rpc path carries this rpc (unary shapes only).
+/// Whether the generic net/rpc path carries this rpc both ways (unary shapes only).
 pub fn carried(rpc: &ProtoRpc) -> bool {
     match rpc.shape {
         RpcShape::Unary | RpcShape::ConfigurationJson { .. } => !super::hand_written(&rpc.method),
@@ -29,6 +29,75 @@ pub fn carried(rpc: &ProtoRpc) -> bool {
         | RpcShape::ServeHttp
         | RpcShape::PluginHttp
         | RpcShape::FileUpload => false,
+    }
+}
+
+/// Whether `NetRpcApi` carries this API rpc through the transport's stream capabilities
+/// (`Caller::serve_stream`, `Caller::plugin_http`): a byte-stream upload, or plugin-to-plugin
+/// HTTP. The server's side of these (`register_api`) is not generated.
+pub fn streamed(rpc: &ProtoRpc) -> bool {
+    match rpc.shape {
+        RpcShape::Upload { .. } => !super::hand_written(&rpc.method),
+        RpcShape::PluginHttp => true,
+        RpcShape::Unary
+        | RpcShape::ConfigurationJson { .. }
+        | RpcShape::ServeHttp
+        | RpcShape::FileUpload => false,
+    }
+}
+
+/// A trait method for a [`streamed`] rpc: an upload serves its byte stream on a broker id the
+/// arguments carry; plugin-to-plugin HTTP is the transport's exchange, only routed here.
+fn streamed_call(
+    rpc: &ProtoRpc,
+    param_types: &[TokenStream],
+    ret: &TokenStream,
+) -> Result<TokenStream, String> {
+    let go = &rpc.method.name;
+    let path = format!("Plugin.{go}");
+    let name = method_ident(rpc);
+    match &rpc.shape {
+        RpcShape::Upload { param, .. } => {
+            let Some(id_field) = super::reader_stream_id(&rpc.method)? else {
+                return Err(format!("{go}: an upload without a ReaderUpload row"));
+            };
+            let id_field = super::field_ident(id_field);
+            let stream = crate::emit::rust::prost_field_ident(param);
+            let (args, returns) = super::wire_names(&rpc.method);
+            let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
+            let ids: Vec<proc_macro2::Ident> = rpc
+                .args
+                .iter()
+                .map(|f| crate::emit::rust::prost_field_ident(&f.name))
+                .collect();
+            let (to_trait, _) = result_shape(rpc);
+            Ok(quote! {
+                fn #name(&self, ctx: &CallContext #(, #ids: #param_types)*, #stream: ByteStream) -> impl ::std::future::Future<Output = Result<#ret, ApiError>> + Send {
+                    let _ = ctx;
+                    let caller = self.caller.clone();
+                    let mut args = #args::from_contract((#(#ids,)*));
+                    async move {
+                        let returns: #returns = call_with_stream(&caller, #go, #path, #stream, move |id| {
+                            args.#id_field = id;
+                            args
+                        })
+                        .await?;
+                        returns.into_contract() #to_trait
+                    }
+                }
+            })
+        }
+        RpcShape::PluginHttp => {
+            let request = crate::emit::rust::prost_message_ident(&rpc.request);
+            Ok(quote! {
+                fn #name(&self, ctx: &CallContext, frames: BoxStream<Result<pb::#request, ApiError>>) -> impl ::std::future::Future<Output = Result<PluginHttpFrames, ApiError>> + Send {
+                    let _ = ctx;
+                    let caller = self.caller.clone();
+                    async move { caller.plugin_http(#go, frames).await }
+                }
+            })
+        }
+        other => Err(format!("{go}: {other:?} is not a streamed API shape")),
     }
 }
 
@@ -103,31 +172,40 @@ fn signature(rpc: &ProtoRpc) -> (Vec<TokenStream>, TokenStream) {
 /// `netrpc.rs`.
 pub fn netrpc_rs(
     api: &[&ProtoRpc],
+    streamed_api: &[&ProtoRpc],
     hooks: &[&ProtoRpc],
     http_stream_hooks: &[&str],
     file_upload_stream_hooks: &[&str],
-) -> TokenStream {
+) -> Result<TokenStream, String> {
     let hook_registrations = hooks.iter().map(|r| registration(r));
     let api_registrations = api.iter().map(|r| registration(r));
     let api_calls = api.iter().map(|r| {
         let (params, ret) = signature(r);
         call(r, &params, &ret)
     });
+    let streamed_calls = streamed_api
+        .iter()
+        .map(|r| {
+            let (params, ret) = signature(r);
+            streamed_call(r, &params, &ret)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let streamed_names = streamed_api.iter().map(|r| r.method.name.as_str());
     let hook_calls = hooks.iter().map(|r| {
         let (params, ret) = signature(r);
         call(r, &params, &ret)
     });
     let hook_names = hooks.iter().map(|r| r.method.name.as_str());
     let api_names = api.iter().map(|r| r.method.name.as_str());
-    quote! {
+    Ok(quote! {
         //! go-plugin net/rpc for the contract's traits, method by method.
         #![allow(unused_parens, clippy::all, clippy::pedantic)]
 
         use std::sync::Arc;
 
-        use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks};
+        use mattermost_plugin_api::{ApiError, BoxStream, ByteStream, CallContext, PluginApi, PluginHooks, pb};
 
-        use crate::netrpc_base::{Caller, Registry, call};
+        use crate::netrpc_base::{Caller, PluginHttpFrames, Registry, call, call_with_stream};
         use crate::wire::*;
 
         /// The hooks [`register_hooks`] serves (the others travel by special case).
@@ -140,8 +218,13 @@ pub fn netrpc_rs(
         /// writes their net/rpc form by hand, with the uploaded file and its replacement on
         /// broker streams.
         pub const FILE_UPLOAD_STREAM_HOOKS: &[&str] = &[#(#file_upload_stream_hooks),*];
-        /// The API methods [`NetRpcApi`] calls over net/rpc (the others travel by special case).
+        /// The API methods [`NetRpcApi`] calls over net/rpc and [`register_api`] serves (the
+        /// others travel by special case).
         pub const API_METHODS: &[&str] = &[#(#api_names),*];
+        /// The API methods [`NetRpcApi`] carries with the transport's stream capabilities: an
+        /// `io.Reader` served on a broker stream (`Special::ReaderUpload`), or plugin-to-plugin
+        /// HTTP (`Special::PluginHttp`). [`register_api`] does not serve them.
+        pub const STREAMED_API_METHODS: &[&str] = &[#(#streamed_names),*];
 
         /// Serves `Plugin.<Hook>` for every hook in [`HOOKS`] from `target` (a plugin's hooks,
         /// reached over the contract).
@@ -158,7 +241,8 @@ pub fn netrpc_rs(
         }
 
         /// A [`PluginApi`] whose methods call the server over net/rpc. Methods outside
-        /// [`API_METHODS`] answer 501 until their special case is wired.
+        /// [`API_METHODS`] and [`STREAMED_API_METHODS`] answer 501 until their special case is
+        /// wired.
         #[derive(Clone)]
         pub struct NetRpcApi<C> {
             caller: C,
@@ -172,6 +256,7 @@ pub fn netrpc_rs(
 
         impl<C: Caller> PluginApi for NetRpcApi<C> {
             #(#api_calls)*
+            #(#streamed_calls)*
         }
 
         /// A [`PluginHooks`] whose hooks call a net/rpc plugin: the server's side, for tests.
@@ -189,5 +274,5 @@ pub fn netrpc_rs(
         impl<C: Caller> PluginHooks for NetRpcHooks<C> {
             #(#hook_calls)*
         }
-    }
+    })
 }

@@ -198,19 +198,44 @@ pub(super) fn wire_names(m: &Method) -> (String, String) {
     }
 }
 
-/// Methods whose net/rpc form upstream writes by hand (streams, brokered connections, JSON
-/// configuration): the shim carries them by special case, not through `Z_` types.
+/// Methods whose net/rpc form upstream writes by hand (HTTP streams, brokered connections):
+/// the shim carries them by special case, not through `Z_` types. A `ReaderUpload` method is
+/// generated: its `io.Reader` becomes the broker id of [`READER_STREAM_IDS`].
 fn hand_written(m: &Method) -> bool {
     match m.special {
-        Some(
-            Special::HttpStream
-            | Special::PluginHttp
-            | Special::FileUploadStream
-            | Special::ReaderUpload,
-        ) => true,
-        Some(Special::ConfigurationAsJson) => false,
+        Some(Special::HttpStream | Special::PluginHttp | Special::FileUploadStream) => true,
+        Some(Special::ConfigurationAsJson | Special::ReaderUpload) => false,
         Some(Special::LogKeyValues | Special::ReplaceOrReject) | None => m.protocol,
     }
+}
+
+/// The `ReaderUpload` methods' net/rpc arguments: upstream puts a `uint32` broker id, named
+/// here, where the `io.Reader` parameter stands (the plugin serves the bytes on that stream).
+pub(super) const READER_STREAM_IDS: &[(&str, &str)] = &[
+    ("InstallPlugin", "PluginStreamID"),
+    ("ReceiveSharedChannelAttachmentSyncMsg", "DataStreamID"),
+    ("UploadData", "PluginStreamID"),
+];
+
+/// The broker id field standing for a `ReaderUpload` method's reader, or why there is none.
+pub(super) fn reader_stream_id(m: &Method) -> Result<Option<&'static str>, String> {
+    if m.special != Some(Special::ReaderUpload) {
+        return Ok(None);
+    }
+    READER_STREAM_IDS
+        .iter()
+        .find(|(name, _)| *name == m.name)
+        .map(|(_, id)| Some(*id))
+        .ok_or_else(|| {
+            format!(
+                "{} reads a byte stream; name its broker id field in READER_STREAM_IDS (codegen/src/emit/gob/mod.rs), as upstream's Z_{}Args does",
+                m.name, m.name
+            )
+        })
+}
+
+fn is_reader(ty: &TypeRef) -> bool {
+    crate::special::external_mapping(ty) == Some(ExternalMapping::ReadStream)
 }
 
 /// The crate's files.
@@ -261,6 +286,14 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             }
             let (args_name, returns_name) = wire_names(m);
             let configuration = m.special == Some(Special::ConfigurationAsJson);
+            let stream_id = match reader_stream_id(m) {
+                Ok(id) => id,
+                Err(e) => {
+                    return Err(EmitError {
+                        messages: vec![format!("gob emitter: {e}")],
+                    });
+                }
+            };
             let broker_ids = crate::special::NETRPC_BROKER_IDS
                 .iter()
                 .filter(|(hook, _)| service.name == ServiceKind::Hooks && *hook == m.name)
@@ -273,7 +306,12 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
                     .iter()
                     // The configuration's `dest` stays on the caller's side.
                     .filter(|_| !configuration)
-                    .map(|p| (p.wire_name.clone(), p.ty.clone()))
+                    .map(|p| match stream_id {
+                        Some(id) if is_reader(&p.ty) => {
+                            (id.to_string(), TypeRef::Builtin("uint32".into()))
+                        }
+                        _ => (p.wire_name.clone(), p.ty.clone()),
+                    })
                     .chain(broker_ids),
             );
             left_out.extend(skipped);
@@ -344,6 +382,11 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     }
     let mut calls = Vec::new();
     let mut call_names: Vec<(String, bool, (String, String))> = Vec::new();
+    // Methods whose arguments carry a broker id the contract does not have.
+    let mut brokered_args: Vec<String> = crate::special::NETRPC_BROKER_IDS
+        .iter()
+        .map(|(hook, _)| hook.to_string())
+        .collect();
     for service in [ServiceKind::Api, ServiceKind::Hooks] {
         for rpc in crate::emit::proto::rpcs(schema, service).unwrap_or_default() {
             if hand_written(&rpc.method) {
@@ -352,6 +395,9 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             match converter.method_impls(rpc) {
                 Ok(tokens) => {
                     calls.push(tokens);
+                    if rpc.method.special == Some(Special::ReaderUpload) {
+                        brokered_args.push(rpc.name.clone());
+                    }
                     let has_error = rpc.error != crate::emit::proto::ErrorField::None;
                     call_names.push((rpc.name.clone(), has_error, wire_names(&rpc.method)));
                 }
@@ -382,12 +428,28 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
             .map(|m| m.name.as_str())
             .collect()
     };
-    let netrpc_rs = pretty(dispatch::netrpc_rs(
-        &carried(ServiceKind::Api),
-        &carried(ServiceKind::Hooks),
-        &hooks_with(Special::HttpStream),
-        &hooks_with(Special::FileUploadStream),
-    ))?;
+    // Uploads need their results' conversions; plugin-to-plugin HTTP is the transport's.
+    let streamed_api: Vec<&crate::emit::proto::ProtoRpc> =
+        crate::emit::proto::rpcs(schema, ServiceKind::Api)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| {
+                dispatch::streamed(r)
+                    && (hand_written(&r.method) || call_names.iter().any(|(n, _, _)| *n == r.name))
+            })
+            .collect();
+    let netrpc_rs = pretty(
+        dispatch::netrpc_rs(
+            &carried(ServiceKind::Api),
+            &streamed_api,
+            &carried(ServiceKind::Hooks),
+            &hooks_with(Special::HttpStream),
+            &hooks_with(Special::FileUploadStream),
+        )
+        .map_err(|e| EmitError {
+            messages: vec![format!("gob emitter: {e}")],
+        })?,
+    )?;
     let convert_rs = pretty(quote! {
         //! The gob structs and the contract's prost messages, both ways (`From`).
         #![allow(unused_parens, clippy::all, clippy::pedantic)]
@@ -432,9 +494,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
     let call_arms = call_names.iter().map(|(name, _, (a, r))| {
         let (ai, ri) = (format_ident!("{}", a), format_ident!("{}", r));
         // Broker ids are the transport's, not the contract's: those arguments stay gob-only.
-        let brokered = crate::special::NETRPC_BROKER_IDS
-            .iter()
-            .any(|(hook, _)| hook == name);
+        let brokered = brokered_args.contains(name);
         let args_arm = (!brokered).then(|| {
             quote!(#a => decode_then(bytes, |v: wire::#ai| wire::#ai::from_contract(v.into_contract())),)
         });
@@ -604,4 +664,30 @@ fn pretty(tokens: TokenStream) -> Result<String, EmitError> {
         messages: vec![format!("gob emitter: generated code does not parse: {e}")],
     })?;
     Ok(prettyplease::unparse(&file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each `ReaderUpload` row of the pinned release names its broker id field, and no entry
+    /// is left over from a method that is gone.
+    #[test]
+    fn every_reader_upload_names_its_stream_id() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/ir.json");
+        let ir = Ir::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut readers: Vec<&str> = ir
+            .services
+            .iter()
+            .flat_map(|s| &s.methods)
+            .filter(|m| m.special == Some(Special::ReaderUpload))
+            .map(|m| {
+                assert!(reader_stream_id(m).unwrap().is_some(), "{}", m.name);
+                m.name.as_str()
+            })
+            .collect();
+        readers.sort();
+        let named: Vec<&str> = READER_STREAM_IDS.iter().map(|(m, _)| *m).collect();
+        assert_eq!(readers, named);
+    }
 }

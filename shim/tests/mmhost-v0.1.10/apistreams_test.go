@@ -1,0 +1,1 @@
+../mmhost/apistreams_test.go
