@@ -22,6 +22,12 @@
 //!   directory (`$XDG_DATA_HOME`, else `~/.local/share`);
 //! * a bundle without `wheels/` (a development layout) runs its own `venv/` or `.venv/`, else
 //!   that Python as it is.
+//!
+//! A bundle made by `cargo xtask bundle` also records the plugin's hooks ([`HOOKS_RECORD`],
+//! what the plugin's `Implemented` answers, found by running its entry script at build time),
+//! so the shim can answer the server at once and start Python only in `OnActivate`, once the
+//! plugin's settings are readable: [`INTERPRETER_SETTING`] there names the host's Python
+//! ([`PythonChoice`]).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -41,6 +47,11 @@ pub const REQUIREMENTS: &str = "requirements.txt";
 /// What the shim installs from the wheels besides the plugin's requirements: the SDK and the
 /// generated API package (their dependencies come along).
 pub const PACKAGES: &[&str] = &["mattermost-plugin", "mattermost-plugin-api"];
+/// The plugin's hooks recorded at build time, `{"hooks": ["OnActivate", …]}` (Go names).
+pub const HOOKS_RECORD: &str = "server/python-plugin.json";
+/// The plugin setting (added by `cargo xtask bundle`) naming the Python to build the
+/// virtualenv with: a path or a command on `PATH`; empty for [`find_base_python`]'s search.
+pub const INTERPRETER_SETTING: &str = "PythonInterpreter";
 /// Written into the virtualenv once it is complete: what it was built from.
 const STAMP: &str = ".mm-python-shim-wheels";
 /// The names tried on `PATH`, in order, when [`PYTHON_ENV`] is unset.
@@ -69,6 +80,16 @@ pub enum BundleError {
         "no Python >= 3.10 to run the plugin: {0}. Install Python 3.10 or newer on the server host (Debian/Ubuntu: apt-get install python3) or set {PYTHON_ENV} in the server's environment to its path"
     )]
     NoPython(String),
+    #[error(
+        "no Python >= 3.10 to run the plugin: {0}. Install Python 3.10 or newer on the server host (Debian/Ubuntu: apt-get install python3), or name one in the plugin's {INTERPRETER_SETTING} setting (or {PYTHON_ENV} in the server's environment)"
+    )]
+    NoPythonSettable(String),
+    #[error(
+        "the plugin's {INTERPRETER_SETTING} setting names {value:?}, which {why}: name a Python 3.10 or newer on the server host (a path, or a command on the server's PATH), or leave the setting empty to use the python3 on PATH"
+    )]
+    BadSetting { value: String, why: String },
+    #[error("{path}: {why}")]
+    Record { path: PathBuf, why: String },
     #[error("setting up the plugin's Python environment in {dir}: {why}")]
     Venv { dir: PathBuf, why: String },
 }
@@ -110,9 +131,91 @@ pub fn python_entry(dir: &Path) -> Result<(Manifest, PathBuf), BundleError> {
     Ok((manifest, launch.program))
 }
 
+/// The hooks recorded in the bundle at build time ([`HOOKS_RECORD`]); `None` without a record.
+pub fn recorded_hooks(dir: &Path) -> Result<Option<Vec<String>>, BundleError> {
+    let path = dir.join(HOOKS_RECORD);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(BundleError::Record {
+                path,
+                why: e.to_string(),
+            });
+        }
+    };
+    let fail = |why: String| BundleError::Record {
+        path: path.clone(),
+        why,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
+    value
+        .get("hooks")
+        .and_then(|h| h.as_array())
+        .and_then(|h| h.iter().map(|n| n.as_str().map(str::to_owned)).collect())
+        .map(Some)
+        .ok_or_else(|| fail("no `hooks` list of names".into()))
+}
+
+/// The [`INTERPRETER_SETTING`] in the plugin's configuration as `LoadPluginConfiguration`
+/// returns it (a JSON object); its key matched in any case, since the server's configuration
+/// store may have lower-cased it. Empty when absent or null.
+pub fn interpreter_setting(config: &[u8]) -> Result<String, String> {
+    if config.iter().all(u8::is_ascii_whitespace) {
+        return Ok(String::new());
+    }
+    let value: serde_json::Value = serde_json::from_slice(config)
+        .map_err(|e| format!("the plugin's configuration is not JSON: {e}"))?;
+    let Some(settings) = value.as_object() else {
+        // `null`: nothing configured yet.
+        return Ok(String::new());
+    };
+    match settings
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(INTERPRETER_SETTING))
+        .map(|(_, v)| v)
+    {
+        None | Some(serde_json::Value::Null) => Ok(String::new()),
+        Some(serde_json::Value::String(s)) => Ok(s.trim().to_owned()),
+        Some(other) => Err(format!(
+            "the plugin's {INTERPRETER_SETTING} setting is {other}, not text"
+        )),
+    }
+}
+
+/// Where the base interpreter comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PythonChoice {
+    /// The plugin's [`INTERPRETER_SETTING`]: `None` when the bundle offers no such setting (a
+    /// bundle without a hooks record), else its value (empty: search as without it).
+    pub setting: Option<String>,
+}
+
+impl PythonChoice {
+    /// The base interpreter this choice names or finds, with its version.
+    pub fn base_python(&self) -> Result<(PathBuf, (u32, u32)), BundleError> {
+        match self.setting.as_deref() {
+            None => find_base_python(),
+            Some("") => find_base_python().map_err(|e| match e {
+                BundleError::NoPython(why) => BundleError::NoPythonSettable(why),
+                other => other,
+            }),
+            Some(named) => named_python(OsStr::new(named)).map_err(|why| BundleError::BadSetting {
+                value: named.to_owned(),
+                why,
+            }),
+        }
+    }
+}
+
 /// The interpreter that runs the bundle's entry (see the module docs). Creating the
 /// virtualenv blocks while pip runs: seconds, on first start only.
-pub fn python_interpreter(dir: &Path, manifest: &Manifest) -> Result<PathBuf, BundleError> {
+pub fn python_interpreter(
+    dir: &Path,
+    manifest: &Manifest,
+    choice: &PythonChoice,
+) -> Result<PathBuf, BundleError> {
     let wheels = dir.join(WHEELS_DIR);
     if !wheels.is_dir() {
         for venv in ["venv", ".venv"] {
@@ -121,10 +224,10 @@ pub fn python_interpreter(dir: &Path, manifest: &Manifest) -> Result<PathBuf, Bu
                 return Ok(python);
             }
         }
-        return find_base_python().map(|(python, _)| python);
+        return choice.base_python().map(|(python, _)| python);
     }
     let venv = venv_dir(dir, manifest)?;
-    ensure_venv(&venv, &wheels, &dir.join(REQUIREMENTS))
+    ensure_venv(&venv, &wheels, &dir.join(REQUIREMENTS), choice)
 }
 
 /// Where the virtualenv of the bundle in `dir` lives (see the module docs).
@@ -160,25 +263,8 @@ fn writable(dir: &Path) -> bool {
 pub fn find_base_python() -> Result<(PathBuf, (u32, u32)), BundleError> {
     if let Some(named) = std::env::var_os(PYTHON_ENV).filter(|v| !v.is_empty()) {
         let shown = Path::new(&named).display().to_string();
-        let path = if Path::new(&named).components().count() > 1 {
-            Some(PathBuf::from(&named))
-        } else {
-            on_path(&named)
-        };
-        let Some(path) = path else {
-            return Err(BundleError::NoPython(format!(
-                "{PYTHON_ENV}={shown} is not on PATH"
-            )));
-        };
-        return match python_version(&path) {
-            Some(v) if v >= MIN_PYTHON => Ok((path, v)),
-            Some((major, minor)) => Err(BundleError::NoPython(format!(
-                "{PYTHON_ENV}={shown} is Python {major}.{minor}"
-            ))),
-            None => Err(BundleError::NoPython(format!(
-                "{PYTHON_ENV}={shown} does not run as a Python interpreter"
-            ))),
-        };
+        return named_python(&named)
+            .map_err(|why| BundleError::NoPython(format!("{PYTHON_ENV}={shown} {why}")));
     }
     let mut seen = Vec::new();
     for name in PYTHON_NAMES {
@@ -201,6 +287,25 @@ pub fn find_base_python() -> Result<(PathBuf, (u32, u32)), BundleError> {
     } else {
         format!("{}, and {PYTHON_ENV} is not set", seen.join(", "))
     }))
+}
+
+/// The Python ≥ 3.10 `named` names (a path, or a command on `PATH`), or why it does not
+/// qualify (a phrase: "is not on PATH", "is Python 3.8", …).
+fn named_python(named: &OsStr) -> Result<(PathBuf, (u32, u32)), String> {
+    let path = if Path::new(named).components().count() > 1 {
+        let path = PathBuf::from(named);
+        if !path.exists() {
+            return Err("does not exist".into());
+        }
+        path
+    } else {
+        on_path(named).ok_or("is not on PATH")?
+    };
+    match python_version(&path) {
+        Some(v) if v >= MIN_PYTHON => Ok((path, v)),
+        Some((major, minor)) => Err(format!("is Python {major}.{minor}")),
+        None => Err("does not run as a Python interpreter".into()),
+    }
 }
 
 fn on_path(name: &OsStr) -> Option<PathBuf> {
@@ -249,17 +354,30 @@ fn fingerprint(wheels: &Path, requirements: &Path) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// The virtualenv at `venv` built from `wheels`: reused when its stamp matches, else (re)built
-/// under a lock file beside it (two starts at once build it once).
-fn ensure_venv(venv: &Path, wheels: &Path, requirements: &Path) -> Result<PathBuf, BundleError> {
+/// The virtualenv at `venv` built from `wheels` with the base interpreter `choice` gives:
+/// reused when its stamp matches (the same wheels, requirements and base interpreter), else
+/// (re)built under a lock file beside it (two starts at once build it once).
+fn ensure_venv(
+    venv: &Path,
+    wheels: &Path,
+    requirements: &Path,
+    choice: &PythonChoice,
+) -> Result<PathBuf, BundleError> {
     let fail = |why: String| BundleError::Venv {
         dir: venv.to_path_buf(),
         why,
     };
     let python = venv.join("bin").join("python");
     let stamp_path = venv.join(STAMP);
-    let stamp = fingerprint(wheels, requirements)
+    // The base first: a virtualenv made with another interpreter (the operator changed the
+    // setting, or the host's python3 moved to a new version) is made again.
+    let (base, (major, minor)) = choice.base_python()?;
+    let mut stamp = fingerprint(wheels, requirements)
         .map_err(|e| fail(format!("reading {}: {e}", wheels.display())))?;
+    stamp.push_str(&format!(
+        "\n--- python\n{} {major}.{minor}\n",
+        base.display()
+    ));
     let ready = || {
         python.is_file()
             && std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str())
@@ -300,7 +418,6 @@ fn ensure_venv(venv: &Path, wheels: &Path, requirements: &Path) -> Result<PathBu
     }
     .map_err(|e| fail(format!("removing the old environment: {e}")))?;
 
-    let (base, (major, minor)) = find_base_python()?;
     tracing::info!(
         "creating the plugin's Python environment in {} with {} (Python {major}.{minor}) from the bundled wheels",
         venv.display(),
@@ -403,7 +520,7 @@ mod tests {
         std::fs::create_dir_all(root.join(".venv/bin")).unwrap();
         std::fs::write(root.join(".venv/bin/python"), "").unwrap();
         assert_eq!(
-            python_interpreter(root, &manifest).unwrap(),
+            python_interpreter(root, &manifest, &PythonChoice::default()).unwrap(),
             root.join(".venv/bin/python")
         );
         assert_eq!(venv_dir(root, &manifest).unwrap(), root.join(".venv"));
@@ -433,6 +550,66 @@ mod tests {
         .unwrap();
         let err = python_entry(dir.path()).unwrap_err().to_string();
         assert!(err.contains("plugin.py"), "{err}");
+    }
+
+    #[test]
+    fn the_hook_record_is_read_when_present() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(recorded_hooks(dir.path()).unwrap(), None);
+        std::fs::create_dir_all(dir.path().join("server")).unwrap();
+        std::fs::write(
+            dir.path().join(HOOKS_RECORD),
+            r#"{"hooks": ["OnActivate", "ServeHTTP"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            recorded_hooks(dir.path()).unwrap().unwrap(),
+            ["OnActivate", "ServeHTTP"]
+        );
+        std::fs::write(dir.path().join(HOOKS_RECORD), r#"{"hooks": [1]}"#).unwrap();
+        let err = recorded_hooks(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("python-plugin.json"), "{err}");
+    }
+
+    #[test]
+    fn the_interpreter_setting_is_found_in_any_case() {
+        let setting = |json: &str| interpreter_setting(json.as_bytes());
+        assert_eq!(
+            setting(r#"{"PythonInterpreter": " /usr/bin/python3.12 "}"#).unwrap(),
+            "/usr/bin/python3.12"
+        );
+        assert_eq!(
+            setting(r#"{"greeting": "Hej", "pythoninterpreter": "python3.11"}"#).unwrap(),
+            "python3.11"
+        );
+        assert_eq!(setting(r#"{"Greeting": "Hej"}"#).unwrap(), "");
+        assert_eq!(setting(r#"{"PythonInterpreter": null}"#).unwrap(), "");
+        assert_eq!(setting("null").unwrap(), "");
+        assert_eq!(setting("").unwrap(), "");
+        assert!(setting(r#"{"PythonInterpreter": 3}"#).is_err());
+    }
+
+    #[test]
+    fn a_setting_naming_no_python_says_so_and_names_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("python9");
+        let choice = PythonChoice {
+            setting: Some(missing.display().to_string()),
+        };
+        let err = choice.base_python().unwrap_err().to_string();
+        assert!(
+            err.contains(INTERPRETER_SETTING) && err.contains("does not exist"),
+            "{err}"
+        );
+        // Not a Python at all.
+        let choice = PythonChoice {
+            setting: Some("true".into()),
+        };
+        let err = choice.base_python().unwrap_err().to_string();
+        assert!(
+            err.contains(INTERPRETER_SETTING) && err.contains("does not run"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,7 +14,13 @@
 //!   wheels, and, from PyPI, pip and every dependency (theirs and the plugin's
 //!   `requirements.txt`) as manylinux2014 wheels for each platform and Python version asked for
 //!   (3.10 to 3.14 by default), with grpcio and protobuf held to the versions the repository
-//!   tests (`tools/python-dev.txt`). The shim installs them without network on first start.
+//!   tests (`tools/python-dev.txt`). The shim installs them without network on first start;
+//! * `server/python-plugin.json`, `{"hooks": [...]}`: what the plugin's `Implemented` answers,
+//!   found by running its entry script in the SDK's describe mode (`MM_PLUGIN_DESCRIBE`) in a
+//!   throwaway virtualenv made from `wheels/`. The shim answers the server from it at once and
+//!   starts Python only in `OnActivate`;
+//! * in `plugin.json`, a text setting `PythonInterpreter` (unless the author has one): the
+//!   server host's Python for the shim to use, empty to let it search `PATH`.
 //!
 //! What the server does with the archive (its upload handler lives in the server module, not in
 //! `server/public`, so this is an assumption checked against its source, and exercised by the
@@ -71,6 +77,12 @@ pub fn shim_path(platform: &Platform) -> String {
 
 /// Python versions whose dependency wheels a bundle carries by default.
 pub const DEFAULT_PYTHONS: &[&str] = &["3.10", "3.11", "3.12", "3.13", "3.14"];
+/// The plugin's hooks as its `Implemented` would answer, recorded at build time: the shim
+/// answers the server from it without waiting for Python (`{"hooks": [...]}`).
+pub const HOOKS_RECORD: &str = "server/python-plugin.json";
+/// The setting the bundle adds for the operator to name the server host's Python (the shim's
+/// `bundle::INTERPRETER_SETTING`).
+pub const INTERPRETER_SETTING: &str = "PythonInterpreter";
 /// Names not copied from the top of the plugin directory (`plugin.json` is written anew).
 const SKIPPED_AT_TOP: &[&str] = &["plugin.json", "venv", "wheels", "dist"];
 /// Names not copied from anywhere in it (nor dot-files, nor `*.pyc`).
@@ -128,6 +140,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         .map(|p| (p.name.to_string(), shim_path(p).into()))
         .collect();
     server.insert("executables".into(), executables.into());
+    add_interpreter_setting(&mut json)?;
     let id = manifest.id.clone();
     let archive = opts
         .out_dir
@@ -168,6 +181,7 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         &opts.pythons,
         &opts.platforms,
     )?;
+    record_hooks(dir, &entry, &wheels, &root.join(HOOKS_RECORD))?;
 
     let partial = archive.with_extension("gz.partial");
     write_archive(staging.path(), &id, &partial)?;
@@ -182,6 +196,143 @@ pub fn run(opts: &Options) -> Result<PathBuf> {
         opts.pythons.join(", ")
     );
     Ok(archive)
+}
+
+/// Adds the [`INTERPRETER_SETTING`] text setting to `settings_schema.settings` (made when
+/// absent); a setting of that key the author wrote stays as it is.
+fn add_interpreter_setting(manifest: &mut serde_json::Value) -> Result<()> {
+    let top = manifest
+        .as_object_mut()
+        .context("plugin.json is not a JSON object")?;
+    let schema = top
+        .entry("settings_schema")
+        .or_insert_with(|| serde_json::json!({}));
+    if schema.is_null() {
+        *schema = serde_json::json!({});
+    }
+    let schema = schema
+        .as_object_mut()
+        .context("plugin.json's `settings_schema` is not an object")?;
+    let settings = schema
+        .entry("settings")
+        .or_insert_with(|| serde_json::json!([]));
+    if settings.is_null() {
+        *settings = serde_json::json!([]);
+    }
+    let settings = settings
+        .as_array_mut()
+        .context("plugin.json's `settings_schema.settings` is not a list")?;
+    let taken = settings.iter().any(|s| {
+        s.get("key")
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| k.eq_ignore_ascii_case(INTERPRETER_SETTING))
+    });
+    if !taken {
+        settings.push(serde_json::json!({
+            "key": INTERPRETER_SETTING,
+            "display_name": "Python interpreter",
+            "type": "text",
+            "help_text": "The Python (3.10 or newer) on the server host that runs this plugin: a full path such as /usr/bin/python3.12, or a command found on the server's PATH. Leave empty to use the first python3 found on the PATH. A change applies the next time the plugin is enabled.",
+            "placeholder": "python3",
+            "default": "",
+        }));
+    }
+    Ok(())
+}
+
+/// Runs the plugin's entry script in SDK's describe mode (`MM_PLUGIN_DESCRIBE`) and writes
+/// its hooks to `record`. The script runs in a throwaway virtualenv holding what the shim
+/// will install from `wheels` (the build machine's Python may be a version the bundle does
+/// not carry, so PyPI stays a fallback), so it imports exactly what the server host will.
+fn record_hooks(plugin_dir: &Path, entry: &str, wheels: &Path, record: &Path) -> Result<()> {
+    let base = crate::ensure_venv()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("mm-bundle-describe-")
+        .tempdir()
+        .context("creating the describe virtualenv's directory")?;
+    let venv = scratch.path().join("venv");
+    let mut cmd = Command::new(&base);
+    cmd.args(["-m", "venv", "--without-pip"]).arg(&venv);
+    crate::run(cmd, "python -m venv (to describe the plugin)")?;
+    let python = venv.join("bin/python");
+    let mut ours = Vec::new();
+    let mut pip_wheel = None;
+    for entry in std::fs::read_dir(wheels)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.starts_with("pip-") && name.ends_with(".whl") {
+            pip_wheel = Some(path);
+        } else if name.starts_with("mattermost_plugin-")
+            || name.starts_with("mattermost_plugin_api-")
+        {
+            // By file: a package of the same name on PyPI must not win.
+            ours.push(path);
+        }
+    }
+    let pip_wheel = pip_wheel.context("no pip wheel among the bundle's wheels")?;
+    // pip from its wheel, as the shim runs it: the venv needs no ensurepip.
+    let mut cmd = Command::new(&python);
+    cmd.arg(pip_wheel.join("pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--find-links",
+        ])
+        .arg(wheels)
+        .args(&ours);
+    let requirements = plugin_dir.join("requirements.txt");
+    if requirements.is_file() {
+        cmd.arg("-r").arg(&requirements);
+    }
+    crate::run(
+        cmd,
+        "pip install (the bundle's packages, to describe the plugin)",
+    )?;
+
+    let out_file = scratch.path().join("describe.json");
+    let output = Command::new(&python)
+        .arg(entry)
+        .current_dir(plugin_dir)
+        .env("MM_PLUGIN_DESCRIBE", &out_file)
+        // Never the server's handshake, and no __pycache__ in the author's directory.
+        .env_remove("MATTERMOST_PLUGIN")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("running {entry} to describe the plugin"))?;
+    let tail = || {
+        let text = String::from_utf8_lossy(&output.stderr);
+        let chars: Vec<char> = text.trim().chars().collect();
+        chars[chars.len().saturating_sub(3000)..]
+            .iter()
+            .collect::<String>()
+    };
+    if !output.status.success() || !out_file.is_file() {
+        bail!(
+            "{entry} did not describe the plugin ({}; is `run_plugin(<class>)` reached when the script runs?): {}",
+            output.status,
+            tail()
+        );
+    }
+    let described: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_file)?)
+        .with_context(|| format!("{entry}'s description is not JSON"))?;
+    let hooks: Vec<String> = described
+        .get("hooks")
+        .and_then(|h| h.as_array())
+        .and_then(|h| h.iter().map(|n| n.as_str().map(str::to_string)).collect())
+        .with_context(|| format!("{entry}'s description has no list of hook names: {described}"))?;
+    std::fs::create_dir_all(record.parent().unwrap())?;
+    std::fs::write(
+        record,
+        serde_json::to_string_pretty(&serde_json::json!({ "hooks": hooks }))? + "\n",
+    )?;
+    println!("bundle: the plugin implements {}", hooks.join(", "));
+    Ok(())
 }
 
 /// Copies what belongs to the plugin from `from` into `to` (files followed through symlinks:
@@ -520,6 +671,32 @@ mod tests {
             manifest["settings_schema"]["settings"][0]["key"],
             "Greeting"
         );
+        // The operator names the server host's Python there.
+        let added = &manifest["settings_schema"]["settings"][1];
+        assert_eq!(added["key"], INTERPRETER_SETTING, "{manifest}");
+        assert_eq!(added["type"], "text");
+        assert_eq!(added["default"], "");
+        assert!(
+            !added["display_name"].as_str().unwrap().is_empty()
+                && added["help_text"].as_str().unwrap().contains("3.10"),
+            "{added}"
+        );
+        // The shim loads this manifest with the runtime's checks.
+        let unpacked = tempfile::tempdir().unwrap();
+        std::fs::write(unpacked.path().join("plugin.json"), &file("plugin.json").1).unwrap();
+        mattermost_plugin_runtime::manifest::Manifest::load(unpacked.path()).unwrap();
+        // examples/hello's handlers, and OnConfigurationChange, which the SDK always takes.
+        let record: serde_json::Value = serde_json::from_slice(&file(HOOKS_RECORD).1).unwrap();
+        assert_eq!(
+            record,
+            serde_json::json!({"hooks": [
+                "ExecuteCommand",
+                "MessageWillBePosted",
+                "OnActivate",
+                "OnConfigurationChange",
+                "ServeHTTP",
+            ]})
+        );
         assert_eq!(
             manifest["server"],
             serde_json::json!({
@@ -605,11 +782,18 @@ mod tests {
                 output.status,
                 String::from_utf8_lossy(&output.stderr)
             );
-            assert!(stdout.contains("--- PASS: TestUploadedBundle "), "{stdout}");
-            assert!(
-                stdout.contains("--- PASS: TestUploadedBundleWithoutPython "),
-                "{stdout}"
-            );
+            for test in [
+                "TestUploadedBundle",
+                "TestUploadedBundleWithoutPython",
+                "TestUploadedBundleWithInterpreterSetting",
+                "TestUploadedBundleWithMissingInterpreter",
+                "TestUploadedBundleWithStaleRecord",
+            ] {
+                assert!(
+                    stdout.contains(&format!("--- PASS: {test} ")),
+                    "{test} did not pass:\n{stdout}"
+                );
+            }
             eprintln!("{module}:");
             for line in stdout
                 .lines()

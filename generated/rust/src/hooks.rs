@@ -5401,3 +5401,1034 @@ impl PluginHooks for PluginHooksClient {
         }
     }
 }
+/// Where [`Forwarding`] finds the implementation of each call: one resolved per call,
+/// such as a plugin process that is started after the hooks are first asked for.
+pub trait HooksSource: Send + Sync + 'static {
+    type Hooks: PluginHooks;
+    /// The implementation to call now; its error is the hook's.
+    fn hooks(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<std::sync::Arc<Self::Hooks>, ApiError>,
+    > + Send;
+}
+/// [`PluginHooks`] that forwards every hook to its source's implementation.
+pub struct Forwarding<S>(pub S);
+impl<S: HooksSource> PluginHooks for Forwarding<S> {
+    /// Go: `OnActivate() error`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 0.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    fn on_activate(
+        &self,
+        ctx: &CallContext,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_activate(ctx).await }
+    }
+    /// Go: `Implemented() ([]string, error)`
+    /// Minimum server version: 5.2.
+    fn implemented(
+        &self,
+        ctx: &CallContext,
+    ) -> impl std::future::Future<
+        Output = Result<::std::vec::Vec<::prost::alloc::string::String>, ApiError>,
+    > + Send {
+        async move { self.0.hooks().await?.implemented(ctx).await }
+    }
+    /// Go: `OnDeactivate() error`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 1.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    fn on_deactivate(
+        &self,
+        ctx: &CallContext,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_deactivate(ctx).await }
+    }
+    /// Go: `OnConfigurationChange() error`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 3.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    fn on_configuration_change(
+        &self,
+        ctx: &CallContext,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_configuration_change(ctx).await }
+    }
+    /// Go: `ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 2.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
+    fn serve_http(
+        &self,
+        ctx: &CallContext,
+        frames: crate::support::BoxStream<Result<pb::ServeHttpRequest, ApiError>>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            crate::support::BoxStream<Result<pb::ServeHttpResponse, ApiError>>,
+            ApiError,
+        >,
+    > + Send {
+        async move { self.0.hooks().await?.serve_http(ctx, frames).await }
+    }
+    /// Go: `ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 4.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: `*model.AppError`, in the response's `app_error`.
+    /// - Always set: `context`, `args`.
+    fn execute_command(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        args: ::core::option::Option<crate::pb::CommandArgs>,
+    ) -> impl std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::CommandResponse>, ApiError>,
+    > + Send {
+        async move { self.0.hooks().await?.execute_command(ctx, context, args).await }
+    }
+    /// Go: `UserHasBeenCreated(c *plugin.Context, user *model.User)`
+    ///
+    /// - Minimum server version: 5.10.
+    /// - Hook ID: 17.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
+    fn user_has_been_created(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.user_has_been_created(ctx, context, user).await
+        }
+    }
+    /// Go: `UserWillLogIn(c *plugin.Context, user *model.User) string`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 15.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
+    fn user_will_log_in(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<
+        Output = Result<::prost::alloc::string::String, ApiError>,
+    > + Send {
+        async move { self.0.hooks().await?.user_will_log_in(ctx, context, user).await }
+    }
+    /// Go: `UserHasLoggedIn(c *plugin.Context, user *model.User)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 16.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
+    fn user_has_logged_in(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.user_has_logged_in(ctx, context, user).await }
+    }
+    /// Go: `MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 5.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
+    fn message_will_be_posted(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        post: ::core::option::Option<crate::pb::Post>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (::core::option::Option<crate::pb::Post>, ::prost::alloc::string::String),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0.hooks().await?.message_will_be_posted(ctx, context, post).await
+        }
+    }
+    /// Go: `MessageWillBeUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post) (*model.Post, string)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 6.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
+    fn message_will_be_updated(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        new_post: ::core::option::Option<crate::pb::Post>,
+        old_post: ::core::option::Option<crate::pb::Post>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (::core::option::Option<crate::pb::Post>, ::prost::alloc::string::String),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .message_will_be_updated(ctx, context, new_post, old_post)
+                .await
+        }
+    }
+    /// Go: `MessageHasBeenPosted(c *plugin.Context, post *model.Post)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 7.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
+    fn message_has_been_posted(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        post: ::core::option::Option<crate::pb::Post>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.message_has_been_posted(ctx, context, post).await
+        }
+    }
+    /// Go: `MessageHasBeenUpdated(c *plugin.Context, newPost *model.Post, oldPost *model.Post)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 8.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_post`, `old_post`.
+    fn message_has_been_updated(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        new_post: ::core::option::Option<crate::pb::Post>,
+        old_post: ::core::option::Option<crate::pb::Post>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .message_has_been_updated(ctx, context, new_post, old_post)
+                .await
+        }
+    }
+    /// Go: `MessagesWillBeConsumed(posts []*model.Post) []*model.Post`
+    ///
+    /// - Minimum server version: 9.3.
+    /// - Hook ID: 38.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `posts`.
+    fn messages_will_be_consumed(
+        &self,
+        ctx: &CallContext,
+        posts: ::std::vec::Vec<crate::pb::Post>,
+    ) -> impl std::future::Future<
+        Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
+    > + Send {
+        async move { self.0.hooks().await?.messages_will_be_consumed(ctx, posts).await }
+    }
+    /// Go: `MessagesWillBeConsumedWithContext(c *plugin.Context, posts []*model.Post) []*model.Post`
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 56.
+    /// - When not implemented: Go's zero value: `nil`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `posts`.
+    fn messages_will_be_consumed_with_context(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        posts: ::std::vec::Vec<crate::pb::Post>,
+    ) -> impl std::future::Future<
+        Output = Result<::std::vec::Vec<crate::pb::Post>, ApiError>,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .messages_will_be_consumed_with_context(ctx, context, posts)
+                .await
+        }
+    }
+    /// Go: `MessageHasBeenDeleted(c *plugin.Context, post *model.Post)`
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 37.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `post`.
+    fn message_has_been_deleted(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        post: ::core::option::Option<crate::pb::Post>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.message_has_been_deleted(ctx, context, post).await
+        }
+    }
+    /// Go: `ChannelHasBeenCreated(c *plugin.Context, channel *model.Channel)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 13.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
+    fn channel_has_been_created(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel: ::core::option::Option<crate::pb::Channel>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.channel_has_been_created(ctx, context, channel).await
+        }
+    }
+    /// Go: `ChannelWillBeArchived(c *plugin.Context, channel *model.Channel) string`
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 51.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
+    fn channel_will_be_archived(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel: ::core::option::Option<crate::pb::Channel>,
+    ) -> impl std::future::Future<
+        Output = Result<::prost::alloc::string::String, ApiError>,
+    > + Send {
+        async move {
+            self.0.hooks().await?.channel_will_be_archived(ctx, context, channel).await
+        }
+    }
+    /// Go: `ChannelMemberWillBeAdded(c *plugin.Context, channelMember *model.ChannelMember) (*model.ChannelMember, string)`
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 49.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    fn channel_member_will_be_added(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel_member: ::core::option::Option<crate::pb::ChannelMember>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                ::core::option::Option<crate::pb::ChannelMember>,
+                ::prost::alloc::string::String,
+            ),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .channel_member_will_be_added(ctx, context, channel_member)
+                .await
+        }
+    }
+    /// Go: `UserHasJoinedChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 9.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
+    fn user_has_joined_channel(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel_member: ::core::option::Option<crate::pb::ChannelMember>,
+        actor: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .user_has_joined_channel(ctx, context, channel_member, actor)
+                .await
+        }
+    }
+    /// Go: `UserHasLeftChannel(c *plugin.Context, channelMember *model.ChannelMember, actor *model.User)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 10.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel_member`.
+    /// - May be None: `actor`.
+    fn user_has_left_channel(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel_member: ::core::option::Option<crate::pb::ChannelMember>,
+        actor: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .user_has_left_channel(ctx, context, channel_member, actor)
+                .await
+        }
+    }
+    /// Go: `TeamMemberWillBeAdded(c *plugin.Context, teamMember *model.TeamMember) (*model.TeamMember, string)`
+    ///
+    /// - Minimum server version: 11.7.
+    /// - Hook ID: 50.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    fn team_member_will_be_added(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        team_member: ::core::option::Option<crate::pb::TeamMember>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                ::core::option::Option<crate::pb::TeamMember>,
+                ::prost::alloc::string::String,
+            ),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .team_member_will_be_added(ctx, context, team_member)
+                .await
+        }
+    }
+    /// Go: `UserHasJoinedTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 11.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
+    fn user_has_joined_team(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        team_member: ::core::option::Option<crate::pb::TeamMember>,
+        actor: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .user_has_joined_team(ctx, context, team_member, actor)
+                .await
+        }
+    }
+    /// Go: `UserHasLeftTeam(c *plugin.Context, teamMember *model.TeamMember, actor *model.User)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 12.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `team_member`.
+    /// - May be None: `actor`.
+    fn user_has_left_team(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        team_member: ::core::option::Option<crate::pb::TeamMember>,
+        actor: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .user_has_left_team(ctx, context, team_member, actor)
+                .await
+        }
+    }
+    /// Go: `FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, file io.Reader, output io.Writer) (*model.FileInfo, string)`
+    ///
+    /// - Minimum server version: 5.2.
+    /// - Hook ID: 14.
+    /// - When not implemented: `info` comes back unchanged, with Go's zero values for the other results.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`, `info`.
+    fn file_will_be_uploaded(
+        &self,
+        ctx: &CallContext,
+        frames: crate::support::BoxStream<
+            Result<pb::FileWillBeUploadedRequest, ApiError>,
+        >,
+    ) -> impl std::future::Future<
+        Output = Result<
+            crate::support::BoxStream<Result<pb::FileWillBeUploadedResponse, ApiError>>,
+            ApiError,
+        >,
+    > + Send {
+        async move { self.0.hooks().await?.file_will_be_uploaded(ctx, frames).await }
+    }
+    /// Go: `FileWillBeDownloaded(c *plugin.Context, fileInfo *model.FileInfo, userID string, downloadType model.FileDownloadType) string`
+    ///
+    /// - Minimum server version: 11.5.
+    /// - Hook ID: 48.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `file_info`, `user_id`, `download_type`.
+    fn file_will_be_downloaded(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        file_info: ::core::option::Option<crate::pb::FileInfo>,
+        user_id: ::prost::alloc::string::String,
+        download_type: ::prost::alloc::string::String,
+    ) -> impl std::future::Future<
+        Output = Result<::prost::alloc::string::String, ApiError>,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .file_will_be_downloaded(ctx, context, file_info, user_id, download_type)
+                .await
+        }
+    }
+    /// Go: `ReactionHasBeenAdded(c *plugin.Context, reaction *model.Reaction)`
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 18.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
+    fn reaction_has_been_added(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        reaction: ::core::option::Option<crate::pb::Reaction>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.reaction_has_been_added(ctx, context, reaction).await
+        }
+    }
+    /// Go: `ReactionHasBeenRemoved(c *plugin.Context, reaction *model.Reaction)`
+    ///
+    /// - Minimum server version: 5.30.
+    /// - Hook ID: 19.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `reaction`.
+    fn reaction_has_been_removed(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        reaction: ::core::option::Option<crate::pb::Reaction>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.reaction_has_been_removed(ctx, context, reaction).await
+        }
+    }
+    /// Go: `OnPluginClusterEvent(c *plugin.Context, ev model.PluginClusterEvent)`
+    ///
+    /// - Minimum server version: 5.36.
+    /// - Hook ID: 20.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `ev`.
+    fn on_plugin_cluster_event(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        ev: ::core::option::Option<crate::pb::PluginClusterEvent>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.on_plugin_cluster_event(ctx, context, ev).await
+        }
+    }
+    /// Go: `OnWebSocketConnect(webConnID string, userID string)`
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 21.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
+    fn on_web_socket_connect(
+        &self,
+        ctx: &CallContext,
+        web_conn_id: ::prost::alloc::string::String,
+        user_id: ::prost::alloc::string::String,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.on_web_socket_connect(ctx, web_conn_id, user_id).await
+        }
+    }
+    /// Go: `OnWebSocketDisconnect(webConnID string, userID string)`
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 22.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`.
+    fn on_web_socket_disconnect(
+        &self,
+        ctx: &CallContext,
+        web_conn_id: ::prost::alloc::string::String,
+        user_id: ::prost::alloc::string::String,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .on_web_socket_disconnect(ctx, web_conn_id, user_id)
+                .await
+        }
+    }
+    /// Go: `WebSocketMessageHasBeenPosted(webConnID string, userID string, req *model.WebSocketRequest)`
+    ///
+    /// - Minimum server version: 6.0.
+    /// - Hook ID: 23.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `web_conn_id`, `user_id`, `req`.
+    fn web_socket_message_has_been_posted(
+        &self,
+        ctx: &CallContext,
+        web_conn_id: ::prost::alloc::string::String,
+        user_id: ::prost::alloc::string::String,
+        req: ::core::option::Option<crate::pb::WebSocketRequest>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .web_socket_message_has_been_posted(ctx, web_conn_id, user_id, req)
+                .await
+        }
+    }
+    /// Go: `RunDataRetention(nowTime int64, batchSize int64) (int64, error)`
+    ///
+    /// - Minimum server version: 6.4.
+    /// - Hook ID: 24.
+    /// - When not implemented: Go's zero values: `0` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `now_time`, `batch_size`.
+    fn run_data_retention(
+        &self,
+        ctx: &CallContext,
+        now_time: i64,
+        batch_size: i64,
+    ) -> impl std::future::Future<Output = Result<i64, ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.run_data_retention(ctx, now_time, batch_size).await
+        }
+    }
+    /// Go: `OnInstall(c *plugin.Context, event model.OnInstallEvent) error`
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 25.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `event`.
+    fn on_install(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        event: ::core::option::Option<crate::pb::OnInstallEvent>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_install(ctx, context, event).await }
+    }
+    /// Go: `OnSendDailyTelemetry()`
+    ///
+    /// - Minimum server version: 6.5.
+    /// - Hook ID: 26.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    fn on_send_daily_telemetry(
+        &self,
+        ctx: &CallContext,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_send_daily_telemetry(ctx).await }
+    }
+    /// Go: `OnCloudLimitsUpdated(limits *model.ProductLimits)`
+    ///
+    /// - Minimum server version: 7.0.
+    /// - Hook ID: 27.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `limits`.
+    fn on_cloud_limits_updated(
+        &self,
+        ctx: &CallContext,
+        limits: ::core::option::Option<crate::pb::ProductLimits>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move { self.0.hooks().await?.on_cloud_limits_updated(ctx, limits).await }
+    }
+    /// Go: `ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error)`
+    ///
+    /// - Minimum server version: 8.0.
+    /// - Hook ID: 34.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `new_cfg`.
+    fn configuration_will_be_saved(
+        &self,
+        ctx: &CallContext,
+        new_cfg: ::core::option::Option<crate::pb::Config>,
+    ) -> impl std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::Config>, ApiError>,
+    > + Send {
+        async move {
+            self.0.hooks().await?.configuration_will_be_saved(ctx, new_cfg).await
+        }
+    }
+    /// Go: `EmailNotificationWillBeSent(emailNotification *model.EmailNotification) (*model.EmailNotificationContent, string)`
+    ///
+    /// - Minimum server version: 11.00.
+    /// - Hook ID: 47.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `email_notification`.
+    fn email_notification_will_be_sent(
+        &self,
+        ctx: &CallContext,
+        email_notification: ::core::option::Option<crate::pb::EmailNotification>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                ::core::option::Option<crate::pb::EmailNotificationContent>,
+                ::prost::alloc::string::String,
+            ),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .email_notification_will_be_sent(ctx, email_notification)
+                .await
+        }
+    }
+    /// Go: `NotificationWillBePushed(pushNotification *model.PushNotification, userID string) (*model.PushNotification, string)`
+    ///
+    /// - Minimum server version: 9.0.
+    /// - Hook ID: 35.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `push_notification`, `user_id`.
+    fn notification_will_be_pushed(
+        &self,
+        ctx: &CallContext,
+        push_notification: ::core::option::Option<crate::pb::PushNotification>,
+        user_id: ::prost::alloc::string::String,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                ::core::option::Option<crate::pb::PushNotification>,
+                ::prost::alloc::string::String,
+            ),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .notification_will_be_pushed(ctx, push_notification, user_id)
+                .await
+        }
+    }
+    /// Go: `UserHasBeenDeactivated(c *plugin.Context, user *model.User)`
+    ///
+    /// - Minimum server version: 9.1.
+    /// - Hook ID: 36.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `user`.
+    fn user_has_been_deactivated(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.user_has_been_deactivated(ctx, context, user).await
+        }
+    }
+    /// Go: `ServeMetrics(c *plugin.Context, w http.ResponseWriter, r *http.Request)`
+    ///
+    /// - Minimum server version: 9.2.
+    /// - Hook ID: 39.
+    /// - When not implemented: the server answers 404 Not Found.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set in the first frame: `context`.
+    fn serve_metrics(
+        &self,
+        ctx: &CallContext,
+        frames: crate::support::BoxStream<Result<pb::ServeMetricsRequest, ApiError>>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            crate::support::BoxStream<Result<pb::ServeMetricsResponse, ApiError>>,
+            ApiError,
+        >,
+    > + Send {
+        async move { self.0.hooks().await?.serve_metrics(ctx, frames).await }
+    }
+    /// Go: `OnSharedChannelsSyncMsg(msg *model.SyncMsg, rc *model.RemoteCluster) (model.SyncResponse, error)`
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 40.
+    /// - When not implemented: Go's zero values: a zero `model.SyncResponse` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `msg`, `rc`.
+    fn on_shared_channels_sync_msg(
+        &self,
+        ctx: &CallContext,
+        msg: ::core::option::Option<crate::pb::SyncMsg>,
+        rc: ::core::option::Option<crate::pb::RemoteCluster>,
+    ) -> impl std::future::Future<
+        Output = Result<::core::option::Option<crate::pb::SyncResponse>, ApiError>,
+    > + Send {
+        async move {
+            self.0.hooks().await?.on_shared_channels_sync_msg(ctx, msg, rc).await
+        }
+    }
+    /// Go: `OnSharedChannelsPing(rc *model.RemoteCluster) bool`
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 41.
+    /// - When not implemented: Go's zero value: `false`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `rc`.
+    fn on_shared_channels_ping(
+        &self,
+        ctx: &CallContext,
+        rc: ::core::option::Option<crate::pb::RemoteCluster>,
+    ) -> impl std::future::Future<Output = Result<bool, ApiError>> + Send {
+        async move { self.0.hooks().await?.on_shared_channels_ping(ctx, rc).await }
+    }
+    /// Go: `PreferencesHaveChanged(c *plugin.Context, preferences []model.Preference)`
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 42.
+    /// - When not implemented: nothing happens (the hook returns nothing).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `preferences`.
+    fn preferences_have_changed(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        preferences: ::std::vec::Vec<crate::pb::Preference>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .preferences_have_changed(ctx, context, preferences)
+                .await
+        }
+    }
+    /// Go: `OnSharedChannelsAttachmentSyncMsg(fi *model.FileInfo, post *model.Post, rc *model.RemoteCluster) error`
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 43.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `fi`, `post`, `rc`.
+    fn on_shared_channels_attachment_sync_msg(
+        &self,
+        ctx: &CallContext,
+        fi: ::core::option::Option<crate::pb::FileInfo>,
+        post: ::core::option::Option<crate::pb::Post>,
+        rc: ::core::option::Option<crate::pb::RemoteCluster>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .on_shared_channels_attachment_sync_msg(ctx, fi, post, rc)
+                .await
+        }
+    }
+    /// Go: `OnSharedChannelsProfileImageSyncMsg(user *model.User, rc *model.RemoteCluster) error`
+    ///
+    /// - Minimum server version: 9.5.
+    /// - Hook ID: 44.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `user`, `rc`.
+    fn on_shared_channels_profile_image_sync_msg(
+        &self,
+        ctx: &CallContext,
+        user: ::core::option::Option<crate::pb::User>,
+        rc: ::core::option::Option<crate::pb::RemoteCluster>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .on_shared_channels_profile_image_sync_msg(ctx, user, rc)
+                .await
+        }
+    }
+    /// Go: `GenerateSupportData(c *plugin.Context) ([]*model.FileData, error)`
+    ///
+    /// - Minimum server version: 9.8.
+    /// - Hook ID: 45.
+    /// - When not implemented: Go's zero values: `nil` and a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`.
+    fn generate_support_data(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+    ) -> impl std::future::Future<
+        Output = Result<::std::vec::Vec<crate::pb::FileData>, ApiError>,
+    > + Send {
+        async move { self.0.hooks().await?.generate_support_data(ctx, context).await }
+    }
+    /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error`
+    ///
+    /// - Minimum server version: 10.7.
+    /// - Hook ID: 46.
+    /// - When not implemented: Go's zero value: a `nil` error.
+    /// - Error: a Go `error`, in the response's `error`.
+    /// - Always set: `context`, `user`.
+    /// - May be None: `assertion`.
+    fn on_saml_login(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+        assertion: ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        async move {
+            self.0.hooks().await?.on_saml_login(ctx, context, user, assertion).await
+        }
+    }
+    /// Go: `ChannelWillBeUpdated(c *plugin.Context, newChannel *model.Channel, oldChannel *model.Channel) (*model.Channel, string)`
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 52.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `new_channel`, `old_channel`.
+    fn channel_will_be_updated(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        new_channel: ::core::option::Option<crate::pb::Channel>,
+        old_channel: ::core::option::Option<crate::pb::Channel>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (::core::option::Option<crate::pb::Channel>, ::prost::alloc::string::String),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .channel_will_be_updated(ctx, context, new_channel, old_channel)
+                .await
+        }
+    }
+    /// Go: `ChannelWillBeRestored(c *plugin.Context, channel *model.Channel) string`
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 53.
+    /// - When not implemented: Go's zero value: `""`.
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `channel`.
+    fn channel_will_be_restored(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        channel: ::core::option::Option<crate::pb::Channel>,
+    ) -> impl std::future::Future<
+        Output = Result<::prost::alloc::string::String, ApiError>,
+    > + Send {
+        async move {
+            self.0.hooks().await?.channel_will_be_restored(ctx, context, channel).await
+        }
+    }
+    /// Go: `ScheduledPostWillBeCreated(c *plugin.Context, scheduledPost *model.ScheduledPost) (*model.ScheduledPost, string)`
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 54.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `scheduled_post`.
+    fn scheduled_post_will_be_created(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        scheduled_post: ::core::option::Option<crate::pb::ScheduledPost>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (
+                ::core::option::Option<crate::pb::ScheduledPost>,
+                ::prost::alloc::string::String,
+            ),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0
+                .hooks()
+                .await?
+                .scheduled_post_will_be_created(ctx, context, scheduled_post)
+                .await
+        }
+    }
+    /// Go: `DraftWillBeUpserted(c *plugin.Context, draft *model.Draft) (*model.Draft, string)`
+    ///
+    /// - Minimum server version: 11.9.
+    /// - Hook ID: 55.
+    /// - When not implemented: Go's zero values: `nil` and `""` (no replacement, no rejection).
+    /// - Error: none (the Go hook returns no error).
+    /// - Always set: `context`, `draft`.
+    fn draft_will_be_upserted(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        draft: ::core::option::Option<crate::pb::Draft>,
+    ) -> impl std::future::Future<
+        Output = Result<
+            (::core::option::Option<crate::pb::Draft>, ::prost::alloc::string::String),
+            ApiError,
+        >,
+    > + Send {
+        async move {
+            self.0.hooks().await?.draft_will_be_upserted(ctx, context, draft).await
+        }
+    }
+}

@@ -32,7 +32,10 @@ mod roundtrip_harness;
 #[allow(clippy::all, clippy::pedantic)]
 mod roundtrip_tests;
 pub use api::{PluginApi, PluginApiClient, PluginApiServer};
-pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
+pub use hooks::{
+    Forwarding, HookObserver, HooksSource, PluginHooks, PluginHooksClient,
+    PluginHooksServer,
+};
 pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 /// Fingerprint of the proto contract this crate was generated from.
 pub const CONTRACT_HASH: &str = "487c9b4f68368272";

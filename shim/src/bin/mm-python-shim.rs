@@ -10,9 +10,16 @@
 //!   `bundle` module for the manifest.
 //! * The interpreter: on a bundle's first start (one made by `cargo xtask bundle`, with
 //!   `wheels/`), a virtualenv created from the bundled wheels without network with the
-//!   host's Python 3.10 or newer (`MM_PYTHON_SHIM_PYTHON`, else `python3`… on PATH), reused
-//!   afterwards; see the `bundle` module. Without one the activation fails with that reason
-//!   (the server's `Implemented` call answers it) and an `[ERROR]` line in the server log.
+//!   host's Python 3.10 or newer (the plugin's `PythonInterpreter` setting, else
+//!   `MM_PYTHON_SHIM_PYTHON`, else `python3`… on PATH), reused afterwards; see the `bundle`
+//!   module. Without one the activation fails with that reason and an `[ERROR]` line in the
+//!   server log.
+//! * When the bundle records the plugin's hooks (`server/python-plugin.json`, written by
+//!   `cargo xtask bundle`), `Implemented` answers from it at once and the child starts in
+//!   `OnActivate`, after the plugin's configuration (the interpreter setting) is read from the
+//!   server; a start failure is `OnActivate`'s error. Without a record (a development layout)
+//!   the child starts beside the handshake and `Implemented` waits for it and asks it; a start
+//!   failure is `Implemented`'s error.
 //! * The child never sees this process's stdout (the host discards everything after the
 //!   handshake line there) or stderr: its output becomes log lines of ours.
 //! * Logs are hclog-style `[LEVEL] …` lines on stderr, which go-plugin turns into the server's
@@ -25,7 +32,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mattermost_plugin_api::PluginHooksClient;
+use mattermost_plugin_api::{Forwarding, PluginHooksClient};
 use mattermost_plugin_gob::netrpc::NetRpcApi;
 use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
 use mattermost_plugin_runtime::supervisor::{
@@ -35,7 +42,7 @@ use mattermost_plugin_shim::bundle;
 use mattermost_plugin_shim::handshake::{
     self, MATTERMOST_MAGIC_COOKIE_KEY, MATTERMOST_MAGIC_COOKIE_VALUE, MATTERMOST_PROTOCOL_VERSION,
 };
-use mattermost_plugin_shim::hooks::hooks_service;
+use mattermost_plugin_shim::hooks::{LateStart, Started, hooks_service};
 use mattermost_plugin_shim::netrpc::ApiConnection;
 use mattermost_plugin_shim::plugin::{self, PluginSet, ServeEnd};
 use mattermost_plugin_shim::rpc::{Empty, MethodError, Service};
@@ -95,6 +102,10 @@ async fn run() -> ExitCode {
         }
     };
     let plugin_id = manifest.id.clone();
+    let record = bundle::recorded_hooks(&dir).unwrap_or_else(|e| {
+        tracing::error!("{e}; asking the plugin for its hooks instead");
+        None
+    });
 
     // The API the child calls: the server's, once OnActivate hands over its stream.
     let api = ApiConnection::default();
@@ -115,22 +126,57 @@ async fn run() -> ExitCode {
 
     let api_addr = api_server.addr().target();
 
-    // The child starts beside the handshake, which must not wait for it (nor for the
-    // interpreter: a bundle's first start creates its virtualenv from the bundled wheels).
+    // The child starts once `launch` says with which interpreter: at once without a hook
+    // record (beside the handshake, which must not wait for it, nor for the interpreter: a
+    // bundle's first start creates its virtualenv from the bundled wheels), else in OnActivate.
+    let (launch_tx, mut launch_rx) = watch::channel::<Option<bundle::PythonChoice>>(None);
     let (child_tx, child_rx) = watch::channel::<ChildHooks>(None);
+    // The same outcome as the late hooks see it.
+    let (started_tx, started_rx) = watch::channel::<Started<PluginHooksClient>>(None);
+    let publish = move |child: Result<Child, String>| {
+        started_tx.send_replace(Some(
+            child
+                .as_ref()
+                .map(|c| c.hooks.clone())
+                .map_err(Clone::clone),
+        ));
+        child_tx.send_replace(Some(child));
+    };
+    // Without a record the sender stays here, open until the end (the start waits on it).
+    let (late, _launch) = match record {
+        Some(recorded) => (
+            Some(Arc::new(Forwarding(LateStart::new(
+                recorded, launch_tx, started_rx,
+            )))),
+            None,
+        ),
+        None => {
+            launch_tx.send_replace(Some(bundle::PythonChoice::default()));
+            (None, Some(launch_tx))
+        }
+    };
     let child = tokio::spawn(async move {
+        // None: the shim ends before any start was asked for.
+        let choice = launch_rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|choice| choice.clone())?;
         let interpreter = {
             let (dir, manifest) = (dir.clone(), manifest.clone());
-            tokio::task::spawn_blocking(move || bundle::python_interpreter(&dir, &manifest)).await
+            tokio::task::spawn_blocking(move || {
+                bundle::python_interpreter(&dir, &manifest, &choice)
+            })
+            .await
         };
         let python = match interpreter {
             Ok(Ok(python)) => python,
             Ok(Err(e)) => {
-                child_tx.send_replace(Some(Err(e.to_string())));
+                publish(Err(e.to_string()));
                 return None;
             }
             Err(e) => {
-                child_tx.send_replace(Some(Err(format!("finding the interpreter: {e}"))));
+                publish(Err(format!("finding the interpreter: {e}")));
                 return None;
             }
         };
@@ -153,11 +199,11 @@ async fn run() -> ExitCode {
                         .with_hook_timeout("OnActivate", ON_ACTIVATE_TIMEOUT),
                 );
                 let status = supervisor.subscribe();
-                child_tx.send_replace(Some(Ok(Child { hooks, status })));
+                publish(Ok(Child { hooks, status }));
                 Some(supervisor)
             }
             Err(e) => {
-                child_tx.send_replace(Some(Err(format!("starting the Python plugin: {e}"))));
+                publish(Err(format!("starting the Python plugin: {e}")));
                 None
             }
         }
@@ -166,8 +212,12 @@ async fn run() -> ExitCode {
     let plugins = PluginSet::new().with_async("hooks", {
         let child_rx = child_rx.clone();
         move |broker| {
-            let (mut child_rx, api) = (child_rx.clone(), api.clone());
+            let (mut child_rx, api, late) = (child_rx.clone(), api.clone(), late.clone());
             async move {
+                if let Some(late) = late {
+                    // Answered from the record; the child comes in OnActivate.
+                    return Ok(hooks_service(broker, late, api));
+                }
                 let child = child_rx
                     .wait_for(Option::is_some)
                     .await

@@ -27,7 +27,6 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
-	"github.com/mattermost/mattermost/server/public/shared/mlog"
 )
 
 const (
@@ -246,18 +245,11 @@ func copyFile(t *testing.T, from, to string) {
 	must(t, out.Close())
 }
 
+// environment is Mattermost's plugin environment over the fake API (bundleEnvironment, its
+// log kept aside).
 func environment(t *testing.T, api *fakeAPI, pluginDir string) *plugin.Environment {
 	t.Helper()
-	logger := mlog.CreateConsoleTestLogger(t)
-	env, err := plugin.NewEnvironment(
-		func(*model.Manifest) plugin.API { return api },
-		nil,
-		pluginDir,
-		t.TempDir(),
-		logger,
-		nil,
-	)
-	must(t, err)
+	env, _ := bundleEnvironment(t, api, pluginDir)
 	return env
 }
 

@@ -176,7 +176,7 @@ impl<'a> Generator<'a> {
             mod roundtrip_tests;
 
             pub use api::{PluginApi, PluginApiClient, PluginApiServer};
-            pub use hooks::{HookObserver, PluginHooks, PluginHooksClient, PluginHooksServer};
+            pub use hooks::{Forwarding, HookObserver, HooksSource, PluginHooks, PluginHooksClient, PluginHooksServer};
             pub use support::{ApiError, BoxStream, ByteStream, CallContext};
 
             /// Fingerprint of the proto contract this crate was generated from.
@@ -683,6 +683,14 @@ impl<'a> Generator<'a> {
             .hooks
             .iter()
             .map(|m| Self::trait_method(m, Self::hooks_client_body(m)));
+        let forwarding = self.hooks.iter().map(|m| {
+            let name = &m.rust;
+            let ids: Vec<Ident> = Self::params(m).into_iter().map(|(i, _)| i).collect();
+            Self::trait_method(
+                m,
+                quote!(async move { self.0.hooks().await?.#name(ctx #(, #ids)*).await }),
+            )
+        });
         pretty(quote! {
             //! The plugin's hooks as called by the server (Go: `plugin.Hooks`).
 
@@ -717,6 +725,21 @@ impl<'a> Generator<'a> {
 
             impl PluginHooks for PluginHooksClient {
                 #(#client)*
+            }
+
+            /// Where [`Forwarding`] finds the implementation of each call: one resolved per call,
+            /// such as a plugin process that is started after the hooks are first asked for.
+            pub trait HooksSource: Send + Sync + 'static {
+                type Hooks: PluginHooks;
+                /// The implementation to call now; its error is the hook's.
+                fn hooks(&self) -> impl std::future::Future<Output = Result<std::sync::Arc<Self::Hooks>, ApiError>> + Send;
+            }
+
+            /// [`PluginHooks`] that forwards every hook to its source's implementation.
+            pub struct Forwarding<S>(pub S);
+
+            impl<S: HooksSource> PluginHooks for Forwarding<S> {
+                #(#forwarding)*
             }
         })
     }

@@ -52,6 +52,8 @@ from mattermost_plugin_api.protocol import (
 )
 
 _HOOKS_SERVICE = "mattermost.plugin.v1.PluginHooks"
+# Names a file: `run_plugin` writes the plugin's hooks there as JSON and exits (describe mode).
+ENV_DESCRIBE = "MM_PLUGIN_DESCRIBE"
 # grpc.health.v1.HealthCheckResponse{status: SERVING | NOT_SERVING}, encoded by hand to need no
 # extra package.
 _SERVING = b"\x08\x01"
@@ -93,8 +95,33 @@ def _guard_stdout() -> int:
     return handshake
 
 
+def announced_hooks(plugin_class: type[Plugin]) -> set[Hook]:
+    """The hooks the plugin serves, as `Implemented` announces them: its handlers, ServeHTTP for an
+    ASGI app, and OnConfigurationChange always (the SDK keeps `configuration` current)."""
+    implemented = set(plugin_class.hooks)
+    if plugin_class.asgi_app is not None:
+        implemented.add(Hook.SERVE_HTTP)
+    implemented.add(Hook.ON_CONFIGURATION_CHANGE)
+    return implemented
+
+
+def _describe(plugin_class: type[Plugin], path: str) -> NoReturn:
+    """Writes what the bundler records of the plugin (its `Implemented` answer) to `path` and exits,
+    so a bundle can carry the answer and the server need not wait for Python to get it."""
+    names = sorted(h.value for h in announced_hooks(plugin_class))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"hooks": names}, f)
+    sys.exit(0)
+
+
 def run_plugin(plugin_class: type[Plugin]) -> None:
-    """Runs the plugin until the host stops it. Call it from the plugin's entry script."""
+    """Runs the plugin until the host stops it. Call it from the plugin's entry script.
+
+    With `MM_PLUGIN_DESCRIBE` naming a file (set by `cargo xtask bundle`), it only writes
+    `{"hooks": [...]}` there, the sorted Go names `Implemented` would answer, and exits 0."""
+    describe = os.environ.get(ENV_DESCRIBE)
+    if describe:
+        _describe(plugin_class, describe)
     handshake_fd = _guard_stdout()
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         sys.stderr.write(
@@ -257,9 +284,7 @@ def _http(
     return handle
 
 
-def _upload(
-    plugin: Plugin, fn: Callable[..., Any], token: str = ""
-) -> Callable[..., AsyncIterator[_message.Message]]:
+def _upload(plugin: Plugin, fn: Callable[..., Any], token: str = "") -> Callable[..., AsyncIterator[_message.Message]]:
     """FileWillBeUploaded: the file streams in, a replacement streams out, then the outcome."""
     accepted = _accepted(fn)
 
@@ -381,12 +406,8 @@ async def _serve(plugin_class: type[Plugin], handshake_fd: int, host_pid: int) -
     plugin.api_async = AsyncPluginAPI(target, token)
 
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    implemented = set(plugin_class.hooks)
+    implemented = announced_hooks(plugin_class)
     asgi_app = plugin_class.asgi_app
-    if asgi_app is not None and Hook.SERVE_HTTP not in implemented:
-        implemented.add(Hook.SERVE_HTTP)
-    # The SDK keeps `configuration` current, so it always takes OnConfigurationChange.
-    implemented.add(Hook.ON_CONFIGURATION_CHANGE)
     for which in sorted(implemented, key=lambda h: h.value):
         spec = HOOK_SPECS[which]
         attr = plugin_class.hooks.get(which)
