@@ -3,6 +3,7 @@ module gobcheck
 go 1.26.7
 
 require (
+	github.com/mattermost/gosaml2 v0.10.0
 	github.com/mattermost/mattermost/server/public v0.4.4
 	ztypes v0.0.0
 )
@@ -26,7 +27,6 @@ require (
 	github.com/jonboulle/clockwork v0.5.0 // indirect
 	github.com/lib/pq v1.12.3 // indirect
 	github.com/mattermost/go-i18n v1.11.1-0.20211013152124-5c415071e404 // indirect
-	github.com/mattermost/gosaml2 v0.10.0 // indirect
 	github.com/mattermost/ldap v0.0.0-20231116144001-0f480c025956 // indirect
 	github.com/mattermost/logr/v2 v2.0.22 // indirect
 	github.com/mattermost/xml-roundtrip-validator v0.1.0 // indirect

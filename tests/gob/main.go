@@ -23,6 +23,10 @@ import (
 	"strings"
 	"time"
 
+	"encoding/xml"
+
+	saml2 "github.com/mattermost/gosaml2"
+	"github.com/mattermost/gosaml2/types"
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 	"ztypes"
@@ -36,7 +40,35 @@ var (
 	duration = reflect.TypeOf(time.Duration(0))
 	errType  = reflect.TypeOf((*error)(nil)).Elem()
 	appError = reflect.TypeOf(&model.AppError{})
+	samlInfo = reflect.TypeOf(saml2.AssertionInfo{})
 )
+
+// sampleAssertion sets every field of gosaml2's AssertionInfo the Rust side carries (its gob
+// form is hand-written); the raw XML `Assertions` are not carried and stay nil.
+func sampleAssertion() saml2.AssertionInfo {
+	at := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	until := at.Add(8 * time.Hour)
+	name := func(local string) xml.Name {
+		return xml.Name{Space: "urn:oasis:names:tc:SAML:2.0:assertion", Local: local}
+	}
+	return saml2.AssertionInfo{
+		NameID: "ada@example.com",
+		Values: saml2.Values{"email": types.Attribute{
+			XMLName: name("Attribute"), FriendlyName: "mail", Name: "email", NameFormat: "basic",
+			Values: []types.AttributeValue{{XMLName: name("AttributeValue"), Type: "xs:string", Value: "ada@example.com"}},
+		}},
+		WarningInfo: &saml2.WarningInfo{
+			OneTimeUse:       true,
+			ProxyRestriction: &saml2.ProxyRestriction{Count: 2, Audience: []string{"mattermost"}},
+			NotInAudience:    true,
+			InvalidTime:      true,
+		},
+		SessionIndex:               "session-1",
+		AuthnInstant:               &at,
+		SessionNotOnOrAfter:        &until,
+		ResponseSignatureValidated: true,
+	}
+}
 
 func main() {
 	if len(os.Args) != 4 {
@@ -167,6 +199,9 @@ func populate(t reflect.Type, depth int) reflect.Value {
 		return v
 	case t == duration:
 		v.SetInt(int64(1500 * time.Millisecond))
+		return v
+	case t == samlInfo:
+		v.Set(reflect.ValueOf(sampleAssertion()))
 		return v
 	case t == errType:
 		// Mattermost's carrier for errors over net/rpc (registered by the plugin package).

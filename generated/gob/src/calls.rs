@@ -12728,6 +12728,56 @@ impl Z_LogAuditRecReturns {
         out
     }
 }
+impl Z_LogAuditRecWithLevelArgs {
+    /// The contract's arguments, in order.
+    pub fn into_contract(
+        self,
+    ) -> (::core::option::Option<crate::pb::AuditRecord>, ::prost::alloc::vec::Vec<u8>) {
+        (
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::AuditRecord::from(x)
+                }),
+            crate::externals::OpaqueJson::to_json(&self.b),
+        )
+    }
+    /// From the contract's arguments, in order.
+    pub fn from_contract(
+        args: (
+            ::core::option::Option<crate::pb::AuditRecord>,
+            ::prost::alloc::vec::Vec<u8>,
+        ),
+    ) -> Self {
+        let _ = &args;
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        out.a = (args.0).map(|x| Box::new(AuditRecord::from(x)));
+        out.b = crate::externals::from_checked_json::<crate::externals::Level>(&args.1);
+        out
+    }
+}
+impl Z_LogAuditRecWithLevelReturns {
+    /// The contract's results, or the call's error.
+    pub fn into_contract(self) -> Result<(), ApiError> {
+        Ok(())
+    }
+    /// From the contract's results, or the call's error (which leaves the results at
+    /// their zero values, as Go does).
+    pub fn from_contract(result: Result<(), ApiError>) -> Self {
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        match result {
+            Ok(values) => {
+                let _ = &values;
+            }
+            Err(error) => {
+                let _ = error;
+            }
+        }
+        out
+    }
+}
 impl Z_EvaluateAccessControlArgs {
     /// The contract's arguments, in order.
     pub fn into_contract(
@@ -15738,6 +15788,73 @@ impl Z_GenerateSupportDataReturns {
             }
             Err(error) => {
                 out.b = crate::values::error_from_pb(error.into_error());
+            }
+        }
+        out
+    }
+}
+impl Z_OnSAMLLoginArgs {
+    /// The contract's arguments, in order.
+    pub fn into_contract(
+        self,
+    ) -> (
+        ::core::option::Option<crate::pb::PluginContext>,
+        ::core::option::Option<crate::pb::User>,
+        ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
+    ) {
+        (
+            (self.a)
+                .map(|x| {
+                    let x = *x;
+                    pb::PluginContext::from(x)
+                }),
+            (self.b)
+                .map(|x| {
+                    let x = *x;
+                    pb::User::from(x)
+                }),
+            (self.c).map(|v| crate::externals::OpaqueJson::to_json(&v)),
+        )
+    }
+    /// From the contract's arguments, in order.
+    pub fn from_contract(
+        args: (
+            ::core::option::Option<crate::pb::PluginContext>,
+            ::core::option::Option<crate::pb::User>,
+            ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
+        ),
+    ) -> Self {
+        let _ = &args;
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        out.a = (args.0).map(|x| Box::new(PluginContext::from(x)));
+        out.b = (args.1).map(|x| Box::new(User::from(x)));
+        out.c = (args.2)
+            .map(|v| crate::externals::from_checked_json::<
+                crate::externals::AssertionInfo,
+            >(&v));
+        out
+    }
+}
+impl Z_OnSAMLLoginReturns {
+    /// The contract's results, or the call's error.
+    pub fn into_contract(self) -> Result<(), ApiError> {
+        if let Some(e) = crate::values::error_to_pb(self.a) {
+            return Err(ApiError::Error(e));
+        }
+        Ok(())
+    }
+    /// From the contract's results, or the call's error (which leaves the results at
+    /// their zero values, as Go does).
+    pub fn from_contract(result: Result<(), ApiError>) -> Self {
+        #[allow(unused_mut)]
+        let mut out = Self::default();
+        match result {
+            Ok(values) => {
+                let _ = &values;
+            }
+            Err(error) => {
+                out.a = crate::values::error_from_pb(error.into_error());
             }
         }
         out

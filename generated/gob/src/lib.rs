@@ -8,13 +8,10 @@
 //! whose net/rpc form is written by hand upstream):
 //! - model.CommandArgs.T: `i18n.TranslateFunc` (Omitted) has no generic gob form
 //! - model.WebSocketRequest.T: `i18n.TranslateFunc` (Omitted) has no generic gob form
-//! - Z_LogAuditRecWithLevelArgs.B: `mlog.Level` (OpaqueJson) has no generic gob form
-//! - Z_OnSAMLLoginArgs.C: `saml2.AssertionInfo` (OpaqueJson) has no generic gob form
-//! - LogAuditRecWithLevel (contract conversion): `mlog.Level` has no generic gob form
-//! - OnSAMLLogin (contract conversion): `saml2.AssertionInfo` has no generic gob form
 #![allow(clippy::all, clippy::pedantic)]
 pub mod calls;
 pub mod convert;
+pub mod externals;
 pub mod model;
 pub mod netrpc;
 pub mod netrpc_base;
@@ -6757,6 +6754,22 @@ pub fn reencode_via_contract(
                     ),
                 )
             }
+            "Z_LogAuditRecWithLevelArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogAuditRecWithLevelArgs| wire::Z_LogAuditRecWithLevelArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_LogAuditRecWithLevelReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_LogAuditRecWithLevelReturns| wire::Z_LogAuditRecWithLevelReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
             "Z_EvaluateAccessControlArgs" => {
                 decode_then(
                     bytes,
@@ -7565,6 +7578,22 @@ pub fn reencode_via_contract(
                     ),
                 )
             }
+            "Z_OnSAMLLoginArgs" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSAMLLoginArgs| wire::Z_OnSAMLLoginArgs::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
+            "Z_OnSAMLLoginReturns" => {
+                decode_then(
+                    bytes,
+                    |v: wire::Z_OnSAMLLoginReturns| wire::Z_OnSAMLLoginReturns::from_contract(
+                        v.into_contract(),
+                    ),
+                )
+            }
             "Z_ChannelWillBeUpdatedArgs" => {
                 decode_then(
                     bytes,
@@ -7880,6 +7909,7 @@ pub const RETURNS_WITH_ERROR: &[&str] = &[
     "Z_OnSharedChannelsAttachmentSyncMsgReturns",
     "Z_OnSharedChannelsProfileImageSyncMsgReturns",
     "Z_GenerateSupportDataReturns",
+    "Z_OnSAMLLoginReturns",
 ];
 fn decode_then<T, U>(
     bytes: &[u8],

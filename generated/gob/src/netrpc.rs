@@ -54,6 +54,7 @@ pub const HOOKS: &[&str] = &[
     "OnSharedChannelsAttachmentSyncMsg",
     "OnSharedChannelsProfileImageSyncMsg",
     "GenerateSupportData",
+    "OnSAMLLogin",
     "ChannelWillBeUpdated",
     "ChannelWillBeRestored",
     "ScheduledPostWillBeCreated",
@@ -315,6 +316,7 @@ pub const API_METHODS: &[&str] = &[
     "DeletePropertyValuesForTargetWithOptions",
     "DeletePropertyValuesForFieldWithOptions",
     "LogAuditRec",
+    "LogAuditRecWithLevel",
     "EvaluateAccessControl",
     "SaveAccessControlPolicy",
     "GetAccessControlPolicy",
@@ -1155,6 +1157,20 @@ pub fn register_hooks<S: Registry, T: PluginHooks>(service: S, target: Arc<T>) -
                                 result.map(|v| (v,)),
                             ),
                         )
+                    }
+                }
+            },
+        )
+        .method(
+            "Plugin.OnSAMLLogin",
+            {
+                let (target, ctx) = (target.clone(), ctx.clone());
+                move |args: Z_OnSAMLLoginArgs| {
+                    let (target, ctx) = (target.clone(), ctx.clone());
+                    async move {
+                        let _a = args.into_contract();
+                        let result = target.on_saml_login(&ctx, _a.0, _a.1, _a.2).await;
+                        Ok::<_, String>(Z_OnSAMLLoginReturns::from_contract(result))
                     }
                 }
             },
@@ -5832,6 +5848,25 @@ pub fn register_api<S: Registry, T: PluginApi>(
                         let _a = args.into_contract();
                         let result = target.log_audit_rec(&ctx, _a.0).await;
                         Ok::<_, String>(Z_LogAuditRecReturns::from_contract(result))
+                    }
+                }
+            },
+        )
+        .method(
+            "Plugin.LogAuditRecWithLevel",
+            {
+                let (target, ctx) = (target.clone(), ctx.clone());
+                move |args: Z_LogAuditRecWithLevelArgs| {
+                    let (target, ctx) = (target.clone(), ctx.clone());
+                    async move {
+                        let _a = args.into_contract();
+                        let result = target
+                            .log_audit_rec_with_level(&ctx, _a.0, _a.1)
+                            .await;
+                        Ok::<
+                            _,
+                            String,
+                        >(Z_LogAuditRecWithLevelReturns::from_contract(result))
                     }
                 }
             },
@@ -11366,6 +11401,33 @@ impl<C: Caller> PluginApi for NetRpcApi<C> {
             returns.into_contract()
         }
     }
+    fn log_audit_rec_with_level(
+        &self,
+        ctx: &CallContext,
+        rec: ::core::option::Option<crate::pb::AuditRecord>,
+        level: ::prost::alloc::vec::Vec<u8>,
+    ) -> impl ::std::future::Future<Output = Result<(), ApiError>> + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let checked = (|| -> Result<(), ApiError> {
+            crate::externals::check_json::<
+                crate::externals::Level,
+            >("LogAuditRecWithLevel", "level", &level)?;
+            Ok(())
+        })();
+        let args = Z_LogAuditRecWithLevelArgs::from_contract((rec, level));
+        async move {
+            checked?;
+            let returns: Z_LogAuditRecWithLevelReturns = call(
+                    &caller,
+                    "LogAuditRecWithLevel",
+                    "Plugin.LogAuditRecWithLevel",
+                    args,
+                )
+                .await?;
+            returns.into_contract()
+        }
+    }
     fn evaluate_access_control(
         &self,
         ctx: &CallContext,
@@ -12642,6 +12704,36 @@ impl<C: Caller> PluginHooks for NetRpcHooks<C> {
                 )
                 .await?;
             returns.into_contract().map(|v| v.0)
+        }
+    }
+    fn on_saml_login(
+        &self,
+        ctx: &CallContext,
+        context: ::core::option::Option<crate::pb::PluginContext>,
+        user: ::core::option::Option<crate::pb::User>,
+        assertion: ::core::option::Option<::prost::alloc::vec::Vec<u8>>,
+    ) -> impl ::std::future::Future<Output = Result<(), ApiError>> + Send {
+        let _ = ctx;
+        let caller = self.caller.clone();
+        let checked = (|| -> Result<(), ApiError> {
+            if let Some(json) = &assertion {
+                crate::externals::check_json::<
+                    crate::externals::AssertionInfo,
+                >("OnSAMLLogin", "assertion", json)?;
+            }
+            Ok(())
+        })();
+        let args = Z_OnSAMLLoginArgs::from_contract((context, user, assertion));
+        async move {
+            checked?;
+            let returns: Z_OnSAMLLoginReturns = call(
+                    &caller,
+                    "OnSAMLLogin",
+                    "Plugin.OnSAMLLogin",
+                    args,
+                )
+                .await?;
+            returns.into_contract()
         }
     }
     fn channel_will_be_updated(

@@ -3610,6 +3610,8 @@ pub struct Z_LogAuditRecReturns {}
 pub struct Z_LogAuditRecWithLevelArgs {
     #[gob(name = "A")]
     pub a: Option<Box<AuditRecord>>,
+    #[gob(name = "B")]
+    pub b: crate::externals::Level,
 }
 /// Go: `LogAuditRecWithLevel(rec *model.AuditRecord, level mlog.Level)` (API).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]
@@ -4322,6 +4324,8 @@ pub struct Z_OnSAMLLoginArgs {
     pub a: Option<Box<PluginContext>>,
     #[gob(name = "B")]
     pub b: Option<Box<User>>,
+    #[gob(name = "C")]
+    pub c: Option<crate::externals::AssertionInfo>,
 }
 /// Go: `OnSAMLLogin(c *plugin.Context, user *model.User, assertion *saml2.AssertionInfo) error` (Hooks).
 #[derive(::gobwire::Gob, Debug, Default, Clone, PartialEq)]

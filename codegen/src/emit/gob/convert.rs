@@ -23,6 +23,8 @@ pub(super) enum Go<'a> {
     Map(Box<Go<'a>>, Box<Go<'a>>),
     Any,
     Time,
+    /// Another library's struct with a hand-written gob form, JSON on the contract.
+    Opaque(Ident),
 }
 
 fn resolve<'a>(ir: &'a Ir, ty: &'a TypeRef, depth: usize) -> Result<Go<'a>, String> {
@@ -53,6 +55,9 @@ fn resolve<'a>(ir: &'a Ir, ty: &'a TypeRef, depth: usize) -> Result<Go<'a>, Stri
             Some(ExternalMapping::Timestamp) => Go::Time,
             Some(ExternalMapping::DurationNanos) => Go::Scalar("int64"),
             Some(ExternalMapping::RawJson) => Go::Bytes,
+            Some(ExternalMapping::OpaqueJson) if super::opaque_gob(path, name).is_some() => {
+                Go::Opaque(super::opaque_gob(path, name).expect("checked"))
+            }
             _ => return Err(format!("`{}` has no generic gob form", ty.go_string())),
         },
         TypeRef::Pointer(inner) => Go::Pointer(Box::new(resolve(ir, inner, depth + 1)?)),
@@ -137,6 +142,14 @@ impl<'a> Converter<'a> {
         Ok(match (go, pb) {
             (Go::Scalar(g), ValueType::Scalar(p)) => self.scalar(g, *p, e, to_pb)?,
             (Go::Bytes, ValueType::Scalar(Scalar::Bytes)) => e,
+            (Go::Opaque(id), ValueType::Scalar(Scalar::Bytes)) => {
+                if to_pb {
+                    quote!(crate::externals::OpaqueJson::to_json(&#e))
+                } else {
+                    // API arguments are checked before the call (`check_json`).
+                    quote!(crate::externals::from_checked_json::<crate::externals::#id>(&#e))
+                }
+            }
             (Go::Struct(decl), ValueType::Message(m)) => {
                 let (g, p) = (
                     struct_ident(decl),

@@ -8,6 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::proto::{ProtoRpc, RpcShape};
+use crate::ir::TypeRef;
 
 /// The trait method's return value from `into_contract`'s tuple, and the tuple back.
 fn result_shape(rpc: &ProtoRpc) -> (TokenStream, TokenStream) {
@@ -137,12 +138,46 @@ fn call(rpc: &ProtoRpc, param_types: &[TokenStream], ret: &TokenStream) -> Token
         .map(|f| crate::emit::rust::prost_field_ident(&f.name))
         .collect();
     let (to_trait, _) = result_shape(rpc);
+    // Arguments carried as another library's JSON are checked first: a malformed one is the
+    // caller's 400, not a zero value sent to the server.
+    let checks: Vec<TokenStream> = rpc
+        .args
+        .iter()
+        .zip(&ids)
+        .filter_map(|(f, id)| {
+            let param = f.go_position.and_then(|p| rpc.method.params.get(p))?;
+            let (ty, optional) = match &param.ty {
+                TypeRef::Pointer(inner) => (&**inner, true),
+                ty => (ty, false),
+            };
+            let TypeRef::External { path, name, .. } = ty else {
+                return None;
+            };
+            let rust = super::opaque_gob(path, name)?;
+            let arg = &f.name;
+            Some(if optional {
+                quote!(if let Some(json) = &#id { crate::externals::check_json::<crate::externals::#rust>(#go, #arg, json)?; })
+            } else {
+                quote!(crate::externals::check_json::<crate::externals::#rust>(#go, #arg, &#id)?;)
+            })
+        })
+        .collect();
+    let (check, checked) = if checks.is_empty() {
+        (quote!(), quote!())
+    } else {
+        (
+            quote!(let checked = (|| -> Result<(), ApiError> { #(#checks)* Ok(()) })();),
+            quote!(checked?;),
+        )
+    };
     quote! {
         fn #name(&self, ctx: &CallContext #(, #ids: #param_types)*) -> impl ::std::future::Future<Output = Result<#ret, ApiError>> + Send {
             let _ = ctx;
             let caller = self.caller.clone();
+            #check
             let args = #args::from_contract((#(#ids,)*));
             async move {
+                #checked
                 let returns: #returns = call(&caller, #go, #path, args).await?;
                 returns.into_contract() #to_trait
             }

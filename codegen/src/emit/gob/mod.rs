@@ -72,6 +72,10 @@ pub(super) fn gob_type(ir: &Ir, ty: &TypeRef, depth: usize) -> Result<TokenStrea
             Some(ExternalMapping::Timestamp) => quote!(::gobwire::GoTime),
             Some(ExternalMapping::DurationNanos) => quote!(i64),
             Some(ExternalMapping::RawJson) => quote!(Vec<u8>),
+            Some(ExternalMapping::OpaqueJson) if opaque_gob(path, name).is_some() => {
+                let id = opaque_gob(path, name).expect("checked");
+                quote!(crate::externals::#id)
+            }
             // Other libraries' types have Go shapes the IR does not record.
             Some(other) => {
                 return Err(format!(
@@ -111,6 +115,30 @@ pub(super) fn gob_type(ir: &Ir, ty: &TypeRef, depth: usize) -> Result<TokenStrea
             ));
         }
     })
+}
+
+/// Other libraries' structs the contract carries as JSON (`OpaqueJson`), by the name of their
+/// hand-written gob form in `templates/rust/gob_externals.rs`. One missing here stays out of
+/// the gob crate (listed in its docs) until its gob shape is written.
+const OPAQUE_GOB: &[(&str, &str, &str)] = &[
+    (
+        "github.com/mattermost/gosaml2",
+        "AssertionInfo",
+        "AssertionInfo",
+    ),
+    (
+        "github.com/mattermost/mattermost/server/public/shared/mlog",
+        "Level",
+        "Level",
+    ),
+];
+
+/// The hand-written gob type of an `OpaqueJson` external.
+pub(super) fn opaque_gob(path: &str, name: &str) -> Option<Ident> {
+    OPAQUE_GOB
+        .iter()
+        .find(|(p, n, _)| *p == path && *n == name)
+        .map(|(_, _, rust)| format_ident!("{rust}"))
 }
 
 fn strip_pointer(ty: &TypeRef) -> &TypeRef {
@@ -242,6 +270,7 @@ fn is_reader(ty: &TypeRef) -> bool {
 /// Hand-written helpers the generated conversions call, copied verbatim.
 const VALUES: &str = include_str!("../../../../templates/rust/gob_values.rs");
 const NETRPC_BASE: &str = include_str!("../../../../templates/rust/gob_netrpc_base.rs");
+const EXTERNALS: &str = include_str!("../../../../templates/rust/gob_externals.rs");
 
 pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitError> {
     let header = format!(
@@ -521,6 +550,7 @@ pub fn emit(ir: &Ir, schema: &[ProtoFile]) -> Result<Vec<GeneratedFile>, EmitErr
 
         pub mod calls;
         pub mod convert;
+        pub mod externals;
         pub mod model;
         pub mod netrpc;
         pub mod netrpc_base;
@@ -608,6 +638,8 @@ gobwire = {{ version = "0.1", features = ["derive"] }}
 mattermost-plugin-api = {{ path = "../rust" }}
 prost = "0.14"
 prost-types = "0.14"
+serde = {{ version = "1", features = ["derive"] }}
+serde_json = "1"
 tonic = "0.14"
 "#,
         ir.source.module, ir.source.version
@@ -640,6 +672,7 @@ tonic = "0.14"
         file("src/lib.rs", format!("{header}\n{lib_rs}")),
         file("src/model.rs", format!("{header}\n{model_rs}")),
         file("src/convert.rs", format!("{header}\n{convert_rs}")),
+        file("src/externals.rs", format!("{header}\n{EXTERNALS}")),
         file("src/calls.rs", format!("{header}\n{calls_rs}")),
         file("src/netrpc.rs", format!("{header}\n{netrpc_rs}")),
         file("src/netrpc_base.rs", format!("{header}\n{NETRPC_BASE}")),
