@@ -38,13 +38,42 @@ def channel_options() -> list[tuple[str, Any]]:
     ]
 
 
-def _transport_error(method: str, error: grpc.RpcError) -> errors.TransportError:
-    """A failed call as `TransportError`; status details when grpc gives them (a `grpc.Call`)."""
+def _transport_error(method: str, error: grpc.RpcError) -> errors.PluginAPIError:
+    """A failed call as `TransportError`; status details when grpc gives them (a `grpc.Call`).
+
+    `UNIMPLEMENTED` is the host saying it lacks the method (how methods whose Go form returns a
+    plain `error`, or nothing, report it): `NotImplementedByServerError`, as an AppError 501 is.
+    """
     details = getattr(error, "details", None)
     code = getattr(error, "code", None)
-    return errors.TransportError(
-        method, str(details() if callable(details) else error), grpc_code=str(code() if callable(code) else "")
-    )
+    status = code() if callable(code) else None
+    message = str(details() if callable(details) else error)
+    if status == grpc.StatusCode.UNIMPLEMENTED:
+        return errors.NotImplementedByServerError(
+            method, message, id=NOT_IMPLEMENTED_ID, status_code=501, where=method
+        )
+    return errors.TransportError(method, message, grpc_code=str(status or ""))
+
+
+def _raising_api_errors(method: str, responses: Iterator[_R]) -> Iterator[_R]:
+    """A streamed answer whose failure is raised as the unary calls raise theirs."""
+    try:
+        yield from responses
+    except grpc.RpcError as e:
+        raise _transport_error(method, e) from e
+
+
+async def _araising_api_errors(method: str, responses: AsyncIterator[_R]) -> AsyncIterator[_R]:
+    """`_raising_api_errors` for grpc.aio."""
+    try:
+        async for response in responses:
+            yield response
+    except grpc.aio.AioRpcError as e:
+        raise _transport_error(method, e) from e
+
+
+#: The AppError id of a method the host does not implement (the same on every path).
+NOT_IMPLEMENTED_ID = "api.plugin.not_implemented.app_error"
 
 
 def chunks(data: Iterable[bytes]) -> Iterator[bytes]:
@@ -125,7 +154,7 @@ class PluginAPIBase:
             response_deserializer=response_type.FromString,
         )
         responses: Iterator[_R] = stub(requests, metadata=self._metadata)
-        return responses
+        return _raising_api_errors(method, responses)
 
 
 class AsyncPluginAPIBase:
@@ -184,4 +213,4 @@ class AsyncPluginAPIBase:
             request_serializer=request_type.SerializeToString,
             response_deserializer=response_type.FromString,
         )
-        return cast(AsyncIterator[_R], stub(requests, metadata=self._metadata))
+        return _araising_api_errors(method, cast(AsyncIterator[_R], stub(requests, metadata=self._metadata)))

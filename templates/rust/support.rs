@@ -34,6 +34,9 @@ pub enum ApiError {
     },
 }
 
+/// The AppError id of a method the server (or dev host) does not implement.
+pub const NOT_IMPLEMENTED_ID: &str = "api.plugin.not_implemented.app_error";
+
 impl ApiError {
     /// An AppError with a status code, id and message.
     pub fn app(status_code: i64, id: impl Into<String>, message: impl Into<String>) -> Self {
@@ -48,7 +51,7 @@ impl ApiError {
     /// 501 for a method this implementation does not provide.
     pub fn not_implemented(method: &str) -> Self {
         let mut e = pb::AppError {
-            id: "api.plugin.not_implemented.app_error".into(),
+            id: NOT_IMPLEMENTED_ID.into(),
             message: format!("{method} is not implemented by this server"),
             status_code: 501,
             ..Default::default()
@@ -63,6 +66,22 @@ impl ApiError {
             code: 0,
             message: message.into(),
         })
+    }
+
+    /// Whether this is [`ApiError::not_implemented`]'s error.
+    pub fn is_not_implemented(&self) -> bool {
+        matches!(self, ApiError::App(e) if e.status_code == 501 && e.id == NOT_IMPLEMENTED_ID)
+    }
+
+    /// A failed API call's status: `UNIMPLEMENTED` (a host without the method, or one that
+    /// answers a method whose Go form has no room for a 501 that way) is
+    /// [`ApiError::not_implemented`], as an AppError-returning method reports it; anything else
+    /// is the transport's failure.
+    pub fn from_api_status(method: &str, status: tonic::Status) -> Self {
+        if status.code() == tonic::Code::Unimplemented {
+            return ApiError::not_implemented(method);
+        }
+        ApiError::transport(method, status)
     }
 
     pub fn transport(method: &str, status: tonic::Status) -> Self {

@@ -17,6 +17,7 @@ import pytest
 from mattermost_plugin import Plugin, hook
 from mattermost_plugin.testing import DevHost
 from mattermost_plugin_api import models
+from mattermost_plugin_api.errors import NotImplementedByServerError, PluginAPIError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -153,6 +154,41 @@ def test_a_plugin_class_from_the_test_file() -> None:
         assert host.set_configuration({"Greeting": "Hey"})[0] == 200
         assert host.execute_command("/shout")[1]["text"] == "Hey from Shouty"
     assert not plugin_dir.exists()
+
+
+class Probe(Plugin):
+    """Calls methods the dev host does not model, one per Go error shape."""
+
+    @hook
+    def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
+        calls = {
+            "DeleteGroup": lambda: self.api.delete_group(group_id="g" * 26),  # *model.AppError
+            "GetBundlePath": self.api.get_bundle_path,  # error
+            "PublishWebSocketEvent": lambda: self.api.publish_web_socket_event(  # no error
+                event="e", payload={}, broadcast=None
+            ),
+        }
+        outcomes = []
+        for name, call in calls.items():
+            try:
+                call()
+                outcomes.append(f"{name}: answered")
+            except NotImplementedByServerError as e:
+                outcomes.append(f"{name}: {type(e).__name__} {e.status_code} {e.method}")
+            except PluginAPIError as e:
+                outcomes.append(f"{name}: {type(e).__name__} {e}")
+        return models.CommandResponse(text="\n".join(outcomes))
+
+
+def test_a_method_the_host_lacks_raises_one_exception_whatever_its_go_error() -> None:
+    with DevHost.for_class(Probe, binary=_binary()) as host:
+        status, response = host.execute_command("/probe")
+    assert status == 200, response
+    assert response["text"].splitlines() == [
+        "DeleteGroup: NotImplementedByServerError 501 DeleteGroup",
+        "GetBundlePath: NotImplementedByServerError 501 GetBundlePath",
+        "PublishWebSocketEvent: NotImplementedByServerError 501 PublishWebSocketEvent",
+    ]
 
 
 def test_for_class_needs_a_top_level_class() -> None:

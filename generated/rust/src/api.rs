@@ -3220,6 +3220,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::LoadPluginConfigurationResponse {
@@ -3240,6 +3243,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.register_command(&ctx, command).await {
             Ok(()) => Ok(tonic::Response::new(pb::RegisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::RegisterCommandResponse {
@@ -3260,6 +3266,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.unregister_command(&ctx, team_id, trigger).await {
             Ok(()) => Ok(tonic::Response::new(pb::UnregisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UnregisterCommandResponse {
@@ -3287,6 +3296,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ExecuteSlashCommandResponse {
@@ -3313,6 +3325,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -3331,6 +3346,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3370,6 +3388,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3411,6 +3432,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetBundlePathResponse {
@@ -3437,6 +3461,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -3456,6 +3483,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -3474,6 +3504,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3521,6 +3554,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -3539,6 +3575,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -5975,6 +6014,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -5994,6 +6036,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -6007,6 +6052,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.delete_ephemeral_post(&ctx, user_id, post_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::DeleteEphemeralPostResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7045,6 +7093,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::PublishWebSocketEventResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7063,6 +7114,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7083,6 +7137,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7107,6 +7164,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7126,6 +7186,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7138,6 +7201,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let pb::LogDebugRequest { msg, key_value_pairs } = message;
         match self.inner.log_debug(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogDebugResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7150,6 +7216,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let pb::LogInfoRequest { msg, key_value_pairs } = message;
         match self.inner.log_info(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogInfoResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7162,6 +7231,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let pb::LogErrorRequest { msg, key_value_pairs } = message;
         match self.inner.log_error(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogErrorResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7174,6 +7246,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let pb::LogWarnRequest { msg, key_value_pairs } = message;
         match self.inner.log_warn(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogWarnResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -7405,6 +7480,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CreateCommandResponse {
@@ -7432,6 +7510,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ListCommandsResponse {
@@ -7459,6 +7540,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ListCustomCommandsResponse {
@@ -7486,6 +7570,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ListPluginCommandsResponse {
@@ -7513,6 +7600,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ListBuiltInCommandsResponse {
@@ -7540,6 +7630,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetCommandResponse {
@@ -7567,6 +7660,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdateCommandResponse {
@@ -7587,6 +7683,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.delete_command(&ctx, command_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeleteCommandResponse {
@@ -7714,6 +7813,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::PublishPluginClusterEventResponse {
@@ -7778,6 +7880,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetCloudLimitsResponse {
@@ -7805,6 +7910,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::EnsureBotUserResponse {
@@ -7835,6 +7943,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::RegisterCollectionAndTopicResponse {
@@ -7862,6 +7973,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CreateUploadSessionResponse {
@@ -7901,6 +8015,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UploadDataResponse {
@@ -7928,6 +8045,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetUploadSessionResponse {
@@ -8007,6 +8127,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::RegisterPluginForSharedChannelsResponse {
@@ -8036,6 +8159,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UnregisterPluginForSharedChannelsResponse {
@@ -8069,6 +8195,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UnregisterPluginRemoteForSharedChannelsResponse {
@@ -8096,6 +8225,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ShareChannelResponse {
@@ -8123,6 +8255,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdateSharedChannelResponse {
@@ -8150,6 +8285,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UnshareChannelResponse {
@@ -8180,6 +8318,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdateSharedChannelCursorResponse {
@@ -8200,6 +8341,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.sync_shared_channel(&ctx, channel_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::SyncSharedChannelResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::SyncSharedChannelResponse {
@@ -8237,6 +8381,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::InviteRemoteToChannelResponse::default()))
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::InviteRemoteToChannelResponse {
@@ -8264,6 +8411,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UninviteRemoteFromChannelResponse {
@@ -8294,6 +8444,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ReceiveSharedChannelSyncMsgResponse {
@@ -8356,6 +8509,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ReceiveSharedChannelAttachmentSyncMsgResponse {
@@ -8398,6 +8554,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ReceiveSharedChannelProfileImageSyncMsgResponse {
@@ -8810,6 +8969,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -8920,6 +9082,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CreatePropertyFieldResponse {
@@ -8947,6 +9112,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyFieldResponse {
@@ -8974,6 +9142,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyFieldsResponse {
@@ -9001,6 +9172,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdatePropertyFieldResponse {
@@ -9023,6 +9197,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::DeletePropertyFieldResponse::default()))
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyFieldResponse {
@@ -9050,6 +9227,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::SearchPropertyFieldsResponse {
@@ -9077,6 +9257,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CountPropertyFieldsResponse {
@@ -9122,6 +9305,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CountPropertyFieldsForTargetResponse {
@@ -9149,6 +9335,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::CreatePropertyValueResponse {
@@ -9176,6 +9365,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyValueResponse {
@@ -9203,6 +9395,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyValuesResponse {
@@ -9230,6 +9425,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdatePropertyValueResponse {
@@ -9257,6 +9455,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpsertPropertyValueResponse {
@@ -9279,6 +9480,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::DeletePropertyValueResponse::default()))
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValueResponse {
@@ -9306,6 +9510,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::SearchPropertyValuesResponse {
@@ -9333,6 +9540,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::RegisterPropertyGroupResponse {
@@ -9360,6 +9570,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyGroupResponse {
@@ -9391,6 +9604,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GetPropertyFieldByNameResponse {
@@ -9418,6 +9634,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdatePropertyFieldsResponse {
@@ -9445,6 +9664,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpdatePropertyValuesResponse {
@@ -9472,6 +9694,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpsertPropertyValuesResponse {
@@ -9509,6 +9734,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValuesForTargetResponse {
@@ -9539,6 +9767,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValuesForFieldResponse {
@@ -9570,6 +9801,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpsertPropertyValuesWithOptionsResponse {
@@ -9600,6 +9834,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::UpsertPropertyValueWithOptionsResponse {
@@ -9633,6 +9870,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValueWithOptionsResponse {
@@ -9677,6 +9917,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValuesForTargetWithOptionsResponse {
@@ -9719,6 +9962,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::DeletePropertyValuesForFieldWithOptionsResponse {
@@ -9738,6 +9984,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         let pb::LogAuditRecRequest { rec } = message;
         match self.inner.log_audit_rec(&ctx, rec).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogAuditRecResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -9751,6 +10000,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_audit_rec_with_level(&ctx, rec, level).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::LogAuditRecWithLevelResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -10072,7 +10324,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .load_plugin_configuration(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "LoadPluginConfiguration",
                     status,
                 ))?
@@ -10102,7 +10354,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .register_command(request)
                 .await
-                .map_err(|status| ApiError::transport("RegisterCommand", status))?
+                .map_err(|status| ApiError::from_api_status("RegisterCommand", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -10131,7 +10383,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .unregister_command(request)
                 .await
-                .map_err(|status| ApiError::transport("UnregisterCommand", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UnregisterCommand",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -10160,7 +10415,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .execute_slash_command(request)
                 .await
-                .map_err(|status| ApiError::transport("ExecuteSlashCommand", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "ExecuteSlashCommand",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -10186,7 +10444,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_config(request)
                 .await
-                .map_err(|status| ApiError::transport("GetConfig", status))?
+                .map_err(|status| ApiError::from_api_status("GetConfig", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10209,7 +10467,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_unsanitized_config(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUnsanitizedConfig", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetUnsanitizedConfig",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10231,7 +10492,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .save_config(request)
                 .await
-                .map_err(|status| ApiError::transport("SaveConfig", status))?
+                .map_err(|status| ApiError::from_api_status("SaveConfig", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10257,7 +10518,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_plugin_config(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPluginConfig", status))?
+                .map_err(|status| ApiError::from_api_status("GetPluginConfig", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10281,7 +10542,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .save_plugin_config(request)
                 .await
-                .map_err(|status| ApiError::transport("SavePluginConfig", status))?
+                .map_err(|status| ApiError::from_api_status("SavePluginConfig", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10307,7 +10568,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_bundle_path(request)
                 .await
-                .map_err(|status| ApiError::transport("GetBundlePath", status))?
+                .map_err(|status| ApiError::from_api_status("GetBundlePath", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -10333,7 +10594,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_license(request)
                 .await
-                .map_err(|status| ApiError::transport("GetLicense", status))?
+                .map_err(|status| ApiError::from_api_status("GetLicense", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10354,7 +10615,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .is_enterprise_ready(request)
                 .await
-                .map_err(|status| ApiError::transport("IsEnterpriseReady", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "IsEnterpriseReady",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10377,7 +10641,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_server_version(request)
                 .await
-                .map_err(|status| ApiError::transport("GetServerVersion", status))?
+                .map_err(|status| ApiError::from_api_status("GetServerVersion", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10398,7 +10662,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_system_install_date(request)
                 .await
-                .map_err(|status| ApiError::transport("GetSystemInstallDate", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetSystemInstallDate",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10424,7 +10691,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_diagnostic_id(request)
                 .await
-                .map_err(|status| ApiError::transport("GetDiagnosticId", status))?
+                .map_err(|status| ApiError::from_api_status("GetDiagnosticId", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10447,7 +10714,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_telemetry_id(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTelemetryId", status))?
+                .map_err(|status| ApiError::from_api_status("GetTelemetryId", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -10471,7 +10738,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_user(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateUser", status))?
+                .map_err(|status| ApiError::from_api_status("CreateUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10496,7 +10763,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_user(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteUser", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10523,7 +10790,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_users(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUsers", status))?
+                .map_err(|status| ApiError::from_api_status("GetUsers", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10552,7 +10819,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_users_by_ids(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUsersByIds", status))?
+                .map_err(|status| ApiError::from_api_status("GetUsersByIds", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10579,7 +10846,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUser", status))?
+                .map_err(|status| ApiError::from_api_status("GetUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10606,7 +10873,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_user_by_email(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUserByEmail", status))?
+                .map_err(|status| ApiError::from_api_status("GetUserByEmail", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10635,7 +10902,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_user_by_username(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUserByUsername", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetUserByUsername",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10664,7 +10934,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_users_by_usernames(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUsersByUsernames", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetUsersByUsernames",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10697,7 +10970,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_users_in_team(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUsersInTeam", status))?
+                .map_err(|status| ApiError::from_api_status("GetUsersInTeam", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10730,7 +11003,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_preference_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPreferenceForUser", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPreferenceForUser",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10759,7 +11035,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_preferences_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPreferencesForUser", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPreferencesForUser",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10788,7 +11067,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_preferences_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpdatePreferencesForUser",
                     status,
                 ))?
@@ -10820,7 +11099,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_preferences_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePreferencesForUser",
                     status,
                 ))?
@@ -10852,7 +11131,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_session(request)
                 .await
-                .map_err(|status| ApiError::transport("GetSession", status))?
+                .map_err(|status| ApiError::from_api_status("GetSession", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10881,7 +11160,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_session(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateSession", status))?
+                .map_err(|status| ApiError::from_api_status("CreateSession", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10910,7 +11189,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .extend_session_expiry(request)
                 .await
-                .map_err(|status| ApiError::transport("ExtendSessionExpiry", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "ExtendSessionExpiry",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10937,7 +11219,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .revoke_session(request)
                 .await
-                .map_err(|status| ApiError::transport("RevokeSession", status))?
+                .map_err(|status| ApiError::from_api_status("RevokeSession", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10966,7 +11248,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_user_access_token(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateUserAccessToken", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CreateUserAccessToken",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -10993,7 +11278,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .revoke_user_access_token(request)
                 .await
-                .map_err(|status| ApiError::transport("RevokeUserAccessToken", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RevokeUserAccessToken",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11020,7 +11308,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_icon(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamIcon", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamIcon", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11049,7 +11337,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .set_team_icon(request)
                 .await
-                .map_err(|status| ApiError::transport("SetTeamIcon", status))?
+                .map_err(|status| ApiError::from_api_status("SetTeamIcon", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11076,7 +11364,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .remove_team_icon(request)
                 .await
-                .map_err(|status| ApiError::transport("RemoveTeamIcon", status))?
+                .map_err(|status| ApiError::from_api_status("RemoveTeamIcon", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11103,7 +11391,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUser", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11132,7 +11420,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_user_status(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUserStatus", status))?
+                .map_err(|status| ApiError::from_api_status("GetUserStatus", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11161,7 +11449,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_user_statuses_by_ids(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUserStatusesByIds", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetUserStatusesByIds",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11192,7 +11483,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user_status(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUserStatus", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateUserStatus", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11223,7 +11514,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .set_user_status_timed_dnd(request)
                 .await
-                .map_err(|status| ApiError::transport("SetUserStatusTimedDND", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SetUserStatusTimedDND",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11252,7 +11546,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user_active(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUserActive", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateUserActive", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11281,7 +11575,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user_custom_status(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUserCustomStatus", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdateUserCustomStatus",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11308,7 +11605,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .remove_user_custom_status(request)
                 .await
-                .map_err(|status| ApiError::transport("RemoveUserCustomStatus", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RemoveUserCustomStatus",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11343,7 +11643,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_users_in_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUsersInChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetUsersInChannel",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11380,7 +11683,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_ldap_user_attributes(request)
                 .await
-                .map_err(|status| ApiError::transport("GetLDAPUserAttributes", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetLDAPUserAttributes",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11407,7 +11713,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_team(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateTeam", status))?
+                .map_err(|status| ApiError::from_api_status("CreateTeam", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11432,7 +11738,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_team(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteTeam", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteTeam", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11458,7 +11764,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_teams(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeams", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeams", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11485,7 +11791,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeam", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeam", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11512,7 +11818,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_by_name(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamByName", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamByName", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11541,7 +11847,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_teams_unread_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamsUnreadForUser", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetTeamsUnreadForUser",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11568,7 +11877,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_team(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateTeam", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateTeam", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11595,7 +11904,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_teams(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchTeams", status))?
+                .map_err(|status| ApiError::from_api_status("SearchTeams", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11624,7 +11933,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_teams_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamsForUser", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamsForUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11655,7 +11964,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_team_member(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateTeamMember", status))?
+                .map_err(|status| ApiError::from_api_status("CreateTeamMember", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11688,7 +11997,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_team_members(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateTeamMembers", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CreateTeamMembers",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11721,7 +12033,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_team_members_gracefully(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "CreateTeamMembersGracefully",
                     status,
                 ))?
@@ -11755,7 +12067,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_team_member(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteTeamMember", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteTeamMember", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11788,7 +12100,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_members(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamMembers", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamMembers", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11819,7 +12131,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_member(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamMember", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamMember", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11852,7 +12164,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_members_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamMembersForUser", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetTeamMembersForUser",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11885,7 +12200,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_team_member_roles(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateTeamMemberRoles", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdateTeamMemberRoles",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11914,7 +12232,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateChannel", status))?
+                .map_err(|status| ApiError::from_api_status("CreateChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11941,7 +12259,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteChannel", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11968,7 +12286,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .restore_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("RestoreChannel", status))?
+                .map_err(|status| ApiError::from_api_status("RestoreChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -11999,7 +12317,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_of_type(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelOfType", status))?
+                .map_err(|status| ApiError::from_api_status("GetChannelOfType", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12032,7 +12350,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_public_channels_for_team(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetPublicChannelsForTeam",
                     status,
                 ))?
@@ -12064,7 +12382,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannel", status))?
+                .map_err(|status| ApiError::from_api_status("GetChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12097,7 +12415,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_by_name(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelByName", status))?
+                .map_err(|status| ApiError::from_api_status("GetChannelByName", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12130,7 +12448,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_by_name_for_team_name(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetChannelByNameForTeamName",
                     status,
                 ))?
@@ -12166,7 +12484,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channels_for_team_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetChannelsForTeamForUser",
                     status,
                 ))?
@@ -12198,7 +12516,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_stats(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelStats", status))?
+                .map_err(|status| ApiError::from_api_status("GetChannelStats", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12229,7 +12547,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_direct_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("GetDirectChannel", status))?
+                .map_err(|status| ApiError::from_api_status("GetDirectChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12258,7 +12576,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupChannel", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroupChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12287,7 +12605,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateChannel", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12314,7 +12632,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .register_channel_guard(request)
                 .await
-                .map_err(|status| ApiError::transport("RegisterChannelGuard", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RegisterChannelGuard",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12341,7 +12662,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .unregister_channel_guard(request)
                 .await
-                .map_err(|status| ApiError::transport("UnregisterChannelGuard", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UnregisterChannelGuard",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12372,7 +12696,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_channels(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchChannels", status))?
+                .map_err(|status| ApiError::from_api_status("SearchChannels", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12408,7 +12732,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_channel_sidebar_category(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "CreateChannelSidebarCategory",
                     status,
                 ))?
@@ -12445,7 +12769,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_sidebar_categories(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetChannelSidebarCategories",
                     status,
                 ))?
@@ -12484,7 +12808,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_channel_sidebar_categories(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpdateChannelSidebarCategories",
                     status,
                 ))?
@@ -12514,7 +12838,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_users(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchUsers", status))?
+                .map_err(|status| ApiError::from_api_status("SearchUsers", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12545,7 +12869,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_posts_in_team(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchPostsInTeam", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SearchPostsInTeam",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12578,7 +12905,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_posts_in_team_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "SearchPostsInTeamForUser",
                     status,
                 ))?
@@ -12612,7 +12939,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .add_channel_member(request)
                 .await
-                .map_err(|status| ApiError::transport("AddChannelMember", status))?
+                .map_err(|status| ApiError::from_api_status("AddChannelMember", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12645,7 +12972,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .add_user_to_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("AddUserToChannel", status))?
+                .map_err(|status| ApiError::from_api_status("AddUserToChannel", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12676,7 +13003,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_member(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelMember", status))?
+                .map_err(|status| ApiError::from_api_status("GetChannelMember", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12709,7 +13036,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_members(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelMembers", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetChannelMembers",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12740,7 +13070,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_members_by_ids(request)
                 .await
-                .map_err(|status| ApiError::transport("GetChannelMembersByIds", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetChannelMembersByIds",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12775,7 +13108,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_channel_members_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetChannelMembersForUser",
                     status,
                 ))?
@@ -12811,7 +13144,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_channel_member_roles(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpdateChannelMemberRoles",
                     status,
                 ))?
@@ -12850,7 +13183,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_channel_member_notifications(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpdateChannelMemberNotifications",
                     status,
                 ))?
@@ -12885,7 +13218,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .patch_channel_members_notifications(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "PatchChannelMembersNotifications",
                     status,
                 ))?
@@ -12915,7 +13248,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroup", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroup", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12942,7 +13275,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_by_name(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupByName", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroupByName", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -12975,7 +13308,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_member_users(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupMemberUsers", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetGroupMemberUsers",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13004,7 +13340,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_groups_by_source(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupsBySource", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetGroupsBySource",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13033,7 +13372,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_groups_for_user(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupsForUser", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroupsForUser", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13062,7 +13401,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_channel_member(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteChannelMember", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeleteChannelMember",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13089,7 +13431,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_post(request)
                 .await
-                .map_err(|status| ApiError::transport("CreatePost", status))?
+                .map_err(|status| ApiError::from_api_status("CreatePost", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13116,7 +13458,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .add_reaction(request)
                 .await
-                .map_err(|status| ApiError::transport("AddReaction", status))?
+                .map_err(|status| ApiError::from_api_status("AddReaction", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13143,7 +13485,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .remove_reaction(request)
                 .await
-                .map_err(|status| ApiError::transport("RemoveReaction", status))?
+                .map_err(|status| ApiError::from_api_status("RemoveReaction", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13170,7 +13512,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_reactions(request)
                 .await
-                .map_err(|status| ApiError::transport("GetReactions", status))?
+                .map_err(|status| ApiError::from_api_status("GetReactions", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13201,7 +13543,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .send_ephemeral_post(request)
                 .await
-                .map_err(|status| ApiError::transport("SendEphemeralPost", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SendEphemeralPost",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -13229,7 +13574,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_ephemeral_post(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateEphemeralPost", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdateEphemeralPost",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -13255,7 +13603,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_ephemeral_post(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteEphemeralPost", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeleteEphemeralPost",
+                    status,
+                ))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -13278,7 +13629,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_post(request)
                 .await
-                .map_err(|status| ApiError::transport("DeletePost", status))?
+                .map_err(|status| ApiError::from_api_status("DeletePost", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13307,7 +13658,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_post_thread(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPostThread", status))?
+                .map_err(|status| ApiError::from_api_status("GetPostThread", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13334,7 +13685,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_post(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPost", status))?
+                .map_err(|status| ApiError::from_api_status("GetPost", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13365,7 +13716,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_posts_since(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPostsSince", status))?
+                .map_err(|status| ApiError::from_api_status("GetPostsSince", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13400,7 +13751,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_posts_after(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPostsAfter", status))?
+                .map_err(|status| ApiError::from_api_status("GetPostsAfter", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13435,7 +13786,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_posts_before(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPostsBefore", status))?
+                .map_err(|status| ApiError::from_api_status("GetPostsBefore", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13468,7 +13819,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_posts_for_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPostsForChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPostsForChannel",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13495,7 +13849,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_team_stats(request)
                 .await
-                .map_err(|status| ApiError::transport("GetTeamStats", status))?
+                .map_err(|status| ApiError::from_api_status("GetTeamStats", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13522,7 +13876,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_post(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdatePost", status))?
+                .map_err(|status| ApiError::from_api_status("UpdatePost", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13551,7 +13905,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_profile_image(request)
                 .await
-                .map_err(|status| ApiError::transport("GetProfileImage", status))?
+                .map_err(|status| ApiError::from_api_status("GetProfileImage", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13580,7 +13934,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .set_profile_image(request)
                 .await
-                .map_err(|status| ApiError::transport("SetProfileImage", status))?
+                .map_err(|status| ApiError::from_api_status("SetProfileImage", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13613,7 +13967,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_emoji_list(request)
                 .await
-                .map_err(|status| ApiError::transport("GetEmojiList", status))?
+                .map_err(|status| ApiError::from_api_status("GetEmojiList", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13640,7 +13994,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_emoji_by_name(request)
                 .await
-                .map_err(|status| ApiError::transport("GetEmojiByName", status))?
+                .map_err(|status| ApiError::from_api_status("GetEmojiByName", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13667,7 +14021,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_emoji(request)
                 .await
-                .map_err(|status| ApiError::transport("GetEmoji", status))?
+                .map_err(|status| ApiError::from_api_status("GetEmoji", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13698,7 +14052,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .copy_file_infos(request)
                 .await
-                .map_err(|status| ApiError::transport("CopyFileInfos", status))?
+                .map_err(|status| ApiError::from_api_status("CopyFileInfos", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13725,7 +14079,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_file_info(request)
                 .await
-                .map_err(|status| ApiError::transport("GetFileInfo", status))?
+                .map_err(|status| ApiError::from_api_status("GetFileInfo", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13754,7 +14108,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .set_file_searchable_content(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "SetFileSearchableContent",
                     status,
                 ))?
@@ -13790,7 +14144,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_file_infos(request)
                 .await
-                .map_err(|status| ApiError::transport("GetFileInfos", status))?
+                .map_err(|status| ApiError::from_api_status("GetFileInfos", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13817,7 +14171,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_file(request)
                 .await
-                .map_err(|status| ApiError::transport("GetFile", status))?
+                .map_err(|status| ApiError::from_api_status("GetFile", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13844,7 +14198,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_file_link(request)
                 .await
-                .map_err(|status| ApiError::transport("GetFileLink", status))?
+                .map_err(|status| ApiError::from_api_status("GetFileLink", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13871,7 +14225,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .read_file(request)
                 .await
-                .map_err(|status| ApiError::transport("ReadFile", status))?
+                .map_err(|status| ApiError::from_api_status("ReadFile", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13903,7 +14257,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_emoji_image(request)
                 .await
-                .map_err(|status| ApiError::transport("GetEmojiImage", status))?
+                .map_err(|status| ApiError::from_api_status("GetEmojiImage", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13936,7 +14290,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upload_file(request)
                 .await
-                .map_err(|status| ApiError::transport("UploadFile", status))?
+                .map_err(|status| ApiError::from_api_status("UploadFile", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13963,7 +14317,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .open_interactive_dialog(request)
                 .await
-                .map_err(|status| ApiError::transport("OpenInteractiveDialog", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "OpenInteractiveDialog",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -13996,7 +14353,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .send_toast_message(request)
                 .await
-                .map_err(|status| ApiError::transport("SendToastMessage", status))?
+                .map_err(|status| ApiError::from_api_status("SendToastMessage", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14022,7 +14379,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_plugins(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPlugins", status))?
+                .map_err(|status| ApiError::from_api_status("GetPlugins", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14047,7 +14404,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .enable_plugin(request)
                 .await
-                .map_err(|status| ApiError::transport("EnablePlugin", status))?
+                .map_err(|status| ApiError::from_api_status("EnablePlugin", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14072,7 +14429,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .disable_plugin(request)
                 .await
-                .map_err(|status| ApiError::transport("DisablePlugin", status))?
+                .map_err(|status| ApiError::from_api_status("DisablePlugin", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14097,7 +14454,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .remove_plugin(request)
                 .await
-                .map_err(|status| ApiError::transport("RemovePlugin", status))?
+                .map_err(|status| ApiError::from_api_status("RemovePlugin", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14124,7 +14481,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_plugin_status(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPluginStatus", status))?
+                .map_err(|status| ApiError::from_api_status("GetPluginStatus", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14160,7 +14517,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .install_plugin(request)
                 .await
-                .map_err(|status| ApiError::transport("InstallPlugin", status))?
+                .map_err(|status| ApiError::from_api_status("InstallPlugin", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14186,7 +14543,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_set(request)
                 .await
-                .map_err(|status| ApiError::transport("KVSet", status))?
+                .map_err(|status| ApiError::from_api_status("KVSet", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14217,7 +14574,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_compare_and_set(request)
                 .await
-                .map_err(|status| ApiError::transport("KVCompareAndSet", status))?
+                .map_err(|status| ApiError::from_api_status("KVCompareAndSet", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14246,7 +14603,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_compare_and_delete(request)
                 .await
-                .map_err(|status| ApiError::transport("KVCompareAndDelete", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "KVCompareAndDelete",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14277,7 +14637,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_set_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport("KVSetWithOptions", status))?
+                .map_err(|status| ApiError::from_api_status("KVSetWithOptions", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14308,7 +14668,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_set_with_expiry(request)
                 .await
-                .map_err(|status| ApiError::transport("KVSetWithExpiry", status))?
+                .map_err(|status| ApiError::from_api_status("KVSetWithExpiry", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14335,7 +14695,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_get(request)
                 .await
-                .map_err(|status| ApiError::transport("KVGet", status))?
+                .map_err(|status| ApiError::from_api_status("KVGet", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14360,7 +14720,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_delete(request)
                 .await
-                .map_err(|status| ApiError::transport("KVDelete", status))?
+                .map_err(|status| ApiError::from_api_status("KVDelete", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14384,7 +14744,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_delete_all(request)
                 .await
-                .map_err(|status| ApiError::transport("KVDeleteAll", status))?
+                .map_err(|status| ApiError::from_api_status("KVDeleteAll", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14415,7 +14775,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .kv_list(request)
                 .await
-                .map_err(|status| ApiError::transport("KVList", status))?
+                .map_err(|status| ApiError::from_api_status("KVList", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14446,7 +14806,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .publish_web_socket_event(request)
                 .await
-                .map_err(|status| ApiError::transport("PublishWebSocketEvent", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "PublishWebSocketEvent",
+                    status,
+                ))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -14473,7 +14836,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .has_permission_to(request)
                 .await
-                .map_err(|status| ApiError::transport("HasPermissionTo", status))?
+                .map_err(|status| ApiError::from_api_status("HasPermissionTo", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -14501,7 +14864,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .has_permission_to_team(request)
                 .await
-                .map_err(|status| ApiError::transport("HasPermissionToTeam", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "HasPermissionToTeam",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -14529,7 +14895,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .has_permission_to_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("HasPermissionToChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "HasPermissionToChannel",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -14555,7 +14924,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .roles_grant_permission(request)
                 .await
-                .map_err(|status| ApiError::transport("RolesGrantPermission", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RolesGrantPermission",
+                    status,
+                ))?
                 .into_inner();
             Ok(response.result)
         }
@@ -14581,7 +14953,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_debug(request)
                 .await
-                .map_err(|status| ApiError::transport("LogDebug", status))?
+                .map_err(|status| ApiError::from_api_status("LogDebug", status))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -14608,7 +14980,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_info(request)
                 .await
-                .map_err(|status| ApiError::transport("LogInfo", status))?
+                .map_err(|status| ApiError::from_api_status("LogInfo", status))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -14635,7 +15007,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_error(request)
                 .await
-                .map_err(|status| ApiError::transport("LogError", status))?
+                .map_err(|status| ApiError::from_api_status("LogError", status))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -14662,7 +15034,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_warn(request)
                 .await
-                .map_err(|status| ApiError::transport("LogWarn", status))?
+                .map_err(|status| ApiError::from_api_status("LogWarn", status))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -14691,7 +15063,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .send_mail(request)
                 .await
-                .map_err(|status| ApiError::transport("SendMail", status))?
+                .map_err(|status| ApiError::from_api_status("SendMail", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14718,7 +15090,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_bot(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateBot", status))?
+                .map_err(|status| ApiError::from_api_status("CreateBot", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14749,7 +15121,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .patch_bot(request)
                 .await
-                .map_err(|status| ApiError::transport("PatchBot", status))?
+                .map_err(|status| ApiError::from_api_status("PatchBot", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14780,7 +15152,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_bot(request)
                 .await
-                .map_err(|status| ApiError::transport("GetBot", status))?
+                .map_err(|status| ApiError::from_api_status("GetBot", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14807,7 +15179,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_bots(request)
                 .await
-                .map_err(|status| ApiError::transport("GetBots", status))?
+                .map_err(|status| ApiError::from_api_status("GetBots", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14838,7 +15210,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_bot_active(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateBotActive", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateBotActive", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14865,7 +15237,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .permanent_delete_bot(request)
                 .await
-                .map_err(|status| ApiError::transport("PermanentDeleteBot", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "PermanentDeleteBot",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14895,7 +15270,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .plugin_http(request)
                 .await
-                .map_err(|status| ApiError::transport("PluginHTTP", status))?
+                .map_err(|status| ApiError::from_api_status("PluginHTTP", status))?
                 .into_inner();
             Ok(crate::support::from_transport("PluginHTTP", response))
         }
@@ -14923,7 +15298,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .publish_user_typing(request)
                 .await
-                .map_err(|status| ApiError::transport("PublishUserTyping", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "PublishUserTyping",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -14950,7 +15328,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_command(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateCommand", status))?
+                .map_err(|status| ApiError::from_api_status("CreateCommand", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -14977,7 +15355,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .list_commands(request)
                 .await
-                .map_err(|status| ApiError::transport("ListCommands", status))?
+                .map_err(|status| ApiError::from_api_status("ListCommands", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15006,7 +15384,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .list_custom_commands(request)
                 .await
-                .map_err(|status| ApiError::transport("ListCustomCommands", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "ListCustomCommands",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15035,7 +15416,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .list_plugin_commands(request)
                 .await
-                .map_err(|status| ApiError::transport("ListPluginCommands", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "ListPluginCommands",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15061,7 +15445,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .list_built_in_commands(request)
                 .await
-                .map_err(|status| ApiError::transport("ListBuiltInCommands", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "ListBuiltInCommands",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15090,7 +15477,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_command(request)
                 .await
-                .map_err(|status| ApiError::transport("GetCommand", status))?
+                .map_err(|status| ApiError::from_api_status("GetCommand", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15121,7 +15508,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_command(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateCommand", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateCommand", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15148,7 +15535,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_command(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteCommand", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteCommand", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15175,7 +15562,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_o_auth_app(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateOAuthApp", status))?
+                .map_err(|status| ApiError::from_api_status("CreateOAuthApp", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15202,7 +15589,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_o_auth_app(request)
                 .await
-                .map_err(|status| ApiError::transport("GetOAuthApp", status))?
+                .map_err(|status| ApiError::from_api_status("GetOAuthApp", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15229,7 +15616,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_o_auth_app(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateOAuthApp", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateOAuthApp", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15256,7 +15643,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_o_auth_app(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteOAuthApp", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteOAuthApp", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15285,7 +15672,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .publish_plugin_cluster_event(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "PublishPluginClusterEvent",
                     status,
                 ))?
@@ -15321,7 +15708,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .request_trial_license(request)
                 .await
-                .map_err(|status| ApiError::transport("RequestTrialLicense", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RequestTrialLicense",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15347,7 +15737,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_cloud_limits(request)
                 .await
-                .map_err(|status| ApiError::transport("GetCloudLimits", status))?
+                .map_err(|status| ApiError::from_api_status("GetCloudLimits", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15374,7 +15764,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .ensure_bot_user(request)
                 .await
-                .map_err(|status| ApiError::transport("EnsureBotUser", status))?
+                .map_err(|status| ApiError::from_api_status("EnsureBotUser", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15403,7 +15793,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .register_collection_and_topic(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "RegisterCollectionAndTopic",
                     status,
                 ))?
@@ -15435,7 +15825,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_upload_session(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateUploadSession", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CreateUploadSession",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15471,7 +15864,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upload_data(request)
                 .await
-                .map_err(|status| ApiError::transport("UploadData", status))?
+                .map_err(|status| ApiError::from_api_status("UploadData", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15500,7 +15893,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_upload_session(request)
                 .await
-                .map_err(|status| ApiError::transport("GetUploadSession", status))?
+                .map_err(|status| ApiError::from_api_status("GetUploadSession", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15529,7 +15922,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .send_push_notification(request)
                 .await
-                .map_err(|status| ApiError::transport("SendPushNotification", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SendPushNotification",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15560,7 +15956,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user_auth(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUserAuth", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateUserAuth", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -15589,7 +15985,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .register_plugin_for_shared_channels(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "RegisterPluginForSharedChannels",
                     status,
                 ))?
@@ -15619,7 +16015,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .unregister_plugin_for_shared_channels(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UnregisterPluginForSharedChannels",
                     status,
                 ))?
@@ -15649,7 +16045,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .unregister_plugin_remote_for_shared_channels(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UnregisterPluginRemoteForSharedChannels",
                     status,
                 ))?
@@ -15679,7 +16075,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .share_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("ShareChannel", status))?
+                .map_err(|status| ApiError::from_api_status("ShareChannel", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15708,7 +16104,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_shared_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateSharedChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdateSharedChannel",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15735,7 +16134,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .unshare_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("UnshareChannel", status))?
+                .map_err(|status| ApiError::from_api_status("UnshareChannel", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15766,7 +16165,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_shared_channel_cursor(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpdateSharedChannelCursor",
                     status,
                 ))?
@@ -15796,7 +16195,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .sync_shared_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("SyncSharedChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SyncSharedChannel",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15829,7 +16231,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .invite_remote_to_channel(request)
                 .await
-                .map_err(|status| ApiError::transport("InviteRemoteToChannel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "InviteRemoteToChannel",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -15858,7 +16263,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .uninvite_remote_from_channel(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UninviteRemoteFromChannel",
                     status,
                 ))?
@@ -15892,7 +16297,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .receive_shared_channel_sync_msg(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "ReceiveSharedChannelSyncMsg",
                     status,
                 ))?
@@ -15935,7 +16340,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .receive_shared_channel_attachment_sync_msg(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "ReceiveSharedChannelAttachmentSyncMsg",
                     status,
                 ))?
@@ -15969,7 +16374,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .receive_shared_channel_profile_image_sync_msg(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "ReceiveSharedChannelProfileImageSyncMsg",
                     status,
                 ))?
@@ -16003,7 +16408,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_group_member(request)
                 .await
-                .map_err(|status| ApiError::transport("UpsertGroupMember", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpsertGroupMember",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16034,7 +16442,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_group_members(request)
                 .await
-                .map_err(|status| ApiError::transport("UpsertGroupMembers", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpsertGroupMembers",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16065,7 +16476,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_by_remote_id(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupByRemoteID", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetGroupByRemoteID",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16092,7 +16506,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_group(request)
                 .await
-                .map_err(|status| ApiError::transport("CreateGroup", status))?
+                .map_err(|status| ApiError::from_api_status("CreateGroup", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16119,7 +16533,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_group(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateGroup", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateGroup", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16146,7 +16560,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_group(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteGroup", status))?
+                .map_err(|status| ApiError::from_api_status("DeleteGroup", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16175,7 +16589,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .restore_group(request)
                 .await
-                .map_err(|status| ApiError::transport("RestoreGroup", status))?
+                .map_err(|status| ApiError::from_api_status("RestoreGroup", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16206,7 +16620,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_group_member(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteGroupMember", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeleteGroupMember",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16239,7 +16656,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_syncable(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupSyncable", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroupSyncable", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16270,7 +16687,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_group_syncables(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroupSyncables", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetGroupSyncables",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16299,7 +16719,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_group_syncable(request)
                 .await
-                .map_err(|status| ApiError::transport("UpsertGroupSyncable", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpsertGroupSyncable",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16328,7 +16751,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_group_syncable(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateGroupSyncable", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdateGroupSyncable",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16361,7 +16787,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_group_syncable(request)
                 .await
-                .map_err(|status| ApiError::transport("DeleteGroupSyncable", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeleteGroupSyncable",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16392,7 +16821,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_user_roles(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdateUserRoles", status))?
+                .map_err(|status| ApiError::from_api_status("UpdateUserRoles", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16418,7 +16847,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_plugin_id(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPluginID", status))?
+                .map_err(|status| ApiError::from_api_status("GetPluginID", status))?
                 .into_inner();
             Ok(response.result)
         }
@@ -16450,7 +16879,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_groups(request)
                 .await
-                .map_err(|status| ApiError::transport("GetGroups", status))?
+                .map_err(|status| ApiError::from_api_status("GetGroups", status))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -16477,7 +16906,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_default_syncable_memberships(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "CreateDefaultSyncableMemberships",
                     status,
                 ))?
@@ -16505,7 +16934,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_group_constrained_memberships(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeleteGroupConstrainedMemberships",
                     status,
                 ))?
@@ -16537,7 +16966,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_property_field(request)
                 .await
-                .map_err(|status| ApiError::transport("CreatePropertyField", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CreatePropertyField",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16568,7 +17000,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_field(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyField", status))?
+                .map_err(|status| ApiError::from_api_status("GetPropertyField", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16599,7 +17031,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_fields(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyFields", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPropertyFields",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16630,7 +17065,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_property_field(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdatePropertyField", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdatePropertyField",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16659,7 +17097,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_field(request)
                 .await
-                .map_err(|status| ApiError::transport("DeletePropertyField", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeletePropertyField",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16690,7 +17131,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_property_fields(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchPropertyFields", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SearchPropertyFields",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16719,7 +17163,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .count_property_fields(request)
                 .await
-                .map_err(|status| ApiError::transport("CountPropertyFields", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CountPropertyFields",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16752,7 +17199,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .count_property_fields_for_target(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "CountPropertyFieldsForTarget",
                     status,
                 ))?
@@ -16784,7 +17231,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .create_property_value(request)
                 .await
-                .map_err(|status| ApiError::transport("CreatePropertyValue", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "CreatePropertyValue",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16815,7 +17265,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_value(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyValue", status))?
+                .map_err(|status| ApiError::from_api_status("GetPropertyValue", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16846,7 +17296,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_values(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyValues", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPropertyValues",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16877,7 +17330,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_property_value(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdatePropertyValue", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdatePropertyValue",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16906,7 +17362,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_property_value(request)
                 .await
-                .map_err(|status| ApiError::transport("UpsertPropertyValue", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpsertPropertyValue",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16935,7 +17394,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_value(request)
                 .await
-                .map_err(|status| ApiError::transport("DeletePropertyValue", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "DeletePropertyValue",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16966,7 +17428,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .search_property_values(request)
                 .await
-                .map_err(|status| ApiError::transport("SearchPropertyValues", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "SearchPropertyValues",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -16995,7 +17460,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .register_property_group(request)
                 .await
-                .map_err(|status| ApiError::transport("RegisterPropertyGroup", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "RegisterPropertyGroup",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17024,7 +17492,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_group(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyGroup", status))?
+                .map_err(|status| ApiError::from_api_status("GetPropertyGroup", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17057,7 +17525,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_property_field_by_name(request)
                 .await
-                .map_err(|status| ApiError::transport("GetPropertyFieldByName", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetPropertyFieldByName",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17088,7 +17559,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_property_fields(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdatePropertyFields", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdatePropertyFields",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17119,7 +17593,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .update_property_values(request)
                 .await
-                .map_err(|status| ApiError::transport("UpdatePropertyValues", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpdatePropertyValues",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17148,7 +17625,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_property_values(request)
                 .await
-                .map_err(|status| ApiError::transport("UpsertPropertyValues", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "UpsertPropertyValues",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));
@@ -17179,7 +17659,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_values_for_target(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePropertyValuesForTarget",
                     status,
                 ))?
@@ -17211,7 +17691,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_values_for_field(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePropertyValuesForField",
                     status,
                 ))?
@@ -17245,7 +17725,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_property_values_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpsertPropertyValuesWithOptions",
                     status,
                 ))?
@@ -17279,7 +17759,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .upsert_property_value_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "UpsertPropertyValueWithOptions",
                     status,
                 ))?
@@ -17313,7 +17793,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_value_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePropertyValueWithOptions",
                     status,
                 ))?
@@ -17349,7 +17829,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_values_for_target_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePropertyValuesForTargetWithOptions",
                     status,
                 ))?
@@ -17383,7 +17863,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_property_values_for_field_with_options(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeletePropertyValuesForFieldWithOptions",
                     status,
                 ))?
@@ -17411,7 +17891,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_audit_rec(request)
                 .await
-                .map_err(|status| ApiError::transport("LogAuditRec", status))?
+                .map_err(|status| ApiError::from_api_status("LogAuditRec", status))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -17438,7 +17918,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .log_audit_rec_with_level(request)
                 .await
-                .map_err(|status| ApiError::transport("LogAuditRecWithLevel", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "LogAuditRecWithLevel",
+                    status,
+                ))?
                 .into_inner();
             let _ = response;
             Ok(())
@@ -17471,7 +17954,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .evaluate_access_control(request)
                 .await
-                .map_err(|status| ApiError::transport("EvaluateAccessControl", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "EvaluateAccessControl",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -17502,7 +17988,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .save_access_control_policy(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "SaveAccessControlPolicy",
                     status,
                 ))?
@@ -17534,7 +18020,10 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_access_control_policy(request)
                 .await
-                .map_err(|status| ApiError::transport("GetAccessControlPolicy", status))?
+                .map_err(|status| ApiError::from_api_status(
+                    "GetAccessControlPolicy",
+                    status,
+                ))?
                 .into_inner();
             if let Some(e) = response.app_error {
                 return Err(ApiError::App(e));
@@ -17565,7 +18054,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .delete_access_control_policy(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "DeleteAccessControlPolicy",
                     status,
                 ))?
@@ -17601,7 +18090,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .check_access_control_expression(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "CheckAccessControlExpression",
                     status,
                 ))?
@@ -17646,7 +18135,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .query_users_for_access_control_expression(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "QueryUsersForAccessControlExpression",
                     status,
                 ))?
@@ -17682,7 +18171,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_access_control_fields_autocomplete(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetAccessControlFieldsAutocomplete",
                     status,
                 ))?
@@ -17718,7 +18207,7 @@ impl PluginApi for PluginApiClient {
             let response = client
                 .get_access_control_visual_ast(request)
                 .await
-                .map_err(|status| ApiError::transport(
+                .map_err(|status| ApiError::from_api_status(
                     "GetAccessControlVisualAST",
                     status,
                 ))?

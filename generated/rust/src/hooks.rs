@@ -1360,6 +1360,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_activate(&ctx).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnActivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnActivateResponse {
@@ -1387,6 +1390,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ImplementedResponse {
@@ -1407,6 +1413,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_deactivate(&ctx).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnDeactivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnDeactivateResponse {
@@ -1429,6 +1438,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::OnConfigurationChangeResponse::default()))
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnConfigurationChangeResponse {
@@ -1490,6 +1502,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         let pb::UserHasBeenCreatedRequest { context, user } = message;
         match self.inner.user_has_been_created(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasBeenCreatedResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1509,6 +1524,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1521,6 +1539,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         let pb::UserHasLoggedInRequest { context, user } = message;
         match self.inner.user_has_logged_in(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLoggedInResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1540,6 +1561,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1562,6 +1586,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1575,6 +1602,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.message_has_been_posted(&ctx, context, post).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::MessageHasBeenPostedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1594,6 +1624,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::MessageHasBeenUpdatedResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1612,6 +1645,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1639,6 +1675,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1653,6 +1692,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::MessageHasBeenDeletedResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1666,6 +1708,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.channel_has_been_created(&ctx, context, channel).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ChannelHasBeenCreatedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1685,6 +1730,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1710,6 +1758,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1728,6 +1779,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UserHasJoinedChannelResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1744,6 +1798,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             .await
         {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLeftChannelResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1764,6 +1821,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1776,6 +1836,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         let pb::UserHasJoinedTeamRequest { context, team_member, actor } = message;
         match self.inner.user_has_joined_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasJoinedTeamResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1788,6 +1851,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         let pb::UserHasLeftTeamRequest { context, team_member, actor } = message;
         match self.inner.user_has_left_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLeftTeamResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1831,6 +1897,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1844,6 +1913,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.reaction_has_been_added(&ctx, context, reaction).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ReactionHasBeenAddedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1859,6 +1931,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::ReactionHasBeenRemovedResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1873,6 +1948,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnPluginClusterEventResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1885,6 +1963,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         let pb::OnWebSocketConnectRequest { web_conn_id, user_id } = message;
         match self.inner.on_web_socket_connect(&ctx, web_conn_id, user_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnWebSocketConnectResponse::default())),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1898,6 +1979,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_web_socket_disconnect(&ctx, web_conn_id, user_id).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnWebSocketDisconnectResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1924,6 +2008,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     ),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1944,6 +2031,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::RunDataRetentionResponse {
@@ -1964,6 +2054,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_install(&ctx, context, event).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnInstallResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnInstallResponse {
@@ -1985,6 +2078,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnSendDailyTelemetryResponse::default()))
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -1998,6 +2094,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_cloud_limits_updated(&ctx, limits).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::OnCloudLimitsUpdatedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2019,6 +2118,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::ConfigurationWillBeSavedResponse {
@@ -2050,6 +2152,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -2074,6 +2179,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -2087,6 +2195,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.user_has_been_deactivated(&ctx, context, user).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::UserHasBeenDeactivatedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2123,6 +2234,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnSharedChannelsSyncMsgResponse {
@@ -2149,6 +2263,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -2162,6 +2279,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.preferences_have_changed(&ctx, context, preferences).await {
             Ok(()) => {
                 Ok(tonic::Response::new(pb::PreferencesHaveChangedResponse::default()))
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2186,6 +2306,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnSharedChannelsAttachmentSyncMsgResponse {
@@ -2216,6 +2339,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnSharedChannelsProfileImageSyncMsgResponse {
@@ -2243,6 +2369,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::GenerateSupportDataResponse {
@@ -2263,6 +2392,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_saml_login(&ctx, context, user, assertion).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnSamlLoginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => {
                 Ok(
                     tonic::Response::new(pb::OnSamlLoginResponse {
@@ -2294,6 +2426,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -2312,6 +2447,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2337,6 +2475,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                     }),
                 )
             }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
+            }
             Err(e) => Err(e.into_status()),
         }
     }
@@ -2356,6 +2497,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                         ..Default::default()
                     }),
                 )
+            }
+            Err(e) if e.is_not_implemented() => {
+                Err(tonic::Status::unimplemented(e.to_string()))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2429,7 +2573,7 @@ impl PluginHooks for PluginHooksClient {
             let response = client
                 .implemented(request)
                 .await
-                .map_err(|status| ApiError::transport("Implemented", status))?
+                .map_err(|status| ApiError::from_api_status("Implemented", status))?
                 .into_inner();
             if let Some(e) = response.error {
                 return Err(ApiError::Error(e));

@@ -281,11 +281,17 @@ impl<'a> Generator<'a> {
                 Err(ApiError::Transport { status, .. }) => Err(status),
                 Err(e) => Ok(tonic::Response::new(pb::#resp { #f: Some(e.into_app_error(#go)), ..Default::default() })),
             },
+            // A Go `error` or no error at all has no room for a 501: the status says it, and
+            // the clients turn it back into the same not-implemented error.
             (Some(f), _) => quote! {
                 Err(ApiError::Transport { status, .. }) => Err(status),
+                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.to_string())),
                 Err(e) => Ok(tonic::Response::new(pb::#resp { #f: Some(e.into_error()), ..Default::default() })),
             },
-            (None, _) => quote! { Err(e) => Err(e.into_status()), },
+            (None, _) => quote! {
+                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.to_string())),
+                Err(e) => Err(e.into_status()),
+            },
         }
     }
 
@@ -402,7 +408,7 @@ impl<'a> Generator<'a> {
                     let mut client = #client;
                     let request = crate::support::request_with(pb::#req { #(#ids),* }, &self.metadata, ctx);
                     async move {
-                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::from_api_status(#go, status))?.into_inner();
                         #result
                     }
                 }
@@ -411,7 +417,7 @@ impl<'a> Generator<'a> {
                 let mut client = #client;
                 let request = crate::support::request_with(crate::support::ok_items(frames), &self.metadata, ctx);
                 async move {
-                    let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                    let response = client.#tonic_name(request).await.map_err(|status| ApiError::from_api_status(#go, status))?.into_inner();
                     Ok(crate::support::from_transport(#go, response))
                 }
             },
@@ -426,7 +432,7 @@ impl<'a> Generator<'a> {
                     );
                     let request = crate::support::request_with(frames, &self.metadata, ctx);
                     async move {
-                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::transport(#go, status))?.into_inner();
+                        let response = client.#tonic_name(request).await.map_err(|status| ApiError::from_api_status(#go, status))?.into_inner();
                         #result
                     }
                 }
