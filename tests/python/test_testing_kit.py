@@ -191,6 +191,22 @@ def test_a_method_the_host_lacks_raises_one_exception_whatever_its_go_error() ->
     ]
 
 
+class WrongReturn(Plugin):
+    @hook
+    def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
+        return "done"  # type: ignore[return-value]
+
+
+def test_a_wrong_return_type_names_the_handler_the_hook_and_the_expected_type() -> None:
+    with DevHost.for_class(WrongReturn, binary=_binary()) as host:
+        status, response = host.execute_command("/wrong")
+    assert status != 200
+    assert (
+        "WrongReturn.execute_command returned str for ExecuteCommand; the hook expects models.CommandResponse"
+        in json.dumps(response)
+    ), response
+
+
 def test_for_class_needs_a_top_level_class() -> None:
     class Local(Plugin):
         pass

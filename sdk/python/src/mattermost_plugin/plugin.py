@@ -6,6 +6,9 @@ import dataclasses
 import inspect
 import json
 import logging
+import types
+import typing
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
@@ -81,6 +84,16 @@ class Plugin:
                     _check_signature(cls, attr, value, which)
                     found[which] = attr
         cls.hooks = found
+        for attr, value in vars(cls).items():
+            named = _hook_named(attr)
+            if named is not None and callable(value) and named not in found:
+                warnings.warn(
+                    f"{cls.__name__}.{attr} is named like the {named.value} hook but is not marked with "
+                    f"@hook, so the server never calls it; add @hook above it (or rename it)",
+                    stacklevel=2,
+                )
+        if cls.settings_class is not None and not dataclasses.is_dataclass(cls.settings_class):
+            raise TypeError(f"{cls.__name__}.settings_class {cls.settings_class!r} must be a dataclass")
 
     def __init__(self) -> None:
         self.configuration = {}
@@ -96,6 +109,16 @@ class Plugin:
         return self.configuration
 
 
+def _hook_named(attr: str) -> Hook | None:
+    """The hook a method's name spells (`message_will_be_posted` or `MessageWillBePosted`)."""
+    if attr in _BY_SNAKE:
+        return _BY_SNAKE[attr]
+    try:
+        return Hook(attr)
+    except ValueError:
+        return None
+
+
 def _key(name: str) -> str:
     return name.replace("_", "").lower()
 
@@ -104,9 +127,53 @@ def settings_from(cls: type[Any], configuration: dict[str, Any]) -> Any:
     """An instance of dataclass `cls` from a configuration dict (see `Plugin.settings_class`)."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"settings_class {cls.__name__} must be a dataclass")
-    by_key = {_key(k): v for k, v in configuration.items()}
-    values = {f.name: by_key[_key(f.name)] for f in dataclasses.fields(cls) if _key(f.name) in by_key}
+    by_key = {_key(k): (k, v) for k, v in configuration.items()}
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # annotations that do not resolve are taken as they come
+        hints = {}
+    values = {}
+    for f in dataclasses.fields(cls):
+        if _key(f.name) not in by_key:
+            continue
+        key, value = by_key[_key(f.name)]
+        expected = hints.get(f.name, Any)
+        if not _fits(value, expected):
+            raise SettingsError(
+                f"setting {key!r} is {value!r} ({type(value).__name__}), but {cls.__name__}.{f.name} "
+                f"expects {getattr(expected, '__name__', expected)}"
+            )
+        values[f.name] = value
     return cls(**values)
+
+
+class SettingsError(TypeError):
+    """A configuration value that does not fit the plugin's `settings_class`."""
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    """Whether a JSON value fits a settings field's annotation (the simple types settings use;
+    anything else is taken as it comes)."""
+    if expected is Any:
+        return True
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arm) for arm in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    if origin is list or expected is list:
+        return isinstance(value, list)
+    if origin is dict or expected is dict:
+        return isinstance(value, dict)
+    return True
 
 
 def _check_signature(cls: type, attr: str, fn: Callable[..., Any], which: Hook) -> None:

@@ -122,12 +122,18 @@ def run_plugin(plugin_class: type[Plugin]) -> None:
     describe = os.environ.get(ENV_DESCRIBE)
     if describe:
         _describe(plugin_class, describe)
-    handshake_fd = _guard_stdout()
+    # Checked before anything is touched (stdout included): run by hand, the script only says how
+    # to run it.
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+        plugin_dir = os.path.dirname(os.path.abspath(sys.argv[0] or "."))
         sys.stderr.write(
-            "This is a Mattermost plugin: start it with `mm-plugin-host run <plugin-dir>` or a Mattermost server.\n"
+            f"{plugin_class.__name__} is a Mattermost plugin, started by a host rather than by hand:\n"
+            f"  run it on the dev host:   mm-plugin-host run {plugin_dir}\n"
+            "  test it from pytest:      mattermost_plugin.testing.DevHost (or DevHost.for_class)\n"
+            f"  put it on a server:       cargo xtask bundle {plugin_dir}, then upload the .tar.gz\n"
         )
         sys.exit(1)
+    handshake_fd = _guard_stdout()
     # The host is the parent now; read before the handshake, so a host that dies right after it
     # is still noticed.
     host_pid = os.getppid()
@@ -217,9 +223,27 @@ def _unary(
         if width > 1 and not isinstance(result, tuple):
             # One value for several results: it is the first; the rest take their zero values.
             result = (result,) + (None,) * (width - 1)
-        return spec.response(result)
+        try:
+            return spec.response(result)
+        except (AttributeError, TypeError, ValueError) as e:
+            # The generated converter's own message ("'str' object has no attribute
+            # 'to_proto'") names neither the handler nor what it should have returned.
+            message = f"{handler} returned {_returned(result)} for {hook_name}; the hook expects {spec.returns}"
+            plugin.logger.error("%s (%s)", message, e)
+            response = _error_response(spec, TypeError(message))
+            if response is None:
+                await context.abort(grpc.StatusCode.UNKNOWN, message)
+                raise AssertionError("unreachable") from e
+            return response
 
     return handle
+
+
+def _returned(value: Any) -> str:
+    """A returned value for an error message: its type, and the types inside a tuple."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(type(v).__name__ for v in value) + ")"
+    return type(value).__name__
 
 
 def _http(
