@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.parse
@@ -205,6 +206,64 @@ def test_a_wrong_return_type_names_the_handler_the_hook_and_the_expected_type() 
         "WrongReturn.execute_command returned str for ExecuteCommand; the hook expects models.CommandResponse"
         in json.dumps(response)
     ), response
+
+
+class Chatty(Plugin):
+    @hook
+    def on_activate(self) -> None:
+        self.api.log_warn(msg="disk almost full", key_value_pairs=["free_mb", 12, "volume", "data"])
+        self.logger.info("activated by the SDK logger")
+
+    @hook
+    def message_will_be_posted(self, post: models.Post) -> tuple[models.Post | None, str]:
+        return self.explode(post), ""
+
+    def explode(self, post: models.Post) -> models.Post:
+        raise ValueError(f"cannot take {post.message!r}")
+
+
+def test_logs_reach_the_console_with_their_level_and_the_logs_route_as_json(tmp_path: pathlib.Path) -> None:
+    host = DevHost.for_class(Chatty, binary=_binary())
+    stderr = tmp_path / "host.log"
+    with stderr.open("w") as err:
+        process = subprocess.Popen(
+            [host.binary, "run", str(host.plugin_dir), "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("listening on"):
+                host.url = line.split()[-1].strip()
+                break
+        try:
+            assert host.logs() == [
+                {
+                    "level": "warn",
+                    "plugin_id": "com.example.chatty",
+                    "message": "disk almost full",
+                    "fields": {"free_mb": 12, "volume": "data"},
+                    "at": host.logs()[0]["at"],
+                }
+            ]
+            # As on a server: the failure is logged and the post goes through as sent.
+            status, post = host.create_post("hello")
+            assert status == 201 and post["message"] == "hello"
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+    shutil.rmtree(host.plugin_dir, ignore_errors=True)
+    console = stderr.read_text()
+    assert "\x1b[" not in console, "colour codes in a file"
+    [warn] = [line for line in console.splitlines() if "disk almost full" in line]
+    assert "WARN" in warn and "free_mb=12" in warn and 'volume="data"' in warn
+    assert any("INFO" in line and "activated by the SDK logger" in line for line in console.splitlines())
+    # The handler's exception: the summary names the plugin's frame; the traceback keeps its lines.
+    [failed] = [line for line in console.splitlines() if "hook MessageWillBePosted failed" in line]
+    assert "ERROR" in failed
+    assert "ValueError: cannot take 'hello' (at test_testing_kit.py:" in failed and "in explode)" in failed
+    assert '\n  File "' in console and "in explode\n    raise ValueError" in console
 
 
 def test_for_class_needs_a_top_level_class() -> None:

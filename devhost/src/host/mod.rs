@@ -590,7 +590,11 @@ async fn create_post(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
         .await
     {
         Ok(v) => v,
-        Err(e) => return api_error(e),
+        // A server logs a failed hook call and posts the message as it was sent.
+        Err(e) => {
+            tracing::error!(hook = "MessageWillBePosted", error = %e, "the plugin's hook failed; the post goes through as sent");
+            (None, String::new())
+        }
     };
     if !rejection.is_empty() {
         return rejected(StatusCode::BAD_REQUEST, rejection);
@@ -649,7 +653,11 @@ async fn update_post(
         .await
     {
         Ok(v) => v,
-        Err(e) => return api_error(e),
+        // As for MessageWillBePosted: logged, and the edit goes through as sent.
+        Err(e) => {
+            tracing::error!(hook = "MessageWillBeUpdated", error = %e, "the plugin's hook failed; the edit goes through as sent");
+            (None, String::new())
+        }
     };
     if !rejection.is_empty() {
         return rejected(StatusCode::BAD_REQUEST, rejection);
@@ -823,12 +831,7 @@ async fn set_config(
 }
 
 async fn logs(State(shared): State<Arc<Shared>>) -> Response {
-    let logs: Vec<Value> = shared
-        .backend
-        .logs()
-        .iter()
-        .map(|l| json!(format!("{l:?}")))
-        .collect();
+    let logs: Vec<Value> = shared.backend.logs().iter().map(|l| l.to_json()).collect();
     Json(json!({ "logs": logs })).into_response()
 }
 

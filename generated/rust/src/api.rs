@@ -3221,7 +3221,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("LoadPluginConfiguration").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -3244,7 +3248,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             Ok(()) => Ok(tonic::Response::new(pb::RegisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RegisterCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -3267,7 +3275,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             Ok(()) => Ok(tonic::Response::new(pb::UnregisterCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UnregisterCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -3297,7 +3309,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ExecuteSlashCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -3326,7 +3342,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("GetConfig").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3348,7 +3364,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetUnsanitizedConfig").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3390,7 +3410,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPluginConfig").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3433,7 +3457,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetBundlePath").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -3462,7 +3490,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("GetLicense").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3484,7 +3512,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("IsEnterpriseReady").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3506,7 +3538,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetServerVersion").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3555,7 +3591,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetDiagnosticId").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -3577,7 +3617,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetTelemetryId").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -6015,7 +6059,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("SendEphemeralPost").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -6037,7 +6085,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdateEphemeralPost").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -6054,7 +6106,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::DeleteEphemeralPostResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeleteEphemeralPost").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7094,7 +7150,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::PublishWebSocketEventResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("PublishWebSocketEvent").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7116,7 +7176,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("HasPermissionTo").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7139,7 +7203,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("HasPermissionToTeam").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7165,7 +7233,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("HasPermissionToChannel").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7187,7 +7259,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RolesGrantPermission").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7202,7 +7278,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_debug(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogDebugResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("LogDebug").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7217,7 +7293,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_info(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogInfoResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("LogInfo").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7232,7 +7308,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_error(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogErrorResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("LogError").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7247,7 +7323,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_warn(&ctx, msg, key_value_pairs).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogWarnResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("LogWarn").message))
             }
             Err(e) => Err(e.into_status()),
         }
@@ -7481,7 +7557,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CreateCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7511,7 +7591,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ListCommands").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7541,7 +7625,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ListCustomCommands").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7571,7 +7659,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ListPluginCommands").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7601,7 +7693,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ListBuiltInCommands").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7631,7 +7727,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("GetCommand").message))
             }
             Err(e) => {
                 Ok(
@@ -7661,7 +7757,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdateCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7684,7 +7784,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             Ok(()) => Ok(tonic::Response::new(pb::DeleteCommandResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeleteCommand").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7814,7 +7918,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("PublishPluginClusterEvent").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7881,7 +7989,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetCloudLimits").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7911,7 +8023,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("EnsureBotUser").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7944,7 +8060,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RegisterCollectionAndTopic").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -7974,7 +8094,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CreateUploadSession").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8016,7 +8140,7 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("UploadData").message))
             }
             Err(e) => {
                 Ok(
@@ -8046,7 +8170,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetUploadSession").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8128,7 +8256,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RegisterPluginForSharedChannels").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8160,7 +8292,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UnregisterPluginForSharedChannels").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8196,7 +8332,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e
+                            .into_app_error("UnregisterPluginRemoteForSharedChannels")
+                            .message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8226,7 +8368,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ShareChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8256,7 +8402,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdateSharedChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8286,7 +8436,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UnshareChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8319,7 +8473,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdateSharedChannelCursor").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8342,7 +8500,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             Ok(()) => Ok(tonic::Response::new(pb::SyncSharedChannelResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("SyncSharedChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8382,7 +8544,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("InviteRemoteToChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8412,7 +8578,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UninviteRemoteFromChannel").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8445,7 +8615,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ReceiveSharedChannelSyncMsg").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8510,7 +8684,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ReceiveSharedChannelAttachmentSyncMsg").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8555,7 +8733,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e
+                            .into_app_error("ReceiveSharedChannelProfileImageSyncMsg")
+                            .message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -8970,7 +9154,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(e.into_app_error("GetPluginID").message),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -9083,7 +9269,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CreatePropertyField").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9113,7 +9303,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyField").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9143,7 +9337,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyFields").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9173,7 +9371,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdatePropertyField").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9198,7 +9400,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeletePropertyField").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9228,7 +9434,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("SearchPropertyFields").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9258,7 +9468,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CountPropertyFields").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9306,7 +9520,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CountPropertyFieldsForTarget").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9336,7 +9554,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("CreatePropertyValue").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9366,7 +9588,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyValue").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9396,7 +9622,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyValues").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9426,7 +9656,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdatePropertyValue").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9456,7 +9690,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpsertPropertyValue").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9481,7 +9719,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeletePropertyValue").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9511,7 +9753,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("SearchPropertyValues").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9541,7 +9787,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RegisterPropertyGroup").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9571,7 +9821,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyGroup").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9605,7 +9859,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GetPropertyFieldByName").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9635,7 +9893,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdatePropertyFields").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9665,7 +9927,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpdatePropertyValues").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9695,7 +9961,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpsertPropertyValues").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9735,7 +10005,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeletePropertyValuesForTarget").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9768,7 +10042,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeletePropertyValuesForField").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9802,7 +10080,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpsertPropertyValuesWithOptions").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9835,7 +10117,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UpsertPropertyValueWithOptions").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9871,7 +10157,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DeletePropertyValueWithOptions").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9918,7 +10208,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e
+                            .into_app_error("DeletePropertyValuesForTargetWithOptions")
+                            .message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9963,7 +10259,13 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e
+                            .into_app_error("DeletePropertyValuesForFieldWithOptions")
+                            .message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -9985,7 +10287,9 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
         match self.inner.log_audit_rec(&ctx, rec).await {
             Ok(()) => Ok(tonic::Response::new(pb::LogAuditRecResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(e.into_app_error("LogAuditRec").message),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -10002,7 +10306,11 @@ impl<T: PluginApi> pb::plugin_api_server::PluginApi for PluginApiServer<T> {
                 Ok(tonic::Response::new(pb::LogAuditRecWithLevelResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("LogAuditRecWithLevel").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }

@@ -1361,7 +1361,7 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => Ok(tonic::Response::new(pb::OnActivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("OnActivate").message))
             }
             Err(e) => {
                 Ok(
@@ -1391,7 +1391,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(e.into_app_error("Implemented").message),
+                )
             }
             Err(e) => {
                 Ok(
@@ -1414,7 +1416,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => Ok(tonic::Response::new(pb::OnDeactivateResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnDeactivate").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -1439,7 +1445,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnConfigurationChange").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -1503,7 +1513,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.user_has_been_created(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasBeenCreatedResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasBeenCreated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1525,7 +1539,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserWillLogIn").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1540,7 +1558,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.user_has_logged_in(&ctx, context, user).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLoggedInResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasLoggedIn").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1563,7 +1585,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessageWillBePosted").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1587,7 +1613,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessageWillBeUpdated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1604,7 +1634,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::MessageHasBeenPostedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessageHasBeenPosted").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1625,7 +1659,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::MessageHasBeenUpdatedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessageHasBeenUpdated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1647,7 +1685,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessagesWillBeConsumed").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1676,7 +1718,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessagesWillBeConsumedWithContext").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1693,7 +1739,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::MessageHasBeenDeletedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("MessageHasBeenDeleted").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1710,7 +1760,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::ChannelHasBeenCreatedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ChannelHasBeenCreated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1732,7 +1786,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ChannelWillBeArchived").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1759,7 +1817,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ChannelMemberWillBeAdded").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1780,7 +1842,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::UserHasJoinedChannelResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasJoinedChannel").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1799,7 +1865,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLeftChannelResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasLeftChannel").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1822,7 +1892,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("TeamMemberWillBeAdded").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1837,7 +1911,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.user_has_joined_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasJoinedTeamResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasJoinedTeam").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1852,7 +1930,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.user_has_left_team(&ctx, context, team_member, actor).await {
             Ok(()) => Ok(tonic::Response::new(pb::UserHasLeftTeamResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasLeftTeam").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1898,7 +1980,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("FileWillBeDownloaded").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1915,7 +2001,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::ReactionHasBeenAddedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ReactionHasBeenAdded").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1932,7 +2022,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::ReactionHasBeenRemovedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ReactionHasBeenRemoved").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1949,7 +2043,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::OnPluginClusterEventResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnPluginClusterEvent").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1964,7 +2062,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
         match self.inner.on_web_socket_connect(&ctx, web_conn_id, user_id).await {
             Ok(()) => Ok(tonic::Response::new(pb::OnWebSocketConnectResponse::default())),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnWebSocketConnect").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -1981,7 +2083,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::OnWebSocketDisconnectResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnWebSocketDisconnect").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2009,7 +2115,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("WebSocketMessageHasBeenPosted").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2032,7 +2142,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("RunDataRetention").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2055,7 +2169,7 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => Ok(tonic::Response::new(pb::OnInstallResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(tonic::Status::unimplemented(e.into_app_error("OnInstall").message))
             }
             Err(e) => {
                 Ok(
@@ -2079,7 +2193,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::OnSendDailyTelemetryResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnSendDailyTelemetry").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2096,7 +2214,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::OnCloudLimitsUpdatedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnCloudLimitsUpdated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2119,7 +2241,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ConfigurationWillBeSaved").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2153,7 +2279,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("EmailNotificationWillBeSent").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2180,7 +2310,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("NotificationWillBePushed").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2197,7 +2331,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::UserHasBeenDeactivatedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("UserHasBeenDeactivated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2235,7 +2373,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnSharedChannelsSyncMsg").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2264,7 +2406,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnSharedChannelsPing").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2281,7 +2427,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 Ok(tonic::Response::new(pb::PreferencesHaveChangedResponse::default()))
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("PreferencesHaveChanged").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2307,7 +2457,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnSharedChannelsAttachmentSyncMsg").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2340,7 +2494,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("OnSharedChannelsProfileImageSyncMsg").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2370,7 +2528,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             }
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("GenerateSupportData").message,
+                    ),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2393,7 +2555,9 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
             Ok(()) => Ok(tonic::Response::new(pb::OnSamlLoginResponse::default())),
             Err(ApiError::Transport { status, .. }) => Err(status),
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(e.into_app_error("OnSAMLLogin").message),
+                )
             }
             Err(e) => {
                 Ok(
@@ -2427,7 +2591,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ChannelWillBeUpdated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2449,7 +2617,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ChannelWillBeRestored").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2476,7 +2648,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("ScheduledPostWillBeCreated").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }
@@ -2499,7 +2675,11 @@ impl<T: PluginHooks> pb::plugin_hooks_server::PluginHooks for PluginHooksServer<
                 )
             }
             Err(e) if e.is_not_implemented() => {
-                Err(tonic::Status::unimplemented(e.to_string()))
+                Err(
+                    tonic::Status::unimplemented(
+                        e.into_app_error("DraftWillBeUpserted").message,
+                    ),
+                )
             }
             Err(e) => Err(e.into_status()),
         }

@@ -116,6 +116,8 @@ pub(crate) struct HclogLine {
     pub module: Option<String>,
     /// The other key/values, as compact JSON (`{}` omitted).
     pub fields: Option<String>,
+    /// Key/values whose text spans lines (a traceback), kept whole to print as they are.
+    pub blocks: Vec<(String, String)>,
 }
 
 /// Parses an hclog JSON line; `None` when the line is not one.
@@ -145,13 +147,121 @@ pub(crate) fn parse_hclog(line: &str) -> Option<HclogLine> {
     let module = map.remove("@module").map(text);
     map.remove("@timestamp");
     map.remove("@caller");
+    let multiline: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| v.as_str().is_some_and(|s| s.contains('\n')))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let blocks = multiline
+        .into_iter()
+        .filter_map(|k| Some((k.clone(), text(map.remove(&k)?))))
+        .collect();
     let fields = (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string());
     Some(HclogLine {
         level,
         message,
         module,
         fields,
+        blocks,
     })
+}
+
+/// Where a Python traceback failed in the plugin's own code: the innermost frame outside the
+/// standard library and installed packages, as ` (at plugin.py:12 in on_activate)`.
+fn plugin_frame(traceback: &str) -> String {
+    traceback
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("File \"")?;
+            let (path, rest) = rest.split_once("\", line ")?;
+            let (line, func) = rest.split_once(", in ").unwrap_or((rest, "?"));
+            Some((path, line, func))
+        })
+        .filter(|(path, _, _)| {
+            !path.contains("site-packages")
+                && !path.contains("/lib/python")
+                && !path.starts_with('<')
+        })
+        .last()
+        .map(|(path, line, func)| {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            format!(" (at {file}:{line} in {func})")
+        })
+        .unwrap_or_default()
+}
+
+/// A multi-line text (a traceback) after its summary: the plugin's frame first, then the lines
+/// as they are.
+fn with_blocks(message: &str, blocks: &[(String, String)]) -> String {
+    let mut out = message.to_string();
+    for (key, text) in blocks {
+        let last = text.trim_end().lines().last().unwrap_or("");
+        if text.contains("Traceback (most recent call last)") {
+            out.push_str(&format!(": {last}{}", plugin_frame(text)));
+        }
+        out.push_str(&format!("\n{key}:\n{}", text.trim_end()));
+    }
+    out
+}
+
+/// A plugin's stderr, line by line: hclog lines keep their level; a Python traceback written as
+/// it is (an exception escaping at import, before the SDK logs anything) becomes one ERROR event
+/// naming the exception and the plugin's frame, not a line per frame at INFO.
+#[derive(Default)]
+pub(crate) struct StderrLines {
+    traceback: Option<Vec<String>>,
+}
+
+/// What one stderr line comes to.
+#[derive(Debug, PartialEq)]
+pub(crate) enum StderrEvent {
+    /// A line of its own (hclog or plain).
+    Line(String),
+    /// A whole traceback: its summary, then its lines.
+    Traceback(String),
+}
+
+/// Frames past which a traceback is emitted anyway (a runaway one must not grow without bound).
+const MAX_TRACEBACK_LINES: usize = 400;
+
+impl StderrLines {
+    pub(crate) fn push(&mut self, line: &str) -> Option<StderrEvent> {
+        if let Some(lines) = &mut self.traceback {
+            lines.push(line.to_string());
+            // The exception's own line is the first one back at the margin.
+            let ends = !line.is_empty() && !line.starts_with(char::is_whitespace);
+            return (ends || lines.len() >= MAX_TRACEBACK_LINES)
+                .then(|| self.finish())
+                .flatten();
+        }
+        if line.starts_with("Traceback (most recent call last):") {
+            self.traceback = Some(vec![line.to_string()]);
+            return None;
+        }
+        Some(StderrEvent::Line(line.to_string()))
+    }
+
+    /// A traceback still being collected (the stream ended inside it).
+    pub(crate) fn finish(&mut self) -> Option<StderrEvent> {
+        let lines = self.traceback.take()?;
+        let text = lines.join("\n");
+        let last = lines.last().map(String::as_str).unwrap_or("");
+        Some(StderrEvent::Traceback(format!(
+            "{last}{}\n{text}",
+            plugin_frame(&text)
+        )))
+    }
+}
+
+/// Emits what [`StderrLines`] made of a stderr line.
+pub(crate) fn emit_stderr(plugin_id: &str, generation: u64, event: StderrEvent) {
+    match event {
+        StderrEvent::Line(line) => emit_line(plugin_id, generation, "stderr", &line),
+        StderrEvent::Traceback(text) => {
+            tracing::error!(target: "mattermost_plugin_runtime::plugin", plugin_id, generation,
+                stream = "stderr", "{text}")
+        }
+    }
 }
 
 /// Emits one line of plugin output as a `tracing` event (target `mattermost_plugin_runtime::plugin`).
@@ -159,7 +269,7 @@ pub(crate) fn emit_line(plugin_id: &str, generation: u64, stream: &'static str, 
     if let Some(hclog) = (stream == "stderr").then(|| parse_hclog(line)).flatten() {
         let module = hclog.module.as_deref().unwrap_or("");
         let fields = hclog.fields.as_deref().unwrap_or("");
-        let message = hclog.message.as_str();
+        let message = with_blocks(&hclog.message, &hclog.blocks);
         macro_rules! hclog_event {
             ($level:expr) => {
                 tracing::event!(target: "mattermost_plugin_runtime::plugin", $level,
@@ -181,6 +291,66 @@ pub(crate) fn emit_line(plugin_id: &str, generation: u64, stream: &'static str, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TRACEBACK: &str = "Traceback (most recent call last):
+  File \"/srv/plugins/hello/plugin.py\", line 30, in <module>
+    run_plugin(Hello)
+  File \"/srv/plugins/hello/.venv/lib/python3.12/site-packages/mattermost_plugin/server.py\", line 130, in run_plugin
+    raise RuntimeError(\"boom\")
+  File \"/srv/plugins/hello/plugin.py\", line 12, in on_activate
+    self.api.get_user(user_id=1)
+  File \"/usr/lib/python3.12/json/__init__.py\", line 346, in loads
+    return _default_decoder.decode(s)
+ValueError: bad value";
+
+    #[test]
+    fn a_raw_traceback_is_one_event_naming_the_plugin_frame() {
+        let mut lines = StderrLines::default();
+        assert_eq!(
+            lines.push("starting"),
+            Some(StderrEvent::Line("starting".into()))
+        );
+        let mut events = Vec::new();
+        for line in TRACEBACK.lines() {
+            events.extend(lines.push(line));
+        }
+        let [StderrEvent::Traceback(text)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "ValueError: bad value (at plugin.py:12 in on_activate)"
+        );
+        assert!(text.ends_with(TRACEBACK), "{text}");
+        // Cut short by the process ending: what was collected still comes out.
+        lines.push("Traceback (most recent call last):");
+        lines.push("  File \"x.py\", line 1, in <module>");
+        assert!(matches!(lines.finish(), Some(StderrEvent::Traceback(t)) if t.contains("x.py:1")));
+        assert_eq!(lines.finish(), None);
+    }
+
+    #[test]
+    fn hclog_tracebacks_keep_their_lines() {
+        let line = serde_json::json!({
+            "@level": "error", "@message": "hook MessageWillBePosted failed",
+            "error": TRACEBACK, "hook": "MessageWillBePosted",
+        })
+        .to_string();
+        let parsed = parse_hclog(&line).unwrap();
+        assert_eq!(
+            parsed.fields.as_deref(),
+            Some(r#"{"hook":"MessageWillBePosted"}"#)
+        );
+        let message = with_blocks(&parsed.message, &parsed.blocks);
+        assert!(message.starts_with(
+            "hook MessageWillBePosted failed: ValueError: bad value (at plugin.py:12 in on_activate)\nerror:\nTraceback"
+        ), "{message}");
+        assert!(
+            message
+                .contains("\n  File \"/srv/plugins/hello/plugin.py\", line 12, in on_activate\n")
+        );
+    }
 
     #[test]
     fn hclog_levels_and_fields() {

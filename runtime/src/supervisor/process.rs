@@ -29,7 +29,7 @@ use super::config::{
 };
 use super::error::{HealthError, StartError, StartPhase};
 use super::handshake::{HandshakeError, PluginAddress, is_handshake_candidate, parse_handshake};
-use super::output::{StderrBuffer, emit_line, read_line_capped};
+use super::output::{StderrBuffer, StderrLines, emit_line, emit_stderr, read_line_capped};
 use super::spawner;
 
 /// gRPC path of go-plugin's controller shutdown call (`google.protobuf.Empty` in and out).
@@ -639,10 +639,16 @@ async fn read_stderr(
 ) {
     let mut reader = BufReader::new(stderr);
     let mut buf = Vec::new();
+    let mut lines = StderrLines::default();
     while let Ok(true) = read_line_capped(&mut reader, &mut buf).await {
         let line = String::from_utf8_lossy(&buf);
         tail.push(&line);
-        emit_line(&plugin_id, generation, "stderr", &line);
+        if let Some(event) = lines.push(&line) {
+            emit_stderr(&plugin_id, generation, event);
+        }
+    }
+    if let Some(event) = lines.finish() {
+        emit_stderr(&plugin_id, generation, event);
     }
 }
 

@@ -18,5 +18,6 @@ const newerMethodAnswer = "not implemented: 501 DeleteGroup"
 const pluginHTTPStreams = false
 
 // sharedAttachmentAnswer: ReceiveSharedChannelAttachmentSyncMsg is not in this release's API.
-// Its Go result is a plain error, so the shim's 501 reaches Python as a GoError with the text.
-const sharedAttachmentAnswer = "GoError 0  ReceiveSharedChannelAttachmentSyncMsg is not implemented by this server"
+// Its Go result is a plain error: the shim reports it as UNIMPLEMENTED, which Python raises
+// as NotImplementedByServerError, as for any method the server lacks.
+const sharedAttachmentAnswer = "NotImplementedByServerError 501 api.plugin.not_implemented.app_error ReceiveSharedChannelAttachmentSyncMsg is not implemented by this server"

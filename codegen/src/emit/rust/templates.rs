@@ -285,11 +285,11 @@ impl<'a> Generator<'a> {
             // the clients turn it back into the same not-implemented error.
             (Some(f), _) => quote! {
                 Err(ApiError::Transport { status, .. }) => Err(status),
-                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.to_string())),
+                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.into_app_error(#go).message)),
                 Err(e) => Ok(tonic::Response::new(pb::#resp { #f: Some(e.into_error()), ..Default::default() })),
             },
             (None, _) => quote! {
-                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.to_string())),
+                Err(e) if e.is_not_implemented() => Err(tonic::Status::unimplemented(e.into_app_error(#go).message)),
                 Err(e) => Err(e.into_status()),
             },
         }

@@ -70,8 +70,64 @@ fn string_value(s: &str) -> Value {
     any::string(s)
 }
 
+impl LogRecord {
+    /// The record as JSON for the host's routes: level, plugin, message, fields by key, time.
+    pub fn to_json(&self) -> serde_json::Value {
+        let fields: serde_json::Map<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), any::to_json(v)))
+            .collect();
+        serde_json::json!({
+            "level": self.level.as_str(),
+            "plugin_id": self.plugin_id,
+            "message": self.message,
+            "fields": fields,
+            "at": self.at,
+        })
+    }
+
+    /// Shows the record on the host's console at its level, as a server's log would.
+    fn emit(&self) {
+        let fields = if self.fields.is_empty() {
+            String::new()
+        } else {
+            let pairs: Vec<String> = self
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", any::to_json(v)))
+                .collect();
+            format!(" {}", pairs.join(" "))
+        };
+        let (plugin_id, message) = (self.plugin_id.as_str(), self.message.as_str());
+        macro_rules! log_event {
+            ($level:expr) => {
+                tracing::event!(target: "mattermost_plugin_devhost::plugin_log", $level, plugin_id, "{message}{fields}")
+            };
+        }
+        match self.level {
+            LogLevel::Debug => log_event!(tracing::Level::DEBUG),
+            LogLevel::Info => log_event!(tracing::Level::INFO),
+            LogLevel::Warn => log_event!(tracing::Level::WARN),
+            LogLevel::Error => log_event!(tracing::Level::ERROR),
+        }
+    }
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 impl State {
     fn push_log(&mut self, record: LogRecord) {
+        record.emit();
         if self.logs.len() >= MAX_RECORDS {
             self.logs.pop_front();
         }

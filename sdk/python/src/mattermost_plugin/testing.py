@@ -131,7 +131,9 @@ class DevHost:
             [self.binary, "run", str(self.plugin_dir), "--listen", f"127.0.0.1:{port}"],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            # The host's log (the plugin's lines and API log calls among them) goes to this
+            # process's stderr, which pytest shows when a test fails.
+            env=dict(os.environ),
         )
         assert self._process.stdout is not None
         output = []
@@ -185,6 +187,15 @@ class DevHost:
     def plugin_http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         """A request to the plugin's own routes (ServeHTTP)."""
         return self.request(method, f"/plugins/{self.plugin_id}{path}", body)
+
+    def logs(self) -> list[dict[str, Any]]:
+        """What the plugin logged through the API (`log_info`, …), oldest first: each with
+        `level`, `plugin_id`, `message`, `fields` (by key) and `at` (server time, ms)."""
+        status, body = self.request("GET", "/api/v4/logs")
+        if status != 200:
+            raise RuntimeError(f"GET /api/v4/logs answered {status}: {body!r}")
+        logs: list[dict[str, Any]] = json.loads(body)["logs"]
+        return logs
 
     def create_post(self, message: str, **fields: str) -> tuple[int, dict[str, Any]]:
         """MessageWillBePosted → store → MessageHasBeenPosted."""
