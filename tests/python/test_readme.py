@@ -22,7 +22,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- readme-test: (?P<name>\S+)(?: \((?P<reason>.+)\))? -->$")
-RUNNERS = {"quickstart-plugin", "quickstart-host", "quickstart-curl", "quickstart-pytest"}
+RUNNERS = {"quickstart-plugin", "quickstart-host", "quickstart-curl", "quickstart-pytest", "scaffold"}
 
 
 @dataclasses.dataclass
@@ -147,3 +147,14 @@ def test_the_quick_start_runs_as_written(tmp_path: pathlib.Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+def test_the_scaffold_command_runs_as_written(tmp_path: pathlib.Path) -> None:
+    [command] = block("scaffold").text.splitlines()
+    args = shlex.split(command)
+    assert args[0] == "python"
+    result = subprocess.run([sys.executable, *args[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "my-plugin" / "plugin.json").read_text())
+    assert manifest["id"] == "com.example.my-plugin"
+    assert (tmp_path / "my-plugin" / "test_plugin.py").is_file()
