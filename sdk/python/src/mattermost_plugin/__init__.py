@@ -15,7 +15,20 @@ if __name__ == "__main__":
 
 from mattermost_plugin.asgi import serve_asgi
 from mattermost_plugin.http import HTTPRequest, ResponseWriter, UploadWriter
+from mattermost_plugin.kv import KVConflictError, KVStore, millis, new_id
 from mattermost_plugin.plugin import Plugin, hook
 from mattermost_plugin.server import run_plugin
 
-__all__ = ["HTTPRequest", "Plugin", "ResponseWriter", "UploadWriter", "hook", "run_plugin", "serve_asgi"]
+__all__ = [
+    "HTTPRequest",
+    "KVConflictError",
+    "KVStore",
+    "Plugin",
+    "ResponseWriter",
+    "UploadWriter",
+    "hook",
+    "millis",
+    "new_id",
+    "run_plugin",
+    "serve_asgi",
+]

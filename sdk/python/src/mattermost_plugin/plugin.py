@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -12,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, overload
 
+from mattermost_plugin.kv import KVStore
 from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookShape, PluginAPI
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -94,6 +96,11 @@ class Plugin:
                 )
         if cls.settings_class is not None and not dataclasses.is_dataclass(cls.settings_class):
             raise TypeError(f"{cls.__name__}.settings_class {cls.settings_class!r} must be a dataclass")
+
+    @functools.cached_property
+    def kv(self) -> KVStore:
+        """The key-value store with JSON values and atomic updates (see `KVStore`)."""
+        return KVStore(self.api)
 
     def __init__(self) -> None:
         self.configuration = {}
