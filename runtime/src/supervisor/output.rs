@@ -177,12 +177,11 @@ fn plugin_frame(traceback: &str) -> String {
             let (line, func) = rest.split_once(", in ").unwrap_or((rest, "?"));
             Some((path, line, func))
         })
-        .filter(|(path, _, _)| {
+        .rfind(|(path, _, _)| {
             !path.contains("site-packages")
                 && !path.contains("/lib/python")
                 && !path.starts_with('<')
         })
-        .last()
         .map(|(path, line, func)| {
             let file = path.rsplit('/').next().unwrap_or(path);
             format!(" (at {file}:{line} in {func})")
