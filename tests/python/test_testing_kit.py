@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from mattermost_plugin import Plugin, hook
+from mattermost_plugin import HTTPRequest, Plugin, ResponseWriter, hook
 from mattermost_plugin.testing import DevHost
 from mattermost_plugin_api import models
 from mattermost_plugin_api.errors import NotImplementedByServerError, PluginAPIError
@@ -264,6 +264,60 @@ def test_logs_reach_the_console_with_their_level_and_the_logs_route_as_json(tmp_
     assert "ERROR" in failed
     assert "ValueError: cannot take 'hello' (at test_testing_kit.py:" in failed and "in explode)" in failed
     assert '\n  File "' in console and "in explode\n    raise ValueError" in console
+
+
+@dataclasses.dataclass
+class FaithfulSettings:
+    greeting: str = "unset"
+
+
+class Faithful(Plugin):
+    settings_class = FaithfulSettings
+    settings: FaithfulSettings
+    joined = 0
+    bob = ""
+    quiet = ""
+
+    @hook
+    def on_activate(self) -> None:
+        bob = models.User(username="bob", email="bob@example.com", password="Password-123!")
+        self.bob = self.api.create_user(user=bob).id
+        team = self.api.get_team_by_name(name="dev")
+        self.api.create_team_member(team_id=team.id, user_id=self.bob)
+        quiet = models.Channel(team_id=team.id, name="quiet", display_name="Quiet", type="O")
+        self.quiet = self.api.create_channel(channel=quiet).id
+
+    @hook
+    def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
+        return models.CommandResponse(
+            text=f"{self.settings.greeting} {args.user_id} {self.quiet} {self.joined} {self.bob}"
+        )
+
+    @hook
+    def user_has_joined_channel(self, channel_member: models.ChannelMember) -> None:
+        self.joined += 1
+
+    @hook
+    async def serve_http(self, request: HTTPRequest, response: ResponseWriter) -> None:
+        await response.write((request.header("Mattermost-User-Id") or "anonymous").encode())
+
+
+def test_the_dev_host_behaves_as_a_server_where_plugins_depend_on_it() -> None:
+    manifest = {"settings_schema": {"settings": [{"key": "Greeting", "type": "text", "default": "Howdy"}]}}
+    with DevHost.for_class(Faithful, manifest=manifest, binary=_binary()) as host:
+        # The settings' defaults are in the configuration from the start.
+        greeting, user_id, channel_id, joined, bob = host.execute_command("/who")[1]["text"].split()
+        assert greeting == "Howdy" and joined == "0"
+        # Plugin routes: anonymous without a session, the session's user otherwise; a client
+        # cannot claim a user with the header itself.
+        assert host.plugin_http("GET", "/") == (200, b"anonymous")
+        assert host.plugin_http("GET", "/", headers={"Mattermost-User-Id": "forged"}) == (200, b"anonymous")
+        assert host.plugin_http("GET", "/", as_user="dev.user") == (200, user_id.encode())
+        assert host.plugin_http("GET", "/", as_user=user_id) == (200, user_id.encode())
+        # Adding a member fires the hooks once; adding them again is a no-op.
+        assert host.add_channel_member(channel_id, bob)[0] == 201
+        assert host.add_channel_member(channel_id, bob) == (200, {"channel_id": channel_id, "user_id": bob})
+        assert host.execute_command("/who")[1]["text"].split()[3] == "1"
 
 
 def test_for_class_needs_a_top_level_class() -> None:

@@ -142,6 +142,12 @@ impl DevHost {
         let seed = seed(&backend)
             .await
             .map_err(|e| err("seeding the backend", e))?;
+        // A server starts a plugin with its settings' defaults in the configuration.
+        if let Some(defaults) = setting_defaults(&manifest) {
+            backend
+                .set_plugin_config_json(&plugin_id, defaults.to_string().as_bytes())
+                .map_err(|e| err("the settings' defaults", e))?;
+        }
         let tokens = TokenRegistry::default();
         let api = ApiServer::start(
             Arc::new(backend.clone()),
@@ -280,6 +286,24 @@ async fn seed(backend: &MemoryBackend) -> Result<Seed, ApiError> {
         team,
         channel,
     })
+}
+
+/// `{key: default}` for the settings in the manifest's schema that declare a default.
+fn setting_defaults(manifest: &Manifest) -> Option<Value> {
+    let settings = manifest
+        .settings_schema
+        .as_ref()?
+        .get("settings")?
+        .as_array()?;
+    let defaults: serde_json::Map<String, Value> = settings
+        .iter()
+        .filter_map(|s| {
+            let key = s.get("key")?.as_str().filter(|k| !k.is_empty())?;
+            let default = s.get("default").filter(|d| !d.is_null())?;
+            Some((key.to_string(), default.clone()))
+        })
+        .collect();
+    (!defaults.is_empty()).then_some(Value::Object(defaults))
 }
 
 /// OnConfigurationChange then OnActivate, as Mattermost does; returns the implemented hooks.
@@ -491,7 +515,19 @@ async fn forward<K: HttpHook>(
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // As a server: the user comes from the session, never from the client's own header. Here
+    // `Authorization: Bearer <user id or username>` stands for a logged-in session.
+    parts.headers.remove(MATTERMOST_USER_ID);
+    if let Some(user_id) = session_user(shared, &parts.headers).await {
+        match http::HeaderValue::from_str(&user_id) {
+            Ok(value) => {
+                parts.headers.insert(MATTERMOST_USER_ID, value);
+            }
+            Err(_) => return bad_request("the session's user id is not a header value"),
+        }
+    }
+    parts.headers.remove(http::header::AUTHORIZATION);
     let mut context = shared.plugin_context();
     context.ip_address = remote.ip().to_string();
     context.user_agent = parts
@@ -521,6 +557,28 @@ async fn forward<K: HttpHook>(
         observer.timed_out(timed_out.hook, timed_out.limit);
     }
     response
+}
+
+/// The header a server sets on plugin requests to the logged-in user's id.
+const MATTERMOST_USER_ID: &str = "Mattermost-User-Id";
+
+/// The user a request's `Authorization: Bearer <user id or username>` names, if one exists.
+async fn session_user(shared: &Shared, headers: &http::HeaderMap) -> Option<String> {
+    let token = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim()
+        .to_string();
+    let ctx = shared.ctx();
+    if let Ok(Some(user)) = shared.backend.get_user(&ctx, token.clone()).await {
+        return Some(user.id);
+    }
+    match shared.backend.get_user_by_username(&ctx, token).await {
+        Ok(Some(user)) => Some(user.id),
+        _ => None,
+    }
 }
 
 /// The host's health: OK (200) only while the plugin runs; otherwise 503 with its state and the
@@ -729,6 +787,18 @@ async fn add_channel_member(
     };
     let ctx = shared.ctx();
     let hooks = shared.hooks();
+    // Already a member: the server answers with the membership and fires no hooks.
+    if let Ok(Some(existing)) = shared
+        .backend
+        .get_channel_member(&ctx, channel_id.clone(), user_id.clone())
+        .await
+    {
+        return (
+            StatusCode::OK,
+            Json(json!({ "channel_id": existing.channel_id, "user_id": existing.user_id })),
+        )
+            .into_response();
+    }
     let proposed = pb::ChannelMember {
         channel_id: channel_id.clone(),
         user_id: user_id.clone(),

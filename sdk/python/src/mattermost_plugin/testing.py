@@ -169,10 +169,16 @@ class DevHost:
             self._owned_dir = None
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, *, content_type: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """Any HTTP request to the host; `path` starts with `/`."""
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": content_type, **(headers or {})}
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -184,9 +190,26 @@ class DevHost:
         status, body = self.request(method, path, json.dumps(payload).encode())
         return status, json.loads(body) if body else {}
 
-    def plugin_http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """A request to the plugin's own routes (ServeHTTP)."""
-        return self.request(method, f"/plugins/{self.plugin_id}{path}", body)
+    def plugin_http(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        as_user: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """A request to the plugin's own routes (ServeHTTP). Anonymous, as without a session on a
+        server, unless `as_user` (a user id or username) is logged in: then the plugin sees
+        that user's id in `Mattermost-User-Id`, which a client can never set itself."""
+        headers = dict(headers or {})
+        if as_user is not None:
+            headers["Authorization"] = f"Bearer {as_user}"
+        return self.request(method, f"/plugins/{self.plugin_id}{path}", body, headers=headers)
+
+    def add_channel_member(self, channel_id: str, user_id: str) -> tuple[int, dict[str, Any]]:
+        """ChannelMemberWillBeAdded → add → UserHasJoinedChannel (nothing for an existing member)."""
+        return self._json("POST", f"/api/v4/channels/{channel_id}/members", {"user_id": user_id})
 
     def logs(self) -> list[dict[str, Any]]:
         """What the plugin logged through the API (`log_info`, …), oldest first: each with
