@@ -4,9 +4,7 @@ integers stay integers past 2**53 and up to 2**64 - 1, floats keep their sign, b
 from __future__ import annotations
 
 import math
-import os
 import pathlib
-import subprocess
 from typing import Any
 
 import pytest
@@ -104,17 +102,8 @@ class PropsKeeper(Plugin):
         return models.CommandResponse(text="same" if same else repr(fetched.props))
 
 
-def _binary() -> str:
-    binary = os.environ.get("MM_PLUGIN_HOST") or str(ROOT / "target" / "debug" / "mm-plugin-host")
-    if not pathlib.Path(binary).exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "mattermost-plugin-devhost", "--bin", "mm-plugin-host"], cwd=ROOT, check=True
-        )
-    return binary
-
-
-def test_props_round_trip_through_the_dev_host() -> None:
+def test_props_round_trip_through_the_dev_host(mm_plugin_host: str) -> None:
     # Python -> the host's API server (Rust) -> its in-memory store -> back to Python.
-    with DevHost.for_class(PropsKeeper, binary=_binary()) as host:
+    with DevHost.for_class(PropsKeeper, binary=mm_plugin_host) as host:
         status, response = host.execute_command("/keep")
         assert status == 200 and response["text"] == "same"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +15,6 @@ from mattermost_plugin.testing import DevHost
 from mattermost_plugin_api import models
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _binary() -> str:
-    binary = ROOT / "target" / "debug" / "mm-plugin-host"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "mattermost-plugin-devhost", "--bin", "mm-plugin-host"], cwd=ROOT, check=True
-        )
-    return str(binary)
 
 
 class FakeKV:
@@ -112,7 +102,7 @@ class Counter(Plugin):
         return models.CommandResponse(text=str(self.kv.get_json("count")))
 
 
-def test_atomic_updates_through_the_dev_host() -> None:
-    with DevHost.for_class(Counter, binary=_binary()) as host:
+def test_atomic_updates_through_the_dev_host(mm_plugin_host: str) -> None:
+    with DevHost.for_class(Counter, binary=mm_plugin_host) as host:
         assert host.execute_command("/count")[1]["text"] == "40"
         assert host.execute_command("/count")[1]["text"] == "80"

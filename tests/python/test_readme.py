@@ -75,22 +75,13 @@ def test_every_block_is_run_or_says_why() -> None:
     assert {b.name for b in found} - {"skip"} == RUNNERS
 
 
-def _binary() -> str:
-    binary = ROOT / "target" / "debug" / "mm-plugin-host"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "mattermost-plugin-devhost", "--bin", "mm-plugin-host"], cwd=ROOT, check=True
-        )
-    return str(binary)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def test_the_quick_start_runs_as_written(tmp_path: pathlib.Path) -> None:
+def test_the_quick_start_runs_as_written(mm_plugin_host: str, tmp_path: pathlib.Path) -> None:
     plugin_dir = tmp_path / "hello"
 
     def localise(text: str) -> str:
@@ -108,7 +99,7 @@ def test_the_quick_start_runs_as_written(tmp_path: pathlib.Path) -> None:
     assert host[7:] == ["--", "run", "/tmp/hello"]
     port = _free_port()
     process = subprocess.Popen(
-        [_binary(), "run", str(plugin_dir), "--listen", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True
+        [mm_plugin_host, "run", str(plugin_dir), "--listen", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
@@ -139,7 +130,7 @@ def test_the_quick_start_runs_as_written(tmp_path: pathlib.Path) -> None:
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            env={**os.environ, "MM_PLUGIN_HOST": _binary()},
+            env={**os.environ, "MM_PLUGIN_HOST": mm_plugin_host},
             timeout=300,
         )
         assert result.returncode == 0, result.stdout + result.stderr

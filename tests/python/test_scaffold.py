@@ -12,20 +12,11 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _binary() -> str:
-    binary = ROOT / "target" / "debug" / "mm-plugin-host"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "mattermost-plugin-devhost", "--bin", "mm-plugin-host"], cwd=ROOT, check=True
-        )
-    return str(binary)
-
-
 def _run(*args: str, cwd: pathlib.Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_a_new_plugin_is_clean_and_its_tests_pass(tmp_path: pathlib.Path) -> None:
+def test_a_new_plugin_is_clean_and_its_tests_pass(mm_plugin_host: str, tmp_path: pathlib.Path) -> None:
     made = _run("-m", "mattermost_plugin", "new", "poll-bot", "--id", "com.example.poll", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     plugin = tmp_path / "poll-bot"
@@ -41,7 +32,7 @@ def test_a_new_plugin_is_clean_and_its_tests_pass(tmp_path: pathlib.Path) -> Non
     result = _run("-m", "mypy", "--strict", "plugin.py", "test_plugin.py", cwd=plugin)
     assert result.returncode == 0, result.stdout
     result = _run(
-        "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin, env={**os.environ, "MM_PLUGIN_HOST": _binary()}
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=plugin, env={**os.environ, "MM_PLUGIN_HOST": mm_plugin_host}
     )
     assert result.returncode == 0 and "3 passed" in result.stdout, result.stdout + result.stderr
 

@@ -23,19 +23,10 @@ from mattermost_plugin_api.errors import NotImplementedByServerError, PluginAPIE
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _binary() -> str:
-    binary = ROOT / "target" / "debug" / "mm-plugin-host"
-    if not binary.exists():
-        subprocess.run(
-            ["cargo", "build", "-q", "-p", "mattermost-plugin-devhost", "--bin", "mm-plugin-host"], cwd=ROOT, check=True
-        )
-    return str(binary)
-
-
-def test_the_hello_example_under_the_testing_kit(tmp_path: pathlib.Path) -> None:
+def test_the_hello_example_under_the_testing_kit(mm_plugin_host: str, tmp_path: pathlib.Path) -> None:
     for name in ("plugin.json", "plugin.py"):
         shutil.copy(ROOT / "examples" / "hello" / name, tmp_path / name)
-    with DevHost(tmp_path, binary=_binary(), python_env=sys.prefix) as host:
+    with DevHost(tmp_path, binary=mm_plugin_host, python_env=sys.prefix) as host:
         assert "ExecuteCommand" in host.implemented
         status, post = host.create_post("Hello there")
         assert status == 201 and post["message"] == "Hello there 👋"
@@ -88,13 +79,13 @@ run_plugin(Files)
 """
 
 
-def test_file_hooks_end_to_end(tmp_path: pathlib.Path) -> None:
+def test_file_hooks_end_to_end(mm_plugin_host: str, tmp_path: pathlib.Path) -> None:
     (tmp_path / "plugin.json").write_text(
         json.dumps({"id": "com.example.files", "server": {"runtime": "python", "executable": "plugin.py"}})
     )
     (tmp_path / "plugin.py").write_text(FILE_PLUGIN)
     text = b"abcdefghij" * 30_000  # 300 kB: several 64 KiB frames each way
-    with DevHost(tmp_path, binary=_binary(), python_env=sys.prefix) as host:
+    with DevHost(tmp_path, binary=mm_plugin_host, python_env=sys.prefix) as host:
         status, info = host.upload_file("notes.txt", text)
         assert status == 201, info
         prefix, chunks, name = info["name"].split("-", 2)
@@ -146,8 +137,8 @@ class Shouty(Plugin):
         return models.CommandResponse(response_type="ephemeral", text=f"{greeting} from {type(self).__name__}")
 
 
-def test_a_plugin_class_from_the_test_file() -> None:
-    host = DevHost.for_class(Shouty, manifest={"settings_schema": {"settings": []}}, binary=_binary())
+def test_a_plugin_class_from_the_test_file(mm_plugin_host: str) -> None:
+    host = DevHost.for_class(Shouty, manifest={"settings_schema": {"settings": []}}, binary=mm_plugin_host)
     plugin_dir = host.plugin_dir
     with host:
         assert host.plugin_id == "com.example.shouty"
@@ -181,8 +172,8 @@ class Probe(Plugin):
         return models.CommandResponse(text="\n".join(outcomes))
 
 
-def test_a_method_the_host_lacks_raises_one_exception_whatever_its_go_error() -> None:
-    with DevHost.for_class(Probe, binary=_binary()) as host:
+def test_a_method_the_host_lacks_raises_one_exception_whatever_its_go_error(mm_plugin_host: str) -> None:
+    with DevHost.for_class(Probe, binary=mm_plugin_host) as host:
         status, response = host.execute_command("/probe")
     assert status == 200, response
     assert response["text"].splitlines() == [
@@ -198,8 +189,8 @@ class WrongReturn(Plugin):
         return "done"  # type: ignore[return-value]
 
 
-def test_a_wrong_return_type_names_the_handler_the_hook_and_the_expected_type() -> None:
-    with DevHost.for_class(WrongReturn, binary=_binary()) as host:
+def test_a_wrong_return_type_names_the_handler_the_hook_and_the_expected_type(mm_plugin_host: str) -> None:
+    with DevHost.for_class(WrongReturn, binary=mm_plugin_host) as host:
         status, response = host.execute_command("/wrong")
     assert status != 200
     assert (
@@ -222,8 +213,10 @@ class Chatty(Plugin):
         raise ValueError(f"cannot take {post.message!r}")
 
 
-def test_logs_reach_the_console_with_their_level_and_the_logs_route_as_json(tmp_path: pathlib.Path) -> None:
-    host = DevHost.for_class(Chatty, binary=_binary())
+def test_logs_reach_the_console_with_their_level_and_the_logs_route_as_json(
+    mm_plugin_host: str, tmp_path: pathlib.Path
+) -> None:
+    host = DevHost.for_class(Chatty, binary=mm_plugin_host)
     stderr = tmp_path / "host.log"
     with stderr.open("w") as err:
         process = subprocess.Popen(
@@ -302,9 +295,9 @@ class Faithful(Plugin):
         await response.write((request.header("Mattermost-User-Id") or "anonymous").encode())
 
 
-def test_the_dev_host_behaves_as_a_server_where_plugins_depend_on_it() -> None:
+def test_the_dev_host_behaves_as_a_server_where_plugins_depend_on_it(mm_plugin_host: str) -> None:
     manifest = {"settings_schema": {"settings": [{"key": "Greeting", "type": "text", "default": "Howdy"}]}}
-    with DevHost.for_class(Faithful, manifest=manifest, binary=_binary()) as host:
+    with DevHost.for_class(Faithful, manifest=manifest, binary=mm_plugin_host) as host:
         # The settings' defaults are in the configuration from the start.
         greeting, user_id, channel_id, joined, bob = host.execute_command("/who")[1]["text"].split()
         assert greeting == "Howdy" and joined == "0"
