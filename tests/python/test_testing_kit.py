@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import pytest
@@ -311,6 +312,25 @@ def test_the_dev_host_behaves_as_a_server_where_plugins_depend_on_it(mm_plugin_h
         assert host.add_channel_member(channel_id, bob)[0] == 201
         assert host.add_channel_member(channel_id, bob) == (200, {"channel_id": channel_id, "user_id": bob})
         assert host.execute_command("/who")[1]["text"].split()[3] == "1"
+
+
+class SelfConfiguring(Plugin):
+    @hook
+    def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
+        if args.command == "/save":
+            self.api.save_plugin_config(config={"Greeting": "Saved"})
+        return models.CommandResponse(text=str(self.configuration.get("Greeting")))
+
+
+def test_save_plugin_config_fires_on_configuration_change(mm_plugin_host: str) -> None:
+    with DevHost.for_class(SelfConfiguring, binary=mm_plugin_host) as host:
+        assert host.execute_command("/show")[1]["text"] == "None"
+        host.execute_command("/save")
+        # As on a server, OnConfigurationChange follows the save (here in a task of the host's).
+        deadline = time.monotonic() + 10
+        while host.execute_command("/show")[1]["text"] != "Saved" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert host.execute_command("/show")[1]["text"] == "Saved"
 
 
 def test_for_class_needs_a_top_level_class() -> None:

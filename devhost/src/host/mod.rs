@@ -181,6 +181,7 @@ impl DevHost {
         });
         let implemented = activate(&shared).await?;
         follow_restarts(shared.clone(), &supervisor);
+        follow_config_saves(shared.clone());
 
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
@@ -326,6 +327,24 @@ async fn activate(shared: &Shared) -> Result<Vec<String>, HostError> {
         .await
         .map_err(|e| err("OnActivate", e))?;
     Ok(implemented)
+}
+
+/// After the plugin saves its configuration (SavePluginConfig), `OnConfigurationChange`, as a
+/// server's configuration listener fires it; in a task of its own, since the save may come from
+/// inside a hook.
+fn follow_config_saves(shared: Arc<Shared>) {
+    let mut saves = shared.backend.plugin_config_saves();
+    tokio::spawn(async move {
+        while saves.changed().await.is_ok() {
+            let plugin_id = saves.borrow_and_update().1.clone();
+            if plugin_id != shared.plugin_id {
+                continue;
+            }
+            if let Err(e) = shared.hooks().on_configuration_change(&shared.ctx()).await {
+                tracing::warn!(error = %e, "OnConfigurationChange after SavePluginConfig failed");
+            }
+        }
+    });
 }
 
 /// After a restart, talk to the new process and activate it again.

@@ -50,7 +50,9 @@ impl PluginApi for MemoryBackend {
         self.call("SavePluginConfig", |s| {
             s.set_plugin_config(&ctx.plugin_id, config.unwrap_or_default());
             Ok(())
-        })
+        })?;
+        self.saved_plugin_config(&ctx.plugin_id);
+        Ok(())
     }
 
     async fn get_config(&self, _ctx: &CallContext) -> ApiResult<Option<pb::Config>> {

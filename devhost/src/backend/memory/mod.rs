@@ -48,6 +48,9 @@ use errors::Outcome;
 #[derive(Clone)]
 pub struct MemoryBackend {
     state: Arc<Mutex<State>>,
+    /// Counts the plugin's own `SavePluginConfig` calls, so a host can fire
+    /// `OnConfigurationChange` as a server does after one (the plugin id of the last).
+    config_saves: Arc<tokio::sync::watch::Sender<(u64, String)>>,
 }
 
 /// Everything the server knows. Domain files add `impl State` blocks for their part.
@@ -131,6 +134,7 @@ impl MemoryBackend {
     pub fn new() -> Self {
         MemoryBackend {
             state: Arc::new(Mutex::new(State::new())),
+            config_saves: Arc::new(tokio::sync::watch::Sender::new((0, String::new()))),
         }
     }
 
@@ -245,6 +249,16 @@ impl MemoryBackend {
     }
 
     // --- Plugin configuration -----------------------------------------------------------
+
+    /// Changes after each `SavePluginConfig` a plugin makes: (count, that plugin's id).
+    pub fn plugin_config_saves(&self) -> tokio::sync::watch::Receiver<(u64, String)> {
+        self.config_saves.subscribe()
+    }
+
+    fn saved_plugin_config(&self, plugin_id: &str) {
+        self.config_saves
+            .send_modify(|(n, id)| (*n, *id) = (*n + 1, plugin_id.to_string()));
+    }
 
     /// Stores the configuration (`PluginSettings.Plugins[plugin_id]`) a plugin will load.
     pub fn set_plugin_config(&self, plugin_id: &str, config: mattermost_plugin_api::pb::AnyMap) {
