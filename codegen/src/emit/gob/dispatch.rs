@@ -64,13 +64,8 @@ fn streamed_call(
             };
             let id_field = super::field_ident(id_field);
             let stream = crate::emit::rust::prost_field_ident(param);
-            let (args, returns) = super::wire_names(&rpc.method);
-            let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
-            let ids: Vec<proc_macro2::Ident> = rpc
-                .args
-                .iter()
-                .map(|f| crate::emit::rust::prost_field_ident(&f.name))
-                .collect();
+            let (args, returns) = wire_idents(rpc);
+            let ids = arg_idents(rpc);
             let (to_trait, _) = result_shape(rpc);
             Ok(quote! {
                 fn #name(&self, ctx: &CallContext #(, #ids: #param_types)*, #stream: ByteStream) -> impl ::std::future::Future<Output = Result<#ret, ApiError>> + Send {
@@ -105,8 +100,7 @@ fn streamed_call(
 /// `service.method("Plugin.X", …)` serving one rpc from `target`, each call made as `ctx`.
 fn registration(rpc: &ProtoRpc) -> TokenStream {
     let path = format!("Plugin.{}", rpc.method.name);
-    let (args, returns) = super::wire_names(&rpc.method);
-    let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
+    let (args, returns) = wire_idents(rpc);
     let name = method_ident(rpc);
     let indices = (0..rpc.args.len()).map(syn::Index::from);
     let (_, back) = result_shape(rpc);
@@ -125,18 +119,27 @@ fn registration(rpc: &ProtoRpc) -> TokenStream {
     }
 }
 
+/// `Z_<Method>Args` / `Z_<Method>Returns` (or upstream's own names) as identifiers.
+fn wire_idents(rpc: &ProtoRpc) -> (proc_macro2::Ident, proc_macro2::Ident) {
+    let (args, returns) = super::wire_names(&rpc.method);
+    (format_ident!("{}", args), format_ident!("{}", returns))
+}
+
+/// The trait method's argument names, in contract order.
+fn arg_idents(rpc: &ProtoRpc) -> Vec<proc_macro2::Ident> {
+    rpc.args
+        .iter()
+        .map(|f| crate::emit::rust::prost_field_ident(&f.name))
+        .collect()
+}
+
 /// A trait method calling `Plugin.X` through the caller.
 fn call(rpc: &ProtoRpc, param_types: &[TokenStream], ret: &TokenStream) -> TokenStream {
     let go = &rpc.method.name;
     let path = format!("Plugin.{go}");
-    let (args, returns) = super::wire_names(&rpc.method);
-    let (args, returns) = (format_ident!("{}", args), format_ident!("{}", returns));
+    let (args, returns) = wire_idents(rpc);
     let name = method_ident(rpc);
-    let ids: Vec<proc_macro2::Ident> = rpc
-        .args
-        .iter()
-        .map(|f| crate::emit::rust::prost_field_ident(&f.name))
-        .collect();
+    let ids = arg_idents(rpc);
     let (to_trait, _) = result_shape(rpc);
     // Arguments carried as another library's JSON are checked first: a malformed one is the
     // caller's 400, not a zero value sent to the server.
