@@ -87,6 +87,8 @@ pub enum Transport {
 pub struct ApiServerConfig {
     pub transport: Transport,
     pub max_message_size: usize,
+    /// Record every call here (and answer scripted ones from it): a development host's view.
+    pub calls: Option<crate::api_calls::ApiCalls>,
 }
 
 impl Default for ApiServerConfig {
@@ -98,6 +100,7 @@ impl Default for ApiServerConfig {
                 Transport::Tcp
             },
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            calls: None,
         }
     }
 }
@@ -118,6 +121,12 @@ impl ApiServer {
         config: ApiServerConfig,
     ) -> std::io::Result<ApiServer> {
         let service = PluginApiServer::from_arc(backend).into_service(config.max_message_size);
+        // Inside the token check: only authenticated calls are recorded or scripted, and the
+        // record names the caller's plugin id.
+        let service = match &config.calls {
+            Some(calls) => calls.layer(service),
+            None => crate::api_calls::Recorded::passthrough(service),
+        };
         let check = tokens.clone();
         let service = tonic::service::interceptor::InterceptedService::new(
             service,

@@ -11,6 +11,8 @@
 //! - `client.py`: `PluginAPI` and `AsyncPluginAPI`, one method per API method, keyword arguments,
 //!   dataclasses in and out;
 //! - `hooks.py`: the hook names with their wire IDs and each hook's `HookSpec`;
+//! - `api_specs.py`: each API method's `ApiSpec`, its messages seen from the server's side (a
+//!   test host records and scripts any method with it);
 //! - `protocol.py`: the protocol constants a plugin shares with its host (`emit::protocol`).
 //!
 //! Two kinds of files under `templates/python/` make it: [`STATIC_MODULES`] are plain Python,
@@ -57,6 +59,7 @@ pub const STATIC_MODULES: &[StaticModule] = &[
     static_module!("errors.py" => "errors.py"),
     static_module!("_client_base.py" => "_client_base.py"),
     static_module!("_hook_spec.py" => "_hook_spec.py"),
+    static_module!("_api_spec.py" => "_api_spec.py"),
 ];
 
 #[derive(Template)]
@@ -213,6 +216,11 @@ pub fn emit(
         &views::ClientModule::new(schema)?,
     )?);
     files.push(protocol_py(&source)?);
+    files.push(templated(
+        "api_specs.py",
+        &source,
+        &views::ApiSpecsModule::new(schema)?,
+    )?);
     files.push(templated(
         "hooks.py",
         &source,

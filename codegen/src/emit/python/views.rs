@@ -167,6 +167,66 @@ struct ErrorCheck {
     convert: &'static str,
 }
 
+/// `api_specs.py`: each API method's `ApiSpec`, the server side of `client.py`.
+#[derive(Template)]
+#[template(path = "python/api_specs.py", escape = "none")]
+pub struct ApiSpecsModule {
+    conversions: &'static [&'static str],
+    methods: Vec<ApiSpecView>,
+}
+
+struct ApiSpecView {
+    /// The client's method name.
+    name: String,
+    go_name: String,
+    request: String,
+    response: String,
+    streaming: bool,
+    /// (name, annotation) of the client method's parameters.
+    params: Vec<(String, String)>,
+    /// Read from the request `r` (unary methods only).
+    args: Vec<PyField>,
+    /// Written from the return value and read from the response `r` (unary methods only).
+    results: Vec<PyField>,
+    returns: String,
+    error: Option<ErrorCheck>,
+}
+
+impl ApiSpecsModule {
+    pub fn new(schema: &[ProtoFile]) -> Result<ApiSpecsModule, EmitError> {
+        let api = crate::emit::proto::rpcs(schema, crate::ir::ServiceKind::Api)
+            .ok_or_else(|| missing("API service"))?;
+        let methods = api
+            .iter()
+            .map(|rpc| {
+                let client = ClientMethod::new(rpc)?;
+                let streaming = !matches!(client.shape, ClientShape::Unary);
+                let field = |f, src| fields::rpc_field(f, src, "", &rpc.name);
+                Ok(ApiSpecView {
+                    params: client
+                        .args
+                        .iter()
+                        .map(|a| (a.name.clone(), a.annotation.clone()))
+                        .collect(),
+                    args: rpc.args.iter().map(|f| field(f, "r")).collect(),
+                    results: rpc.results.iter().map(|f| field(f, "r")).collect(),
+                    name: client.name,
+                    go_name: rpc.name.clone(),
+                    request: client.request,
+                    response: client.response,
+                    streaming,
+                    returns: client.returns,
+                    error: client.error,
+                })
+            })
+            .collect::<Result<_, EmitError>>()?;
+        Ok(ApiSpecsModule {
+            conversions: &CONVERSIONS,
+            methods,
+        })
+    }
+}
+
 /// `hooks.py`: the hook names, wire IDs, and each hook's `HookSpec` with its converters.
 #[derive(Template)]
 #[template(path = "python/hooks.py", escape = "none")]

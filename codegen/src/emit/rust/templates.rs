@@ -459,6 +459,12 @@ impl<'a> Generator<'a> {
             .map(|m| Self::client_body(m, &quote!(self.inner.clone())))
             .zip(&self.api)
             .map(|(body, m)| Self::trait_method(m, body));
+        let names = self.api.iter().map(|m| &m.go);
+        let streaming = self
+            .api
+            .iter()
+            .filter(|m| !matches!(m.shape, Shape::Unary))
+            .map(|m| &m.go);
         pretty(quote! {
             //! The server's API as called by a plugin (Go: `plugin.API`).
 
@@ -467,6 +473,14 @@ impl<'a> Generator<'a> {
             use crate::pb;
             use crate::support::{ApiError, CallContext};
             pub use crate::api_adapters::{PluginApiClient, PluginApiServer};
+
+            /// The gRPC method names of the `PluginAPI` service (the Go method names), in
+            /// contract order.
+            pub const API_METHODS: &[&str] = &[#(#names),*];
+
+            /// The methods of [`API_METHODS`] whose requests or responses are streams of frames
+            /// (uploads, plugin-to-plugin HTTP): a proxy must pass them through unbuffered.
+            pub const STREAMING_API_METHODS: &[&str] = &[#(#streaming),*];
 
             /// One method per `plugin.API` method. Every method has a default that answers 501 Not
             /// Implemented naming the method, so an implementation provides what it supports.
