@@ -8,6 +8,7 @@ use mattermost_plugin_api::pb::{AnyMap as Struct, AnyValue as Value};
 use mattermost_plugin_api::{ApiError, CallContext, PluginApi, pb};
 
 use super::MemoryBackend;
+use super::commands::built_in_commands;
 use super::config::struct_to_json_bytes;
 use super::errors::required;
 use super::logs::LogLevel;
@@ -102,6 +103,27 @@ impl PluginApi for MemoryBackend {
         team_id: String,
     ) -> ApiResult<Vec<pb::Command>> {
         self.call_plain("ListPluginCommands", |s| Ok(s.plugin_commands(&team_id)))
+    }
+
+    async fn list_commands(
+        &self,
+        _ctx: &CallContext,
+        team_id: String,
+    ) -> ApiResult<Vec<pb::Command>> {
+        self.call_plain("ListCommands", |s| Ok(s.all_commands(&team_id)))
+    }
+
+    async fn list_built_in_commands(&self, _ctx: &CallContext) -> ApiResult<Vec<pb::Command>> {
+        Ok(built_in_commands())
+    }
+
+    /// Custom (outgoing-webhook) commands are not modelled: no team has any.
+    async fn list_custom_commands(
+        &self,
+        _ctx: &CallContext,
+        _team_id: String,
+    ) -> ApiResult<Vec<pb::Command>> {
+        Ok(Vec::new())
     }
 
     // --- Server facts -------------------------------------------------------------------
@@ -277,6 +299,53 @@ impl PluginApi for MemoryBackend {
         self.call("UpdateUserStatus", |s| {
             s.update_user_status(&user_id, &status).map(Some)
         })
+    }
+
+    async fn get_profile_image(&self, _ctx: &CallContext, user_id: String) -> ApiResult<Vec<u8>> {
+        self.call("GetProfileImage", |s| s.profile_image(&user_id))
+    }
+
+    async fn set_profile_image(
+        &self,
+        _ctx: &CallContext,
+        user_id: String,
+        data: Vec<u8>,
+    ) -> ApiResult<()> {
+        self.call("SetProfileImage", |s| s.set_profile_image(&user_id, data))
+    }
+
+    // --- Permissions --------------------------------------------------------------------
+    // The Go methods return only a bool: anything unknown or malformed is `false`.
+
+    async fn has_permission_to(
+        &self,
+        _ctx: &CallContext,
+        user_id: String,
+        permission: Option<pb::Permission>,
+    ) -> ApiResult<bool> {
+        Ok(self.with_state(|s| s.has_permission_to(&user_id, permission.as_ref())))
+    }
+
+    async fn has_permission_to_team(
+        &self,
+        _ctx: &CallContext,
+        user_id: String,
+        team_id: String,
+        permission: Option<pb::Permission>,
+    ) -> ApiResult<bool> {
+        Ok(self.with_state(|s| s.has_permission_to_team(&user_id, &team_id, permission.as_ref())))
+    }
+
+    async fn has_permission_to_channel(
+        &self,
+        _ctx: &CallContext,
+        user_id: String,
+        channel_id: String,
+        permission: Option<pb::Permission>,
+    ) -> ApiResult<bool> {
+        Ok(self.with_state(|s| {
+            s.has_permission_to_channel(&user_id, &channel_id, permission.as_ref())
+        }))
     }
 
     // --- Preferences --------------------------------------------------------------------
@@ -582,6 +651,14 @@ impl PluginApi for MemoryBackend {
         })
     }
 
+    async fn get_group_channel(
+        &self,
+        _ctx: &CallContext,
+        user_ids: Vec<String>,
+    ) -> ApiResult<Option<pb::Channel>> {
+        self.call("GetGroupChannel", |s| s.group_channel(&user_ids).map(Some))
+    }
+
     async fn update_channel(
         &self,
         _ctx: &CallContext,
@@ -706,9 +783,7 @@ impl PluginApi for MemoryBackend {
         _ctx: &CallContext,
         post: Option<pb::Post>,
     ) -> ApiResult<Option<pb::Post>> {
-        self.call("CreatePost", |s| {
-            s.create_post(required(post, "post")?).map(Some)
-        })
+        self.create_post_hooked(post).await.map(Some)
     }
 
     async fn get_post(&self, _ctx: &CallContext, post_id: String) -> ApiResult<Option<pb::Post>> {
@@ -720,9 +795,7 @@ impl PluginApi for MemoryBackend {
         _ctx: &CallContext,
         post: Option<pb::Post>,
     ) -> ApiResult<Option<pb::Post>> {
-        self.call("UpdatePost", |s| {
-            s.update_post(required(post, "post")?).map(Some)
-        })
+        self.update_post_hooked(post).await.map(Some)
     }
 
     async fn delete_post(&self, _ctx: &CallContext, post_id: String) -> ApiResult<()> {
@@ -814,6 +887,30 @@ impl PluginApi for MemoryBackend {
         post_id: String,
     ) -> ApiResult<Vec<pb::Reaction>> {
         self.call("GetReactions", |s| s.reactions(&post_id))
+    }
+
+    async fn search_posts_in_team(
+        &self,
+        _ctx: &CallContext,
+        team_id: String,
+        params_list: Vec<pb::SearchParams>,
+    ) -> ApiResult<Vec<pb::Post>> {
+        self.call("SearchPostsInTeam", |s| {
+            s.search_posts_in_team(&team_id, &params_list)
+        })
+    }
+
+    async fn search_posts_in_team_for_user(
+        &self,
+        _ctx: &CallContext,
+        team_id: String,
+        user_id: String,
+        search_params: Option<pb::SearchParameter>,
+    ) -> ApiResult<Option<pb::PostSearchResults>> {
+        self.call("SearchPostsInTeamForUser", |s| {
+            s.search_posts_in_team_for_user(&team_id, &user_id, search_params)
+                .map(Some)
+        })
     }
 
     async fn send_ephemeral_post(
@@ -1086,6 +1183,41 @@ impl PluginApi for MemoryBackend {
     async fn ensure_bot_user(&self, ctx: &CallContext, bot: Option<pb::Bot>) -> ApiResult<String> {
         self.call_plain("EnsureBotUser", |s| {
             s.ensure_bot_user(&ctx.plugin_id, required(bot, "bot")?)
+        })
+    }
+
+    // --- Sent outside the API: recorded ------------------------------------------------
+
+    async fn publish_web_socket_event(
+        &self,
+        ctx: &CallContext,
+        event: String,
+        payload: Option<Struct>,
+        broadcast: Option<pb::WebsocketBroadcast>,
+    ) -> ApiResult<()> {
+        self.with_state(|s| s.publish_websocket_event(&ctx.plugin_id, event, payload, broadcast));
+        Ok(())
+    }
+
+    async fn open_interactive_dialog(
+        &self,
+        ctx: &CallContext,
+        dialog: Option<pb::OpenDialogRequest>,
+    ) -> ApiResult<()> {
+        self.call("OpenInteractiveDialog", |s| {
+            s.open_interactive_dialog(&ctx.plugin_id, dialog)
+        })
+    }
+
+    async fn send_mail(
+        &self,
+        ctx: &CallContext,
+        to: String,
+        subject: String,
+        html_body: String,
+    ) -> ApiResult<()> {
+        self.call("SendMail", |s| {
+            s.send_mail(&ctx.plugin_id, to, subject, html_body)
         })
     }
 }

@@ -19,6 +19,9 @@ const CHANNEL_USER_ROLE: &str = "channel_user";
 const CHANNEL_ADMIN_ROLE: &str = "channel_admin";
 const CHANNEL_GUEST_ROLE: &str = "channel_guest";
 const HEADER_MAX_RUNES: usize = 1024;
+/// Group channels have at least 3 and at most 8 members.
+const GROUP_MIN_USERS: usize = 3;
+const GROUP_MAX_USERS: usize = 8;
 const PURPOSE_MAX_RUNES: usize = 250;
 
 /// The notification settings every new channel member starts with.
@@ -314,6 +317,50 @@ impl State {
         })?;
         self.insert_channel_member(&channel.id, user_a);
         self.insert_channel_member(&channel.id, user_b);
+        Ok(channel)
+    }
+
+    /// `GetGroupChannel`: the group channel of 3 to 8 distinct users, created with all of
+    /// them as members on first use. As on a server, it is named by the SHA-1 of the sorted
+    /// user ids and displayed as the sorted usernames.
+    pub(super) fn group_channel(&mut self, user_ids: &[String]) -> Outcome<pb::Channel> {
+        let mut ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if !(GROUP_MIN_USERS..=GROUP_MAX_USERS).contains(&ids.len()) {
+            return Err(Fault::bad_request(
+                "api.channel.create_group.bad_size.app_error",
+                format!("a group channel has {GROUP_MIN_USERS} to {GROUP_MAX_USERS} users"),
+            )
+            .detail(format!("users={}", ids.len())));
+        }
+        let mut usernames = Vec::with_capacity(ids.len());
+        for id in &ids {
+            usernames.push(self.user(id)?.username.clone());
+        }
+        let name = super::codec::sha1_hex(ids.concat().as_bytes());
+        let existing = self
+            .channels
+            .values()
+            .find(|c| c.r#type == CHANNEL_GROUP && c.name == name);
+        if let Some(channel) = existing {
+            return Ok(channel.clone());
+        }
+        usernames.sort();
+        let display_name: String = usernames
+            .join(", ")
+            .chars()
+            .take(rules::DISPLAY_NAME_MAX_RUNES)
+            .collect();
+        let channel = self.insert_channel(pb::Channel {
+            name,
+            display_name,
+            r#type: CHANNEL_GROUP.to_string(),
+            ..Default::default()
+        })?;
+        for id in ids {
+            self.insert_channel_member(&channel.id, id);
+        }
         Ok(channel)
     }
 

@@ -2,7 +2,9 @@
 //!
 //! [`MemoryBackend`] implements [`mattermost_plugin_api::PluginApi`] with a small model of the
 //! server: users, teams, channels and their members, posts with threads and reactions, the
-//! plugin KV store, bots, plugin configuration, preferences, files, logs and slash commands.
+//! plugin KV store, bots, plugin configuration, preferences, files, logs, slash commands,
+//! permissions (a fixed role table), post search, profile images, and records of what a plugin
+//! sends outside the API (websocket events, dialogs, mails).
 //! It applies Mattermost's basic validation (ids, names, uniqueness) and answers with
 //! Mattermost-shaped `AppError`s whose `where` is the Go method name. Every method it does not
 //! model keeps the trait's default: a 501 AppError naming the method.
@@ -17,6 +19,7 @@
 mod api;
 mod bots;
 mod channels;
+mod codec;
 mod commands;
 mod config;
 mod errors;
@@ -25,9 +28,14 @@ pub(crate) use files::{MAX_FILE_SIZE, base_name, extension, mime_type};
 mod ids;
 mod kv;
 mod logs;
+mod observed;
+mod permissions;
+mod post_hooks;
 mod posts;
 mod preferences;
+mod profile;
 mod rules;
+mod search;
 mod teams;
 mod users;
 
@@ -40,6 +48,8 @@ use mattermost_plugin_api::{ApiError, pb};
 pub use config::DEFAULT_SERVER_VERSION;
 pub use ids::{ID_LEN, is_valid_id, new_id};
 pub use logs::{LogLevel, LogRecord};
+pub use observed::{OpenedDialog, SentMail, WebSocketEvent};
+pub use post_hooks::{HookFuture, PostHooks};
 pub use posts::EphemeralPost;
 
 use errors::Outcome;
@@ -51,6 +61,9 @@ pub struct MemoryBackend {
     /// Counts the plugin's own `SavePluginConfig` calls, so a host can fire
     /// `OnConfigurationChange` as a server does after one (the plugin id of the last).
     config_saves: Arc<tokio::sync::watch::Sender<(u64, String)>>,
+    /// Run around posts created or edited through the API (`post_hooks.rs`), once a host
+    /// installs them.
+    post_hooks: Arc<std::sync::RwLock<Option<Arc<dyn PostHooks>>>>,
 }
 
 /// Everything the server knows. Domain files add `impl State` blocks for their part.
@@ -79,6 +92,10 @@ struct State {
     files: BTreeMap<String, files::StoredFile>,
     commands: Vec<commands::PluginCommand>,
     logs: VecDeque<LogRecord>,
+    /// Pictures set with `SetProfileImage`, by user id.
+    profile_images: HashMap<String, Vec<u8>>,
+    /// Websocket events, dialogs and mails the plugins sent.
+    observed: observed::Observed,
 }
 
 impl State {
@@ -103,6 +120,8 @@ impl State {
             files: BTreeMap::new(),
             commands: Vec::new(),
             logs: VecDeque::new(),
+            profile_images: HashMap::new(),
+            observed: observed::Observed::default(),
         };
         state.server.install_date = state.now();
         state
@@ -135,6 +154,7 @@ impl MemoryBackend {
         MemoryBackend {
             state: Arc::new(Mutex::new(State::new())),
             config_saves: Arc::new(tokio::sync::watch::Sender::new((0, String::new()))),
+            post_hooks: Arc::default(),
         }
     }
 
@@ -293,5 +313,20 @@ impl MemoryBackend {
     /// Ephemeral posts sent to users (they are never stored as posts), oldest first.
     pub fn ephemeral_posts(&self) -> Vec<EphemeralPost> {
         self.with_state(|s| s.ephemeral_posts.clone())
+    }
+
+    /// Websocket events the plugins published, oldest first (the oldest are dropped past a cap).
+    pub fn websocket_events(&self) -> Vec<WebSocketEvent> {
+        self.with_state(|s| s.observed.websocket_events.iter().cloned().collect())
+    }
+
+    /// Interactive dialogs the plugins opened, oldest first (capped like the events).
+    pub fn dialogs(&self) -> Vec<OpenedDialog> {
+        self.with_state(|s| s.observed.dialogs.iter().cloned().collect())
+    }
+
+    /// Mails the plugins sent, oldest first (capped like the events).
+    pub fn mails(&self) -> Vec<SentMail> {
+        self.with_state(|s| s.observed.mails.iter().cloned().collect())
     }
 }

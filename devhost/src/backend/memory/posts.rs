@@ -19,7 +19,7 @@ pub(super) struct StoredPost {
 }
 
 impl StoredPost {
-    fn order_key(&self) -> (i64, u64) {
+    pub(super) fn order_key(&self) -> (i64, u64) {
         (self.post.create_at, self.seq)
     }
 }
@@ -104,7 +104,7 @@ impl State {
 
     /// A post as the API returns it, with the thread and reaction facts derived from the
     /// stored data rather than kept in sync by hand.
-    fn present(&self, post: &pb::Post) -> pb::Post {
+    pub(super) fn present(&self, post: &pb::Post) -> pb::Post {
         let mut out = post.clone();
         if post.root_id.is_empty() {
             let replies = self
