@@ -95,6 +95,15 @@ impl PluginHooks for Echo {
             .get_server_version(&CallContext::default())
             .await
             .unwrap_or_default();
+        // A server runs ExecuteCommand only for triggers the plugin registered.
+        let echo = pb::Command {
+            trigger: "echo".into(),
+            auto_complete: true,
+            ..Default::default()
+        };
+        self.api
+            .register_command(&CallContext::default(), Some(echo))
+            .await?;
         self.api
             .log_info(
                 &CallContext::default(),

@@ -93,6 +93,10 @@ class PropsKeeper(Plugin):
     """Defined at the top level: `DevHost.for_class` loads this file in the plugin process."""
 
     @hook
+    def on_activate(self) -> None:
+        self.api.register_command(command=models.Command(trigger="keep"))
+
+    @hook
     def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
         created = self.api.create_post(
             post=models.Post(channel_id=args.channel_id, user_id=args.user_id, message="props", props=EDGES)

@@ -93,6 +93,10 @@ def test_ids_and_timestamps_look_like_the_servers() -> None:
 
 class Counter(Plugin):
     @hook
+    def on_activate(self) -> None:
+        self.api.register_command(command=models.Command(trigger="count"))
+
+    @hook
     def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
         def bump(_: int) -> None:
             self.kv.update_json("count", lambda n: n + 1, default=0, attempts=100)

@@ -39,6 +39,7 @@ PLUGIN = textwrap.dedent(
         @hook
         def on_activate(self) -> None:
             self.bot_id = self.api.ensure_bot_user(bot=models.Bot(username="hello-bot", display_name="Hello"))
+            self.api.register_command(command=models.Command(trigger="hello"))
             self.logger.info("activated with bot %s", self.bot_id)
 
         @hook
@@ -435,6 +436,11 @@ STUCK_PLUGIN = textwrap.dedent(
 
 
     class Stuck(Plugin):
+        @hook
+        def on_activate(self) -> None:
+            for trigger in ("hang", "park", "ping"):
+                self.api.register_command(command=models.Command(trigger=trigger))
+
         @hook
         def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
             assert post is not None

@@ -127,6 +127,10 @@ class Shouty(Plugin):
     """Defined at the top of this file: `DevHost.for_class` loads the file in the plugin process."""
 
     @hook
+    def on_activate(self) -> None:
+        self.api.register_command(command=models.Command(trigger="shout"))
+
+    @hook
     def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
         assert post is not None
         print("a print in the plugin goes to stderr, never into the handshake")
@@ -153,12 +157,16 @@ class Probe(Plugin):
     """Calls methods the dev host does not model, one per Go error shape."""
 
     @hook
+    def on_activate(self) -> None:
+        self.api.register_command(command=models.Command(trigger="probe"))
+
+    @hook
     def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
         calls = {
             "DeleteGroup": lambda: self.api.delete_group(group_id="g" * 26),  # *model.AppError
             "GetBundlePath": self.api.get_bundle_path,  # error
-            "PublishWebSocketEvent": lambda: self.api.publish_web_socket_event(  # no error
-                event="e", payload={}, broadcast=None
+            "RolesGrantPermission": lambda: self.api.roles_grant_permission(  # no error
+                role_names=["system_user"], permission_id="manage_system"
             ),
         }
         outcomes = []
@@ -180,11 +188,15 @@ def test_a_method_the_host_lacks_raises_one_exception_whatever_its_go_error(mm_p
     assert response["text"].splitlines() == [
         "DeleteGroup: NotImplementedByServerError 501 DeleteGroup",
         "GetBundlePath: NotImplementedByServerError 501 GetBundlePath",
-        "PublishWebSocketEvent: NotImplementedByServerError 501 PublishWebSocketEvent",
+        "RolesGrantPermission: NotImplementedByServerError 501 RolesGrantPermission",
     ]
 
 
 class WrongReturn(Plugin):
+    @hook
+    def on_activate(self) -> None:
+        self.api.register_command(command=models.Command(trigger="wrong"))
+
     @hook
     def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
         return "done"  # type: ignore[return-value]
@@ -280,6 +292,7 @@ class Faithful(Plugin):
         self.api.create_team_member(team_id=team.id, user_id=self.bob)
         quiet = models.Channel(team_id=team.id, name="quiet", display_name="Quiet", type="O")
         self.quiet = self.api.create_channel(channel=quiet).id
+        self.api.register_command(command=models.Command(trigger="who"))
 
     @hook
     def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
@@ -312,9 +325,18 @@ def test_the_dev_host_behaves_as_a_server_where_plugins_depend_on_it(mm_plugin_h
         assert host.add_channel_member(channel_id, bob)[0] == 201
         assert host.add_channel_member(channel_id, bob) == (200, {"channel_id": channel_id, "user_id": bob})
         assert host.execute_command("/who")[1]["text"].split()[3] == "1"
+        # Only registered triggers reach ExecuteCommand, matched case-insensitively.
+        assert host.execute_command("/WHO")[0] == 200
+        status, refused = host.execute_command("/what now")
+        assert status == 404 and refused["message"] == "Command with a trigger of '/what' not found.", refused
 
 
 class SelfConfiguring(Plugin):
+    @hook
+    def on_activate(self) -> None:
+        for trigger in ("show", "save"):
+            self.api.register_command(command=models.Command(trigger=trigger))
+
     @hook
     def execute_command(self, args: models.CommandArgs) -> models.CommandResponse:
         if args.command == "/save":

@@ -70,3 +70,23 @@ def test_handler_parameters_are_checked() -> None:
             @hook
             async def file_will_be_uploaded(self, data: bytes) -> None:
                 return None
+
+
+class WrongUpload(Plugin):
+    @hook
+    async def file_will_be_uploaded(self, info: models.FileInfo | None) -> tuple[models.FileInfo | None, str]:
+        return "renamed.txt", ""  # type: ignore[return-value]
+
+
+def test_a_wrong_return_names_the_handler_and_what_the_hook_expects() -> None:
+    plugin = WrongUpload()
+
+    async def collect() -> list[Any]:
+        return [f async for f in _upload(plugin, plugin.file_will_be_uploaded)(_frames("a.txt", [b"x"]), None)]
+
+    last = asyncio.run(collect())[-1]
+    assert last.complete and not last.HasField("replacement")
+    assert last.rejection_reason == (
+        "plugin error: WrongUpload.file_will_be_uploaded returned (str, str) for FileWillBeUploaded; "
+        "the hook expects models.FileInfo | None, or (models.FileInfo | None, str)"
+    )

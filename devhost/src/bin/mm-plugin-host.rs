@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mattermost_plugin_devhost::host::{DevHost, HostConfig, HostError, display_dir};
+use mattermost_plugin_devhost::host::watch::{DirWatcher, describe_changes, restart_on_changes};
+use mattermost_plugin_devhost::host::{DevHost, HostConfig, display_dir};
 use mattermost_plugin_runtime::http_bridge::HttpTimeouts;
 
 #[derive(Parser)]
@@ -36,6 +37,11 @@ enum Command {
         /// Seconds a plugin's HTTP response may stay silent before it is aborted.
         #[arg(long, default_value_t = 300)]
         http_idle_timeout: u64,
+        /// Restart the plugin when a file in <PLUGIN_DIR> changes (caches, version control and
+        /// virtualenvs excepted); one that fails to start is reported and retried on the next
+        /// change.
+        #[arg(long)]
+        watch: bool,
     },
 }
 
@@ -55,6 +61,7 @@ async fn main() -> ExitCode {
         hook_timeout,
         http_timeout,
         http_idle_timeout,
+        watch,
     } = Cli::parse().command;
     let config = HostConfig {
         plugin_dir: plugin_dir.clone(),
@@ -72,18 +79,46 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Ctrl-C while starting: dropping the start kills the plugin and removes its socket directory
-    // (the default SIGINT action would leave both to the kernel, which removes nothing).
-    let started = tokio::select! {
-        started = DevHost::start(config) => started,
-        _ = tokio::signal::ctrl_c() => Err(HostError("interrupted while starting".into())),
-        _ = term.recv() => Err(HostError("terminated while starting".into())),
+    // Taken before the first start, so that a change made while the plugin starts is seen.
+    let mut watcher = if watch {
+        match DirWatcher::new(&plugin_dir).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("mm-plugin-host: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
     };
-    let host = match started {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("mm-plugin-host: {e}");
+    let mut host = loop {
+        // Ctrl-C while starting: dropping the start kills the plugin and removes its socket
+        // directory (the default SIGINT action would leave both to the kernel, which removes
+        // nothing).
+        let started = tokio::select! {
+            started = DevHost::start(config.clone()) => started,
+            _ = tokio::signal::ctrl_c() => return interrupted("interrupted while starting"),
+            _ = term.recv() => return interrupted("terminated while starting"),
+        };
+        let e = match started {
+            Ok(h) => break h,
+            Err(e) => e,
+        };
+        eprintln!("mm-plugin-host: {e}");
+        // Watching: the next save may fix it.
+        let Some(watcher) = watcher.as_mut() else {
             return ExitCode::FAILURE;
+        };
+        eprintln!(
+            "mm-plugin-host: watching {} for a change to try again",
+            display_dir(&plugin_dir)
+        );
+        tokio::select! {
+            changed = watcher.changed() => {
+                eprintln!("mm-plugin-host: {} changed; starting again", describe_changes(&changed));
+            }
+            _ = tokio::signal::ctrl_c() => return ExitCode::FAILURE,
+            _ = term.recv() => return ExitCode::FAILURE,
         }
     };
     let addr = host.http_addr();
@@ -107,13 +142,28 @@ async fn main() -> ExitCode {
         "  configuration:  PUT  http://{addr}/api/v4/plugins/{}/config {{…}}",
         host.plugin_id()
     );
+    if watch {
+        println!(
+            "watching {} for changes: the plugin restarts on save",
+            display_dir(&plugin_dir)
+        );
+    }
     println!("press Ctrl-C to stop");
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
+    // Restarts run inside this select: Ctrl-C during one drops it, which stops whichever plugin
+    // process it had started, and `stop` below ends the rest.
+    let watching = async {
+        match watcher.as_mut() {
+            Some(watcher) => restart_on_changes(&mut host, watcher).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = watching => {}
     }
     println!("stopping (Ctrl-C again to kill the plugin at once)");
     let _ = std::io::stdout().flush();
@@ -128,4 +178,9 @@ async fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn interrupted(why: &str) -> ExitCode {
+    eprintln!("mm-plugin-host: {why}");
+    ExitCode::FAILURE
 }

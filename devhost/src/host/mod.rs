@@ -15,6 +15,7 @@ use axum::routing::{any, get, post, put};
 use axum::serve::ListenerExt;
 use mattermost_plugin_api::pb;
 use mattermost_plugin_api::{ApiError, CallContext, PluginApi, PluginHooks, PluginHooksClient};
+use mattermost_plugin_runtime::api_calls::ApiCalls;
 use mattermost_plugin_runtime::api_server::{ApiServer, ApiServerConfig, TokenRegistry};
 use mattermost_plugin_runtime::http_bridge::{
     self, HttpHook, HttpTimeouts, RequestInfo, ServeHttp, ServeMetrics,
@@ -27,7 +28,11 @@ use serde_json::{Value, json};
 
 use crate::backend::memory::MemoryBackend;
 
+mod calls;
 mod files;
+mod observe;
+mod post_hooks;
+pub mod watch;
 
 /// How to run the host.
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ struct Shared {
     timeout: Duration,
     http_timeouts: HttpTimeouts,
     status: tokio::sync::watch::Receiver<SupervisorStatus>,
+    /// Every API call the plugin made, and scripted answers (`calls.rs`).
+    calls: ApiCalls,
 }
 
 impl Shared {
@@ -104,6 +111,10 @@ pub struct DevHost {
     http_task: tokio::task::JoinHandle<()>,
     manifest: Manifest,
     implemented: Vec<String>,
+    /// The canonical plugin directory, read again by [`restart_plugin`](Self::restart_plugin).
+    plugin_dir: PathBuf,
+    /// Feeds `Shared::status` from the current supervisor (`watch.rs`).
+    status: watch::StatusFeed,
 }
 
 #[derive(Debug)]
@@ -149,27 +160,26 @@ impl DevHost {
                 .map_err(|e| err("the settings' defaults", e))?;
         }
         let tokens = TokenRegistry::default();
+        let calls = ApiCalls::new();
         let api = ApiServer::start(
             Arc::new(backend.clone()),
             tokens.clone(),
-            ApiServerConfig::default(),
+            ApiServerConfig {
+                calls: Some(calls.clone()),
+                ..ApiServerConfig::default()
+            },
         )
         .await
         .map_err(|e| err("starting the plugin API server", e))?;
 
-        let command = CommandSpec::new(&launch.program)
-            .args(launch.args.clone())
-            .cwd(&launch.cwd);
-        let supervisor_config =
-            SupervisorConfig::new(plugin_id.clone(), command, api.addr().target())
-                .with_tokens(Arc::new(tokens));
-        let supervisor = Supervisor::start(supervisor_config)
+        let supervisor = Supervisor::start(supervisor_config(&plugin_id, &launch, &api))
             .await
             .map_err(|e| err(&format!("starting plugin {plugin_id}"), e))?;
 
         let hooks = supervisor
             .hooks_client(&supervisor.connection())
             .with_timeout(config.hook_timeout);
+        let (status, status_receiver) = watch::StatusFeed::follow(&supervisor);
         let shared = Arc::new(Shared {
             plugin_id: plugin_id.clone(),
             backend,
@@ -177,9 +187,16 @@ impl DevHost {
             seed,
             timeout: config.hook_timeout,
             http_timeouts: config.http_timeouts,
-            status: supervisor.subscribe(),
+            status: status_receiver,
+            calls,
         });
         let implemented = activate(&shared).await?;
+        // From activation on, as a server's post hooks run only for active plugins.
+        shared
+            .backend
+            .set_post_hooks(Arc::new(post_hooks::PluginPostHooks(Arc::downgrade(
+                &shared,
+            ))));
         follow_restarts(shared.clone(), &supervisor);
         follow_config_saves(shared.clone());
 
@@ -209,6 +226,8 @@ impl DevHost {
             http_task,
             manifest,
             implemented,
+            plugin_dir: dir,
+            status,
         })
     }
 
@@ -227,6 +246,11 @@ impl DevHost {
     /// The hooks the plugin said it implements.
     pub fn implemented(&self) -> &[String] {
         &self.implemented
+    }
+
+    /// The record of the plugin's API calls, and its scripts.
+    pub fn api_calls(&self) -> &ApiCalls {
+        &self.shared.calls
     }
 
     pub fn backend(&self) -> &MemoryBackend {
@@ -248,24 +272,54 @@ impl DevHost {
     /// once (a second Ctrl-C), call [`Supervisor::kill_now`] on [`supervisor`](Self::supervisor)
     /// meanwhile.
     pub async fn stop(mut self) {
-        let shared = self.shared.clone();
-        let limit = self.shared.timeout.min(DEACTIVATE_LIMIT);
-        let report = self
-            .supervisor
-            .stop_with(move |_connection| async move {
-                let hooks = shared.hooks().with_hook_timeout("OnDeactivate", limit);
-                // The client answers Go's default (and logs) when the limit passes.
-                if let Err(e) = hooks.on_deactivate(&shared.ctx()).await {
-                    tracing::warn!(error = %e, "OnDeactivate failed");
-                }
-            })
-            .await;
+        let report = deactivate_and_stop(&self.shared, &self.supervisor).await;
         tracing::info!(outcome = ?report.outcome, "plugin stopped");
         self.http_task.abort();
         if let Some(api) = self.api.take() {
             api.shutdown().await;
         }
     }
+
+    /// Stops the plugin as [`stop`](Self::stop) does and starts it again from its directory
+    /// (`plugin.json` read anew; the id must stay), then OnConfigurationChange and OnActivate:
+    /// a redeploy. The HTTP server, the API server and the backend's data stay. On error no
+    /// plugin runs, and the plugin's routes and `/api/v4/system/ping` answer 503 `failed` with
+    /// the reason until a restart succeeds. For `mm-plugin-host run --watch` (`watch.rs`).
+    pub async fn restart_plugin(&mut self) -> Result<(), HostError> {
+        watch::restart(self).await
+    }
+}
+
+/// OnDeactivate (bounded, see [`DevHost::stop`]), then the supervisor's stop sequence.
+async fn deactivate_and_stop(
+    shared: &Arc<Shared>,
+    supervisor: &Supervisor,
+) -> mattermost_plugin_runtime::supervisor::StopReport {
+    let shared = shared.clone();
+    let limit = shared.timeout.min(DEACTIVATE_LIMIT);
+    supervisor
+        .stop_with(move |_connection| async move {
+            let hooks = shared.hooks().with_hook_timeout("OnDeactivate", limit);
+            // The client answers Go's default (and logs) when the limit passes.
+            if let Err(e) = hooks.on_deactivate(&shared.ctx()).await {
+                tracing::warn!(error = %e, "OnDeactivate failed");
+            }
+        })
+        .await
+}
+
+/// How the supervisor runs the plugin `launch` describes, with tokens from `api`'s registry (so
+/// the API server accepts exactly the live process's token).
+fn supervisor_config(
+    plugin_id: &str,
+    launch: &mattermost_plugin_runtime::manifest::Launch,
+    api: &ApiServer,
+) -> SupervisorConfig {
+    let command = CommandSpec::new(&launch.program)
+        .args(launch.args.clone())
+        .cwd(&launch.cwd);
+    SupervisorConfig::new(plugin_id, command, api.addr().target())
+        .with_tokens(Arc::new(api.tokens().clone()))
 }
 
 /// A user in a team; joining the team puts them in its town-square, the default channel.
@@ -384,6 +438,13 @@ fn router(shared: Arc<Shared>) -> axum::Router {
         .route("/api/v4/plugins/{plugin_id}/config", put(set_config))
         .route("/api/v4/files", post(files::upload_file))
         .route("/api/v4/files/{file_id}", get(files::download_file))
+        .route("/api/v4/users", post(observe::create_user))
+        .route(
+            "/api/v4/teams/{team_id}/members",
+            post(observe::add_team_member),
+        )
+        .route("/api/v4/channels", post(observe::create_channel))
+        .route("/api/v4/reactions", post(observe::add_reaction))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             require_running,
@@ -393,6 +454,26 @@ fn router(shared: Arc<Shared>) -> axum::Router {
         .route("/api/v4/posts/{post_id}", get(get_post))
         .route("/api/v4/posts/{post_id}/thread", get(get_thread))
         .route("/api/v4/logs", get(logs))
+        .route(
+            "/api/v4/channels/{channel_id}/posts",
+            get(observe::channel_posts),
+        )
+        .route(
+            "/api/v4/posts/{post_id}/reactions",
+            get(observe::post_reactions),
+        )
+        .route("/api/v4/dev/seed", get(observe::seed))
+        .route(
+            "/api/v4/dev/users/{user_id}/ephemeral_posts",
+            get(observe::ephemeral_posts),
+        )
+        .route(
+            "/api/v4/dev/websocket_events",
+            get(observe::websocket_events),
+        )
+        .route("/api/v4/dev/dialogs", get(observe::dialogs))
+        .route("/api/v4/dev/mails", get(observe::mails))
+        .merge(calls::routes())
         .merge(through_plugin)
         .with_state(shared)
 }
@@ -660,43 +741,15 @@ async fn create_post(State(shared): State<Arc<Shared>>, Json(body): Json<Value>)
         message: message.to_string(),
         ..Default::default()
     };
-    let hooks = shared.hooks();
-    let ctx = shared.ctx();
-    let (replacement, rejection) = match hooks
-        .message_will_be_posted(&ctx, Some(shared.plugin_context()), Some(draft.clone()))
-        .await
-    {
-        Ok(v) => v,
-        // A server logs a failed hook call and posts the message as it was sent.
-        Err(e) => {
-            tracing::error!(hook = "MessageWillBePosted", error = %e, "the plugin's hook failed; the post goes through as sent");
-            (None, String::new())
-        }
+    let post = match post_hooks::will_be_posted(&shared, draft).await {
+        Ok(post) => post,
+        Err(rejection) => return rejected(StatusCode::BAD_REQUEST, rejection),
     };
-    if !rejection.is_empty() {
-        return rejected(StatusCode::BAD_REQUEST, rejection);
-    }
-    let stored = match shared
-        .backend
-        .create_post(&ctx, Some(replacement.unwrap_or(draft)))
-        .await
-    {
-        Ok(Some(post)) => post,
-        Ok(None) => {
-            return api_error(ApiError::app(
-                500,
-                "app.post.create",
-                "the backend stored no post",
-            ));
-        }
+    let stored = match shared.backend.store_new_post(post) {
+        Ok(post) => post,
         Err(e) => return api_error(e),
     };
-    if let Err(e) = hooks
-        .message_has_been_posted(&ctx, Some(shared.plugin_context()), Some(stored.clone()))
-        .await
-    {
-        tracing::warn!(error = %e, "MessageHasBeenPosted failed");
-    }
+    post_hooks::has_been_posted(&shared, stored.clone()).await;
     (StatusCode::CREATED, Json(post_json(&stored))).into_response()
 }
 
@@ -719,52 +772,15 @@ async fn update_post(
         message: message.to_string(),
         ..old.clone()
     };
-    let hooks = shared.hooks();
-    let (replacement, rejection) = match hooks
-        .message_will_be_updated(
-            &ctx,
-            Some(shared.plugin_context()),
-            Some(new.clone()),
-            Some(old.clone()),
-        )
-        .await
-    {
-        Ok(v) => v,
-        // As for MessageWillBePosted: logged, and the edit goes through as sent.
-        Err(e) => {
-            tracing::error!(hook = "MessageWillBeUpdated", error = %e, "the plugin's hook failed; the edit goes through as sent");
-            (None, String::new())
-        }
+    let new = match post_hooks::will_be_updated(&shared, new, old.clone()).await {
+        Ok(post) => post,
+        Err(rejection) => return rejected(StatusCode::BAD_REQUEST, rejection),
     };
-    if !rejection.is_empty() {
-        return rejected(StatusCode::BAD_REQUEST, rejection);
-    }
-    let stored = match shared
-        .backend
-        .update_post(&ctx, Some(replacement.unwrap_or(new)))
-        .await
-    {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return api_error(ApiError::app(
-                500,
-                "app.post.update",
-                "the backend stored no post",
-            ));
-        }
+    let stored = match shared.backend.store_post_edit(new) {
+        Ok(post) => post,
         Err(e) => return api_error(e),
     };
-    if let Err(e) = hooks
-        .message_has_been_updated(
-            &ctx,
-            Some(shared.plugin_context()),
-            Some(stored.clone()),
-            Some(old),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "MessageHasBeenUpdated failed");
-    }
+    post_hooks::has_been_updated(&shared, stored.clone(), old).await;
     Json(post_json(&stored)).into_response()
 }
 
@@ -877,6 +893,21 @@ async fn execute_command(State(shared): State<Arc<Shared>>, Json(body): Json<Val
     let Some(command) = str_field(&body, "command") else {
         return bad_request("`command` is required (e.g. \"/hello world\")");
     };
+    let team_id = str_field(&body, "team_id").unwrap_or(&shared.seed.team.id);
+    // A server runs a plugin's ExecuteCommand only for a trigger the plugin registered.
+    if shared.backend.command_for_line(team_id, command).is_none() {
+        let trigger = command.split_whitespace().next().unwrap_or(command);
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({
+                "id": "api.command.execute_command.not_found.app_error",
+                "message": format!("Command with a trigger of '{trigger}' not found."),
+                "detailed_error": "register it with RegisterCommand (e.g. in OnActivate) first",
+                "status_code": 404,
+            })),
+        )
+            .into_response();
+    }
     let args = pb::CommandArgs {
         command: command.to_string(),
         user_id: str_field(&body, "user_id")
@@ -885,9 +916,7 @@ async fn execute_command(State(shared): State<Arc<Shared>>, Json(body): Json<Val
         channel_id: str_field(&body, "channel_id")
             .unwrap_or(&shared.seed.channel.id)
             .to_string(),
-        team_id: str_field(&body, "team_id")
-            .unwrap_or(&shared.seed.team.id)
-            .to_string(),
+        team_id: team_id.to_string(),
         ..Default::default()
     };
     match shared.hooks().execute_command(&shared.ctx(), Some(shared.plugin_context()), Some(args)).await {

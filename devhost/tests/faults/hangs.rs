@@ -16,6 +16,11 @@ from mattermost_plugin_api import models
 
 class Hangs(Plugin):
     @hook
+    def on_activate(self) -> None:
+        for trigger in ("hang", "ok"):
+            self.api.register_command(command=models.Command(trigger=trigger))
+
+    @hook
     async def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
         if post is not None and post.message == "block the loop":
             time.sleep(600)  # blocks the event loop: nothing else is served

@@ -67,7 +67,8 @@ if __name__ == "__main__":
     run_plugin($class_name)
 ''')
 
-_TEST_PY = Template('''"""$name on the dev host: `pytest` here (with `mm-plugin-host` on PATH or in MM_PLUGIN_HOST)."""
+_TEST_PY = Template('''"""$name on the dev host: `pytest` here, with the `mattermost-plugin-host` package installed
+(or `mm-plugin-host` on PATH, or its path in MM_PLUGIN_HOST)."""
 
 from __future__ import annotations
 

@@ -311,6 +311,7 @@ def _http(
 def _upload(plugin: Plugin, fn: Callable[..., Any], token: str = "") -> Callable[..., AsyncIterator[_message.Message]]:
     """FileWillBeUploaded: the file streams in, a replacement streams out, then the outcome."""
     accepted = _accepted(fn)
+    handler = _handler_name(plugin, fn)
 
     async def handle(
         frames: AsyncIterator[Any], context: grpc.aio.ServicerContext[Any, Any]
@@ -349,6 +350,14 @@ def _upload(plugin: Plugin, fn: Callable[..., Any], token: str = "") -> Callable
                     outcome[:] = [result[0], result[1] if len(result) > 1 else ""]
                 elif result is not None:
                     outcome[0] = result
+                replacement, reason = outcome
+                if not isinstance(replacement, models.FileInfo | None) or not isinstance(reason, str):
+                    message = (
+                        f"{handler} returned {_returned(result)} for FileWillBeUploaded; the hook expects "
+                        "models.FileInfo | None, or (models.FileInfo | None, str)"
+                    )
+                    plugin.logger.error("%s", message)
+                    outcome[:] = [None, f"plugin error: {message}"]
             except Exception as e:
                 plugin.logger.exception("FileWillBeUploaded failed")
                 outcome[:] = [None, f"plugin error: {e}"]

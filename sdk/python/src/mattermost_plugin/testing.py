@@ -18,7 +18,8 @@ def test_shouts():
         assert host.create_post("hi")[1]["message"] == "HI"
 ```
 
-The host binary comes from `$MM_PLUGIN_HOST`, then `mm-plugin-host` on PATH. The plugin directory
+The host binary comes from `$MM_PLUGIN_HOST`, then the `mm-plugin-host` installed beside the running
+interpreter (the `mattermost-plugin-host` wheel), then PATH. The plugin directory
 needs a `plugin.json`; for `"runtime": "python"` the host uses the directory's `venv/` or `.venv/`,
 else `python3` on PATH — `DevHost(..., python_env=sys.prefix)` links the current environment in.
 """
@@ -41,6 +42,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
+from mattermost_plugin._api_calls import ApiCall, MethodRef, decode_call, reply_body, spec_for
 from mattermost_plugin.plugin import Plugin
 
 
@@ -51,13 +53,25 @@ def _free_port() -> int:
 
 
 def find_host_binary() -> str:
-    """`$MM_PLUGIN_HOST`, else `mm-plugin-host` on PATH."""
+    """`$MM_PLUGIN_HOST`, else the `mm-plugin-host` that the `mattermost-plugin-host` package
+    installed beside this interpreter (its scripts directory, found even when the environment is
+    not activated), else `mm-plugin-host` on PATH."""
     explicit = os.environ.get("MM_PLUGIN_HOST")
     if explicit:
         return explicit
+    import sysconfig
+
+    # Before PATH: the binary installed with this SDK matches it, whatever else PATH holds.
+    scripts = sysconfig.get_path("scripts")
+    found = shutil.which("mm-plugin-host", path=scripts) if scripts else None
+    if found is not None:
+        return found
     found = shutil.which("mm-plugin-host")
     if found is None:
-        raise FileNotFoundError("mm-plugin-host not found: set MM_PLUGIN_HOST or put it on PATH")
+        raise FileNotFoundError(
+            "mm-plugin-host not found: `pip install mattermost-plugin-host` (built from the repository's "
+            "devhost/), set MM_PLUGIN_HOST to the binary, or put it on PATH"
+        )
     return found
 
 
@@ -220,6 +234,52 @@ class DevHost:
         logs: list[dict[str, Any]] = json.loads(body)["logs"]
         return logs
 
+    def api_calls(self, method: MethodRef | None = None, *, after: int = 0) -> list[ApiCall]:
+        """The plugin's API calls, oldest first, as it made them: each with the method, its
+        keyword arguments and what it returned or raised, typed as the client's. `method`
+        (`PluginAPI.get_user`, `"get_user"` or `"GetUser"`) keeps one method's calls; `after`
+        keeps those after a call's `seq`. Every method is recorded, modelled or not."""
+        query = {"after": str(after)}
+        if method is not None:
+            query["method"] = spec_for(method).go_name
+        status, body = self.request("GET", "/api/v4/dev/api_calls?" + urllib.parse.urlencode(query))
+        if status != 200:
+            raise RuntimeError(f"GET /api/v4/dev/api_calls answered {status}: {body!r}")
+        return [decode_call(raw) for raw in json.loads(body)["calls"]]
+
+    def clear_api_calls(self) -> None:
+        """Forgets the recorded calls, e.g. after a test's setup."""
+        self.request("DELETE", "/api/v4/dev/api_calls")
+
+    def respond(
+        self,
+        method: MethodRef,
+        result: Any = None,
+        *,
+        error: BaseException | None = None,
+        times: int | None = None,
+    ) -> None:
+        """From now on `method` answers the plugin with `result` (typed as the client returns it:
+        a model, a tuple for several results) or raises `error`, instead of asking the in-memory
+        server: for the next `times` calls, or until `clear_responses`. Works for every method
+        with one request and one response, modelled or not:
+
+            host.respond(PluginAPI.get_user, error=NotFoundError("GetUser", "no such user"))
+            host.respond(PluginAPI.search_posts_in_team, (post,), times=1)
+        """
+        spec = spec_for(method)
+        payload: dict[str, Any] = {"method": spec.go_name, **reply_body(spec, result, error)}
+        if times is not None:
+            payload["times"] = times
+        status, body = self.request("POST", "/api/v4/dev/api_responses", json.dumps(payload).encode())
+        if status != 204:
+            raise ValueError(f"respond({spec.name}): {json.loads(body).get('error', body) if body else status}")
+
+    def clear_responses(self, method: MethodRef | None = None) -> None:
+        """Sends `method` (or every scripted method) back to the in-memory server."""
+        query = f"?method={spec_for(method).go_name}" if method is not None else ""
+        self.request("DELETE", "/api/v4/dev/api_responses" + query)
+
     def create_post(self, message: str, **fields: str) -> tuple[int, dict[str, Any]]:
         """MessageWillBePosted → store → MessageHasBeenPosted."""
         return self._json("POST", "/api/v4/posts", {"message": message, **fields})
@@ -243,3 +303,118 @@ class DevHost:
     def download_file(self, file_id: str) -> tuple[int, bytes]:
         """FileWillBeDownloaded → the stored bytes."""
         return self.request("GET", f"/api/v4/files/{file_id}")
+
+    # --- Setting up people and places, and seeing what the plugin did -------------------------
+    # Routes that create something act as `as_user` (a user id or username, as for
+    # `plugin_http`), else as the seeded user `dev.user`. Setup helpers raise RuntimeError when
+    # the host refuses; observers return what the host recorded, oldest first.
+
+    def _send(
+        self, method: str, path: str, payload: dict[str, Any], *, as_user: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {as_user}"} if as_user is not None else None
+        status, body = self.request(method, path, json.dumps(payload).encode(), headers=headers)
+        return status, json.loads(body) if body else {}
+
+    def _get_json(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body!r}")
+        return json.loads(body)
+
+    def _created(self, path: str, payload: dict[str, Any], *, as_user: str | None = None) -> dict[str, Any]:
+        status, body = self._send("POST", path, payload, as_user=as_user)
+        if status not in (200, 201):
+            raise RuntimeError(f"POST {path} answered {status}: {body.get('error', body)}")
+        return body
+
+    def seed(self) -> dict[str, dict[str, Any]]:
+        """What the host starts with: `{"user": …, "team": …, "channel": …}` — the user
+        `dev.user`, the team `dev` and its `town-square`, where posts go by default."""
+        seed: dict[str, dict[str, Any]] = self._get_json("/api/v4/dev/seed")
+        return seed
+
+    def create_user(self, username: str, *, join_team: bool = True, team_id: str = "", **fields: str) -> dict[str, Any]:
+        """Creates a user (UserHasBeenCreated fires) and returns it (`id`, `username`, `email`,
+        `roles`, …). `fields` may set `email` (default `<username>@example.com`), `first_name`,
+        `last_name`, `nickname`, `position`, `locale`, and `roles` — e.g.
+        `"system_user system_admin"` for an administrator. Unless `join_team=False` the user
+        joins `team_id` (default: the seeded team) and so its town-square."""
+        user = self._created("/api/v4/users", {"username": username, **fields})
+        if join_team:
+            team = team_id or self.seed()["team"]["id"]
+            status, body = self.add_team_member(team, user["id"])
+            if status not in (200, 201):
+                raise RuntimeError(f"adding {username} to team {team} answered {status}: {body}")
+        return user
+
+    def add_team_member(self, team_id: str, user_id: str, *, as_user: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Joins the user to the team and its default channels; UserHasJoinedTeam fires with
+        the acting user as actor (nothing fires for an existing member, answered with 200)."""
+        return self._send("POST", f"/api/v4/teams/{team_id}/members", {"user_id": user_id}, as_user=as_user)
+
+    def create_channel(
+        self, name: str, *, team_id: str = "", private: bool = False, as_user: str | None = None, **fields: str
+    ) -> dict[str, Any]:
+        """Creates an open (or `private`) channel in `team_id` (default: the seeded team) as the
+        acting user, who must be in the team and becomes its first member; ChannelHasBeenCreated
+        fires. `fields` may set `display_name` (default `name`), `header` and `purpose`.
+        Returns the channel (`id`, `name`, `type`, `creator_id`, …)."""
+        payload: dict[str, Any] = {"name": name, "type": "P" if private else "O", **fields}
+        if team_id:
+            payload["team_id"] = team_id
+        return self._created("/api/v4/channels", payload, as_user=as_user)
+
+    def create_post_as(self, user: str | dict[str, Any], message: str, **fields: str) -> tuple[int, dict[str, Any]]:
+        """`create_post` by another user: `user` is a user id or a user from `create_user`."""
+        user_id = user if isinstance(user, str) else str(user["id"])
+        return self.create_post(message, **{**fields, "user_id": user_id})
+
+    def add_reaction(self, post_id: str, emoji_name: str, *, as_user: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Reacts to a post as the acting user; ReactionHasBeenAdded fires."""
+        return self._send("POST", "/api/v4/reactions", {"post_id": post_id, "emoji_name": emoji_name}, as_user=as_user)
+
+    def channel_posts(self, channel_id: str = "") -> list[dict[str, Any]]:
+        """Every live post of a channel (default: the seeded town-square), oldest first —
+        the plugin's own posts included. Each has `id`, `message`, `user_id`, `root_id`,
+        `type`, `props`, `file_ids`, `reply_count`, … (Mattermost's route pages newest first;
+        this walks all its pages.)"""
+        channel = channel_id or self.seed()["channel"]["id"]
+        per_page, page = 200, 0
+        newest_first: list[dict[str, Any]] = []
+        while True:
+            listing = self._get_json(f"/api/v4/channels/{channel}/posts?page={page}&per_page={per_page}")
+            newest_first.extend(listing["posts"][post_id] for post_id in listing["order"])
+            if len(listing["order"]) < per_page:
+                return newest_first[::-1]
+            page += 1
+
+    def reactions(self, post_id: str) -> list[dict[str, Any]]:
+        """A post's reactions, oldest first: `user_id`, `post_id`, `emoji_name`, `create_at`."""
+        reactions: list[dict[str, Any]] = self._get_json(f"/api/v4/posts/{post_id}/reactions")
+        return reactions
+
+    def ephemeral_posts(self, user_id: str = "") -> list[dict[str, Any]]:
+        """Ephemeral posts the plugin showed one user (default: the seeded user), oldest
+        first, as last updated; deleted ones are gone. Shaped like `channel_posts` entries."""
+        user = user_id or self.seed()["user"]["id"]
+        posts: list[dict[str, Any]] = self._get_json(f"/api/v4/dev/users/{user}/ephemeral_posts")["posts"]
+        return posts
+
+    def websocket_events(self) -> list[dict[str, Any]]:
+        """The plugin's PublishWebSocketEvent calls, oldest first: `event` as the plugin named
+        it, `name` as clients receive it (`custom_<plugin id>_<event>`), `payload`, `broadcast`
+        (`user_id`, `channel_id`, `team_id`, `omit_users`, …; None when not given), `at`."""
+        events: list[dict[str, Any]] = self._get_json("/api/v4/dev/websocket_events")["events"]
+        return events
+
+    def dialogs(self) -> list[dict[str, Any]]:
+        """Interactive dialogs the plugin opened, oldest first: `trigger_id`, `url` and
+        `dialog` (`callback_id`, `title`, `elements`, `submit_label`, `state`, …)."""
+        dialogs: list[dict[str, Any]] = self._get_json("/api/v4/dev/dialogs")["dialogs"]
+        return dialogs
+
+    def mails(self) -> list[dict[str, Any]]:
+        """Mails the plugin sent, oldest first: `to`, `subject`, `html_body`, `at`."""
+        mails: list[dict[str, Any]] = self._get_json("/api/v4/dev/mails")["mails"]
+        return mails
