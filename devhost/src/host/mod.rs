@@ -444,6 +444,7 @@ fn router(shared: Arc<Shared>) -> axum::Router {
             post(observe::add_team_member),
         )
         .route("/api/v4/channels", post(observe::create_channel))
+        .route("/api/v4/channels/direct", post(observe::direct_channel))
         .route("/api/v4/reactions", post(observe::add_reaction))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -463,6 +464,10 @@ fn router(shared: Arc<Shared>) -> axum::Router {
             get(observe::post_reactions),
         )
         .route("/api/v4/dev/seed", get(observe::seed))
+        .route(
+            "/api/v4/users/username/{username}",
+            get(observe::user_by_username),
+        )
         .route(
             "/api/v4/dev/users/{user_id}/ephemeral_posts",
             get(observe::ephemeral_posts),

@@ -292,6 +292,47 @@ pub(super) async fn create_channel(
     (StatusCode::CREATED, Json(channel_json(&created))).into_response()
 }
 
+/// `POST /api/v4/channels/direct` with the two user ids (`["<id>", "<id>"]`, as a server
+/// takes them): the direct channel of the two, found or created. No hook fires for it, as on a
+/// server.
+pub(super) async fn direct_channel(
+    State(shared): State<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let ids: Vec<&str> = body
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let [a, b] = ids[..] else {
+        return bad_request("the body must be a JSON array of the two user ids");
+    };
+    match shared
+        .backend
+        .get_direct_channel(&shared.ctx(), a.to_string(), b.to_string())
+        .await
+    {
+        Ok(Some(channel)) => (StatusCode::CREATED, Json(channel_json(&channel))).into_response(),
+        Ok(None) => nothing_stored("channel"),
+        Err(e) => api_error(e),
+    }
+}
+
+/// `GET /api/v4/users/username/{username}`: the user, as a server answers it.
+pub(super) async fn user_by_username(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(username): UrlPath<String>,
+) -> Response {
+    match shared
+        .backend
+        .get_user_by_username(&shared.ctx(), username)
+        .await
+    {
+        Ok(Some(user)) => Json(user_json(&user)).into_response(),
+        Ok(None) => nothing_stored("user"),
+        Err(e) => api_error(e),
+    }
+}
+
 /// `POST /api/v4/reactions` with `post_id` and `emoji_name`, by the acting user (`user_id` in
 /// the body); then ReactionHasBeenAdded.
 pub(super) async fn add_reaction(

@@ -310,7 +310,7 @@ class DevHost:
     # the host refuses; observers return what the host recorded, oldest first.
 
     def _send(
-        self, method: str, path: str, payload: dict[str, Any], *, as_user: str | None = None
+        self, method: str, path: str, payload: dict[str, Any] | list[Any], *, as_user: str | None = None
     ) -> tuple[int, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {as_user}"} if as_user is not None else None
         status, body = self.request(method, path, json.dumps(payload).encode(), headers=headers)
@@ -322,7 +322,7 @@ class DevHost:
             raise RuntimeError(f"GET {path} answered {status}: {body!r}")
         return json.loads(body)
 
-    def _created(self, path: str, payload: dict[str, Any], *, as_user: str | None = None) -> dict[str, Any]:
+    def _created(self, path: str, payload: dict[str, Any] | list[Any], *, as_user: str | None = None) -> dict[str, Any]:
         status, body = self._send("POST", path, payload, as_user=as_user)
         if status not in (200, 201):
             raise RuntimeError(f"POST {path} answered {status}: {body.get('error', body)}")
@@ -364,6 +364,15 @@ class DevHost:
         if team_id:
             payload["team_id"] = team_id
         return self._created("/api/v4/channels", payload, as_user=as_user)
+
+    def direct_channel(self, user_a: str, user_b: str) -> dict[str, Any]:
+        """The direct-message channel of two users (ids), found or created — a bot's included."""
+        return self._created("/api/v4/channels/direct", [user_a, user_b])
+
+    def user(self, username: str) -> dict[str, Any]:
+        """A user by username (`id`, `username`, `is_bot`, …), e.g. a bot the plugin created."""
+        user: dict[str, Any] = self._get_json(f"/api/v4/users/username/{urllib.parse.quote(username)}")
+        return user
 
     def create_post_as(self, user: str | dict[str, Any], message: str, **fields: str) -> tuple[int, dict[str, Any]]:
         """`create_post` by another user: `user` is a user id or a user from `create_user`."""
