@@ -606,10 +606,20 @@ fn python_checks() -> Result<()> {
         .args(python_templates())
         .current_dir(root());
     run(cmd, "mypy --strict (Python templates copied as they are)")?;
+    // The agent example on its own: its `plugin` module would clash with hello's, and it imports
+    // its package (`mm_agent`) from its own directory, as the plugin does when it runs.
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "mypy", "--strict", "plugin.py", "mm_agent", "tests"])
+        .current_dir(root().join("examples/agent"));
+    run(cmd, "mypy --strict (examples/agent)")?;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "tests/python"])
         .current_dir(root());
-    run(cmd, "pytest tests/python")
+    run(cmd, "pytest tests/python")?;
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pytest", "-q", "examples/agent/tests"])
+        .current_dir(root());
+    run(cmd, "pytest examples/agent/tests")
 }
 
 /// The Python files under `templates/python/` that the generator copies unchanged (the others
