@@ -3,38 +3,14 @@
 //! restart that cannot start the plugin leaves the host up and saying why, and the next one
 //! recovers. The file watching itself is tested end to end in `tests/python/test_watch.py`.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+#[path = "host_support.rs"]
+mod support;
+
+use std::path::Path;
 use std::time::Duration;
 
 use mattermost_plugin_devhost::host::{DevHost, HostConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The test plugin binary, built on demand when this package is tested on its own.
-fn echo_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf();
-    let plugin = bin_dir.join("mm-echo-plugin");
-    if !plugin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "mattermost-plugin-runtime",
-                "--bin",
-                "mm-echo-plugin",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building mm-echo-plugin");
-    }
-    plugin
-}
+use support::{echo_plugin, http};
 
 fn write_manifest(dir: &Path, executable: &str) {
     let manifest = serde_json::json!({
@@ -44,34 +20,6 @@ fn write_manifest(dir: &Path, executable: &str) {
         "server": { "executable": executable },
     });
     std::fs::write(dir.join("plugin.json"), manifest.to_string()).unwrap();
-}
-
-/// A minimal HTTP/1.1 exchange: (status, body), bounded.
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
-        String::from_utf8_lossy(&raw).into_owned()
-    };
-    let text = tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .expect("an answer within 30 s");
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

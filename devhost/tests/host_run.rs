@@ -2,38 +2,14 @@
 //! activates (calling back into the API), serves HTTP, fires hooks from the REST surface, and
 //! stops cleanly.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+#[path = "host_support.rs"]
+mod support;
+
 use std::time::Duration;
 
 use mattermost_plugin_devhost::host::{DevHost, HostConfig};
+use support::{echo_plugin, http};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The test plugin binary, built on demand when this package is tested on its own.
-fn echo_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf();
-    let plugin = bin_dir.join("mm-echo-plugin");
-    if !plugin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "mattermost-plugin-runtime",
-                "--bin",
-                "mm-echo-plugin",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building mm-echo-plugin");
-    }
-    plugin
-}
 
 fn plugin_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -47,30 +23,6 @@ fn plugin_dir() -> tempfile::TempDir {
     });
     std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
     dir
-}
-
-/// A minimal HTTP/1.1 exchange: (status, body). Bodies here are small and length-delimited or
-/// end with the connection.
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
