@@ -134,7 +134,7 @@ def test_the_quick_start_runs_as_written(mm_plugin_host: str, tmp_path: pathlib.
             timeout=300,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "1 passed" in result.stdout
+        assert "2 passed" in result.stdout
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
