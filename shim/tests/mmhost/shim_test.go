@@ -190,17 +190,31 @@ func (a *fakeAPI) LogInfo(msg string, keyValuePairs ...any)  { a.record("LogInfo
 func (a *fakeAPI) LogWarn(msg string, keyValuePairs ...any)  { a.record("LogWarn " + msg) }
 func (a *fakeAPI) LogError(msg string, keyValuePairs ...any) { a.record("LogError " + msg) }
 
-// bundle lays out <pluginDir>/<id>/ with the manifest, the shim (a copy: go-plugin checksums
-// the file and the shim finds its bundle from its own path), plugin.py and .venv.
+// bundle lays out the test plugin (pluginPy) as the server finds an installed one.
 func bundle(t *testing.T) (pluginDir, dir, tmp string) {
+	t.Helper()
+	pluginDir, dir, tmp = shimPlugin(t, map[string]any{"id": pluginID, "name": "Shim test", "version": "0.1.0"})
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte(pluginPy), 0o644))
+	return pluginDir, dir, tmp
+}
+
+// shimPlugin lays out <pluginDir>/<id>/ for the manifest given (its "server" section is
+// completed with the shim executables and plugin.py as the Python executable): plugin.json,
+// the shim (a copy: go-plugin checksums the file and the shim finds its bundle from its own
+// path) and .venv. The caller writes the plugin's Python files.
+func shimPlugin(t *testing.T, manifest map[string]any) (pluginDir, dir, tmp string) {
 	t.Helper()
 	shim := os.Getenv("SHIM_PYTHON_SHIM")
 	venv := os.Getenv("SHIM_TEST_VENV")
 	if shim == "" || venv == "" {
 		t.Fatal("SHIM_PYTHON_SHIM / SHIM_TEST_VENV are not set: run these tests with `cargo test -p mattermost-plugin-shim --test mattermost_host`")
 	}
+	id, _ := manifest["id"].(string)
+	if id == "" {
+		t.Fatalf("the manifest has no id: %v", manifest)
+	}
 	pluginDir = t.TempDir()
-	dir = filepath.Join(pluginDir, pluginID)
+	dir = filepath.Join(pluginDir, id)
 	// The shim (go-plugin's socket) and the runtime (the child's and the API's socket
 	// directories) work in TMPDIR: it must be empty again once the plugin is gone.
 	tmp = t.TempDir()
@@ -215,12 +229,18 @@ func bundle(t *testing.T) (pluginDir, dir, tmp string) {
 		}
 	})
 	must(t, os.MkdirAll(filepath.Join(dir, "server", "dist"), 0o755))
-	manifest := fmt.Sprintf(`{"id": %q, "name": "Shim test", "version": "0.1.0",
-  "server": {"executables": {"linux-amd64": "server/dist/mm-python-shim", "linux-arm64": "server/dist/mm-python-shim",
-                             "darwin-amd64": "server/dist/mm-python-shim", "darwin-arm64": "server/dist/mm-python-shim"},
-             "runtime": "python", "executable": "plugin.py"}}`, pluginID)
-	must(t, os.WriteFile(filepath.Join(dir, "plugin.json"), []byte(manifest), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte(pluginPy), 0o644))
+	server, _ := manifest["server"].(map[string]any)
+	if server == nil {
+		server = map[string]any{}
+	}
+	const exe = "server/dist/mm-python-shim"
+	server["executables"] = map[string]string{"linux-amd64": exe, "linux-arm64": exe, "darwin-amd64": exe, "darwin-arm64": exe}
+	server["runtime"] = "python"
+	server["executable"] = "plugin.py"
+	manifest["server"] = server
+	b, err := json.MarshalIndent(manifest, "", "  ")
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "plugin.json"), b, 0o644))
 	must(t, os.Symlink(venv, filepath.Join(dir, ".venv")))
 	copyFile(t, shim, filepath.Join(dir, "server", "dist", "mm-python-shim"))
 	return pluginDir, dir, tmp
