@@ -635,6 +635,7 @@ fn bench() -> Result<()> {
     // Rust benches rather than after them.
     let python = ensure_venv()?;
     // Each bench prints its figures beside a baseline measured in the same run.
+    let mut figures = Vec::new();
     for (package, bench, what) in [
         (
             "mattermost-plugin-codegen",
@@ -665,8 +666,128 @@ fn bench() -> Result<()> {
         let mut cmd = cargo();
         cmd.args(["bench", "-p", package, "--bench", bench])
             .env("MM_BENCH_PYTHON", &python);
-        run(cmd, &format!("cargo bench: {what}"))?;
+        figures.extend(run_collecting_figures(
+            cmd,
+            &format!("cargo bench: {what}"),
+        )?);
     }
+    bench_summary(&figures)
+}
+
+/// Runs a bench with its output shown as it comes, keeping its `BENCH-FIGURE <json>` lines
+/// (`tools/bench_figure.rs`).
+fn run_collecting_figures(mut cmd: Command, what: &str) -> Result<Vec<serde_json::Value>> {
+    use std::io::BufRead;
+    println!("==> {what}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let mut figures = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.with_context(|| format!("reading the output of {what}"))?;
+            match line.strip_prefix("BENCH-FIGURE ") {
+                Some(json) => figures.push(
+                    serde_json::from_str(json)
+                        .with_context(|| format!("{what}: a malformed figure line: {json}"))?,
+                ),
+                None => println!("{line}"),
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(figures)
+}
+
+/// One table of every figure (ours, baseline, ratio, goal, met), also written as
+/// `target/bench/summary.json` so runs can be compared across commits.
+fn bench_summary(figures: &[serde_json::Value]) -> Result<()> {
+    let text = |f: &serde_json::Value, key: &str| f[key].as_str().unwrap_or_default().to_string();
+    let number = |f: &serde_json::Value, path: &[&str]| {
+        path.iter()
+            .fold(f, |v, k| &v[*k])
+            .as_f64()
+            .map_or_else(|| "-".to_string(), |x| format!("{x:.1}"))
+    };
+    let rows: Vec<[String; 6]> = figures
+        .iter()
+        .map(|f| {
+            let unit = text(f, "unit");
+            let arrow = if text(f, "better") == "higher" {
+                "≥"
+            } else {
+                "≤"
+            };
+            [
+                text(f, "name"),
+                format!(
+                    "{} {unit} (p99 {})",
+                    number(f, &["ours", "median"]),
+                    number(f, &["ours", "p99"])
+                ),
+                format!(
+                    "{} {unit} ({})",
+                    number(f, &["baseline", "median"]),
+                    text(f, "baseline_name")
+                ),
+                format!("{:.2}×", f["ratio"].as_f64().unwrap_or(f64::NAN)),
+                format!(
+                    "{arrow} {:.2}×",
+                    f["goal_ratio"].as_f64().unwrap_or(f64::NAN)
+                ),
+                if f["met"].as_bool() == Some(true) {
+                    "met".to_string()
+                } else {
+                    format!("not met {}", text(f, "note"))
+                        .trim_end()
+                        .to_string()
+                },
+            ]
+        })
+        .collect();
+    let header = ["figure", "ours (median)", "baseline", "ratio", "goal", ""];
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    println!("\n==> summary ({} figures)", rows.len());
+    println!("{}", line(&header.map(String::from)));
+    println!(
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-|-")
+    );
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    let out = root().join("target/bench/summary.json");
+    std::fs::create_dir_all(out.parent().unwrap_or(&root())).context("creating target/bench")?;
+    let summary = serde_json::json!({ "figures": figures });
+    std::fs::write(&out, serde_json::to_string_pretty(&summary)?)
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("written to target/bench/summary.json");
     Ok(())
 }
 
