@@ -11,6 +11,9 @@
 //! `.venv/bin/python`. Run with `cargo xtask bench` (or
 //! `cargo bench -p mattermost-plugin-devhost --bench python_sdk`).
 
+#[path = "../../tools/bench_figure.rs"]
+mod bench_figure;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -181,30 +184,6 @@ async fn start(
     })
 }
 
-struct Stats {
-    median: Duration,
-    p90: Duration,
-    mean: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>) -> Stats {
-    samples.sort();
-    let n = samples.len();
-    Stats {
-        median: samples[n / 2],
-        p90: samples[n * 9 / 10],
-        mean: samples.iter().sum::<Duration>() / n as u32,
-    }
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 struct HookSubject {
     name: &'static str,
     supervisor: Supervisor,
@@ -283,19 +262,27 @@ async fn hook_round_trip(python: &Path, scripts: &Path, api_target: &str, tokens
     let mut figures = Vec::new();
     for subject in subjects {
         subject.supervisor.stop().await;
-        figures.push((subject.name, stats(subject.samples)));
+        figures.push((subject.name, subject.samples));
     }
     let (raw_name, raw) = figures.pop().expect("the raw echo comes last");
-    for (name, sdk) in &figures {
-        println!(
-            "hook round trip, MessageWillBePosted with a 1 KB post, {name}: median {:.0} µs (p90 {:.0}); \
-             {raw_name}: median {:.0} µs (p90 {:.0}); ratio {:.2}",
-            us(sdk.median),
-            us(sdk.p90),
-            us(raw.median),
-            us(raw.p90),
-            sdk.median.as_secs_f64() / raw.median.as_secs_f64()
-        );
+    let raw = bench_figure::Stats::of_micros(&raw).expect("samples");
+    if !sizes().quick {
+        // A hook round trip to a local Python process: hundreds of microseconds; tens of
+        // milliseconds would mean a throttled or swapping machine, not the SDK.
+        bench_figure::check_plausible(raw_name, &raw, 20.0, 20_000.0, "µs");
+    }
+    for (name, sdk) in figures {
+        bench_figure::Figure {
+            name: format!("hook round trip (MessageWillBePosted, 1 KB post), {name}"),
+            baseline_name: raw_name.into(),
+            unit: "µs".into(),
+            ours: bench_figure::Stats::of_micros(&sdk).expect("samples"),
+            baseline: raw,
+            better: bench_figure::Better::Lower,
+            goal_ratio: 1.25,
+            note: String::new(),
+        }
+        .report();
     }
 }
 
@@ -328,19 +315,28 @@ async fn api_calls(
             .as_f64()
             .unwrap_or_else(|| fail(format!("api_calls.py: no {mode}.{who}.{what}")))
     };
+    let stats = |mode: &str, who: &str| bench_figure::Stats {
+        median: figure(mode, who, "median"),
+        p99: figure(mode, who, "p99"),
+        min: figure(mode, who, "min"),
+        max: figure(mode, who, "max"),
+        samples: figure(mode, who, "samples") as usize,
+    };
     for (mode, sdk, raw) in [
         ("sync", "PluginAPI", "raw grpcio unary call"),
         ("async", "AsyncPluginAPI", "raw grpc.aio unary call"),
     ] {
-        println!(
-            "API call Python → host, get_user ({mode}), {sdk}: median {:.0} µs (p90 {:.0}); \
-             {raw}: median {:.0} µs (p90 {:.0}); ratio {:.2}",
-            figure(mode, "sdk", "median"),
-            figure(mode, "sdk", "p90"),
-            figure(mode, "raw", "median"),
-            figure(mode, "raw", "p90"),
-            figure(mode, "sdk", "median") / figure(mode, "raw", "median"),
-        );
+        bench_figure::Figure {
+            name: format!("API call get_user from Python, {sdk}"),
+            baseline_name: raw.into(),
+            unit: "µs".into(),
+            ours: stats(mode, "sdk"),
+            baseline: stats(mode, "raw"),
+            better: bench_figure::Better::Lower,
+            goal_ratio: 1.25,
+            note: String::new(),
+        }
+        .report();
     }
 }
 
@@ -389,25 +385,37 @@ async fn cold_starts(python: &Path, scripts: &Path, api_target: &str, tokens: &T
         raw.push(cold_start(python, &[raw_plugin.as_path()], api_target, tokens).await);
         bare.push(import_grpc(python).await);
     }
-    let (sdk, raw, bare) = (stats(sdk), stats(raw), stats(bare));
-    println!(
-        "cold start of the SDK plugin (spawn → handshake → healthy → OnActivate): mean {:.1} ms, median {:.1} ms; \
-         python -c \"import grpc\": mean {:.1} ms, median {:.1} ms; ratio {:.2} (medians)",
-        ms(sdk.mean),
-        ms(sdk.median),
-        ms(bare.mean),
-        ms(bare.median),
-        sdk.median.as_secs_f64() / bare.median.as_secs_f64()
-    );
-    // Where the time goes: a plugin on raw grpc.aio with the same generated protobuf modules (and
-    // so the package they live in), but no SDK, pays most of it.
-    println!(
-        "cold start of the raw grpc.aio plugin (no SDK, same protobuf modules; spawn → handshake → healthy → Implemented): \
-         median {:.1} ms, {:.2}× python -c \"import grpc\"; the SDK plugin is {:.2}× the raw one",
-        ms(raw.median),
-        raw.median.as_secs_f64() / bare.median.as_secs_f64(),
-        sdk.median.as_secs_f64() / raw.median.as_secs_f64()
-    );
+    let micros_to_ms = |s: bench_figure::Stats| bench_figure::Stats {
+        median: s.median / 1e3,
+        p99: s.p99 / 1e3,
+        min: s.min / 1e3,
+        max: s.max / 1e3,
+        samples: s.samples,
+    };
+    let [sdk, raw, bare] = [sdk, raw, bare]
+        .map(|s| micros_to_ms(bench_figure::Stats::of_micros(&s).expect("samples")));
+    let import_grpc = "python -c \"import grpc\"";
+    for (name, ours) in [
+        ("cold start to OnActivate, SDK plugin", sdk),
+        // Where the time goes: a plugin on raw grpc.aio with the same generated protobuf
+        // modules but no SDK pays most of it.
+        (
+            "cold start to Implemented, raw grpc.aio plugin (same protobuf modules)",
+            raw,
+        ),
+    ] {
+        bench_figure::Figure {
+            name: name.into(),
+            baseline_name: import_grpc.into(),
+            unit: "ms".into(),
+            ours,
+            baseline: bare,
+            better: bench_figure::Better::Lower,
+            goal_ratio: 1.3,
+            note: String::new(),
+        }
+        .report();
+    }
 }
 
 fn main() {

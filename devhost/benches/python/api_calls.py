@@ -4,7 +4,7 @@ Run by the python_sdk bench as `api_calls.py <user id>` with the host's `MM_PLUG
 `MM_PLUGIN_API_TOKEN`, like a plugin process. Subject: `PluginAPI.get_user` (sync) and
 `AsyncPluginAPI.get_user` (asyncio). Baseline: the same unary RPC as a bare grpcio / grpc.aio call
 on its own channel, with the same target, channel options and token. Prints per-call medians and
-p90s in µs as one JSON object on stdout.
+p90s (and p99, min, max) in µs as one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ def summary(samples_ns: list[int]) -> dict[str, float]:
     return {
         "median": ordered[len(ordered) // 2] / 1000,
         "p90": ordered[len(ordered) * 9 // 10] / 1000,
+        "p99": ordered[min(len(ordered) - 1, round((len(ordered) - 1) * 0.99))] / 1000,
+        "min": ordered[0] / 1000,
+        "max": ordered[-1] / 1000,
+        "samples": len(ordered),
     }
 
 
