@@ -6,6 +6,9 @@
 //! Under `cargo test` this does nothing: the same Go test runs as a smoke run (few calls, the
 //! answers and the memory bound checked) inside `tests/mattermost_host.rs`.
 
+#[path = "../../tools/bench_figure.rs"]
+mod bench_figure;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -67,4 +70,64 @@ fn main() {
         println!("{line}");
     }
     println!("written to {}", out.display());
+    report_figures(&out);
+}
+
+/// The hook, API and ServeHTTP figures of `shim.json` for `cargo xtask bench`'s summary (the
+/// memory bound is the Go test's own assertion).
+fn report_figures(shim_json: &Path) {
+    let text = std::fs::read_to_string(shim_json).expect("the shim benchmarks wrote their figures");
+    let figures: Vec<serde_json::Value> = serde_json::from_str(&text).expect("shim.json is a list");
+    let number = |f: &serde_json::Value, key: &str| f[key].as_f64().unwrap_or(f64::NAN);
+    for f in &figures {
+        let unit = f["unit"].as_str().unwrap_or_default();
+        let better = match unit {
+            "µs" => bench_figure::Better::Lower,
+            "MB/s" => bench_figure::Better::Higher,
+            _ => continue,
+        };
+        let (ours_p99, baseline_p99) = match better {
+            bench_figure::Better::Lower => (number(f, "ours_p99"), number(f, "baseline_p99")),
+            // Throughputs are per-round medians: no tail of their own.
+            bench_figure::Better::Higher => (number(f, "ours"), number(f, "baseline")),
+        };
+        let goal_ratio = match better {
+            // The Go test's goal for round trips ("≤ N×").
+            bench_figure::Better::Lower => f["goal"]
+                .as_str()
+                .and_then(|g| {
+                    g.trim_start_matches('≤')
+                        .trim()
+                        .trim_end_matches('×')
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(f64::NAN),
+            // The same goal as the Python ServeHTTP bench: the shim costs at most a tenth.
+            bench_figure::Better::Higher => 0.9,
+        };
+        bench_figure::Figure {
+            name: f["figure"].as_str().unwrap_or_default().to_string(),
+            baseline_name: "native Go plugin".into(),
+            unit: unit.into(),
+            ours: bench_figure::Stats {
+                median: number(f, "ours"),
+                p99: ours_p99,
+                min: number(f, "ours_min"),
+                max: number(f, "ours_max"),
+                samples: 0,
+            },
+            baseline: bench_figure::Stats {
+                median: number(f, "baseline"),
+                p99: baseline_p99,
+                min: number(f, "baseline"),
+                max: number(f, "baseline"),
+                samples: 0,
+            },
+            better,
+            goal_ratio,
+            note: String::new(),
+        }
+        .report();
+    }
 }
