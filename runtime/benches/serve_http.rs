@@ -41,6 +41,15 @@ impl PluginApi for NoApi {
     ) -> Result<(), mattermost_plugin_api::ApiError> {
         Ok(())
     }
+
+    // The echo plugin registers its /echo command in OnActivate.
+    async fn register_command(
+        &self,
+        _ctx: &CallContext,
+        _command: Option<mattermost_plugin_api::pb::Command>,
+    ) -> Result<(), mattermost_plugin_api::ApiError> {
+        Ok(())
+    }
 }
 
 fn echo_plugin() -> std::path::PathBuf {
