@@ -13,8 +13,10 @@
 
 #[path = "../../tools/bench_figure.rs"]
 mod bench_figure;
+#[path = "python_support.rs"]
+mod python_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,69 +66,6 @@ fn sizes() -> &'static Sizes {
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("python_sdk bench: {message}");
     std::process::exit(1)
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("devhost sits in the workspace")
-        .to_path_buf()
-}
-
-fn python(root: &Path) -> PathBuf {
-    if let Some(python) = std::env::var_os("MM_BENCH_PYTHON") {
-        return python.into();
-    }
-    let venv = root.join(".venv/bin/python");
-    if !venv.is_file() && sizes().quick {
-        // A plain `cargo test` on a machine without the venv; `cargo xtask test` always has it.
-        println!(
-            "python_sdk smoke run: no {} yet (`cargo xtask test` creates it); nothing to run",
-            venv.display()
-        );
-        std::process::exit(0);
-    }
-    if !venv.is_file() {
-        fail(format!(
-            "no Python interpreter: MM_BENCH_PYTHON is not set and {} does not exist \
-             (`cargo xtask bench` or `cargo xtask test` creates it)",
-            venv.display()
-        ));
-    }
-    venv
-}
-
-/// Checks the interpreter has the packages, then compiles their bytecode: with
-/// PYTHONDONTWRITEBYTECODE set, every import would otherwise recompile the sources, which an
-/// installed wheel (shipped with bytecode) never does.
-fn prepare(python: &Path, root: &Path, scripts: &Path) {
-    let check = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import grpc, mattermost_plugin, mattermost_plugin_api",
-        ])
-        .output()
-        .unwrap_or_else(|e| fail(format!("cannot run {}: {e}", python.display())));
-    if !check.status.success() {
-        fail(format!(
-            "{} cannot import grpc, mattermost_plugin and mattermost_plugin_api \
-             (`cargo xtask test` sets up .venv with them):\n{}",
-            python.display(),
-            String::from_utf8_lossy(&check.stderr)
-        ));
-    }
-    let status = std::process::Command::new(python)
-        .args(["-m", "compileall", "-q"])
-        .arg(root.join("generated/python/src"))
-        .arg(root.join("sdk/python/src"))
-        .arg(scripts)
-        .env_remove("PYTHONDONTWRITEBYTECODE")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| fail(format!("compileall: {e}")));
-    if !status.success() {
-        fail(format!("compileall failed ({status})"));
-    }
 }
 
 fn string(s: &str) -> pb::AnyValue {
@@ -429,10 +368,11 @@ fn main() {
              `cargo xtask bench` measures"
         );
     }
-    let root = workspace_root();
+    let root = python_support::workspace_root();
     let scripts = root.join("devhost/benches/python");
-    let python = python(&root);
-    prepare(&python, &root, &scripts);
+    let python =
+        python_support::python(&root, sizes().quick, "python_sdk").unwrap_or_else(|e| fail(e));
+    python_support::prepare(&python, &root, &scripts).unwrap_or_else(|e| fail(e));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

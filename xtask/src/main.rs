@@ -658,6 +658,11 @@ fn bench() -> Result<()> {
             "Python SDK hook round trip, API calls and cold start vs raw grpcio",
         ),
         (
+            "mattermost-plugin-devhost",
+            "python_http",
+            "Python ServeHTTP 256 MiB echo (SDK vs raw grpc.aio) and RSS growth",
+        ),
+        (
             "mattermost-plugin-shim",
             "stock_server",
             "Python plugin through the shim vs a native Go plugin on Mattermost's plugin package",
