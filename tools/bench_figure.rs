@@ -81,34 +81,30 @@ impl Figure {
         }
     }
 
-    /// The `BENCH-FIGURE` line (JSON written by hand: the benches need no serializer for it).
+    /// The `BENCH-FIGURE` line (every bench crate has serde_json).
     pub fn line(&self) -> String {
+        // Non-finite numbers become null, as JSON has no NaN.
         let stats = |s: &Stats| {
-            format!(
-                "{{\"median\":{},\"p99\":{},\"min\":{},\"max\":{},\"samples\":{}}}",
-                num(s.median),
-                num(s.p99),
-                num(s.min),
-                num(s.max),
-                s.samples
-            )
+            serde_json::json!({
+                "median": s.median, "p99": s.p99, "min": s.min, "max": s.max, "samples": s.samples,
+            })
         };
-        format!(
-            "BENCH-FIGURE {{\"name\":{},\"baseline_name\":{},\"unit\":{},\"ours\":{},\"baseline\":{},\"better\":\"{}\",\"goal_ratio\":{},\"ratio\":{},\"met\":{},\"note\":{}}}",
-            quote(&self.name),
-            quote(&self.baseline_name),
-            quote(&self.unit),
-            stats(&self.ours),
-            stats(&self.baseline),
-            match self.better {
+        let figure = serde_json::json!({
+            "name": self.name,
+            "baseline_name": self.baseline_name,
+            "unit": self.unit,
+            "ours": stats(&self.ours),
+            "baseline": stats(&self.baseline),
+            "better": match self.better {
                 Better::Lower => "lower",
                 Better::Higher => "higher",
             },
-            num(self.goal_ratio),
-            num(self.ratio()),
-            self.met(),
-            quote(&self.note),
-        )
+            "goal_ratio": self.goal_ratio,
+            "ratio": self.ratio(),
+            "met": self.met(),
+            "note": self.note,
+        });
+        format!("BENCH-FIGURE {figure}")
     }
 
     /// Prints the line for `cargo xtask bench` and a readable one for a person.
@@ -146,28 +142,4 @@ pub fn check_plausible(what: &str, baseline: &Stats, low: f64, high: f64, unit: 
         "{what}: baseline median {:.1} {unit} is outside its plausible range {low}–{high} {unit}: the bench is measuring something else",
         baseline.median
     );
-}
-
-fn num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.4}")
-    } else {
-        "null".into()
-    }
-}
-
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -62,7 +62,7 @@ async fn respond(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> 
         return bad_request("`method` (the Go method name) is required");
     };
     let reply = match (body.get("response_hex"), body.get("status")) {
-        (Some(hex), None) => match hex.as_str().map(from_hex) {
+        (Some(hex), None) => match hex.as_str().map(hex::decode) {
             Some(Ok(bytes)) => Reply::Response(bytes.into()),
             Some(Err(e)) => return bad_request(format!("`response_hex`: {e}")),
             None => return bad_request("`response_hex` must be a string"),
@@ -127,49 +127,8 @@ fn call_json(call: &ApiCall) -> Value {
 
 fn message_json(message: &Message) -> Value {
     match message {
-        Message::Bytes(bytes) => json!({ "hex": to_hex(bytes) }),
+        Message::Bytes(bytes) => json!({ "hex": hex::encode(bytes) }),
         Message::Omitted { len } => json!({ "omitted": len }),
         Message::Streamed => json!({ "streamed": true }),
-    }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
-
-fn from_hex(text: &str) -> Result<Vec<u8>, String> {
-    if !text.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    let digit = |c: u8, at: usize| {
-        (c as char)
-            .to_digit(16)
-            .map(|d| d as u8)
-            .ok_or_else(|| format!("`{}` at {at} is not a hex digit", c as char))
-    };
-    text.as_bytes()
-        .chunks(2)
-        .enumerate()
-        .map(|(i, pair)| Ok(digit(pair[0], 2 * i)? << 4 | digit(pair[1], 2 * i + 1)?))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{from_hex, to_hex};
-
-    #[test]
-    fn hex_round_trips_and_names_bad_digits() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        assert_eq!(from_hex(&to_hex(&bytes)).unwrap(), bytes);
-        assert_eq!(from_hex("0A0b").unwrap(), vec![10, 11]);
-        assert!(from_hex("abc").unwrap_err().contains("odd"));
-        assert!(from_hex("0g").unwrap_err().contains("`g` at 1"));
     }
 }

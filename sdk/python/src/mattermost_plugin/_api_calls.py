@@ -136,15 +136,8 @@ def reply_body(spec: ApiSpec, result: Any, error: BaseException | None) -> dict[
     )
 
 
-_STATUS_BY_CLASS: dict[type[errors.PluginAPIError], int] = {
-    errors.BadRequestError: 400,
-    errors.UnauthorizedError: 401,
-    errors.PermissionDeniedError: 403,
-    errors.NotFoundError: 404,
-    errors.ConflictError: 409,
-    errors.TooManyRequestsError: 429,
-    errors.NotImplementedByServerError: 501,
-}
+# The status each exception class stands for: the client's own mapping, turned around.
+_STATUS_BY_CLASS = {cls: status for status, cls in errors._BY_STATUS.items()}
 
 
 def _default_status(error: errors.PluginAPIError) -> int:
