@@ -8,6 +8,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -103,3 +104,82 @@ def test_sync_handlers_see_their_arguments_and_the_callers_context_variables() -
     post, seen, thread = asyncio.run(scenario())
     assert (post, seen) == ("p", "r1")
     assert thread.startswith("mm-plugin-handler-")
+
+
+class _SyncServerContext:
+    """What `Handlers.run_here` uses of grpc's sync ServicerContext: callbacks run when the call
+    ends, and cancel (which ends it)."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+        self.registered = threading.Event()
+        self.cancelled = threading.Event()
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        self.callbacks.append(callback)
+        self.registered.set()
+        return True
+
+    def end(self) -> None:
+        for callback in self.callbacks:
+            callback()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        self.end()
+
+
+def _run_here_in_thread(
+    handlers: Handlers, fn: Callable[[], object], context: object, limit: float | None
+) -> threading.Thread:
+    thread = threading.Thread(target=handlers.run_here, args=(fn, {}, context, limit, "MessageWillBePosted", "P.stuck"))
+    thread.start()
+    return thread
+
+
+def test_on_the_sync_server_a_call_ending_while_its_handler_runs_writes_the_thread_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handlers = Handlers(capacity=1, max_written_off=1)
+    release = threading.Event()
+    context = _SyncServerContext()
+    with caplog.at_level(logging.WARNING, logger="mattermost_plugin"):
+        thread = _run_here_in_thread(handlers, release.wait, context, None)
+        assert context.registered.wait(5)
+        context.end()  # the host's deadline passed
+        assert not handlers.healthy
+        # The handler returns at last: its thread counts again.
+        release.set()
+        thread.join(5)
+        assert handlers.healthy
+        # A call whose handler has returned writes nothing off when it ends.
+        served = _SyncServerContext()
+        assert handlers.run_here(lambda: "served", {}, served, None, "OnActivate", "P.ok") == "served"
+        served.end()
+        assert handlers.healthy
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "P.stuck still running after" in warnings[0], warnings
+    assert "is written off (1 of at most 1)" in warnings[0], warnings
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "NOT_SERVING" in errors[0], errors
+
+
+def test_on_the_sync_server_a_call_without_a_deadline_is_cancelled_at_the_sdks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handlers = Handlers()
+    release = threading.Event()
+    context = _SyncServerContext()
+    with caplog.at_level(logging.WARNING, logger="mattermost_plugin"):
+        thread = _run_here_in_thread(handlers, release.wait, context, 0.05)
+        assert context.cancelled.wait(5), "the SDK's deadline did not end the call"
+        release.set()
+        thread.join(5)
+        # Ended once, though cancelling it ran its callbacks again.
+        quick = _SyncServerContext()
+        assert handlers.run_here(lambda: 1, {}, quick, 0.05, "OnActivate", "P.quick") == 1
+        time.sleep(0.2)
+    assert not quick.cancelled.is_set(), "a call whose handler returned was cancelled"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "P.stuck still running after" in warnings[0], warnings
+    assert handlers.healthy

@@ -470,6 +470,41 @@ STUCK_PLUGIN = textwrap.dedent(
 )
 
 
+# Every handler sync: the SDK serves it on grpc's sync server, handlers on the server's own pool.
+ALL_SYNC_STUCK = textwrap.dedent(
+    """
+    import dataclasses
+    import threading
+
+    from mattermost_plugin import Plugin, hook, run_plugin
+    from mattermost_plugin_api import models
+
+    NEVER = threading.Event()
+
+
+    class Stuck(Plugin):
+        @hook
+        def on_activate(self) -> None:
+            self.api.register_command(command=models.Command(trigger="ping"))
+
+        @hook
+        def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
+            assert post is not None
+            if post.message == "hang":
+                self.logger.warning("handler stuck on %s", threading.current_thread().name)
+                NEVER.wait()
+            return dataclasses.replace(post, message=post.message + "!"), ""
+
+        @hook
+        def execute_command(self, args: models.CommandArgs | None) -> models.CommandResponse:
+            return models.CommandResponse(text="ok")
+
+
+    run_plugin(Stuck)
+    """
+)
+
+
 def _stop_outcome(log: str) -> str:
     stopped = [line for line in log.splitlines() if "plugin stopped" in line and "outcome=" in line]
     assert stopped, log
@@ -519,13 +554,57 @@ def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_other
     assert host.leftovers() == []
 
 
+def test_an_all_sync_plugins_hung_handlers_are_written_off_up_to_the_cap(tmp_path: pathlib.Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mattermost_plugin._handlers import MAX_WRITTEN_OFF
+
+    # One past the cap: that one keeps its thread, and the pool still has threads for the rest.
+    hung = MAX_WRITTEN_OFF + 1
+    host = _Host(tmp_path, ALL_SYNC_STUCK, "--hook-timeout", "1", rust_log="warn,mattermost_plugin_devhost=info")
+    posts, commands = f"{host.url}/api/v4/posts", f"{host.url}/api/v4/commands/execute"
+    try:
+        plugin_pid = _children(host.process.pid)[0]
+        with ThreadPoolExecutor(2) as callers:
+            for first in range(0, hung, 2):
+                pair = [callers.submit(_call, "POST", posts, b'{"message": "hang"}') for _ in range(first, hung)[:2]]
+                assert [json.loads(f.result()[1])["message"] for f in pair] == ["hang"] * len(pair)
+                status, body = _call("POST", posts, f'{{"message": "after {first}"}}'.encode())
+                assert status == 201 and json.loads(body)["message"] == f"after {first}!", body
+        status, body = _call("POST", commands, b'{"command": "/ping"}')
+        assert status == 200 and json.loads(body)["text"] == "ok", body
+        assert _children(host.process.pid) == [plugin_pid], "the plugin was restarted"
+    finally:
+        code = host.stop()
+    log = host.log()
+    assert code == 0, log
+    stuck = [line for line in log.splitlines() if "handler stuck on" in line]
+    assert len(stuck) == hung, log
+    # Served by grpc's sync server: the handlers ran on its pool, not on threads of the asyncio server's.
+    assert all("handler stuck on mm-plugin-sync-handler_" in line for line in stuck), stuck
+    overran = [line for line in log.splitlines() if "Stuck.message_will_be_posted still running after" in line]
+    assert len(overran) == hung, log
+    assert sum("is written off (" in line for line in overran) == MAX_WRITTEN_OFF, overran
+    assert f"is written off ({MAX_WRITTEN_OFF} of at most {MAX_WRITTEN_OFF})" in log, log
+    assert sum("stays in use" in line for line in overran) == 1, overran
+    assert "reporting NOT_SERVING" in log, log
+    assert _stop_outcome(log) == "Shutdown", log
+    assert host.leftovers() == []
+
+
 @pytest.mark.parametrize(
-    ("path", "body"),
-    [("/api/v4/posts", b'{"message": "hang"}'), ("/api/v4/commands/execute", b'{"command": "/park"}')],
-    ids=["sync handler", "default executor thread"],
+    ("plugin", "path", "body"),
+    [
+        (STUCK_PLUGIN, "/api/v4/posts", b'{"message": "hang"}'),
+        (STUCK_PLUGIN, "/api/v4/commands/execute", b'{"command": "/park"}'),
+        (ALL_SYNC_STUCK, "/api/v4/posts", b'{"message": "hang"}'),
+    ],
+    ids=["sync handler", "default executor thread", "all-sync plugin"],
 )
-def test_a_plugin_stuck_in_a_handler_stops_on_shutdown(tmp_path: pathlib.Path, path: str, body: bytes) -> None:
-    host = _Host(tmp_path, STUCK_PLUGIN, rust_log="warn,mattermost_plugin_devhost=info")
+def test_a_plugin_stuck_in_a_handler_stops_on_shutdown(
+    tmp_path: pathlib.Path, plugin: str, path: str, body: bytes
+) -> None:
+    host = _Host(tmp_path, plugin, rust_log="warn,mattermost_plugin_devhost=info")
 
     def call_and_forget() -> None:
         with contextlib.suppress(OSError):  # the host goes away before answering

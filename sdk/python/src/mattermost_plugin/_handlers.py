@@ -1,10 +1,15 @@
 """Hook handlers bounded by their call's deadline.
 
-Sync handlers run on threads of the plugin's own, not on the default executor: a handler still
-running when its call's deadline passes is *written off*, meaning its thread no longer counts
-against the pool's capacity, so a replacement serves the next hooks while the stuck one finishes
-(or never does). Written-off threads are capped; at the cap the plugin reports NOT_SERVING so the
-host's health checks restart it. Async handlers are cancelled at the deadline.
+Under the asyncio server, sync handlers run on threads of the plugin's own, not on the default
+executor: a handler still running when its call's deadline passes is *written off*, meaning its
+thread no longer counts against the pool's capacity, so a replacement serves the next hooks while
+the stuck one finishes (or never does). Written-off threads are capped; at the cap the plugin
+reports NOT_SERVING so the host's health checks restart it. Async handlers are cancelled at the
+deadline.
+
+Under grpc's sync server (a plugin whose handlers are all sync), a handler runs on the server's
+pool thread that took the call (`run_here`); that pool is `capacity + max_written_off` threads, so
+the written-off ones leave `capacity` for the rest, with the same cap and NOT_SERVING.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import heapq
 import logging
 import os
 import sys
@@ -100,6 +106,48 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+class _Here:
+    """A sync handler running on a pool thread of grpc's sync server."""
+
+    __slots__ = ("context", "done", "ended", "handler", "hook", "started", "written_off")
+
+    def __init__(self, context: Any, hook: str, handler: str) -> None:
+        self.context = context
+        self.hook = hook
+        self.handler = handler
+        self.started = time.monotonic()
+        self.done = False
+        self.ended = False
+        self.written_off = False
+
+
+class _Watchdog:
+    """Ends calls that came without a deadline once the SDK's own has passed: one thread for all,
+    started by the first such call (hosts of this project always send a deadline)."""
+
+    def __init__(self, expire: Callable[[_Here], None]) -> None:
+        self._expire = expire
+        self._due: list[tuple[float, int, _Here]] = []
+        self._count = 0
+        self._wake = threading.Condition()
+        threading.Thread(target=self._run, name="mm-plugin-deadlines", daemon=True).start()
+
+    def add(self, at: float, call: _Here) -> None:
+        with self._wake:
+            self._count += 1
+            heapq.heappush(self._due, (at, self._count, call))
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, call = heapq.heappop(self._due)
+            if not call.done:
+                self._expire(call)
+
+
 class Handlers:
     """Runs hook handlers within their deadlines; sync ones on at most `capacity` counted threads.
 
@@ -119,6 +167,7 @@ class Handlers:
         self._counted = 0
         self._written_off = 0
         self._started = 0
+        self._watchdog: _Watchdog | None = None
 
     @property
     def healthy(self) -> bool:
@@ -158,6 +207,52 @@ class Handlers:
             self._overran(job, hook, handler, started)
             raise Overran
         return job.future.result()
+
+    def run_here(
+        self, fn: Callable[..., Any], kwargs: dict[str, Any], context: Any, limit: float | None, hook: str, handler: str
+    ) -> Any:
+        """Runs a sync handler on the calling thread, one of grpc's sync server's pool.
+
+        `context` is the call's grpc.ServicerContext: when the call ends (its deadline, the host
+        cancelling it) while the handler still runs, the thread is written off. A call without a
+        deadline of its own (`limit` set) is cancelled when the SDK's passes."""
+        call = _Here(context, hook, handler)
+        context.add_callback(lambda: self._ended(call))
+        if limit is not None:
+            if self._watchdog is None:
+                with self._lock:
+                    if self._watchdog is None:
+                        self._watchdog = _Watchdog(self._expired)
+            self._watchdog.add(call.started + limit, call)
+        try:
+            return fn(**kwargs)
+        finally:
+            with self._lock:
+                call.done = True
+                if call.written_off:
+                    self._written_off -= 1
+
+    def _expired(self, call: _Here) -> None:
+        """The SDK's deadline passed on a call without one of its own: cancel it (the host gets
+        CANCELLED rather than nothing), which writes the thread off through `_ended`."""
+        if self._ended(call):
+            call.context.cancel()
+
+    def _ended(self, call: _Here) -> bool:
+        """The call is over (grpc runs this on its polling thread): write off its thread if the
+        handler still runs. Whether it did (the first time it is told)."""
+        with self._lock:
+            if call.done or call.ended:
+                return False
+            call.ended = True
+            written_off = 0
+            if self._written_off < self.max_written_off:
+                call.written_off = True
+                self._written_off += 1
+                written_off = self._written_off
+        if not self.stopping:
+            self._report_overrun(call.hook, call.handler, call.started, written_off)
+        return True
 
     def _submit(self, job: _Job) -> None:
         with self._lock:
@@ -242,6 +337,11 @@ class Handlers:
                 extra={"hook": hook, "handler": handler},
             )
             return
+        self._report_overrun(hook, handler, started, written_off)
+
+    def _report_overrun(self, hook: str, handler: str, started: float, written_off: int) -> None:
+        """Logs a handler still running at its call's end; `written_off` is the count of written-off
+        threads with its own, or 0 when it was not written off (the cap was reached)."""
         self._warn(
             hook,
             handler,

@@ -4,12 +4,8 @@ timestamps made the way the server makes them."""
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
-import random
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +19,10 @@ _TO_ID = bytes.maketrans(_STANDARD, _ID_ALPHABET)
 
 def new_id() -> str:
     """A new id as the server makes them (26 characters of its base32 alphabet)."""
+    # Imported here, as in update_json: a plugin that never calls these does not pay at start.
+    import base64
+    import uuid
+
     return base64.b32encode(uuid.uuid4().bytes).translate(_TO_ID)[:26].decode()
 
 
@@ -64,6 +64,9 @@ class KVStore:
         value meanwhile (compare-and-set), retrying with jittered backoff; returns what was
         stored. `update` gets a copy and may be called more than once, so it must not have
         other effects. Raises `KVConflictError` after `attempts` lost races."""
+        import copy
+        import random
+
         for attempt in range(attempts):
             raw = self._api.kv_get(key=key)
             current = json.loads(raw) if raw else default

@@ -5,18 +5,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import json
 import logging
+import threading
 import types
 import typing
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-from mattermost_plugin.kv import KVStore
 from mattermost_plugin_api import HOOK_SPECS, AsyncPluginAPI, Hook, HookShape, PluginAPI
 
+if TYPE_CHECKING:
+    from mattermost_plugin.kv import KVStore
+
 _F = TypeVar("_F", bound=Callable[..., Any])
+# Guards the lazy creation of a plugin's API clients (first uses may race on handler threads).
+_CLIENTS_LOCK = threading.Lock()
 
 # Handler method names, as the generator names them (acronyms kept whole: serve_http).
 _BY_SNAKE: dict[str, Hook] = {spec.method_name: which for which, spec in HOOK_SPECS.items()}
@@ -71,10 +75,12 @@ class Plugin:
     asgi_app: ClassVar[Any] = None
     """An ASGI application (Starlette, FastAPI, …) to serve the plugin's HTTP routes, used when the
     class has no ServeHTTP handler of its own."""
-    api: PluginAPI
-    api_async: AsyncPluginAPI
     logger: logging.Logger
     configuration: dict[str, Any]
+    _api: PluginAPI | None = None
+    _api_async: AsyncPluginAPI | None = None
+    # (target, token) of the host's API server, set by run_plugin.
+    _api_address: tuple[str, str] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -100,14 +106,53 @@ class Plugin:
     @functools.cached_property
     def kv(self) -> KVStore:
         """The key-value store with JSON values and atomic updates (see `KVStore`)."""
+        from mattermost_plugin.kv import KVStore
+
         return KVStore(self.api)
 
     def __init__(self) -> None:
         self.configuration = {}
         self.logger = logging.getLogger(f"mattermost_plugin.{type(self).__name__}")
 
+    @property
+    def api(self) -> PluginAPI:
+        """The server's API, sync client. Made at first use: a plugin that only uses `api_async`
+        never pays for this client's channel (nor one using only `api` for the other's)."""
+        if self._api is None:
+            with _CLIENTS_LOCK:
+                if self._api is None:
+                    self._api = PluginAPI(*self._host_address())
+        return self._api
+
+    @api.setter
+    def api(self, client: PluginAPI) -> None:
+        self._api = client
+
+    @property
+    def api_async(self) -> AsyncPluginAPI:
+        """The server's API, asyncio client (made at first use, like `api`)."""
+        if self._api_async is None:
+            with _CLIENTS_LOCK:
+                if self._api_async is None:
+                    self._api_async = AsyncPluginAPI(*self._host_address())
+        return self._api_async
+
+    @api_async.setter
+    def api_async(self, client: AsyncPluginAPI) -> None:
+        self._api_async = client
+
+    def _host_address(self) -> tuple[str, str]:
+        if self._api_address is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: the API is there once a host runs the plugin (run_plugin); "
+                "in a unit test, assign a fake to `api` / `api_async`"
+            )
+        return self._api_address
+
     def load_configuration(self) -> dict[str, Any]:
         """Reads the configuration from the server (LoadPluginConfiguration) into `self.configuration`."""
+        import json  # here: nothing before the first configuration needs it
+
         raw = self.api.load_plugin_configuration()
         loaded = json.loads(raw) if raw else {}
         self.configuration = loaded if isinstance(loaded, dict) else {}
