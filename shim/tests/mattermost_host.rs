@@ -39,6 +39,10 @@ fn run_harness(module: &str) {
                 OsStr::new(env!("CARGO_BIN_EXE_mm-python-shim")),
             ),
             ("SHIM_TEST_VENV", venv.as_os_str()),
+            (
+                "SHIM_RUST_BENCH_PLUGIN",
+                OsStr::new(env!("CARGO_BIN_EXE_mm-shim-bench-plugin")),
+            ),
         ],
     );
 }

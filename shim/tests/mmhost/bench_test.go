@@ -27,7 +27,18 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin"
 )
 
-const refPluginID = "com.example.shimref"
+const (
+	refPluginID  = "com.example.shimref"
+	rustPluginID = "com.example.shimrust"
+)
+
+// The Rust plugin's bundle: a shim bundle whose Python entry becomes the Rust bench plugin
+// (bench-plugin/), so the shim's own cost shows without Python's gRPC hop.
+const rustPluginPy = `import os
+
+PLUGIN = %q
+os.execv(PLUGIN, [PLUGIN])
+`
 
 // The Python side of the benchmark: the same answers as refplugin/main.go.
 const benchPluginPy = `import dataclasses
@@ -228,13 +239,21 @@ func TestShimBesideNativePlugin(t *testing.T) {
 	pluginDir, dir, _ := bundle(t)
 	must(t, os.WriteFile(filepath.Join(dir, "plugin.py"), []byte(benchPluginPy), 0o644))
 	installRefPlugin(t, pluginDir)
+	rustPlugin := os.Getenv("SHIM_RUST_BENCH_PLUGIN")
+	if rustPlugin == "" {
+		t.Fatal("SHIM_RUST_BENCH_PLUGIN is not set: run this through `cargo test -p mattermost-plugin-shim --test mattermost_host` or `cargo xtask bench`")
+	}
+	rustDir := addShimPlugin(t, pluginDir, map[string]any{"id": rustPluginID, "name": "Shim bench (Rust)", "version": "0.1.0"},
+		os.Getenv("SHIM_PYTHON_SHIM"), os.Getenv("SHIM_TEST_VENV"))
+	must(t, os.WriteFile(filepath.Join(rustDir, "plugin.py"), []byte(fmt.Sprintf(rustPluginPy, rustPlugin)), 0o644))
 	api := &fakeAPI{}
 	env := environment(t, api, pluginDir)
 	defer env.Shutdown()
 
-	subjects := make([]*benchSubject, 0, 2)
+	ids := []string{pluginID, refPluginID, rustPluginID}
+	subjects := make([]*benchSubject, 0, len(ids))
 	pids := map[string]int{}
-	for _, id := range []string{pluginID, refPluginID} {
+	for _, id := range ids {
 		if _, activated, err := env.Activate(id); err != nil || !activated {
 			t.Fatalf("Activate %s: activated=%v err=%v", id, activated, err)
 		}
@@ -256,11 +275,9 @@ func TestShimBesideNativePlugin(t *testing.T) {
 
 	message := strings.Repeat("m", 1024)
 	for round := range sizes.rounds {
-		// Alternate which plugin goes first so neither always runs on a warmer machine.
-		order := subjects
-		if round%2 == 1 {
-			order = []*benchSubject{subjects[1], subjects[0]}
-		}
+		// Rotate which plugin goes first so none always runs on a warmer machine.
+		first := round % len(subjects)
+		order := append(slices.Clone(subjects[first:]), subjects[:first]...)
 		for _, s := range order {
 			for range sizes.hookCalls {
 				post := &model.Post{Id: model.NewId(), UserId: adaID, ChannelId: model.NewId(), Message: message}
@@ -308,7 +325,7 @@ func TestShimBesideNativePlugin(t *testing.T) {
 	_, childHWM := memory(t, pids[pluginID])
 	_, nativeHWM := memory(t, pids[refPluginID])
 
-	ours, native := subjects[0], subjects[1]
+	ours, native, rust := subjects[0], subjects[1], subjects[2]
 	latency := func(figure string, o, b *samples) benchFigure {
 		f := benchFigure{
 			Figure: figure, Unit: "µs",
@@ -339,14 +356,18 @@ func TestShimBesideNativePlugin(t *testing.T) {
 		latency("API round trip GetUser, Python via shim vs native Go", &ours.api, &native.api),
 		throughput(fmt.Sprintf("ServeHTTP upload %d MiB, Python via shim vs native Go", sizes.httpBytes>>20), &ours.upload, &native.upload),
 		throughput(fmt.Sprintf("ServeHTTP download %d MiB, Python via shim vs native Go", sizes.httpBytes>>20), &ours.download, &native.download),
+		latency("hook round trip MessageWillBePosted (1 KB post), Rust plugin via shim vs native Go", &rust.hook, &native.hook),
+		latency("API round trip GetUser, Rust plugin via shim vs native Go", &rust.api, &native.api),
+		throughput(fmt.Sprintf("ServeHTTP upload %d MiB, Rust plugin via shim vs native Go", sizes.httpBytes>>20), &rust.upload, &native.upload),
+		throughput(fmt.Sprintf("ServeHTTP download %d MiB, Rust plugin via shim vs native Go", sizes.httpBytes>>20), &rust.download, &native.download),
 		{
 			Figure: "shim peak RSS growth over the run (Python child's; native plugin's as baseline)", Unit: "MiB",
 			Ours: mib(shimHWM - shimRSS), Baseline: mib(nativeHWM - nativeRSS),
 			OursMin: mib(shimHWM - shimRSS), OursMax: mib(shimHWM - shimRSS),
 			Goal: fmt.Sprintf("shim ≤ %d MiB", shimGrowthGoal>>20), Met: &growthMet,
+			Ratio: (mib(shimHWM - shimRSS)) / max(mib(nativeHWM-nativeRSS), 1),
 		},
 	}
-	figures[4].Ratio = figures[4].Ours / max(figures[4].Baseline, 1)
 
 	if full {
 		fmt.Printf("\nshim benchmarks: %d rounds; %d hook calls, %d×%d GetUser, %d MiB up and down per round and plugin\n",
@@ -382,7 +403,7 @@ func TestShimBesideNativePlugin(t *testing.T) {
 		t.Errorf("the shim's peak RSS grew by %.1f MiB while %d MiB streamed through it (bound %d MiB)",
 			mib(shimHWM-shimRSS), sizes.httpBytes>>20, shimGrowthGoal>>20)
 	}
-	for _, id := range []string{pluginID, refPluginID} {
+	for _, id := range ids {
 		if !env.Deactivate(id) {
 			t.Fatalf("Deactivate %s", id)
 		}

@@ -209,12 +209,7 @@ func shimPlugin(t *testing.T, manifest map[string]any) (pluginDir, dir, tmp stri
 	if shim == "" || venv == "" {
 		t.Fatal("SHIM_PYTHON_SHIM / SHIM_TEST_VENV are not set: run these tests with `cargo test -p mattermost-plugin-shim --test mattermost_host`")
 	}
-	id, _ := manifest["id"].(string)
-	if id == "" {
-		t.Fatalf("the manifest has no id: %v", manifest)
-	}
 	pluginDir = t.TempDir()
-	dir = filepath.Join(pluginDir, id)
 	// The shim (go-plugin's socket) and the runtime (the child's and the API's socket
 	// directories) work in TMPDIR: it must be empty again once the plugin is gone.
 	tmp = t.TempDir()
@@ -228,6 +223,18 @@ func shimPlugin(t *testing.T, manifest map[string]any) (pluginDir, dir, tmp stri
 			t.Errorf("left in TMPDIR: %q", names)
 		}
 	})
+	dir = addShimPlugin(t, pluginDir, manifest, shim, venv)
+	return pluginDir, dir, tmp
+}
+
+// addShimPlugin lays out <pluginDir>/<id>/ (see shimPlugin) and returns that directory.
+func addShimPlugin(t *testing.T, pluginDir string, manifest map[string]any, shim, venv string) string {
+	t.Helper()
+	id, _ := manifest["id"].(string)
+	if id == "" {
+		t.Fatalf("the manifest has no id: %v", manifest)
+	}
+	dir := filepath.Join(pluginDir, id)
 	must(t, os.MkdirAll(filepath.Join(dir, "server", "dist"), 0o755))
 	server, _ := manifest["server"].(map[string]any)
 	if server == nil {
@@ -243,7 +250,7 @@ func shimPlugin(t *testing.T, manifest map[string]any) (pluginDir, dir, tmp stri
 	must(t, os.WriteFile(filepath.Join(dir, "plugin.json"), b, 0o644))
 	must(t, os.Symlink(venv, filepath.Join(dir, ".venv")))
 	copyFile(t, shim, filepath.Join(dir, "server", "dist", "mm-python-shim"))
-	return pluginDir, dir, tmp
+	return dir
 }
 
 func must(t *testing.T, err error) {
