@@ -511,9 +511,22 @@ def _stop_outcome(log: str) -> str:
     return stopped[-1].split("outcome=", 1)[1].split()[0]
 
 
-def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_others(tmp_path: pathlib.Path) -> None:
+def _hang_in_pairs(posts: str, hung: int) -> None:
+    """Piles up `hung` hung MessageWillBePosted handlers in the plugin, two at a time; after each
+    pair a post that does not hang must still be served by the plugin (not the host's default),
+    which also keeps the host from taking the plugin for stuck and restarting it."""
     from concurrent.futures import ThreadPoolExecutor
 
+    with ThreadPoolExecutor(2) as callers:
+        for first in range(0, hung, 2):
+            pair = [callers.submit(_call, "POST", posts, b'{"message": "hang"}') for _ in range(first, hung)[:2]]
+            # The host gave up on each after its hook timeout and stored the post unchanged.
+            assert [json.loads(f.result()[1])["message"] for f in pair] == ["hang"] * len(pair)
+            status, body = _call("POST", posts, f'{{"message": "after {first}"}}'.encode())
+            assert status == 201 and json.loads(body)["message"] == f"after {first}!", body
+
+
+def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_others(tmp_path: pathlib.Path) -> None:
     # As many as the default executor that used to run sync handlers has threads, and one more.
     count = getattr(os, "process_cpu_count", os.cpu_count)() or 1
     hung = min(32, count + 4) + 1
@@ -521,16 +534,7 @@ def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_other
     posts, commands = f"{host.url}/api/v4/posts", f"{host.url}/api/v4/commands/execute"
     try:
         plugin_pid = _children(host.process.pid)[0]
-        # Hung handlers pile up in the plugin, two at a time; after each pair a handler that does
-        # not hang must still be served by the plugin (not the host's default). The answered
-        # call also keeps the host from taking the plugin for stuck and restarting it.
-        with ThreadPoolExecutor(2) as callers:
-            for first in range(0, hung, 2):
-                pair = [callers.submit(_call, "POST", posts, b'{"message": "hang"}') for _ in range(first, hung)[:2]]
-                # The host gave up on each after its hook timeout and stored the post unchanged.
-                assert [json.loads(f.result()[1])["message"] for f in pair] == ["hang"] * len(pair)
-                status, body = _call("POST", posts, f'{{"message": "after {first}"}}'.encode())
-                assert status == 201 and json.loads(body)["message"] == f"after {first}!", body
+        _hang_in_pairs(posts, hung)
         status, body = _call("POST", commands, b'{"command": "/hang"}')
         assert status == 200 and json.loads(body)["text"] == "", body
         status, body = _call("POST", commands, b'{"command": "/ping"}')
@@ -555,8 +559,6 @@ def test_hung_handlers_are_cut_off_at_their_deadline_and_do_not_starve_the_other
 
 
 def test_an_all_sync_plugins_hung_handlers_are_written_off_up_to_the_cap(tmp_path: pathlib.Path) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     from mattermost_plugin._handlers import MAX_WRITTEN_OFF
 
     # One past the cap: that one keeps its thread, and the pool still has threads for the rest.
@@ -565,12 +567,7 @@ def test_an_all_sync_plugins_hung_handlers_are_written_off_up_to_the_cap(tmp_pat
     posts, commands = f"{host.url}/api/v4/posts", f"{host.url}/api/v4/commands/execute"
     try:
         plugin_pid = _children(host.process.pid)[0]
-        with ThreadPoolExecutor(2) as callers:
-            for first in range(0, hung, 2):
-                pair = [callers.submit(_call, "POST", posts, b'{"message": "hang"}') for _ in range(first, hung)[:2]]
-                assert [json.loads(f.result()[1])["message"] for f in pair] == ["hang"] * len(pair)
-                status, body = _call("POST", posts, f'{{"message": "after {first}"}}'.encode())
-                assert status == 201 and json.loads(body)["message"] == f"after {first}!", body
+        _hang_in_pairs(posts, hung)
         status, body = _call("POST", commands, b'{"command": "/ping"}')
         assert status == 200 and json.loads(body)["text"] == "ok", body
         assert _children(host.process.pid) == [plugin_pid], "the plugin was restarted"

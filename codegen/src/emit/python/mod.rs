@@ -55,6 +55,7 @@ macro_rules! static_module {
 /// The plain Python files of the package (the rest are askama templates).
 pub const STATIC_MODULES: &[StaticModule] = &[
     static_module!("_pb_init.py" => "_pb/__init__.py"),
+    static_module!("_pb_messages.py" => "_pb/_messages.py"),
     static_module!("_convert.py" => "models/_convert.py"),
     static_module!("errors.py" => "errors.py"),
     static_module!("_client_base.py" => "_client_base.py"),
