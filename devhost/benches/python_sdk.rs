@@ -173,10 +173,7 @@ async fn hook_round_trip(python: &Path, scripts: &Path, api_target: &str, tokens
             "SDK sync handler",
             vec![plugin.as_path(), Path::new("sync")],
         ),
-        (
-            MIXED,
-            vec![plugin.as_path(), Path::new("sync-mixed")],
-        ),
+        (MIXED, vec![plugin.as_path(), Path::new("sync-mixed")]),
         ("raw grpc.aio echo", vec![raw.as_path()]),
     ] {
         let supervisor = start(python, &args, api_target, tokens).await;
