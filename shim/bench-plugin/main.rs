@@ -104,21 +104,18 @@ impl PluginHooks for Bench {
             .and_then(|(_, n)| n.parse().ok())
             .unwrap_or(0);
         let zeros = vec![0u8; BLOCK];
-        let chunks = (0..size.div_ceil(BLOCK)).map(move |i| {
-            let n = BLOCK.min(size - i * BLOCK);
-            Ok(pb::ServeHttpResponse {
-                body_chunk: zeros[..n].to_vec(),
-                ..Default::default()
-            })
+        let chunks = (0..size.div_ceil(BLOCK)).map(move |i| pb::ServeHttpResponse {
+            body_chunk: zeros[..BLOCK.min(size - i * BLOCK)].to_vec(),
+            ..Default::default()
         });
         let complete = pb::ServeHttpResponse {
             body_complete: true,
             ..Default::default()
         };
-        let frames = std::iter::once(Ok(head(200, "application/octet-stream")))
+        let frames = std::iter::once(head(200, "application/octet-stream"))
             .chain(chunks)
-            .chain(std::iter::once(Ok(complete)));
-        Ok(Box::pin(futures_util::stream::iter(frames)))
+            .chain(std::iter::once(complete));
+        Ok(Box::pin(futures_util::stream::iter(frames).map(Ok)))
     }
 }
 
