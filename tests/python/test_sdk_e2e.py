@@ -326,6 +326,21 @@ ORPHAN_PARENT = textwrap.dedent(
 )
 
 IDLE_PLUGIN = "from mattermost_plugin import Plugin, run_plugin\nrun_plugin(type('Idle', (Plugin,), {}))\n"
+# With an async handler: served by grpc.aio rather than grpc's sync server (each watches its host).
+IDLE_ASYNC_PLUGIN = textwrap.dedent(
+    """
+    from mattermost_plugin import Plugin, hook, run_plugin
+
+
+    class IdleAsync(Plugin):
+        @hook
+        async def on_activate(self) -> None:
+            pass
+
+
+    run_plugin(IdleAsync)
+    """
+)
 
 
 def _exited(pid: int) -> bool:
@@ -336,7 +351,8 @@ def _exited(pid: int) -> bool:
         return True
 
 
-def test_the_plugin_exits_when_its_host_is_killed(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("plugin", [IDLE_PLUGIN, IDLE_ASYNC_PLUGIN], ids=["sync server", "asyncio server"])
+def test_the_plugin_exits_when_its_host_is_killed(tmp_path: pathlib.Path, plugin: str) -> None:
     env = {
         **os.environ,
         "MATTERMOST_PLUGIN": "Securely message teams, anywhere.",
@@ -344,9 +360,7 @@ def test_the_plugin_exits_when_its_host_is_killed(tmp_path: pathlib.Path) -> Non
         "MM_PLUGIN_API_TOKEN": "t",
         "TMPDIR": str(tmp_path),
     }
-    parent = subprocess.Popen(
-        [sys.executable, "-c", ORPHAN_PARENT, IDLE_PLUGIN], stdout=subprocess.PIPE, text=True, env=env
-    )
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_PARENT, plugin], stdout=subprocess.PIPE, text=True, env=env)
     assert parent.stdout is not None
     pid_text, handshake = parent.stdout.readline().split(" ", 1)
     plugin_pid = int(pid_text)
@@ -372,12 +386,34 @@ def _socket_of_plugin(scratch: pathlib.Path) -> pathlib.Path:
     return sockets[0]
 
 
-def test_calls_without_the_hosts_hook_token_are_refused(tmp_path: pathlib.Path) -> None:
+# The hook the token test posts through, on grpc's sync server (PLUGIN has async handlers: grpc.aio).
+SYNC_EXCLAIM = textwrap.dedent(
+    """
+    import dataclasses
+
+    from mattermost_plugin import Plugin, hook, run_plugin
+    from mattermost_plugin_api import models
+
+
+    class Exclaim(Plugin):
+        @hook
+        def message_will_be_posted(self, post: models.Post | None) -> tuple[models.Post | None, str]:
+            assert post is not None
+            return dataclasses.replace(post, message=post.message + "!"), ""
+
+
+    run_plugin(Exclaim)
+    """
+)
+
+
+@pytest.mark.parametrize("plugin", [PLUGIN, SYNC_EXCLAIM], ids=["asyncio server", "sync server"])
+def test_calls_without_the_hosts_hook_token_are_refused(tmp_path: pathlib.Path, plugin: str) -> None:
     import grpc
 
     from mattermost_plugin_api._pb import hooks_pb2
 
-    host = _Host(tmp_path)
+    host = _Host(tmp_path, plugin)
     try:
         plugin_pid = _children(host.process.pid)[0]
         # Another process of the same user found the socket.
