@@ -38,7 +38,7 @@ def test_message_classes_are_built_at_first_use_as_protoc_builds_them() -> None:
     post = model_pb2.Post(id="p1")
     assert type(post).__qualname__ == "Post"
     with pytest.raises(AttributeError, match="no attribute 'NoSuchMessage'"):
-        api_pb2.NoSuchMessage  # noqa: B018
+        api_pb2.NoSuchMessage  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_importing_the_sdk_loads_only_what_every_plugin_needs() -> None:
