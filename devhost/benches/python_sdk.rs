@@ -379,11 +379,8 @@ fn main() {
              `cargo xtask bench` measures"
         );
     }
-    let root = python_support::workspace_root();
-    let scripts = root.join("devhost/benches/python");
-    let python =
-        python_support::python(&root, sizes().quick, "python_sdk").unwrap_or_else(|e| fail(e));
-    python_support::prepare(&python, &root, &scripts).unwrap_or_else(|e| fail(e));
+    let (python, scripts) =
+        python_support::ready(sizes().quick, "python_sdk").unwrap_or_else(|e| fail(e));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

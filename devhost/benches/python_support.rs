@@ -6,6 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+/// The interpreter and the directory of the bench scripts, with the packages checked and their
+/// bytecode compiled: what every Python bench does first.
+pub fn ready(smoke: bool, bench: &str) -> Result<(PathBuf, PathBuf), String> {
+    let root = workspace_root();
+    let scripts = root.join("devhost/benches/python");
+    let python = python(&root, smoke, bench)?;
+    prepare(&python, &root, &scripts)?;
+    Ok((python, scripts))
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

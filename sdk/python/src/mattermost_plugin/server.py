@@ -192,12 +192,11 @@ class _HookCall:
     """What a unary hook's handling needs whichever server runs it: the handler's arguments from
     the request, and the response from its result or its error (None with a message: abort)."""
 
-    __slots__ = ("accepted", "fn", "handler", "hook_name", "plugin", "spec", "width")
+    __slots__ = ("accepted", "handler", "hook_name", "plugin", "spec", "width")
 
     def __init__(self, plugin: Plugin, spec: HookSpec, fn: Callable[..., Any] | None) -> None:
         self.plugin = plugin
         self.spec = spec
-        self.fn = fn
         self.accepted = _accepted(fn) if fn is not None else set()
         self.width = len(spec.results)
         self.hook_name = spec.hook.value
